@@ -1,0 +1,778 @@
+//! Running a ceremony (keygen or signing) for one party over a transport.
+//!
+//! A step: read new envelopes from the transport and validate each against the plan
+//! (session, sender and its key, recipient, round, file name) before storing it as
+//! accepted; then advance the engine as far as the accepted messages allow; persist the
+//! new secret state and the envelopes it produced to the encrypted journal (atomically,
+//! fsync'd) **before** delivering them; deliver every envelope we have sent that the
+//! transport lacks. Running a step twice re-delivers the same bytes and never computes a
+//! second signature share: the journal transition that stores a share also removes the
+//! nonces, and the single-use ledger refuses a rolled-back journal.
+//!
+//! Bad input (a corrupt, foreign, misaddressed or renamed file) stops the step with an
+//! error naming the file, before anything is stored, so the session continues once the
+//! file is replaced. A conflicting second message for a filled slot aborts the session
+//! and names the sender.
+
+use crate::engine::{
+    self, EngineError, Inbox, KeyMaterial, KeygenParams, KeygenState, SignParams, SignState, Step,
+};
+use crate::envelope::{Envelope, Header, Protocol};
+use crate::error::{Exit, Failure, Result};
+use crate::identity::{Card, Identity, words};
+use crate::output::Printer;
+use crate::plan::Plan;
+use crate::pubkey;
+use crate::secret::Secret;
+use crate::store::Home;
+use crate::store::db::{Accept, Db, KeyRecord, KeyStatus, SessionStatus};
+use crate::transport::dir::DirTransport;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+/// The encrypted per-session journal.
+#[derive(Serialize, Deserialize)]
+struct Journal {
+    version: u8,
+    state: JournalState,
+    /// Every envelope this party has produced in the session, in order.
+    sent: Vec<Vec<u8>>,
+}
+
+#[derive(Serialize, Deserialize)]
+enum JournalState {
+    Keygen(KeygenState),
+    Sign(SignState),
+}
+
+/// A key share file's contents (secret).
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+pub struct ShareFile {
+    /// Format version (1).
+    pub version: u8,
+    /// Scheme id.
+    pub scheme: String,
+    /// Key id.
+    pub key_id: String,
+    /// Party index.
+    pub index: u16,
+    /// frost `KeyPackage`, hex.
+    pub key_package: String,
+    /// frost `PublicKeyPackage`, hex.
+    pub public_key_package: String,
+}
+
+/// What a finished ceremony produced (public).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Outcome {
+    /// A new key.
+    Keygen {
+        /// Key id.
+        key_id: String,
+        /// Scheme.
+        scheme: String,
+        /// Public key in the scheme's standard form, hex.
+        public_key: String,
+        /// Transcript hash, hex.
+        transcript: String,
+    },
+    /// A signature.
+    Sign {
+        /// Key id.
+        key_id: String,
+        /// Scheme.
+        scheme: String,
+        /// Signature, hex.
+        signature: String,
+        /// Transcript hash, hex.
+        transcript: String,
+    },
+}
+
+impl Outcome {
+    /// The transcript fingerprint in words.
+    pub fn transcript_words(&self) -> String {
+        let t = match self {
+            Outcome::Keygen { transcript, .. } | Outcome::Sign { transcript, .. } => transcript,
+        };
+        let bytes: [u8; 32] = hex::decode(t)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .unwrap_or([0; 32]);
+        words(&bytes)
+    }
+}
+
+/// Where a step left the session.
+pub enum Progress {
+    /// Finished.
+    Done(Outcome),
+    /// Needs these parties' messages of this round.
+    Waiting {
+        /// Round.
+        round: u8,
+        /// Missing senders (indices).
+        missing: Vec<u16>,
+    },
+}
+
+/// One party's view of one session.
+pub struct Ceremony<'a> {
+    home: &'a Home,
+    identity: &'a Identity,
+    db: Db,
+    plan: Plan,
+    session: [u8; 32],
+    sid: String,
+    me: u16,
+    transport: DirTransport,
+}
+
+impl<'a> Ceremony<'a> {
+    /// Opens (or starts, after confirmation) this party's session for `plan`.
+    pub fn open(
+        home: &'a Home,
+        identity: &'a Identity,
+        plan: Plan,
+        dir: &Path,
+        printer: &Printer,
+        assume_yes: bool,
+    ) -> Result<Ceremony<'a>> {
+        let card = identity.card();
+        let me = plan.check_for(&card)?;
+        let session = plan.session_id();
+        let sid = hex::encode(session);
+        let mut db = home.db()?;
+        let transport = DirTransport::new(dir).map_err(|e| {
+            Failure::input(format!("cannot use message directory {}", dir.display())).cause(e)
+        })?;
+        if let Plan::Sign(p) = &plan {
+            check_sign_plan(&db, p, me)?;
+        }
+        match db.session(&sid)? {
+            Some(rec) if rec.status == SessionStatus::Aborted => {
+                return Err(Failure::new(
+                    Exit::Aborted,
+                    format!("session {} was aborted", &sid[..16]),
+                )
+                .cause(rec.result.unwrap_or_default())
+                .hint("start a new session with a new plan"));
+            }
+            Some(_) => {}
+            None => {
+                printer.status(describe_plan(&plan, me));
+                let ok = printer.confirm(
+                    "Do the plan fingerprint and details match what the other parties read aloud?",
+                    assume_yes,
+                )?;
+                if !ok {
+                    return Err(Failure::input("plan not confirmed; nothing was done")
+                        .hint("compare the plan fingerprint with every party, then run again"));
+                }
+                db.insert_session(&sid, plan.kind(), &plan.to_json(), me)?;
+                db.audit(
+                    &format!("{}.confirm", plan.kind()),
+                    &sid,
+                    serde_json::json!({"label": plan.label(), "scheme": plan.scheme().id(), "index": me}),
+                )?;
+            }
+        }
+        Ok(Ceremony {
+            home,
+            identity,
+            db,
+            plan,
+            session,
+            sid,
+            me,
+            transport,
+        })
+    }
+
+    /// The session id, hex.
+    pub fn session_hex(&self) -> &str {
+        &self.sid
+    }
+
+    /// A party's label.
+    pub fn party_label(&self, index: u16) -> String {
+        self.plan.party_label(index)
+    }
+
+    /// Runs one step: ingest, advance as far as possible, deliver.
+    pub fn step(&mut self) -> Result<Progress> {
+        let rec = self
+            .db
+            .session(&self.sid)?
+            .ok_or_else(|| Failure::internal("session vanished"))?;
+        match rec.status {
+            SessionStatus::Complete => {
+                self.deliver_all()?;
+                let outcome =
+                    serde_json::from_str(rec.result.as_deref().unwrap_or("")).map_err(|e| {
+                        Failure::internal("stored session result is unreadable").cause(e)
+                    })?;
+                return Ok(Progress::Done(outcome));
+            }
+            SessionStatus::Aborted => {
+                return Err(Failure::new(Exit::Aborted, "this session was aborted")
+                    .cause(rec.result.unwrap_or_default()));
+            }
+            SessionStatus::Running => {}
+        }
+        self.ingest()?;
+        let result = self.advance();
+        if let Err(f) = &result {
+            if f.exit == Exit::Aborted {
+                self.abort(&f.message)?;
+            }
+        }
+        self.deliver_all()?;
+        result
+    }
+
+    fn abort(&mut self, reason: &str) -> Result<()> {
+        self.db
+            .update_session(&self.sid, SessionStatus::Aborted, "aborted", Some(reason))?;
+        self.db.audit(
+            &format!("{}.abort", self.plan.kind()),
+            &self.sid,
+            serde_json::json!({ "reason": reason }),
+        )?;
+        crate::store::fsutil::remove_durably(&self.home.journal_path(&self.sid))?;
+        Ok(())
+    }
+
+    fn protocol(&self) -> Protocol {
+        match self.plan {
+            Plan::Keygen(_) => Protocol::Keygen,
+            Plan::Sign(_) => Protocol::Sign,
+        }
+    }
+
+    /// Reads the transport and stores every valid new envelope.
+    fn ingest(&mut self) -> Result<()> {
+        let candidates = self
+            .transport
+            .candidates(&self.session, self.me)
+            .map_err(|e| {
+                Failure::input(format!("cannot read {}", self.transport.path().display())).cause(e)
+            })?;
+        for (path, name) in candidates {
+            let env = self.validate(&path, name.as_ref())?;
+            let Some(env) = env else { continue };
+            let h = &env.header;
+            let accepted = self.db.accept_message(
+                &self.sid,
+                h.round,
+                h.sender,
+                h.recipient,
+                &hex::encode(env.digest()),
+                env.as_bytes(),
+                &path.display().to_string(),
+            )?;
+            if accepted == Accept::Conflict {
+                let mut f = Failure::new(
+                    Exit::Aborted,
+                    format!(
+                        "party {} sent two different round-{} messages; the session is aborted",
+                        self.party_label(h.sender),
+                        h.round
+                    ),
+                )
+                .cause(format!("{}: conflicts with the message accepted earlier", path.display()))
+                .hint("a party that equivocates may be compromised; investigate before starting a new session");
+                f.culprits = vec![self.party_label(h.sender)];
+                return Err(f);
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks one file; `Ok(None)` means it is not for us (our own message, re-read).
+    fn validate(
+        &self,
+        path: &Path,
+        name: Option<&crate::transport::dir::NameInfo>,
+    ) -> Result<Option<Envelope>> {
+        let bad = |reason: String| {
+            Failure::input(format!("rejected {}", path.display()))
+                .cause(reason)
+                .hint("remove or replace this file (nothing was stored from it), then run the step again")
+        };
+        let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+        let env = Envelope::decode(&bytes).map_err(|e| bad(e.to_string()))?;
+        let h: &Header = &env.header;
+        if h.session != self.session {
+            return Err(bad(format!(
+                "belongs to session {}, not this session {} (a message from another ceremony)",
+                hex::encode(&h.session[..8]),
+                &self.sid[..16]
+            )));
+        }
+        if h.scheme != self.plan.scheme().tag() || h.protocol != self.protocol() {
+            return Err(bad(
+                "is for a different scheme or protocol than this plan".into()
+            ));
+        }
+        let Some(card) = self.plan.party(h.sender) else {
+            return Err(bad(format!(
+                "claims to be from party {}, who is not in the plan",
+                h.sender
+            )));
+        };
+        let expected_key = card.verifying_key()?.to_bytes();
+        if h.sender_key != expected_key {
+            return Err(bad(format!(
+                "is signed by a key that is not party {}'s (a party not in this plan, or a forgery)",
+                self.party_label(h.sender)
+            )));
+        }
+        if !self.plan.participants().contains(&h.sender) {
+            return Err(bad(format!(
+                "party {} is not a signer in this plan",
+                self.party_label(h.sender)
+            )));
+        }
+        if h.sender == self.me {
+            return Err(bad("claims to be from you, but you did not send it".into()));
+        }
+        if let Some(r) = h.recipient() {
+            if r != self.me {
+                return Err(bad(format!(
+                    "is addressed to party {}, not to you (party {})",
+                    self.party_label(r),
+                    self.party_label(self.me)
+                )));
+            }
+        }
+        if h.round == 0 || h.round > 2 {
+            return Err(bad(format!(
+                "round {} does not exist in this protocol",
+                h.round
+            )));
+        }
+        if let Some(n) = name {
+            let matches = n.protocol == self.protocol().name()
+                && n.round == h.round
+                && n.sender == h.sender
+                && n.recipient == h.recipient();
+            if !matches {
+                return Err(bad(format!(
+                    "is named {} but contains {} (renamed, or replayed from another round)",
+                    path.file_name()
+                        .map(|s| s.to_string_lossy())
+                        .unwrap_or_default(),
+                    env.file_name()
+                )));
+            }
+        }
+        env.open(self.identity).map_err(|e| bad(e.to_string()))?;
+        Ok(Some(env))
+    }
+
+    fn inbox(&self) -> Result<Inbox> {
+        let mut inbox = Inbox::default();
+        for raw in self.db.messages(&self.sid)? {
+            let env = Envelope::decode(&raw)
+                .map_err(|e| Failure::internal("a stored message no longer decodes").cause(e))?;
+            let data = env
+                .open(self.identity)
+                .map_err(|e| Failure::internal("a stored message no longer opens").cause(e))?;
+            inbox.insert(env.header.round, env.header.sender, data);
+        }
+        Ok(inbox)
+    }
+
+    fn load_journal(&self) -> Result<Journal> {
+        let path = self.home.journal_path(&self.sid);
+        match self.home.read_sealed(&path, self.identity)? {
+            None => Ok(Journal {
+                version: 1,
+                state: match self.plan {
+                    Plan::Keygen(_) => JournalState::Keygen(KeygenState::Start),
+                    Plan::Sign(_) => JournalState::Sign(SignState::Start),
+                },
+                sent: Vec::new(),
+            }),
+            Some(bytes) => postcard::from_bytes(bytes.expose()).map_err(|e| {
+                Failure::internal(format!("session journal {} is damaged", path.display())).cause(e)
+            }),
+        }
+    }
+
+    fn save_journal(&self, journal: &Journal) -> Result<()> {
+        let bytes = Secret::new(
+            postcard::to_allocvec(journal)
+                .map_err(|e| Failure::internal("cannot encode journal").cause(e))?,
+        );
+        self.home.write_sealed(
+            &self.home.journal_path(&self.sid),
+            self.identity,
+            bytes.expose(),
+        )?;
+        Ok(())
+    }
+
+    fn advance(&mut self) -> Result<Progress> {
+        let inbox = self.inbox()?;
+        let mut journal = self.load_journal()?;
+        loop {
+            let step = match &journal.state {
+                JournalState::Keygen(state) => self.keygen_step(state, &inbox)?,
+                JournalState::Sign(state) => self.sign_step(state, &inbox)?,
+            };
+            match step {
+                Generic::Advanced { state, outgoing } => {
+                    let mut rows = Vec::new();
+                    for o in outgoing {
+                        let header = Header {
+                            scheme: self.plan.scheme().tag(),
+                            session: self.session,
+                            protocol: self.protocol(),
+                            round: o.round,
+                            sender: self.me,
+                            sender_key: self.identity.card().verifying_key()?.to_bytes(),
+                            recipient: o.recipient.unwrap_or(0),
+                        };
+                        let seal = match o.recipient {
+                            Some(r) => Some(
+                                self.plan
+                                    .party(r)
+                                    .ok_or_else(|| Failure::internal("no such recipient"))?
+                                    .recipient()?,
+                            ),
+                            None => None,
+                        };
+                        let env = Envelope::create(self.identity, header, &o.data, seal.as_ref())?;
+                        rows.push((o.round, o.recipient.unwrap_or(0), env.as_bytes().to_vec()));
+                    }
+                    journal.sent.extend(rows.iter().map(|r| r.2.clone()));
+                    journal.state = state;
+                    let ledger = match &journal.state {
+                        JournalState::Sign(SignState::Committed { .. }) => Some(("nonce", "armed")),
+                        JournalState::Sign(SignState::Shared { .. }) => Some(("nonce", "consumed")),
+                        _ => None,
+                    };
+                    // The commit point: the new state (without the nonces, once a share
+                    // exists) and what it sent, before anything leaves the machine.
+                    self.save_journal(&journal)?;
+                    self.db.record_sent(&self.sid, &rows, ledger)?;
+                    let name = state_name(&journal.state);
+                    self.db
+                        .update_session(&self.sid, SessionStatus::Running, name, None)?;
+                }
+                Generic::Waiting { round, missing } => {
+                    return Ok(Progress::Waiting { round, missing });
+                }
+                Generic::Done(outcome) => {
+                    let json = serde_json::to_string(&outcome)
+                        .map_err(|e| Failure::internal("encode").cause(e))?;
+                    self.db.update_session(
+                        &self.sid,
+                        SessionStatus::Complete,
+                        "complete",
+                        Some(&json),
+                    )?;
+                    let (action, subject) = match &outcome {
+                        Outcome::Keygen { key_id, .. } => ("keygen.complete", key_id.clone()),
+                        Outcome::Sign { key_id, .. } => ("sign.complete", key_id.clone()),
+                    };
+                    self.db.audit(
+                        action,
+                        &subject,
+                        serde_json::json!({ "session": self.sid, "result": outcome }),
+                    )?;
+                    crate::store::fsutil::remove_durably(&self.home.journal_path(&self.sid))?;
+                    return Ok(Progress::Done(outcome));
+                }
+            }
+        }
+    }
+
+    fn blame(&self, e: EngineError) -> Failure {
+        match e {
+            EngineError::PeerMisbehaved { culprits, reason } => {
+                let names: Vec<String> = culprits.iter().map(|&c| self.party_label(c)).collect();
+                let mut f = Failure::new(
+                    Exit::Aborted,
+                    format!("protocol aborted: party {} {reason}", names.join(", ")),
+                );
+                f.culprits = names;
+                f.hint("investigate the named party before starting a new session")
+            }
+            EngineError::Bug(m) => Failure::internal("internal protocol error").cause(m),
+        }
+    }
+
+    fn keygen_step(&mut self, state: &KeygenState, inbox: &Inbox) -> Result<Generic> {
+        let Plan::Keygen(p) = &self.plan else {
+            return Err(Failure::internal("journal does not match the plan kind"));
+        };
+        let params = KeygenParams {
+            scheme: p.scheme,
+            session: self.session,
+            me: self.me,
+            t: p.threshold,
+            n: p.parties.len() as u16,
+        };
+        match engine::keygen_step(&params, state, inbox).map_err(|e| self.blame(e))? {
+            Step::Advanced { state, outgoing } => Ok(Generic::Advanced {
+                state: JournalState::Keygen(state),
+                outgoing,
+            }),
+            Step::Waiting { round, missing } => Ok(Generic::Waiting { round, missing }),
+            Step::Done(r) => {
+                let key_id = pubkey::key_id(p.scheme, &r.group_key);
+                let share = ShareFile {
+                    version: 1,
+                    scheme: p.scheme.id().into(),
+                    key_id: key_id.clone(),
+                    index: self.me,
+                    key_package: hex::encode(r.key_package.expose()),
+                    public_key_package: hex::encode(&r.public_key_package),
+                };
+                let bytes = Secret::new(
+                    serde_json::to_vec(&share).map_err(|e| Failure::internal("encode").cause(e))?,
+                );
+                self.home.write_sealed(
+                    &self.home.share_path(&key_id),
+                    self.identity,
+                    bytes.expose(),
+                )?;
+                if self.db.keys_matching(&key_id)?.is_empty() {
+                    let now = crate::plan::now();
+                    self.db.insert_key(&KeyRecord {
+                        id: key_id.clone(),
+                        scheme: p.scheme.id().into(),
+                        public_key: hex::encode(&r.group_key),
+                        threshold: p.threshold,
+                        n: p.parties.len() as u16,
+                        my_index: self.me,
+                        parties_json: serde_json::to_string(&p.parties)
+                            .map_err(|e| Failure::internal("encode").cause(e))?,
+                        label: p.label.clone(),
+                        status: KeyStatus::Active,
+                        session_id: self.sid.clone(),
+                        transcript: hex::encode(r.transcript),
+                        created_at: now,
+                        updated_at: now,
+                    })?;
+                }
+                Ok(Generic::Done(Outcome::Keygen {
+                    key_id,
+                    scheme: p.scheme.id().into(),
+                    public_key: hex::encode(pubkey::standard_form(p.scheme, &r.group_key)),
+                    transcript: hex::encode(r.transcript),
+                }))
+            }
+        }
+    }
+
+    fn sign_step(&mut self, state: &SignState, inbox: &Inbox) -> Result<Generic> {
+        let Plan::Sign(p) = &self.plan else {
+            return Err(Failure::internal("journal does not match the plan kind"));
+        };
+        if matches!(state, SignState::Committed { .. })
+            && self.db.ledger(&self.sid, "nonce")?.as_deref() == Some("consumed")
+        {
+            let mut f = Failure::new(
+                Exit::Aborted,
+                "refusing to reuse a signing nonce: the ledger says it was already consumed",
+            )
+            .cause("the session journal was rolled back (restored from a copy?)");
+            f.hint = Some("start a new signing session; this one cannot continue safely".into());
+            return Err(f);
+        }
+        let key = load_share(self.home, self.identity, &p.key_id)?;
+        let params = SignParams {
+            scheme: p.scheme,
+            session: self.session,
+            me: self.me,
+            signers: p.signers.clone(),
+            message: self.plan.message().unwrap_or_default(),
+        };
+        match engine::sign_step(&params, &key, state, inbox).map_err(|e| self.blame(e))? {
+            Step::Advanced { state, outgoing } => Ok(Generic::Advanced {
+                state: JournalState::Sign(state),
+                outgoing,
+            }),
+            Step::Waiting { round, missing } => Ok(Generic::Waiting { round, missing }),
+            Step::Done(r) => {
+                let pk = hex::decode(&p.group_public_key).unwrap_or_default();
+                let ok = pubkey::verify(p.scheme, &pk, &params.message, &r.signature)?;
+                if !ok {
+                    return Err(Failure::internal(
+                        "the aggregated signature failed independent verification",
+                    ));
+                }
+                Ok(Generic::Done(Outcome::Sign {
+                    key_id: p.key_id.clone(),
+                    scheme: p.scheme.id().into(),
+                    signature: hex::encode(&r.signature),
+                    transcript: hex::encode(r.transcript),
+                }))
+            }
+        }
+    }
+
+    /// Delivers every envelope we have sent that the transport does not have.
+    fn deliver_all(&mut self) -> Result<()> {
+        for raw in self.db.sent(&self.sid)? {
+            let env = Envelope::decode(&raw)
+                .map_err(|e| Failure::internal("a sent message no longer decodes").cause(e))?;
+            self.transport.deliver(&env).map_err(|e| {
+                Failure::internal(format!(
+                    "cannot write to {}",
+                    self.transport.path().display()
+                ))
+                .cause(e)
+            })?;
+        }
+        Ok(())
+    }
+}
+
+enum Generic {
+    Advanced {
+        state: JournalState,
+        outgoing: Vec<engine::Outgoing>,
+    },
+    Waiting {
+        round: u8,
+        missing: Vec<u16>,
+    },
+    Done(Outcome),
+}
+
+fn state_name(s: &JournalState) -> &'static str {
+    match s {
+        JournalState::Keygen(k) => k.name(),
+        JournalState::Sign(k) => k.name(),
+    }
+}
+
+/// Loads and decrypts this party's share of `key_id`.
+pub fn load_share(home: &Home, identity: &Identity, key_id: &str) -> Result<KeyMaterial> {
+    let path = home.share_path(key_id);
+    let bytes = home.read_sealed(&path, identity)?.ok_or_else(|| {
+        Failure::input(format!(
+            "no share for key {key_id} in this home ({})",
+            path.display()
+        ))
+    })?;
+    let share: ShareFile = serde_json::from_slice(bytes.expose()).map_err(|e| {
+        Failure::internal(format!("share file {} is damaged", path.display())).cause(e)
+    })?;
+    let kp = Secret::new(
+        hex::decode(&share.key_package)
+            .map_err(|e| Failure::internal("share file is damaged").cause(e))?,
+    );
+    Ok(KeyMaterial {
+        key_package: kp,
+        public_key_package: hex::decode(&share.public_key_package)
+            .map_err(|e| Failure::internal("share file is damaged").cause(e))?,
+    })
+}
+
+fn check_sign_plan(db: &Db, p: &crate::plan::SignPlan, me: u16) -> Result<()> {
+    let key = db
+        .keys_matching(&p.key_id)?
+        .into_iter()
+        .find(|k| k.id == p.key_id)
+        .ok_or_else(|| {
+            Failure::input(format!("the plan's key {} is not in this home", p.key_id))
+        })?;
+    if key.public_key != p.group_public_key || key.scheme != p.scheme.id() {
+        return Err(Failure::input(format!(
+            "the plan's public key or scheme does not match key {} in this home",
+            p.key_id
+        )));
+    }
+    let parties: Vec<Card> = serde_json::from_str(&key.parties_json).unwrap_or_default();
+    if parties != p.parties || key.threshold != p.threshold {
+        return Err(Failure::input(
+            "the plan's parties or threshold do not match the key's",
+        ));
+    }
+    if key.status != KeyStatus::Active {
+        return Err(Failure::input(format!(
+            "key {} is {:?}, not active; it cannot sign",
+            p.key_id, key.status
+        )));
+    }
+    if !p.signers.contains(&me) {
+        return Err(Failure::input(format!(
+            "you (party {me}) are not one of this plan's signers {:?}",
+            p.signers
+        )));
+    }
+    Ok(())
+}
+
+/// A human summary of a plan, shown before confirmation.
+pub fn describe_plan(plan: &Plan, me: u16) -> String {
+    let mut s = String::new();
+    let n = plan.parties().len();
+    s.push_str(&format!(
+        "Plan: {} ({}), {}-of-{}\n",
+        plan.kind(),
+        plan.scheme(),
+        plan.threshold(),
+        n
+    ));
+    s.push_str(&format!("  label:       {}\n", plan.label()));
+    s.push_str(&format!(
+        "  expires:     {}\n",
+        crate::plan::format_time(plan.expires_at())
+    ));
+    s.push_str("  parties:\n");
+    let participants = plan.participants();
+    for (i, c) in plan.parties().iter().enumerate() {
+        let idx = i as u16 + 1;
+        let role = if matches!(plan, Plan::Sign(_)) && participants.contains(&idx) {
+            " signer"
+        } else {
+            ""
+        };
+        let you = if idx == me { "  <- you" } else { "" };
+        s.push_str(&format!(
+            "    {idx}. {:<12} {}{role}{you}\n",
+            c.name,
+            words(&c.fingerprint())
+        ));
+    }
+    if let Plan::Sign(p) = plan {
+        s.push_str(&format!("  key:         {}\n", p.key_id));
+        let msg = plan.message().unwrap_or_default();
+        s.push_str(&format!("  message:     {}\n", describe_message(&msg)));
+    }
+    s.push_str(&format!("  FINGERPRINT: {}", plan.fingerprint()));
+    s
+}
+
+/// A message in human form: text if printable, else hex; always with its SHA-256.
+pub fn describe_message(msg: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = hex::encode(Sha256::digest(msg));
+    match std::str::from_utf8(msg) {
+        Ok(t)
+            if t.chars().all(|c| !c.is_control() || c == '\n' || c == '\t') && t.len() <= 2000 =>
+        {
+            format!(
+                "{} bytes of text: {t:?}\n               sha256 {digest}",
+                msg.len()
+            )
+        }
+        _ => {
+            let shown = hex::encode(&msg[..msg.len().min(64)]);
+            let more = if msg.len() > 64 { "..." } else { "" };
+            format!(
+                "{} bytes: {shown}{more}\n               sha256 {digest}",
+                msg.len()
+            )
+        }
+    }
+}

@@ -1,0 +1,350 @@
+//! The command-line interface: clap types for every subcommand. `man/` and
+//! `completions/` are generated from these (see `mpc man` and `mpc completions`).
+
+use crate::scheme::Scheme;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Threshold signatures with offline, air-gapped key ceremonies.
+///
+/// t-of-n parties generate a key together so that no machine ever holds the whole
+/// private key; any t of them later sign. Round messages travel as files.
+#[derive(Debug, Parser)]
+#[command(name = "mpc", version, propagate_version = true, max_term_width = 100)]
+#[command(after_long_help = EXIT_CODES)]
+pub struct Cli {
+    /// Global options.
+    #[command(flatten)]
+    pub global: Global,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The exit codes, shown in `mpc --help` and `mpc(1)`.
+pub const EXIT_CODES: &str = "\
+Exit status:
+  0  success
+  1  a negative answer (the signature is invalid; the audit chain is broken)
+  2  usage error or bad input (a file, a passphrase, a plan)
+  3  protocol aborted because a peer misbehaved (culprits are named)
+  4  waiting: the step needs messages that have not arrived yet; run it again later
+  5  internal error
+
+Environment:
+  MPC_HOME        the party home (like --home)
+  MPC_PASSPHRASE  the passphrase, for scripts (like --passphrase-file)";
+
+/// Options for every command.
+#[derive(Debug, Args, Clone)]
+pub struct Global {
+    /// The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]
+    #[arg(long, global = true, env = "MPC_HOME", value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    /// Print one JSON object on stdout instead of human output
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Print less on stderr
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Print more on stderr
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Never prompt; a question that needs an answer becomes an error
+    #[arg(long, global = true)]
+    pub no_input: bool,
+    /// Read the passphrase from the first line of FILE
+    #[arg(long, global = true, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a party home: identity keys encrypted under a passphrase, and a database
+    Init(InitArgs),
+    /// Print this party's public card (to give to the other parties)
+    Id(IdArgs),
+    /// Manage the cards of other parties
+    #[command(subcommand)]
+    Contacts(ContactsCommand),
+    /// Plan and run a distributed key generation
+    #[command(subcommand)]
+    Keygen(KeygenCommand),
+    /// Plan and run a threshold signing session
+    #[command(subcommand)]
+    Sign(SignCommand),
+    /// Verify a signature with only the public key (no home needed)
+    Verify(VerifyArgs),
+    /// Show keys and export public keys
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Show what a plan, card or round message is, without secrets
+    Inspect(InspectArgs),
+    /// Show and check the hash-chained audit log
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Run a whole 2-of-3 keygen and signing for every scheme in temporary homes
+    Demo(DemoArgs),
+    /// Print a shell completion script
+    Completions(CompletionsArgs),
+    /// Write man pages
+    Man(ManArgs),
+}
+
+/// `mpc init`
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// This party's name, as the others will see it (letters, digits, - _ .)
+    #[arg(long)]
+    pub name: String,
+    /// scrypt work factor for the passphrase (log2 N). Lower only for tests.
+    #[arg(long, default_value_t = 18, value_parser = clap::value_parser!(u8).range(1..=22), value_name = "LOG_N")]
+    pub kdf_log_n: u8,
+}
+
+/// `mpc id`
+#[derive(Debug, Args)]
+pub struct IdArgs {
+    /// Also write the card to FILE
+    #[arg(long, short, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// `mpc contacts`
+#[derive(Debug, Subcommand)]
+pub enum ContactsCommand {
+    /// Import cards (after comparing their fingerprints with their owners)
+    Add(ContactsAddArgs),
+    /// List imported cards
+    List,
+}
+
+/// `mpc contacts add`
+#[derive(Debug, Args)]
+pub struct ContactsAddArgs {
+    /// Card files
+    #[arg(required = true, value_name = "CARD")]
+    pub cards: Vec<PathBuf>,
+    /// Do not ask to confirm the fingerprints
+    #[arg(long, short)]
+    pub yes: bool,
+}
+
+/// `mpc keygen`
+#[derive(Debug, Subcommand)]
+pub enum KeygenCommand {
+    /// Write a keygen plan for the parties to confirm
+    Plan(KeygenPlanArgs),
+    /// Take part in the keygen of a plan
+    Run(RunArgs),
+}
+
+/// `mpc keygen plan`
+#[derive(Debug, Args)]
+pub struct KeygenPlanArgs {
+    /// The signature scheme
+    #[arg(long, value_enum)]
+    pub scheme: Scheme,
+    /// Signers required (t of t-of-n)
+    #[arg(short = 't', long)]
+    pub threshold: u16,
+    /// A party, in order: a card file, a contact name, or `me`. Repeat for each party.
+    #[arg(long = "party", required = true, value_name = "CARD|NAME|me")]
+    pub parties: Vec<String>,
+    /// A label for the key
+    #[arg(long)]
+    pub label: String,
+    /// How long the plan stays valid
+    #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
+    pub expires: std::time::Duration,
+    /// Write the plan to FILE (default: stdout)
+    #[arg(long, short, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// `mpc keygen run` and `mpc sign run`
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The plan file
+    pub plan: PathBuf,
+    /// The message directory shared with the other parties (a USB stick, a shared folder)
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Do what can be done now, then exit (4 if still waiting); run again after copying files
+    #[arg(long)]
+    pub step: bool,
+    /// Confirm the plan without asking (only after comparing its fingerprint)
+    #[arg(long, short)]
+    pub yes: bool,
+    /// How long to wait for the other parties without --step
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    pub timeout: std::time::Duration,
+}
+
+/// `mpc sign`
+#[derive(Debug, Subcommand)]
+pub enum SignCommand {
+    /// Write a signing plan: the key, the signers and the exact message
+    Plan(SignPlanArgs),
+    /// Take part in the signing session of a plan
+    Run(SignRunArgs),
+}
+
+/// `mpc sign plan`
+#[derive(Debug, Args)]
+pub struct SignPlanArgs {
+    /// The key id (or a unique prefix)
+    #[arg(long)]
+    pub key: String,
+    /// The signers: names or 1-based indices, comma separated (at least t)
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub signers: Vec<String>,
+    /// The message: a file, or - for stdin
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "message_hex",
+        required_unless_present = "message_hex"
+    )]
+    pub message: Option<PathBuf>,
+    /// The message as hex
+    #[arg(long, value_name = "HEX")]
+    pub message_hex: Option<String>,
+    /// A label for the session
+    #[arg(long, default_value = "")]
+    pub label: String,
+    /// How long the plan stays valid
+    #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
+    pub expires: std::time::Duration,
+    /// Write the plan to FILE (default: stdout)
+    #[arg(long, short, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// `mpc sign run`
+#[derive(Debug, Args)]
+pub struct SignRunArgs {
+    /// Plan, directory and waiting options
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Write the signature to FILE (default: stdout)
+    #[arg(long, short, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// The signature's encoding
+    #[arg(long, value_enum, default_value_t = Encoding::Hex)]
+    pub encoding: Encoding,
+}
+
+/// Byte encodings for signatures.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Encoding {
+    /// Lowercase hex
+    Hex,
+    /// Standard base64
+    Base64,
+    /// Raw bytes
+    Raw,
+}
+
+/// `mpc verify`
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The signature scheme
+    #[arg(long, value_enum)]
+    pub scheme: Scheme,
+    /// The public key as hex (Ed25519 32 bytes; BIP340 32-byte x-only or 33; secp256k1 33)
+    #[arg(long, value_name = "HEX")]
+    pub public_key: String,
+    /// The message: a file, or - for stdin
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "message_hex",
+        required_unless_present = "message_hex"
+    )]
+    pub message: Option<PathBuf>,
+    /// The message as hex
+    #[arg(long, value_name = "HEX")]
+    pub message_hex: Option<String>,
+    /// The signature: hex or base64 text, or a file holding hex, base64 or raw bytes
+    #[arg(long, value_name = "SIG|FILE")]
+    pub signature: String,
+}
+
+/// `mpc keys`
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// List keys
+    List,
+    /// Show a key's metadata
+    Show(KeyIdArgs),
+    /// Print a key's public key
+    Export(KeysExportArgs),
+}
+
+/// A key id argument.
+#[derive(Debug, Args)]
+pub struct KeyIdArgs {
+    /// The key id (or a unique prefix)
+    pub key: String,
+}
+
+/// `mpc keys export`
+#[derive(Debug, Args)]
+pub struct KeysExportArgs {
+    /// The key id (or a unique prefix)
+    pub key: String,
+    /// Output form
+    #[arg(long, value_enum, default_value_t = KeyFormat::Hex)]
+    pub format: KeyFormat,
+}
+
+/// Public key output forms.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum KeyFormat {
+    /// The scheme's standard form, hex (Ed25519 32, BIP340 x-only 32, secp256k1 33 bytes)
+    Hex,
+    /// PEM SubjectPublicKeyInfo
+    Pem,
+}
+
+/// `mpc inspect`
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// A plan, card or round message file
+    pub file: PathBuf,
+}
+
+/// `mpc audit`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Print the audit log
+    Log,
+    /// Check the hash chain (exit 1 if it is broken)
+    Verify,
+}
+
+/// `mpc demo`
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Keep the demo homes and messages in DIR instead of a temporary directory
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<PathBuf>,
+}
+
+/// `mpc completions`
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `mpc man`
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Directory to write the pages to
+    #[arg(long, default_value = "man", value_name = "DIR")]
+    pub out: PathBuf,
+}

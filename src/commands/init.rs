@@ -1,0 +1,42 @@
+//! `mpc init`: create a party home.
+
+use super::Ctx;
+use crate::cli::InitArgs;
+use crate::error::{Failure, Result};
+use crate::identity::{validate_name, words};
+
+/// Runs `mpc init`.
+pub fn run(ctx: &Ctx, args: InitArgs) -> Result<()> {
+    validate_name(&args.name).map_err(Failure::input)?;
+    let p = &ctx.printer;
+    if args.kdf_log_n < 16 {
+        p.warn(format!(
+            "scrypt work factor 2^{} is weak; use it only for tests (default 2^18)",
+            args.kdf_log_n
+        ));
+    }
+    let pass = p.passphrase(true)?;
+    let spinner = p.spinner("encrypting identity");
+    let card = ctx.home.create(&args.name, &pass, args.kdf_log_n);
+    if let Some(s) = spinner {
+        s.finish_and_clear();
+    }
+    let card = card?;
+    let mut db = ctx.home.db()?;
+    let fp = words(&card.fingerprint());
+    db.audit(
+        "init",
+        &card.name,
+        serde_json::json!({ "fingerprint": fp, "kdf_log_n": args.kdf_log_n }),
+    )?;
+    p.status(format!("created party home {}", ctx.home.root().display()));
+    p.status(format!("  name:        {}", card.name));
+    p.status(format!("  fingerprint: {fp}"));
+    p.status("next: `mpc id --out NAME.card` and give the card to the other parties");
+    p.json(&serde_json::json!({
+        "home": ctx.home.root(),
+        "card": card,
+        "fingerprint": fp,
+        "kdf_log_n": args.kdf_log_n,
+    }))
+}

@@ -1,0 +1,107 @@
+//! `mpc keygen plan` and `mpc keygen run`.
+
+use super::{Ctx, read_input, run::run_ceremony, write_output};
+use crate::ceremony::Outcome;
+use crate::cli::{KeygenCommand, KeygenPlanArgs, RunArgs};
+use crate::error::{Failure, Result};
+use crate::identity::Card;
+use crate::plan::{KeygenPlan, Plan, fresh_nonce, now};
+use std::path::Path;
+
+/// Runs `mpc keygen ...`.
+pub fn run(ctx: &Ctx, cmd: KeygenCommand) -> Result<()> {
+    match cmd {
+        KeygenCommand::Plan(a) => plan(ctx, a),
+        KeygenCommand::Run(a) => run_keygen(ctx, a),
+    }
+}
+
+/// Resolves `me`, a card file, or a contact name to a card.
+fn resolve_party(ctx: &Ctx, spec: &str) -> Result<Card> {
+    if spec == "me" {
+        return Ok(ctx.home.card()?);
+    }
+    let path = Path::new(spec);
+    if path.exists() {
+        return Card::from_json(&read_input(path)?)
+            .map_err(|e| Failure::input(format!("{spec} is not a valid card")).cause(e));
+    }
+    let db = ctx.home.db()?;
+    match db.contact(spec)? {
+        Some(json) => Ok(Card::from_json(json.as_bytes())?),
+        None => Err(
+            Failure::input(format!("`{spec}` is neither a card file nor a contact")).hint(
+                "give a path to a card file, `me`, or import the card with `mpc contacts add`",
+            ),
+        ),
+    }
+}
+
+fn plan(ctx: &Ctx, args: KeygenPlanArgs) -> Result<()> {
+    let parties = args
+        .parties
+        .iter()
+        .map(|s| resolve_party(ctx, s))
+        .collect::<Result<Vec<_>>>()?;
+    let plan = Plan::Keygen(KeygenPlan {
+        version: 1,
+        scheme: args.scheme,
+        threshold: args.threshold,
+        parties,
+        label: args.label,
+        expires_at: now() + args.expires.as_secs(),
+        nonce: fresh_nonce(),
+    });
+    plan.validate()?;
+    emit_plan(ctx, &plan, args.out.as_deref())
+}
+
+/// Writes a plan to a file or stdout and shows its fingerprint.
+pub fn emit_plan(ctx: &Ctx, plan: &Plan, out: Option<&Path>) -> Result<()> {
+    let json = plan.to_json();
+    match out {
+        Some(p) => {
+            write_output(Some(p), format!("{json}\n").as_bytes())?;
+            ctx.printer.status(format!("wrote {}", p.display()));
+        }
+        None => ctx.printer.data(&json),
+    }
+    let fp = plan.fingerprint();
+    ctx.printer.status(format!("plan fingerprint: {fp}"));
+    ctx.printer
+        .status("every party checks this fingerprint aloud before running the plan");
+    ctx.printer.json(&serde_json::json!({
+        "session_id": hex::encode(plan.session_id()),
+        "fingerprint": fp,
+        "plan": plan,
+    }))
+}
+
+fn run_keygen(ctx: &Ctx, args: RunArgs) -> Result<()> {
+    let (outcome, session) = run_ceremony(ctx, &args, "keygen")?;
+    let Outcome::Keygen {
+        key_id,
+        scheme,
+        public_key,
+        transcript,
+    } = &outcome
+    else {
+        return Err(Failure::internal("keygen produced a signing outcome"));
+    };
+    let words = outcome.transcript_words();
+    ctx.printer
+        .status(format!("key {key_id} ({scheme}) is ready"));
+    ctx.printer.status(format!("  public key: {public_key}"));
+    ctx.printer.status(format!(
+        "  transcript: {words}  (every party must read the same)"
+    ));
+    ctx.printer.data(key_id);
+    ctx.printer.json(&serde_json::json!({
+        "key_id": key_id,
+        "scheme": scheme,
+        "public_key": public_key,
+        "transcript": transcript,
+        "transcript_words": words,
+        "session_id": session,
+    }))
+}

@@ -1,0 +1,140 @@
+//! `mpc keys list|show|export`.
+
+use super::Ctx;
+use crate::cli::{KeyFormat, KeysCommand};
+use crate::error::{Failure, Result};
+use crate::identity::{Card, words};
+use crate::plan::format_time;
+use crate::pubkey;
+use crate::scheme::Scheme;
+use crate::store::db::{Db, KeyRecord};
+
+/// Runs `mpc keys ...`.
+pub fn run(ctx: &Ctx, cmd: KeysCommand) -> Result<()> {
+    let db = ctx.home.db()?;
+    match cmd {
+        KeysCommand::List => list(ctx, &db),
+        KeysCommand::Show(a) => show(ctx, &resolve_key(&db, &a.key)?),
+        KeysCommand::Export(a) => export(ctx, &resolve_key(&db, &a.key)?, a.format),
+    }
+}
+
+/// Finds the one key whose id starts with `prefix`.
+pub fn resolve_key(db: &Db, prefix: &str) -> Result<KeyRecord> {
+    let mut found = db.keys_matching(prefix)?;
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => Err(Failure::input(format!("no key matches `{prefix}`"))
+            .hint("list keys with `mpc keys list`")),
+        n => Err(Failure::input(format!(
+            "`{prefix}` matches {n} keys; give more of the id"
+        ))),
+    }
+}
+
+fn scheme_of(k: &KeyRecord) -> Result<Scheme> {
+    k.scheme.parse().map_err(Failure::internal)
+}
+
+/// The key's public key in the scheme's standard form, hex.
+fn standard_hex(k: &KeyRecord) -> Result<String> {
+    let raw = hex::decode(&k.public_key)
+        .map_err(|e| Failure::internal("stored public key is not hex").cause(e))?;
+    Ok(hex::encode(pubkey::standard_form(scheme_of(k)?, &raw)))
+}
+
+fn summary(k: &KeyRecord) -> Result<serde_json::Value> {
+    Ok(serde_json::json!({
+        "id": k.id,
+        "scheme": k.scheme,
+        "public_key": standard_hex(k)?,
+        "threshold": k.threshold,
+        "n": k.n,
+        "my_index": k.my_index,
+        "label": k.label,
+        "status": k.status,
+        "created_at": format_time(k.created_at),
+        "updated_at": format_time(k.updated_at),
+    }))
+}
+
+fn list(ctx: &Ctx, db: &Db) -> Result<()> {
+    let keys = db.keys()?;
+    let mut rows = Vec::new();
+    for k in &keys {
+        ctx.printer.data(format!(
+            "{}  {:<21} {}-of-{}  {:<9} {}",
+            k.id,
+            k.scheme,
+            k.threshold,
+            k.n,
+            serde_json::to_value(k.status)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default(),
+            k.label
+        ));
+        rows.push(summary(k)?);
+    }
+    if keys.is_empty() {
+        ctx.printer
+            .status("no keys yet; create one with `mpc keygen plan` and `mpc keygen run`");
+    }
+    ctx.printer.json(&serde_json::json!({ "keys": rows }))
+}
+
+fn show(ctx: &Ctx, k: &KeyRecord) -> Result<()> {
+    let mut v = summary(k)?;
+    let parties: Vec<Card> = serde_json::from_str(&k.parties_json).unwrap_or_default();
+    let transcript: [u8; 32] = hex::decode(&k.transcript)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .unwrap_or([0; 32]);
+    v["parties"] = parties
+        .iter()
+        .enumerate()
+        .map(|(i, c)| serde_json::json!({ "index": i + 1, "name": c.name, "fingerprint": words(&c.fingerprint()) }))
+        .collect();
+    v["transcript"] = serde_json::json!(k.transcript);
+    v["transcript_words"] = serde_json::json!(words(&transcript));
+    v["session_id"] = serde_json::json!(k.session_id);
+    if !ctx.printer.json {
+        let p = &ctx.printer;
+        p.data(format!("key:        {}", k.id));
+        p.data(format!("scheme:     {}", k.scheme));
+        p.data(format!("public key: {}", standard_hex(k)?));
+        p.data(format!(
+            "threshold:  {}-of-{} (you are party {})",
+            k.threshold, k.n, k.my_index
+        ));
+        p.data(format!("label:      {}", k.label));
+        p.data(format!(
+            "status:     {}",
+            v["status"].as_str().unwrap_or("")
+        ));
+        p.data(format!("created:    {}", format_time(k.created_at)));
+        p.data(format!("transcript: {}", words(&transcript)));
+        p.data("parties:");
+        for (i, c) in parties.iter().enumerate() {
+            p.data(format!(
+                "  {}. {:<12} {}",
+                i + 1,
+                c.name,
+                words(&c.fingerprint())
+            ));
+        }
+    }
+    ctx.printer.json(&v)
+}
+
+fn export(ctx: &Ctx, k: &KeyRecord, format: KeyFormat) -> Result<()> {
+    let scheme = scheme_of(k)?;
+    let raw = hex::decode(&k.public_key)
+        .map_err(|e| Failure::internal("stored public key is not hex").cause(e))?;
+    let text = match format {
+        KeyFormat::Hex => standard_hex(k)?,
+        KeyFormat::Pem => pubkey::pem(scheme, &raw)?.trim_end().to_string(),
+    };
+    ctx.printer.data(&text);
+    ctx.printer.json(&serde_json::json!({ "id": k.id, "scheme": k.scheme, "format": format!("{format:?}").to_lowercase(), "public_key": text }))
+}

@@ -1,0 +1,112 @@
+//! One file per subcommand: validate the arguments, call the library, print.
+
+pub mod audit;
+pub mod contacts;
+pub mod demo;
+pub mod generate;
+pub mod id;
+pub mod init;
+pub mod inspect;
+pub mod keygen;
+pub mod keys;
+pub mod run;
+pub mod sign;
+pub mod verify;
+
+use crate::cli::{Cli, Command};
+use crate::error::{Failure, Result};
+use crate::identity::Identity;
+use crate::output::Printer;
+use crate::store::Home;
+use std::io::Read;
+use std::path::Path;
+
+/// What every command gets.
+pub struct Ctx {
+    /// Output and prompts.
+    pub printer: Printer,
+    /// The party home (which may not exist yet).
+    pub home: Home,
+}
+
+impl Ctx {
+    /// Reads the passphrase and unlocks the identity.
+    pub fn unlock(&self) -> Result<Identity> {
+        self.home.card()?;
+        let pass = self.printer.passphrase(false)?;
+        let spinner = self.printer.spinner("unlocking identity");
+        let identity = self.home.unlock(&pass);
+        if let Some(s) = spinner {
+            s.finish_and_clear();
+        }
+        Ok(identity?)
+    }
+}
+
+/// Runs the parsed command.
+pub fn dispatch(cli: Cli) -> Result<()> {
+    let g = cli.global;
+    let ctx = Ctx {
+        printer: Printer {
+            json: g.json,
+            quiet: g.quiet,
+            verbose: g.verbose,
+            no_input: g.no_input,
+            passphrase_file: g.passphrase_file,
+        },
+        home: Home::resolve(g.home),
+    };
+    match cli.command {
+        Command::Init(a) => init::run(&ctx, a),
+        Command::Id(a) => id::run(&ctx, a),
+        Command::Contacts(c) => contacts::run(&ctx, c),
+        Command::Keygen(c) => keygen::run(&ctx, c),
+        Command::Sign(c) => sign::run(&ctx, c),
+        Command::Verify(a) => verify::run(&ctx, a),
+        Command::Keys(c) => keys::run(&ctx, c),
+        Command::Inspect(a) => inspect::run(&ctx, a),
+        Command::Audit(c) => audit::run(&ctx, c),
+        Command::Demo(a) => demo::run(&ctx, a),
+        Command::Completions(a) => generate::completions(a),
+        Command::Man(a) => generate::man(&ctx, a),
+    }
+}
+
+/// Reads a file, or stdin for `-`.
+pub fn read_input(path: &Path) -> Result<Vec<u8>> {
+    if path == Path::new("-") {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .map_err(|e| Failure::input("cannot read stdin").cause(e))?;
+        Ok(buf)
+    } else {
+        std::fs::read(path)
+            .map_err(|e| Failure::input(format!("cannot read {}", path.display())).cause(e))
+    }
+}
+
+/// A message from `--message FILE|-` or `--message-hex`.
+pub fn read_message(file: Option<&Path>, hex_arg: Option<&str>) -> Result<Vec<u8>> {
+    match (file, hex_arg) {
+        (Some(f), _) => read_input(f),
+        (None, Some(h)) => hex::decode(h.trim())
+            .map_err(|e| Failure::input("--message-hex is not valid hex").cause(e)),
+        (None, None) => Err(Failure::input("give --message FILE or --message-hex HEX")),
+    }
+}
+
+/// Writes public output to a file (atomically) or stdout.
+pub fn write_output(path: Option<&Path>, bytes: &[u8]) -> Result<()> {
+    match path {
+        Some(p) => crate::store::fsutil::write_atomic(p, bytes)
+            .map_err(|e| Failure::input(format!("cannot write {}", p.display())).cause(e)),
+        None => {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            out.write_all(bytes)?;
+            out.flush()?;
+            Ok(())
+        }
+    }
+}

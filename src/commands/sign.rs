@@ -1,0 +1,113 @@
+//! `mpc sign plan` and `mpc sign run`.
+
+use super::{
+    Ctx, keygen::emit_plan, keys::resolve_key, read_message, run::run_ceremony, write_output,
+};
+use crate::ceremony::Outcome;
+use crate::cli::{Encoding, SignCommand, SignPlanArgs, SignRunArgs};
+use crate::error::{Failure, Result};
+use crate::identity::Card;
+use crate::plan::{MAX_MESSAGE_LEN, Plan, SignPlan, fresh_nonce, now};
+use crate::scheme::Scheme;
+use base64::Engine as _;
+
+/// Runs `mpc sign ...`.
+pub fn run(ctx: &Ctx, cmd: SignCommand) -> Result<()> {
+    match cmd {
+        SignCommand::Plan(a) => plan(ctx, a),
+        SignCommand::Run(a) => run_sign(ctx, a),
+    }
+}
+
+fn plan(ctx: &Ctx, args: SignPlanArgs) -> Result<()> {
+    let db = ctx.home.db()?;
+    let key = resolve_key(&db, &args.key)?;
+    let parties: Vec<Card> = serde_json::from_str(&key.parties_json)
+        .map_err(|e| Failure::internal("stored parties are unreadable").cause(e))?;
+    let mut signers = Vec::new();
+    for s in &args.signers {
+        let s = s.trim();
+        let idx = match s.parse::<u16>() {
+            Ok(i) if i >= 1 && (i as usize) <= parties.len() => i,
+            Ok(i) => {
+                return Err(Failure::input(format!(
+                    "signer index {i} is not between 1 and {}",
+                    parties.len()
+                )));
+            }
+            Err(_) => parties
+                .iter()
+                .position(|c| c.name == s)
+                .map(|i| i as u16 + 1)
+                .ok_or_else(|| Failure::input(format!("`{s}` is not a party of key {}", key.id)))?,
+        };
+        signers.push(idx);
+    }
+    signers.sort_unstable();
+    signers.dedup();
+    let message = read_message(args.message.as_deref(), args.message_hex.as_deref())?;
+    if message.len() > MAX_MESSAGE_LEN {
+        return Err(Failure::input("the message is larger than 1 MiB"));
+    }
+    let scheme: Scheme = key.scheme.parse().map_err(Failure::internal)?;
+    let plan = Plan::Sign(SignPlan {
+        version: 1,
+        scheme,
+        key_id: key.id.clone(),
+        group_public_key: key.public_key.clone(),
+        threshold: key.threshold,
+        parties,
+        signers,
+        message: base64::engine::general_purpose::STANDARD.encode(&message),
+        label: args.label,
+        expires_at: now() + args.expires.as_secs(),
+        nonce: fresh_nonce(),
+    });
+    plan.validate()?;
+    emit_plan(ctx, &plan, args.out.as_deref())
+}
+
+fn run_sign(ctx: &Ctx, args: SignRunArgs) -> Result<()> {
+    let (outcome, session) = run_ceremony(ctx, &args.run, "sign")?;
+    let Outcome::Sign {
+        key_id,
+        scheme,
+        signature,
+        transcript,
+    } = &outcome
+    else {
+        return Err(Failure::internal("signing produced a keygen outcome"));
+    };
+    let sig =
+        hex::decode(signature).map_err(|e| Failure::internal("bad stored signature").cause(e))?;
+    let encoded = match args.encoding {
+        Encoding::Hex => format!("{signature}\n").into_bytes(),
+        Encoding::Base64 => format!(
+            "{}\n",
+            base64::engine::general_purpose::STANDARD.encode(&sig)
+        )
+        .into_bytes(),
+        Encoding::Raw => sig.clone(),
+    };
+    let words = outcome.transcript_words();
+    ctx.printer
+        .status(format!("signed with key {key_id} ({scheme}); verified"));
+    ctx.printer.status(format!(
+        "  transcript: {words}  (every signer must read the same)"
+    ));
+    if let Some(out) = &args.out {
+        write_output(Some(out), &encoded)?;
+        ctx.printer
+            .status(format!("  signature written to {}", out.display()));
+    } else if !ctx.printer.json {
+        write_output(None, &encoded)?;
+    }
+    ctx.printer.json(&serde_json::json!({
+        "key_id": key_id,
+        "scheme": scheme,
+        "signature": signature,
+        "transcript": transcript,
+        "transcript_words": words,
+        "session_id": session,
+    }))
+}

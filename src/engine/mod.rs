@@ -1,0 +1,278 @@
+//! Protocol runners. No I/O: each step takes the parameters fixed by the plan, the party's
+//! current state and the payloads received so far, and returns the next state plus the
+//! payloads to send, or says what it is still waiting for, or returns the result.
+//!
+//! Files, QR codes, a relay or HTTP are adapters over this (see `ceremony`).
+//!
+//! Secret state (FROST DKG secret packages and signing nonces) lives in the state enums,
+//! which zeroize on drop and have no `Debug` that shows them. A signing state that has
+//! produced a signature share no longer contains the nonces: the caller persists that
+//! state atomically *before* the share leaves the machine, which is what makes a nonce
+//! single-use across crashes and retries.
+
+pub mod frost;
+
+use crate::scheme::Scheme;
+use crate::secret::SecretBytes;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+/// What went wrong inside a protocol.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// One or more parties sent something provably wrong; the session must abort.
+    #[error("{reason}")]
+    PeerMisbehaved {
+        /// The parties to blame, by 1-based plan index.
+        culprits: Vec<u16>,
+        /// What they did.
+        reason: String,
+    },
+    /// Parameters or stored state that cannot be right; a bug or a damaged journal.
+    #[error("internal protocol error: {0}")]
+    Bug(String),
+}
+
+/// Payloads received so far, opened, keyed by (round, sender).
+#[derive(Default)]
+pub struct Inbox {
+    entries: BTreeMap<(u8, u16), Vec<u8>>,
+}
+
+impl Inbox {
+    /// Records a payload.
+    pub fn insert(&mut self, round: u8, sender: u16, data: Vec<u8>) {
+        self.entries.insert((round, sender), data);
+    }
+
+    /// The payload of `sender` in `round`.
+    pub fn get(&self, round: u8, sender: u16) -> Option<&[u8]> {
+        self.entries.get(&(round, sender)).map(|v| v.as_slice())
+    }
+
+    /// Of `senders`, those who have not sent `round` yet.
+    pub fn missing(&self, round: u8, senders: impl IntoIterator<Item = u16>) -> Vec<u16> {
+        senders
+            .into_iter()
+            .filter(|s| !self.entries.contains_key(&(round, *s)))
+            .collect()
+    }
+}
+
+/// A payload to send.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// The round it belongs to.
+    pub round: u8,
+    /// `None` for a broadcast.
+    pub recipient: Option<u16>,
+    /// The payload; private payloads are encrypted by the envelope layer.
+    pub data: Vec<u8>,
+}
+
+/// The result of one step.
+pub enum Step<S, R> {
+    /// Moved to a new state; send these.
+    Advanced {
+        /// The new state, to persist before anything is sent.
+        state: S,
+        /// What to send.
+        outgoing: Vec<Outgoing>,
+    },
+    /// Cannot move until these parties' messages of this round arrive.
+    Waiting {
+        /// The round waited on.
+        round: u8,
+        /// Who has not sent it.
+        missing: Vec<u16>,
+    },
+    /// Finished.
+    Done(R),
+}
+
+/// What a keygen fixes.
+#[derive(Clone, Debug)]
+pub struct KeygenParams {
+    /// The scheme.
+    pub scheme: Scheme,
+    /// The session id.
+    pub session: [u8; 32],
+    /// This party's index.
+    pub me: u16,
+    /// Threshold.
+    pub t: u16,
+    /// Number of parties.
+    pub n: u16,
+}
+
+/// A party's state in a DKG.
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+pub enum KeygenState {
+    /// Nothing done yet.
+    Start,
+    /// Round 1 sent.
+    Round1 {
+        /// frost round-1 secret package.
+        secret: Vec<u8>,
+        /// Our own round-1 package, for the echo hash.
+        own: Vec<u8>,
+    },
+    /// Round 2 sent.
+    Round2 {
+        /// frost round-2 secret package.
+        secret: Vec<u8>,
+        /// Hash of every party's round-1 package.
+        echo: [u8; 32],
+    },
+}
+
+/// The outcome of a DKG for one party.
+pub struct KeygenResult {
+    /// The party's serialized `KeyPackage` (secret).
+    pub key_package: SecretBytes,
+    /// The serialized `PublicKeyPackage`.
+    pub public_key_package: Vec<u8>,
+    /// The group verifying key, frost serialization.
+    pub group_key: Vec<u8>,
+    /// Hash all parties share: round-1 transcript and the group key.
+    pub transcript: [u8; 32],
+}
+
+/// What a signing session fixes.
+#[derive(Clone, Debug)]
+pub struct SignParams {
+    /// The scheme.
+    pub scheme: Scheme,
+    /// The session id.
+    pub session: [u8; 32],
+    /// This party's index.
+    pub me: u16,
+    /// The signers, ascending.
+    pub signers: Vec<u16>,
+    /// The message.
+    pub message: Vec<u8>,
+}
+
+/// A signer's state.
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+pub enum SignState {
+    /// Nothing done yet.
+    Start,
+    /// Commitments sent; holds the single-use nonces.
+    Committed {
+        /// frost `SigningNonces` (secret, single use).
+        nonces: Vec<u8>,
+        /// Our own commitments.
+        own: Vec<u8>,
+    },
+    /// Signature share sent; the nonces are gone.
+    Shared {
+        /// Hash of all signers' commitments.
+        echo: [u8; 32],
+        /// Our signature share.
+        own_share: Vec<u8>,
+        /// Our own commitments, to rebuild the signing package.
+        own: Vec<u8>,
+    },
+}
+
+/// The outcome of a signing session.
+pub struct SignResult {
+    /// The signature in the scheme's standard encoding.
+    pub signature: Vec<u8>,
+    /// Hash of the commitments and the signature, the same for every signer.
+    pub transcript: [u8; 32],
+}
+
+macro_rules! redacted_debug {
+    ($t:ty) => {
+        impl fmt::Debug for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+    };
+}
+redacted_debug!(KeygenState);
+redacted_debug!(SignState);
+
+impl KeygenState {
+    /// The state's name, for logs and status.
+    pub fn name(&self) -> &'static str {
+        match self {
+            KeygenState::Start => "start",
+            KeygenState::Round1 { .. } => "round 1 sent",
+            KeygenState::Round2 { .. } => "round 2 sent",
+        }
+    }
+}
+
+impl SignState {
+    /// The state's name, for logs and status.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SignState::Start => "start",
+            SignState::Committed { .. } => "commitments sent",
+            SignState::Shared { .. } => "signature share sent",
+        }
+    }
+}
+
+/// Advances a DKG by one step.
+pub fn keygen_step(
+    p: &KeygenParams,
+    state: &KeygenState,
+    inbox: &Inbox,
+) -> Result<Step<KeygenState, KeygenResult>, EngineError> {
+    use self::frost::keygen_step as k;
+    match p.scheme {
+        Scheme::EddsaEd25519 => k::<frost_ed25519::Ed25519Sha512>(p, state, inbox),
+        Scheme::SchnorrSecp256k1Tr => k::<frost_secp256k1_tr::Secp256K1Sha256TR>(p, state, inbox),
+        Scheme::SchnorrSecp256k1 => k::<frost_secp256k1::Secp256K1Sha256>(p, state, inbox),
+    }
+}
+
+/// Advances a signing session by one step.
+pub fn sign_step(
+    p: &SignParams,
+    key: &KeyMaterial,
+    state: &SignState,
+    inbox: &Inbox,
+) -> Result<Step<SignState, SignResult>, EngineError> {
+    use self::frost::sign_step as s;
+    match p.scheme {
+        Scheme::EddsaEd25519 => s::<frost_ed25519::Ed25519Sha512>(p, key, state, inbox),
+        Scheme::SchnorrSecp256k1Tr => {
+            s::<frost_secp256k1_tr::Secp256K1Sha256TR>(p, key, state, inbox)
+        }
+        Scheme::SchnorrSecp256k1 => s::<frost_secp256k1::Secp256K1Sha256>(p, key, state, inbox),
+    }
+}
+
+/// A party's key share, serialized (as stored in its share file).
+pub struct KeyMaterial {
+    /// `KeyPackage` bytes (secret).
+    pub key_package: SecretBytes,
+    /// `PublicKeyPackage` bytes.
+    pub public_key_package: Vec<u8>,
+}
+
+/// Hashes a domain tag, the session and a list of parts, each length-prefixed.
+pub(crate) fn tagged_hash<'a>(
+    tag: &str,
+    session: &[u8; 32],
+    parts: impl IntoIterator<Item = &'a [u8]>,
+) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(tag.as_bytes());
+    h.update([0]);
+    h.update(session);
+    for p in parts {
+        h.update((p.len() as u64).to_be_bytes());
+        h.update(p);
+    }
+    h.finalize().into()
+}

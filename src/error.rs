@@ -1,0 +1,153 @@
+//! The command layer's error: what went wrong, why, what to try next, and which exit
+//! status it maps to. Library modules have their own `thiserror` enums; they convert
+//! into [`Failure`] here, which is the one place that decides exit codes.
+
+use std::fmt;
+
+/// The process exit status, stable and documented in `mpc(1)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// 0: success.
+    Success = 0,
+    /// 1: a negative answer (a signature is invalid, an audit chain is broken).
+    Negative = 1,
+    /// 2: usage error or bad input (a file, a passphrase, a plan).
+    Usage = 2,
+    /// 3: the protocol was aborted because a peer misbehaved; culprits are named.
+    Aborted = 3,
+    /// 4: waiting: the step needs messages that have not arrived yet.
+    Waiting = 4,
+    /// 5: internal error (a bug, or the machine failed us: disk, database).
+    Internal = 5,
+}
+
+/// A failure as the user sees it.
+#[derive(Debug)]
+pub struct Failure {
+    /// The exit status.
+    pub exit: Exit,
+    /// What went wrong, one line, no secrets.
+    pub message: String,
+    /// Underlying causes, outermost first.
+    pub causes: Vec<String>,
+    /// The next thing to try.
+    pub hint: Option<String>,
+    /// Parties to blame, by plan index and name, for [`Exit::Aborted`].
+    pub culprits: Vec<String>,
+}
+
+impl Failure {
+    /// A failure with the given exit status.
+    pub fn new(exit: Exit, message: impl Into<String>) -> Self {
+        Failure {
+            exit,
+            message: message.into(),
+            causes: Vec::new(),
+            hint: None,
+            culprits: Vec::new(),
+        }
+    }
+
+    /// Bad input or usage (exit 2).
+    pub fn input(message: impl Into<String>) -> Self {
+        Failure::new(Exit::Usage, message)
+    }
+
+    /// An internal error (exit 5).
+    pub fn internal(message: impl Into<String>) -> Self {
+        Failure::new(Exit::Internal, message)
+    }
+
+    /// Adds a cause line.
+    pub fn cause(mut self, cause: impl fmt::Display) -> Self {
+        self.causes.push(cause.to_string());
+        self
+    }
+
+    /// Sets the hint.
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Adds context in front: the current message becomes the first cause.
+    pub fn context(mut self, message: impl Into<String>) -> Self {
+        let old = std::mem::replace(&mut self.message, message.into());
+        self.causes.insert(0, old);
+        self
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Self {
+        Failure::internal("I/O error").cause(e)
+    }
+}
+
+/// The result type of the command layer.
+pub type Result<T, E = Failure> = std::result::Result<T, E>;
+
+/// Adds context to any error convertible into a [`Failure`].
+pub trait Context<T> {
+    /// On error, puts `message` in front of the error's own message.
+    fn context(self, message: impl Into<String>) -> Result<T>;
+}
+
+impl<T, E: Into<Failure>> Context<T> for std::result::Result<T, E> {
+    fn context(self, message: impl Into<String>) -> Result<T> {
+        self.map_err(|e| e.into().context(message))
+    }
+}
+
+impl From<crate::store::StoreError> for Failure {
+    fn from(e: crate::store::StoreError) -> Self {
+        use crate::identity::IdentityError;
+        use crate::store::StoreError as S;
+        match e {
+            S::NoHome(p) => Failure::input(format!("no party home at {}", p.display()))
+                .hint("create one with `mpc init --name NAME`, or point --home / MPC_HOME at an existing one"),
+            S::AlreadyExists(p) => Failure::input(format!("a party home already exists at {}", p.display()))
+                .hint("use another --home; an existing identity is never overwritten"),
+            S::Identity(IdentityError::WrongPassphrase) => {
+                Failure::input("wrong passphrase: the identity could not be unlocked")
+                    .hint("nothing was changed; run the command again with the right passphrase")
+            }
+            S::Identity(e) => Failure::input("the identity could not be opened").cause(e),
+            e @ S::Damaged { .. } => Failure::input("a stored file could not be read").cause(e),
+            e @ S::TooNew(_) => Failure::input("this home was written by a newer mpc").cause(e),
+            e @ (S::Io { .. } | S::Db(_)) => Failure::internal("storage error").cause(e),
+        }
+    }
+}
+
+impl From<crate::plan::PlanError> for Failure {
+    fn from(e: crate::plan::PlanError) -> Self {
+        Failure::input("the plan cannot be used").cause(e)
+    }
+}
+
+impl From<crate::identity::IdentityError> for Failure {
+    fn from(e: crate::identity::IdentityError) -> Self {
+        Failure::input("bad card").cause(e)
+    }
+}
+
+impl From<crate::envelope::EnvelopeError> for Failure {
+    fn from(e: crate::envelope::EnvelopeError) -> Self {
+        Failure::input("bad round message").cause(e)
+    }
+}
+
+impl From<crate::pubkey::KeyError> for Failure {
+    fn from(e: crate::pubkey::KeyError) -> Self {
+        Failure::input(e.to_string())
+    }
+}

@@ -1,0 +1,301 @@
+//! Plans: the small file that fixes everything a ceremony is about.
+//!
+//! A keygen plan names the scheme, t, the ordered party cards and a label; a signing plan
+//! names the key, the signers and the exact message. Both carry an expiry and 32 bytes of
+//! fresh randomness, and the **session id** is the SHA-256 of the plan's canonical JSON, so
+//! every envelope of a ceremony is bound to exactly one plan. Party `i` (1-based, in plan
+//! order) is FROST identifier `i`.
+
+use crate::identity::{Card, words};
+use crate::scheme::Scheme;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The largest message a signing plan carries.
+pub const MAX_MESSAGE_LEN: usize = 1 << 20;
+
+/// Errors in a plan.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// Not JSON, or not a plan.
+    #[error("not a valid plan: {0}")]
+    Malformed(String),
+    /// The plan's contents are inconsistent.
+    #[error("invalid plan: {0}")]
+    Invalid(String),
+    /// The plan has expired.
+    #[error("the plan expired at {0}")]
+    Expired(String),
+    /// This party is not in the plan.
+    #[error("you ({0}) are not a party in this plan")]
+    NotAParty(String),
+}
+
+/// A ceremony plan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Plan {
+    /// Distributed key generation.
+    Keygen(KeygenPlan),
+    /// A signing session.
+    Sign(SignPlan),
+}
+
+/// A key generation plan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeygenPlan {
+    /// Plan format version (1).
+    pub version: u8,
+    /// The scheme.
+    pub scheme: Scheme,
+    /// Signers required (t of t-of-n).
+    pub threshold: u16,
+    /// All n parties, in order; party i is index i+1.
+    pub parties: Vec<Card>,
+    /// A label for the key.
+    pub label: String,
+    /// Unix seconds after which the plan is refused.
+    pub expires_at: u64,
+    /// 32 random bytes (hex) so that equal plans still give distinct sessions.
+    pub nonce: String,
+}
+
+/// A signing plan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignPlan {
+    /// Plan format version (1).
+    pub version: u8,
+    /// The scheme.
+    pub scheme: Scheme,
+    /// The key id.
+    pub key_id: String,
+    /// The group public key (hex, the scheme's stored form).
+    pub group_public_key: String,
+    /// The key's threshold.
+    pub threshold: u16,
+    /// All n parties of the key, in key order.
+    pub parties: Vec<Card>,
+    /// The signers, 1-based party indices, ascending.
+    pub signers: Vec<u16>,
+    /// The exact message to sign, base64.
+    pub message: String,
+    /// A label for the signing session.
+    pub label: String,
+    /// Unix seconds after which the plan is refused.
+    pub expires_at: u64,
+    /// 32 random bytes (hex).
+    pub nonce: String,
+}
+
+/// Current unix time in seconds.
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Formats unix seconds as RFC 3339 UTC.
+pub fn format_time(secs: u64) -> String {
+    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs)).to_string()
+}
+
+/// 32 fresh random bytes as hex.
+pub fn fresh_nonce() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+impl Plan {
+    /// Parses and validates a plan.
+    pub fn from_json(bytes: &[u8]) -> Result<Plan, PlanError> {
+        let plan: Plan =
+            serde_json::from_slice(bytes).map_err(|e| PlanError::Malformed(e.to_string()))?;
+        plan.validate()?;
+        Ok(plan)
+    }
+
+    /// The plan as pretty JSON (the file form).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a plan always serializes")
+    }
+
+    /// The session id: SHA-256 over the canonical JSON of the plan.
+    pub fn session_id(&self) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(b"mpc-plan-v1\0");
+        h.update(serde_json::to_vec(self).expect("a plan always serializes"));
+        h.finalize().into()
+    }
+
+    /// The fingerprint people compare aloud before taking part.
+    pub fn fingerprint(&self) -> String {
+        words(&self.session_id())
+    }
+
+    /// The scheme.
+    pub fn scheme(&self) -> Scheme {
+        match self {
+            Plan::Keygen(p) => p.scheme,
+            Plan::Sign(p) => p.scheme,
+        }
+    }
+
+    /// All parties (of the key, for a signing plan).
+    pub fn parties(&self) -> &[Card] {
+        match self {
+            Plan::Keygen(p) => &p.parties,
+            Plan::Sign(p) => &p.parties,
+        }
+    }
+
+    /// The parties who take part in this session, by 1-based index.
+    pub fn participants(&self) -> Vec<u16> {
+        match self {
+            Plan::Keygen(p) => (1..=p.parties.len() as u16).collect(),
+            Plan::Sign(p) => p.signers.clone(),
+        }
+    }
+
+    /// The threshold.
+    pub fn threshold(&self) -> u16 {
+        match self {
+            Plan::Keygen(p) => p.threshold,
+            Plan::Sign(p) => p.threshold,
+        }
+    }
+
+    /// The expiry, unix seconds.
+    pub fn expires_at(&self) -> u64 {
+        match self {
+            Plan::Keygen(p) => p.expires_at,
+            Plan::Sign(p) => p.expires_at,
+        }
+    }
+
+    /// The label.
+    pub fn label(&self) -> &str {
+        match self {
+            Plan::Keygen(p) => &p.label,
+            Plan::Sign(p) => &p.label,
+        }
+    }
+
+    /// `keygen` or `sign`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Plan::Keygen(_) => "keygen",
+            Plan::Sign(_) => "sign",
+        }
+    }
+
+    /// The card of party `index` (1-based).
+    pub fn party(&self, index: u16) -> Option<&Card> {
+        index
+            .checked_sub(1)
+            .and_then(|i| self.parties().get(i as usize))
+    }
+
+    /// A party's display name: `2 (bob)`.
+    pub fn party_label(&self, index: u16) -> String {
+        match self.party(index) {
+            Some(c) => format!("{index} ({})", c.name),
+            None => format!("{index} (not in plan)"),
+        }
+    }
+
+    /// The 1-based index of the party with this card, if any.
+    pub fn index_of(&self, card: &Card) -> Option<u16> {
+        self.parties()
+            .iter()
+            .position(|c| c.ed25519 == card.ed25519)
+            .map(|i| i as u16 + 1)
+    }
+
+    /// Checks that the plan is usable now by the party with `card`, returning its index.
+    pub fn check_for(&self, card: &Card) -> Result<u16, PlanError> {
+        if now() > self.expires_at() {
+            return Err(PlanError::Expired(format_time(self.expires_at())));
+        }
+        let idx = self
+            .index_of(card)
+            .ok_or_else(|| PlanError::NotAParty(card.name.clone()))?;
+        Ok(idx)
+    }
+
+    /// The message of a signing plan.
+    pub fn message(&self) -> Option<Vec<u8>> {
+        match self {
+            Plan::Sign(p) => base64::engine::general_purpose::STANDARD
+                .decode(&p.message)
+                .ok(),
+            Plan::Keygen(_) => None,
+        }
+    }
+
+    /// Checks internal consistency.
+    pub fn validate(&self) -> Result<(), PlanError> {
+        let bad = |m: String| Err(PlanError::Invalid(m));
+        let (version, nonce) = match self {
+            Plan::Keygen(p) => (p.version, &p.nonce),
+            Plan::Sign(p) => (p.version, &p.nonce),
+        };
+        if version != 1 {
+            return bad(format!("unsupported plan version {version}"));
+        }
+        if hex::decode(nonce).map(|b| b.len()) != Ok(32) {
+            return bad("nonce must be 32 hex bytes".into());
+        }
+        let parties = self.parties();
+        let n = parties.len();
+        let t = self.threshold() as usize;
+        if !(2..=255).contains(&n) {
+            return bad(format!("a plan needs 2 to 255 parties, this one has {n}"));
+        }
+        if t < 2 || t > n {
+            return bad(format!("threshold must be between 2 and n={n}, got {t}"));
+        }
+        for (i, c) in parties.iter().enumerate() {
+            c.validate()
+                .map_err(|e| PlanError::Invalid(format!("party {}: {e}", i + 1)))?;
+            for d in &parties[..i] {
+                if d.name == c.name {
+                    return bad(format!("two parties are named `{}`", c.name));
+                }
+                if d.ed25519 == c.ed25519 || d.x25519 == c.x25519 {
+                    return bad(format!("party `{}` appears twice (same keys)", c.name));
+                }
+            }
+        }
+        if self.label().len() > 200 {
+            return bad("label is longer than 200 characters".into());
+        }
+        if let Plan::Sign(p) = self {
+            if p.signers.len() < t || p.signers.len() > n {
+                return bad(format!(
+                    "a signing plan needs between t={t} and n={n} signers, got {}",
+                    p.signers.len()
+                ));
+            }
+            if !p.signers.windows(2).all(|w| w[0] < w[1]) {
+                return bad("signers must be listed once each, in ascending order".into());
+            }
+            if p.signers.iter().any(|&s| s == 0 || s as usize > n) {
+                return bad(format!("signer indices must be between 1 and {n}"));
+            }
+            match self.message() {
+                Some(m) if m.len() <= MAX_MESSAGE_LEN => {}
+                Some(_) => return bad("message is larger than 1 MiB".into()),
+                None => return bad("message is not valid base64".into()),
+            }
+            if hex::decode(&p.group_public_key).is_err() {
+                return bad("group public key is not hex".into());
+            }
+        }
+        Ok(())
+    }
+}

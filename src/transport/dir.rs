@@ -1,0 +1,148 @@
+//! The directory transport: a shared folder or a USB stick.
+//!
+//! Each envelope is a file named `<session8>-<protocol>-r<round>-p<sender>-to-<k|all>.mpcmsg`
+//! (see [`crate::envelope::file_name`]). A party reads the files of its session that are
+//! broadcast or addressed to it, and skips files that are named as addressed to someone
+//! else or sent by itself. Names are only a filter: the content decides, and a file whose
+//! content does not match its name is rejected.
+
+use crate::envelope::{Envelope, session_prefix};
+use crate::store::fsutil::write_atomic;
+use std::path::{Path, PathBuf};
+
+/// What a canonical file name says about its message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameInfo {
+    /// `keygen` or `sign`.
+    pub protocol: String,
+    /// Round.
+    pub round: u8,
+    /// Sender index.
+    pub sender: u16,
+    /// Recipient index, `None` for broadcast.
+    pub recipient: Option<u16>,
+}
+
+/// Parses a canonical message file name (without the session prefix check).
+pub fn parse_name(name: &str) -> Option<NameInfo> {
+    let stem = name.strip_suffix(".mpcmsg")?;
+    let mut parts = stem.split('-');
+    let _session = parts.next()?;
+    let protocol = parts.next()?.to_string();
+    let round = parts.next()?.strip_prefix('r')?.parse().ok()?;
+    let sender = parts.next()?.strip_prefix('p')?.parse().ok()?;
+    if parts.next()? != "to" {
+        return None;
+    }
+    let to = parts.next()?;
+    let recipient = if to == "all" {
+        None
+    } else {
+        Some(to.parse().ok()?)
+    };
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(NameInfo {
+        protocol,
+        round,
+        sender,
+        recipient,
+    })
+}
+
+/// A message directory.
+#[derive(Debug, Clone)]
+pub struct DirTransport {
+    dir: PathBuf,
+}
+
+impl DirTransport {
+    /// Uses `dir`, which must exist.
+    pub fn new(dir: &Path) -> std::io::Result<DirTransport> {
+        if !dir.is_dir() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("{} is not a directory", dir.display()),
+            ));
+        }
+        Ok(DirTransport {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Files of `session` that may be for party `me`, sorted by name, with what their
+    /// names say (if the name is canonical).
+    pub fn candidates(
+        &self,
+        session: &[u8; 32],
+        me: u16,
+    ) -> std::io::Result<Vec<(PathBuf, Option<NameInfo>)>> {
+        let prefix = format!("{}-", session_prefix(session));
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(&self.dir)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !name.starts_with(&prefix)
+                || !name.ends_with(".mpcmsg")
+                || !entry.file_type()?.is_file()
+            {
+                continue;
+            }
+            let info = parse_name(&name);
+            if let Some(i) = &info {
+                if i.sender == me || i.recipient.is_some_and(|r| r != me) {
+                    continue;
+                }
+            }
+            out.push((entry.path(), info));
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
+    /// Writes an envelope under its canonical name unless an identical file is there.
+    /// Returns whether it wrote.
+    pub fn deliver(&self, env: &Envelope) -> std::io::Result<bool> {
+        let path = self.dir.join(env.file_name());
+        if std::fs::read(&path).is_ok_and(|b| b == env.as_bytes()) {
+            return Ok(false);
+        }
+        write_atomic(&path, env.as_bytes())?;
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_canonical_names_only() {
+        assert_eq!(
+            parse_name("0011223344556677-keygen-r2-p3-to-1.mpcmsg"),
+            Some(NameInfo {
+                protocol: "keygen".into(),
+                round: 2,
+                sender: 3,
+                recipient: Some(1)
+            })
+        );
+        assert_eq!(
+            parse_name("0011223344556677-sign-r1-p2-to-all.mpcmsg")
+                .unwrap()
+                .recipient,
+            None
+        );
+        assert_eq!(
+            parse_name("0011223344556677-sign-r1-p2-to-all (1).mpcmsg"),
+            None
+        );
+        assert_eq!(parse_name("x-sign-r1-p2.mpcmsg"), None);
+    }
+}
