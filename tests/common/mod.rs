@@ -1,0 +1,281 @@
+//! Test harness: every party is a separate `mpc` process with its own home directory and
+//! its own message directory. The harness moves only files between the directories, the
+//! way a USB stick would.
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+pub const PASS: &str = "correct horse battery staple";
+
+pub struct Party {
+    pub name: String,
+    pub home: PathBuf,
+    pub dir: PathBuf,
+    pub card: PathBuf,
+}
+
+pub struct World {
+    pub tmp: tempfile::TempDir,
+    pub parties: Vec<Party>,
+}
+
+pub fn mpc(home: &Path) -> Command {
+    let mut c = Command::cargo_bin("mpc").unwrap();
+    c.env("MPC_HOME", home)
+        .env("MPC_PASSPHRASE", PASS)
+        .env_remove("MPC_PASSPHRASE_FILE")
+        .arg("--no-input");
+    c
+}
+
+pub fn json(out: &Output) -> Value {
+    let s = String::from_utf8_lossy(&out.stdout);
+    let line = s.lines().last().unwrap_or_else(|| {
+        panic!(
+            "no stdout; stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+pub fn code(out: &Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
+pub const NAMES: [&str; 5] = ["alice", "bob", "carol", "dave", "erin"];
+
+impl World {
+    pub fn new(n: usize) -> World {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut parties = Vec::new();
+        for name in &NAMES[..n] {
+            let home = tmp.path().join(format!("home-{name}"));
+            let dir = tmp.path().join(format!("usb-{name}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            let card = tmp.path().join(format!("{name}.card"));
+            let out = mpc(&home)
+                .args(["init", "--name", name, "--kdf-log-n", "10"])
+                .output()
+                .unwrap();
+            assert_eq!(code(&out), 0, "init {name}: {}", stderr(&out));
+            let out = mpc(&home)
+                .args(["id", "--out"])
+                .arg(&card)
+                .output()
+                .unwrap();
+            assert_eq!(code(&out), 0, "id {name}: {}", stderr(&out));
+            parties.push(Party {
+                name: name.to_string(),
+                home,
+                dir,
+                card,
+            });
+        }
+        World { tmp, parties }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.tmp.path().join(name)
+    }
+
+    /// Party `p` (0-based) runs a command with its home.
+    pub fn mpc(&self, p: usize) -> Command {
+        mpc(&self.parties[p].home)
+    }
+
+    /// Party 0 writes a keygen plan listing every party.
+    pub fn keygen_plan(&self, scheme: &str, t: u16) -> PathBuf {
+        let plan = self.path(&format!("keygen-{scheme}-{t}.plan.json"));
+        let mut cmd = self.mpc(0);
+        cmd.args([
+            "keygen",
+            "plan",
+            "--scheme",
+            scheme,
+            "-t",
+            &t.to_string(),
+            "--label",
+            "test key",
+            "--out",
+        ])
+        .arg(&plan);
+        for p in &self.parties {
+            cmd.arg("--party").arg(&p.card);
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(code(&out), 0, "plan: {}", stderr(&out));
+        plan
+    }
+
+    /// Party `by` writes a signing plan.
+    pub fn sign_plan(&self, by: usize, key: &str, signers: &str, message: &[u8]) -> PathBuf {
+        let msg = self.path(&format!(
+            "msg-{}",
+            hex::encode(&message[..message.len().min(8)])
+        ));
+        std::fs::write(&msg, message).unwrap();
+        let plan = self.path(&format!("sign-{key}-{signers}-{}.plan.json", rand_suffix()));
+        let out = self
+            .mpc(by)
+            .args([
+                "sign",
+                "plan",
+                "--key",
+                key,
+                "--signers",
+                signers,
+                "--message",
+            ])
+            .arg(&msg)
+            .arg("--out")
+            .arg(&plan)
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 0, "sign plan: {}", stderr(&out));
+        plan
+    }
+
+    /// One step of party `p` in `mpc <kind> run PLAN --step`.
+    pub fn step(&self, p: usize, kind: &str, plan: &Path) -> Output {
+        self.mpc(p)
+            .args([kind, "run"])
+            .arg(plan)
+            .arg("--dir")
+            .arg(&self.parties[p].dir)
+            .args(["--step", "--yes", "--json"])
+            .output()
+            .unwrap()
+    }
+
+    /// Copies every message file from each party's directory to every other's.
+    pub fn sync(&self, who: &[usize]) {
+        for &from in who {
+            for entry in std::fs::read_dir(&self.parties[from].dir).unwrap() {
+                let entry = entry.unwrap();
+                let name = entry.file_name();
+                if !name.to_string_lossy().ends_with(".mpcmsg") {
+                    continue;
+                }
+                for &to in who {
+                    if to != from {
+                        let dest = self.parties[to].dir.join(&name);
+                        if !dest.exists() {
+                            std::fs::copy(entry.path(), dest).unwrap();
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Steps the parties in `who` round-robin, syncing files between steps, until each
+    /// exits 0. Returns each party's final JSON.
+    pub fn run_all(&self, kind: &str, plan: &Path, who: &[usize]) -> Vec<Value> {
+        let mut done: Vec<Option<Value>> = vec![None; who.len()];
+        for _ in 0..6 {
+            for (i, &p) in who.iter().enumerate() {
+                if done[i].is_some() {
+                    continue;
+                }
+                let out = self.step(p, kind, plan);
+                match code(&out) {
+                    0 => done[i] = Some(json(&out)),
+                    4 => {}
+                    c => panic!(
+                        "{} {kind} step exited {c}: {}",
+                        self.parties[p].name,
+                        stderr(&out)
+                    ),
+                }
+            }
+            self.sync(who);
+            if done.iter().all(Option::is_some) {
+                return done.into_iter().flatten().collect();
+            }
+        }
+        panic!("ceremony did not finish");
+    }
+
+    /// Runs a keygen among all parties; asserts agreement; returns (key id, public key).
+    pub fn keygen(&self, scheme: &str, t: u16) -> (String, String) {
+        let plan = self.keygen_plan(scheme, t);
+        let all: Vec<usize> = (0..self.parties.len()).collect();
+        let results = self.run_all("keygen", &plan, &all);
+        for r in &results {
+            assert_eq!(r["key_id"], results[0]["key_id"]);
+            assert_eq!(r["public_key"], results[0]["public_key"]);
+            assert_eq!(r["transcript"], results[0]["transcript"]);
+        }
+        (
+            results[0]["key_id"].as_str().unwrap().to_string(),
+            results[0]["public_key"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// Signs `message` with the 0-based `signers`; asserts agreement; returns the signature.
+    pub fn sign(&self, key: &str, signers: &[usize], message: &[u8]) -> Vec<u8> {
+        let list: Vec<String> = signers
+            .iter()
+            .map(|s| self.parties[*s].name.clone())
+            .collect();
+        let plan = self.sign_plan(signers[0], key, &list.join(","), message);
+        let results = self.run_all("sign", &plan, signers);
+        for r in &results {
+            assert_eq!(r["signature"], results[0]["signature"]);
+            assert_eq!(r["transcript"], results[0]["transcript"]);
+        }
+        hex::decode(results[0]["signature"].as_str().unwrap()).unwrap()
+    }
+}
+
+pub fn rand_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Independent verification: ed25519-dalek, k256 BIP340; frost-secp256k1 for RFC 9591.
+pub fn verify_independently(scheme: &str, public_key: &[u8], message: &[u8], sig: &[u8]) -> bool {
+    match scheme {
+        "eddsa-ed25519" => {
+            let vk =
+                ed25519_dalek::VerifyingKey::from_bytes(public_key.try_into().unwrap()).unwrap();
+            let sig = ed25519_dalek::Signature::from_slice(sig).unwrap();
+            vk.verify_strict(message, &sig).is_ok()
+        }
+        "schnorr-secp256k1-tr" => {
+            let vk = k256::schnorr::VerifyingKey::from_bytes(public_key).unwrap();
+            let sig = k256::schnorr::Signature::try_from(sig).unwrap();
+            vk.verify_raw(message, &sig).is_ok()
+        }
+        "schnorr-secp256k1" => {
+            let vk = frost_secp256k1::VerifyingKey::deserialize(public_key).unwrap();
+            let sig = frost_secp256k1::Signature::deserialize(sig).unwrap();
+            vk.verify(message, &sig).is_ok()
+        }
+        other => panic!("unknown scheme {other}"),
+    }
+}
+
+/// The files in a directory whose names contain `pat`.
+pub fn files_matching(dir: &Path, pat: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().contains(pat))
+        .collect();
+    v.sort();
+    v
+}
