@@ -222,8 +222,7 @@ impl<'a> Ceremony<'a> {
             }
             SessionStatus::Running => {}
         }
-        self.ingest()?;
-        let result = self.advance();
+        let result = self.ingest().and_then(|()| self.advance());
         if let Err(f) = &result {
             if f.exit == Exit::Aborted {
                 self.abort(&f.message)?;

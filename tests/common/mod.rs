@@ -93,7 +93,7 @@ impl World {
 
     /// Party 0 writes a keygen plan listing every party.
     pub fn keygen_plan(&self, scheme: &str, t: u16) -> PathBuf {
-        let plan = self.path(&format!("keygen-{scheme}-{t}.plan.json"));
+        let plan = self.path(&format!("keygen-{scheme}-{t}-{}.plan.json", rand_suffix()));
         let mut cmd = self.mpc(0);
         cmd.args([
             "keygen",

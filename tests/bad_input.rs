@@ -1,0 +1,409 @@
+//! Every bad input gets a clear error naming the file and the reason, a non-zero exit,
+//! and loses nothing: the ceremony completes once the right file is back.
+
+mod common;
+use common::*;
+use std::path::{Path, PathBuf};
+
+/// Three parties, keygen plan, everyone's round 1 done and copied around.
+fn after_round1(scheme: &str) -> (World, PathBuf) {
+    let w = World::new(3);
+    let plan = w.keygen_plan(scheme, 2);
+    for p in 0..3 {
+        assert_eq!(code(&w.step(p, "keygen", &plan)), 4);
+    }
+    w.sync(&[0, 1, 2]);
+    (w, plan)
+}
+
+fn bob_r1_in_alice_dir(w: &World) -> PathBuf {
+    let f = files_matching(&w.parties[0].dir, "-keygen-r1-p2-to-all");
+    assert_eq!(f.len(), 1);
+    f[0].clone()
+}
+
+/// Alice's step fails with exit `want`, naming `file` and saying `reason`.
+fn alice_rejects(w: &World, plan: &Path, file: &Path, want: i32, reason: &str) {
+    let out = w.step(0, "keygen", plan);
+    let err = stderr(&out);
+    assert_eq!(code(&out), want, "{err}");
+    assert!(
+        err.contains(&file.display().to_string()),
+        "error does not name {}: {err}",
+        file.display()
+    );
+    assert!(err.contains(reason), "error does not say `{reason}`: {err}");
+    if want == 2 {
+        assert!(err.contains("hint: remove or replace this file"), "{err}");
+    }
+}
+
+/// Puts `good` back at `path` and checks that the whole keygen still completes.
+fn restore_and_finish(w: &World, plan: &Path, path: &Path, good: &[u8]) {
+    std::fs::write(path, good).unwrap();
+    let results = w.run_all("keygen", plan, &[0, 1, 2]);
+    assert!(
+        results
+            .iter()
+            .all(|r| r["public_key"] == results[0]["public_key"])
+    );
+}
+
+#[test]
+fn flipped_byte() {
+    let (w, plan) = after_round1("eddsa-ed25519");
+    let f = bob_r1_in_alice_dir(&w);
+    let good = std::fs::read(&f).unwrap();
+    let mut bad = good.clone();
+    let i = bad.len() - 70;
+    bad[i] ^= 0x20;
+    std::fs::write(&f, &bad).unwrap();
+    alice_rejects(&w, &plan, &f, 2, "the signature does not verify");
+    restore_and_finish(&w, &plan, &f, &good);
+}
+
+#[test]
+fn truncated_file() {
+    let (w, plan) = after_round1("schnorr-secp256k1-tr");
+    let f = bob_r1_in_alice_dir(&w);
+    let good = std::fs::read(&f).unwrap();
+    std::fs::write(&f, &good[..good.len() / 2]).unwrap();
+    alice_rejects(&w, &plan, &f, 2, "truncated");
+    restore_and_finish(&w, &plan, &f, &good);
+}
+
+#[test]
+fn message_from_another_session() {
+    let (w, plan) = after_round1("schnorr-secp256k1");
+    // Bob takes part in a second ceremony; its round-1 file is dropped in as if for this one.
+    let other = w.keygen_plan("schnorr-secp256k1", 2);
+    let other_dir = w.path("other-session");
+    std::fs::create_dir_all(&other_dir).unwrap();
+    let out = w
+        .mpc(1)
+        .args(["keygen", "run"])
+        .arg(&other)
+        .arg("--dir")
+        .arg(&other_dir)
+        .args(["--step", "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 4);
+    let foreign = files_matching(&other_dir, "-keygen-r1-p2-to-all")[0].clone();
+    let f = bob_r1_in_alice_dir(&w);
+    let good = std::fs::read(&f).unwrap();
+    std::fs::copy(&foreign, &f).unwrap();
+    alice_rejects(&w, &plan, &f, 2, "a message from another ceremony");
+    restore_and_finish(&w, &plan, &f, &good);
+}
+
+#[test]
+fn message_signed_by_a_party_not_in_the_plan() {
+    use mpc::envelope::{Envelope, Header, Protocol};
+    let (w, plan) = after_round1("eddsa-ed25519");
+    let p = mpc::plan::Plan::from_json(&std::fs::read(&plan).unwrap()).unwrap();
+    let mallory = mpc::identity::Identity::generate("mallory");
+    let header = Header {
+        scheme: mpc::scheme::Scheme::EddsaEd25519.tag(),
+        session: p.session_id(),
+        protocol: Protocol::Keygen,
+        round: 1,
+        sender: 2,
+        sender_key: mallory.card().verifying_key().unwrap().to_bytes(),
+        recipient: 0,
+    };
+    let forged = Envelope::create(&mallory, header, b"not a frost package", None).unwrap();
+    let f = bob_r1_in_alice_dir(&w);
+    let good = std::fs::read(&f).unwrap();
+    std::fs::write(&f, forged.as_bytes()).unwrap();
+    alice_rejects(
+        &w,
+        &plan,
+        &f,
+        2,
+        "is signed by a key that is not party 2 (bob)'s",
+    );
+    restore_and_finish(&w, &plan, &f, &good);
+}
+
+/// Everyone through round 2 except alice's last step; returns bob's round-2 file to alice.
+fn after_round2(w: &World, plan: &Path) -> PathBuf {
+    for p in 0..3 {
+        assert_eq!(code(&w.step(p, "keygen", plan)), 4);
+    }
+    w.sync(&[0, 1, 2]);
+    files_matching(&w.parties[0].dir, "-keygen-r2-p2-to-1")[0].clone()
+}
+
+#[test]
+fn message_addressed_to_someone_else() {
+    let (w, plan) = after_round1("schnorr-secp256k1-tr");
+    let f = after_round2(&w, &plan);
+    let good = std::fs::read(&f).unwrap();
+    // Bob's private round-2 message to carol, renamed as if it were for alice.
+    let to_carol = files_matching(&w.parties[1].dir, "-keygen-r2-p2-to-3")[0].clone();
+    std::fs::copy(&to_carol, &f).unwrap();
+    alice_rejects(
+        &w,
+        &plan,
+        &f,
+        2,
+        "is addressed to party 3 (carol), not to you (party 1 (alice))",
+    );
+    restore_and_finish(&w, &plan, &f, &good);
+}
+
+#[test]
+fn replayed_earlier_round_message() {
+    let (w, plan) = after_round1("eddsa-ed25519");
+    let f = after_round2(&w, &plan);
+    let good = std::fs::read(&f).unwrap();
+    std::fs::copy(bob_r1_in_alice_dir(&w), &f).unwrap();
+    alice_rejects(&w, &plan, &f, 2, "renamed, or replayed from another round");
+    restore_and_finish(&w, &plan, &f, &good);
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
+#[test]
+fn conflicting_second_message_aborts_and_names_the_sender() {
+    let w = World::new(3);
+    let plan = w.keygen_plan("eddsa-ed25519", 2);
+    // A copy of bob's home, to make bob produce a second, different round-1 message.
+    let bob2 = w.path("home-bob-copy");
+    copy_dir(&w.parties[1].home, &bob2);
+    for p in 0..3 {
+        assert_eq!(code(&w.step(p, "keygen", &plan)), 4);
+    }
+    w.sync(&[0, 1, 2]);
+    assert_eq!(code(&w.step(0, "keygen", &plan)), 4); // alice accepts bob's round 1
+    let dir2 = w.path("bob-copy-dir");
+    std::fs::create_dir_all(&dir2).unwrap();
+    let out = mpc(&bob2)
+        .args(["keygen", "run"])
+        .arg(&plan)
+        .arg("--dir")
+        .arg(&dir2)
+        .args(["--step", "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 4, "{}", stderr(&out));
+    let second = files_matching(&dir2, "-keygen-r1-p2-to-all")[0].clone();
+    let f = bob_r1_in_alice_dir(&w);
+    assert_ne!(std::fs::read(&second).unwrap(), std::fs::read(&f).unwrap());
+    std::fs::copy(&second, &f).unwrap();
+
+    let out = w.step(0, "keygen", &plan);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("party 2 (bob) sent two different round-1 messages"),
+        "{err}"
+    );
+    assert!(err.contains("culprits: 2 (bob)"), "{err}");
+    assert_eq!(json(&out)["error"]["culprits"][0], "2 (bob)");
+    // The abort is final for this session...
+    let out = w.step(0, "keygen", &plan);
+    assert_eq!(code(&out), 3);
+    assert!(stderr(&out).contains("was aborted"), "{}", stderr(&out));
+    // ...and its secrets are gone, while a new ceremony works.
+    assert_eq!(
+        std::fs::read_dir(w.parties[0].home.join("sessions"))
+            .unwrap()
+            .count(),
+        0
+    );
+    w.keygen("eddsa-ed25519", 2);
+}
+
+#[test]
+fn inconsistent_broadcast_is_caught_by_the_echo() {
+    let w = World::new(3);
+    let plan = w.keygen_plan("schnorr-secp256k1", 2);
+    let bob2 = w.path("home-bob-copy");
+    copy_dir(&w.parties[1].home, &bob2);
+    for p in 0..3 {
+        assert_eq!(code(&w.step(p, "keygen", &plan)), 4);
+    }
+    // Bob shows carol a different round-1 broadcast than alice.
+    let dir2 = w.path("bob-copy-dir");
+    std::fs::create_dir_all(&dir2).unwrap();
+    let out = mpc(&bob2)
+        .args(["keygen", "run"])
+        .arg(&plan)
+        .arg("--dir")
+        .arg(&dir2)
+        .args(["--step", "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 4);
+    w.sync(&[0, 1, 2]);
+    let other = files_matching(&dir2, "-keygen-r1-p2-to-all")[0].clone();
+    let carols = files_matching(&w.parties[2].dir, "-keygen-r1-p2-to-all")[0].clone();
+    std::fs::copy(&other, &carols).unwrap();
+    for p in 0..3 {
+        assert_eq!(code(&w.step(p, "keygen", &plan)), 4);
+    }
+    w.sync(&[0, 1, 2]);
+    let out = w.step(0, "keygen", &plan);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("saw different round-1 messages than you did"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("3 (carol)"), "{}", stderr(&out));
+}
+
+#[test]
+fn wrong_passphrase_changes_nothing() {
+    let (w, plan) = after_round1("eddsa-ed25519");
+    let out = w
+        .mpc(0)
+        .env("MPC_PASSPHRASE", "not it")
+        .args(["keygen", "run"])
+        .arg(&plan)
+        .arg("--dir")
+        .arg(&w.parties[0].dir)
+        .args(["--step", "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("wrong passphrase"),
+        "{}",
+        stderr(&out)
+    );
+    let f = bob_r1_in_alice_dir(&w);
+    let good = std::fs::read(&f).unwrap();
+    restore_and_finish(&w, &plan, &f, &good);
+}
+
+#[test]
+fn unconfirmed_plan_does_nothing() {
+    let w = World::new(3);
+    let plan = w.keygen_plan("eddsa-ed25519", 2);
+    let out = w
+        .mpc(0)
+        .args(["keygen", "run"])
+        .arg(&plan)
+        .arg("--dir")
+        .arg(&w.parties[0].dir)
+        .arg("--step")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("FINGERPRINT:"),
+        "the plan is shown before asking: {err}"
+    );
+    assert!(err.contains("confirmation required"), "{err}");
+    assert_eq!(
+        std::fs::read_dir(&w.parties[0].dir).unwrap().count(),
+        0,
+        "a message left before confirmation"
+    );
+    w.run_all("keygen", &plan, &[0, 1, 2]);
+}
+
+#[test]
+fn plan_for_someone_else_or_expired_or_edited() {
+    let w = World::new(3);
+    let outsider = World::new(1);
+    let plan = w.keygen_plan("eddsa-ed25519", 2);
+    let out = outsider.step(0, "keygen", &plan);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("you (alice) are not a party in this plan"),
+        "{}",
+        stderr(&out)
+    );
+
+    let mut edited: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&plan).unwrap()).unwrap();
+    edited["threshold"] = serde_json::json!(7);
+    let bad = w.path("edited.plan.json");
+    std::fs::write(&bad, edited.to_string()).unwrap();
+    let out = w.step(0, "keygen", &bad);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("threshold must be between 2 and n=3"),
+        "{}",
+        stderr(&out)
+    );
+
+    let expired = w.path("expired.plan.json");
+    let out = w
+        .mpc(0)
+        .args([
+            "keygen",
+            "plan",
+            "--scheme",
+            "eddsa-ed25519",
+            "-t",
+            "2",
+            "--label",
+            "x",
+            "--expires",
+            "1s",
+            "--party",
+            "me",
+            "--party",
+        ])
+        .arg(&w.parties[1].card)
+        .arg("--out")
+        .arg(&expired)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0);
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let out = w.step(0, "keygen", &expired);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("the plan expired at"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn rolled_back_journal_cannot_reuse_a_nonce() {
+    let w = World::new(3);
+    let (key, _) = w.keygen("eddsa-ed25519", 2);
+    let splan = w.sign_plan(0, &key, "alice,bob", b"nonce once");
+    assert_eq!(code(&w.step(0, "sign", &splan)), 4);
+    // Keep a copy of alice's journal while it holds the nonces.
+    let sessions = w.parties[0].home.join("sessions");
+    let journal = std::fs::read_dir(&sessions)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let armed = std::fs::read(&journal).unwrap();
+    assert_eq!(code(&w.step(1, "sign", &splan)), 4);
+    w.sync(&[0, 1]);
+    assert_eq!(code(&w.step(0, "sign", &splan)), 4); // share sent, nonce consumed
+    std::fs::write(&journal, &armed).unwrap(); // roll back
+    let share = files_matching(&w.parties[0].dir, "-sign-r2-p1-")[0].clone();
+    std::fs::remove_file(&share).unwrap();
+    let out = w.step(0, "sign", &splan);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("refusing to reuse a signing nonce"),
+        "{}",
+        stderr(&out)
+    );
+}
