@@ -25,7 +25,7 @@ use crate::plan::Plan;
 use crate::pubkey;
 use crate::secret::Secret;
 use crate::store::Home;
-use crate::store::db::{Accept, Db, KeyRecord, KeyStatus, SessionStatus};
+use crate::store::db::{Accept, Db, IncomingMessage, KeyRecord, KeyStatus, SessionStatus};
 use crate::transport::dir::DirTransport;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -223,10 +223,10 @@ impl<'a> Ceremony<'a> {
             SessionStatus::Running => {}
         }
         let result = self.ingest().and_then(|()| self.advance());
-        if let Err(f) = &result {
-            if f.exit == Exit::Aborted {
-                self.abort(&f.message)?;
-            }
+        if let Err(f) = &result
+            && f.exit == Exit::Aborted
+        {
+            self.abort(&f.message)?;
         }
         self.deliver_all()?;
         result
@@ -263,15 +263,15 @@ impl<'a> Ceremony<'a> {
             let env = self.validate(&path, name.as_ref())?;
             let Some(env) = env else { continue };
             let h = &env.header;
-            let accepted = self.db.accept_message(
-                &self.sid,
-                h.round,
-                h.sender,
-                h.recipient,
-                &hex::encode(env.digest()),
-                env.as_bytes(),
-                &path.display().to_string(),
-            )?;
+            let accepted = self.db.accept_message(&IncomingMessage {
+                session: &self.sid,
+                round: h.round,
+                sender: h.sender,
+                recipient: h.recipient,
+                digest: &hex::encode(env.digest()),
+                envelope: env.as_bytes(),
+                source: &path.display().to_string(),
+            })?;
             if accepted == Accept::Conflict {
                 let mut f = Failure::new(
                     Exit::Aborted,
@@ -338,14 +338,14 @@ impl<'a> Ceremony<'a> {
         if h.sender == self.me {
             return Err(bad("claims to be from you, but you did not send it".into()));
         }
-        if let Some(r) = h.recipient() {
-            if r != self.me {
-                return Err(bad(format!(
-                    "is addressed to party {}, not to you (party {})",
-                    self.party_label(r),
-                    self.party_label(self.me)
-                )));
-            }
+        if let Some(r) = h.recipient()
+            && r != self.me
+        {
+            return Err(bad(format!(
+                "is addressed to party {}, not to you (party {})",
+                self.party_label(r),
+                self.party_label(self.me)
+            )));
         }
         if h.round == 0 || h.round > 2 {
             return Err(bad(format!(

@@ -39,7 +39,13 @@ Environment:
 #[derive(Debug, Args, Clone)]
 pub struct Global {
     /// The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]
-    #[arg(long, global = true, env = "MPC_HOME", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        env = "MPC_HOME",
+        hide_env_values = true,
+        value_name = "DIR"
+    )]
     pub home: Option<PathBuf>,
     /// Print one JSON object on stdout instead of human output
     #[arg(long, global = true)]

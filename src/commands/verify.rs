@@ -22,10 +22,10 @@ fn read_signature(arg: &str, want_len: usize) -> Result<Vec<u8>> {
     if path.is_file() {
         let bytes = std::fs::read(path)
             .map_err(|e| Failure::input(format!("cannot read {arg}")).cause(e))?;
-        if let Some(d) = std::str::from_utf8(&bytes).ok().and_then(decode_text) {
-            if d.len() == want_len {
-                return Ok(d);
-            }
+        if let Some(d) = std::str::from_utf8(&bytes).ok().and_then(decode_text)
+            && d.len() == want_len
+        {
+            return Ok(d);
         }
         return Ok(bytes);
     }
@@ -43,8 +43,10 @@ pub fn run(ctx: &Ctx, args: VerifyArgs) -> Result<()> {
     ctx.printer
         .json(&serde_json::json!({ "valid": valid, "scheme": args.scheme }))?;
     if valid {
-        ctx.printer
-            .status(format!("valid {} signature", args.scheme.signature_kind()));
+        ctx.printer.status(format!(
+            "the signature is valid ({})",
+            args.scheme.signature_kind()
+        ));
         Ok(())
     } else {
         Err(Failure::new(

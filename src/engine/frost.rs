@@ -19,6 +19,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+/// Every other party's round-1 DKG package, by identifier.
+type Round1Packages<C> = BTreeMap<Identifier<C>, dkg::round1::Package<C>>;
+
 /// Round-2 DKG payload (encrypted to its recipient by the envelope layer).
 #[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
 struct KeygenRound2 {
@@ -200,7 +203,7 @@ pub fn keygen_step<C: Ciphersuite>(
 fn decode_round1<C: Ciphersuite>(
     inbox: &Inbox,
     others: &[u16],
-) -> Result<BTreeMap<Identifier<C>, dkg::round1::Package<C>>, EngineError> {
+) -> Result<Round1Packages<C>, EngineError> {
     collect(inbox, 1, others, "round-1 keygen package", |b| {
         dkg::round1::Package::<C>::deserialize(b).ok()
     })?
@@ -215,7 +218,7 @@ fn keygen_round1<C: Ciphersuite>(
     inbox: &Inbox,
     others: &[u16],
     own: &[u8],
-) -> Result<(BTreeMap<Identifier<C>, dkg::round1::Package<C>>, [u8; 32]), EngineError> {
+) -> Result<(Round1Packages<C>, [u8; 32]), EngineError> {
     let round1 = decode_round1::<C>(inbox, others)?;
     let parts = (1..=p.n).map(|i| {
         if i == p.me {

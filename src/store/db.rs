@@ -220,6 +220,25 @@ pub enum Accept {
     Conflict,
 }
 
+/// An incoming envelope offered for its slot (session, round, sender, recipient).
+#[derive(Clone, Copy, Debug)]
+pub struct IncomingMessage<'a> {
+    /// Session id, hex.
+    pub session: &'a str,
+    /// Round.
+    pub round: u8,
+    /// Sender index.
+    pub sender: u16,
+    /// Recipient index, 0 for broadcast.
+    pub recipient: u16,
+    /// SHA-256 of the envelope bytes, hex.
+    pub digest: &'a str,
+    /// The envelope bytes.
+    pub envelope: &'a [u8],
+    /// Where it came from (file path), for the record.
+    pub source: &'a str,
+}
+
 /// An open database.
 pub struct Db {
     conn: Connection,
@@ -332,16 +351,16 @@ impl Db {
     // --- messages ---
 
     /// Offers an incoming envelope for slot (round, sender, recipient).
-    pub fn accept_message(
-        &self,
-        session: &str,
-        round: u8,
-        sender: u16,
-        recipient: u16,
-        digest: &str,
-        envelope: &[u8],
-        source: &str,
-    ) -> Result<Accept, StoreError> {
+    pub fn accept_message(&self, m: &IncomingMessage<'_>) -> Result<Accept, StoreError> {
+        let IncomingMessage {
+            session,
+            round,
+            sender,
+            recipient,
+            digest,
+            envelope,
+            source,
+        } = *m;
         let existing: Option<String> = self
             .conn
             .query_row(

@@ -95,10 +95,10 @@ impl DirTransport {
                 continue;
             }
             let info = parse_name(&name);
-            if let Some(i) = &info {
-                if i.sender == me || i.recipient.is_some_and(|r| r != me) {
-                    continue;
-                }
+            if let Some(i) = &info
+                && (i.sender == me || i.recipient.is_some_and(|r| r != me))
+            {
+                continue;
             }
             out.push((entry.path(), info));
         }

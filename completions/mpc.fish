@@ -1,0 +1,329 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_mpc_global_optspecs
+    string join \n home= json q/quiet v/verbose no-input passphrase-file= h/help V/version
+end
+
+function __fish_mpc_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_mpc_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_mpc_using_subcommand
+    set -l cmd (__fish_mpc_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c mpc -n "__fish_mpc_needs_command" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_needs_command" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_needs_command" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_needs_command" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_needs_command" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_needs_command" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c mpc -n "__fish_mpc_needs_command" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_needs_command" -f -a "init" -d 'Create a party home: identity keys encrypted under a passphrase, and a database'
+complete -c mpc -n "__fish_mpc_needs_command" -f -a "id" -d 'Print this party\'s public card (to give to the other parties)'
+complete -c mpc -n "__fish_mpc_needs_command" -f -a "contacts" -d 'Manage the cards of other parties'
+complete -c mpc -n "__fish_mpc_needs_command" -f -a "keygen" -d 'Plan and run a distributed key generation'
+complete -c mpc -n "__fish_mpc_needs_command" -f -a "sign" -d 'Plan and run a threshold signing session'
+complete -c mpc -n "__fish_mpc_needs_command" -f -a "verify" -d 'Verify a signature with only the public key (no home needed)'
+complete -c mpc -n "__fish_mpc_needs_command" -f -a "keys" -d 'Show keys and export public keys'
+complete -c mpc -n "__fish_mpc_needs_command" -f -a "inspect" -d 'Show what a plan, card or round message is, without secrets'
+complete -c mpc -n "__fish_mpc_needs_command" -f -a "audit" -d 'Show and check the hash-chained audit log'
+complete -c mpc -n "__fish_mpc_needs_command" -f -a "demo" -d 'Run a whole 2-of-3 keygen and signing for every scheme in temporary homes'
+complete -c mpc -n "__fish_mpc_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c mpc -n "__fish_mpc_needs_command" -f -a "man" -d 'Write man pages'
+complete -c mpc -n "__fish_mpc_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mpc -n "__fish_mpc_using_subcommand init" -l name -d 'This party\'s name, as the others will see it (letters, digits, - _ .)' -r
+complete -c mpc -n "__fish_mpc_using_subcommand init" -l kdf-log-n -d 'scrypt work factor for the passphrase (log2 N). Lower only for tests' -r
+complete -c mpc -n "__fish_mpc_using_subcommand init" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand init" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand init" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand init" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand init" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand init" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand init" -s h -l help -d 'Print help'
+complete -c mpc -n "__fish_mpc_using_subcommand init" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_using_subcommand id" -s o -l out -d 'Also write the card to FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand id" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand id" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand id" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand id" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand id" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand id" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand id" -s h -l help -d 'Print help'
+complete -c mpc -n "__fish_mpc_using_subcommand id" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_using_subcommand contacts; and not __fish_seen_subcommand_from add list help" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand contacts; and not __fish_seen_subcommand_from add list help" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand contacts; and not __fish_seen_subcommand_from add list help" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand contacts; and not __fish_seen_subcommand_from add list help" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand contacts; and not __fish_seen_subcommand_from add list help" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand contacts; and not __fish_seen_subcommand_from add list help" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand contacts; and not __fish_seen_subcommand_from add list help" -s h -l help -d 'Print help'
+complete -c mpc -n "__fish_mpc_using_subcommand contacts; and not __fish_seen_subcommand_from add list help" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_using_subcommand contacts; and not __fish_seen_subcommand_from add list help" -f -a "add" -d 'Import cards (after comparing their fingerprints with their owners)'
+complete -c mpc -n "__fish_mpc_using_subcommand contacts; and not __fish_seen_subcommand_from add list help" -f -a "list" -d 'List imported cards'
+complete -c mpc -n "__fish_mpc_using_subcommand contacts; and not __fish_seen_subcommand_from add list help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mpc -n "__fish_mpc_using_subcommand contacts; and __fish_seen_subcommand_from add" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand contacts; and __fish_seen_subcommand_from add" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand contacts; and __fish_seen_subcommand_from add" -s y -l yes -d 'Do not ask to confirm the fingerprints'
+complete -c mpc -n "__fish_mpc_using_subcommand contacts; and __fish_seen_subcommand_from add" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand contacts; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand contacts; and __fish_seen_subcommand_from add" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand contacts; and __fish_seen_subcommand_from add" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand contacts; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
+complete -c mpc -n "__fish_mpc_using_subcommand contacts; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_using_subcommand contacts; and __fish_seen_subcommand_from list" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand contacts; and __fish_seen_subcommand_from list" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand contacts; and __fish_seen_subcommand_from list" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand contacts; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand contacts; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand contacts; and __fish_seen_subcommand_from list" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand contacts; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c mpc -n "__fish_mpc_using_subcommand contacts; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_using_subcommand contacts; and __fish_seen_subcommand_from help" -f -a "add" -d 'Import cards (after comparing their fingerprints with their owners)'
+complete -c mpc -n "__fish_mpc_using_subcommand contacts; and __fish_seen_subcommand_from help" -f -a "list" -d 'List imported cards'
+complete -c mpc -n "__fish_mpc_using_subcommand contacts; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and not __fish_seen_subcommand_from plan run help" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and not __fish_seen_subcommand_from plan run help" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and not __fish_seen_subcommand_from plan run help" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and not __fish_seen_subcommand_from plan run help" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and not __fish_seen_subcommand_from plan run help" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and not __fish_seen_subcommand_from plan run help" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and not __fish_seen_subcommand_from plan run help" -s h -l help -d 'Print help'
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and not __fish_seen_subcommand_from plan run help" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and not __fish_seen_subcommand_from plan run help" -f -a "plan" -d 'Write a keygen plan for the parties to confirm'
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and not __fish_seen_subcommand_from plan run help" -f -a "run" -d 'Take part in the keygen of a plan'
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and not __fish_seen_subcommand_from plan run help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from plan" -l scheme -d 'The signature scheme' -r -f -a "eddsa-ed25519\t'FROST(Ed25519, SHA-512): RFC 8032 Ed25519 signatures'
+schnorr-secp256k1-tr\t'FROST with BIP340/Taproot: BIP340 Schnorr signatures under the BIP341-tweaked key'
+schnorr-secp256k1\t'FROST(secp256k1, SHA-256) as in RFC 9591'"
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from plan" -s t -l threshold -d 'Signers required (t of t-of-n)' -r
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from plan" -l party -d 'A party, in order: a card file, a contact name, or `me`. Repeat for each party' -r
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from plan" -l label -d 'A label for the key' -r
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from plan" -l expires -d 'How long the plan stays valid' -r
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from plan" -s o -l out -d 'Write the plan to FILE (default: stdout)' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from plan" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from plan" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from plan" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from plan" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from plan" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from plan" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from plan" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from plan" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from run" -l dir -d 'The message directory shared with the other parties (a USB stick, a shared folder)' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from run" -l timeout -d 'How long to wait for the other parties without --step' -r
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from run" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from run" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from run" -l step -d 'Do what can be done now, then exit (4 if still waiting); run again after copying files'
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from run" -s y -l yes -d 'Confirm the plan without asking (only after comparing its fingerprint)'
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from run" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from run" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from run" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from run" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from run" -s h -l help -d 'Print help'
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from run" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from help" -f -a "plan" -d 'Write a keygen plan for the parties to confirm'
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from help" -f -a "run" -d 'Take part in the keygen of a plan'
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and not __fish_seen_subcommand_from plan run help" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and not __fish_seen_subcommand_from plan run help" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and not __fish_seen_subcommand_from plan run help" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and not __fish_seen_subcommand_from plan run help" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and not __fish_seen_subcommand_from plan run help" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and not __fish_seen_subcommand_from plan run help" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and not __fish_seen_subcommand_from plan run help" -s h -l help -d 'Print help'
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and not __fish_seen_subcommand_from plan run help" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and not __fish_seen_subcommand_from plan run help" -f -a "plan" -d 'Write a signing plan: the key, the signers and the exact message'
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and not __fish_seen_subcommand_from plan run help" -f -a "run" -d 'Take part in the signing session of a plan'
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and not __fish_seen_subcommand_from plan run help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -l key -d 'The key id (or a unique prefix)' -r
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -l signers -d 'The signers: names or 1-based indices, comma separated (at least t)' -r
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -l message -d 'The message: a file, or - for stdin' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -l message-hex -d 'The message as hex' -r
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -l label -d 'A label for the session' -r
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -l expires -d 'How long the plan stays valid' -r
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -s o -l out -d 'Write the plan to FILE (default: stdout)' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -s h -l help -d 'Print help'
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from run" -l dir -d 'The message directory shared with the other parties (a USB stick, a shared folder)' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from run" -l timeout -d 'How long to wait for the other parties without --step' -r
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from run" -s o -l out -d 'Write the signature to FILE (default: stdout)' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from run" -l encoding -d 'The signature\'s encoding' -r -f -a "hex\t'Lowercase hex'
+base64\t'Standard base64'
+raw\t'Raw bytes'"
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from run" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from run" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from run" -l step -d 'Do what can be done now, then exit (4 if still waiting); run again after copying files'
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from run" -s y -l yes -d 'Confirm the plan without asking (only after comparing its fingerprint)'
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from run" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from run" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from run" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from run" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from run" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from run" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from help" -f -a "plan" -d 'Write a signing plan: the key, the signers and the exact message'
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from help" -f -a "run" -d 'Take part in the signing session of a plan'
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mpc -n "__fish_mpc_using_subcommand verify" -l scheme -d 'The signature scheme' -r -f -a "eddsa-ed25519\t'FROST(Ed25519, SHA-512): RFC 8032 Ed25519 signatures'
+schnorr-secp256k1-tr\t'FROST with BIP340/Taproot: BIP340 Schnorr signatures under the BIP341-tweaked key'
+schnorr-secp256k1\t'FROST(secp256k1, SHA-256) as in RFC 9591'"
+complete -c mpc -n "__fish_mpc_using_subcommand verify" -l public-key -d 'The public key as hex (Ed25519 32 bytes; BIP340 32-byte x-only or 33; secp256k1 33)' -r
+complete -c mpc -n "__fish_mpc_using_subcommand verify" -l message -d 'The message: a file, or - for stdin' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand verify" -l message-hex -d 'The message as hex' -r
+complete -c mpc -n "__fish_mpc_using_subcommand verify" -l signature -d 'The signature: hex or base64 text, or a file holding hex, base64 or raw bytes' -r
+complete -c mpc -n "__fish_mpc_using_subcommand verify" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand verify" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand verify" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand verify" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand verify" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand verify" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c mpc -n "__fish_mpc_using_subcommand verify" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export help" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export help" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export help" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export help" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export help" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export help" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export help" -s h -l help -d 'Print help'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export help" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export help" -f -a "list" -d 'List keys'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export help" -f -a "show" -d 'Show a key\'s metadata'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export help" -f -a "export" -d 'Print a key\'s public key'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from list" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from list" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from list" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from list" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from show" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from show" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from show" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from show" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from export" -l format -d 'Output form' -r -f -a "hex\t'The scheme\'s standard form, hex (Ed25519 32, BIP340 x-only 32, secp256k1 33 bytes)'
+pem\t'PEM SubjectPublicKeyInfo'"
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from export" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from export" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from export" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from export" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from export" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from export" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from export" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "list" -d 'List keys'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show a key\'s metadata'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "export" -d 'Print a key\'s public key'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mpc -n "__fish_mpc_using_subcommand inspect" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand inspect" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand inspect" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand inspect" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand inspect" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand inspect" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand inspect" -s h -l help -d 'Print help'
+complete -c mpc -n "__fish_mpc_using_subcommand inspect" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_using_subcommand audit; and not __fish_seen_subcommand_from log verify help" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand audit; and not __fish_seen_subcommand_from log verify help" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand audit; and not __fish_seen_subcommand_from log verify help" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand audit; and not __fish_seen_subcommand_from log verify help" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand audit; and not __fish_seen_subcommand_from log verify help" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand audit; and not __fish_seen_subcommand_from log verify help" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand audit; and not __fish_seen_subcommand_from log verify help" -s h -l help -d 'Print help'
+complete -c mpc -n "__fish_mpc_using_subcommand audit; and not __fish_seen_subcommand_from log verify help" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_using_subcommand audit; and not __fish_seen_subcommand_from log verify help" -f -a "log" -d 'Print the audit log'
+complete -c mpc -n "__fish_mpc_using_subcommand audit; and not __fish_seen_subcommand_from log verify help" -f -a "verify" -d 'Check the hash chain (exit 1 if it is broken)'
+complete -c mpc -n "__fish_mpc_using_subcommand audit; and not __fish_seen_subcommand_from log verify help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mpc -n "__fish_mpc_using_subcommand audit; and __fish_seen_subcommand_from log" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand audit; and __fish_seen_subcommand_from log" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand audit; and __fish_seen_subcommand_from log" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand audit; and __fish_seen_subcommand_from log" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand audit; and __fish_seen_subcommand_from log" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand audit; and __fish_seen_subcommand_from log" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand audit; and __fish_seen_subcommand_from log" -s h -l help -d 'Print help'
+complete -c mpc -n "__fish_mpc_using_subcommand audit; and __fish_seen_subcommand_from log" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_using_subcommand audit; and __fish_seen_subcommand_from verify" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand audit; and __fish_seen_subcommand_from verify" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand audit; and __fish_seen_subcommand_from verify" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand audit; and __fish_seen_subcommand_from verify" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand audit; and __fish_seen_subcommand_from verify" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand audit; and __fish_seen_subcommand_from verify" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand audit; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
+complete -c mpc -n "__fish_mpc_using_subcommand audit; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "log" -d 'Print the audit log'
+complete -c mpc -n "__fish_mpc_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Check the hash chain (exit 1 if it is broken)'
+complete -c mpc -n "__fish_mpc_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mpc -n "__fish_mpc_using_subcommand demo" -l keep -d 'Keep the demo homes and messages in DIR instead of a temporary directory' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand demo" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand demo" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand demo" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand demo" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand demo" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand demo" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand demo" -s h -l help -d 'Print help'
+complete -c mpc -n "__fish_mpc_using_subcommand demo" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_using_subcommand completions" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand completions" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand completions" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand completions" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand completions" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand completions" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c mpc -n "__fish_mpc_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_using_subcommand man" -l out -d 'Directory to write the pages to' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand man" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand man" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand man" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand man" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand man" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand man" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand man" -s h -l help -d 'Print help'
+complete -c mpc -n "__fish_mpc_using_subcommand man" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys inspect audit demo completions man help" -f -a "init" -d 'Create a party home: identity keys encrypted under a passphrase, and a database'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys inspect audit demo completions man help" -f -a "id" -d 'Print this party\'s public card (to give to the other parties)'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys inspect audit demo completions man help" -f -a "contacts" -d 'Manage the cards of other parties'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys inspect audit demo completions man help" -f -a "keygen" -d 'Plan and run a distributed key generation'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys inspect audit demo completions man help" -f -a "sign" -d 'Plan and run a threshold signing session'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys inspect audit demo completions man help" -f -a "verify" -d 'Verify a signature with only the public key (no home needed)'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys inspect audit demo completions man help" -f -a "keys" -d 'Show keys and export public keys'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys inspect audit demo completions man help" -f -a "inspect" -d 'Show what a plan, card or round message is, without secrets'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys inspect audit demo completions man help" -f -a "audit" -d 'Show and check the hash-chained audit log'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys inspect audit demo completions man help" -f -a "demo" -d 'Run a whole 2-of-3 keygen and signing for every scheme in temporary homes'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys inspect audit demo completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys inspect audit demo completions man help" -f -a "man" -d 'Write man pages'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys inspect audit demo completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from contacts" -f -a "add" -d 'Import cards (after comparing their fingerprints with their owners)'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from contacts" -f -a "list" -d 'List imported cards'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from keygen" -f -a "plan" -d 'Write a keygen plan for the parties to confirm'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from keygen" -f -a "run" -d 'Take part in the keygen of a plan'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from sign" -f -a "plan" -d 'Write a signing plan: the key, the signers and the exact message'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from sign" -f -a "run" -d 'Take part in the signing session of a plan'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "list" -d 'List keys'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "show" -d 'Show a key\'s metadata'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "export" -d 'Print a key\'s public key'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "log" -d 'Print the audit log'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "verify" -d 'Check the hash chain (exit 1 if it is broken)'
