@@ -71,6 +71,7 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<()> {
             expires_at: now() + 3600,
             nonce: fresh_nonce(),
         });
+        write_file(&dir.join("keygen.plan.json"), kplan.to_json().as_bytes())?;
         p.status(format!(
             "  keygen plan, fingerprint {}",
             kplan.fingerprint()
@@ -98,6 +99,7 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<()> {
             expires_at: now() + 3600,
             nonce: fresh_nonce(),
         });
+        write_file(&dir.join("sign.plan.json"), splan.to_json().as_bytes())?;
         p.status(format!(
             "  signing plan (alice + carol), fingerprint {}",
             splan.fingerprint()
@@ -117,6 +119,10 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<()> {
                 "demo signature for {scheme} does not verify"
             )));
         }
+        write_file(
+            &dir.join("signature.hex"),
+            format!("{signature}\n").as_bytes(),
+        )?;
         p.status(format!(
             "  mpc verify: signature {}... is valid",
             &signature[..16]
@@ -127,6 +133,11 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<()> {
     }
     p.status("\nall schemes: keygen, signing and independent verification succeeded");
     p.json(&serde_json::json!({ "results": results }))
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    std::fs::write(path, bytes)
+        .map_err(|e| Failure::internal(format!("cannot write {}", path.display())).cause(e))
 }
 
 /// Steps every listed party round-robin until all are done, as separate parties would.
