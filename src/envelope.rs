@@ -199,6 +199,15 @@ impl Envelope {
     /// Decodes binary or armored bytes and checks the signature against the key named in
     /// the header. Does not check that key against any plan.
     pub fn decode(bytes: &[u8]) -> Result<Envelope, EnvelopeError> {
+        let (env, signature) = Envelope::decode_for_inspection(bytes)?;
+        signature.map(|()| env)
+    }
+
+    /// Decodes the structure and reports the signature check separately, so `inspect` can
+    /// show what a tampered message claims to be. Never use the envelope of a failed check.
+    pub fn decode_for_inspection(
+        bytes: &[u8],
+    ) -> Result<(Envelope, Result<(), EnvelopeError>), EnvelopeError> {
         let owned;
         let bytes = if bytes.starts_with(ARMOR_BEGIN.as_bytes()) {
             owned = dearmor(bytes)?;
@@ -242,13 +251,15 @@ impl Envelope {
         body.header.scheme()?;
         let key = VerifyingKey::from_bytes(&body.header.sender_key)
             .map_err(|_| EnvelopeError::BadSenderKey)?;
-        key.verify_strict(&signed_bytes(unsigned), &sig)
-            .map_err(|_| EnvelopeError::BadSignature)?;
-        Ok(Envelope {
+        let signature = key
+            .verify_strict(&signed_bytes(unsigned), &sig)
+            .map_err(|_| EnvelopeError::BadSignature);
+        let env = Envelope {
             header: body.header,
             payload: body.payload,
             raw: bytes.to_vec(),
-        })
+        };
+        Ok((env, signature))
     }
 
     /// The payload's data: public data as is, a sealed payload decrypted with `identity`

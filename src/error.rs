@@ -34,6 +34,9 @@ pub struct Failure {
     pub hint: Option<String>,
     /// Parties to blame, by plan index and name, for [`Exit::Aborted`].
     pub culprits: Vec<String>,
+    /// The command already printed its JSON object (a negative answer carries its own
+    /// result), so `--json` must not print a second one.
+    pub json_printed: bool,
 }
 
 impl Failure {
@@ -45,7 +48,14 @@ impl Failure {
             causes: Vec::new(),
             hint: None,
             culprits: Vec::new(),
+            json_printed: false,
         }
+    }
+
+    /// Marks that the command's JSON result was already printed.
+    pub fn json_printed(mut self) -> Self {
+        self.json_printed = true;
+        self
     }
 
     /// Bad input or usage (exit 2).

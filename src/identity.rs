@@ -208,17 +208,17 @@ impl Identity {
                 file.version
             )));
         }
-        let mut sk = Secret::new(
+        let sk = Secret::new(
             hex::decode(&file.ed25519_secret)
                 .map_err(|_| IdentityError::Damaged("bad ed25519 key".into()))?,
         );
-        let sk_arr: [u8; 32] = sk
+        let mut sk_arr: [u8; 32] = sk
             .expose()
             .as_slice()
             .try_into()
             .map_err(|_| IdentityError::Damaged("bad ed25519 key length".into()))?;
         let signing = SigningKey::from_bytes(&sk_arr);
-        drop(std::mem::replace(&mut sk, Secret::new(Vec::new())));
+        sk_arr.zeroize();
         let age = age::x25519::Identity::from_str(&file.x25519_secret)
             .map_err(|_| IdentityError::Damaged("bad x25519 identity".into()))?;
         Ok(Identity {

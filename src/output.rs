@@ -146,7 +146,7 @@ impl Printer {
     /// Prints a failure: `error:` / `caused by:` / `hint:` on stderr, and under `--json`
     /// also an `{"error": ...}` object on stdout.
     pub fn failure(&self, f: &Failure) {
-        if self.json {
+        if self.json && !f.json_printed {
             let obj = serde_json::json!({
                 "error": {
                     "message": f.message,

@@ -42,7 +42,10 @@ fn audit_chain_records_operations_and_detects_tampering() {
         "{}",
         stderr(&out)
     );
-    assert_eq!(json(&out)["error"]["exit_code"], 1);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(stdout.lines().count(), 1, "one JSON object: {stdout}");
+    assert_eq!(json(&out)["intact"], false);
+    assert_eq!(json(&out)["break"]["seq"], 3);
 
     let db = rusqlite::Connection::open(w.parties[1].home.join("mpc.db")).unwrap();
     db.execute("DELETE FROM audit WHERE seq = 2", []).unwrap();
@@ -106,6 +109,18 @@ fn inspect_shows_messages_plans_and_cards_without_secrets() {
         "{}",
         stderr(&out)
     );
+    // What the tampered file claims is still shown, marked invalid.
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.contains("signature:  INVALID"), "{shown}");
+    assert!(shown.contains("round:      2"), "{shown}");
+    let out = w
+        .mpc(0)
+        .args(["inspect", "--json"])
+        .arg(&badf)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+    assert_eq!(json(&out)["signature_valid"], false);
 
     let out = w
         .mpc(0)

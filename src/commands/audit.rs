@@ -38,7 +38,8 @@ pub fn run(ctx: &Ctx, cmd: AuditCommand) -> Result<()> {
                     format!("the audit chain is broken at entry {}", brk.seq),
                 )
                 .cause(brk.reason)
-                .hint("the database was edited outside mpc; keep a copy for investigation"))
+                .hint("the database was edited outside mpc; keep a copy for investigation")
+                .json_printed())
             }
         },
     }

@@ -42,14 +42,11 @@ pub fn run(ctx: &Ctx, args: crate::cli::InspectArgs) -> Result<()> {
 }
 
 fn envelope(ctx: &Ctx, name: &str, bytes: &[u8]) -> Result<()> {
-    let (env, signature) = match Envelope::decode(bytes) {
-        Ok(e) => (
-            e,
-            "valid (by the sender key it names; check that key against the plan)".to_string(),
-        ),
-        Err(e) => {
-            return Err(Failure::input(format!("{name} is not a valid round message")).cause(e));
-        }
+    let (env, check) = Envelope::decode_for_inspection(bytes)
+        .map_err(|e| Failure::input(format!("{name} is not a valid round message")).cause(e))?;
+    let signature = match &check {
+        Ok(()) => "valid (by the sender key it names; check that key against the plan)".to_string(),
+        Err(e) => format!("INVALID: {e}"),
     };
     let h = &env.header;
     let scheme = Scheme::from_tag(h.scheme)
@@ -82,7 +79,13 @@ fn envelope(ctx: &Ctx, name: &str, bytes: &[u8]) -> Result<()> {
         "recipient": h.recipient(),
         "payload_bytes": len,
         "payload_encrypted": matches!(env.payload, Payload::Sealed(_)),
-        "signature_valid": true,
+        "signature_valid": check.is_ok(),
         "digest": hex::encode(env.digest()),
-    }))
+    }))?;
+    check.map_err(|e| {
+        Failure::input(format!("{name} is not a valid round message"))
+            .cause(e)
+            .hint("the details above are what the file claims; none of it can be trusted")
+            .json_printed()
+    })
 }

@@ -52,6 +52,7 @@ pub fn run(ctx: &Ctx, args: VerifyArgs) -> Result<()> {
         Err(Failure::new(
             Exit::Negative,
             "the signature is NOT valid for this public key and message",
-        ))
+        )
+        .json_printed())
     }
 }
