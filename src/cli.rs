@@ -161,6 +161,14 @@ pub struct KeygenPlanArgs {
     /// A label for the key
     #[arg(long)]
     pub label: String,
+    /// Expiry and output file
+    #[command(flatten)]
+    pub output: PlanOutputArgs,
+}
+
+/// Where a new plan goes and how long it stays valid.
+#[derive(Debug, Args)]
+pub struct PlanOutputArgs {
     /// How long the plan stays valid
     #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
     pub expires: std::time::Duration,
@@ -206,6 +214,20 @@ pub struct SignPlanArgs {
     /// The signers: names or 1-based indices, comma separated (at least t)
     #[arg(long, value_delimiter = ',', required = true)]
     pub signers: Vec<String>,
+    /// The message
+    #[command(flatten)]
+    pub message: MessageArgs,
+    /// A label for the session
+    #[arg(long, default_value = "")]
+    pub label: String,
+    /// Expiry and output file
+    #[command(flatten)]
+    pub output: PlanOutputArgs,
+}
+
+/// The message to sign or verify: a file, stdin, or hex.
+#[derive(Debug, Args)]
+pub struct MessageArgs {
     /// The message: a file, or - for stdin
     #[arg(
         long,
@@ -217,15 +239,6 @@ pub struct SignPlanArgs {
     /// The message as hex
     #[arg(long, value_name = "HEX")]
     pub message_hex: Option<String>,
-    /// A label for the session
-    #[arg(long, default_value = "")]
-    pub label: String,
-    /// How long the plan stays valid
-    #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
-    pub expires: std::time::Duration,
-    /// Write the plan to FILE (default: stdout)
-    #[arg(long, short, value_name = "FILE")]
-    pub out: Option<PathBuf>,
 }
 
 /// `mpc sign run`
@@ -262,17 +275,9 @@ pub struct VerifyArgs {
     /// The public key as hex (Ed25519 32 bytes; BIP340 32-byte x-only or 33; secp256k1 33)
     #[arg(long, value_name = "HEX")]
     pub public_key: String,
-    /// The message: a file, or - for stdin
-    #[arg(
-        long,
-        value_name = "FILE",
-        conflicts_with = "message_hex",
-        required_unless_present = "message_hex"
-    )]
-    pub message: Option<PathBuf>,
-    /// The message as hex
-    #[arg(long, value_name = "HEX")]
-    pub message_hex: Option<String>,
+    /// The message
+    #[command(flatten)]
+    pub message: MessageArgs,
     /// The signature: hex or base64 text, or a file holding hex, base64 or raw bytes
     #[arg(long, value_name = "SIG|FILE")]
     pub signature: String,

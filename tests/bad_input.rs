@@ -79,16 +79,10 @@ fn message_from_another_session() {
     let other = w.keygen_plan("schnorr-secp256k1", 2);
     let other_dir = w.path("other-session");
     std::fs::create_dir_all(&other_dir).unwrap();
-    let out = w
-        .mpc(1)
-        .args(["keygen", "run"])
-        .arg(&other)
-        .arg("--dir")
-        .arg(&other_dir)
-        .args(["--step", "--yes"])
-        .output()
-        .unwrap();
-    assert_eq!(code(&out), 4);
+    assert_eq!(
+        code(&step_in(&w.parties[1].home, &other_dir, "keygen", &other)),
+        4
+    );
     let foreign = files_matching(&other_dir, "-keygen-r1-p2-to-all")[0].clone();
     let f = bob_r1_in_alice_dir(&w);
     let good = std::fs::read(&f).unwrap();
@@ -176,6 +170,16 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// A copy of bob's home taken before his first step: running the same plan from it makes
+/// bob produce a second, different round-1 message. Returns that message's file.
+fn bob_twin_round1(w: &World, twin: &Path, plan: &Path) -> PathBuf {
+    let dir = w.path(&format!("twin-dir-{}", rand_suffix()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = step_in(twin, &dir, "keygen", plan);
+    assert_eq!(code(&out), 4, "{}", stderr(&out));
+    files_matching(&dir, "-keygen-r1-p2-to-all")[0].clone()
+}
+
 #[test]
 fn conflicting_second_message_aborts_and_names_the_sender() {
     let w = World::new(3);
@@ -188,18 +192,7 @@ fn conflicting_second_message_aborts_and_names_the_sender() {
     }
     w.sync(&[0, 1, 2]);
     assert_eq!(code(&w.step(0, "keygen", &plan)), 4); // alice accepts bob's round 1
-    let dir2 = w.path("bob-copy-dir");
-    std::fs::create_dir_all(&dir2).unwrap();
-    let out = mpc(&bob2)
-        .args(["keygen", "run"])
-        .arg(&plan)
-        .arg("--dir")
-        .arg(&dir2)
-        .args(["--step", "--yes"])
-        .output()
-        .unwrap();
-    assert_eq!(code(&out), 4, "{}", stderr(&out));
-    let second = files_matching(&dir2, "-keygen-r1-p2-to-all")[0].clone();
+    let second = bob_twin_round1(&w, &bob2, &plan);
     let f = bob_r1_in_alice_dir(&w);
     assert_ne!(std::fs::read(&second).unwrap(), std::fs::read(&f).unwrap());
     std::fs::copy(&second, &f).unwrap();
@@ -237,19 +230,8 @@ fn inconsistent_broadcast_is_caught_by_the_echo() {
         assert_eq!(code(&w.step(p, "keygen", &plan)), 4);
     }
     // Bob shows carol a different round-1 broadcast than alice.
-    let dir2 = w.path("bob-copy-dir");
-    std::fs::create_dir_all(&dir2).unwrap();
-    let out = mpc(&bob2)
-        .args(["keygen", "run"])
-        .arg(&plan)
-        .arg("--dir")
-        .arg(&dir2)
-        .args(["--step", "--yes"])
-        .output()
-        .unwrap();
-    assert_eq!(code(&out), 4);
+    let other = bob_twin_round1(&w, &bob2, &plan);
     w.sync(&[0, 1, 2]);
-    let other = files_matching(&dir2, "-keygen-r1-p2-to-all")[0].clone();
     let carols = files_matching(&w.parties[2].dir, "-keygen-r1-p2-to-all")[0].clone();
     std::fs::copy(&other, &carols).unwrap();
     for p in 0..3 {
@@ -345,25 +327,13 @@ fn plan_for_someone_else_or_expired_or_edited() {
     );
 
     let expired = w.path("expired.plan.json");
+    let me = std::ffi::OsStr::new("me");
     let out = w
-        .mpc(0)
-        .args([
-            "keygen",
-            "plan",
-            "--scheme",
-            "eddsa-ed25519",
-            "-t",
-            "2",
-            "--label",
-            "x",
-            "--expires",
-            "1s",
-            "--party",
-            "me",
-            "--party",
-        ])
-        .arg(&w.parties[1].card)
-        .arg("--out")
+        .keygen_plan_cmd(
+            0,
+            &[me, w.parties[1].card.as_os_str()],
+            &["--expires", "1s", "--out"],
+        )
         .arg(&expired)
         .output()
         .unwrap();

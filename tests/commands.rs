@@ -172,49 +172,17 @@ fn contacts_let_plans_name_parties() {
         .unwrap();
     assert_eq!(code(&out), 2);
     let plan = w.path("named.plan.json");
+    let names = ["me", "bob", "carol"].map(std::ffi::OsStr::new);
     let out = w
-        .mpc(0)
-        .args([
-            "keygen",
-            "plan",
-            "--scheme",
-            "eddsa-ed25519",
-            "-t",
-            "2",
-            "--label",
-            "named",
-            "--party",
-            "me",
-            "--party",
-            "bob",
-            "--party",
-            "carol",
-            "--out",
-        ])
+        .keygen_plan_cmd(0, &names, &["--out"])
         .arg(&plan)
         .output()
         .unwrap();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let results = w.run_all("keygen", &plan, &[0, 1, 2]);
     assert_eq!(results[0]["public_key"], results[2]["public_key"]);
-    let out = w
-        .mpc(0)
-        .args([
-            "keygen",
-            "plan",
-            "--scheme",
-            "eddsa-ed25519",
-            "-t",
-            "2",
-            "--label",
-            "x",
-            "--party",
-            "me",
-            "--party",
-            "mallory",
-        ])
-        .output()
-        .unwrap();
+    let names = ["me", "mallory"].map(std::ffi::OsStr::new);
+    let out = w.keygen_plan_cmd(0, &names, &[]).output().unwrap();
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("`mallory` is neither a card file nor a contact"));
 }

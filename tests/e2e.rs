@@ -138,31 +138,26 @@ fn whole_ceremony_as_waiting_processes_on_a_shared_directory() {
             .spawn()
             .unwrap()
     };
-    let children: Vec<_> = (0..3).map(|p| spawn(p, "keygen", &plan)).collect();
-    let outs: Vec<_> = children
-        .into_iter()
-        .map(|c| c.wait_with_output().unwrap())
-        .collect();
-    for o in &outs {
-        assert_eq!(code(o), 0, "{}", stderr(o));
-    }
+    // Start every party at once, wait for all, and require success.
+    let together = |who: &[usize], kind: &str, plan: &std::path::Path| {
+        let children: Vec<_> = who.iter().map(|&p| spawn(p, kind, plan)).collect();
+        let outs: Vec<_> = children
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap())
+            .collect();
+        for o in &outs {
+            assert_eq!(code(o), 0, "{}", stderr(o));
+        }
+        outs
+    };
+    let outs = together(&[0, 1, 2], "keygen", &plan);
     let key = json(&outs[0])["key_id"].as_str().unwrap().to_string();
     let pk = json(&outs[0])["public_key"].as_str().unwrap().to_string();
     for o in &outs {
         assert_eq!(json(o)["public_key"], pk.as_str());
     }
     let splan = w.sign_plan(1, &key, "bob,carol", b"waiting-mode message");
-    let children: Vec<_> = [1, 2]
-        .into_iter()
-        .map(|p| spawn(p, "sign", &splan))
-        .collect();
-    let outs: Vec<_> = children
-        .into_iter()
-        .map(|c| c.wait_with_output().unwrap())
-        .collect();
-    for o in &outs {
-        assert_eq!(code(o), 0, "{}", stderr(o));
-    }
+    let outs = together(&[1, 2], "sign", &splan);
     let sig = hex::decode(json(&outs[0])["signature"].as_str().unwrap()).unwrap();
     assert!(verify_independently(
         "schnorr-secp256k1-tr",

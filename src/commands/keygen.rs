@@ -49,11 +49,11 @@ fn plan(ctx: &Ctx, args: KeygenPlanArgs) -> Result<()> {
         threshold: args.threshold,
         parties,
         label: args.label,
-        expires_at: now() + args.expires.as_secs(),
+        expires_at: now() + args.output.expires.as_secs(),
         nonce: fresh_nonce(),
     });
     plan.validate()?;
-    emit_plan(ctx, &plan, args.out.as_deref())
+    emit_plan(ctx, &plan, args.output.out.as_deref())
 }
 
 /// Writes a plan to a file or stdout and shows its fingerprint.

@@ -86,9 +86,9 @@ pub fn read_input(path: &Path) -> Result<Vec<u8>> {
     }
 }
 
-/// A message from `--message FILE|-` or `--message-hex`.
-pub fn read_message(file: Option<&Path>, hex_arg: Option<&str>) -> Result<Vec<u8>> {
-    match (file, hex_arg) {
+/// The message from `--message FILE|-` or `--message-hex`.
+pub fn read_message(args: &crate::cli::MessageArgs) -> Result<Vec<u8>> {
+    match (&args.message, &args.message_hex) {
         (Some(f), _) => read_input(f),
         (None, Some(h)) => hex::decode(h.trim())
             .map_err(|e| Failure::input("--message-hex is not valid hex").cause(e)),

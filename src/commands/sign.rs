@@ -45,7 +45,7 @@ fn plan(ctx: &Ctx, args: SignPlanArgs) -> Result<()> {
     }
     signers.sort_unstable();
     signers.dedup();
-    let message = read_message(args.message.as_deref(), args.message_hex.as_deref())?;
+    let message = read_message(&args.message)?;
     if message.len() > MAX_MESSAGE_LEN {
         return Err(Failure::input("the message is larger than 1 MiB"));
     }
@@ -60,11 +60,11 @@ fn plan(ctx: &Ctx, args: SignPlanArgs) -> Result<()> {
         signers,
         message: base64::engine::general_purpose::STANDARD.encode(&message),
         label: args.label,
-        expires_at: now() + args.expires.as_secs(),
+        expires_at: now() + args.output.expires.as_secs(),
         nonce: fresh_nonce(),
     });
     plan.validate()?;
-    emit_plan(ctx, &plan, args.out.as_deref())
+    emit_plan(ctx, &plan, args.output.out.as_deref())
 }
 
 fn run_sign(ctx: &Ctx, args: SignRunArgs) -> Result<()> {

@@ -37,7 +37,7 @@ fn read_signature(arg: &str, want_len: usize) -> Result<Vec<u8>> {
 pub fn run(ctx: &Ctx, args: VerifyArgs) -> Result<()> {
     let pk = hex::decode(args.public_key.trim())
         .map_err(|e| Failure::input("--public-key is not valid hex").cause(e))?;
-    let message = read_message(args.message.as_deref(), args.message_hex.as_deref())?;
+    let message = read_message(&args.message)?;
     let sig = read_signature(&args.signature, args.scheme.signature_len())?;
     let valid = pubkey::verify(args.scheme, &pk, &message, &sig)?;
     ctx.printer

@@ -145,14 +145,33 @@ impl World {
 
     /// One step of party `p` in `mpc <kind> run PLAN --step`.
     pub fn step(&self, p: usize, kind: &str, plan: &Path) -> Output {
-        self.mpc(p)
-            .args([kind, "run"])
-            .arg(plan)
-            .arg("--dir")
-            .arg(&self.parties[p].dir)
-            .args(["--step", "--yes", "--json"])
-            .output()
-            .unwrap()
+        step_in(&self.parties[p].home, &self.parties[p].dir, kind, plan)
+    }
+
+    /// `mpc keygen plan` by party `by` for an eddsa-ed25519 2-of-n key over `parties`
+    /// (card paths, contact names or `me`), plus `extra` arguments.
+    pub fn keygen_plan_cmd(
+        &self,
+        by: usize,
+        parties: &[&std::ffi::OsStr],
+        extra: &[&str],
+    ) -> Command {
+        let mut cmd = self.mpc(by);
+        cmd.args([
+            "keygen",
+            "plan",
+            "--scheme",
+            "eddsa-ed25519",
+            "-t",
+            "2",
+            "--label",
+            "test",
+        ]);
+        for p in parties {
+            cmd.arg("--party").arg(p);
+        }
+        cmd.args(extra);
+        cmd
     }
 
     /// Copies every message file from each party's directory to every other's.
@@ -234,6 +253,18 @@ impl World {
         }
         hex::decode(results[0]["signature"].as_str().unwrap()).unwrap()
     }
+}
+
+/// One `--step` run of a ceremony by the party whose home and message directory are given.
+pub fn step_in(home: &Path, dir: &Path, kind: &str, plan: &Path) -> Output {
+    mpc(home)
+        .args([kind, "run"])
+        .arg(plan)
+        .arg("--dir")
+        .arg(dir)
+        .args(["--step", "--yes", "--json"])
+        .output()
+        .unwrap()
 }
 
 pub fn rand_suffix() -> String {
