@@ -10,6 +10,7 @@
 //! state atomically *before* the share leaves the machine, which is what makes a nonce
 //! single-use across crashes and retries.
 
+pub mod cggmp;
 pub mod frost;
 
 use crate::scheme::Scheme;

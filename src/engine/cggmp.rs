@@ -1,0 +1,348 @@
+//! CGGMP21 (threshold ECDSA on secp256k1) by deterministic replay.
+//!
+//! cggmp21's state machines hold futures and cannot be serialized. A step therefore
+//! rebuilds the state machine from scratch with an RNG seeded from the session's secret
+//! seed, feeds it every message accepted so far (in the pinned order of the accepted log),
+//! and checks that each message it emits again is byte-identical to the one already sent
+//! (by hash). Messages beyond those are new and are returned for sending. cggmp21 0.6.3 is
+//! deterministic given the same seeded RNG, primes and incoming messages, whatever the
+//! delivery order; `tests::replay_is_deterministic` keeps proving it.
+//!
+//! Party indices here are 0-based positions within the protocol's party set, as cggmp21
+//! uses them: the plan index minus one for aux info and keygen, the position in the
+//! signer list for signing.
+
+use super::EngineError;
+use cggmp21::round_based::state_machine::{ProceedResult, StateMachine};
+use cggmp21::round_based::{Incoming, MessageDestination, MessageType, ProtocolMessage};
+use cggmp21::security_level::SecurityLevel128;
+use cggmp21::supported_curves::Secp256k1;
+use cggmp21::{ExecutionId, KeyShare, PregeneratedPrimes};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+/// The security level used throughout.
+pub type Level = SecurityLevel128;
+/// Auxiliary info (Paillier keys and ring-Pedersen parameters) of one party.
+pub type AuxInfo = cggmp21::key_share::AuxInfo<Level>;
+/// A complete ECDSA key share.
+pub type EcdsaKeyShare = KeyShare<Secp256k1, Level>;
+/// Paillier primes generated ahead of time.
+pub type Primes = PregeneratedPrimes<Level>;
+
+/// A message received in a protocol, already authenticated and opened.
+pub struct Received {
+    /// The sender, 0-based within the protocol.
+    pub sender: u16,
+    /// Broadcast (true) or private.
+    pub broadcast: bool,
+    /// The serialized protocol message.
+    pub data: Vec<u8>,
+}
+
+/// A message to send.
+#[derive(Debug)]
+pub struct Sent {
+    /// The protocol's round number of the message.
+    pub round: u16,
+    /// `None` for broadcast, else the 0-based recipient.
+    pub recipient: Option<u16>,
+    /// The serialized protocol message.
+    pub data: Vec<u8>,
+}
+
+/// Where a replay stopped.
+pub enum Replay<O> {
+    /// Needs more messages; `new` were emitted for the first time.
+    Waiting {
+        /// New messages to send.
+        new: Vec<Sent>,
+    },
+    /// Finished.
+    Done {
+        /// The protocol output.
+        output: O,
+        /// New messages to send (usually none).
+        new: Vec<Sent>,
+    },
+}
+
+/// The hash recorded for a sent message.
+pub fn sent_hash(data: &[u8]) -> [u8; 32] {
+    Sha256::digest(data).into()
+}
+
+/// A per-protocol RNG derived from the session seed.
+fn rng(seed: &[u8; 32], protocol: &str) -> ChaCha20Rng {
+    let mut h = Sha256::new();
+    h.update(b"mpc-cggmp-rng-v1\0");
+    h.update(seed);
+    h.update(protocol.as_bytes());
+    ChaCha20Rng::from_seed(h.finalize().into())
+}
+
+/// The execution id of a protocol within a session.
+fn eid(session: &[u8; 32], protocol: &str) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"mpc-cggmp-eid-v1\0");
+    h.update(session);
+    h.update(protocol.as_bytes());
+    h.finalize().into()
+}
+
+fn bug(e: impl std::fmt::Display) -> EngineError {
+    EngineError::Bug(e.to_string())
+}
+
+/// Runs `sm` over `received`, checking re-emitted messages against `sent`.
+fn drive<SM, O, Er>(
+    mut sm: SM,
+    received: &[Received],
+    sent: &[[u8; 32]],
+    blame: impl Fn(&Er) -> Vec<u16>,
+) -> Result<Replay<O>, EngineError>
+where
+    SM: StateMachine<Output = Result<O, Er>>,
+    SM::Msg: Serialize + DeserializeOwned + ProtocolMessage,
+    Er: std::fmt::Display,
+{
+    let mut queue = received.iter();
+    let mut emitted = 0usize;
+    let mut new = Vec::new();
+    let mut id = 0u64;
+    loop {
+        match sm.proceed() {
+            ProceedResult::SendMsg(out) => {
+                let data = postcard::to_allocvec(&out.msg).map_err(bug)?;
+                match sent.get(emitted) {
+                    Some(h) if *h != sent_hash(&data) => {
+                        return Err(bug(
+                            "replay diverged: a regenerated message differs from the one sent",
+                        ));
+                    }
+                    Some(_) => {}
+                    None => new.push(Sent {
+                        round: out.msg.round(),
+                        recipient: match out.recipient {
+                            MessageDestination::OneParty(p) => Some(p),
+                            MessageDestination::AllParties => None,
+                        },
+                        data,
+                    }),
+                }
+                emitted += 1;
+            }
+            ProceedResult::NeedsOneMoreMessage => {
+                let Some(r) = queue.next() else {
+                    return Ok(Replay::Waiting { new });
+                };
+                let msg: SM::Msg =
+                    postcard::from_bytes(&r.data).map_err(|_| EngineError::PeerMisbehaved {
+                        culprits: vec![r.sender],
+                        reason: "sent a malformed ECDSA protocol message".into(),
+                    })?;
+                let msg_type = if r.broadcast {
+                    MessageType::Broadcast
+                } else {
+                    MessageType::P2P
+                };
+                sm.received_msg(Incoming {
+                    id,
+                    sender: r.sender,
+                    msg_type,
+                    msg,
+                })
+                .map_err(|_| bug("state machine refused a message"))?;
+                id += 1;
+            }
+            ProceedResult::Yielded => {}
+            ProceedResult::Output(Ok(output)) => return Ok(Replay::Done { output, new }),
+            ProceedResult::Output(Err(e)) => {
+                return Err(EngineError::PeerMisbehaved {
+                    culprits: blame(&e),
+                    reason: format!("the ECDSA protocol aborted: {e}"),
+                });
+            }
+            ProceedResult::Error(e) => return Err(bug(e)),
+        }
+    }
+}
+
+/// What every CGGMP21 run fixes.
+#[derive(Clone, Debug)]
+pub struct Params {
+    /// The session id.
+    pub session: [u8; 32],
+    /// The secret per-session seed (from the encrypted journal).
+    pub seed: [u8; 32],
+    /// This party, 0-based within the protocol.
+    pub i: u16,
+    /// Parties in the protocol.
+    pub n: u16,
+}
+
+/// Replays aux-info generation.
+pub fn aux_info(
+    p: &Params,
+    primes: Primes,
+    received: &[Received],
+    sent: &[[u8; 32]],
+) -> Result<Replay<AuxInfo>, EngineError> {
+    let eid_bytes = eid(&p.session, "aux");
+    let mut rng = rng(&p.seed, "aux");
+    let sm = cggmp21::aux_info_gen(ExecutionId::new(&eid_bytes), p.i, p.n, primes)
+        .into_state_machine(&mut rng);
+    drive(sm, received, sent, |_| Vec::new())
+}
+
+/// Replays threshold key generation (with HD support) and completes the share with `aux`.
+pub fn keygen(
+    p: &Params,
+    t: u16,
+    aux: &AuxInfo,
+    received: &[Received],
+    sent: &[[u8; 32]],
+) -> Result<Replay<EcdsaKeyShare>, EngineError> {
+    let eid_bytes = eid(&p.session, "keygen");
+    let mut rng = rng(&p.seed, "keygen");
+    let sm = cggmp21::keygen::<Secp256k1>(ExecutionId::new(&eid_bytes), p.i, p.n)
+        .set_threshold(t)
+        .hd_wallet(true)
+        .into_state_machine(&mut rng);
+    Ok(match drive(sm, received, sent, |_| Vec::new())? {
+        Replay::Waiting { new } => Replay::Waiting { new },
+        Replay::Done { output, new } => {
+            let share = KeyShare::from_parts((output, aux.clone()))
+                .map_err(|e| bug(format!("key share does not validate: {e}")))?;
+            Replay::Done { output: share, new }
+        }
+    })
+}
+
+/// Replays signing of a 32-byte digest; returns the low-s signature as r||s.
+pub fn sign(
+    p: &Params,
+    share: &EcdsaKeyShare,
+    signers_at_keygen: &[u16],
+    digest: &[u8; 32],
+    received: &[Received],
+    sent: &[[u8; 32]],
+) -> Result<Replay<[u8; 64]>, EngineError> {
+    use cggmp21::generic_ec::Scalar;
+    let eid_bytes = eid(&p.session, "sign");
+    let mut rng = rng(&p.seed, "sign");
+    let scalar = Scalar::<Secp256k1>::from_be_bytes_mod_order(digest);
+    let data = cggmp21::DataToSign::from_scalar(scalar);
+    let sm = cggmp21::signing(ExecutionId::new(&eid_bytes), p.i, signers_at_keygen, share)
+        .sign_sync(&mut rng, data);
+    Ok(match drive(sm, received, sent, |_| Vec::new())? {
+        Replay::Waiting { new } => Replay::Waiting { new },
+        Replay::Done { output, new } => {
+            let mut out = [0u8; 64];
+            output.normalize_s().write_to_slice(&mut out);
+            Replay::Done { output: out, new }
+        }
+    })
+}
+
+/// The group public key of a share, SEC1 compressed.
+pub fn public_key(share: &EcdsaKeyShare) -> Vec<u8> {
+    share.shared_public_key.to_bytes(true).to_vec()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Pregenerated primes from testdata (never generated in tests).
+    pub(crate) fn test_primes(k: usize) -> Primes {
+        let path = format!(
+            "{}/testdata/primes/primes-{k}.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    /// Runs `n` simulated parties the way step mode does: every call replays from the
+    /// start over the messages delivered so far.
+    fn run_parties<O>(
+        n: u16,
+        mut step: impl FnMut(u16, &[Received], &[[u8; 32]]) -> Result<Replay<O>, EngineError>,
+    ) -> (Vec<O>, Vec<Vec<Vec<u8>>>) {
+        let mut inbox: Vec<Vec<Received>> = (0..n).map(|_| Vec::new()).collect();
+        let mut sent: Vec<Vec<[u8; 32]>> = vec![Vec::new(); n as usize];
+        let mut wire: Vec<Vec<Vec<u8>>> = vec![Vec::new(); n as usize];
+        let mut out: Vec<Option<O>> = (0..n).map(|_| None).collect();
+        for _ in 0..20 {
+            for i in 0..n {
+                if out[i as usize].is_some() {
+                    continue;
+                }
+                let (new, done) = match step(i, &inbox[i as usize], &sent[i as usize]).unwrap() {
+                    Replay::Waiting { new } => (new, None),
+                    Replay::Done { output, new } => (new, Some(output)),
+                };
+                for m in new {
+                    sent[i as usize].push(sent_hash(&m.data));
+                    wire[i as usize].push(m.data.clone());
+                    for j in 0..n {
+                        if j != i && m.recipient.is_none_or(|r| r == j) {
+                            inbox[j as usize].push(Received {
+                                sender: i,
+                                broadcast: m.recipient.is_none(),
+                                data: m.data.clone(),
+                            });
+                        }
+                    }
+                }
+                out[i as usize] = done;
+            }
+            if out.iter().all(Option::is_some) {
+                return (out.into_iter().flatten().collect(), wire);
+            }
+        }
+        panic!("protocol did not finish");
+    }
+
+    fn params(seed: u8, i: u16, n: u16) -> Params {
+        Params {
+            session: [9; 32],
+            seed: [seed + i as u8; 32],
+            i,
+            n,
+        }
+    }
+
+    #[test]
+    fn aux_keygen_and_sign_two_of_three_verify_with_k256() {
+        let (aux, _) = run_parties(3, |i, r, s| {
+            aux_info(&params(1, i, 3), test_primes(i as usize), r, s)
+        });
+        let (shares, _) = run_parties(3, |i, r, s| {
+            keygen(&params(10, i, 3), 2, &aux[i as usize], r, s)
+        });
+        let pk = public_key(&shares[0]);
+        assert!(shares.iter().all(|s| public_key(s) == pk));
+        let digest: [u8; 32] = Sha256::digest(b"hello ecdsa").into();
+        let signers = [0u16, 2];
+        let (sigs, _) = run_parties(2, |i, r, s| {
+            sign(
+                &params(20, i, 2),
+                &shares[signers[i as usize] as usize],
+                &signers,
+                &digest,
+                r,
+                s,
+            )
+        });
+        assert_eq!(sigs[0], sigs[1]);
+        use k256::ecdsa::signature::hazmat::PrehashVerifier;
+        let vk = k256::ecdsa::VerifyingKey::from_sec1_bytes(&pk).unwrap();
+        let sig = k256::ecdsa::Signature::from_slice(&sigs[0]).unwrap();
+        assert!(sig.normalize_s().is_none(), "signature is not low-s");
+        vk.verify_prehash(&digest, &sig).unwrap();
+    }
+}
