@@ -265,6 +265,7 @@ impl<'a> Ceremony<'a> {
             let h = &env.header;
             let accepted = self.db.accept_message(&IncomingMessage {
                 session: &self.sid,
+                protocol: h.protocol.name(),
                 round: h.round,
                 sender: h.sender,
                 recipient: h.recipient,
@@ -425,30 +426,11 @@ impl<'a> Ceremony<'a> {
             };
             match step {
                 Generic::Advanced { state, outgoing } => {
-                    let mut rows = Vec::new();
-                    for o in outgoing {
-                        let header = Header {
-                            scheme: self.plan.scheme().tag(),
-                            session: self.session,
-                            protocol: self.protocol(),
-                            round: o.round,
-                            sender: self.me,
-                            sender_key: self.identity.card().verifying_key()?.to_bytes(),
-                            recipient: o.recipient.unwrap_or(0),
-                        };
-                        let seal = match o.recipient {
-                            Some(r) => Some(
-                                self.plan
-                                    .party(r)
-                                    .ok_or_else(|| Failure::internal("no such recipient"))?
-                                    .recipient()?,
-                            ),
-                            None => None,
-                        };
-                        let env = Envelope::create(self.identity, header, &o.data, seal.as_ref())?;
-                        rows.push((o.round, o.recipient.unwrap_or(0), env.as_bytes().to_vec()));
-                    }
-                    journal.sent.extend(rows.iter().map(|r| r.2.clone()));
+                    let rows = outgoing
+                        .iter()
+                        .map(|o| self.seal(self.protocol(), o.round, o.recipient, &o.data))
+                        .collect::<Result<Vec<_>>>()?;
+                    journal.sent.extend(rows.iter().cloned());
                     journal.state = state;
                     let ledger = match &journal.state {
                         JournalState::Sign(SignState::Committed { .. }) => Some(("nonce", "armed")),
@@ -489,6 +471,40 @@ impl<'a> Ceremony<'a> {
                 }
             }
         }
+    }
+
+    /// Builds and signs the envelope for one outgoing payload; private payloads are
+    /// encrypted to their recipient. Returns the envelope bytes.
+    fn seal(
+        &self,
+        protocol: Protocol,
+        round: u8,
+        recipient: Option<u16>,
+        data: &[u8],
+    ) -> Result<Vec<u8>> {
+        let header = Header {
+            scheme: self.plan.scheme().tag(),
+            session: self.session,
+            protocol,
+            round,
+            sender: self.me,
+            sender_key: self.identity.card().verifying_key()?.to_bytes(),
+            recipient: recipient.unwrap_or(0),
+        };
+        let seal_to = match recipient {
+            Some(r) => Some(
+                self.plan
+                    .party(r)
+                    .ok_or_else(|| Failure::internal("no such recipient"))?
+                    .recipient()?,
+            ),
+            None => None,
+        };
+        Ok(
+            Envelope::create(self.identity, header, data, seal_to.as_ref())?
+                .as_bytes()
+                .to_vec(),
+        )
     }
 
     fn blame(&self, e: EngineError) -> Failure {

@@ -43,7 +43,8 @@ fn v1_homes_identities_shares_and_database_load() {
         let id = home.unlock(&pass).unwrap();
         assert_eq!(id.card(), card);
         let db = home.db().unwrap();
-        assert_eq!(db.schema_version().unwrap(), 1);
+        // Opening a v1 database migrates it forward; everything below must survive that.
+        assert_eq!(db.schema_version().unwrap(), 2);
         let keys = db.keys().unwrap();
         assert_eq!(keys.len(), 3);
         for k in &keys {
@@ -74,6 +75,9 @@ fn v1_homes_identities_shares_and_database_load() {
                 }
             };
             assert_eq!(group, stored, "share of {} does not match its key", k.id);
+            // The v1 accepted messages moved into the v2 table: 3 round-1 broadcasts and
+            // 2 private round-2 messages from the other two parties.
+            assert_eq!(db.messages(&k.session_id).unwrap().len(), 4, "{}", k.id);
         }
         // 3 keygens (confirm + complete); alice and carol also signed 3 times.
         let entries = if *name == "bob" { 6 } else { 12 };

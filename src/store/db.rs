@@ -12,7 +12,8 @@ use serde::Serialize;
 use std::path::Path;
 
 /// Schema migrations; entry `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE keys (
     id           TEXT PRIMARY KEY,
     scheme       TEXT NOT NULL CHECK (scheme IN
@@ -88,7 +89,41 @@ CREATE TABLE audit_head (
     seq  INTEGER NOT NULL,
     hash TEXT NOT NULL
 );
-"#];
+"#,
+    r#"
+-- v2: a message slot includes its protocol (an ECDSA keygen session runs aux info and
+-- keygen, each with its own rounds). v1 rows take the protocol of their session.
+ALTER TABLE messages RENAME TO messages_v1;
+CREATE TABLE messages (
+    session_id  TEXT NOT NULL REFERENCES sessions(id),
+    protocol    TEXT NOT NULL CHECK (protocol IN ('keygen', 'sign', 'aux')),
+    round       INTEGER NOT NULL,
+    sender      INTEGER NOT NULL,
+    recipient   INTEGER NOT NULL,
+    digest      TEXT NOT NULL,
+    envelope    BLOB NOT NULL,
+    source      TEXT NOT NULL,
+    accepted_at INTEGER NOT NULL,
+    PRIMARY KEY (session_id, protocol, round, sender, recipient)
+);
+INSERT INTO messages
+    SELECT m.session_id, s.kind, m.round, m.sender, m.recipient, m.digest, m.envelope, m.source, m.accepted_at
+    FROM messages_v1 m JOIN sessions s ON s.id = m.session_id;
+DROP TABLE messages_v1;
+-- Sent envelopes in the order they were produced.
+ALTER TABLE outgoing RENAME TO outgoing_v1;
+CREATE TABLE outgoing (
+    session_id TEXT NOT NULL REFERENCES sessions(id),
+    seq        INTEGER NOT NULL,
+    envelope   BLOB NOT NULL,
+    PRIMARY KEY (session_id, seq)
+);
+INSERT INTO outgoing
+    SELECT session_id, ROW_NUMBER() OVER (PARTITION BY session_id ORDER BY round, recipient), envelope
+    FROM outgoing_v1;
+DROP TABLE outgoing_v1;
+"#,
+];
 
 /// A key's lifecycle status (DESIGN.md "Storage").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -225,6 +260,8 @@ pub enum Accept {
 pub struct IncomingMessage<'a> {
     /// Session id, hex.
     pub session: &'a str,
+    /// Protocol name (`keygen`, `sign`, `aux`).
+    pub protocol: &'a str,
     /// Round.
     pub round: u8,
     /// Sender index.
@@ -354,6 +391,7 @@ impl Db {
     pub fn accept_message(&self, m: &IncomingMessage<'_>) -> Result<Accept, StoreError> {
         let IncomingMessage {
             session,
+            protocol,
             round,
             sender,
             recipient,
@@ -364,8 +402,9 @@ impl Db {
         let existing: Option<String> = self
             .conn
             .query_row(
-                "SELECT digest FROM messages WHERE session_id = ?1 AND round = ?2 AND sender = ?3 AND recipient = ?4",
-                params![session, round, sender, recipient],
+                "SELECT digest FROM messages
+                 WHERE session_id = ?1 AND protocol = ?2 AND round = ?3 AND sender = ?4 AND recipient = ?5",
+                params![session, protocol, round, sender, recipient],
                 |r| r.get(0),
             )
             .optional()?;
@@ -374,9 +413,9 @@ impl Db {
             Some(_) => Ok(Accept::Conflict),
             None => {
                 self.conn.execute(
-                    "INSERT INTO messages (session_id, round, sender, recipient, digest, envelope, source, accepted_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                    params![session, round, sender, recipient, digest, envelope, source, now() as i64],
+                    "INSERT INTO messages (session_id, protocol, round, sender, recipient, digest, envelope, source, accepted_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    params![session, protocol, round, sender, recipient, digest, envelope, source, now() as i64],
                 )?;
                 Ok(Accept::New)
             }
@@ -386,7 +425,7 @@ impl Db {
     /// Every accepted envelope of a session, in (round, sender) order.
     pub fn messages(&self, session: &str) -> Result<Vec<Vec<u8>>, StoreError> {
         let mut st = self.conn.prepare(
-            "SELECT envelope FROM messages WHERE session_id = ?1 ORDER BY round, sender, recipient",
+            "SELECT envelope FROM messages WHERE session_id = ?1 ORDER BY protocol, round, sender, recipient",
         )?;
         let rows = st.query_map([session], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -396,14 +435,15 @@ impl Db {
     pub fn record_sent(
         &mut self,
         session: &str,
-        sent: &[(u8, u16, Vec<u8>)],
+        sent: &[Vec<u8>],
         ledger: Option<(&str, &str)>,
     ) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
-        for (round, recipient, env) in sent {
+        for env in sent {
             tx.execute(
-                "INSERT OR IGNORE INTO outgoing (session_id, round, recipient, envelope) VALUES (?1, ?2, ?3, ?4)",
-                params![session, round, recipient, env],
+                "INSERT INTO outgoing (session_id, seq, envelope)
+                 VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM outgoing WHERE session_id = ?1), ?2)",
+                params![session, env],
             )?;
         }
         if let Some((item, status)) = ledger {
@@ -419,9 +459,9 @@ impl Db {
 
     /// Every envelope we sent in a session.
     pub fn sent(&self, session: &str) -> Result<Vec<Vec<u8>>, StoreError> {
-        let mut st = self.conn.prepare(
-            "SELECT envelope FROM outgoing WHERE session_id = ?1 ORDER BY round, recipient",
-        )?;
+        let mut st = self
+            .conn
+            .prepare("SELECT envelope FROM outgoing WHERE session_id = ?1 ORDER BY seq")?;
         let rows = st.query_map([session], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
