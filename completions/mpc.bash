@@ -49,6 +49,9 @@ _mpc() {
             mpc,man)
                 cmd="mpc__subcmd__man"
                 ;;
+            mpc,primes)
+                cmd="mpc__subcmd__primes"
+                ;;
             mpc,sign)
                 cmd="mpc__subcmd__sign"
                 ;;
@@ -124,6 +127,9 @@ _mpc() {
             mpc__subcmd__help,man)
                 cmd="mpc__subcmd__help__subcmd__man"
                 ;;
+            mpc__subcmd__help,primes)
+                cmd="mpc__subcmd__help__subcmd__primes"
+                ;;
             mpc__subcmd__help,sign)
                 cmd="mpc__subcmd__help__subcmd__sign"
                 ;;
@@ -156,6 +162,15 @@ _mpc() {
                 ;;
             mpc__subcmd__help__subcmd__keys,show)
                 cmd="mpc__subcmd__help__subcmd__keys__subcmd__show"
+                ;;
+            mpc__subcmd__help__subcmd__primes,generate)
+                cmd="mpc__subcmd__help__subcmd__primes__subcmd__generate"
+                ;;
+            mpc__subcmd__help__subcmd__primes,import)
+                cmd="mpc__subcmd__help__subcmd__primes__subcmd__import"
+                ;;
+            mpc__subcmd__help__subcmd__primes,list)
+                cmd="mpc__subcmd__help__subcmd__primes__subcmd__list"
                 ;;
             mpc__subcmd__help__subcmd__sign,plan)
                 cmd="mpc__subcmd__help__subcmd__sign__subcmd__plan"
@@ -205,6 +220,30 @@ _mpc() {
             mpc__subcmd__keys__subcmd__help,show)
                 cmd="mpc__subcmd__keys__subcmd__help__subcmd__show"
                 ;;
+            mpc__subcmd__primes,generate)
+                cmd="mpc__subcmd__primes__subcmd__generate"
+                ;;
+            mpc__subcmd__primes,help)
+                cmd="mpc__subcmd__primes__subcmd__help"
+                ;;
+            mpc__subcmd__primes,import)
+                cmd="mpc__subcmd__primes__subcmd__import"
+                ;;
+            mpc__subcmd__primes,list)
+                cmd="mpc__subcmd__primes__subcmd__list"
+                ;;
+            mpc__subcmd__primes__subcmd__help,generate)
+                cmd="mpc__subcmd__primes__subcmd__help__subcmd__generate"
+                ;;
+            mpc__subcmd__primes__subcmd__help,help)
+                cmd="mpc__subcmd__primes__subcmd__help__subcmd__help"
+                ;;
+            mpc__subcmd__primes__subcmd__help,import)
+                cmd="mpc__subcmd__primes__subcmd__help__subcmd__import"
+                ;;
+            mpc__subcmd__primes__subcmd__help,list)
+                cmd="mpc__subcmd__primes__subcmd__help__subcmd__list"
+                ;;
             mpc__subcmd__sign,help)
                 cmd="mpc__subcmd__sign__subcmd__help"
                 ;;
@@ -230,7 +269,7 @@ _mpc() {
 
     case "${cmd}" in
         mpc)
-            opts="-q -v -h -V --home --json --quiet --verbose --no-input --passphrase-file --help --version init id contacts keygen sign verify keys inspect audit demo completions man help"
+            opts="-q -v -h -V --home --json --quiet --verbose --no-input --passphrase-file --help --version init id contacts keygen sign verify keys primes inspect audit demo completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -544,7 +583,7 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__help)
-            opts="init id contacts keygen sign verify keys inspect audit demo completions man help"
+            opts="init id contacts keygen sign verify keys primes inspect audit demo completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -837,6 +876,62 @@ _mpc() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        mpc__subcmd__help__subcmd__primes)
+            opts="generate import list"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__help__subcmd__primes__subcmd__generate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__help__subcmd__primes__subcmd__import)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__help__subcmd__primes__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         mpc__subcmd__help__subcmd__sign)
             opts="plan run"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1054,14 +1149,14 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__keygen__subcmd__plan)
-            opts="-t -o -q -v -h -V --scheme --threshold --party --label --expires --out --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            opts="-t -o -q -v -h -V --scheme --threshold --party --label --aux --expires --out --home --json --quiet --verbose --no-input --passphrase-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --scheme)
-                    COMPREPLY=($(compgen -W "eddsa-ed25519 schnorr-secp256k1-tr schnorr-secp256k1" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "eddsa-ed25519 schnorr-secp256k1-tr schnorr-secp256k1 ecdsa-secp256k1" -- "${cur}"))
                     return 0
                     ;;
                 --threshold)
@@ -1078,6 +1173,10 @@ _mpc() {
                     ;;
                 --label)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --aux)
+                    COMPREPLY=($(compgen -W "generate reuse" -- "${cur}"))
                     return 0
                     ;;
                 --expires)
@@ -1325,6 +1424,168 @@ _mpc() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        mpc__subcmd__primes)
+            opts="-q -v -h -V --home --json --quiet --verbose --no-input --passphrase-file --help --version generate import list help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__primes__subcmd__generate)
+            opts="-q -v -h -V --count --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__primes__subcmd__help)
+            opts="generate import list help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__primes__subcmd__help__subcmd__generate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__primes__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__primes__subcmd__help__subcmd__import)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__primes__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__primes__subcmd__import)
+            opts="-q -v -h -V --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__primes__subcmd__list)
+            opts="-q -v -h -V --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         mpc__subcmd__sign)
             opts="-q -v -h -V --home --json --quiet --verbose --no-input --passphrase-file --help --version plan run help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1404,7 +1665,7 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__sign__subcmd__plan)
-            opts="-o -q -v -h -V --key --signers --message --message-hex --label --expires --out --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            opts="-o -q -v -h -V --key --signers --message --message-hex --label --hash --expires --out --home --json --quiet --verbose --no-input --passphrase-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1428,6 +1689,10 @@ _mpc() {
                     ;;
                 --label)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hash)
+                    COMPREPLY=($(compgen -W "sha256 keccak256 prehash" -- "${cur}"))
                     return 0
                     ;;
                 --expires)
@@ -1458,7 +1723,7 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__sign__subcmd__run)
-            opts="-y -o -q -v -h -V --dir --step --yes --timeout --out --encoding --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            opts="-y -o -q -v -h -V --dir --step --yes --timeout --out --encoding --ecdsa-format --home --json --quiet --verbose --no-input --passphrase-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1484,6 +1749,10 @@ _mpc() {
                     COMPREPLY=($(compgen -W "hex base64 raw" -- "${cur}"))
                     return 0
                     ;;
+                --ecdsa-format)
+                    COMPREPLY=($(compgen -W "compact der recoverable" -- "${cur}"))
+                    return 0
+                    ;;
                 --home)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1500,14 +1769,14 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__verify)
-            opts="-q -v -h -V --scheme --public-key --message --message-hex --signature --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            opts="-q -v -h -V --scheme --public-key --message --message-hex --signature --hash --home --json --quiet --verbose --no-input --passphrase-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --scheme)
-                    COMPREPLY=($(compgen -W "eddsa-ed25519 schnorr-secp256k1-tr schnorr-secp256k1" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "eddsa-ed25519 schnorr-secp256k1-tr schnorr-secp256k1 ecdsa-secp256k1" -- "${cur}"))
                     return 0
                     ;;
                 --public-key)
@@ -1524,6 +1793,10 @@ _mpc() {
                     ;;
                 --signature)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hash)
+                    COMPREPLY=($(compgen -W "sha256 keccak256 prehash" -- "${cur}"))
                     return 0
                     ;;
                 --home)

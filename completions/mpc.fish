@@ -39,6 +39,7 @@ complete -c mpc -n "__fish_mpc_needs_command" -f -a "keygen" -d 'Plan and run a 
 complete -c mpc -n "__fish_mpc_needs_command" -f -a "sign" -d 'Plan and run a threshold signing session'
 complete -c mpc -n "__fish_mpc_needs_command" -f -a "verify" -d 'Verify a signature with only the public key (no home needed)'
 complete -c mpc -n "__fish_mpc_needs_command" -f -a "keys" -d 'Show keys and export public keys'
+complete -c mpc -n "__fish_mpc_needs_command" -f -a "primes" -d 'Paillier primes for ECDSA aux info, made ahead of time'
 complete -c mpc -n "__fish_mpc_needs_command" -f -a "inspect" -d 'Show what a plan, card or round message is, without secrets'
 complete -c mpc -n "__fish_mpc_needs_command" -f -a "audit" -d 'Show and check the hash-chained audit log'
 complete -c mpc -n "__fish_mpc_needs_command" -f -a "demo" -d 'Run a whole 2-of-3 keygen and signing for every scheme in temporary homes'
@@ -108,10 +109,13 @@ complete -c mpc -n "__fish_mpc_using_subcommand keygen; and not __fish_seen_subc
 complete -c mpc -n "__fish_mpc_using_subcommand keygen; and not __fish_seen_subcommand_from plan run help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from plan" -l scheme -d 'The signature scheme' -r -f -a "eddsa-ed25519\t'FROST(Ed25519, SHA-512): RFC 8032 Ed25519 signatures'
 schnorr-secp256k1-tr\t'FROST with BIP340/Taproot: BIP340 Schnorr signatures under the BIP341-tweaked key'
-schnorr-secp256k1\t'FROST(secp256k1, SHA-256) as in RFC 9591'"
+schnorr-secp256k1\t'FROST(secp256k1, SHA-256) as in RFC 9591'
+ecdsa-secp256k1\t'CGGMP21 threshold ECDSA on secp256k1: low-s ECDSA with a recovery id'"
 complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from plan" -s t -l threshold -d 'Signers required (t of t-of-n)' -r
 complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from plan" -l party -d 'A party, in order: a card file, a contact name, or `me`. Repeat for each party' -r
 complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from plan" -l label -d 'A label for the key' -r
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from plan" -l aux -d 'ecdsa-secp256k1: generate aux info (Paillier keys) in this ceremony, or reuse the aux info these parties generated before [default: reuse if this home has it]' -r -f -a "generate\t'Run aux-info generation first, in the same session (slow: Paillier proofs)'
+reuse\t'Use the aux info this party set generated before (a keygen takes milliseconds)'"
 complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from plan" -l expires -d 'How long the plan stays valid' -r
 complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from plan" -s o -l out -d 'Write the plan to FILE (default: stdout)' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from plan" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
@@ -153,6 +157,9 @@ complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -l message -d 'The message: a file, or - for stdin' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -l message-hex -d 'The message as hex' -r
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -l label -d 'A label for the session' -r
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -l hash -d 'ecdsa-secp256k1: how the message is hashed before signing [default: sha256]' -r -f -a "sha256\t'SHA-256 of the message (Bitcoin-style, generic)'
+keccak256\t'Keccak-256 of the message (Ethereum-style)'
+prehash\t'The message is already a 32-byte digest, signed as is'"
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -l expires -d 'How long the plan stays valid' -r
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -s o -l out -d 'Write the plan to FILE (default: stdout)' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
@@ -161,7 +168,7 @@ complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -s q -l quiet -d 'Print less on stderr'
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -s v -l verbose -d 'Print more on stderr'
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
-complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -s h -l help -d 'Print help'
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -s V -l version -d 'Print version'
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from run" -l dir -d 'The message directory shared with the other parties (a USB stick, a shared folder)' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from run" -l timeout -d 'How long to wait for the other parties without --step' -r
@@ -169,6 +176,9 @@ complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from run" -l encoding -d 'The signature\'s encoding' -r -f -a "hex\t'Lowercase hex'
 base64\t'Standard base64'
 raw\t'Raw bytes'"
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from run" -l ecdsa-format -d 'ecdsa-secp256k1: the signature form' -r -f -a "compact\t'r||s, 64 bytes'
+der\t'ASN.1 DER'
+recoverable\t'r||s||v, 65 bytes, v the recovery id (0 or 1)'"
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from run" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from run" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from run" -l step -d 'Do what can be done now, then exit (4 if still waiting); run again after copying files'
@@ -184,11 +194,15 @@ complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mpc -n "__fish_mpc_using_subcommand verify" -l scheme -d 'The signature scheme' -r -f -a "eddsa-ed25519\t'FROST(Ed25519, SHA-512): RFC 8032 Ed25519 signatures'
 schnorr-secp256k1-tr\t'FROST with BIP340/Taproot: BIP340 Schnorr signatures under the BIP341-tweaked key'
-schnorr-secp256k1\t'FROST(secp256k1, SHA-256) as in RFC 9591'"
+schnorr-secp256k1\t'FROST(secp256k1, SHA-256) as in RFC 9591'
+ecdsa-secp256k1\t'CGGMP21 threshold ECDSA on secp256k1: low-s ECDSA with a recovery id'"
 complete -c mpc -n "__fish_mpc_using_subcommand verify" -l public-key -d 'The public key as hex (Ed25519 32 bytes; BIP340 32-byte x-only or 33; secp256k1 33)' -r
 complete -c mpc -n "__fish_mpc_using_subcommand verify" -l message -d 'The message: a file, or - for stdin' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand verify" -l message-hex -d 'The message as hex' -r
-complete -c mpc -n "__fish_mpc_using_subcommand verify" -l signature -d 'The signature: hex or base64 text, or a file holding hex, base64 or raw bytes' -r
+complete -c mpc -n "__fish_mpc_using_subcommand verify" -l signature -d 'The signature: hex or base64 text, or a file holding hex, base64 or raw bytes. ECDSA: compact r||s, r||s||v, or DER' -r
+complete -c mpc -n "__fish_mpc_using_subcommand verify" -l hash -d 'ecdsa-secp256k1: how the message was hashed [default: sha256]' -r -f -a "sha256\t'SHA-256 of the message (Bitcoin-style, generic)'
+keccak256\t'Keccak-256 of the message (Ethereum-style)'
+prehash\t'The message is already a 32-byte digest, signed as is'"
 complete -c mpc -n "__fish_mpc_using_subcommand verify" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand verify" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand verify" -l json -d 'Print one JSON object on stdout instead of human output'
@@ -239,6 +253,47 @@ complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand
 complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show a key\'s metadata'
 complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "export" -d 'Print a key\'s public key'
 complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mpc -n "__fish_mpc_using_subcommand primes; and not __fish_seen_subcommand_from generate import list help" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand primes; and not __fish_seen_subcommand_from generate import list help" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand primes; and not __fish_seen_subcommand_from generate import list help" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand primes; and not __fish_seen_subcommand_from generate import list help" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand primes; and not __fish_seen_subcommand_from generate import list help" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand primes; and not __fish_seen_subcommand_from generate import list help" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand primes; and not __fish_seen_subcommand_from generate import list help" -s h -l help -d 'Print help'
+complete -c mpc -n "__fish_mpc_using_subcommand primes; and not __fish_seen_subcommand_from generate import list help" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_using_subcommand primes; and not __fish_seen_subcommand_from generate import list help" -f -a "generate" -d 'Generate prime sets into this home (each takes seconds to minutes)'
+complete -c mpc -n "__fish_mpc_using_subcommand primes; and not __fish_seen_subcommand_from generate import list help" -f -a "import" -d 'Add prime sets from files (JSON, as in testdata/primes)'
+complete -c mpc -n "__fish_mpc_using_subcommand primes; and not __fish_seen_subcommand_from generate import list help" -f -a "list" -d 'Show how many prime sets are ready'
+complete -c mpc -n "__fish_mpc_using_subcommand primes; and not __fish_seen_subcommand_from generate import list help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mpc -n "__fish_mpc_using_subcommand primes; and __fish_seen_subcommand_from generate" -l count -d 'How many sets to generate (one is used per aux-info ceremony)' -r
+complete -c mpc -n "__fish_mpc_using_subcommand primes; and __fish_seen_subcommand_from generate" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand primes; and __fish_seen_subcommand_from generate" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand primes; and __fish_seen_subcommand_from generate" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand primes; and __fish_seen_subcommand_from generate" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand primes; and __fish_seen_subcommand_from generate" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand primes; and __fish_seen_subcommand_from generate" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand primes; and __fish_seen_subcommand_from generate" -s h -l help -d 'Print help'
+complete -c mpc -n "__fish_mpc_using_subcommand primes; and __fish_seen_subcommand_from generate" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_using_subcommand primes; and __fish_seen_subcommand_from import" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand primes; and __fish_seen_subcommand_from import" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand primes; and __fish_seen_subcommand_from import" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand primes; and __fish_seen_subcommand_from import" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand primes; and __fish_seen_subcommand_from import" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand primes; and __fish_seen_subcommand_from import" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand primes; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help'
+complete -c mpc -n "__fish_mpc_using_subcommand primes; and __fish_seen_subcommand_from import" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_using_subcommand primes; and __fish_seen_subcommand_from list" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand primes; and __fish_seen_subcommand_from list" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand primes; and __fish_seen_subcommand_from list" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand primes; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand primes; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand primes; and __fish_seen_subcommand_from list" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand primes; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c mpc -n "__fish_mpc_using_subcommand primes; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_using_subcommand primes; and __fish_seen_subcommand_from help" -f -a "generate" -d 'Generate prime sets into this home (each takes seconds to minutes)'
+complete -c mpc -n "__fish_mpc_using_subcommand primes; and __fish_seen_subcommand_from help" -f -a "import" -d 'Add prime sets from files (JSON, as in testdata/primes)'
+complete -c mpc -n "__fish_mpc_using_subcommand primes; and __fish_seen_subcommand_from help" -f -a "list" -d 'Show how many prime sets are ready'
+complete -c mpc -n "__fish_mpc_using_subcommand primes; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mpc -n "__fish_mpc_using_subcommand inspect" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand inspect" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand inspect" -l json -d 'Print one JSON object on stdout instead of human output'
@@ -303,19 +358,20 @@ complete -c mpc -n "__fish_mpc_using_subcommand man" -s v -l verbose -d 'Print m
 complete -c mpc -n "__fish_mpc_using_subcommand man" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
 complete -c mpc -n "__fish_mpc_using_subcommand man" -s h -l help -d 'Print help'
 complete -c mpc -n "__fish_mpc_using_subcommand man" -s V -l version -d 'Print version'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys inspect audit demo completions man help" -f -a "init" -d 'Create a party home: identity keys encrypted under a passphrase, and a database'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys inspect audit demo completions man help" -f -a "id" -d 'Print this party\'s public card (to give to the other parties)'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys inspect audit demo completions man help" -f -a "contacts" -d 'Manage the cards of other parties'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys inspect audit demo completions man help" -f -a "keygen" -d 'Plan and run a distributed key generation'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys inspect audit demo completions man help" -f -a "sign" -d 'Plan and run a threshold signing session'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys inspect audit demo completions man help" -f -a "verify" -d 'Verify a signature with only the public key (no home needed)'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys inspect audit demo completions man help" -f -a "keys" -d 'Show keys and export public keys'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys inspect audit demo completions man help" -f -a "inspect" -d 'Show what a plan, card or round message is, without secrets'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys inspect audit demo completions man help" -f -a "audit" -d 'Show and check the hash-chained audit log'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys inspect audit demo completions man help" -f -a "demo" -d 'Run a whole 2-of-3 keygen and signing for every scheme in temporary homes'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys inspect audit demo completions man help" -f -a "completions" -d 'Print a shell completion script'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys inspect audit demo completions man help" -f -a "man" -d 'Write man pages'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys inspect audit demo completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes inspect audit demo completions man help" -f -a "init" -d 'Create a party home: identity keys encrypted under a passphrase, and a database'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes inspect audit demo completions man help" -f -a "id" -d 'Print this party\'s public card (to give to the other parties)'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes inspect audit demo completions man help" -f -a "contacts" -d 'Manage the cards of other parties'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes inspect audit demo completions man help" -f -a "keygen" -d 'Plan and run a distributed key generation'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes inspect audit demo completions man help" -f -a "sign" -d 'Plan and run a threshold signing session'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes inspect audit demo completions man help" -f -a "verify" -d 'Verify a signature with only the public key (no home needed)'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes inspect audit demo completions man help" -f -a "keys" -d 'Show keys and export public keys'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes inspect audit demo completions man help" -f -a "primes" -d 'Paillier primes for ECDSA aux info, made ahead of time'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes inspect audit demo completions man help" -f -a "inspect" -d 'Show what a plan, card or round message is, without secrets'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes inspect audit demo completions man help" -f -a "audit" -d 'Show and check the hash-chained audit log'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes inspect audit demo completions man help" -f -a "demo" -d 'Run a whole 2-of-3 keygen and signing for every scheme in temporary homes'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes inspect audit demo completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes inspect audit demo completions man help" -f -a "man" -d 'Write man pages'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes inspect audit demo completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from contacts" -f -a "add" -d 'Import cards (after comparing their fingerprints with their owners)'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from contacts" -f -a "list" -d 'List imported cards'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from keygen" -f -a "plan" -d 'Write a keygen plan for the parties to confirm'
@@ -325,5 +381,8 @@ complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "list" -d 'List keys'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "show" -d 'Show a key\'s metadata'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "export" -d 'Print a key\'s public key'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from primes" -f -a "generate" -d 'Generate prime sets into this home (each takes seconds to minutes)'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from primes" -f -a "import" -d 'Add prime sets from files (JSON, as in testdata/primes)'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from primes" -f -a "list" -d 'Show how many prime sets are ready'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "log" -d 'Print the audit log'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "verify" -d 'Check the hash chain (exit 1 if it is broken)'

@@ -85,6 +85,9 @@ pub enum Command {
     /// Show keys and export public keys
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Paillier primes for ECDSA aux info, made ahead of time
+    #[command(subcommand)]
+    Primes(PrimesCommand),
     /// Show what a plan, card or round message is, without secrets
     Inspect(InspectArgs),
     /// Show and check the hash-chained audit log
@@ -161,6 +164,10 @@ pub struct KeygenPlanArgs {
     /// A label for the key
     #[arg(long)]
     pub label: String,
+    /// ecdsa-secp256k1: generate aux info (Paillier keys) in this ceremony, or reuse the
+    /// aux info these parties generated before [default: reuse if this home has it]
+    #[arg(long, value_enum)]
+    pub aux: Option<crate::plan::AuxMode>,
     /// Expiry and output file
     #[command(flatten)]
     pub output: PlanOutputArgs,
@@ -220,6 +227,9 @@ pub struct SignPlanArgs {
     /// A label for the session
     #[arg(long, default_value = "")]
     pub label: String,
+    /// ecdsa-secp256k1: how the message is hashed before signing [default: sha256]
+    #[arg(long, value_enum)]
+    pub hash: Option<crate::plan::HashMode>,
     /// Expiry and output file
     #[command(flatten)]
     pub output: PlanOutputArgs,
@@ -253,6 +263,20 @@ pub struct SignRunArgs {
     /// The signature's encoding
     #[arg(long, value_enum, default_value_t = Encoding::Hex)]
     pub encoding: Encoding,
+    /// ecdsa-secp256k1: the signature form
+    #[arg(long, value_enum, default_value_t = EcdsaFormat::Compact)]
+    pub ecdsa_format: EcdsaFormat,
+}
+
+/// ECDSA signature forms.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum EcdsaFormat {
+    /// r||s, 64 bytes
+    Compact,
+    /// ASN.1 DER
+    Der,
+    /// r||s||v, 65 bytes, v the recovery id (0 or 1)
+    Recoverable,
 }
 
 /// Byte encodings for signatures.
@@ -278,9 +302,13 @@ pub struct VerifyArgs {
     /// The message
     #[command(flatten)]
     pub message: MessageArgs,
-    /// The signature: hex or base64 text, or a file holding hex, base64 or raw bytes
+    /// The signature: hex or base64 text, or a file holding hex, base64 or raw bytes.
+    /// ECDSA: compact r||s, r||s||v, or DER.
     #[arg(long, value_name = "SIG|FILE")]
     pub signature: String,
+    /// ecdsa-secp256k1: how the message was hashed [default: sha256]
+    #[arg(long, value_enum)]
+    pub hash: Option<crate::plan::HashMode>,
 }
 
 /// `mpc keys`
@@ -318,6 +346,33 @@ pub enum KeyFormat {
     Hex,
     /// PEM SubjectPublicKeyInfo
     Pem,
+}
+
+/// `mpc primes`
+#[derive(Debug, Subcommand)]
+pub enum PrimesCommand {
+    /// Generate prime sets into this home (each takes seconds to minutes)
+    Generate(PrimesGenerateArgs),
+    /// Add prime sets from files (JSON, as in testdata/primes)
+    Import(PrimesImportArgs),
+    /// Show how many prime sets are ready
+    List,
+}
+
+/// `mpc primes generate`
+#[derive(Debug, Args)]
+pub struct PrimesGenerateArgs {
+    /// How many sets to generate (one is used per aux-info ceremony)
+    #[arg(long, default_value_t = 1)]
+    pub count: u32,
+}
+
+/// `mpc primes import`
+#[derive(Debug, Args)]
+pub struct PrimesImportArgs {
+    /// Prime set files
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
 }
 
 /// `mpc inspect`

@@ -82,6 +82,8 @@ pub enum Protocol {
     Keygen,
     /// Signing.
     Sign,
+    /// CGGMP21 auxiliary info (Paillier keys), before an ECDSA keygen.
+    Aux,
 }
 
 impl Protocol {
@@ -90,6 +92,7 @@ impl Protocol {
         match self {
             Protocol::Keygen => "keygen",
             Protocol::Sign => "sign",
+            Protocol::Aux => "aux",
         }
     }
 }

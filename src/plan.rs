@@ -60,6 +60,31 @@ pub struct KeygenPlan {
     pub expires_at: u64,
     /// 32 random bytes (hex) so that equal plans still give distinct sessions.
     pub nonce: String,
+    /// ECDSA only: generate aux info in this session, or reuse the party set's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aux: Option<AuxMode>,
+}
+
+/// How an ECDSA keygen gets its auxiliary info (Paillier keys).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum AuxMode {
+    /// Run aux-info generation first, in the same session (slow: Paillier proofs).
+    Generate,
+    /// Use the aux info this party set generated before (a keygen takes milliseconds).
+    Reuse,
+}
+
+/// How an ECDSA signing plan's message becomes the 32-byte digest that is signed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum HashMode {
+    /// SHA-256 of the message (Bitcoin-style, generic).
+    Sha256,
+    /// Keccak-256 of the message (Ethereum-style).
+    Keccak256,
+    /// The message is already a 32-byte digest, signed as is.
+    Prehash,
 }
 
 /// A signing plan.
@@ -87,6 +112,29 @@ pub struct SignPlan {
     pub expires_at: u64,
     /// 32 random bytes (hex).
     pub nonce: String,
+    /// ECDSA only: how the message is hashed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<HashMode>,
+}
+
+/// The 32-byte digest of `msg` under `mode`; `None` if a prehash is not 32 bytes.
+pub fn hash_message(mode: HashMode, msg: &[u8]) -> Option<[u8; 32]> {
+    match mode {
+        HashMode::Sha256 => Some(Sha256::digest(msg).into()),
+        HashMode::Keccak256 => Some(sha3::Keccak256::digest(msg).into()),
+        HashMode::Prehash => msg.try_into().ok(),
+    }
+}
+
+/// The id of an ordered party set (aux info is generated once per party set): 16 hex
+/// digits of SHA-256 over the parties' card fingerprints.
+pub fn party_set_id(parties: &[Card]) -> String {
+    let mut h = Sha256::new();
+    h.update(b"mpc-party-set-v1\0");
+    for c in parties {
+        h.update(c.fingerprint());
+    }
+    hex::encode(&h.finalize()[..8])
 }
 
 /// Current unix time in seconds.
@@ -237,6 +285,12 @@ impl Plan {
         }
     }
 
+    /// The 32-byte digest an ECDSA signing plan signs.
+    pub fn digest(&self) -> Option<[u8; 32]> {
+        let Plan::Sign(p) = self else { return None };
+        hash_message(p.hash?, &self.message()?)
+    }
+
     /// Checks internal consistency.
     pub fn validate(&self) -> Result<(), PlanError> {
         let bad = |m: String| Err(PlanError::Invalid(m));
@@ -273,6 +327,21 @@ impl Plan {
         }
         if self.label().len() > 200 {
             return bad("label is longer than 200 characters".into());
+        }
+        let ecdsa = self.scheme() == Scheme::EcdsaSecp256k1;
+        match self {
+            Plan::Keygen(p) if ecdsa != p.aux.is_some() => {
+                return bad(
+                    "an aux-info mode is required for ecdsa-secp256k1 and only for it".into(),
+                );
+            }
+            Plan::Sign(p) if ecdsa != p.hash.is_some() => {
+                return bad("a hash mode is required for ecdsa-secp256k1 and only for it".into());
+            }
+            _ => {}
+        }
+        if ecdsa && matches!(self, Plan::Sign(_)) && self.digest().is_none() {
+            return bad("with --hash prehash the message must be exactly 32 bytes".into());
         }
         if let Plan::Sign(p) = self {
             if p.signers.len() < t || p.signers.len() > n {

@@ -58,7 +58,7 @@ pub fn pem(scheme: Scheme, stored: &[u8]) -> Result<String, KeyError> {
             vk.to_public_key_pem(line)
                 .map_err(|_| KeyError::BadPoint(scheme))
         }
-        Scheme::SchnorrSecp256k1Tr | Scheme::SchnorrSecp256k1 => {
+        Scheme::SchnorrSecp256k1Tr | Scheme::SchnorrSecp256k1 | Scheme::EcdsaSecp256k1 => {
             // For BIP340 the key is the even-y point with the same x.
             let mut sec1 = stored.to_vec();
             if scheme == Scheme::SchnorrSecp256k1Tr && sec1.len() == 33 {
@@ -91,6 +91,9 @@ pub fn verify(
     message: &[u8],
     signature: &[u8],
 ) -> Result<bool, KeyError> {
+    if scheme == Scheme::EcdsaSecp256k1 {
+        return verify_ecdsa_prehash(public_key, &Sha256::digest(message).into(), signature);
+    }
     if signature.len() != scheme.signature_len() {
         return Err(KeyError::Length {
             what: "signature",
@@ -146,5 +149,80 @@ pub fn verify(
             };
             Ok(vk.verify(message, &sig).is_ok())
         }
+        Scheme::EcdsaSecp256k1 => unreachable!("handled above"),
     }
+}
+
+fn ecdsa_vk(public_key: &[u8]) -> Result<k256::ecdsa::VerifyingKey, KeyError> {
+    if public_key.len() != 33 && public_key.len() != 65 {
+        return Err(KeyError::Length {
+            what: "public key",
+            scheme: Scheme::EcdsaSecp256k1,
+            want: "33 (compressed) or 65 (uncompressed)",
+            got: public_key.len(),
+        });
+    }
+    k256::ecdsa::VerifyingKey::from_sec1_bytes(public_key)
+        .map_err(|_| KeyError::BadPoint(Scheme::EcdsaSecp256k1))
+}
+
+/// Verifies an ECDSA signature over a 32-byte digest with `k256`. The signature may be
+/// compact `r||s` (64 bytes), `r||s||v` (65 bytes; `v` must be the right recovery id,
+/// 0/1 or 27/28) or DER. High-s signatures verify here as in plain ECDSA; `mpc` itself
+/// only produces low-s.
+pub fn verify_ecdsa_prehash(
+    public_key: &[u8],
+    digest: &[u8; 32],
+    signature: &[u8],
+) -> Result<bool, KeyError> {
+    use k256::ecdsa::signature::hazmat::PrehashVerifier;
+    let vk = ecdsa_vk(public_key)?;
+    let bad = || KeyError::BadSignature(Scheme::EcdsaSecp256k1);
+    let (sig, v) = match signature.len() {
+        64 => (
+            k256::ecdsa::Signature::from_slice(signature).map_err(|_| bad())?,
+            None,
+        ),
+        65 => (
+            k256::ecdsa::Signature::from_slice(&signature[..64]).map_err(|_| bad())?,
+            Some(signature[64]),
+        ),
+        _ => (
+            k256::ecdsa::Signature::from_der(signature).map_err(|_| bad())?,
+            None,
+        ),
+    };
+    if vk.verify_prehash(digest, &sig).is_err() {
+        return Ok(false);
+    }
+    match v {
+        None => Ok(true),
+        Some(v) => {
+            let v = if v >= 27 { v - 27 } else { v };
+            Ok(recovery_id(public_key, digest, &sig.to_bytes().into())? == Some(v))
+        }
+    }
+}
+
+/// The recovery id (0 or 1) under which `r||s` over `digest` recovers `public_key`.
+pub fn recovery_id(
+    public_key: &[u8],
+    digest: &[u8; 32],
+    signature: &[u8; 64],
+) -> Result<Option<u8>, KeyError> {
+    let vk = ecdsa_vk(public_key)?;
+    let sig = k256::ecdsa::Signature::from_slice(signature)
+        .map_err(|_| KeyError::BadSignature(Scheme::EcdsaSecp256k1))?;
+    Ok(
+        k256::ecdsa::RecoveryId::trial_recovery_from_prehash(&vk, digest, &sig)
+            .ok()
+            .map(|id| id.to_byte()),
+    )
+}
+
+/// DER encoding of a compact ECDSA signature.
+pub fn ecdsa_der(signature: &[u8; 64]) -> Result<Vec<u8>, KeyError> {
+    let sig = k256::ecdsa::Signature::from_slice(signature)
+        .map_err(|_| KeyError::BadSignature(Scheme::EcdsaSecp256k1))?;
+    Ok(sig.to_der().as_bytes().to_vec())
 }

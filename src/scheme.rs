@@ -19,15 +19,32 @@ pub enum Scheme {
     #[serde(rename = "schnorr-secp256k1")]
     #[value(name = "schnorr-secp256k1")]
     SchnorrSecp256k1,
+    /// CGGMP21 threshold ECDSA on secp256k1: low-s ECDSA with a recovery id.
+    #[serde(rename = "ecdsa-secp256k1")]
+    #[value(name = "ecdsa-secp256k1")]
+    EcdsaSecp256k1,
 }
 
 impl Scheme {
     /// Every scheme, in a stable order.
-    pub const ALL: [Scheme; 3] = [
+    pub const ALL: [Scheme; 4] = [
+        Scheme::EddsaEd25519,
+        Scheme::SchnorrSecp256k1Tr,
+        Scheme::SchnorrSecp256k1,
+        Scheme::EcdsaSecp256k1,
+    ];
+
+    /// The FROST schemes.
+    pub const FROST: [Scheme; 3] = [
         Scheme::EddsaEd25519,
         Scheme::SchnorrSecp256k1Tr,
         Scheme::SchnorrSecp256k1,
     ];
+
+    /// Is this a FROST scheme (as opposed to CGGMP21 ECDSA)?
+    pub fn is_frost(self) -> bool {
+        self != Scheme::EcdsaSecp256k1
+    }
 
     /// The scheme id used in plans, envelopes, the database and on the command line.
     pub fn id(self) -> &'static str {
@@ -35,6 +52,7 @@ impl Scheme {
             Scheme::EddsaEd25519 => "eddsa-ed25519",
             Scheme::SchnorrSecp256k1Tr => "schnorr-secp256k1-tr",
             Scheme::SchnorrSecp256k1 => "schnorr-secp256k1",
+            Scheme::EcdsaSecp256k1 => "ecdsa-secp256k1",
         }
     }
 
@@ -44,6 +62,7 @@ impl Scheme {
             Scheme::EddsaEd25519 => 1,
             Scheme::SchnorrSecp256k1Tr => 2,
             Scheme::SchnorrSecp256k1 => 3,
+            Scheme::EcdsaSecp256k1 => 4,
         }
     }
 
@@ -55,7 +74,7 @@ impl Scheme {
     /// The length of a signature in bytes.
     pub fn signature_len(self) -> usize {
         match self {
-            Scheme::EddsaEd25519 | Scheme::SchnorrSecp256k1Tr => 64,
+            Scheme::EddsaEd25519 | Scheme::SchnorrSecp256k1Tr | Scheme::EcdsaSecp256k1 => 64,
             Scheme::SchnorrSecp256k1 => 65,
         }
     }
@@ -66,6 +85,7 @@ impl Scheme {
             Scheme::EddsaEd25519 => "Ed25519 (RFC 8032), 64 bytes",
             Scheme::SchnorrSecp256k1Tr => "BIP340 Schnorr, 64 bytes",
             Scheme::SchnorrSecp256k1 => "FROST(secp256k1, SHA-256) R||z, 65 bytes",
+            Scheme::EcdsaSecp256k1 => "ECDSA secp256k1, low-s",
         }
     }
 }

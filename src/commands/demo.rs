@@ -58,7 +58,7 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<()> {
         ..Printer::default()
     };
     let mut results = Vec::new();
-    for scheme in Scheme::ALL {
+    for scheme in Scheme::FROST {
         p.status(format!("\n== {scheme} =="));
         let dir = root.join(format!("messages-{scheme}"));
         std::fs::create_dir_all(&dir)?;
@@ -70,6 +70,7 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<()> {
             label: format!("demo {scheme}"),
             expires_at: now() + 3600,
             nonce: fresh_nonce(),
+            aux: None,
         });
         write_file(&dir.join("keygen.plan.json"), kplan.to_json().as_bytes())?;
         p.status(format!(
@@ -98,6 +99,7 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<()> {
             label: "demo signature".into(),
             expires_at: now() + 3600,
             nonce: fresh_nonce(),
+            hash: None,
         });
         write_file(&dir.join("sign.plan.json"), splan.to_json().as_bytes())?;
         p.status(format!(

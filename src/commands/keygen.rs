@@ -5,7 +5,8 @@ use crate::ceremony::Outcome;
 use crate::cli::{KeygenCommand, KeygenPlanArgs, RunArgs};
 use crate::error::{Failure, Result};
 use crate::identity::Card;
-use crate::plan::{KeygenPlan, Plan, fresh_nonce, now};
+use crate::plan::{AuxMode, KeygenPlan, Plan, fresh_nonce, now, party_set_id};
+use crate::scheme::Scheme;
 use std::path::Path;
 
 /// Runs `mpc keygen ...`.
@@ -43,6 +44,19 @@ fn plan(ctx: &Ctx, args: KeygenPlanArgs) -> Result<()> {
         .iter()
         .map(|s| resolve_party(ctx, s))
         .collect::<Result<Vec<_>>>()?;
+    let aux = match (args.scheme, args.aux) {
+        (Scheme::EcdsaSecp256k1, Some(mode)) => Some(mode),
+        (Scheme::EcdsaSecp256k1, None) => {
+            let have = ctx.home.aux_path(&party_set_id(&parties)).exists();
+            Some(if have {
+                AuxMode::Reuse
+            } else {
+                AuxMode::Generate
+            })
+        }
+        (_, Some(_)) => return Err(Failure::input("--aux applies only to ecdsa-secp256k1")),
+        (_, None) => None,
+    };
     let plan = Plan::Keygen(KeygenPlan {
         version: 1,
         scheme: args.scheme,
@@ -51,6 +65,7 @@ fn plan(ctx: &Ctx, args: KeygenPlanArgs) -> Result<()> {
         label: args.label,
         expires_at: now() + args.output.expires.as_secs(),
         nonce: fresh_nonce(),
+        aux,
     });
     plan.validate()?;
     emit_plan(ctx, &plan, args.output.out.as_deref())

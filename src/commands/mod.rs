@@ -9,6 +9,7 @@ pub mod init;
 pub mod inspect;
 pub mod keygen;
 pub mod keys;
+pub mod primes;
 pub mod run;
 pub mod sign;
 pub mod verify;
@@ -64,6 +65,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Sign(c) => sign::run(&ctx, c),
         Command::Verify(a) => verify::run(&ctx, a),
         Command::Keys(c) => keys::run(&ctx, c),
+        Command::Primes(c) => primes::run(&ctx, c),
         Command::Inspect(a) => inspect::run(&ctx, a),
         Command::Audit(c) => audit::run(&ctx, c),
         Command::Demo(a) => demo::run(&ctx, a),

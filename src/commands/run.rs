@@ -37,6 +37,9 @@ pub fn run_ceremony(ctx: &Ctx, args: &RunArgs, kind: &str) -> Result<(Outcome, S
         args.yes,
     )?;
     let session = c.session_hex().to_string();
+    if c.needs_primes()? {
+        super::primes::generate_into_pool(&ctx.printer, &ctx.home, &identity, (1, 1))?;
+    }
     let deadline = Instant::now() + args.timeout;
     let mut spinner = None;
     let mut last = None;

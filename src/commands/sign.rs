@@ -4,10 +4,11 @@ use super::{
     Ctx, keygen::emit_plan, keys::resolve_key, read_message, run::run_ceremony, write_output,
 };
 use crate::ceremony::Outcome;
-use crate::cli::{Encoding, SignCommand, SignPlanArgs, SignRunArgs};
+use crate::cli::{EcdsaFormat, Encoding, SignCommand, SignPlanArgs, SignRunArgs};
 use crate::error::{Failure, Result};
 use crate::identity::Card;
-use crate::plan::{MAX_MESSAGE_LEN, Plan, SignPlan, fresh_nonce, now};
+use crate::plan::{HashMode, MAX_MESSAGE_LEN, Plan, SignPlan, fresh_nonce, now};
+use crate::pubkey;
 use crate::scheme::Scheme;
 use base64::Engine as _;
 
@@ -62,6 +63,11 @@ fn plan(ctx: &Ctx, args: SignPlanArgs) -> Result<()> {
         label: args.label,
         expires_at: now() + args.output.expires.as_secs(),
         nonce: fresh_nonce(),
+        hash: match (scheme, args.hash) {
+            (Scheme::EcdsaSecp256k1, h) => Some(h.unwrap_or(HashMode::Sha256)),
+            (_, Some(_)) => return Err(Failure::input("--hash applies only to ecdsa-secp256k1")),
+            (_, None) => None,
+        },
     });
     plan.validate()?;
     emit_plan(ctx, &plan, args.output.out.as_deref())
@@ -73,15 +79,31 @@ fn run_sign(ctx: &Ctx, args: SignRunArgs) -> Result<()> {
         key_id,
         scheme,
         signature,
+        recovery_id,
         transcript,
     } = &outcome
     else {
         return Err(Failure::internal("signing produced a keygen outcome"));
     };
-    let sig =
+    let compact =
         hex::decode(signature).map_err(|e| Failure::internal("bad stored signature").cause(e))?;
+    // ECDSA signatures come in three forms; FROST signatures in one.
+    let ecdsa = match (<[u8; 64]>::try_from(compact.as_slice()), recovery_id) {
+        (Ok(rs), Some(v)) => Some((pubkey::ecdsa_der(&rs)?, [&rs[..], &[*v]].concat())),
+        _ => None,
+    };
+    let sig = match (&ecdsa, args.ecdsa_format) {
+        (Some((der, _)), EcdsaFormat::Der) => der.clone(),
+        (Some((_, rsv)), EcdsaFormat::Recoverable) => rsv.clone(),
+        (None, EcdsaFormat::Der | EcdsaFormat::Recoverable) => {
+            return Err(Failure::input(format!(
+                "--ecdsa-format applies only to ECDSA keys, not {scheme}"
+            )));
+        }
+        _ => compact.clone(),
+    };
     let encoded = match args.encoding {
-        Encoding::Hex => format!("{signature}\n").into_bytes(),
+        Encoding::Hex => format!("{}\n", hex::encode(&sig)).into_bytes(),
         Encoding::Base64 => format!(
             "{}\n",
             base64::engine::general_purpose::STANDARD.encode(&sig)
@@ -102,12 +124,18 @@ fn run_sign(ctx: &Ctx, args: SignRunArgs) -> Result<()> {
     } else if !ctx.printer.json {
         write_output(None, &encoded)?;
     }
-    ctx.printer.json(&serde_json::json!({
+    let mut json = serde_json::json!({
         "key_id": key_id,
         "scheme": scheme,
         "signature": signature,
         "transcript": transcript,
         "transcript_words": words,
         "session_id": session,
-    }))
+    });
+    if let Some((der, rsv)) = &ecdsa {
+        json["recovery_id"] = serde_json::json!(recovery_id);
+        json["der"] = serde_json::json!(hex::encode(der));
+        json["recoverable"] = serde_json::json!(hex::encode(rsv));
+    }
+    ctx.printer.json(&json)
 }

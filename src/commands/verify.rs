@@ -4,7 +4,9 @@
 use super::{Ctx, read_message};
 use crate::cli::VerifyArgs;
 use crate::error::{Exit, Failure, Result};
+use crate::plan::{HashMode, hash_message};
 use crate::pubkey;
+use crate::scheme::Scheme;
 use base64::Engine as _;
 use std::path::Path;
 
@@ -16,18 +18,17 @@ fn decode_text(text: &str) -> Option<Vec<u8>> {
         .or_else(|| base64::engine::general_purpose::STANDARD.decode(t).ok())
 }
 
-/// The signature from `--signature`: a file (hex, base64 or raw) or inline hex/base64.
-fn read_signature(arg: &str, want_len: usize) -> Result<Vec<u8>> {
+/// The signature from `--signature`: a file (hex or base64 text, else raw bytes) or
+/// inline hex/base64.
+fn read_signature(arg: &str) -> Result<Vec<u8>> {
     let path = Path::new(arg);
     if path.is_file() {
         let bytes = std::fs::read(path)
             .map_err(|e| Failure::input(format!("cannot read {arg}")).cause(e))?;
-        if let Some(d) = std::str::from_utf8(&bytes).ok().and_then(decode_text)
-            && d.len() == want_len
-        {
-            return Ok(d);
-        }
-        return Ok(bytes);
+        return Ok(std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(decode_text)
+            .unwrap_or(bytes));
     }
     decode_text(arg)
         .ok_or_else(|| Failure::input("--signature is neither a file nor hex or base64 text"))
@@ -38,8 +39,18 @@ pub fn run(ctx: &Ctx, args: VerifyArgs) -> Result<()> {
     let pk = hex::decode(args.public_key.trim())
         .map_err(|e| Failure::input("--public-key is not valid hex").cause(e))?;
     let message = read_message(&args.message)?;
-    let sig = read_signature(&args.signature, args.scheme.signature_len())?;
-    let valid = pubkey::verify(args.scheme, &pk, &message, &sig)?;
+    let sig = read_signature(&args.signature)?;
+    let valid = match (args.scheme, args.hash) {
+        (Scheme::EcdsaSecp256k1, mode) => {
+            let digest =
+                hash_message(mode.unwrap_or(HashMode::Sha256), &message).ok_or_else(|| {
+                    Failure::input("with --hash prehash the message must be exactly 32 bytes")
+                })?;
+            pubkey::verify_ecdsa_prehash(&pk, &digest, &sig)?
+        }
+        (_, Some(_)) => return Err(Failure::input("--hash applies only to ecdsa-secp256k1")),
+        (scheme, None) => pubkey::verify(scheme, &pk, &message, &sig)?,
+    };
     ctx.printer
         .json(&serde_json::json!({ "valid": valid, "scheme": args.scheme }))?;
     if valid {

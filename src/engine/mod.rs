@@ -232,6 +232,7 @@ pub fn keygen_step(
         Scheme::EddsaEd25519 => k::<frost_ed25519::Ed25519Sha512>(p, state, inbox),
         Scheme::SchnorrSecp256k1Tr => k::<frost_secp256k1_tr::Secp256K1Sha256TR>(p, state, inbox),
         Scheme::SchnorrSecp256k1 => k::<frost_secp256k1::Secp256K1Sha256>(p, state, inbox),
+        Scheme::EcdsaSecp256k1 => Err(EngineError::Bug("ECDSA does not run the FROST DKG".into())),
     }
 }
 
@@ -249,6 +250,7 @@ pub fn sign_step(
             s::<frost_secp256k1_tr::Secp256K1Sha256TR>(p, key, state, inbox)
         }
         Scheme::SchnorrSecp256k1 => s::<frost_secp256k1::Secp256K1Sha256>(p, key, state, inbox),
+        Scheme::EcdsaSecp256k1 => Err(EngineError::Bug("ECDSA does not run FROST signing".into())),
     }
 }
 

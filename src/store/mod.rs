@@ -105,6 +105,59 @@ impl Home {
         self.root.join("shares").join(format!("{key_id}.age"))
     }
 
+    /// This party's aux info (Paillier secret key) for a party set.
+    pub fn aux_path(&self, party_set: &str) -> PathBuf {
+        self.root.join("aux").join(format!("{party_set}.age"))
+    }
+
+    fn primes_dir(&self) -> PathBuf {
+        self.root.join("primes")
+    }
+
+    /// The sealed Paillier prime sets waiting to be used, oldest first.
+    pub fn primes(&self) -> Result<Vec<PathBuf>, StoreError> {
+        let dir = self.primes_dir();
+        let mut files: Vec<(std::time::SystemTime, PathBuf)> = match std::fs::read_dir(&dir) {
+            Ok(rd) => rd
+                .filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "age"))
+                .map(|p| {
+                    (
+                        std::fs::metadata(&p)
+                            .and_then(|m| m.modified())
+                            .unwrap_or(std::time::UNIX_EPOCH),
+                        p,
+                    )
+                })
+                .collect(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(io(&dir)(e)),
+        };
+        files.sort();
+        Ok(files.into_iter().map(|(_, p)| p).collect())
+    }
+
+    /// Adds a prime set (serialized, secret) to the pool.
+    pub fn add_primes(&self, identity: &Identity, plain: &[u8]) -> Result<PathBuf, StoreError> {
+        let path = self
+            .primes_dir()
+            .join(format!("{}.age", &crate::plan::fresh_nonce()[..16]));
+        self.write_sealed(&path, identity, plain)?;
+        Ok(path)
+    }
+
+    /// Takes the oldest prime set out of the pool: it is removed before it is returned,
+    /// so a set is never used twice (a crash can only waste one).
+    pub fn take_primes(&self, identity: &Identity) -> Result<Option<SecretBytes>, StoreError> {
+        let Some(path) = self.primes()?.into_iter().next() else {
+            return Ok(None);
+        };
+        let plain = self.read_sealed(&path, identity)?;
+        fsutil::remove_durably(&path).map_err(io(&path))?;
+        Ok(plain)
+    }
+
     /// The journal of a session.
     pub fn journal_path(&self, session_hex: &str) -> PathBuf {
         self.root

@@ -21,7 +21,7 @@ use crate::envelope::{Envelope, Header, Protocol};
 use crate::error::{Exit, Failure, Result};
 use crate::identity::{Card, Identity, words};
 use crate::output::Printer;
-use crate::plan::Plan;
+use crate::plan::{AuxMode, KeygenPlan, Plan};
 use crate::pubkey;
 use crate::secret::Secret;
 use crate::store::Home;
@@ -30,6 +30,8 @@ use crate::transport::dir::DirTransport;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use zeroize::{Zeroize, ZeroizeOnDrop};
+
+mod ecdsa;
 
 /// The encrypted per-session journal.
 #[derive(Serialize, Deserialize)]
@@ -44,6 +46,7 @@ struct Journal {
 enum JournalState {
     Keygen(KeygenState),
     Sign(SignState),
+    Ecdsa(ecdsa::EcdsaState),
 }
 
 /// A key share file's contents (secret).
@@ -84,8 +87,11 @@ pub enum Outcome {
         key_id: String,
         /// Scheme.
         scheme: String,
-        /// Signature, hex.
+        /// Signature, hex (ECDSA: compact r||s).
         signature: String,
+        /// ECDSA only: the recovery id (0 or 1).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        recovery_id: Option<u8>,
         /// Transcript hash, hex.
         transcript: String,
     },
@@ -251,6 +257,26 @@ impl<'a> Ceremony<'a> {
         }
     }
 
+    /// The protocols whose messages this session accepts.
+    fn protocols(&self) -> Vec<Protocol> {
+        match &self.plan {
+            Plan::Keygen(p) if p.aux == Some(AuxMode::Generate) => {
+                vec![Protocol::Aux, Protocol::Keygen]
+            }
+            Plan::Keygen(_) => vec![Protocol::Keygen],
+            Plan::Sign(_) => vec![Protocol::Sign],
+        }
+    }
+
+    /// The highest round number of this session's protocols.
+    fn max_round(&self) -> u8 {
+        if self.plan.scheme().is_frost() {
+            2
+        } else {
+            ecdsa::MAX_ROUND
+        }
+    }
+
     /// Reads the transport and stores every valid new envelope.
     fn ingest(&mut self) -> Result<()> {
         let candidates = self
@@ -312,7 +338,7 @@ impl<'a> Ceremony<'a> {
                 &self.sid[..16]
             )));
         }
-        if h.scheme != self.plan.scheme().tag() || h.protocol != self.protocol() {
+        if h.scheme != self.plan.scheme().tag() || !self.protocols().contains(&h.protocol) {
             return Err(bad(
                 "is for a different scheme or protocol than this plan".into()
             ));
@@ -348,14 +374,14 @@ impl<'a> Ceremony<'a> {
                 self.party_label(self.me)
             )));
         }
-        if h.round == 0 || h.round > 2 {
+        if h.round == 0 || h.round > self.max_round() {
             return Err(bad(format!(
                 "round {} does not exist in this protocol",
                 h.round
             )));
         }
         if let Some(n) = name {
-            let matches = n.protocol == self.protocol().name()
+            let matches = n.protocol == h.protocol.name()
                 && n.round == h.round
                 && n.sender == h.sender
                 && n.recipient == h.recipient();
@@ -392,6 +418,9 @@ impl<'a> Ceremony<'a> {
             None => Ok(Journal {
                 version: 1,
                 state: match self.plan {
+                    _ if !self.plan.scheme().is_frost() => {
+                        JournalState::Ecdsa(ecdsa::EcdsaState::fresh())
+                    }
                     Plan::Keygen(_) => JournalState::Keygen(KeygenState::Start),
                     Plan::Sign(_) => JournalState::Sign(SignState::Start),
                 },
@@ -417,12 +446,18 @@ impl<'a> Ceremony<'a> {
     }
 
     fn advance(&mut self) -> Result<Progress> {
+        if !self.plan.scheme().is_frost() {
+            return self.advance_ecdsa();
+        }
         let inbox = self.inbox()?;
         let mut journal = self.load_journal()?;
         loop {
             let step = match &journal.state {
                 JournalState::Keygen(state) => self.keygen_step(state, &inbox)?,
                 JournalState::Sign(state) => self.sign_step(state, &inbox)?,
+                JournalState::Ecdsa(_) => {
+                    return Err(Failure::internal("an ECDSA journal in a FROST session"));
+                }
             };
             match step {
                 Generic::Advanced { state, outgoing } => {
@@ -448,29 +483,83 @@ impl<'a> Ceremony<'a> {
                 Generic::Waiting { round, missing } => {
                     return Ok(Progress::Waiting { round, missing });
                 }
-                Generic::Done(outcome) => {
-                    let json = serde_json::to_string(&outcome)
-                        .map_err(|e| Failure::internal("encode").cause(e))?;
-                    self.db.update_session(
-                        &self.sid,
-                        SessionStatus::Complete,
-                        "complete",
-                        Some(&json),
-                    )?;
-                    let (action, subject) = match &outcome {
-                        Outcome::Keygen { key_id, .. } => ("keygen.complete", key_id.clone()),
-                        Outcome::Sign { key_id, .. } => ("sign.complete", key_id.clone()),
-                    };
-                    self.db.audit(
-                        action,
-                        &subject,
-                        serde_json::json!({ "session": self.sid, "result": outcome }),
-                    )?;
-                    crate::store::fsutil::remove_durably(&self.home.journal_path(&self.sid))?;
-                    return Ok(Progress::Done(outcome));
-                }
+                Generic::Done(outcome) => return self.complete(outcome),
             }
         }
+    }
+
+    /// Records the outcome, audits it, and destroys the session journal (its secrets:
+    /// DKG packages, nonces, the replay seed).
+    fn complete(&mut self, outcome: Outcome) -> Result<Progress> {
+        let json =
+            serde_json::to_string(&outcome).map_err(|e| Failure::internal("encode").cause(e))?;
+        self.db
+            .update_session(&self.sid, SessionStatus::Complete, "complete", Some(&json))?;
+        let (action, subject) = match &outcome {
+            Outcome::Keygen { key_id, .. } => ("keygen.complete", key_id.clone()),
+            Outcome::Sign { key_id, .. } => ("sign.complete", key_id.clone()),
+        };
+        self.db.audit(
+            action,
+            &subject,
+            serde_json::json!({ "session": self.sid, "result": outcome }),
+        )?;
+        crate::store::fsutil::remove_durably(&self.home.journal_path(&self.sid))?;
+        Ok(Progress::Done(outcome))
+    }
+
+    /// Stores a new key: the share file (sealed, atomic) first, then the metadata.
+    /// Idempotent, so a crash between the two is repaired by the next step.
+    fn store_key(
+        &mut self,
+        p: &KeygenPlan,
+        key_package: &[u8],
+        public_key_package: &[u8],
+        group_key: &[u8],
+        transcript: [u8; 32],
+    ) -> Result<Outcome> {
+        let key_id = pubkey::key_id(p.scheme, group_key);
+        let share = ShareFile {
+            version: 1,
+            scheme: p.scheme.id().into(),
+            key_id: key_id.clone(),
+            index: self.me,
+            key_package: hex::encode(key_package),
+            public_key_package: hex::encode(public_key_package),
+        };
+        let bytes = Secret::new(
+            serde_json::to_vec(&share).map_err(|e| Failure::internal("encode").cause(e))?,
+        );
+        self.home.write_sealed(
+            &self.home.share_path(&key_id),
+            self.identity,
+            bytes.expose(),
+        )?;
+        if self.db.keys_matching(&key_id)?.is_empty() {
+            let now = crate::plan::now();
+            self.db.insert_key(&KeyRecord {
+                id: key_id.clone(),
+                scheme: p.scheme.id().into(),
+                public_key: hex::encode(group_key),
+                threshold: p.threshold,
+                n: p.parties.len() as u16,
+                my_index: self.me,
+                parties_json: serde_json::to_string(&p.parties)
+                    .map_err(|e| Failure::internal("encode").cause(e))?,
+                label: p.label.clone(),
+                status: KeyStatus::Active,
+                session_id: self.sid.clone(),
+                transcript: hex::encode(transcript),
+                created_at: now,
+                updated_at: now,
+            })?;
+        }
+        Ok(Outcome::Keygen {
+            key_id,
+            scheme: p.scheme.id().into(),
+            public_key: hex::encode(pubkey::standard_form(p.scheme, group_key)),
+            transcript: hex::encode(transcript),
+        })
     }
 
     /// Builds and signs the envelope for one outgoing payload; private payloads are
@@ -540,48 +629,15 @@ impl<'a> Ceremony<'a> {
             }),
             Step::Waiting { round, missing } => Ok(Generic::Waiting { round, missing }),
             Step::Done(r) => {
-                let key_id = pubkey::key_id(p.scheme, &r.group_key);
-                let share = ShareFile {
-                    version: 1,
-                    scheme: p.scheme.id().into(),
-                    key_id: key_id.clone(),
-                    index: self.me,
-                    key_package: hex::encode(r.key_package.expose()),
-                    public_key_package: hex::encode(&r.public_key_package),
-                };
-                let bytes = Secret::new(
-                    serde_json::to_vec(&share).map_err(|e| Failure::internal("encode").cause(e))?,
-                );
-                self.home.write_sealed(
-                    &self.home.share_path(&key_id),
-                    self.identity,
-                    bytes.expose(),
+                let p = p.clone();
+                let outcome = self.store_key(
+                    &p,
+                    r.key_package.expose(),
+                    &r.public_key_package,
+                    &r.group_key,
+                    r.transcript,
                 )?;
-                if self.db.keys_matching(&key_id)?.is_empty() {
-                    let now = crate::plan::now();
-                    self.db.insert_key(&KeyRecord {
-                        id: key_id.clone(),
-                        scheme: p.scheme.id().into(),
-                        public_key: hex::encode(&r.group_key),
-                        threshold: p.threshold,
-                        n: p.parties.len() as u16,
-                        my_index: self.me,
-                        parties_json: serde_json::to_string(&p.parties)
-                            .map_err(|e| Failure::internal("encode").cause(e))?,
-                        label: p.label.clone(),
-                        status: KeyStatus::Active,
-                        session_id: self.sid.clone(),
-                        transcript: hex::encode(r.transcript),
-                        created_at: now,
-                        updated_at: now,
-                    })?;
-                }
-                Ok(Generic::Done(Outcome::Keygen {
-                    key_id,
-                    scheme: p.scheme.id().into(),
-                    public_key: hex::encode(pubkey::standard_form(p.scheme, &r.group_key)),
-                    transcript: hex::encode(r.transcript),
-                }))
+                Ok(Generic::Done(outcome))
             }
         }
     }
@@ -627,6 +683,7 @@ impl<'a> Ceremony<'a> {
                     key_id: p.key_id.clone(),
                     scheme: p.scheme.id().into(),
                     signature: hex::encode(&r.signature),
+                    recovery_id: None,
                     transcript: hex::encode(r.transcript),
                 }))
             }
@@ -666,6 +723,7 @@ fn state_name(s: &JournalState) -> &'static str {
     match s {
         JournalState::Keygen(k) => k.name(),
         JournalState::Sign(k) => k.name(),
+        JournalState::Ecdsa(_) => "running",
     }
 }
 

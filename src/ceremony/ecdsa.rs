@@ -1,0 +1,398 @@
+//! The ECDSA (CGGMP21) side of a ceremony: aux info, keygen and signing by replay.
+//!
+//! The journal holds the session's secret replay seed, the Paillier primes while aux
+//! info is being generated, the finished aux info, and the hashes of every message sent.
+//! Each step replays the protocol from the seed over the accepted messages
+//! (`engine::cggmp`); new messages are committed to the journal before they are
+//! delivered, and the journal (with the seed) is destroyed when the session ends.
+//!
+//! The transcript fingerprint of an ECDSA session is the hash of the session id and the
+//! result (public key or signature): cggmp21 itself enforces that every party saw the
+//! same broadcasts (its reliable-broadcast echo round is kept on).
+
+use super::{Ceremony, Journal, JournalState, Outcome, Progress};
+use crate::engine::cggmp::{self, AuxInfo, EcdsaKeyShare, Received, Replay};
+use crate::engine::tagged_hash;
+use crate::envelope::{Envelope, Protocol};
+use crate::error::{Failure, Result};
+use crate::plan::{AuxMode, Plan, party_set_id};
+use crate::pubkey;
+use crate::secret::Secret;
+use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+/// The highest round number accepted in an ECDSA protocol message.
+pub const MAX_ROUND: u8 = 8;
+
+/// The envelope round of a cggmp21 message: cggmp21 counts rounds from 0, envelopes
+/// from 1.
+fn envelope_round(m: &cggmp::Sent) -> u8 {
+    (m.round + 1).min(u8::MAX as u16) as u8
+}
+
+/// A party's secret state in an ECDSA session.
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+pub struct EcdsaState {
+    /// The replay seed (secret, destroyed with the journal).
+    seed: [u8; 32],
+    /// Paillier primes (JSON), from the pool, while aux info is generated.
+    primes: Option<String>,
+    /// This party's finished aux info (JSON, holds the Paillier secret key).
+    aux: Option<String>,
+    /// Hashes of the aux-info messages sent, in order.
+    sent_aux: Vec<[u8; 32]>,
+    /// Hashes of the keygen or signing messages sent, in order.
+    sent_main: Vec<[u8; 32]>,
+    /// The last round sent in aux info and in the main protocol.
+    round_aux: u8,
+    round_main: u8,
+}
+
+impl EcdsaState {
+    /// A new state with a fresh random seed.
+    pub fn fresh() -> EcdsaState {
+        use rand::RngCore;
+        let mut seed = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut seed);
+        EcdsaState {
+            seed,
+            primes: None,
+            aux: None,
+            sent_aux: Vec::new(),
+            sent_main: Vec::new(),
+            round_aux: 0,
+            round_main: 0,
+        }
+    }
+}
+
+/// An accepted message, opened.
+struct Rx {
+    protocol: Protocol,
+    round: u8,
+    sender: u16,
+    broadcast: bool,
+    data: Vec<u8>,
+}
+
+fn state(journal: &mut Journal) -> Result<&mut EcdsaState> {
+    match &mut journal.state {
+        JournalState::Ecdsa(s) => Ok(s),
+        _ => Err(Failure::internal("a FROST journal in an ECDSA session")),
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(json: &str, what: &str) -> Result<T> {
+    serde_json::from_str(json)
+        .map_err(|e| Failure::internal(format!("stored {what} is unreadable")).cause(e))
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<Secret<Vec<u8>>> {
+    Ok(Secret::new(
+        serde_json::to_vec(value).map_err(|e| Failure::internal("encode").cause(e))?,
+    ))
+}
+
+impl Ceremony<'_> {
+    /// Does this session still need Paillier primes that the pool does not have?
+    pub fn needs_primes(&self) -> Result<bool> {
+        let Plan::Keygen(p) = &self.plan else {
+            return Ok(false);
+        };
+        if p.aux != Some(AuxMode::Generate) || !self.home.primes()?.is_empty() {
+            return Ok(false);
+        }
+        // A finished or aborted session has no journal any more, and needs nothing.
+        let running = self.db.session(&self.sid)?.map(|r| r.status);
+        if running != Some(crate::store::db::SessionStatus::Running) {
+            return Ok(false);
+        }
+        let mut journal = self.load_journal()?;
+        let st = state(&mut journal)?;
+        Ok(st.primes.is_none() && st.aux.is_none())
+    }
+
+    fn received(&self) -> Result<Vec<Rx>> {
+        let mut out = Vec::new();
+        for raw in self.db.messages(&self.sid)? {
+            let env = Envelope::decode(&raw)
+                .map_err(|e| Failure::internal("a stored message no longer decodes").cause(e))?;
+            let data = env
+                .open(self.identity)
+                .map_err(|e| Failure::internal("a stored message no longer opens").cause(e))?;
+            out.push(Rx {
+                protocol: env.header.protocol,
+                round: env.header.round,
+                sender: env.header.sender,
+                broadcast: env.header.recipient().is_none(),
+                data,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The messages of `protocol`, with senders mapped to protocol positions.
+    fn for_engine(
+        rx: &[Rx],
+        protocol: Protocol,
+        position: impl Fn(u16) -> Option<u16>,
+    ) -> Vec<Received> {
+        rx.iter()
+            .filter(|m| m.protocol == protocol)
+            .filter_map(|m| {
+                Some(Received {
+                    sender: position(m.sender)?,
+                    broadcast: m.broadcast,
+                    data: m.data.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// Commits new messages to the journal, then to the database; `step` delivers them.
+    fn send(
+        &mut self,
+        journal: &mut Journal,
+        protocol: Protocol,
+        new: &[cggmp::Sent],
+        to_plan: impl Fn(u16) -> u16,
+    ) -> Result<()> {
+        if new.is_empty() {
+            return Ok(());
+        }
+        let rows = new
+            .iter()
+            .map(|m| {
+                self.seal(
+                    protocol,
+                    envelope_round(m),
+                    m.recipient.map(&to_plan),
+                    &m.data,
+                )
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let st = state(journal)?;
+        let last = new.iter().map(envelope_round).max().unwrap_or(0);
+        let (hashes, round) = if protocol == Protocol::Aux {
+            (&mut st.sent_aux, &mut st.round_aux)
+        } else {
+            (&mut st.sent_main, &mut st.round_main)
+        };
+        hashes.extend(new.iter().map(|m| cggmp::sent_hash(&m.data)));
+        *round = (*round).max(last);
+        journal.sent.extend(rows.iter().cloned());
+        self.save_journal(journal)?;
+        let ledger =
+            (protocol == Protocol::Sign && last >= 4).then_some(("partial-signature", "consumed"));
+        self.db.record_sent(&self.sid, &rows, ledger)?;
+        Ok(())
+    }
+
+    /// What we are waiting for: the parties who have not sent our last round yet.
+    fn waiting(&self, rx: &[Rx], protocol: Protocol, round: u8, participants: &[u16]) -> Progress {
+        let others: Vec<u16> = participants
+            .iter()
+            .copied()
+            .filter(|&p| p != self.me)
+            .collect();
+        let missing: Vec<u16> = others
+            .iter()
+            .copied()
+            .filter(|&o| {
+                !rx.iter()
+                    .any(|m| m.protocol == protocol && m.sender == o && m.round == round)
+            })
+            .collect();
+        if missing.is_empty() {
+            Progress::Waiting {
+                round: round + 1,
+                missing: others,
+            }
+        } else {
+            Progress::Waiting { round, missing }
+        }
+    }
+
+    pub(super) fn advance_ecdsa(&mut self) -> Result<Progress> {
+        let mut journal = self.load_journal()?;
+        let rx = self.received()?;
+        let plan = self.plan.clone();
+        let seed = state(&mut journal)?.seed;
+        match &plan {
+            Plan::Keygen(p) => {
+                let n = p.parties.len() as u16;
+                let everyone: Vec<u16> = (1..=n).collect();
+                let params = cggmp::Params {
+                    session: self.session,
+                    seed,
+                    i: self.me - 1,
+                    n,
+                };
+                let position = |s: u16| s.checked_sub(1);
+                let aux: AuxInfo = match p.aux {
+                    Some(AuxMode::Reuse) => self.load_aux(&party_set_id(&p.parties))?,
+                    _ => match self.aux_step(&mut journal, &params, &rx, &everyone)? {
+                        Ok(aux) => aux,
+                        Err(waiting) => return Ok(waiting),
+                    },
+                };
+                let st = state(&mut journal)?;
+                let sent = st.sent_main.clone();
+                let round = st.round_main;
+                let received = Self::for_engine(&rx, Protocol::Keygen, position);
+                match cggmp::keygen(&params, p.threshold, &aux, &received, &sent)
+                    .map_err(|e| self.blame(e))?
+                {
+                    Replay::Waiting { new } => {
+                        self.send(&mut journal, Protocol::Keygen, &new, |i| i + 1)?;
+                        let round = new.iter().map(envelope_round).max().unwrap_or(round);
+                        Ok(self.waiting(&rx, Protocol::Keygen, round, &everyone))
+                    }
+                    Replay::Done { output, new } => {
+                        self.send(&mut journal, Protocol::Keygen, &new, |i| i + 1)?;
+                        let outcome = self.store_ecdsa_key(p, &output)?;
+                        self.complete(outcome)
+                    }
+                }
+            }
+            Plan::Sign(p) => {
+                let share = self.load_ecdsa_share(&p.key_id)?;
+                let position = |s: u16| p.signers.iter().position(|&x| x == s).map(|i| i as u16);
+                let params = cggmp::Params {
+                    session: self.session,
+                    seed,
+                    i: position(self.me).ok_or_else(|| Failure::internal("not a signer"))?,
+                    n: p.signers.len() as u16,
+                };
+                let at_keygen: Vec<u16> = p.signers.iter().map(|s| s - 1).collect();
+                let digest = plan
+                    .digest()
+                    .ok_or_else(|| Failure::internal("no digest"))?;
+                let st = state(&mut journal)?;
+                let sent = st.sent_main.clone();
+                let round = st.round_main;
+                let received = Self::for_engine(&rx, Protocol::Sign, position);
+                let to_plan = |i: u16| p.signers[i as usize];
+                match cggmp::sign(&params, &share, &at_keygen, &digest, &received, &sent)
+                    .map_err(|e| self.blame(e))?
+                {
+                    Replay::Waiting { new } => {
+                        self.send(&mut journal, Protocol::Sign, &new, to_plan)?;
+                        let round = new.iter().map(envelope_round).max().unwrap_or(round);
+                        Ok(self.waiting(&rx, Protocol::Sign, round, &p.signers))
+                    }
+                    Replay::Done { output, new } => {
+                        self.send(&mut journal, Protocol::Sign, &new, to_plan)?;
+                        let pk = hex::decode(&p.group_public_key).unwrap_or_default();
+                        if !pubkey::verify_ecdsa_prehash(&pk, &digest, &output)? {
+                            return Err(Failure::internal(
+                                "the ECDSA signature failed independent verification",
+                            ));
+                        }
+                        let recovery_id = pubkey::recovery_id(&pk, &digest, &output)?;
+                        let transcript =
+                            tagged_hash("mpc-ecdsa-sign-transcript", &self.session, [&output[..]]);
+                        self.complete(Outcome::Sign {
+                            key_id: p.key_id.clone(),
+                            scheme: p.scheme.id().into(),
+                            signature: hex::encode(output),
+                            recovery_id,
+                            transcript: hex::encode(transcript),
+                        })
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs aux-info generation as far as it goes: `Ok(aux)` once finished (now or in an
+    /// earlier step), `Err(waiting)` while messages are missing.
+    fn aux_step(
+        &mut self,
+        journal: &mut Journal,
+        params: &cggmp::Params,
+        rx: &[Rx],
+        everyone: &[u16],
+    ) -> Result<std::result::Result<AuxInfo, Progress>> {
+        let st = state(journal)?;
+        if let Some(json) = &st.aux {
+            return Ok(Ok(decode(json, "aux info")?));
+        }
+        if st.primes.is_none() {
+            let primes = self.home.take_primes(self.identity)?.ok_or_else(|| {
+                Failure::input("no Paillier primes in this home for aux-info generation").hint(
+                    "run `mpc primes generate` (takes seconds to minutes), then this step again",
+                )
+            })?;
+            let text = String::from_utf8(primes.expose().clone())
+                .map_err(|e| Failure::internal("stored primes are unreadable").cause(e))?;
+            let st = state(journal)?;
+            st.primes = Some(text);
+            self.save_journal(journal)?;
+        }
+        let st = state(journal)?;
+        let primes: cggmp::Primes = decode(st.primes.as_deref().unwrap_or(""), "primes")?;
+        let sent = st.sent_aux.clone();
+        let round = st.round_aux;
+        let received = Self::for_engine(rx, Protocol::Aux, |s| s.checked_sub(1));
+        match cggmp::aux_info(params, primes, &received, &sent).map_err(|e| self.blame(e))? {
+            Replay::Waiting { new } => {
+                self.send(journal, Protocol::Aux, &new, |i| i + 1)?;
+                let round = new.iter().map(envelope_round).max().unwrap_or(round);
+                Ok(Err(self.waiting(rx, Protocol::Aux, round, everyone)))
+            }
+            Replay::Done { output, new } => {
+                self.send(journal, Protocol::Aux, &new, |i| i + 1)?;
+                let json = encode(&output)?;
+                let Plan::Keygen(p) = &self.plan else {
+                    unreachable!("aux only in keygen")
+                };
+                let path = self.home.aux_path(&party_set_id(&p.parties));
+                self.home
+                    .write_sealed(&path, self.identity, json.expose())?;
+                let st = state(journal)?;
+                st.aux = Some(String::from_utf8_lossy(json.expose()).into_owned());
+                st.primes = None;
+                self.save_journal(journal)?;
+                Ok(Ok(output))
+            }
+        }
+    }
+
+    fn load_aux(&self, party_set: &str) -> Result<AuxInfo> {
+        let path = self.home.aux_path(party_set);
+        let bytes = self
+            .home
+            .read_sealed(&path, self.identity)?
+            .ok_or_else(|| {
+                Failure::input(
+                    "this plan reuses aux info, but this home has none for these parties",
+                )
+                .hint("write the plan with `--aux generate`")
+            })?;
+        serde_json::from_slice(bytes.expose()).map_err(|e| {
+            Failure::internal(format!("aux info {} is damaged", path.display())).cause(e)
+        })
+    }
+
+    fn load_ecdsa_share(&self, key_id: &str) -> Result<EcdsaKeyShare> {
+        let material = super::load_share(self.home, self.identity, key_id)?;
+        serde_json::from_slice(material.key_package.expose())
+            .map_err(|e| Failure::internal("the ECDSA key share is damaged").cause(e))
+    }
+
+    fn store_ecdsa_key(
+        &mut self,
+        p: &crate::plan::KeygenPlan,
+        share: &EcdsaKeyShare,
+    ) -> Result<Outcome> {
+        let group_key = cggmp::public_key(share);
+        let json = encode(share)?;
+        let transcript = tagged_hash(
+            "mpc-ecdsa-keygen-transcript",
+            &self.session,
+            [&group_key[..]],
+        );
+        self.store_key(p, json.expose(), &group_key, &group_key, transcript)
+    }
+}

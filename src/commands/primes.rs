@@ -1,0 +1,92 @@
+//! `mpc primes generate|import|list`: the pool of Paillier primes for ECDSA aux info.
+//!
+//! Aux-info generation needs two 1536-bit safe primes per party; finding them takes
+//! seconds to minutes. Making them ahead of time keeps the ceremony short. Each set is
+//! sealed to the party's own key in `HOME/primes/` and used exactly once.
+
+use super::{Ctx, read_input};
+use crate::cli::PrimesCommand;
+use crate::engine::cggmp::Primes;
+use crate::error::{Failure, Result};
+use crate::identity::Identity;
+use crate::output::Printer;
+use crate::secret::Secret;
+use crate::store::Home;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::time::Duration;
+
+/// Runs `mpc primes ...`.
+pub fn run(ctx: &Ctx, cmd: PrimesCommand) -> Result<()> {
+    match cmd {
+        PrimesCommand::Generate(a) => {
+            let identity = ctx.unlock()?;
+            for k in 0..a.count {
+                generate_into_pool(&ctx.printer, &ctx.home, &identity, (k + 1, a.count))?;
+            }
+            list(ctx)
+        }
+        PrimesCommand::Import(a) => {
+            let identity = ctx.unlock()?;
+            for path in &a.files {
+                let bytes = Secret::new(read_input(path)?);
+                serde_json::from_slice::<Primes>(bytes.expose()).map_err(|e| {
+                    Failure::input(format!(
+                        "{} is not a set of Paillier primes",
+                        path.display()
+                    ))
+                    .cause(e)
+                })?;
+                ctx.home.add_primes(&identity, bytes.expose())?;
+            }
+            ctx.home.db()?.audit(
+                "primes.import",
+                "",
+                serde_json::json!({ "sets": a.files.len() }),
+            )?;
+            list(ctx)
+        }
+        PrimesCommand::List => list(ctx),
+    }
+}
+
+fn list(ctx: &Ctx) -> Result<()> {
+    ctx.home.card()?;
+    let n = ctx.home.primes()?.len();
+    ctx.printer
+        .status(format!("{n} set(s) of Paillier primes ready"));
+    ctx.printer.json(&serde_json::json!({ "available": n }))
+}
+
+/// Generates one set of primes (with a spinner) and adds it to the pool.
+pub fn generate_into_pool(
+    printer: &Printer,
+    home: &Home,
+    identity: &Identity,
+    (k, of): (u32, u32),
+) -> Result<()> {
+    let msg = format!(
+        "generating Paillier primes {k}/{of}: two 1536-bit safe primes (typically 15 s, sometimes over a minute)"
+    );
+    let spinner = printer.spinner(msg.clone());
+    if spinner.is_none() {
+        printer.status(&msg);
+    }
+    if let Some(s) = &spinner {
+        s.set_style(
+            ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        s.enable_steady_tick(Duration::from_millis(120));
+    }
+    let primes = Primes::generate(&mut rand::rngs::OsRng);
+    let json =
+        Secret::new(serde_json::to_vec(&primes).map_err(|e| Failure::internal("encode").cause(e))?);
+    drop(primes);
+    home.add_primes(identity, json.expose())?;
+    if let Some(s) = spinner {
+        ProgressBar::finish_and_clear(&s);
+    }
+    home.db()?
+        .audit("primes.generate", "", serde_json::json!({ "sets": 1 }))?;
+    Ok(())
+}
