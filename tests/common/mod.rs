@@ -91,6 +91,19 @@ impl World {
         mpc(&self.parties[p].home)
     }
 
+    /// Party `p` imports the pregenerated Paillier primes `testdata/primes/primes-K.json`.
+    pub fn import_primes(&self, p: usize, k: usize) {
+        let file =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("testdata/primes/primes-{k}.json"));
+        let out = self
+            .mpc(p)
+            .args(["primes", "import"])
+            .arg(file)
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 0, "primes import: {}", stderr(&out));
+    }
+
     /// Party 0 writes a keygen plan listing every party.
     pub fn keygen_plan(&self, scheme: &str, t: u16) -> PathBuf {
         let plan = self.path(&format!("keygen-{scheme}-{t}-{}.plan.json", rand_suffix()));
@@ -199,7 +212,7 @@ impl World {
     /// exits 0. Returns each party's final JSON.
     pub fn run_all(&self, kind: &str, plan: &Path, who: &[usize]) -> Vec<Value> {
         let mut done: Vec<Option<Value>> = vec![None; who.len()];
-        for _ in 0..6 {
+        for _ in 0..12 {
             for (i, &p) in who.iter().enumerate() {
                 if done[i].is_some() {
                     continue;

@@ -1,0 +1,217 @@
+//! ECDSA (CGGMP21) ceremonies end to end: separate `mpc` processes and homes, files
+//! only, aux info from pregenerated primes (tests never generate primes). Signatures
+//! are checked with k256, not with cggmp21.
+
+mod common;
+use common::*;
+use k256::ecdsa::signature::hazmat::PrehashVerifier;
+use k256::ecdsa::{RecoveryId, Signature, VerifyingKey};
+use sha2::Digest;
+
+const SCHEME: &str = "ecdsa-secp256k1";
+
+/// Signs `msg` (hashed per `hash`) with the given signers; returns their agreed JSON.
+fn sign(w: &World, key: &str, signers: &[usize], msg: &[u8], hash: &str) -> serde_json::Value {
+    let names: Vec<&str> = signers
+        .iter()
+        .map(|&s| w.parties[s].name.as_str())
+        .collect();
+    let m = w.path(&format!("msg-{}", rand_suffix()));
+    std::fs::write(&m, msg).unwrap();
+    let plan = w.path(&format!("sign-{}.plan.json", rand_suffix()));
+    let out = w
+        .mpc(signers[0])
+        .args([
+            "sign",
+            "plan",
+            "--key",
+            key,
+            "--hash",
+            hash,
+            "--signers",
+            &names.join(","),
+            "--message",
+        ])
+        .arg(&m)
+        .arg("--out")
+        .arg(&plan)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let results = w.run_all("sign", &plan, signers);
+    for r in &results {
+        assert_eq!(r["signature"], results[0]["signature"]);
+        assert_eq!(r["recoverable"], results[0]["recoverable"]);
+    }
+    results[0].clone()
+}
+
+/// Checks all three signature forms with k256 against `digest`, including recovery.
+fn check(pk_hex: &str, digest: &[u8; 32], sig: &serde_json::Value) {
+    let vk = VerifyingKey::from_sec1_bytes(&hex::decode(pk_hex).unwrap()).unwrap();
+    let compact =
+        Signature::from_slice(&hex::decode(sig["signature"].as_str().unwrap()).unwrap()).unwrap();
+    assert!(compact.normalize_s().is_none(), "not low-s");
+    vk.verify_prehash(digest, &compact).unwrap();
+    let der = Signature::from_der(&hex::decode(sig["der"].as_str().unwrap()).unwrap()).unwrap();
+    assert_eq!(der, compact);
+    let rsv = hex::decode(sig["recoverable"].as_str().unwrap()).unwrap();
+    assert_eq!(rsv.len(), 65);
+    let recovered = VerifyingKey::recover_from_prehash(
+        digest,
+        &Signature::from_slice(&rsv[..64]).unwrap(),
+        RecoveryId::from_byte(rsv[64]).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(recovered, vk, "r||s||v does not recover the group key");
+}
+
+fn verify_cli(w: &World, pk: &str, msg: &[u8], sig_hex: &str, extra: &[&str]) -> i32 {
+    let m = w.path(&format!("vmsg-{}", rand_suffix()));
+    std::fs::write(&m, msg).unwrap();
+    let out = assert_cmd::Command::cargo_bin("mpc")
+        .unwrap()
+        .args([
+            "verify",
+            "--scheme",
+            SCHEME,
+            "--public-key",
+            pk,
+            "--signature",
+            sig_hex,
+            "--message",
+        ])
+        .arg(&m)
+        .args(extra)
+        .output()
+        .unwrap();
+    code(&out)
+}
+
+#[test]
+fn two_of_three_aux_keygen_sign_bad_input_and_aux_reuse() {
+    let w = World::new(3);
+    // Reusing aux info that does not exist is refused before anything happens.
+    let cards: Vec<&std::ffi::OsStr> = w.parties.iter().map(|p| p.card.as_os_str()).collect();
+    let reuse = w.path("reuse.plan.json");
+    let mut cmd = w.mpc(0);
+    cmd.args([
+        "keygen", "plan", "--scheme", SCHEME, "-t", "2", "--label", "x", "--aux", "reuse", "--out",
+    ])
+    .arg(&reuse);
+    for c in &cards {
+        cmd.arg("--party").arg(c);
+    }
+    assert_eq!(code(&cmd.output().unwrap()), 0);
+    let out = w.step(0, "keygen", &reuse);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("this home has none for these parties"),
+        "{}",
+        stderr(&out)
+    );
+
+    for p in 0..3 {
+        w.import_primes(p, p);
+    }
+    let plan = w.keygen_plan(SCHEME, 2);
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&plan).unwrap()).unwrap();
+    assert_eq!(v["aux"], "generate");
+    // Round 1 of aux info, then a flipped byte in bob's message to alice.
+    for p in 0..3 {
+        assert_eq!(code(&w.step(p, "keygen", &plan)), 4);
+    }
+    w.sync(&[0, 1, 2]);
+    let f = files_matching(&w.parties[0].dir, "-aux-r1-p2-to-all")[0].clone();
+    let good = std::fs::read(&f).unwrap();
+    let mut bad = good.clone();
+    let i = bad.len() / 2;
+    bad[i] ^= 4;
+    std::fs::write(&f, &bad).unwrap();
+    let out = w.step(0, "keygen", &plan);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&f.display().to_string()),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::write(&f, &good).unwrap();
+
+    let results = w.run_all("keygen", &plan, &[0, 1, 2]);
+    let pk = results[0]["public_key"].as_str().unwrap().to_string();
+    assert_eq!(pk.len(), 66, "compressed SEC1");
+    for r in &results {
+        assert_eq!(r["public_key"], pk.as_str());
+        assert_eq!(r["transcript"], results[0]["transcript"]);
+    }
+    let key = results[0]["key_id"].as_str().unwrap().to_string();
+    // Each party used its one prime set.
+    let out = w
+        .mpc(1)
+        .args(["primes", "list", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(json(&out)["available"], 0);
+
+    for signers in [[0usize, 2], [1, 2]] {
+        let msg = format!("ecdsa {signers:?}").into_bytes();
+        let sig = sign(&w, &key, &signers, &msg, "sha256");
+        check(&pk, &sha2::Sha256::digest(&msg).into(), &sig);
+        for form in ["signature", "der", "recoverable"] {
+            assert_eq!(
+                verify_cli(&w, &pk, &msg, sig[form].as_str().unwrap(), &[]),
+                0,
+                "{form}"
+            );
+        }
+        assert_eq!(
+            verify_cli(&w, &pk, b"other", sig["signature"].as_str().unwrap(), &[]),
+            1
+        );
+    }
+
+    // A second key among the same parties reuses the aux info: no primes needed.
+    let plan2 = w.keygen_plan(SCHEME, 2);
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&plan2).unwrap()).unwrap();
+    assert_eq!(v["aux"], "reuse");
+    let results = w.run_all("keygen", &plan2, &[0, 1, 2]);
+    let key2 = results[0]["key_id"].as_str().unwrap().to_string();
+    let pk2 = results[0]["public_key"].as_str().unwrap().to_string();
+    assert_ne!(pk2, pk);
+    let msg = b"ethereum-style";
+    let sig = sign(&w, &key2, &[0, 1], msg, "keccak256");
+    let digest: [u8; 32] = sha3::Keccak256::digest(msg).into();
+    check(&pk2, &digest, &sig);
+    assert_eq!(
+        verify_cli(
+            &w,
+            &pk2,
+            msg,
+            sig["signature"].as_str().unwrap(),
+            &["--hash", "keccak256"]
+        ),
+        0
+    );
+    assert_eq!(
+        verify_cli(&w, &pk2, msg, sig["signature"].as_str().unwrap(), &[]),
+        1,
+        "sha256 is not keccak"
+    );
+    // An explicit 32-byte prehash.
+    let sig = sign(&w, &key2, &[1, 2], &digest, "prehash");
+    check(&pk2, &digest, &sig);
+}
+
+#[test]
+fn three_of_five_aux_keygen_and_two_signer_sets() {
+    let w = World::new(5);
+    for p in 0..5 {
+        w.import_primes(p, p);
+    }
+    let (key, pk) = w.keygen(SCHEME, 3);
+    for signers in [[0usize, 2, 4], [1, 2, 3]] {
+        let msg = format!("3-of-5 {signers:?}").into_bytes();
+        let sig = sign(&w, &key, &signers, &msg, "sha256");
+        check(&pk, &sha2::Sha256::digest(&msg).into(), &sig);
+    }
+}
