@@ -267,12 +267,15 @@ pub(crate) mod tests {
         serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
     }
 
+    /// Each party's output, final inbox, and hashes of what it sent.
+    type Finished<O> = (Vec<O>, Vec<Vec<Received>>, Vec<Vec<[u8; 32]>>);
+
     /// Runs `n` simulated parties the way step mode does: every call replays from the
     /// start over the messages delivered so far.
     fn run_parties<O>(
         n: u16,
         mut step: impl FnMut(u16, &[Received], &[[u8; 32]]) -> Result<Replay<O>, EngineError>,
-    ) -> (Vec<O>, Vec<Vec<Received>>, Vec<Vec<[u8; 32]>>) {
+    ) -> Finished<O> {
         let mut inbox: Vec<Vec<Received>> = (0..n).map(|_| Vec::new()).collect();
         let mut sent: Vec<Vec<[u8; 32]>> = vec![Vec::new(); n as usize];
         let mut out: Vec<Option<O>> = (0..n).map(|_| None).collect();
