@@ -1259,7 +1259,7 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__keys__subcmd__export)
-            opts="-q -v -h -V --format --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            opts="-q -v -h -V --format --path --home --json --quiet --verbose --no-input --passphrase-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1267,6 +1267,10 @@ _mpc() {
             case "${prev}" in
                 --format)
                     COMPREPLY=($(compgen -W "hex pem" -- "${cur}"))
+                    return 0
+                    ;;
+                --path)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --home)
@@ -1665,7 +1669,7 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__sign__subcmd__plan)
-            opts="-o -q -v -h -V --key --signers --message --message-hex --label --hash --expires --out --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            opts="-o -q -v -h -V --key --signers --message --message-hex --label --hash --path --expires --out --home --json --quiet --verbose --no-input --passphrase-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1693,6 +1697,10 @@ _mpc() {
                     ;;
                 --hash)
                     COMPREPLY=($(compgen -W "sha256 keccak256 prehash" -- "${cur}"))
+                    return 0
+                    ;;
+                --path)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --expires)

@@ -160,6 +160,7 @@ complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -l hash -d 'ecdsa-secp256k1: how the message is hashed before signing [default: sha256]' -r -f -a "sha256\t'SHA-256 of the message (Bitcoin-style, generic)'
 keccak256\t'Keccak-256 of the message (Ethereum-style)'
 prehash\t'The message is already a 32-byte digest, signed as is'"
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -l path -d 'ecdsa-secp256k1: sign with the child key at this non-hardened BIP32 path, e.g. m/0/1' -r
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -l expires -d 'How long the plan stays valid' -r
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -s o -l out -d 'Write the plan to FILE (default: stdout)' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
@@ -241,6 +242,7 @@ complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand
 complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from export" -l format -d 'Output form' -r -f -a "hex\t'The scheme\'s standard form, hex (Ed25519 32, BIP340 x-only 32, secp256k1 33 bytes)'
 pem\t'PEM SubjectPublicKeyInfo'"
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from export" -l path -d 'ecdsa-secp256k1: the child key at this non-hardened BIP32 path, e.g. m/0/1 (reads your share, so it asks for the passphrase)' -r
 complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from export" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from export" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from export" -l json -d 'Print one JSON object on stdout instead of human output'

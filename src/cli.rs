@@ -230,6 +230,9 @@ pub struct SignPlanArgs {
     /// ecdsa-secp256k1: how the message is hashed before signing [default: sha256]
     #[arg(long, value_enum)]
     pub hash: Option<crate::plan::HashMode>,
+    /// ecdsa-secp256k1: sign with the child key at this non-hardened BIP32 path, e.g. m/0/1
+    #[arg(long, value_name = "PATH")]
+    pub path: Option<String>,
     /// Expiry and output file
     #[command(flatten)]
     pub output: PlanOutputArgs,
@@ -337,6 +340,10 @@ pub struct KeysExportArgs {
     /// Output form
     #[arg(long, value_enum, default_value_t = KeyFormat::Hex)]
     pub format: KeyFormat,
+    /// ecdsa-secp256k1: the child key at this non-hardened BIP32 path, e.g. m/0/1
+    /// (reads your share, so it asks for the passphrase)
+    #[arg(long, value_name = "PATH")]
+    pub path: Option<String>,
 }
 
 /// Public key output forms.

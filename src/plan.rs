@@ -115,6 +115,36 @@ pub struct SignPlan {
     /// ECDSA only: how the message is hashed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hash: Option<HashMode>,
+    /// ECDSA only: sign with the child key at this non-hardened BIP32 path (`m/0/1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+/// Parses a non-hardened BIP32 path such as `m/0/1` into its indices. Hardened steps
+/// cannot be derived by threshold parties and are refused.
+pub fn parse_path(path: &str) -> Result<Vec<u32>, String> {
+    let rest = path
+        .strip_prefix('m')
+        .ok_or_else(|| format!("derivation path `{path}` must start with `m`"))?;
+    let mut out = Vec::new();
+    for part in rest.split('/').skip(1) {
+        if part.ends_with('\'') || part.ends_with('h') || part.ends_with('H') {
+            return Err(format!(
+                "`{path}` has a hardened step `{part}`; threshold keys derive only non-hardened children"
+            ));
+        }
+        let i: u32 = part
+            .parse()
+            .map_err(|_| format!("`{part}` in `{path}` is not a child index"))?;
+        if i >= 1 << 31 {
+            return Err(format!("child index {i} in `{path}` is a hardened index"));
+        }
+        out.push(i);
+    }
+    if rest.split('/').next() != Some("") || (!rest.is_empty() && out.is_empty()) {
+        return Err(format!("`{path}` is not a derivation path like m/0/1"));
+    }
+    Ok(out)
 }
 
 /// The 32-byte digest of `msg` under `mode`; `None` if a prehash is not 32 bytes.
@@ -340,6 +370,14 @@ impl Plan {
             }
             _ => {}
         }
+        if let Plan::Sign(p) = self
+            && let Some(path) = &p.path
+        {
+            if !ecdsa {
+                return bad("a derivation path applies only to ecdsa-secp256k1".into());
+            }
+            parse_path(path).map_err(PlanError::Invalid)?;
+        }
         if ecdsa && matches!(self, Plan::Sign(_)) && self.digest().is_none() {
             return bad("with --hash prehash the message must be exactly 32 bytes".into());
         }
@@ -366,5 +404,29 @@ impl Plan {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_non_hardened_bip32() {
+        assert_eq!(parse_path("m").unwrap(), Vec::<u32>::new());
+        assert_eq!(parse_path("m/0/1").unwrap(), vec![0, 1]);
+        assert_eq!(parse_path("m/2147483647").unwrap(), vec![(1 << 31) - 1]);
+        for bad in [
+            "m/0'/1",
+            "m/0h",
+            "m/2147483648",
+            "0/1",
+            "m/",
+            "m//1",
+            "m/x",
+            "m0/1",
+        ] {
+            assert!(parse_path(bad).is_err(), "{bad} accepted");
+        }
     }
 }

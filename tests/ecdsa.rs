@@ -12,6 +12,17 @@ const SCHEME: &str = "ecdsa-secp256k1";
 
 /// Signs `msg` (hashed per `hash`) with the given signers; returns their agreed JSON.
 fn sign(w: &World, key: &str, signers: &[usize], msg: &[u8], hash: &str) -> serde_json::Value {
+    sign_with(w, key, signers, msg, &["--hash", hash])
+}
+
+/// Like `sign`, with any extra `sign plan` arguments.
+fn sign_with(
+    w: &World,
+    key: &str,
+    signers: &[usize],
+    msg: &[u8],
+    extra: &[&str],
+) -> serde_json::Value {
     let names: Vec<&str> = signers
         .iter()
         .map(|&s| w.parties[s].name.as_str())
@@ -26,13 +37,12 @@ fn sign(w: &World, key: &str, signers: &[usize], msg: &[u8], hash: &str) -> serd
             "plan",
             "--key",
             key,
-            "--hash",
-            hash,
             "--signers",
             &names.join(","),
             "--message",
         ])
         .arg(&m)
+        .args(extra)
         .arg("--out")
         .arg(&plan)
         .output()
@@ -200,6 +210,39 @@ fn two_of_three_aux_keygen_sign_bad_input_and_aux_reuse() {
     // An explicit 32-byte prehash.
     let sig = sign(&w, &key2, &[1, 2], &digest, "prehash");
     check(&pk2, &digest, &sig);
+
+    // HD: sign with the child key at m/0/1; every party derives the same child key
+    // from its own share without a ceremony, and the signature verifies under it only.
+    let children: Vec<String> = (0..3)
+        .map(|p| {
+            let out = w
+                .mpc(p)
+                .args(["keys", "export", &key2, "--path", "m/0/1", "--json"])
+                .output()
+                .unwrap();
+            assert_eq!(code(&out), 0, "{}", stderr(&out));
+            json(&out)["public_key"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert!(children.iter().all(|c| *c == children[0]));
+    assert_ne!(children[0], pk2);
+    let msg = b"child key";
+    let sig = sign_with(&w, &key2, &[0, 2], msg, &["--path", "m/0/1"]);
+    assert_eq!(sig["derived_public_key"], children[0].as_str());
+    let digest: [u8; 32] = sha2::Sha256::digest(msg).into();
+    check(&children[0], &digest, &sig);
+    assert_eq!(
+        verify_cli(&w, &pk2, msg, sig["signature"].as_str().unwrap(), &[]),
+        1,
+        "valid under the root key"
+    );
+    let out = w
+        .mpc(0)
+        .args(["keys", "export", &key2, "--path", "m/0'/1"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("hardened"), "{}", stderr(&out));
 }
 
 #[test]

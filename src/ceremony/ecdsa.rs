@@ -15,7 +15,7 @@ use crate::engine::cggmp::{self, AuxInfo, EcdsaKeyShare, Received, Replay};
 use crate::engine::tagged_hash;
 use crate::envelope::{Envelope, Protocol};
 use crate::error::{Failure, Result};
-use crate::plan::{AuxMode, Plan, party_set_id};
+use crate::plan::{AuxMode, Plan, parse_path, party_set_id};
 use crate::pubkey;
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
@@ -273,8 +273,14 @@ impl Ceremony<'_> {
                 let round = st.round_main;
                 let received = Self::for_engine(&rx, Protocol::Sign, position);
                 let to_plan = |i: u16| p.signers[i as usize];
-                match cggmp::sign(&params, &share, &at_keygen, &digest, &received, &sent)
-                    .map_err(|e| self.blame(e))?
+                let path = match &p.path {
+                    Some(path) => parse_path(path).map_err(Failure::input)?,
+                    None => Vec::new(),
+                };
+                match cggmp::sign(
+                    &params, &share, &at_keygen, &path, &digest, &received, &sent,
+                )
+                .map_err(|e| self.blame(e))?
                 {
                     Replay::Waiting { new } => {
                         self.send(&mut journal, Protocol::Sign, &new, to_plan)?;
@@ -283,7 +289,9 @@ impl Ceremony<'_> {
                     }
                     Replay::Done { output, new } => {
                         self.send(&mut journal, Protocol::Sign, &new, to_plan)?;
-                        let pk = hex::decode(&p.group_public_key).unwrap_or_default();
+                        let pk = cggmp::derived_public_key(&share, &path).map_err(|e| {
+                            Failure::internal("cannot derive the child key").cause(e)
+                        })?;
                         if !pubkey::verify_ecdsa_prehash(&pk, &digest, &output)? {
                             return Err(Failure::internal(
                                 "the ECDSA signature failed independent verification",
@@ -297,6 +305,7 @@ impl Ceremony<'_> {
                             scheme: p.scheme.id().into(),
                             signature: hex::encode(output),
                             recovery_id,
+                            derived_public_key: p.path.as_ref().map(|_| hex::encode(&pk)),
                             transcript: hex::encode(transcript),
                         })
                     }

@@ -92,6 +92,9 @@ pub enum Outcome {
         /// ECDSA only: the recovery id (0 or 1).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         recovery_id: Option<u8>,
+        /// ECDSA with a derivation path: the child public key that verifies it, hex.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        derived_public_key: Option<String>,
         /// Transcript hash, hex.
         transcript: String,
     },
@@ -684,6 +687,7 @@ impl<'a> Ceremony<'a> {
                     scheme: p.scheme.id().into(),
                     signature: hex::encode(&r.signature),
                     recovery_id: None,
+                    derived_public_key: None,
                     transcript: hex::encode(r.transcript),
                 }))
             }

@@ -100,6 +100,7 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<()> {
             expires_at: now() + 3600,
             nonce: fresh_nonce(),
             hash: None,
+            path: None,
         });
         write_file(&dir.join("sign.plan.json"), splan.to_json().as_bytes())?;
         p.status(format!(

@@ -1,10 +1,13 @@
 //! `mpc keys list|show|export`.
 
 use super::Ctx;
+use crate::ceremony::load_share;
 use crate::cli::{KeyFormat, KeysCommand};
+use crate::engine::cggmp::{EcdsaKeyShare, derived_public_key};
 use crate::error::{Failure, Result};
 use crate::identity::{Card, words};
 use crate::plan::format_time;
+use crate::plan::parse_path;
 use crate::pubkey;
 use crate::scheme::Scheme;
 use crate::store::db::{Db, KeyRecord};
@@ -15,7 +18,9 @@ pub fn run(ctx: &Ctx, cmd: KeysCommand) -> Result<()> {
     match cmd {
         KeysCommand::List => list(ctx, &db),
         KeysCommand::Show(a) => show(ctx, &resolve_key(&db, &a.key)?),
-        KeysCommand::Export(a) => export(ctx, &resolve_key(&db, &a.key)?, a.format),
+        KeysCommand::Export(a) => {
+            export(ctx, &resolve_key(&db, &a.key)?, a.format, a.path.as_deref())
+        }
     }
 }
 
@@ -127,14 +132,36 @@ fn show(ctx: &Ctx, k: &KeyRecord) -> Result<()> {
     ctx.printer.json(&v)
 }
 
-fn export(ctx: &Ctx, k: &KeyRecord, format: KeyFormat) -> Result<()> {
+fn export(ctx: &Ctx, k: &KeyRecord, format: KeyFormat, path: Option<&str>) -> Result<()> {
     let scheme = scheme_of(k)?;
-    let raw = hex::decode(&k.public_key)
-        .map_err(|e| Failure::internal("stored public key is not hex").cause(e))?;
+    let raw = match path {
+        None => hex::decode(&k.public_key)
+            .map_err(|e| Failure::internal("stored public key is not hex").cause(e))?,
+        Some(_) if scheme != Scheme::EcdsaSecp256k1 => {
+            return Err(Failure::input(
+                "--path applies only to ecdsa-secp256k1 keys",
+            ));
+        }
+        Some(path) => {
+            let indices = parse_path(path).map_err(Failure::input)?;
+            let identity = ctx.unlock()?;
+            let share = load_share(&ctx.home, &identity, &k.id)?;
+            let share: EcdsaKeyShare = serde_json::from_slice(share.key_package.expose())
+                .map_err(|e| Failure::internal("the ECDSA key share is damaged").cause(e))?;
+            derived_public_key(&share, &indices)
+                .map_err(|e| Failure::input(format!("cannot derive {path}")).cause(e))?
+        }
+    };
     let text = match format {
-        KeyFormat::Hex => standard_hex(k)?,
+        KeyFormat::Hex => hex::encode(pubkey::standard_form(scheme, &raw)),
         KeyFormat::Pem => pubkey::pem(scheme, &raw)?.trim_end().to_string(),
     };
     ctx.printer.data(&text);
-    ctx.printer.json(&serde_json::json!({ "id": k.id, "scheme": k.scheme, "format": format!("{format:?}").to_lowercase(), "public_key": text }))
+    ctx.printer.json(&serde_json::json!({
+        "id": k.id,
+        "scheme": k.scheme,
+        "format": format!("{format:?}").to_lowercase(),
+        "path": path,
+        "public_key": text,
+    }))
 }

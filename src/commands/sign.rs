@@ -68,6 +68,7 @@ fn plan(ctx: &Ctx, args: SignPlanArgs) -> Result<()> {
             (_, Some(_)) => return Err(Failure::input("--hash applies only to ecdsa-secp256k1")),
             (_, None) => None,
         },
+        path: args.path,
     });
     plan.validate()?;
     emit_plan(ctx, &plan, args.output.out.as_deref())
@@ -80,6 +81,7 @@ fn run_sign(ctx: &Ctx, args: SignRunArgs) -> Result<()> {
         scheme,
         signature,
         recovery_id,
+        derived_public_key,
         transcript,
     } = &outcome
     else {
@@ -136,6 +138,10 @@ fn run_sign(ctx: &Ctx, args: SignRunArgs) -> Result<()> {
         json["recovery_id"] = serde_json::json!(recovery_id);
         json["der"] = serde_json::json!(hex::encode(der));
         json["recoverable"] = serde_json::json!(hex::encode(rsv));
+    }
+    if let Some(child) = derived_public_key {
+        ctx.printer.status(format!("  derived public key: {child}"));
+        json["derived_public_key"] = serde_json::json!(child);
     }
     ctx.printer.json(&json)
 }

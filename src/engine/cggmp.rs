@@ -223,11 +223,13 @@ pub fn keygen(
     })
 }
 
-/// Replays signing of a 32-byte digest; returns the low-s signature as r||s.
+/// Replays signing of a 32-byte digest, under the child key at the non-hardened BIP32
+/// (SLIP-10) `path` if it is not empty; returns the low-s signature as r||s.
 pub fn sign(
     p: &Params,
     share: &EcdsaKeyShare,
     signers_at_keygen: &[u16],
+    path: &[u32],
     digest: &[u8; 32],
     received: &[Received],
     sent: &[[u8; 32]],
@@ -237,8 +239,13 @@ pub fn sign(
     let mut rng = rng(&p.seed, "sign");
     let scalar = Scalar::<Secp256k1>::from_be_bytes_mod_order(digest);
     let data = cggmp21::DataToSign::from_scalar(scalar);
-    let sm = cggmp21::signing(ExecutionId::new(&eid_bytes), p.i, signers_at_keygen, share)
-        .sign_sync(&mut rng, data);
+    let mut builder = cggmp21::signing(ExecutionId::new(&eid_bytes), p.i, signers_at_keygen, share);
+    if !path.is_empty() {
+        builder = builder
+            .set_derivation_path(path.iter().copied())
+            .map_err(|e| bug(format!("cannot derive the child key: {e}")))?;
+    }
+    let sm = builder.sign_sync(&mut rng, data);
     Ok(match drive(sm, received, sent, |_| Vec::new())? {
         Replay::Waiting { new } => Replay::Waiting { new },
         Replay::Done { output, new } => {
@@ -247,6 +254,18 @@ pub fn sign(
             Replay::Done { output: out, new }
         }
     })
+}
+
+/// The public key of the child at the non-hardened `path` (SLIP-10, BIP32-compatible on
+/// secp256k1), SEC1 compressed; the group key itself for an empty path.
+pub fn derived_public_key(share: &EcdsaKeyShare, path: &[u32]) -> Result<Vec<u8>, String> {
+    if path.is_empty() {
+        return Ok(public_key(share));
+    }
+    let child = share
+        .derive_child_public_key::<cggmp21::hd_wallet::Slip10, _>(path.iter().copied())
+        .map_err(|e| e.to_string())?;
+    Ok(child.public_key.to_bytes(true).to_vec())
 }
 
 /// The group public key of a share, SEC1 compressed.
@@ -335,6 +354,7 @@ pub(crate) mod tests {
                 &params(20, i, 2),
                 &shares[signers[i as usize] as usize],
                 &signers,
+                &[],
                 &digest,
                 r,
                 s,
@@ -363,6 +383,7 @@ pub(crate) mod tests {
             &params(20, 0, 2),
             &shares[0],
             &signers,
+            &[],
             &digest,
             &reversed,
             &sent[0],
@@ -382,6 +403,7 @@ pub(crate) mod tests {
             &params(99, 0, 2),
             &shares[0],
             &signers,
+            &[],
             &digest,
             &reversed,
             &sent[0],
