@@ -40,6 +40,7 @@ complete -c mpc -n "__fish_mpc_needs_command" -f -a "sign" -d 'Plan and run a th
 complete -c mpc -n "__fish_mpc_needs_command" -f -a "verify" -d 'Verify a signature with only the public key (no home needed)'
 complete -c mpc -n "__fish_mpc_needs_command" -f -a "keys" -d 'Show keys and export public keys'
 complete -c mpc -n "__fish_mpc_needs_command" -f -a "primes" -d 'Paillier primes for ECDSA aux info, made ahead of time'
+complete -c mpc -n "__fish_mpc_needs_command" -f -a "presign" -d 'ECDSA presignatures: the offline phase of signing, done ahead of time'
 complete -c mpc -n "__fish_mpc_needs_command" -f -a "inspect" -d 'Show what a plan, card or round message is, without secrets'
 complete -c mpc -n "__fish_mpc_needs_command" -f -a "audit" -d 'Show and check the hash-chained audit log'
 complete -c mpc -n "__fish_mpc_needs_command" -f -a "demo" -d 'Run a whole 2-of-3 keygen and signing for every scheme in temporary homes'
@@ -165,6 +166,7 @@ complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -s o -l out -d 'Write the plan to FILE (default: stdout)' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -l presigned -d 'ecdsa-secp256k1: sign in one round with an unused presignature of these signers (see `mpc presign`); not with --path or --hash prehash'
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -l json -d 'Print one JSON object on stdout instead of human output'
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -s q -l quiet -d 'Print less on stderr'
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -s v -l verbose -d 'Print more on stderr'
@@ -296,6 +298,55 @@ complete -c mpc -n "__fish_mpc_using_subcommand primes; and __fish_seen_subcomma
 complete -c mpc -n "__fish_mpc_using_subcommand primes; and __fish_seen_subcommand_from help" -f -a "import" -d 'Add prime sets from files (JSON, as in testdata/primes)'
 complete -c mpc -n "__fish_mpc_using_subcommand primes; and __fish_seen_subcommand_from help" -f -a "list" -d 'Show how many prime sets are ready'
 complete -c mpc -n "__fish_mpc_using_subcommand primes; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and not __fish_seen_subcommand_from plan run list help" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and not __fish_seen_subcommand_from plan run list help" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and not __fish_seen_subcommand_from plan run list help" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and not __fish_seen_subcommand_from plan run list help" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and not __fish_seen_subcommand_from plan run list help" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and not __fish_seen_subcommand_from plan run list help" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and not __fish_seen_subcommand_from plan run list help" -s h -l help -d 'Print help'
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and not __fish_seen_subcommand_from plan run list help" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and not __fish_seen_subcommand_from plan run list help" -f -a "plan" -d 'Write a presigning plan for a key and a signer set'
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and not __fish_seen_subcommand_from plan run list help" -f -a "run" -d 'Take part in a presigning session'
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and not __fish_seen_subcommand_from plan run list help" -f -a "list" -d 'List this home\'s unused presignatures'
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and not __fish_seen_subcommand_from plan run list help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from plan" -l key -d 'The key id (or a unique prefix)' -r
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from plan" -l signers -d 'The signers who will later sign with it: names or 1-based indices, comma separated' -r
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from plan" -l label -d 'A label for the session' -r
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from plan" -l expires -d 'How long the plan stays valid' -r
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from plan" -s o -l out -d 'Write the plan to FILE (default: stdout)' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from plan" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from plan" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from plan" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from plan" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from plan" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from plan" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from plan" -s h -l help -d 'Print help'
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from plan" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from run" -l dir -d 'The message directory shared with the other parties (a USB stick, a shared folder)' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from run" -l timeout -d 'How long to wait for the other parties without --step' -r
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from run" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from run" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from run" -l step -d 'Do what can be done now, then exit (4 if still waiting); run again after copying files'
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from run" -s y -l yes -d 'Confirm the plan without asking (only after comparing its fingerprint)'
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from run" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from run" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from run" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from run" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from run" -s h -l help -d 'Print help'
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from run" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from list" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from list" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from list" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from list" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from help" -f -a "plan" -d 'Write a presigning plan for a key and a signer set'
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from help" -f -a "run" -d 'Take part in a presigning session'
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from help" -f -a "list" -d 'List this home\'s unused presignatures'
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mpc -n "__fish_mpc_using_subcommand inspect" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand inspect" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand inspect" -l json -d 'Print one JSON object on stdout instead of human output'
@@ -360,20 +411,21 @@ complete -c mpc -n "__fish_mpc_using_subcommand man" -s v -l verbose -d 'Print m
 complete -c mpc -n "__fish_mpc_using_subcommand man" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
 complete -c mpc -n "__fish_mpc_using_subcommand man" -s h -l help -d 'Print help'
 complete -c mpc -n "__fish_mpc_using_subcommand man" -s V -l version -d 'Print version'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes inspect audit demo completions man help" -f -a "init" -d 'Create a party home: identity keys encrypted under a passphrase, and a database'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes inspect audit demo completions man help" -f -a "id" -d 'Print this party\'s public card (to give to the other parties)'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes inspect audit demo completions man help" -f -a "contacts" -d 'Manage the cards of other parties'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes inspect audit demo completions man help" -f -a "keygen" -d 'Plan and run a distributed key generation'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes inspect audit demo completions man help" -f -a "sign" -d 'Plan and run a threshold signing session'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes inspect audit demo completions man help" -f -a "verify" -d 'Verify a signature with only the public key (no home needed)'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes inspect audit demo completions man help" -f -a "keys" -d 'Show keys and export public keys'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes inspect audit demo completions man help" -f -a "primes" -d 'Paillier primes for ECDSA aux info, made ahead of time'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes inspect audit demo completions man help" -f -a "inspect" -d 'Show what a plan, card or round message is, without secrets'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes inspect audit demo completions man help" -f -a "audit" -d 'Show and check the hash-chained audit log'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes inspect audit demo completions man help" -f -a "demo" -d 'Run a whole 2-of-3 keygen and signing for every scheme in temporary homes'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes inspect audit demo completions man help" -f -a "completions" -d 'Print a shell completion script'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes inspect audit demo completions man help" -f -a "man" -d 'Write man pages'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes inspect audit demo completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign inspect audit demo completions man help" -f -a "init" -d 'Create a party home: identity keys encrypted under a passphrase, and a database'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign inspect audit demo completions man help" -f -a "id" -d 'Print this party\'s public card (to give to the other parties)'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign inspect audit demo completions man help" -f -a "contacts" -d 'Manage the cards of other parties'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign inspect audit demo completions man help" -f -a "keygen" -d 'Plan and run a distributed key generation'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign inspect audit demo completions man help" -f -a "sign" -d 'Plan and run a threshold signing session'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign inspect audit demo completions man help" -f -a "verify" -d 'Verify a signature with only the public key (no home needed)'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign inspect audit demo completions man help" -f -a "keys" -d 'Show keys and export public keys'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign inspect audit demo completions man help" -f -a "primes" -d 'Paillier primes for ECDSA aux info, made ahead of time'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign inspect audit demo completions man help" -f -a "presign" -d 'ECDSA presignatures: the offline phase of signing, done ahead of time'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign inspect audit demo completions man help" -f -a "inspect" -d 'Show what a plan, card or round message is, without secrets'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign inspect audit demo completions man help" -f -a "audit" -d 'Show and check the hash-chained audit log'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign inspect audit demo completions man help" -f -a "demo" -d 'Run a whole 2-of-3 keygen and signing for every scheme in temporary homes'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign inspect audit demo completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign inspect audit demo completions man help" -f -a "man" -d 'Write man pages'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign inspect audit demo completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from contacts" -f -a "add" -d 'Import cards (after comparing their fingerprints with their owners)'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from contacts" -f -a "list" -d 'List imported cards'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from keygen" -f -a "plan" -d 'Write a keygen plan for the parties to confirm'
@@ -386,5 +438,8 @@ complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from primes" -f -a "generate" -d 'Generate prime sets into this home (each takes seconds to minutes)'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from primes" -f -a "import" -d 'Add prime sets from files (JSON, as in testdata/primes)'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from primes" -f -a "list" -d 'Show how many prime sets are ready'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from presign" -f -a "plan" -d 'Write a presigning plan for a key and a signer set'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from presign" -f -a "run" -d 'Take part in a presigning session'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from presign" -f -a "list" -d 'List this home\'s unused presignatures'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "log" -d 'Print the audit log'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "verify" -d 'Check the hash chain (exit 1 if it is broken)'

@@ -88,6 +88,9 @@ pub enum Command {
     /// Paillier primes for ECDSA aux info, made ahead of time
     #[command(subcommand)]
     Primes(PrimesCommand),
+    /// ECDSA presignatures: the offline phase of signing, done ahead of time
+    #[command(subcommand)]
+    Presign(PresignCommand),
     /// Show what a plan, card or round message is, without secrets
     Inspect(InspectArgs),
     /// Show and check the hash-chained audit log
@@ -231,8 +234,12 @@ pub struct SignPlanArgs {
     #[arg(long, value_enum)]
     pub hash: Option<crate::plan::HashMode>,
     /// ecdsa-secp256k1: sign with the child key at this non-hardened BIP32 path, e.g. m/0/1
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", conflicts_with = "presigned")]
     pub path: Option<String>,
+    /// ecdsa-secp256k1: sign in one round with an unused presignature of these signers
+    /// (see `mpc presign`); not with --path or --hash prehash
+    #[arg(long)]
+    pub presigned: bool,
     /// Expiry and output file
     #[command(flatten)]
     pub output: PlanOutputArgs,
@@ -353,6 +360,34 @@ pub enum KeyFormat {
     Hex,
     /// PEM SubjectPublicKeyInfo
     Pem,
+}
+
+/// `mpc presign`
+#[derive(Debug, Subcommand)]
+pub enum PresignCommand {
+    /// Write a presigning plan for a key and a signer set
+    Plan(PresignPlanArgs),
+    /// Take part in a presigning session
+    Run(RunArgs),
+    /// List this home's unused presignatures
+    List,
+}
+
+/// `mpc presign plan`
+#[derive(Debug, Args)]
+pub struct PresignPlanArgs {
+    /// The key id (or a unique prefix)
+    #[arg(long)]
+    pub key: String,
+    /// The signers who will later sign with it: names or 1-based indices, comma separated
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub signers: Vec<String>,
+    /// A label for the session
+    #[arg(long, default_value = "")]
+    pub label: String,
+    /// Expiry and output file
+    #[command(flatten)]
+    pub output: PlanOutputArgs,
 }
 
 /// `mpc primes`

@@ -118,6 +118,23 @@ pub struct SignPlan {
     /// ECDSA only: sign with the child key at this non-hardened BIP32 path (`m/0/1`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// ECDSA only: generate a presignature, or sign with one made earlier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presign: Option<Presign>,
+}
+
+/// The presignature role of an ECDSA signing plan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum Presign {
+    /// Run the offline phase now: the session ends with a stored presignature, no
+    /// signature (the plan's message is empty).
+    Generate,
+    /// Sign in one round with the presignature made in `session` (hex session id).
+    Consume {
+        /// The presigning session.
+        session: String,
+    },
 }
 
 /// Parses a non-hardened BIP32 path such as `m/0/1` into its indices. Hardened steps
@@ -359,14 +376,38 @@ impl Plan {
             return bad("label is longer than 200 characters".into());
         }
         let ecdsa = self.scheme() == Scheme::EcdsaSecp256k1;
+        let generate = matches!(self, Plan::Sign(p) if p.presign == Some(Presign::Generate));
         match self {
             Plan::Keygen(p) if ecdsa != p.aux.is_some() => {
                 return bad(
                     "an aux-info mode is required for ecdsa-secp256k1 and only for it".into(),
                 );
             }
+            Plan::Sign(p)
+                if generate
+                    && (!ecdsa
+                        || p.hash.is_some()
+                        || p.path.is_some()
+                        || !p.message.is_empty()) =>
+            {
+                return bad(
+                    "a presigning plan is for ecdsa-secp256k1 and names no message, hash or path"
+                        .into(),
+                );
+            }
+            Plan::Sign(_) if generate => {}
             Plan::Sign(p) if ecdsa != p.hash.is_some() => {
                 return bad("a hash mode is required for ecdsa-secp256k1 and only for it".into());
+            }
+            // cggmp21 0.6 advisory CVE-2025-66017: a presignature must not be combined
+            // with HD derivation or with a digest chosen by the caller.
+            Plan::Sign(p) if matches!(p.presign, Some(Presign::Consume { .. })) => {
+                if p.path.is_some() {
+                    return bad("a presignature cannot sign with an HD derivation path (cggmp21 advisory CVE-2025-66017); sign without --presigned".into());
+                }
+                if p.hash == Some(HashMode::Prehash) {
+                    return bad("a presignature cannot sign a caller-supplied raw hash (cggmp21 advisory CVE-2025-66017); let mpc hash the message".into());
+                }
             }
             _ => {}
         }
@@ -378,7 +419,7 @@ impl Plan {
             }
             parse_path(path).map_err(PlanError::Invalid)?;
         }
-        if ecdsa && matches!(self, Plan::Sign(_)) && self.digest().is_none() {
+        if ecdsa && !generate && matches!(self, Plan::Sign(_)) && self.digest().is_none() {
             return bad("with --hash prehash the message must be exactly 32 bytes".into());
         }
         if let Plan::Sign(p) = self {

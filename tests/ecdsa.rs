@@ -243,6 +243,140 @@ fn two_of_three_aux_keygen_sign_bad_input_and_aux_reuse() {
         .unwrap();
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("hardened"), "{}", stderr(&out));
+
+    presignatures(&w, &key2, &pk2);
+}
+
+/// Presigns for alice and carol, then signs in one round; a presignature signs once.
+fn presignatures(w: &World, key: &str, pk: &str) {
+    let presign = |out: &str| {
+        let plan = w.path(out);
+        let o = w
+            .mpc(0)
+            .args([
+                "presign",
+                "plan",
+                "--key",
+                key,
+                "--signers",
+                "alice,carol",
+                "--out",
+            ])
+            .arg(&plan)
+            .output()
+            .unwrap();
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        w.run_all("presign", &plan, &[0, 2]);
+    };
+    presign("presign1.plan.json");
+    let listed = json(
+        &w.mpc(2)
+            .args(["presign", "list", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(listed["presignatures"].as_array().unwrap().len(), 1);
+
+    // The advisory guardrails: no raw hash, no HD path with a presignature.
+    let m = w.path("pmsg");
+    std::fs::write(&m, [7u8; 32]).unwrap();
+    let o = w
+        .mpc(0)
+        .args([
+            "sign",
+            "plan",
+            "--key",
+            key,
+            "--signers",
+            "alice,carol",
+            "--presigned",
+            "--hash",
+            "prehash",
+            "--message",
+        ])
+        .arg(&m)
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("CVE-2025-66017"), "{}", stderr(&o));
+    let o = w
+        .mpc(0)
+        .args([
+            "sign",
+            "plan",
+            "--key",
+            key,
+            "--signers",
+            "alice,carol",
+            "--presigned",
+            "--path",
+            "m/1",
+            "--message",
+        ])
+        .arg(&m)
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 2);
+
+    // Two plans made before either runs both name the same presignature.
+    let plan_for = |msg: &[u8], name: &str| {
+        let f = w.path(&format!("{name}.txt"));
+        std::fs::write(&f, msg).unwrap();
+        let plan = w.path(&format!("{name}.plan.json"));
+        let o = w
+            .mpc(0)
+            .args([
+                "sign",
+                "plan",
+                "--key",
+                key,
+                "--signers",
+                "alice,carol",
+                "--presigned",
+                "--message",
+            ])
+            .arg(&f)
+            .arg("--out")
+            .arg(&plan)
+            .output()
+            .unwrap();
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        plan
+    };
+    let msg1 = b"presigned one";
+    let first = plan_for(msg1, "presigned1");
+    let second = plan_for(b"presigned two", "presigned2");
+    let p1: serde_json::Value = serde_json::from_slice(&std::fs::read(&first).unwrap()).unwrap();
+    let prefix = hex::encode(
+        &mpc::plan::Plan::from_json(&std::fs::read(&first).unwrap())
+            .unwrap()
+            .session_id()[..8],
+    );
+    assert_eq!(p1["presign"]["step"], "consume");
+    assert_eq!(code(&w.step(0, "sign", &first)), 4);
+    // A crash after the presignature was consumed but before the file left: the rerun
+    // sends the very same partial signature, never a new one.
+    let sent = w.parties[0]
+        .dir
+        .join(format!("{prefix}-sign-r1-p1-to-all.mpcmsg"));
+    let bytes = std::fs::read(&sent).unwrap();
+    std::fs::remove_file(&sent).unwrap();
+    assert_eq!(code(&w.step(0, "sign", &first)), 4);
+    assert_eq!(std::fs::read(&sent).unwrap(), bytes);
+    // The second plan cannot use the spent presignature: refused before anything is sent.
+    let o = w.step(0, "sign", &second);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("already used"), "{}", stderr(&o));
+    let results = w.run_all("sign", &first, &[0, 2]);
+    assert_eq!(results[0]["signature"], results[1]["signature"]);
+    check(pk, &sha2::Sha256::digest(msg1).into(), &results[0]);
+    let listed = json(
+        &w.mpc(0)
+            .args(["presign", "list", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert!(listed["presignatures"].as_array().unwrap().is_empty());
 }
 
 #[test]

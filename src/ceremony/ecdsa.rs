@@ -15,7 +15,7 @@ use crate::engine::cggmp::{self, AuxInfo, EcdsaKeyShare, Received, Replay};
 use crate::engine::tagged_hash;
 use crate::envelope::{Envelope, Protocol};
 use crate::error::{Failure, Result};
-use crate::plan::{AuxMode, Plan, parse_path, party_set_id};
+use crate::plan::{AuxMode, Plan, Presign, parse_path, party_set_id};
 use crate::pubkey;
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
@@ -255,6 +255,9 @@ impl Ceremony<'_> {
                     }
                 }
             }
+            Plan::Sign(p) if p.presign.is_some() => {
+                self.presignature_step(&mut journal, p, seed, &rx)
+            }
             Plan::Sign(p) => {
                 let share = self.load_ecdsa_share(&p.key_id)?;
                 let position = |s: u16| p.signers.iter().position(|&x| x == s).map(|i| i as u16);
@@ -312,6 +315,164 @@ impl Ceremony<'_> {
                 }
             }
         }
+    }
+
+    /// A presigning session (cggmp21's offline phase, by replay) or a one-round signing
+    /// with a presignature made earlier.
+    fn presignature_step(
+        &mut self,
+        journal: &mut Journal,
+        p: &crate::plan::SignPlan,
+        seed: [u8; 32],
+        rx: &[Rx],
+    ) -> Result<Progress> {
+        let position = |s: u16| p.signers.iter().position(|&x| x == s).map(|i| i as u16);
+        let me = position(self.me).ok_or_else(|| Failure::internal("not a signer"))?;
+        let to_plan = |i: u16| p.signers[i as usize];
+        match &p.presign {
+            Some(Presign::Generate) => {
+                let share = self.load_ecdsa_share(&p.key_id)?;
+                let params = cggmp::Params {
+                    session: self.session,
+                    seed,
+                    i: me,
+                    n: p.signers.len() as u16,
+                };
+                let at_keygen: Vec<u16> = p.signers.iter().map(|s| s - 1).collect();
+                let st = state(journal)?;
+                let (sent, round) = (st.sent_main.clone(), st.round_main);
+                let received = Self::for_engine(rx, Protocol::Sign, position);
+                match cggmp::presign(&params, &share, &at_keygen, &received, &sent)
+                    .map_err(|e| self.blame(e))?
+                {
+                    Replay::Waiting { new } => {
+                        self.send(journal, Protocol::Sign, &new, to_plan)?;
+                        let round = new.iter().map(envelope_round).max().unwrap_or(round);
+                        Ok(self.waiting(rx, Protocol::Sign, round, &p.signers))
+                    }
+                    Replay::Done { output, new } => {
+                        self.send(journal, Protocol::Sign, &new, to_plan)?;
+                        let json = encode(&output)?;
+                        drop(output);
+                        let path = self.home.presignature_path(&self.sid);
+                        self.home
+                            .write_sealed(&path, self.identity, json.expose())?;
+                        self.db.set_ledger(&self.sid, "presignature", "armed")?;
+                        self.complete(Outcome::Presign {
+                            key_id: p.key_id.clone(),
+                            signers: p.signers.clone(),
+                            transcript: hex::encode(tagged_hash(
+                                "mpc-ecdsa-presign-transcript",
+                                &self.session,
+                                [self.sid.as_bytes()],
+                            )),
+                        })
+                    }
+                }
+            }
+            Some(Presign::Consume { session }) => {
+                let presig_path = self.home.presignature_path(session);
+                if state(journal)?.sent_main.is_empty() {
+                    // Issue the partial signature, once. The journal (with the envelope)
+                    // is committed, then the ledger marks the presignature consumed and
+                    // its file is destroyed, all before the envelope leaves the machine.
+                    if self.db.ledger(session, "presignature")?.as_deref() != Some("armed") {
+                        return Err(Failure::input(format!(
+                            "presignature {} is already used (or unknown here); a presignature signs exactly one message",
+                            &session[..16.min(session.len())]
+                        ))
+                        .hint("make a new one with `mpc presign`, or sign without --presigned"));
+                    }
+                    let bytes = self
+                        .home
+                        .read_sealed(&presig_path, self.identity)?
+                        .ok_or_else(|| {
+                            Failure::input("this home has no presignature from that session")
+                        })?;
+                    let presig: cggmp::Presignature = serde_json::from_slice(bytes.expose())
+                        .map_err(|e| Failure::internal("the presignature is damaged").cause(e))?;
+                    let digest = self
+                        .plan
+                        .digest()
+                        .ok_or_else(|| Failure::internal("no digest"))?;
+                    let partial =
+                        cggmp::partial_signature(presig, &digest).map_err(|e| self.blame(e))?;
+                    let new = [cggmp::Sent {
+                        round: 0,
+                        recipient: None,
+                        data: partial,
+                    }];
+                    let rows = vec![self.seal(Protocol::Sign, 1, None, &new[0].data)?];
+                    let st = state(journal)?;
+                    st.sent_main.push(cggmp::sent_hash(&new[0].data));
+                    st.round_main = 1;
+                    journal.sent.extend(rows.iter().cloned());
+                    self.save_journal(journal)?;
+                    self.consume_presignature(session)?;
+                    self.db.record_sent(&self.sid, &rows, None)?;
+                } else {
+                    // A crash may have come between the journal and the ledger.
+                    self.consume_presignature(session)?;
+                }
+                let mut partials: Vec<(u16, Vec<u8>)> = Vec::new();
+                for raw in &journal.sent {
+                    let env = Envelope::decode(raw).map_err(|e| {
+                        Failure::internal("a sent message no longer decodes").cause(e)
+                    })?;
+                    partials.push((
+                        me,
+                        env.open(self.identity)
+                            .map_err(|e| Failure::internal("own message").cause(e))?,
+                    ));
+                }
+                partials.extend(
+                    rx.iter()
+                        .filter(|m| m.protocol == Protocol::Sign && m.round == 1)
+                        .filter_map(|m| Some((position(m.sender)?, m.data.clone()))),
+                );
+                if partials.len() < p.signers.len() {
+                    return Ok(self.waiting(rx, Protocol::Sign, 1, &p.signers));
+                }
+                partials.sort_by_key(|(i, _)| *i);
+                let signature = cggmp::combine(&partials).map_err(|e| self.blame(e))?;
+                let digest = self
+                    .plan
+                    .digest()
+                    .ok_or_else(|| Failure::internal("no digest"))?;
+                let pk = hex::decode(&p.group_public_key).unwrap_or_default();
+                if !pubkey::verify_ecdsa_prehash(&pk, &digest, &signature)? {
+                    let mut f = Failure::new(
+                        crate::error::Exit::Aborted,
+                        "the partial signatures do not combine into a valid signature: a signer cheated or used another presignature",
+                    );
+                    f.hint =
+                        Some("the presignature is spent; make a new one and sign again".into());
+                    return Err(f);
+                }
+                let recovery_id = pubkey::recovery_id(&pk, &digest, &signature)?;
+                self.complete(Outcome::Sign {
+                    key_id: p.key_id.clone(),
+                    scheme: p.scheme.id().into(),
+                    signature: hex::encode(signature),
+                    recovery_id,
+                    derived_public_key: None,
+                    transcript: hex::encode(tagged_hash(
+                        "mpc-ecdsa-sign-transcript",
+                        &self.session,
+                        [&signature[..]],
+                    )),
+                })
+            }
+            None => Err(Failure::internal("not a presignature plan")),
+        }
+    }
+
+    /// Marks a presignature consumed and destroys its file (idempotent).
+    fn consume_presignature(&self, session: &str) -> Result<()> {
+        self.db.set_ledger(session, "presignature", "consumed")?;
+        let path = self.home.presignature_path(session);
+        crate::store::fsutil::remove_durably(&path)
+            .map_err(|e| Failure::internal(format!("cannot remove {}", path.display())).cause(e))
     }
 
     /// Runs aux-info generation as far as it goes: `Ok(aux)` once finished (now or in an

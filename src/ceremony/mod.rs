@@ -98,13 +98,24 @@ pub enum Outcome {
         /// Transcript hash, hex.
         transcript: String,
     },
+    /// An ECDSA presignature, stored sealed, usable once by the same signers.
+    Presign {
+        /// Key id.
+        key_id: String,
+        /// The signers, 1-based plan indices.
+        signers: Vec<u16>,
+        /// Transcript hash, hex.
+        transcript: String,
+    },
 }
 
 impl Outcome {
     /// The transcript fingerprint in words.
     pub fn transcript_words(&self) -> String {
         let t = match self {
-            Outcome::Keygen { transcript, .. } | Outcome::Sign { transcript, .. } => transcript,
+            Outcome::Keygen { transcript, .. }
+            | Outcome::Sign { transcript, .. }
+            | Outcome::Presign { transcript, .. } => transcript,
         };
         let bytes: [u8; 32] = hex::decode(t)
             .ok()
@@ -501,6 +512,7 @@ impl<'a> Ceremony<'a> {
         let (action, subject) = match &outcome {
             Outcome::Keygen { key_id, .. } => ("keygen.complete", key_id.clone()),
             Outcome::Sign { key_id, .. } => ("sign.complete", key_id.clone()),
+            Outcome::Presign { key_id, .. } => ("presign.complete", key_id.clone()),
         };
         self.db.audit(
             action,

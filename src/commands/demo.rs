@@ -101,6 +101,7 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<()> {
             nonce: fresh_nonce(),
             hash: None,
             path: None,
+            presign: None,
         });
         write_file(&dir.join("sign.plan.json"), splan.to_json().as_bytes())?;
         p.status(format!(

@@ -9,6 +9,7 @@ pub mod init;
 pub mod inspect;
 pub mod keygen;
 pub mod keys;
+pub mod presign;
 pub mod primes;
 pub mod run;
 pub mod sign;
@@ -66,6 +67,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Verify(a) => verify::run(&ctx, a),
         Command::Keys(c) => keys::run(&ctx, c),
         Command::Primes(c) => primes::run(&ctx, c),
+        Command::Presign(c) => presign::run(&ctx, c),
         Command::Inspect(a) => inspect::run(&ctx, a),
         Command::Audit(c) => audit::run(&ctx, c),
         Command::Demo(a) => demo::run(&ctx, a),

@@ -7,9 +7,10 @@ use crate::ceremony::Outcome;
 use crate::cli::{EcdsaFormat, Encoding, SignCommand, SignPlanArgs, SignRunArgs};
 use crate::error::{Failure, Result};
 use crate::identity::Card;
-use crate::plan::{HashMode, MAX_MESSAGE_LEN, Plan, SignPlan, fresh_nonce, now};
+use crate::plan::{HashMode, MAX_MESSAGE_LEN, Plan, Presign, SignPlan, fresh_nonce, now};
 use crate::pubkey;
 use crate::scheme::Scheme;
+use crate::store::db::KeyRecord;
 use base64::Engine as _;
 
 /// Runs `mpc sign ...`.
@@ -20,13 +21,19 @@ pub fn run(ctx: &Ctx, cmd: SignCommand) -> Result<()> {
     }
 }
 
-fn plan(ctx: &Ctx, args: SignPlanArgs) -> Result<()> {
+/// The key, its parties, and the signers (1-based, ascending) named by `specs` (names
+/// or indices), for a new signing or presigning plan.
+pub fn resolve_signers(
+    ctx: &Ctx,
+    key: &str,
+    specs: &[String],
+) -> Result<(KeyRecord, Vec<Card>, Vec<u16>)> {
     let db = ctx.home.db()?;
-    let key = resolve_key(&db, &args.key)?;
+    let key = resolve_key(&db, key)?;
     let parties: Vec<Card> = serde_json::from_str(&key.parties_json)
         .map_err(|e| Failure::internal("stored parties are unreadable").cause(e))?;
     let mut signers = Vec::new();
-    for s in &args.signers {
+    for s in specs {
         let s = s.trim();
         let idx = match s.parse::<u16>() {
             Ok(i) if i >= 1 && (i as usize) <= parties.len() => i,
@@ -46,11 +53,53 @@ fn plan(ctx: &Ctx, args: SignPlanArgs) -> Result<()> {
     }
     signers.sort_unstable();
     signers.dedup();
+    Ok((key, parties, signers))
+}
+
+/// The oldest unused presignature in this home for `key_id` and exactly `signers`.
+pub fn find_presignature(ctx: &Ctx, key_id: &str, signers: &[u16]) -> Result<Option<String>> {
+    let db = ctx.home.db()?;
+    for (id, result) in db.completed_sessions()? {
+        let Ok(Outcome::Presign {
+            key_id: k,
+            signers: s,
+            ..
+        }) = serde_json::from_str(&result)
+        else {
+            continue;
+        };
+        if k == key_id
+            && s == signers
+            && db.ledger(&id, "presignature")?.as_deref() == Some("armed")
+        {
+            return Ok(Some(id));
+        }
+    }
+    Ok(None)
+}
+
+fn plan(ctx: &Ctx, args: SignPlanArgs) -> Result<()> {
+    let (key, parties, signers) = resolve_signers(ctx, &args.key, &args.signers)?;
     let message = read_message(&args.message)?;
     if message.len() > MAX_MESSAGE_LEN {
         return Err(Failure::input("the message is larger than 1 MiB"));
     }
     let scheme: Scheme = key.scheme.parse().map_err(Failure::internal)?;
+    let presign = match (args.presigned, scheme) {
+        (false, _) => None,
+        (true, Scheme::EcdsaSecp256k1) => {
+            let session = find_presignature(ctx, &key.id, &signers)?.ok_or_else(|| {
+                Failure::input("no unused presignature in this home for this key and these signers")
+                    .hint("make one with `mpc presign plan` and `mpc presign run`, with the same signers")
+            })?;
+            Some(Presign::Consume { session })
+        }
+        (true, _) => {
+            return Err(Failure::input(
+                "--presigned applies only to ecdsa-secp256k1",
+            ));
+        }
+    };
     let plan = Plan::Sign(SignPlan {
         version: 1,
         scheme,
@@ -69,6 +118,7 @@ fn plan(ctx: &Ctx, args: SignPlanArgs) -> Result<()> {
             (_, None) => None,
         },
         path: args.path,
+        presign,
     });
     plan.validate()?;
     emit_plan(ctx, &plan, args.output.out.as_deref())
@@ -85,7 +135,9 @@ fn run_sign(ctx: &Ctx, args: SignRunArgs) -> Result<()> {
         transcript,
     } = &outcome
     else {
-        return Err(Failure::internal("signing produced a keygen outcome"));
+        return Err(Failure::input(
+            "that plan makes no signature (a presigning plan?); use `mpc presign run`",
+        ));
     };
     let compact =
         hex::decode(signature).map_err(|e| Failure::internal("bad stored signature").cause(e))?;

@@ -256,6 +256,55 @@ pub fn sign(
     })
 }
 
+/// A presignature: one signer's share of an ECDSA nonce, usable for exactly one message.
+pub type Presignature = cggmp21::Presignature<Secp256k1>;
+
+/// Replays presignature generation among `signers_at_keygen`.
+pub fn presign(
+    p: &Params,
+    share: &EcdsaKeyShare,
+    signers_at_keygen: &[u16],
+    received: &[Received],
+    sent: &[[u8; 32]],
+) -> Result<Replay<Presignature>, EngineError> {
+    let eid_bytes = eid(&p.session, "presign");
+    let mut rng = rng(&p.seed, "presign");
+    let sm = cggmp21::signing(ExecutionId::new(&eid_bytes), p.i, signers_at_keygen, share)
+        .generate_presignature_sync(&mut rng);
+    drive(sm, received, sent, |_| Vec::new())
+}
+
+/// This signer's partial signature of `digest` from its presignature (consumed by value:
+/// a presignature must never sign two messages). Serialized for the wire.
+pub fn partial_signature(
+    presignature: Presignature,
+    digest: &[u8; 32],
+) -> Result<Vec<u8>, EngineError> {
+    use cggmp21::generic_ec::Scalar;
+    let data =
+        cggmp21::DataToSign::from_scalar(Scalar::<Secp256k1>::from_be_bytes_mod_order(digest));
+    postcard::to_allocvec(&presignature.issue_partial_signature(data)).map_err(bug)
+}
+
+/// Combines every signer's partial signature (sender position, bytes) into r||s, low-s.
+/// The caller must verify the result: a cheating signer makes it invalid.
+pub fn combine(partials: &[(u16, Vec<u8>)]) -> Result<[u8; 64], EngineError> {
+    let mut parsed = Vec::new();
+    for (sender, bytes) in partials {
+        let ps: cggmp21::PartialSignature<Secp256k1> =
+            postcard::from_bytes(bytes).map_err(|_| EngineError::PeerMisbehaved {
+                culprits: vec![*sender],
+                reason: "sent a malformed partial signature".into(),
+            })?;
+        parsed.push(ps);
+    }
+    let sig = cggmp21::PartialSignature::combine(&parsed)
+        .ok_or_else(|| bug("partial signatures do not combine"))?;
+    let mut out = [0u8; 64];
+    sig.write_to_slice(&mut out);
+    Ok(out)
+}
+
 /// The public key of the child at the non-hardened `path` (SLIP-10, BIP32-compatible on
 /// secp256k1), SEC1 compressed; the group key itself for an empty path.
 pub fn derived_public_key(share: &EcdsaKeyShare, path: &[u32]) -> Result<Vec<u8>, String> {

@@ -466,6 +466,25 @@ impl Db {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Sets a single-use item's ledger status in its own transaction.
+    pub fn set_ledger(&self, session: &str, item: &str, status: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO ledger (session_id, item, status, updated_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (session_id, item) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at",
+            params![session, item, status, now() as i64],
+        )?;
+        Ok(())
+    }
+
+    /// Completed sessions as (id, result JSON), oldest first.
+    pub fn completed_sessions(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let mut st = self.conn.prepare(
+            "SELECT id, result FROM sessions WHERE status = 'complete' AND result IS NOT NULL ORDER BY created_at, id",
+        )?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// The ledger status of a single-use item, if recorded.
     pub fn ledger(&self, session: &str, item: &str) -> Result<Option<String>, StoreError> {
         Ok(self

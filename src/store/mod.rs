@@ -158,6 +158,11 @@ impl Home {
         Ok(plain)
     }
 
+    /// This party's presignature made in a presigning session (secret, single use).
+    pub fn presignature_path(&self, session_hex: &str) -> PathBuf {
+        self.root.join("presig").join(format!("{session_hex}.age"))
+    }
+
     /// The journal of a session.
     pub fn journal_path(&self, session_hex: &str) -> PathBuf {
         self.root

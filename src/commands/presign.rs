@@ -1,0 +1,93 @@
+//! `mpc presign plan|run|list`: ECDSA presignatures.
+//!
+//! A presignature is the message-independent part of a CGGMP21 signature, made ahead of
+//! time by a fixed signer set; a later `mpc sign plan --presigned` among the same signers
+//! then finishes in one round. Each presignature signs exactly one message: it is marked
+//! consumed and destroyed before a partial signature made from it leaves the machine.
+//! Following the cggmp21 0.6 advisory (CVE-2025-66017), presignatures are never used with
+//! HD derivation or with a caller-supplied raw hash.
+
+use super::sign::resolve_signers;
+use super::{Ctx, keygen::emit_plan, run::run_ceremony};
+use crate::ceremony::Outcome;
+use crate::cli::{PresignCommand, PresignPlanArgs};
+use crate::error::{Failure, Result};
+use crate::plan::{Plan, Presign, SignPlan, fresh_nonce, now};
+use crate::scheme::Scheme;
+
+/// Runs `mpc presign ...`.
+pub fn run(ctx: &Ctx, cmd: PresignCommand) -> Result<()> {
+    match cmd {
+        PresignCommand::Plan(a) => plan(ctx, a),
+        PresignCommand::Run(a) => {
+            let (outcome, session) = run_ceremony(ctx, &a, "sign")?;
+            let Outcome::Presign {
+                key_id, signers, ..
+            } = &outcome
+            else {
+                return Err(Failure::input(
+                    "that plan is not a presigning plan; use `mpc sign run`",
+                ));
+            };
+            ctx.printer.status(format!(
+                "presignature for key {key_id}, signers {signers:?}, stored (single use)"
+            ));
+            ctx.printer.json(&serde_json::json!({
+                "key_id": key_id,
+                "signers": signers,
+                "session_id": session,
+            }))
+        }
+        PresignCommand::List => list(ctx),
+    }
+}
+
+fn plan(ctx: &Ctx, args: PresignPlanArgs) -> Result<()> {
+    let (key, parties, signers) = resolve_signers(ctx, &args.key, &args.signers)?;
+    if key.scheme != Scheme::EcdsaSecp256k1.id() {
+        return Err(Failure::input(format!(
+            "presignatures are for ecdsa-secp256k1 keys, not {}",
+            key.scheme
+        )));
+    }
+    let plan = Plan::Sign(SignPlan {
+        version: 1,
+        scheme: Scheme::EcdsaSecp256k1,
+        key_id: key.id.clone(),
+        group_public_key: key.public_key.clone(),
+        threshold: key.threshold,
+        parties,
+        signers,
+        message: String::new(),
+        label: args.label,
+        expires_at: now() + args.output.expires.as_secs(),
+        nonce: fresh_nonce(),
+        hash: None,
+        path: None,
+        presign: Some(Presign::Generate),
+    });
+    plan.validate()?;
+    emit_plan(ctx, &plan, args.output.out.as_deref())
+}
+
+fn list(ctx: &Ctx) -> Result<()> {
+    let db = ctx.home.db()?;
+    let mut rows = Vec::new();
+    for (id, result) in db.completed_sessions()? {
+        let Ok(Outcome::Presign {
+            key_id, signers, ..
+        }) = serde_json::from_str(&result)
+        else {
+            continue;
+        };
+        if db.ledger(&id, "presignature")?.as_deref() == Some("armed") {
+            ctx.printer
+                .data(format!("{}  key {key_id}  signers {signers:?}", &id[..16]));
+            rows.push(
+                serde_json::json!({ "session_id": id, "key_id": key_id, "signers": signers }),
+            );
+        }
+    }
+    ctx.printer
+        .json(&serde_json::json!({ "presignatures": rows }))
+}
