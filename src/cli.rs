@@ -96,7 +96,7 @@ pub enum Command {
     /// Show and check the hash-chained audit log
     #[command(subcommand)]
     Audit(AuditCommand),
-    /// Run a whole 2-of-3 keygen and signing for every scheme in temporary homes
+    /// Run a whole 2-of-3 keygen and signing for every FROST scheme in temporary homes
     Demo(DemoArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),

@@ -113,22 +113,17 @@ impl Ceremony<'_> {
     }
 
     fn received(&self) -> Result<Vec<Rx>> {
-        let mut out = Vec::new();
-        for raw in self.db.messages(&self.sid)? {
-            let env = Envelope::decode(&raw)
-                .map_err(|e| Failure::internal("a stored message no longer decodes").cause(e))?;
-            let data = env
-                .open(self.identity)
-                .map_err(|e| Failure::internal("a stored message no longer opens").cause(e))?;
-            out.push(Rx {
-                protocol: env.header.protocol,
-                round: env.header.round,
-                sender: env.header.sender,
-                broadcast: env.header.recipient().is_none(),
+        Ok(self
+            .accepted()?
+            .into_iter()
+            .map(|(h, data)| Rx {
+                protocol: h.protocol,
+                round: h.round,
+                sender: h.sender,
+                broadcast: h.recipient().is_none(),
                 data,
-            });
-        }
-        Ok(out)
+            })
+            .collect())
     }
 
     /// The messages of `protocol`, with senders mapped to protocol positions.

@@ -413,15 +413,24 @@ impl<'a> Ceremony<'a> {
         Ok(Some(env))
     }
 
-    fn inbox(&self) -> Result<Inbox> {
-        let mut inbox = Inbox::default();
+    /// Every accepted message of the session, decoded and opened, in the pinned order.
+    fn accepted(&self) -> Result<Vec<(Header, Vec<u8>)>> {
+        let mut out = Vec::new();
         for raw in self.db.messages(&self.sid)? {
             let env = Envelope::decode(&raw)
                 .map_err(|e| Failure::internal("a stored message no longer decodes").cause(e))?;
             let data = env
                 .open(self.identity)
                 .map_err(|e| Failure::internal("a stored message no longer opens").cause(e))?;
-            inbox.insert(env.header.round, env.header.sender, data);
+            out.push((env.header, data));
+        }
+        Ok(out)
+    }
+
+    fn inbox(&self) -> Result<Inbox> {
+        let mut inbox = Inbox::default();
+        for (header, data) in self.accepted()? {
+            inbox.insert(header.round, header.sender, data);
         }
         Ok(inbox)
     }
