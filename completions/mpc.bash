@@ -19,6 +19,9 @@ _mpc() {
             mpc,audit)
                 cmd="mpc__subcmd__audit"
                 ;;
+            mpc,bench)
+                cmd="mpc__subcmd__bench"
+                ;;
             mpc,completions)
                 cmd="mpc__subcmd__completions"
                 ;;
@@ -99,6 +102,9 @@ _mpc() {
                 ;;
             mpc__subcmd__help,audit)
                 cmd="mpc__subcmd__help__subcmd__audit"
+                ;;
+            mpc__subcmd__help,bench)
+                cmd="mpc__subcmd__help__subcmd__bench"
                 ;;
             mpc__subcmd__help,completions)
                 cmd="mpc__subcmd__help__subcmd__completions"
@@ -308,7 +314,7 @@ _mpc() {
 
     case "${cmd}" in
         mpc)
-            opts="-q -v -h -V --home --json --quiet --verbose --no-input --passphrase-file --help --version init id contacts keygen sign verify keys primes presign inspect audit demo completions man help"
+            opts="-q -v -h -V --home --json --quiet --verbose --no-input --passphrase-file --help --version init id contacts keygen sign verify keys primes presign inspect audit demo bench completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -436,6 +442,48 @@ _mpc() {
                 return 0
             fi
             case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__bench)
+            opts="-n -t -q -v -h -V --parties --threshold --primes-dir --e2e --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --parties)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --primes-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --home)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -622,7 +670,7 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__help)
-            opts="init id contacts keygen sign verify keys primes presign inspect audit demo completions man help"
+            opts="init id contacts keygen sign verify keys primes presign inspect audit demo bench completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -666,6 +714,20 @@ _mpc() {
         mpc__subcmd__help__subcmd__audit__subcmd__verify)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__help__subcmd__bench)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -98,6 +98,8 @@ pub enum Command {
     Audit(AuditCommand),
     /// Run a whole 2-of-3 keygen and signing for every FROST scheme in temporary homes
     Demo(DemoArgs),
+    /// Measure threshold ECDSA on this machine, in-process and end to end
+    Bench(BenchArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
     /// Write man pages
@@ -439,6 +441,24 @@ pub struct DemoArgs {
     /// Keep the demo homes and messages in DIR instead of a temporary directory
     #[arg(long, value_name = "DIR")]
     pub keep: Option<PathBuf>,
+}
+
+/// `mpc bench`
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Number of parties
+    #[arg(short = 'n', long, default_value_t = 3)]
+    pub parties: u16,
+    /// Signers required
+    #[arg(short = 't', long, default_value_t = 2)]
+    pub threshold: u16,
+    /// Use pregenerated primes `primes-K.json` from DIR (e.g. testdata/primes) instead of
+    /// generating them (which is then measured)
+    #[arg(long, value_name = "DIR")]
+    pub primes_dir: Option<PathBuf>,
+    /// Also run every ceremony through mpc processes over files
+    #[arg(long)]
+    pub e2e: bool,
 }
 
 /// `mpc completions`

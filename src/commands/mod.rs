@@ -1,6 +1,7 @@
 //! One file per subcommand: validate the arguments, call the library, print.
 
 pub mod audit;
+pub mod bench;
 pub mod contacts;
 pub mod demo;
 pub mod generate;
@@ -71,6 +72,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Inspect(a) => inspect::run(&ctx, a),
         Command::Audit(c) => audit::run(&ctx, c),
         Command::Demo(a) => demo::run(&ctx, a),
+        Command::Bench(a) => bench::run(&ctx, a),
         Command::Completions(a) => generate::completions(a),
         Command::Man(a) => generate::man(&ctx, a),
     }

@@ -317,6 +317,178 @@ pub fn derived_public_key(share: &EcdsaKeyShare, path: &[u32]) -> Result<Vec<u8>
     Ok(child.public_key.to_bytes(true).to_vec())
 }
 
+/// In-process simulation of all parties at once, driving the state machines directly
+/// (no replay, no envelopes): what the library alone costs. Used by `mpc bench`.
+pub mod simulate {
+    use super::*;
+    use cggmp21::round_based::Outgoing;
+
+    /// Runs every party's state machine to completion, routing messages between them.
+    pub fn run<SM, O, Er>(mut sms: Vec<SM>) -> Result<Vec<O>, EngineError>
+    where
+        SM: StateMachine<Output = Result<O, Er>>,
+        SM::Msg: Clone,
+        Er: std::fmt::Display,
+    {
+        let n = sms.len();
+        let mut queues: Vec<std::collections::VecDeque<Incoming<SM::Msg>>> =
+            (0..n).map(|_| Default::default()).collect();
+        let mut out: Vec<Option<O>> = (0..n).map(|_| None).collect();
+        let mut id = 0u64;
+        while out.iter().any(Option::is_none) {
+            let mut progressed = false;
+            for i in 0..n {
+                if out[i].is_some() {
+                    continue;
+                }
+                loop {
+                    match sms[i].proceed() {
+                        ProceedResult::SendMsg(Outgoing { recipient, msg }) => {
+                            progressed = true;
+                            for (j, queue) in queues.iter_mut().enumerate() {
+                                let (to_j, msg_type) = match recipient {
+                                    MessageDestination::AllParties => {
+                                        (j != i, MessageType::Broadcast)
+                                    }
+                                    MessageDestination::OneParty(r) => {
+                                        (r as usize == j, MessageType::P2P)
+                                    }
+                                };
+                                if to_j {
+                                    id += 1;
+                                    queue.push_back(Incoming {
+                                        id,
+                                        sender: i as u16,
+                                        msg_type,
+                                        msg: msg.clone(),
+                                    });
+                                }
+                            }
+                        }
+                        ProceedResult::NeedsOneMoreMessage => match queues[i].pop_front() {
+                            Some(m) => {
+                                progressed = true;
+                                sms[i]
+                                    .received_msg(m)
+                                    .map_err(|_| bug("state machine refused a message"))?;
+                            }
+                            None => break,
+                        },
+                        ProceedResult::Yielded => {}
+                        ProceedResult::Output(Ok(o)) => {
+                            progressed = true;
+                            out[i] = Some(o);
+                            break;
+                        }
+                        ProceedResult::Output(Err(e)) => return Err(bug(e)),
+                        ProceedResult::Error(e) => return Err(bug(e)),
+                    }
+                }
+            }
+            if !progressed {
+                return Err(bug("simulation stalled"));
+            }
+        }
+        Ok(out.into_iter().flatten().collect())
+    }
+
+    fn rngs(n: u16, tag: &str) -> Vec<ChaCha20Rng> {
+        (0..n).map(|i| rng(&[i as u8; 32], tag)).collect()
+    }
+
+    /// Aux info for `n` parties from their primes.
+    pub fn aux_info(n: u16, primes: Vec<Primes>) -> Result<Vec<AuxInfo>, EngineError> {
+        let eid_bytes = [1u8; 32];
+        let mut rngs = rngs(n, "aux");
+        let sms = rngs
+            .iter_mut()
+            .zip(primes)
+            .enumerate()
+            .map(|(i, (r, p))| {
+                cggmp21::aux_info_gen(ExecutionId::new(&eid_bytes), i as u16, n, p)
+                    .into_state_machine(r)
+            })
+            .collect();
+        run(sms)
+    }
+
+    /// Threshold keygen for `n` parties, completed with `aux`.
+    pub fn keygen(t: u16, aux: &[AuxInfo]) -> Result<Vec<EcdsaKeyShare>, EngineError> {
+        let n = aux.len() as u16;
+        let eid_bytes = [2u8; 32];
+        let mut rngs = rngs(n, "keygen");
+        let sms = rngs
+            .iter_mut()
+            .enumerate()
+            .map(|(i, r)| {
+                cggmp21::keygen::<Secp256k1>(ExecutionId::new(&eid_bytes), i as u16, n)
+                    .set_threshold(t)
+                    .hd_wallet(true)
+                    .into_state_machine(r)
+            })
+            .collect();
+        let incomplete = run(sms)?;
+        incomplete
+            .into_iter()
+            .zip(aux)
+            .map(|(k, a)| KeyShare::from_parts((k, a.clone())).map_err(bug))
+            .collect()
+    }
+
+    /// Signing `digest` by the shares at `signers` (0-based keygen indices).
+    pub fn sign(
+        shares: &[EcdsaKeyShare],
+        signers: &[u16],
+        digest: &[u8; 32],
+    ) -> Result<[u8; 64], EngineError> {
+        use cggmp21::generic_ec::Scalar;
+        let eid_bytes = [3u8; 32];
+        let mut rngs = rngs(signers.len() as u16, "sign");
+        let data =
+            cggmp21::DataToSign::from_scalar(Scalar::<Secp256k1>::from_be_bytes_mod_order(digest));
+        let sms = rngs
+            .iter_mut()
+            .enumerate()
+            .map(|(i, r)| {
+                cggmp21::signing(
+                    ExecutionId::new(&eid_bytes),
+                    i as u16,
+                    signers,
+                    &shares[signers[i] as usize],
+                )
+                .sign_sync(r, data)
+            })
+            .collect();
+        let sigs = run(sms)?;
+        let mut out = [0u8; 64];
+        sigs[0].normalize_s().write_to_slice(&mut out);
+        Ok(out)
+    }
+
+    /// Presignatures for the shares at `signers`.
+    pub fn presign(
+        shares: &[EcdsaKeyShare],
+        signers: &[u16],
+    ) -> Result<Vec<Presignature>, EngineError> {
+        let eid_bytes = [4u8; 32];
+        let mut rngs = rngs(signers.len() as u16, "presign");
+        let sms = rngs
+            .iter_mut()
+            .enumerate()
+            .map(|(i, r)| {
+                cggmp21::signing(
+                    ExecutionId::new(&eid_bytes),
+                    i as u16,
+                    signers,
+                    &shares[signers[i] as usize],
+                )
+                .generate_presignature_sync(r)
+            })
+            .collect();
+        run(sms)
+    }
+}
+
 /// The group public key of a share, SEC1 compressed.
 pub fn public_key(share: &EcdsaKeyShare) -> Vec<u8> {
     share.shared_public_key.to_bytes(true).to_vec()

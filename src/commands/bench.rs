@@ -1,0 +1,332 @@
+//! `mpc bench ecdsa`: what threshold ECDSA costs on this machine.
+//!
+//! In-process: every party's cggmp21 state machine driven directly in this process (the
+//! library alone, no envelopes, no replay). End to end (`--e2e`): this binary run as one
+//! process per party step, each with its own temporary home, exchanging files in step
+//! mode, as users do; the time is the sum over all steps of all parties, comparable to
+//! the in-process total. Primes come from `--primes-dir` (files `primes-K.json`, as in
+//! testdata/primes) or are generated first, which is then measured too.
+
+use super::Ctx;
+use crate::cli::BenchArgs;
+use crate::engine::cggmp::{self, Primes, simulate};
+use crate::error::{Failure, Result};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Row {
+    what: String,
+    in_process: Option<Duration>,
+    e2e: Option<Duration>,
+}
+
+fn timed<T>(f: impl FnOnce() -> Result<T>) -> Result<(T, Duration)> {
+    let start = Instant::now();
+    let v = f()?;
+    Ok((v, start.elapsed()))
+}
+
+fn engine(e: crate::engine::EngineError) -> Failure {
+    Failure::internal("benchmark protocol run failed").cause(e)
+}
+
+/// Runs `mpc bench ecdsa`.
+pub fn run(ctx: &Ctx, args: BenchArgs) -> Result<()> {
+    let (n, t) = (args.parties, args.threshold);
+    if t < 2 || t > n {
+        return Err(Failure::input(format!(
+            "threshold must be between 2 and {n}"
+        )));
+    }
+    let p = &ctx.printer;
+    let mut rows = Vec::new();
+    p.status(format!("benchmarking ecdsa-secp256k1 {t}-of-{n}"));
+    let primes: Vec<Primes> = match &args.primes_dir {
+        Some(dir) => (0..n)
+            .map(|i| {
+                let path = dir.join(format!("primes-{i}.json"));
+                let bytes = std::fs::read(&path).map_err(|e| {
+                    Failure::input(format!("cannot read {}", path.display())).cause(e)
+                })?;
+                serde_json::from_slice(&bytes).map_err(|e| {
+                    Failure::input(format!("{} is not a prime set", path.display())).cause(e)
+                })
+            })
+            .collect::<Result<_>>()?,
+        None => {
+            let mut out = Vec::new();
+            let mut times = Vec::new();
+            for i in 0..n {
+                let spinner = p.spinner(format!("generating Paillier primes {}/{n}", i + 1));
+                let (primes, d) = timed(|| Ok(Primes::generate(&mut rand::rngs::OsRng)))?;
+                if let Some(s) = spinner {
+                    s.finish_and_clear();
+                }
+                times.push(d);
+                out.push(primes);
+            }
+            times.sort();
+            rows.push(Row {
+                what: "prime generation, one party (median)".into(),
+                in_process: Some(times[times.len() / 2]),
+                e2e: None,
+            });
+            out
+        }
+    };
+    let e2e_primes = primes.clone();
+    let signers: Vec<u16> = (0..t).collect();
+    let digest: [u8; 32] = Sha256::digest(b"mpc bench").into();
+
+    p.status("in-process: aux info");
+    let (aux, d) = timed(|| simulate::aux_info(n, primes).map_err(engine))?;
+    rows.push(Row {
+        what: "aux info (primes pregenerated)".into(),
+        in_process: Some(d),
+        e2e: None,
+    });
+    p.status("in-process: keygen");
+    let (shares, d) = timed(|| simulate::keygen(t, &aux).map_err(engine))?;
+    rows.push(Row {
+        what: "keygen (aux info reused)".into(),
+        in_process: Some(d),
+        e2e: None,
+    });
+    let pk = cggmp::public_key(&shares[0]);
+    p.status("in-process: signing");
+    let (sig, d) = timed(|| simulate::sign(&shares, &signers, &digest).map_err(engine))?;
+    check(&pk, &digest, &sig)?;
+    rows.push(Row {
+        what: format!("full signing, {t} signers"),
+        in_process: Some(d),
+        e2e: None,
+    });
+    p.status("in-process: presigning");
+    let (presigs, d) = timed(|| simulate::presign(&shares, &signers).map_err(engine))?;
+    rows.push(Row {
+        what: format!("presigning, {t} signers"),
+        in_process: Some(d),
+        e2e: None,
+    });
+    let (sig, d) = timed(|| {
+        let partials = presigs
+            .into_iter()
+            .enumerate()
+            .map(|(i, ps)| {
+                Ok((
+                    i as u16,
+                    cggmp::partial_signature(ps, &digest).map_err(engine)?,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        cggmp::combine(&partials).map_err(engine)
+    })?;
+    check(&pk, &digest, &sig)?;
+    rows.push(Row {
+        what: "signing from presignatures".into(),
+        in_process: Some(d),
+        e2e: None,
+    });
+
+    if args.e2e {
+        e2e(ctx, n, t, e2e_primes, &mut rows)?;
+    }
+    report(ctx, n, t, &rows)
+}
+
+fn check(pk: &[u8], digest: &[u8; 32], sig: &[u8; 64]) -> Result<()> {
+    if crate::pubkey::verify_ecdsa_prehash(pk, digest, sig)? {
+        Ok(())
+    } else {
+        Err(Failure::internal("benchmark signature does not verify"))
+    }
+}
+
+/// The same ceremonies through `mpc` processes over files.
+fn e2e(ctx: &Ctx, n: u16, t: u16, primes: Vec<Primes>, rows: &mut [Row]) -> Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let root = tmp.path();
+    let exe = std::env::current_exe()?;
+    let mpc = |home: &Path| {
+        let mut c = Command::new(&exe);
+        c.env("MPC_HOME", home)
+            .env("MPC_PASSPHRASE", "bench")
+            .arg("--no-input")
+            .arg("-q");
+        c
+    };
+    let run = |c: &mut Command| -> Result<std::process::Output> {
+        let out = c.output()?;
+        match out.status.code() {
+            Some(0) | Some(4) => Ok(out),
+            _ => Err(Failure::internal("a benchmark step failed")
+                .cause(String::from_utf8_lossy(&out.stderr).trim())),
+        }
+    };
+    let homes: Vec<_> = (0..n).map(|i| root.join(format!("p{i}"))).collect();
+    let dir = root.join("msgs");
+    std::fs::create_dir_all(&dir)?;
+    for (i, (home, primes)) in homes.iter().zip(primes).enumerate() {
+        let name = format!("p{i}");
+        run(mpc(home).args(["init", "--name", &name, "--kdf-log-n", "10"]))?;
+        run(mpc(home)
+            .args(["id", "--out"])
+            .arg(root.join(format!("{name}.card"))))?;
+        let file = root.join(format!("primes-{i}.json"));
+        std::fs::write(
+            &file,
+            serde_json::to_vec(&primes).map_err(|e| Failure::internal("encode").cause(e))?,
+        )?;
+        run(mpc(home).args(["primes", "import"]).arg(&file))?;
+    }
+    // Steps every party in `who` until all exit 0; returns the summed step time.
+    let ceremony = |kind: &str, plan: &Path, who: &[usize]| -> Result<Duration> {
+        let mut total = Duration::ZERO;
+        let mut done = vec![false; who.len()];
+        for _ in 0..40 {
+            for (k, &i) in who.iter().enumerate() {
+                if done[k] {
+                    continue;
+                }
+                let start = Instant::now();
+                let out = run(mpc(&homes[i])
+                    .args([kind, "run"])
+                    .arg(plan)
+                    .arg("--dir")
+                    .arg(&dir)
+                    .args(["--step", "--yes"]))?;
+                total += start.elapsed();
+                done[k] = out.status.code() == Some(0);
+            }
+            if done.iter().all(|d| *d) {
+                return Ok(total);
+            }
+        }
+        Err(Failure::internal(format!(
+            "benchmark {kind} ceremony did not finish"
+        )))
+    };
+    let plan = |name: &str, args: &[String]| -> Result<std::path::PathBuf> {
+        let path = root.join(name);
+        run(mpc(&homes[0]).args(args).arg("--out").arg(&path))?;
+        Ok(path)
+    };
+    let mut keygen_args: Vec<String> = [
+        "keygen",
+        "plan",
+        "--scheme",
+        "ecdsa-secp256k1",
+        "-t",
+        &t.to_string(),
+        "--label",
+        "bench",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for i in 0..n {
+        keygen_args.push("--party".into());
+        keygen_args.push(root.join(format!("p{i}.card")).display().to_string());
+    }
+    let everyone: Vec<usize> = (0..n as usize).collect();
+    let signers: Vec<usize> = (0..t as usize).collect();
+    let names = signers
+        .iter()
+        .map(|i| format!("p{i}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    ctx.printer.status("end to end: aux info + keygen");
+    let aux_keygen = ceremony("keygen", &plan("k1.json", &keygen_args)?, &everyone)?;
+    ctx.printer.status("end to end: keygen reusing aux info");
+    let keygen = ceremony("keygen", &plan("k2.json", &keygen_args)?, &everyone)?;
+    let key = {
+        let out = run(mpc(&homes[0]).args(["--json", "keys", "list"]))?;
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .map_err(|e| Failure::internal("keys list").cause(e))?;
+        v["keys"][0]["id"].as_str().unwrap_or_default().to_string()
+    };
+    let msg = root.join("msg");
+    std::fs::write(&msg, b"mpc bench")?;
+    let sign_args = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = [
+            "sign",
+            "plan",
+            "--key",
+            &key,
+            "--signers",
+            &names,
+            "--message",
+            &msg.display().to_string(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    ctx.printer.status("end to end: signing");
+    let sign = ceremony("sign", &plan("s.json", &sign_args(&[]))?, &signers)?;
+    ctx.printer.status("end to end: presigning");
+    let presign_args: Vec<String> = ["presign", "plan", "--key", &key, "--signers", &names]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let presign = ceremony("presign", &plan("p.json", &presign_args)?, &signers)?;
+    let presigned = ceremony(
+        "sign",
+        &plan("ps.json", &sign_args(&["--presigned"]))?,
+        &signers,
+    )?;
+    // The in-process aux row is aux alone; end to end it is aux plus keygen.
+    let aux_only = aux_keygen.saturating_sub(keygen);
+    for (row, d) in rows
+        .iter_mut()
+        .skip_while(|r| r.what.starts_with("prime"))
+        .zip([aux_only, keygen, sign, presign, presigned])
+    {
+        row.e2e = Some(d);
+    }
+    Ok(())
+}
+
+fn report(ctx: &Ctx, n: u16, t: u16, rows: &[Row]) -> Result<()> {
+    let fmt = |d: Option<Duration>| {
+        d.map(|d| format!("{:.3} s", d.as_secs_f64()))
+            .unwrap_or_else(|| "-".into())
+    };
+    ctx.printer
+        .data(format!("ecdsa-secp256k1 {t}-of-{n}, all parties, summed"));
+    ctx.printer.data(format!(
+        "{:<40} {:>12} {:>12} {:>7}",
+        "operation", "in-process", "end to end", "ratio"
+    ));
+    for r in rows {
+        let ratio = match (r.in_process, r.e2e) {
+            (Some(a), Some(b)) if !a.is_zero() => {
+                format!("{:.2}", b.as_secs_f64() / a.as_secs_f64())
+            }
+            _ => "-".into(),
+        };
+        ctx.printer.data(format!(
+            "{:<40} {:>12} {:>12} {:>7}",
+            r.what,
+            fmt(r.in_process),
+            fmt(r.e2e),
+            ratio
+        ));
+    }
+    let json: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "operation": r.what,
+                "in_process_s": r.in_process.map(|d| d.as_secs_f64()),
+                "end_to_end_s": r.e2e.map(|d| d.as_secs_f64()),
+            })
+        })
+        .collect();
+    ctx.printer
+        .json(&serde_json::json!({ "scheme": "ecdsa-secp256k1", "n": n, "t": t, "results": json }))
+}
