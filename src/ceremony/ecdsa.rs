@@ -24,6 +24,21 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 /// The highest round number accepted in an ECDSA protocol message.
 pub const MAX_ROUND: u8 = 8;
 
+/// The largest ECDSA payload accepted after decompression.
+const MAX_INFLATED: usize = 16 << 20;
+
+/// ECDSA payloads travel DEFLATE-compressed: cggmp21 serializes its big integers as hex
+/// strings, which compress to about half. (Compression happens before encryption; no
+/// attacker-chosen plaintext is mixed with secrets in a payload, so sizes leak nothing.)
+fn pack(data: &[u8]) -> Vec<u8> {
+    miniz_oxide::deflate::compress_to_vec(data, 6)
+}
+
+/// Inverse of [`pack`], refusing anything that inflates past [`MAX_INFLATED`].
+fn unpack(packed: &[u8]) -> Option<Vec<u8>> {
+    miniz_oxide::inflate::decompress_to_vec_with_limit(packed, MAX_INFLATED).ok()
+}
+
 /// The envelope round of a cggmp21 message: cggmp21 counts rounds from 0, envelopes
 /// from 1.
 fn envelope_round(m: &cggmp::Sent) -> u8 {
@@ -113,17 +128,24 @@ impl Ceremony<'_> {
     }
 
     fn received(&self) -> Result<Vec<Rx>> {
-        Ok(self
-            .accepted()?
+        self.accepted()?
             .into_iter()
-            .map(|(h, data)| Rx {
-                protocol: h.protocol,
-                round: h.round,
-                sender: h.sender,
-                broadcast: h.recipient().is_none(),
-                data,
+            .map(|(h, packed)| {
+                let data = unpack(&packed).ok_or_else(|| {
+                    self.blame(crate::engine::EngineError::PeerMisbehaved {
+                        culprits: vec![h.sender],
+                        reason: "sent a payload that does not decompress".into(),
+                    })
+                })?;
+                Ok(Rx {
+                    protocol: h.protocol,
+                    round: h.round,
+                    sender: h.sender,
+                    broadcast: h.recipient().is_none(),
+                    data,
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// The messages of `protocol`, with senders mapped to protocol positions.
@@ -162,7 +184,7 @@ impl Ceremony<'_> {
                     protocol,
                     envelope_round(m),
                     m.recipient.map(&to_plan),
-                    &m.data,
+                    &pack(&m.data),
                 )
             })
             .collect::<Result<Vec<_>>>()?;
@@ -397,7 +419,7 @@ impl Ceremony<'_> {
                         recipient: None,
                         data: partial,
                     }];
-                    let rows = vec![self.seal(Protocol::Sign, 1, None, &new[0].data)?];
+                    let rows = vec![self.seal(Protocol::Sign, 1, None, &pack(&new[0].data))?];
                     let st = state(journal)?;
                     st.sent_main.push(cggmp::sent_hash(&new[0].data));
                     st.round_main = 1;
@@ -414,10 +436,13 @@ impl Ceremony<'_> {
                     let env = Envelope::decode(raw).map_err(|e| {
                         Failure::internal("a sent message no longer decodes").cause(e)
                     })?;
+                    let packed = env
+                        .open(self.identity)
+                        .map_err(|e| Failure::internal("own message").cause(e))?;
                     partials.push((
                         me,
-                        env.open(self.identity)
-                            .map_err(|e| Failure::internal("own message").cause(e))?,
+                        unpack(&packed)
+                            .ok_or_else(|| Failure::internal("own message does not inflate"))?,
                     ));
                 }
                 partials.extend(
@@ -559,5 +584,28 @@ impl Ceremony<'_> {
             [&group_key[..]],
         );
         self.store_key(p, json.expose(), &group_key, &group_key, transcript)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payloads_round_trip_and_inflation_is_bounded() {
+        let data: Vec<u8> = (0..100_000u32)
+            .flat_map(|i| format!("{i:x}").into_bytes())
+            .collect();
+        let packed = pack(&data);
+        assert!(
+            packed.len() < data.len() * 3 / 4,
+            "hex-like data should compress"
+        );
+        assert_eq!(unpack(&packed).unwrap(), data);
+        // A small payload that would inflate past the limit is refused.
+        let bomb = pack(&vec![0u8; MAX_INFLATED + 1]);
+        assert!(bomb.len() < 100_000);
+        assert!(unpack(&bomb).is_none());
+        assert!(unpack(b"not deflate at all").is_none());
     }
 }
