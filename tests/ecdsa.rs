@@ -245,6 +245,60 @@ fn two_of_three_aux_keygen_sign_bad_input_and_aux_reuse() {
     assert!(stderr(&out).contains("hardened"), "{}", stderr(&out));
 
     presignatures(&w, &key2, &pk2);
+    waiting_processes(&w, &key2, &pk2);
+}
+
+/// Alice and bob sign as two waiting processes on one shared directory, started together.
+fn waiting_processes(w: &World, key: &str, pk: &str) {
+    let msg = b"signed by waiting processes";
+    let m = w.path("wmsg");
+    std::fs::write(&m, msg).unwrap();
+    let plan = w.path("waiting.plan.json");
+    let o = w
+        .mpc(0)
+        .args([
+            "sign",
+            "plan",
+            "--key",
+            key,
+            "--signers",
+            "alice,bob",
+            "--message",
+        ])
+        .arg(&m)
+        .arg("--out")
+        .arg(&plan)
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let shared = w.path("shared-waiting");
+    std::fs::create_dir_all(&shared).unwrap();
+    let children: Vec<_> = [0usize, 1]
+        .iter()
+        .map(|&p| {
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("mpc"))
+                .env("MPC_HOME", &w.parties[p].home)
+                .env("MPC_PASSPHRASE", PASS)
+                .args(["--json", "--no-input", "sign", "run"])
+                .arg(&plan)
+                .arg("--dir")
+                .arg(&shared)
+                .args(["--yes", "--timeout", "120s"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outs: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    for o in &outs {
+        assert_eq!(code(o), 0, "{}", stderr(o));
+        assert_eq!(json(o)["signature"], json(&outs[0])["signature"]);
+    }
+    check(pk, &sha2::Sha256::digest(msg).into(), &json(&outs[0]));
 }
 
 /// Presigns for alice and carol, then signs in one round; a presignature signs once.

@@ -148,6 +148,9 @@ pub struct Ceremony<'a> {
     sid: String,
     me: u16,
     transport: DirTransport,
+    /// What the last step in this process waited for: until a new message is accepted,
+    /// the next step need not advance (an ECDSA advance replays the whole protocol).
+    last_wait: Option<(u8, Vec<u16>)>,
 }
 
 impl<'a> Ceremony<'a> {
@@ -208,6 +211,7 @@ impl<'a> Ceremony<'a> {
             sid,
             me,
             transport,
+            last_wait: None,
         })
     }
 
@@ -242,7 +246,20 @@ impl<'a> Ceremony<'a> {
             }
             SessionStatus::Running => {}
         }
-        let result = self.ingest().and_then(|()| self.advance());
+        let result = self.ingest().and_then(|new| match &self.last_wait {
+            Some((round, missing)) if new == 0 => Ok(Progress::Waiting {
+                round: *round,
+                missing: missing.clone(),
+            }),
+            _ => {
+                let progress = self.advance()?;
+                self.last_wait = match &progress {
+                    Progress::Waiting { round, missing } => Some((*round, missing.clone())),
+                    Progress::Done(_) => None,
+                };
+                Ok(progress)
+            }
+        });
         if let Err(f) = &result
             && f.exit == Exit::Aborted
         {
@@ -291,8 +308,9 @@ impl<'a> Ceremony<'a> {
         }
     }
 
-    /// Reads the transport and stores every valid new envelope.
-    fn ingest(&mut self) -> Result<()> {
+    /// Reads the transport and stores every valid new envelope; returns how many were new.
+    fn ingest(&mut self) -> Result<usize> {
+        let mut new = 0;
         let candidates = self
             .transport
             .candidates(&self.session, self.me)
@@ -327,8 +345,11 @@ impl<'a> Ceremony<'a> {
                 f.culprits = vec![self.party_label(h.sender)];
                 return Err(f);
             }
+            if accepted == Accept::New {
+                new += 1;
+            }
         }
-        Ok(())
+        Ok(new)
     }
 
     /// Checks one file; `Ok(None)` means it is not for us (our own message, re-read).
