@@ -124,31 +124,16 @@ fn whole_ceremony_as_waiting_processes_on_a_shared_directory() {
     let plan = w.keygen_plan("schnorr-secp256k1-tr", 2);
     let shared = w.path("shared");
     std::fs::create_dir_all(&shared).unwrap();
-    let spawn = |p: usize, kind: &str, plan: &std::path::Path| {
-        std::process::Command::new(assert_cmd::cargo::cargo_bin("mpc"))
-            .env("MPC_HOME", &w.parties[p].home)
-            .env("MPC_PASSPHRASE", PASS)
-            .args([kind, "run"])
-            .arg(plan)
-            .arg("--dir")
-            .arg(&shared)
-            .args(["--yes", "--json", "--no-input", "--timeout", "60s"])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap()
-    };
-    // Start every party at once, wait for all, and require success.
+    // Start every party at once as a waiting process on the shared directory.
     let together = |who: &[usize], kind: &str, plan: &std::path::Path| {
-        let children: Vec<_> = who.iter().map(|&p| spawn(p, kind, plan)).collect();
-        let outs: Vec<_> = children
-            .into_iter()
-            .map(|c| c.wait_with_output().unwrap())
-            .collect();
-        for o in &outs {
-            assert_eq!(code(o), 0, "{}", stderr(o));
-        }
-        outs
+        let mut args: Vec<&std::ffi::OsStr> = [kind, "run"].map(std::ffi::OsStr::new).to_vec();
+        args.extend([
+            plan.as_os_str(),
+            std::ffi::OsStr::new("--dir"),
+            shared.as_os_str(),
+        ]);
+        args.extend(["--yes", "--json", "--timeout", "60s"].map(std::ffi::OsStr::new));
+        w.together(who, &args)
     };
     let outs = together(&[0, 1, 2], "keygen", &plan);
     let key = json(&outs[0])["key_id"].as_str().unwrap().to_string();

@@ -273,29 +273,17 @@ fn waiting_processes(w: &World, key: &str, pk: &str) {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let shared = w.path("shared-waiting");
     std::fs::create_dir_all(&shared).unwrap();
-    let children: Vec<_> = [0usize, 1]
-        .iter()
-        .map(|&p| {
-            std::process::Command::new(assert_cmd::cargo::cargo_bin("mpc"))
-                .env("MPC_HOME", &w.parties[p].home)
-                .env("MPC_PASSPHRASE", PASS)
-                .args(["--json", "--no-input", "sign", "run"])
-                .arg(&plan)
-                .arg("--dir")
-                .arg(&shared)
-                .args(["--yes", "--timeout", "120s"])
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    let outs: Vec<_> = children
-        .into_iter()
-        .map(|c| c.wait_with_output().unwrap())
-        .collect();
+    let args = ["--json", "sign", "run"].map(std::ffi::OsStr::new);
+    let rest = ["--yes", "--timeout", "120s"].map(std::ffi::OsStr::new);
+    let mut all: Vec<&std::ffi::OsStr> = args.to_vec();
+    all.extend([
+        plan.as_os_str(),
+        std::ffi::OsStr::new("--dir"),
+        shared.as_os_str(),
+    ]);
+    all.extend(rest);
+    let outs = w.together(&[0, 1], &all);
     for o in &outs {
-        assert_eq!(code(o), 0, "{}", stderr(o));
         assert_eq!(json(o)["signature"], json(&outs[0])["signature"]);
     }
     check(pk, &sha2::Sha256::digest(msg).into(), &json(&outs[0]));

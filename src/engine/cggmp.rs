@@ -435,6 +435,23 @@ pub mod simulate {
             .collect()
     }
 
+    /// One signing builder per signer: signer `i` holds the share at keygen index
+    /// `signers[i]`.
+    fn signing_builders<'r>(
+        shares: &'r [EcdsaKeyShare],
+        signers: &'r [u16],
+        eid_bytes: &'r [u8; 32],
+    ) -> impl Iterator<Item = cggmp21::signing::SigningBuilder<'r, Secp256k1, Level>> + 'r {
+        signers.iter().enumerate().map(move |(i, &s)| {
+            cggmp21::signing(
+                ExecutionId::new(eid_bytes),
+                i as u16,
+                signers,
+                &shares[s as usize],
+            )
+        })
+    }
+
     /// Signing `digest` by the shares at `signers` (0-based keygen indices).
     pub fn sign(
         shares: &[EcdsaKeyShare],
@@ -446,18 +463,9 @@ pub mod simulate {
         let mut rngs = rngs(signers.len() as u16, "sign");
         let data =
             cggmp21::DataToSign::from_scalar(Scalar::<Secp256k1>::from_be_bytes_mod_order(digest));
-        let sms = rngs
-            .iter_mut()
-            .enumerate()
-            .map(|(i, r)| {
-                cggmp21::signing(
-                    ExecutionId::new(&eid_bytes),
-                    i as u16,
-                    signers,
-                    &shares[signers[i] as usize],
-                )
-                .sign_sync(r, data)
-            })
+        let sms = signing_builders(shares, signers, &eid_bytes)
+            .zip(rngs.iter_mut())
+            .map(|(b, r)| b.sign_sync(r, data))
             .collect();
         let sigs = run(sms)?;
         let mut out = [0u8; 64];
@@ -472,18 +480,9 @@ pub mod simulate {
     ) -> Result<Vec<Presignature>, EngineError> {
         let eid_bytes = [4u8; 32];
         let mut rngs = rngs(signers.len() as u16, "presign");
-        let sms = rngs
-            .iter_mut()
-            .enumerate()
-            .map(|(i, r)| {
-                cggmp21::signing(
-                    ExecutionId::new(&eid_bytes),
-                    i as u16,
-                    signers,
-                    &shares[signers[i] as usize],
-                )
-                .generate_presignature_sync(r)
-            })
+        let sms = signing_builders(shares, signers, &eid_bytes)
+            .zip(rngs.iter_mut())
+            .map(|(b, r)| b.generate_presignature_sync(r))
             .collect();
         run(sms)
     }

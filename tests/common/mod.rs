@@ -268,6 +268,35 @@ impl World {
     }
 }
 
+impl World {
+    /// Starts `mpc ARGS` for every party in `who` at once, each with its own home, waits
+    /// for all of them and requires that each succeeded.
+    pub fn together(&self, who: &[usize], args: &[&std::ffi::OsStr]) -> Vec<Output> {
+        let children: Vec<_> = who
+            .iter()
+            .map(|&p| {
+                std::process::Command::new(assert_cmd::cargo::cargo_bin("mpc"))
+                    .env("MPC_HOME", &self.parties[p].home)
+                    .env("MPC_PASSPHRASE", PASS)
+                    .arg("--no-input")
+                    .args(args)
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let outs: Vec<Output> = children
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap())
+            .collect();
+        for o in &outs {
+            assert_eq!(code(o), 0, "{}", stderr(o));
+        }
+        outs
+    }
+}
+
 /// One `--step` run of a ceremony by the party whose home and message directory are given.
 pub fn step_in(home: &Path, dir: &Path, kind: &str, plan: &Path) -> Output {
     mpc(home)
