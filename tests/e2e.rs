@@ -94,20 +94,8 @@ fn three_of_five_every_scheme() {
 fn signing_with_fewer_than_t_signers_is_refused_at_planning() {
     let w = World::new(3);
     let (key, _) = w.keygen("eddsa-ed25519", 2);
-    let m = w.path("m");
-    std::fs::write(&m, b"x").unwrap();
     let out = w
-        .mpc(0)
-        .args([
-            "sign",
-            "plan",
-            "--key",
-            &key,
-            "--signers",
-            "alice",
-            "--message",
-        ])
-        .arg(&m)
+        .sign_plan_cmd(0, &key, "alice", b"x", &[])
         .output()
         .unwrap();
     assert_eq!(code(&out), 2);

@@ -27,27 +27,7 @@ fn sign_with(
         .iter()
         .map(|&s| w.parties[s].name.as_str())
         .collect();
-    let m = w.path(&format!("msg-{}", rand_suffix()));
-    std::fs::write(&m, msg).unwrap();
-    let plan = w.path(&format!("sign-{}.plan.json", rand_suffix()));
-    let out = w
-        .mpc(signers[0])
-        .args([
-            "sign",
-            "plan",
-            "--key",
-            key,
-            "--signers",
-            &names.join(","),
-            "--message",
-        ])
-        .arg(&m)
-        .args(extra)
-        .arg("--out")
-        .arg(&plan)
-        .output()
-        .unwrap();
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let plan = w.sign_plan_with(signers[0], key, &names.join(","), msg, extra);
     let results = w.run_all("sign", &plan, signers);
     for r in &results {
         assert_eq!(r["signature"], results[0]["signature"]);
@@ -251,26 +231,7 @@ fn two_of_three_aux_keygen_sign_bad_input_and_aux_reuse() {
 /// Alice and bob sign as two waiting processes on one shared directory, started together.
 fn waiting_processes(w: &World, key: &str, pk: &str) {
     let msg = b"signed by waiting processes";
-    let m = w.path("wmsg");
-    std::fs::write(&m, msg).unwrap();
-    let plan = w.path("waiting.plan.json");
-    let o = w
-        .mpc(0)
-        .args([
-            "sign",
-            "plan",
-            "--key",
-            key,
-            "--signers",
-            "alice,bob",
-            "--message",
-        ])
-        .arg(&m)
-        .arg("--out")
-        .arg(&plan)
-        .output()
-        .unwrap();
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let plan = w.sign_plan(0, key, "alice,bob", msg);
     let shared = w.path("shared-waiting");
     std::fs::create_dir_all(&shared).unwrap();
     let args = ["--json", "sign", "run"].map(std::ffi::OsStr::new);
@@ -320,74 +281,24 @@ fn presignatures(w: &World, key: &str, pk: &str) {
     assert_eq!(listed["presignatures"].as_array().unwrap().len(), 1);
 
     // The advisory guardrails: no raw hash, no HD path with a presignature.
-    let m = w.path("pmsg");
-    std::fs::write(&m, [7u8; 32]).unwrap();
-    let o = w
-        .mpc(0)
-        .args([
-            "sign",
-            "plan",
-            "--key",
-            key,
-            "--signers",
-            "alice,carol",
-            "--presigned",
-            "--hash",
-            "prehash",
-            "--message",
-        ])
-        .arg(&m)
-        .output()
-        .unwrap();
+    let guarded = |extra: &[&str]| {
+        let mut args = vec!["--presigned"];
+        args.extend_from_slice(extra);
+        w.sign_plan_cmd(0, key, "alice,carol", &[7u8; 32], &args)
+            .output()
+            .unwrap()
+    };
+    let o = guarded(&["--hash", "prehash"]);
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("CVE-2025-66017"), "{}", stderr(&o));
-    let o = w
-        .mpc(0)
-        .args([
-            "sign",
-            "plan",
-            "--key",
-            key,
-            "--signers",
-            "alice,carol",
-            "--presigned",
-            "--path",
-            "m/1",
-            "--message",
-        ])
-        .arg(&m)
-        .output()
-        .unwrap();
+    let o = guarded(&["--path", "m/1"]);
     assert_eq!(code(&o), 2);
 
     // Two plans made before either runs both name the same presignature.
-    let plan_for = |msg: &[u8], name: &str| {
-        let f = w.path(&format!("{name}.txt"));
-        std::fs::write(&f, msg).unwrap();
-        let plan = w.path(&format!("{name}.plan.json"));
-        let o = w
-            .mpc(0)
-            .args([
-                "sign",
-                "plan",
-                "--key",
-                key,
-                "--signers",
-                "alice,carol",
-                "--presigned",
-                "--message",
-            ])
-            .arg(&f)
-            .arg("--out")
-            .arg(&plan)
-            .output()
-            .unwrap();
-        assert_eq!(code(&o), 0, "{}", stderr(&o));
-        plan
-    };
+    let plan_for = |msg: &[u8]| w.sign_plan_with(0, key, "alice,carol", msg, &["--presigned"]);
     let msg1 = b"presigned one";
-    let first = plan_for(msg1, "presigned1");
-    let second = plan_for(b"presigned two", "presigned2");
+    let first = plan_for(msg1);
+    let second = plan_for(b"presigned two");
     let p1: serde_json::Value = serde_json::from_slice(&std::fs::read(&first).unwrap()).unwrap();
     let prefix = hex::encode(
         &mpc::plan::Plan::from_json(&std::fs::read(&first).unwrap())

@@ -12,8 +12,7 @@ use crate::identity::Identity;
 use crate::output::Printer;
 use crate::secret::Secret;
 use crate::store::Home;
-use indicatif::{ProgressBar, ProgressStyle};
-use std::time::Duration;
+use indicatif::ProgressBar;
 
 /// Runs `mpc primes ...`.
 pub fn run(ctx: &Ctx, cmd: PrimesCommand) -> Result<()> {
@@ -70,13 +69,6 @@ pub fn generate_into_pool(
     let spinner = printer.spinner(msg.clone());
     if spinner.is_none() {
         printer.status(&msg);
-    }
-    if let Some(s) = &spinner {
-        s.set_style(
-            ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        );
-        s.enable_steady_tick(Duration::from_millis(120));
     }
     let primes = Primes::generate(&mut rand::rngs::OsRng);
     let json =

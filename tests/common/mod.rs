@@ -128,32 +128,56 @@ impl World {
         plan
     }
 
-    /// Party `by` writes a signing plan.
-    pub fn sign_plan(&self, by: usize, key: &str, signers: &str, message: &[u8]) -> PathBuf {
-        let msg = self.path(&format!(
-            "msg-{}",
-            hex::encode(&message[..message.len().min(8)])
-        ));
+    /// `mpc sign plan` by party `by` over `message` (written to a file first), with
+    /// `extra` arguments; returned unrun, so a test can also expect it to fail.
+    pub fn sign_plan_cmd(
+        &self,
+        by: usize,
+        key: &str,
+        signers: &str,
+        message: &[u8],
+        extra: &[&str],
+    ) -> Command {
+        let msg = self.path(&format!("msg-{}", rand_suffix()));
         std::fs::write(&msg, message).unwrap();
-        let plan = self.path(&format!("sign-{key}-{signers}-{}.plan.json", rand_suffix()));
+        let mut cmd = self.mpc(by);
+        cmd.args([
+            "sign",
+            "plan",
+            "--key",
+            key,
+            "--signers",
+            signers,
+            "--message",
+        ])
+        .arg(&msg)
+        .args(extra);
+        cmd
+    }
+
+    /// Party `by` writes a signing plan (with `extra` arguments) and returns its path.
+    pub fn sign_plan_with(
+        &self,
+        by: usize,
+        key: &str,
+        signers: &str,
+        message: &[u8],
+        extra: &[&str],
+    ) -> PathBuf {
+        let plan = self.path(&format!("sign-{}.plan.json", rand_suffix()));
         let out = self
-            .mpc(by)
-            .args([
-                "sign",
-                "plan",
-                "--key",
-                key,
-                "--signers",
-                signers,
-                "--message",
-            ])
-            .arg(&msg)
+            .sign_plan_cmd(by, key, signers, message, extra)
             .arg("--out")
             .arg(&plan)
             .output()
             .unwrap();
         assert_eq!(code(&out), 0, "sign plan: {}", stderr(&out));
         plan
+    }
+
+    /// Party `by` writes a signing plan.
+    pub fn sign_plan(&self, by: usize, key: &str, signers: &str, message: &[u8]) -> PathBuf {
+        self.sign_plan_with(by, key, signers, message, &[])
     }
 
     /// One step of party `p` in `mpc <kind> run PLAN --step`.
