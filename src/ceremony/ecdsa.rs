@@ -11,8 +11,8 @@
 //! same broadcasts (its reliable-broadcast echo round is kept on).
 
 use super::{Ceremony, Journal, JournalState, Outcome, Progress};
-use crate::engine::cggmp::{self, AuxInfo, EcdsaKeyShare, Received, Replay};
-use crate::engine::tagged_hash;
+use crate::engine::cggmp::{self, AuxInfo, EcdsaKeyShare, Live, Received, Replay, Started};
+use crate::engine::{EngineError, tagged_hash};
 use crate::envelope::{Envelope, Protocol};
 use crate::error::{Failure, Result};
 use crate::plan::{AuxMode, Plan, Presign, parse_path, party_set_id};
@@ -166,6 +166,46 @@ impl Ceremony<'_> {
             .collect()
     }
 
+    /// Continues this process's live run of `protocol` with `received` (every message of
+    /// the protocol accepted so far), or starts one from the seed with `start`, which
+    /// replays them. `to_plan` maps protocol positions to plan indices for blame.
+    fn live_run<O: Send + 'static>(
+        &mut self,
+        protocol: Protocol,
+        received: &[Received],
+        to_plan: impl Fn(u16) -> Option<u16>,
+        start: impl FnOnce() -> std::result::Result<Started<O>, EngineError>,
+    ) -> Result<Replay<O>> {
+        let continued = match &mut self.live {
+            Some((p, run)) if *p == protocol => run
+                .downcast_mut::<Live<O>>()
+                .and_then(|live| live.advance(received)),
+            _ => None,
+        };
+        let replay = match continued {
+            Some(replay) => replay,
+            None => {
+                self.live = None;
+                start().map(|(live, first)| {
+                    self.live = Some((protocol, Box::new(live)));
+                    first
+                })
+            }
+        };
+        if !matches!(replay, Ok(Replay::Waiting { .. })) {
+            self.live = None;
+        }
+        replay.map_err(|e| {
+            self.blame(match e {
+                EngineError::PeerMisbehaved { culprits, reason } => EngineError::PeerMisbehaved {
+                    culprits: culprits.into_iter().filter_map(&to_plan).collect(),
+                    reason,
+                },
+                other => other,
+            })
+        })
+    }
+
     /// Commits new messages to the journal, then to the database; `step` delivers them.
     fn send(
         &mut self,
@@ -257,9 +297,12 @@ impl Ceremony<'_> {
                 let sent = st.sent_main.clone();
                 let round = st.round_main;
                 let received = Self::for_engine(&rx, Protocol::Keygen, position);
-                match cggmp::keygen(&params, p.threshold, &aux, &received, &sent)
-                    .map_err(|e| self.blame(e))?
-                {
+                match self.live_run(
+                    Protocol::Keygen,
+                    &received,
+                    |i| Some(i + 1),
+                    || cggmp::keygen(&params, p.threshold, &aux, &received, &sent),
+                )? {
                     Replay::Waiting { new } => {
                         self.send(&mut journal, Protocol::Keygen, &new, |i| i + 1)?;
                         let round = new.iter().map(envelope_round).max().unwrap_or(round);
@@ -293,15 +336,18 @@ impl Ceremony<'_> {
                 let round = st.round_main;
                 let received = Self::for_engine(&rx, Protocol::Sign, position);
                 let to_plan = |i: u16| p.signers[i as usize];
-                let path = match &p.path {
-                    Some(path) => parse_path(path).map_err(Failure::input)?,
-                    None => Vec::new(),
+                let job = cggmp::SignJob {
+                    share,
+                    signers_at_keygen: at_keygen,
+                    path: match &p.path {
+                        Some(path) => parse_path(path).map_err(Failure::input)?,
+                        None => Vec::new(),
+                    },
                 };
-                match cggmp::sign(
-                    &params, &share, &at_keygen, &path, &digest, &received, &sent,
-                )
-                .map_err(|e| self.blame(e))?
-                {
+                let signer = |i: u16| p.signers.get(i as usize).copied();
+                match self.live_run(Protocol::Sign, &received, signer, || {
+                    cggmp::sign(&params, &job, &digest, &received, &sent)
+                })? {
                     Replay::Waiting { new } => {
                         self.send(&mut journal, Protocol::Sign, &new, to_plan)?;
                         let round = new.iter().map(envelope_round).max().unwrap_or(round);
@@ -309,7 +355,7 @@ impl Ceremony<'_> {
                     }
                     Replay::Done { output, new } => {
                         self.send(&mut journal, Protocol::Sign, &new, to_plan)?;
-                        let pk = cggmp::derived_public_key(&share, &path).map_err(|e| {
+                        let pk = cggmp::derived_public_key(&job.share, &job.path).map_err(|e| {
                             Failure::internal("cannot derive the child key").cause(e)
                         })?;
                         if !pubkey::verify_ecdsa_prehash(&pk, &digest, &output)? {
@@ -359,9 +405,15 @@ impl Ceremony<'_> {
                 let st = state(journal)?;
                 let (sent, round) = (st.sent_main.clone(), st.round_main);
                 let received = Self::for_engine(rx, Protocol::Sign, position);
-                match cggmp::presign(&params, &share, &at_keygen, &received, &sent)
-                    .map_err(|e| self.blame(e))?
-                {
+                let job = cggmp::SignJob {
+                    share,
+                    signers_at_keygen: at_keygen,
+                    path: Vec::new(),
+                };
+                let signer = |i: u16| p.signers.get(i as usize).copied();
+                match self.live_run(Protocol::Sign, &received, signer, || {
+                    cggmp::presign(&params, &job, &received, &sent)
+                })? {
                     Replay::Waiting { new } => {
                         self.send(journal, Protocol::Sign, &new, to_plan)?;
                         let round = new.iter().map(envelope_round).max().unwrap_or(round);
@@ -525,7 +577,12 @@ impl Ceremony<'_> {
         let sent = st.sent_aux.clone();
         let round = st.round_aux;
         let received = Self::for_engine(rx, Protocol::Aux, |s| s.checked_sub(1));
-        match cggmp::aux_info(params, primes, &received, &sent).map_err(|e| self.blame(e))? {
+        match self.live_run(
+            Protocol::Aux,
+            &received,
+            |i| Some(i + 1),
+            || cggmp::aux_info(params, primes, &received, &sent),
+        )? {
             Replay::Waiting { new } => {
                 self.send(journal, Protocol::Aux, &new, |i| i + 1)?;
                 let round = new.iter().map(envelope_round).max().unwrap_or(round);

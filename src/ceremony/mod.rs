@@ -151,6 +151,10 @@ pub struct Ceremony<'a> {
     /// What the last step in this process waited for: until a new message is accepted,
     /// the next step need not advance (an ECDSA advance replays the whole protocol).
     last_wait: Option<(u8, Vec<u16>)>,
+    /// The ECDSA protocol run kept alive in this process between steps (a
+    /// `cggmp::Live` of the protocol's output type), so a waiting process replays
+    /// nothing.
+    live: Option<(Protocol, Box<dyn std::any::Any>)>,
 }
 
 impl<'a> Ceremony<'a> {
@@ -212,6 +216,7 @@ impl<'a> Ceremony<'a> {
             me,
             transport,
             last_wait: None,
+            live: None,
         })
     }
 
@@ -645,10 +650,12 @@ impl<'a> Ceremony<'a> {
         match e {
             EngineError::PeerMisbehaved { culprits, reason } => {
                 let names: Vec<String> = culprits.iter().map(|&c| self.party_label(c)).collect();
-                let mut f = Failure::new(
-                    Exit::Aborted,
-                    format!("protocol aborted: party {} {reason}", names.join(", ")),
-                );
+                let message = if names.is_empty() {
+                    format!("protocol aborted: {reason}")
+                } else {
+                    format!("protocol aborted: party {} {reason}", names.join(", "))
+                };
+                let mut f = Failure::new(Exit::Aborted, message);
                 f.culprits = names;
                 f.hint("investigate the named party before starting a new session")
             }

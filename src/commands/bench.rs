@@ -1,11 +1,17 @@
 //! `mpc bench ecdsa`: what threshold ECDSA costs on this machine.
 //!
 //! In-process: every party's cggmp21 state machine driven directly in this process (the
-//! library alone, no envelopes, no replay). End to end (`--e2e`): this binary run as one
-//! process per party step, each with its own temporary home, exchanging files in step
-//! mode, as users do; the time is the sum over all steps of all parties, comparable to
-//! the in-process total. Primes come from `--primes-dir` (files `primes-K.json`, as in
-//! testdata/primes) or are generated first, which is then measured too.
+//! library alone, no envelopes, no replay), one after another on one core. End to end
+//! (`--e2e`), this binary with each party in its own temporary home, exchanging files:
+//!
+//! - one waiting process per party, all started together, as a ceremony on one machine
+//!   or a lab cluster runs: the CPU time of all of them (user + system, from
+//!   `getrusage`), comparable to the in-process total, and the wall time;
+//! - step mode (`--step`), one process per party per step, as an air-gapped ceremony
+//!   runs: the sum of the wall times of all steps, run one after another.
+//!
+//! Primes come from `--primes-dir` (files `primes-K.json`, as in testdata/primes) or are
+//! generated first, which is then measured too.
 
 use super::Ctx;
 use crate::cli::BenchArgs;
@@ -19,7 +25,41 @@ use std::time::{Duration, Instant};
 struct Row {
     what: String,
     in_process: Option<Duration>,
-    e2e: Option<Duration>,
+    e2e: Option<EndToEnd>,
+}
+
+/// One operation end to end.
+#[derive(Clone, Copy, Default)]
+struct EndToEnd {
+    /// One waiting process per party: CPU time of all of them.
+    cpu: Duration,
+    /// One waiting process per party: wall time until the last finished.
+    wall: Duration,
+    /// Step mode: summed wall time of every step.
+    steps: Duration,
+}
+
+impl std::ops::Sub for EndToEnd {
+    type Output = EndToEnd;
+    fn sub(self, o: EndToEnd) -> EndToEnd {
+        EndToEnd {
+            cpu: self.cpu.saturating_sub(o.cpu),
+            wall: self.wall.saturating_sub(o.wall),
+            steps: self.steps.saturating_sub(o.steps),
+        }
+    }
+}
+
+/// CPU time (user + system) of every child process waited for so far.
+fn children_cpu() -> Duration {
+    // SAFETY: getrusage only writes into the zeroed struct it is given.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+        usage
+    };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
 fn timed<T>(f: impl FnOnce() -> Result<T>) -> Result<(T, Duration)> {
@@ -181,8 +221,36 @@ fn e2e(ctx: &Ctx, n: u16, t: u16, primes: Vec<Primes>, rows: &mut [Row]) -> Resu
         )?;
         run(mpc(home).args(["primes", "import"]).arg(&file))?;
     }
+    // Runs every party in `who` as one waiting process, all at once; returns (CPU, wall).
+    let together = |kind: &str, plan: &Path, who: &[usize]| -> Result<(Duration, Duration)> {
+        let (cpu, start) = (children_cpu(), Instant::now());
+        let children = who
+            .iter()
+            .map(|&i| {
+                mpc(&homes[i])
+                    .args([kind, "run"])
+                    .arg(plan)
+                    .arg("--dir")
+                    .arg(&dir)
+                    .args(["--yes", "--timeout", "1h"])
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+            })
+            .collect::<std::io::Result<Vec<_>>>()?;
+        for child in children {
+            let out = child.wait_with_output()?;
+            if !out.status.success() {
+                return Err(
+                    Failure::internal(format!("a benchmark {kind} process failed"))
+                        .cause(String::from_utf8_lossy(&out.stderr).trim()),
+                );
+            }
+        }
+        Ok((children_cpu() - cpu, start.elapsed()))
+    };
     // Steps every party in `who` until all exit 0; returns the summed step time.
-    let ceremony = |kind: &str, plan: &Path, who: &[usize]| -> Result<Duration> {
+    let stepped = |kind: &str, plan: &Path, who: &[usize]| -> Result<Duration> {
         let mut total = Duration::ZERO;
         let mut done = vec![false; who.len()];
         for _ in 0..40 {
@@ -213,6 +281,12 @@ fn e2e(ctx: &Ctx, n: u16, t: u16, primes: Vec<Primes>, rows: &mut [Row]) -> Resu
         run(mpc(&homes[0]).args(args).arg("--out").arg(&path))?;
         Ok(path)
     };
+    // Each operation both ways, each with a plan of its own.
+    let both = |kind: &str, name: &str, args: &[String], who: &[usize]| -> Result<EndToEnd> {
+        let (cpu, wall) = together(kind, &plan(&format!("{name}-w.json"), args)?, who)?;
+        let steps = stepped(kind, &plan(&format!("{name}-s.json"), args)?, who)?;
+        Ok(EndToEnd { cpu, wall, steps })
+    };
     let mut keygen_args: Vec<String> = [
         "keygen",
         "plan",
@@ -238,9 +312,9 @@ fn e2e(ctx: &Ctx, n: u16, t: u16, primes: Vec<Primes>, rows: &mut [Row]) -> Resu
         .collect::<Vec<_>>()
         .join(",");
     ctx.printer.status("end to end: aux info + keygen");
-    let aux_keygen = ceremony("keygen", &plan("k1.json", &keygen_args)?, &everyone)?;
+    let aux_keygen = both("keygen", "k1", &keygen_args, &everyone)?;
     ctx.printer.status("end to end: keygen reusing aux info");
-    let keygen = ceremony("keygen", &plan("k2.json", &keygen_args)?, &everyone)?;
+    let keygen = both("keygen", "k2", &keygen_args, &everyone)?;
     let key = {
         let out = run(mpc(&homes[0]).args(["--json", "keys", "list"]))?;
         let v: serde_json::Value = serde_json::from_slice(&out.stdout)
@@ -267,20 +341,16 @@ fn e2e(ctx: &Ctx, n: u16, t: u16, primes: Vec<Primes>, rows: &mut [Row]) -> Resu
         v
     };
     ctx.printer.status("end to end: signing");
-    let sign = ceremony("sign", &plan("s.json", &sign_args(&[]))?, &signers)?;
+    let sign = both("sign", "s", &sign_args(&[]), &signers)?;
     ctx.printer.status("end to end: presigning");
     let presign_args: Vec<String> = ["presign", "plan", "--key", &key, "--signers", &names]
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let presign = ceremony("presign", &plan("p.json", &presign_args)?, &signers)?;
-    let presigned = ceremony(
-        "sign",
-        &plan("ps.json", &sign_args(&["--presigned"]))?,
-        &signers,
-    )?;
+    let presign = both("presign", "p", &presign_args, &signers)?;
+    let presigned = both("sign", "ps", &sign_args(&["--presigned"]), &signers)?;
     // The in-process aux row is aux alone; end to end it is aux plus keygen.
-    let aux_only = aux_keygen.saturating_sub(keygen);
+    let aux_only = aux_keygen - keygen;
     for (row, d) in rows
         .iter_mut()
         .skip_while(|r| r.what.starts_with("prime"))
@@ -292,29 +362,31 @@ fn e2e(ctx: &Ctx, n: u16, t: u16, primes: Vec<Primes>, rows: &mut [Row]) -> Resu
 }
 
 fn report(ctx: &Ctx, n: u16, t: u16, rows: &[Row]) -> Result<()> {
-    let fmt = |d: Option<Duration>| {
-        d.map(|d| format!("{:.3} s", d.as_secs_f64()))
-            .unwrap_or_else(|| "-".into())
+    let secs = |d: Duration| format!("{:.3} s", d.as_secs_f64());
+    let fmt = |d: Option<Duration>| d.map(secs).unwrap_or_else(|| "-".into());
+    let ratio = |a: Option<Duration>, b: Option<Duration>| match (a, b) {
+        (Some(a), Some(b)) if !a.is_zero() => format!("{:.2}", b.as_secs_f64() / a.as_secs_f64()),
+        _ => "-".into(),
     };
-    ctx.printer
-        .data(format!("ecdsa-secp256k1 {t}-of-{n}, all parties, summed"));
     ctx.printer.data(format!(
-        "{:<40} {:>12} {:>12} {:>7}",
-        "operation", "in-process", "end to end", "ratio"
+        "ecdsa-secp256k1 {t}-of-{n}; CPU time of all parties, and wall time"
+    ));
+    ctx.printer.data(format!(
+        "{:<38} {:>10} {:>10} {:>6} {:>10} {:>10} {:>6}",
+        "operation", "in-proc", "e2e CPU", "ratio", "e2e wall", "step mode", "ratio"
     ));
     for r in rows {
-        let ratio = match (r.in_process, r.e2e) {
-            (Some(a), Some(b)) if !a.is_zero() => {
-                format!("{:.2}", b.as_secs_f64() / a.as_secs_f64())
-            }
-            _ => "-".into(),
-        };
+        let cpu = r.e2e.map(|e| e.cpu);
+        let steps = r.e2e.map(|e| e.steps);
         ctx.printer.data(format!(
-            "{:<40} {:>12} {:>12} {:>7}",
+            "{:<38} {:>10} {:>10} {:>6} {:>10} {:>10} {:>6}",
             r.what,
             fmt(r.in_process),
-            fmt(r.e2e),
-            ratio
+            fmt(cpu),
+            ratio(r.in_process, cpu),
+            fmt(r.e2e.map(|e| e.wall)),
+            fmt(steps),
+            ratio(r.in_process, steps),
         ));
     }
     let json: Vec<_> = rows
@@ -323,7 +395,9 @@ fn report(ctx: &Ctx, n: u16, t: u16, rows: &[Row]) -> Result<()> {
             serde_json::json!({
                 "operation": r.what,
                 "in_process_s": r.in_process.map(|d| d.as_secs_f64()),
-                "end_to_end_s": r.e2e.map(|d| d.as_secs_f64()),
+                "end_to_end_cpu_s": r.e2e.map(|e| e.cpu.as_secs_f64()),
+                "end_to_end_wall_s": r.e2e.map(|e| e.wall.as_secs_f64()),
+                "step_mode_s": r.e2e.map(|e| e.steps.as_secs_f64()),
             })
         })
         .collect();

@@ -24,6 +24,7 @@ use rand_core::SeedableRng;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
+use std::sync::mpsc;
 
 /// The security level used throughout.
 pub type Level = SecurityLevel128;
@@ -35,6 +36,7 @@ pub type EcdsaKeyShare = KeyShare<Secp256k1, Level>;
 pub type Primes = PregeneratedPrimes<Level>;
 
 /// A message received in a protocol, already authenticated and opened.
+#[derive(Clone)]
 pub struct Received {
     /// The sender, 0-based within the protocol.
     pub sender: u16,
@@ -98,19 +100,35 @@ fn bug(e: impl std::fmt::Display) -> EngineError {
     EngineError::Bug(e.to_string())
 }
 
-/// Runs `sm` over `received`, checking re-emitted messages against `sent`.
-fn drive<SM, O, Er>(
+/// The thread side of a [`Live`] run: where batches of received messages arrive and
+/// where waiting points are reported.
+pub struct Link<O> {
+    inbox: mpsc::Receiver<Vec<Received>>,
+    reports: mpsc::Sender<Result<Replay<O>, EngineError>>,
+}
+
+/// The owner of a [`Live`] run went away: the thread stops.
+fn stopped() -> EngineError {
+    EngineError::Bug("the protocol run was stopped".into())
+}
+
+/// Runs `sm` over the batches arriving on `link`, checking re-emitted messages against
+/// `sent`; reports `Waiting` each time a batch is used up and the state machine needs
+/// more, and returns the output with the messages emitted since the last report.
+fn drive<SM, R, O, Er>(
     mut sm: SM,
-    received: &[Received],
+    link: &Link<O>,
     sent: &[[u8; 32]],
     blame: impl Fn(&Er) -> Vec<u16>,
-) -> Result<Replay<O>, EngineError>
+) -> Result<(R, Vec<Sent>), EngineError>
 where
-    SM: StateMachine<Output = Result<O, Er>>,
+    SM: StateMachine<Output = Result<R, Er>>,
     SM::Msg: Serialize + DeserializeOwned + ProtocolMessage,
-    Er: std::fmt::Display,
+    Er: std::error::Error,
 {
-    let mut queue = received.iter();
+    let mut queue = std::collections::VecDeque::new();
+    // Each batch gets one report, made when it is used up; none before the first.
+    let mut fed = false;
     let mut emitted = 0usize;
     let mut new = Vec::new();
     let mut id = 0u64;
@@ -137,8 +155,18 @@ where
                 emitted += 1;
             }
             ProceedResult::NeedsOneMoreMessage => {
-                let Some(r) = queue.next() else {
-                    return Ok(Replay::Waiting { new });
+                let r = loop {
+                    if let Some(r) = queue.pop_front() {
+                        break r;
+                    }
+                    if fed {
+                        let waiting = Replay::Waiting {
+                            new: std::mem::take(&mut new),
+                        };
+                        link.reports.send(Ok(waiting)).map_err(|_| stopped())?;
+                    }
+                    queue.extend(link.inbox.recv().map_err(|_| stopped())?);
+                    fed = true;
                 };
                 let msg: SM::Msg =
                     postcard::from_bytes(&r.data).map_err(|_| EngineError::PeerMisbehaved {
@@ -160,16 +188,158 @@ where
                 id += 1;
             }
             ProceedResult::Yielded => {}
-            ProceedResult::Output(Ok(output)) => return Ok(Replay::Done { output, new }),
+            ProceedResult::Output(Ok(output)) => return Ok((output, new)),
             ProceedResult::Output(Err(e)) => {
+                let mut reason = format!("the ECDSA protocol aborted: {e}");
+                let mut source = e.source();
+                while let Some(cause) = source {
+                    reason.push_str(&format!(": {cause}"));
+                    source = cause.source();
+                }
                 return Err(EngineError::PeerMisbehaved {
                     culprits: blame(&e),
-                    reason: format!("the ECDSA protocol aborted: {e}"),
+                    reason,
                 });
             }
             ProceedResult::Error(e) => return Err(bug(e)),
         }
     }
+}
+
+/// A protocol run kept alive between steps.
+///
+/// The state machine lives in its own thread (it borrows its RNG and key share, and
+/// cannot be stored or serialized); batches of newly accepted messages go in, and each
+/// batch gives back one [`Replay`]. A waiting process keeps its `Live` from step to step
+/// and never replays; a `--step` process starts one from the seed, replays the accepted
+/// log once (checking re-emitted messages against the hashes of those sent) and drops
+/// it. Dropping stops the thread.
+pub struct Live<O> {
+    feed: Option<mpsc::Sender<Vec<Received>>>,
+    reports: mpsc::Receiver<Result<Replay<O>, EngineError>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    /// Hashes of the messages fed so far, in order.
+    fed: Vec<[u8; 32]>,
+    finished: bool,
+}
+
+/// What identifies a received message for [`Live::advance`].
+fn received_hash(r: &Received) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(r.sender.to_be_bytes());
+    h.update([r.broadcast as u8]);
+    h.update(&r.data);
+    h.finalize().into()
+}
+
+impl<O: Send + 'static> Live<O> {
+    /// Starts `body` (which builds the state machine and calls `drive`) in a thread, feeds
+    /// it `received`, and returns the run with its first report.
+    fn start<F>(received: &[Received], body: F) -> Result<(Live<O>, Replay<O>), EngineError>
+    where
+        F: FnOnce(&Link<O>) -> Result<(O, Vec<Sent>), EngineError> + Send + 'static,
+    {
+        let (feed, inbox) = mpsc::channel();
+        let (report, reports) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("cggmp21".into())
+            .stack_size(64 << 20)
+            .spawn(move || {
+                let link = Link {
+                    inbox,
+                    reports: report,
+                };
+                let result = body(&link).map(|(output, new)| Replay::Done { output, new });
+                // The owner may be gone (then nobody is waiting for this).
+                let _ = link.reports.send(result);
+            })
+            .map_err(bug)?;
+        let mut live = Live {
+            feed: Some(feed),
+            reports,
+            thread: Some(thread),
+            fed: Vec::new(),
+            finished: false,
+        };
+        let first = live.feed_batch(received)?;
+        Ok((live, first))
+    }
+
+    fn feed_batch(&mut self, batch: &[Received]) -> Result<Replay<O>, EngineError> {
+        self.fed.extend(batch.iter().map(received_hash));
+        let feed = self.feed.as_ref().ok_or_else(stopped)?;
+        feed.send(batch.to_vec()).map_err(|_| stopped())?;
+        let report = self.reports.recv().map_err(|_| stopped())?;
+        if !matches!(report, Ok(Replay::Waiting { .. })) {
+            self.finished = true;
+        }
+        report
+    }
+
+    /// Continues with `received`, every message of the protocol accepted so far in the
+    /// pinned order. `None` if this run cannot continue with it (finished, or `received`
+    /// does not extend what it was fed); then start a new run from the seed.
+    pub fn advance(&mut self, received: &[Received]) -> Option<Result<Replay<O>, EngineError>> {
+        if self.finished
+            || received.len() < self.fed.len()
+            || received
+                .iter()
+                .zip(&self.fed)
+                .any(|(r, h)| received_hash(r) != *h)
+        {
+            return None;
+        }
+        let batch = &received[self.fed.len()..];
+        if batch.is_empty() {
+            return Some(Ok(Replay::Waiting { new: Vec::new() }));
+        }
+        Some(self.feed_batch(batch))
+    }
+}
+
+impl<O> Drop for Live<O> {
+    fn drop(&mut self) {
+        // Closing the feed ends the thread, which is idle waiting for a batch.
+        self.feed.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A run started from the seed: the run to keep and where it stopped.
+pub type Started<O> = (Live<O>, Replay<O>);
+
+/// The parties cggmp21 blames for an abort, 0-based within the protocol.
+///
+/// cggmp21 0.6 keeps its blame types private; they reach us only through the error's
+/// `Debug` form, as `faulty_party: N`, as `parties: [N, ..]`, or as tuples `(N, msg, ..)`
+/// in a list. `tests::a_tampered_proof_aborts_and_names_its_sender` checks this against
+/// a real abort, so a change in cggmp21's error format fails the tests.
+fn blame<E: std::fmt::Debug>(e: &E) -> Vec<u16> {
+    let text = format!("{e:?}");
+    let number_at = |s: &str| -> Option<u16> {
+        let digits: String = s.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse().ok()
+    };
+    let mut out = Vec::new();
+    for marker in ["faulty_party: ", "[(", "), ("] {
+        out.extend(text.match_indices(marker).filter_map(|(i, m)| {
+            let rest = &text[i + m.len()..];
+            let n = number_at(rest)?;
+            // A tuple's first field is the party only if more fields follow.
+            (m == "faulty_party: " || rest.trim_start_matches(char::is_numeric).starts_with(", "))
+                .then_some(n)
+        }));
+    }
+    for (i, m) in text.match_indices("parties: [") {
+        let rest = &text[i + m.len()..];
+        let list = &rest[..rest.find(']').unwrap_or(0)];
+        out.extend(list.split(", ").filter_map(number_at));
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 /// What every CGGMP21 run fixes.
@@ -185,93 +355,120 @@ pub struct Params {
     pub n: u16,
 }
 
-/// Replays aux-info generation.
+/// Starts aux-info generation from the seed over `received`.
 pub fn aux_info(
     p: &Params,
     primes: Primes,
     received: &[Received],
     sent: &[[u8; 32]],
-) -> Result<Replay<AuxInfo>, EngineError> {
-    let eid_bytes = eid(&p.session, "aux");
-    let mut rng = rng(&p.seed, "aux");
-    let sm = cggmp21::aux_info_gen(ExecutionId::new(&eid_bytes), p.i, p.n, primes)
-        .into_state_machine(&mut rng);
-    drive(sm, received, sent, |_| Vec::new())
+) -> Result<Started<AuxInfo>, EngineError> {
+    let (p, sent) = (p.clone(), sent.to_vec());
+    Live::start(received, move |link| {
+        let eid_bytes = eid(&p.session, "aux");
+        let mut rng = rng(&p.seed, "aux");
+        let sm = cggmp21::aux_info_gen(ExecutionId::new(&eid_bytes), p.i, p.n, primes)
+            .into_state_machine(&mut rng);
+        drive(sm, link, &sent, blame)
+    })
 }
 
-/// Replays threshold key generation (with HD support) and completes the share with `aux`.
+/// Starts threshold key generation (with HD support) from the seed over `received`; the
+/// share is completed with `aux`.
 pub fn keygen(
     p: &Params,
     t: u16,
     aux: &AuxInfo,
     received: &[Received],
     sent: &[[u8; 32]],
-) -> Result<Replay<EcdsaKeyShare>, EngineError> {
-    let eid_bytes = eid(&p.session, "keygen");
-    let mut rng = rng(&p.seed, "keygen");
-    let sm = cggmp21::keygen::<Secp256k1>(ExecutionId::new(&eid_bytes), p.i, p.n)
-        .set_threshold(t)
-        .hd_wallet(true)
-        .into_state_machine(&mut rng);
-    Ok(match drive(sm, received, sent, |_| Vec::new())? {
-        Replay::Waiting { new } => Replay::Waiting { new },
-        Replay::Done { output, new } => {
-            let share = KeyShare::from_parts((output, aux.clone()))
-                .map_err(|e| bug(format!("key share does not validate: {e}")))?;
-            Replay::Done { output: share, new }
-        }
+) -> Result<Started<EcdsaKeyShare>, EngineError> {
+    let (p, aux, sent) = (p.clone(), aux.clone(), sent.to_vec());
+    Live::start(received, move |link| {
+        let eid_bytes = eid(&p.session, "keygen");
+        let mut rng = rng(&p.seed, "keygen");
+        let sm = cggmp21::keygen::<Secp256k1>(ExecutionId::new(&eid_bytes), p.i, p.n)
+            .set_threshold(t)
+            .hd_wallet(true)
+            .into_state_machine(&mut rng);
+        let (output, new) = drive(sm, link, &sent, blame)?;
+        let share = KeyShare::from_parts((output, aux))
+            .map_err(|e| bug(format!("key share does not validate: {e}")))?;
+        Ok((share, new))
     })
 }
 
-/// Replays signing of a 32-byte digest, under the child key at the non-hardened BIP32
-/// (SLIP-10) `path` if it is not empty; returns the low-s signature as r||s.
+/// What a signing run needs besides [`Params`].
+#[derive(Clone)]
+pub struct SignJob {
+    /// This party's share.
+    pub share: EcdsaKeyShare,
+    /// The signers, by 0-based keygen index.
+    pub signers_at_keygen: Vec<u16>,
+    /// A non-hardened BIP32 (SLIP-10) path, or empty for the group key.
+    pub path: Vec<u32>,
+}
+
+/// Starts signing of a 32-byte digest from the seed over `received`, under the child key
+/// at `job.path` if it is not empty; the output is the low-s signature as r||s.
 pub fn sign(
     p: &Params,
-    share: &EcdsaKeyShare,
-    signers_at_keygen: &[u16],
-    path: &[u32],
+    job: &SignJob,
     digest: &[u8; 32],
     received: &[Received],
     sent: &[[u8; 32]],
-) -> Result<Replay<[u8; 64]>, EngineError> {
+) -> Result<Started<[u8; 64]>, EngineError> {
     use cggmp21::generic_ec::Scalar;
-    let eid_bytes = eid(&p.session, "sign");
-    let mut rng = rng(&p.seed, "sign");
-    let scalar = Scalar::<Secp256k1>::from_be_bytes_mod_order(digest);
-    let data = cggmp21::DataToSign::from_scalar(scalar);
-    let mut builder = cggmp21::signing(ExecutionId::new(&eid_bytes), p.i, signers_at_keygen, share);
-    if !path.is_empty() {
-        builder = builder
-            .set_derivation_path(path.iter().copied())
-            .map_err(|e| bug(format!("cannot derive the child key: {e}")))?;
-    }
-    let sm = builder.sign_sync(&mut rng, data);
-    Ok(match drive(sm, received, sent, |_| Vec::new())? {
-        Replay::Waiting { new } => Replay::Waiting { new },
-        Replay::Done { output, new } => {
-            let mut out = [0u8; 64];
-            output.normalize_s().write_to_slice(&mut out);
-            Replay::Done { output: out, new }
+    let (p, job, digest, sent) = (p.clone(), job.clone(), *digest, sent.to_vec());
+    Live::start(received, move |link| {
+        let eid_bytes = eid(&p.session, "sign");
+        let mut rng = rng(&p.seed, "sign");
+        let scalar = Scalar::<Secp256k1>::from_be_bytes_mod_order(digest);
+        let data = cggmp21::DataToSign::from_scalar(scalar);
+        let mut builder = cggmp21::signing(
+            ExecutionId::new(&eid_bytes),
+            p.i,
+            &job.signers_at_keygen,
+            &job.share,
+        );
+        if !job.path.is_empty() {
+            builder = builder
+                .set_derivation_path(job.path.iter().copied())
+                .map_err(|e| bug(format!("cannot derive the child key: {e}")))?;
         }
+        let sm = builder.sign_sync(&mut rng, data);
+        let (output, new) = drive(sm, link, &sent, blame)?;
+        let mut out = [0u8; 64];
+        output.normalize_s().write_to_slice(&mut out);
+        Ok((out, new))
     })
 }
 
 /// A presignature: one signer's share of an ECDSA nonce, usable for exactly one message.
 pub type Presignature = cggmp21::Presignature<Secp256k1>;
 
-/// Replays presignature generation among `signers_at_keygen`.
+/// Starts presignature generation among `job.signers_at_keygen` from the seed over
+/// `received` (`job.path` must be empty: presignatures are never derived).
 pub fn presign(
     p: &Params,
-    share: &EcdsaKeyShare,
-    signers_at_keygen: &[u16],
+    job: &SignJob,
     received: &[Received],
     sent: &[[u8; 32]],
-) -> Result<Replay<Presignature>, EngineError> {
-    let eid_bytes = eid(&p.session, "presign");
-    let mut rng = rng(&p.seed, "presign");
-    let sm = cggmp21::signing(ExecutionId::new(&eid_bytes), p.i, signers_at_keygen, share)
+) -> Result<Started<Presignature>, EngineError> {
+    if !job.path.is_empty() {
+        return Err(bug("presignatures are never made for derived keys"));
+    }
+    let (p, job, sent) = (p.clone(), job.clone(), sent.to_vec());
+    Live::start(received, move |link| {
+        let eid_bytes = eid(&p.session, "presign");
+        let mut rng = rng(&p.seed, "presign");
+        let sm = cggmp21::signing(
+            ExecutionId::new(&eid_bytes),
+            p.i,
+            &job.signers_at_keygen,
+            &job.share,
+        )
         .generate_presignature_sync(&mut rng);
-    drive(sm, received, sent, |_| Vec::new())
+        drive(sm, link, &sent, blame)
+    })
 }
 
 /// This signer's partial signature of `digest` from its presignature (consumed by value:
@@ -509,12 +706,17 @@ pub(crate) mod tests {
     /// Each party's output, final inbox, and hashes of what it sent.
     type Finished<O> = (Vec<O>, Vec<Vec<Received>>, Vec<Vec<[u8; 32]>>);
 
-    /// Runs `n` simulated parties the way step mode does: every call replays from the
-    /// start over the messages delivered so far.
+    /// How a test party takes a step: (party, inbox, hashes sent) to where it stopped.
+    type StepFn<'a, O> =
+        dyn FnMut(u16, &[Received], &[[u8; 32]]) -> Result<Replay<O>, EngineError> + 'a;
+
+    /// Runs `n` simulated parties, each calling `step` with everything delivered to it
+    /// so far; `tamper(from, to, broadcast, data)` may change a message on its way.
     fn run_parties<O>(
         n: u16,
-        mut step: impl FnMut(u16, &[Received], &[[u8; 32]]) -> Result<Replay<O>, EngineError>,
-    ) -> Finished<O> {
+        step: &mut StepFn<'_, O>,
+        tamper: &dyn Fn(u16, u16, bool, &mut Vec<u8>),
+    ) -> Result<Finished<O>, EngineError> {
         let mut inbox: Vec<Vec<Received>> = (0..n).map(|_| Vec::new()).collect();
         let mut sent: Vec<Vec<[u8; 32]>> = vec![Vec::new(); n as usize];
         let mut out: Vec<Option<O>> = (0..n).map(|_| None).collect();
@@ -523,7 +725,7 @@ pub(crate) mod tests {
                 if out[i as usize].is_some() {
                     continue;
                 }
-                let (new, done) = match step(i, &inbox[i as usize], &sent[i as usize]).unwrap() {
+                let (new, done) = match step(i, &inbox[i as usize], &sent[i as usize])? {
                     Replay::Waiting { new } => (new, None),
                     Replay::Done { output, new } => (new, Some(output)),
                 };
@@ -531,10 +733,12 @@ pub(crate) mod tests {
                     sent[i as usize].push(sent_hash(&m.data));
                     for j in 0..n {
                         if j != i && m.recipient.is_none_or(|r| r == j) {
+                            let mut data = m.data.clone();
+                            tamper(i, j, m.recipient.is_none(), &mut data);
                             inbox[j as usize].push(Received {
                                 sender: i,
                                 broadcast: m.recipient.is_none(),
-                                data: m.data.clone(),
+                                data,
                             });
                         }
                     }
@@ -542,11 +746,18 @@ pub(crate) mod tests {
                 out[i as usize] = done;
             }
             if out.iter().all(Option::is_some) {
-                return (out.into_iter().flatten().collect(), inbox, sent);
+                return Ok((out.into_iter().flatten().collect(), inbox, sent));
             }
         }
         panic!("protocol did not finish");
     }
+
+    /// Step mode: every step starts from the seed and replays (the run is dropped).
+    fn once<O>(started: Result<Started<O>, EngineError>) -> Result<Replay<O>, EngineError> {
+        started.map(|(_, replay)| replay)
+    }
+
+    fn untouched(_: u16, _: u16, _: bool, _: &mut Vec<u8>) {}
 
     fn params(seed: u8, i: u16, n: u16) -> Params {
         Params {
@@ -557,58 +768,73 @@ pub(crate) mod tests {
         }
     }
 
+    /// A 2-of-3 key made once for all tests here, by replay in step mode (aux info is
+    /// the slow part, about 45 s of CPU with replay).
+    fn shares() -> &'static [EcdsaKeyShare] {
+        static SHARES: std::sync::OnceLock<Vec<EcdsaKeyShare>> = std::sync::OnceLock::new();
+        SHARES.get_or_init(|| {
+            let (aux, _, _) = run_parties(
+                3,
+                &mut |i, r, s| once(aux_info(&params(1, i, 3), test_primes(i as usize), r, s)),
+                &untouched,
+            )
+            .unwrap();
+            let (shares, _, _) = run_parties(
+                3,
+                &mut |i, r, s| once(keygen(&params(10, i, 3), 2, &aux[i as usize], r, s)),
+                &untouched,
+            )
+            .unwrap();
+            let pk = public_key(&shares[0]);
+            assert!(shares.iter().all(|s| public_key(s) == pk));
+            shares
+        })
+    }
+
+    const SIGNERS: [u16; 2] = [0, 2];
+
+    fn job(i: u16) -> SignJob {
+        SignJob {
+            share: shares()[SIGNERS[i as usize] as usize].clone(),
+            signers_at_keygen: SIGNERS.to_vec(),
+            path: Vec::new(),
+        }
+    }
+
+    fn digest() -> [u8; 32] {
+        Sha256::digest(b"hello ecdsa").into()
+    }
+
     #[test]
     fn replay_is_deterministic_through_aux_keygen_and_signing() {
-        let (aux, _, _) = run_parties(3, |i, r, s| {
-            aux_info(&params(1, i, 3), test_primes(i as usize), r, s)
-        });
-        let (shares, _, _) = run_parties(3, |i, r, s| {
-            keygen(&params(10, i, 3), 2, &aux[i as usize], r, s)
-        });
-        let pk = public_key(&shares[0]);
-        assert!(shares.iter().all(|s| public_key(s) == pk));
-        let digest: [u8; 32] = Sha256::digest(b"hello ecdsa").into();
-        let signers = [0u16, 2];
-        let (sigs, inboxes, sent) = run_parties(2, |i, r, s| {
-            sign(
-                &params(20, i, 2),
-                &shares[signers[i as usize] as usize],
-                &signers,
-                &[],
-                &digest,
-                r,
-                s,
-            )
-        });
+        let pk = public_key(&shares()[0]);
+        let (sigs, inboxes, sent) = run_parties(
+            2,
+            &mut |i, r, s| once(sign(&params(20, i, 2), &job(i), &digest(), r, s)),
+            &untouched,
+        )
+        .unwrap();
         assert_eq!(sigs[0], sigs[1]);
         use k256::ecdsa::signature::hazmat::PrehashVerifier;
         let vk = k256::ecdsa::VerifyingKey::from_sec1_bytes(&pk).unwrap();
         let sig = k256::ecdsa::Signature::from_slice(&sigs[0]).unwrap();
         assert!(sig.normalize_s().is_none(), "signature is not low-s");
-        vk.verify_prehash(&digest, &sig).unwrap();
+        vk.verify_prehash(&digest(), &sig).unwrap();
 
         // Replay is deterministic whatever the delivery order: signer 0, rebuilt from its
         // seed with its messages fed in reverse, re-emits exactly what it sent (checked
         // by hash inside `drive`) and reaches the same signature.
-        let mut reversed: Vec<Received> = inboxes[0]
-            .iter()
-            .map(|r| Received {
-                sender: r.sender,
-                broadcast: r.broadcast,
-                data: r.data.clone(),
-            })
-            .collect();
+        let mut reversed = inboxes[0].clone();
         reversed.reverse();
-        let again = sign(
+        match once(sign(
             &params(20, 0, 2),
-            &shares[0],
-            &signers,
-            &[],
-            &digest,
+            &job(0),
+            &digest(),
             &reversed,
             &sent[0],
-        );
-        match again.unwrap() {
+        ))
+        .unwrap()
+        {
             Replay::Done { output, new } => {
                 assert_eq!(output, sigs[0]);
                 assert!(
@@ -619,15 +845,119 @@ pub(crate) mod tests {
             Replay::Waiting { .. } => panic!("replay with every message did not finish"),
         }
         // Another seed is another party state: its first message already differs.
-        let other = sign(
+        let other = once(sign(
             &params(99, 0, 2),
-            &shares[0],
-            &signers,
-            &[],
-            &digest,
+            &job(0),
+            &digest(),
             &reversed,
             &sent[0],
-        );
+        ));
         assert!(matches!(other, Err(EngineError::Bug(m)) if m.contains("replay diverged")));
+    }
+
+    #[test]
+    fn a_live_run_continues_without_replay_and_matches_step_mode() {
+        let (by_replay, _, _) = run_parties(
+            2,
+            &mut |i, r, s| once(sign(&params(30, i, 2), &job(i), &digest(), r, s)),
+            &untouched,
+        )
+        .unwrap();
+        // The same parties, each keeping its run alive between steps.
+        let mut runs: Vec<Option<Live<[u8; 64]>>> = vec![None, None];
+        let mut starts = 0;
+        let (live, inboxes, _) = run_parties(
+            2,
+            &mut |i, r, s| {
+                let slot = &mut runs[i as usize];
+                if let Some(replay) = slot.as_mut().and_then(|l| l.advance(r)) {
+                    return replay;
+                }
+                starts += 1;
+                let (run, replay) = sign(&params(30, i, 2), &job(i), &digest(), r, s)?;
+                *slot = Some(run);
+                Ok(replay)
+            },
+            &untouched,
+        )
+        .unwrap();
+        assert_eq!(live, by_replay, "a live run reached another signature");
+        assert_eq!(starts, 2, "a live run was restarted");
+        // A finished run, or a log that does not extend what a run was fed, is refused.
+        let mut reversed = inboxes[0].clone();
+        reversed.reverse();
+        let run = runs[0].as_mut().unwrap();
+        assert!(run.advance(&inboxes[0]).is_none());
+        let (mut fresh, _) = sign(&params(30, 0, 2), &job(0), &digest(), &[], &[]).unwrap();
+        assert!(fresh.advance(&inboxes[0][..1]).is_some());
+        assert!(fresh.advance(&reversed).is_none());
+    }
+
+    #[test]
+    fn a_tampered_proof_aborts_and_names_its_sender() {
+        // Change one hex digit of a big integer in signer 1's first message to signer 0:
+        // still well-formed, but a private message's proof no longer holds, and a
+        // broadcast no longer matches what signer 1 sent the others.
+        for (private, expected) in [
+            (true, "pi_enc::verify(K) failed"),
+            (false, "different broadcast messages"),
+        ] {
+            let tamper = |from: u16, to: u16, broadcast: bool, data: &mut Vec<u8>| {
+                if (from, to, broadcast) != (1, 0, !private) {
+                    return;
+                }
+                let run = data
+                    .windows(64)
+                    .position(|w| w.iter().all(u8::is_ascii_hexdigit));
+                if let Some(at) = run {
+                    data[at + 32] = if data[at + 32] == b'1' { b'2' } else { b'1' };
+                }
+            };
+            let result = run_parties(
+                2,
+                &mut |i, r, s| once(sign(&params(40, i, 2), &job(i), &digest(), r, s)),
+                &tamper,
+            );
+            match result {
+                Err(EngineError::PeerMisbehaved { culprits, reason }) => {
+                    assert_eq!(culprits, vec![1], "{reason}");
+                    assert!(reason.contains("the ECDSA protocol aborted"), "{reason}");
+                    assert!(reason.contains(expected), "{reason}");
+                }
+                Err(e) => panic!("expected an abort naming signer 1, got {e}"),
+                Ok(_) => panic!("a tampered message was accepted"),
+            }
+        }
+    }
+
+    #[test]
+    fn blame_is_read_from_every_form_cggmp21_uses() {
+        #[derive(Debug)]
+        #[allow(dead_code)]
+        struct AbortBlame {
+            faulty_party: u16,
+            data_message: u64,
+        }
+        #[derive(Debug)]
+        #[allow(dead_code)]
+        enum E {
+            Tuples(Vec<(u16, u64, u64)>),
+            Parties { parties: Vec<u16> },
+            Blames(Vec<AbortBlame>),
+            Delta,
+        }
+        assert_eq!(blame(&E::Tuples(vec![(2, 7, 9), (0, 11, 12)])), vec![0, 2]);
+        assert_eq!(
+            blame(&E::Parties {
+                parties: vec![3, 1]
+            }),
+            vec![1, 3]
+        );
+        let b = |p| AbortBlame {
+            faulty_party: p,
+            data_message: 40,
+        };
+        assert_eq!(blame(&E::Blames(vec![b(4), b(4)])), vec![4]);
+        assert!(blame(&E::Delta).is_empty());
     }
 }
