@@ -711,14 +711,14 @@ pub(crate) mod tests {
         dyn FnMut(u16, &[Received], &[[u8; 32]]) -> Result<Replay<O>, EngineError> + 'a;
 
     /// Changes a message on its way: (from, to, broadcast, data).
-    type Tamper = dyn Fn(u16, u16, bool, &mut Vec<u8>);
+    type Tamper<'a> = dyn Fn(u16, u16, bool, &mut Vec<u8>) + 'a;
 
     /// Runs `n` simulated parties, each calling `step` with everything delivered to it
     /// so far; `tamper(from, to, broadcast, data)` may change a message on its way.
     fn run_parties<O>(
         n: u16,
         step: &mut StepFn<'_, O>,
-        tamper: &Tamper,
+        tamper: &Tamper<'_>,
     ) -> Result<Finished<O>, EngineError> {
         let mut inbox: Vec<Vec<Received>> = (0..n).map(|_| Vec::new()).collect();
         let mut sent: Vec<Vec<[u8; 32]>> = vec![Vec::new(); n as usize];
