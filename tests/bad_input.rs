@@ -22,20 +22,9 @@ fn bob_r1_in_alice_dir(w: &World) -> PathBuf {
     f[0].clone()
 }
 
-/// Alice's step fails with exit `want`, naming `file` and saying `reason`.
+/// Alice's keygen step fails with exit `want`, naming `file` and saying `reason`.
 fn alice_rejects(w: &World, plan: &Path, file: &Path, want: i32, reason: &str) {
-    let out = w.step(0, "keygen", plan);
-    let err = stderr(&out);
-    assert_eq!(code(&out), want, "{err}");
-    assert!(
-        err.contains(&file.display().to_string()),
-        "error does not name {}: {err}",
-        file.display()
-    );
-    assert!(err.contains(reason), "error does not say `{reason}`: {err}");
-    if want == 2 {
-        assert!(err.contains("hint: remove or replace this file"), "{err}");
-    }
+    w.rejects(0, "keygen", plan, file, want, reason);
 }
 
 /// Puts `good` back at `path` and checks that the whole keygen still completes.
@@ -155,19 +144,6 @@ fn replayed_earlier_round_message() {
     std::fs::copy(bob_r1_in_alice_dir(&w), &f).unwrap();
     alice_rejects(&w, &plan, &f, 2, "renamed, or replayed from another round");
     restore_and_finish(&w, &plan, &f, &good);
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
-        }
-    }
 }
 
 /// A copy of bob's home taken before his first step: running the same plan from it makes

@@ -226,6 +226,106 @@ fn two_of_three_aux_keygen_sign_bad_input_and_aux_reuse() {
 
     presignatures(&w, &key2, &pk2);
     waiting_processes(&w, &key2, &pk2);
+    bad_input(&w);
+}
+
+/// The foundation's bad inputs, for CGGMP21 messages, in keygens among alice, bob and
+/// carol that reuse their aux info (so they are quick): each is refused with exit 2,
+/// naming the file and the reason, and the ceremony finishes once the file is right;
+/// a conflicting second message aborts and names its sender.
+fn bad_input(w: &World) {
+    let plan = w.keygen_plan(SCHEME, 2);
+    for p in 0..3 {
+        assert_eq!(code(&w.step(p, "keygen", &plan)), 4);
+    }
+    w.sync(&[0, 1, 2]);
+    let f = files_matching(&w.parties[0].dir, "-keygen-r1-p2-to-all")[0].clone();
+    let good = std::fs::read(&f).unwrap();
+    let put = |bytes: &[u8]| std::fs::write(&f, bytes).unwrap();
+
+    put(&good[..good.len() / 2]);
+    w.rejects(0, "keygen", &plan, &f, 2, "truncated");
+    let mut flipped = good.clone();
+    let i = flipped.len() / 2;
+    flipped[i] ^= 1;
+    put(&flipped);
+    w.rejects(0, "keygen", &plan, &f, 2, "does not verify");
+    // Bob's round 1 of another keygen, dropped in as if it were for this one.
+    let (other, other_dir) = (w.keygen_plan(SCHEME, 2), w.path("ecdsa-other"));
+    std::fs::create_dir_all(&other_dir).unwrap();
+    assert_eq!(
+        code(&step_in(&w.parties[1].home, &other_dir, "keygen", &other)),
+        4
+    );
+    let foreign = files_matching(&other_dir, "-keygen-r1-p2-to-all")[0].clone();
+    put(&std::fs::read(foreign).unwrap());
+    w.rejects(0, "keygen", &plan, &f, 2, "a message from another ceremony");
+    put(&good);
+
+    // On to the first round with private messages.
+    let private = loop {
+        for p in 0..3 {
+            let out = w.step(p, "keygen", &plan);
+            assert_eq!(code(&out), 4, "{}", stderr(&out));
+        }
+        w.sync(&[0, 1, 2]);
+        if let Some(f) = files_matching(&w.parties[0].dir, "-p2-to-1").pop() {
+            break f;
+        }
+    };
+    let name = private.file_name().unwrap().to_string_lossy().into_owned();
+    let good_private = std::fs::read(&private).unwrap();
+    let to_carol = w.parties[1].dir.join(name.replace("-to-1", "-to-3"));
+    std::fs::copy(&to_carol, &private).unwrap();
+    w.rejects(
+        0,
+        "keygen",
+        &plan,
+        &private,
+        2,
+        "is addressed to party 3 (carol), not to you (party 1 (alice))",
+    );
+    std::fs::copy(&f, &private).unwrap();
+    w.rejects(
+        0,
+        "keygen",
+        &plan,
+        &private,
+        2,
+        "replayed from another round",
+    );
+    std::fs::write(&private, &good_private).unwrap();
+    let results = w.run_all("keygen", &plan, &[0, 1, 2]);
+    assert!(
+        results
+            .iter()
+            .all(|r| r["public_key"] == results[0]["public_key"])
+    );
+
+    // A twin of bob's home makes bob send a second, different round-1 message.
+    let plan = w.keygen_plan(SCHEME, 2);
+    let twin = w.path("ecdsa-bob-twin");
+    copy_dir(&w.parties[1].home, &twin);
+    for p in 0..3 {
+        assert_eq!(code(&w.step(p, "keygen", &plan)), 4);
+    }
+    w.sync(&[0, 1, 2]);
+    assert_eq!(code(&w.step(0, "keygen", &plan)), 4);
+    let twin_dir = w.path("ecdsa-twin-dir");
+    std::fs::create_dir_all(&twin_dir).unwrap();
+    assert_eq!(code(&step_in(&twin, &twin_dir, "keygen", &plan)), 4);
+    let second = files_matching(&twin_dir, "-keygen-r1-p2-to-all")[0].clone();
+    let f = files_matching(&w.parties[0].dir, "-keygen-r1-p2-to-all")[0].clone();
+    assert_ne!(std::fs::read(&second).unwrap(), std::fs::read(&f).unwrap());
+    std::fs::copy(&second, &f).unwrap();
+    let out = w.step(0, "keygen", &plan);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("party 2 (bob) sent two different round-1 messages"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(json(&out)["error"]["culprits"][0], "2 (bob)");
 }
 
 /// Alice and bob sign as two waiting processes on one shared directory, started together.

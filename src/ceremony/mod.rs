@@ -323,8 +323,14 @@ impl<'a> Ceremony<'a> {
                 Failure::input(format!("cannot read {}", self.transport.path().display())).cause(e)
             })?;
         for (path, name) in candidates {
+            if self.transport.unchanged(&path) {
+                continue;
+            }
             let env = self.validate(&path, name.as_ref())?;
-            let Some(env) = env else { continue };
+            let Some(env) = env else {
+                self.transport.remember(&path);
+                continue;
+            };
             let h = &env.header;
             let accepted = self.db.accept_message(&IncomingMessage {
                 session: &self.sid,
@@ -353,6 +359,7 @@ impl<'a> Ceremony<'a> {
             if accepted == Accept::New {
                 new += 1;
             }
+            self.transport.remember(&path);
         }
         Ok(new)
     }

@@ -218,8 +218,8 @@ pub struct Live<O> {
     feed: Option<mpsc::Sender<Vec<Received>>>,
     reports: mpsc::Receiver<Result<Replay<O>, EngineError>>,
     thread: Option<std::thread::JoinHandle<()>>,
-    /// Hashes of the messages fed so far, in order.
-    fed: Vec<[u8; 32]>,
+    /// Hashes of the messages fed so far.
+    fed: std::collections::HashSet<[u8; 32]>,
     finished: bool,
 }
 
@@ -258,17 +258,17 @@ impl<O: Send + 'static> Live<O> {
             feed: Some(feed),
             reports,
             thread: Some(thread),
-            fed: Vec::new(),
+            fed: Default::default(),
             finished: false,
         };
-        let first = live.feed_batch(received)?;
+        let first = live.feed_batch(received.to_vec())?;
         Ok((live, first))
     }
 
-    fn feed_batch(&mut self, batch: &[Received]) -> Result<Replay<O>, EngineError> {
+    fn feed_batch(&mut self, batch: Vec<Received>) -> Result<Replay<O>, EngineError> {
         self.fed.extend(batch.iter().map(received_hash));
         let feed = self.feed.as_ref().ok_or_else(stopped)?;
-        feed.send(batch.to_vec()).map_err(|_| stopped())?;
+        feed.send(batch).map_err(|_| stopped())?;
         let report = self.reports.recv().map_err(|_| stopped())?;
         if !matches!(report, Ok(Replay::Waiting { .. })) {
             self.finished = true;
@@ -276,20 +276,22 @@ impl<O: Send + 'static> Live<O> {
         report
     }
 
-    /// Continues with `received`, every message of the protocol accepted so far in the
-    /// pinned order. `None` if this run cannot continue with it (finished, or `received`
-    /// does not extend what it was fed); then start a new run from the seed.
+    /// Continues with `received`, every message of the protocol accepted so far, and
+    /// feeds it those it has not seen (in their order in `received`: cggmp21 does not
+    /// depend on the delivery order). `None` if this run cannot continue (finished, or a
+    /// message it was fed is missing from `received`); then start a new run from the seed.
     pub fn advance(&mut self, received: &[Received]) -> Option<Result<Replay<O>, EngineError>> {
-        if self.finished
-            || received.len() < self.fed.len()
-            || received
-                .iter()
-                .zip(&self.fed)
-                .any(|(r, h)| received_hash(r) != *h)
-        {
+        let hashes: Vec<[u8; 32]> = received.iter().map(received_hash).collect();
+        let present: std::collections::HashSet<&[u8; 32]> = hashes.iter().collect();
+        if self.finished || self.fed.iter().any(|h| !present.contains(h)) {
             return None;
         }
-        let batch = &received[self.fed.len()..];
+        let batch: Vec<Received> = received
+            .iter()
+            .zip(&hashes)
+            .filter(|(_, h)| !self.fed.contains(*h))
+            .map(|(r, _)| r.clone())
+            .collect();
         if batch.is_empty() {
             return Some(Ok(Replay::Waiting { new: Vec::new() }));
         }
@@ -886,14 +888,16 @@ pub(crate) mod tests {
         .unwrap();
         assert_eq!(live, by_replay, "a live run reached another signature");
         assert_eq!(starts, 2, "a live run was restarted");
-        // A finished run, or a log that does not extend what a run was fed, is refused.
+        // A finished run, or a log that lacks a message the run was fed, is refused;
+        // the order of the log does not matter.
         let mut reversed = inboxes[0].clone();
         reversed.reverse();
         let run = runs[0].as_mut().unwrap();
         assert!(run.advance(&inboxes[0]).is_none());
         let (mut fresh, _) = sign(&params(30, 0, 2), &job(0), &digest(), &[], &[]).unwrap();
         assert!(fresh.advance(&inboxes[0][..1]).is_some());
-        assert!(fresh.advance(&reversed).is_none());
+        assert!(fresh.advance(&reversed).is_some());
+        assert!(fresh.advance(&inboxes[0][1..]).is_none());
     }
 
     #[test]

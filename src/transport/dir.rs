@@ -51,10 +51,22 @@ pub fn parse_name(name: &str) -> Option<NameInfo> {
     })
 }
 
+/// A file as it was when this process last read or wrote it: length and modification
+/// time. A waiting process polls the directory several times a second; a file whose
+/// stamp has not changed since it was accepted or delivered is not read again.
+type Stamp = (u64, std::time::SystemTime);
+
+fn stamp(path: &Path) -> Option<Stamp> {
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.len(), m.modified().ok()?))
+}
+
 /// A message directory.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct DirTransport {
     dir: PathBuf,
+    /// Files known to hold what was accepted from them or delivered to them.
+    known: std::cell::RefCell<std::collections::HashMap<PathBuf, Stamp>>,
 }
 
 impl DirTransport {
@@ -68,12 +80,26 @@ impl DirTransport {
         }
         Ok(DirTransport {
             dir: dir.to_path_buf(),
+            known: Default::default(),
         })
     }
 
     /// The directory.
     pub fn path(&self) -> &Path {
         &self.dir
+    }
+
+    /// Whether `path` is unchanged since [`DirTransport::remember`] was called for it.
+    pub fn unchanged(&self, path: &Path) -> bool {
+        let known = self.known.borrow().get(path).copied();
+        known.is_some() && known == stamp(path)
+    }
+
+    /// Records that `path`, as it is now, has been dealt with.
+    pub fn remember(&self, path: &Path) {
+        if let Some(s) = stamp(path) {
+            self.known.borrow_mut().insert(path.to_path_buf(), s);
+        }
     }
 
     /// Files of `session` that may be for party `me`, sorted by name, with what their
@@ -110,10 +136,12 @@ impl DirTransport {
     /// Returns whether it wrote.
     pub fn deliver(&self, env: &Envelope) -> std::io::Result<bool> {
         let path = self.dir.join(env.file_name());
-        if std::fs::read(&path).is_ok_and(|b| b == env.as_bytes()) {
+        if self.unchanged(&path) || std::fs::read(&path).is_ok_and(|b| b == env.as_bytes()) {
+            self.remember(&path);
             return Ok(false);
         }
         write_atomic(&path, env.as_bytes())?;
+        self.remember(&path);
         Ok(true)
     }
 }

@@ -3,3 +3,4 @@
 //! `ceremony`, the same for every transport.
 
 pub mod dir;
+pub mod qr;

@@ -319,6 +319,36 @@ impl World {
         }
         outs
     }
+
+    /// Party `p`'s step fails with exit `want`, naming `file` and saying `reason`.
+    pub fn rejects(&self, p: usize, kind: &str, plan: &Path, file: &Path, want: i32, reason: &str) {
+        let out = self.step(p, kind, plan);
+        let err = stderr(&out);
+        assert_eq!(code(&out), want, "{err}");
+        assert!(
+            err.contains(&file.display().to_string()),
+            "error does not name {}: {err}",
+            file.display()
+        );
+        assert!(err.contains(reason), "error does not say `{reason}`: {err}");
+        if want == 2 {
+            assert!(err.contains("hint: remove or replace this file"), "{err}");
+        }
+    }
+}
+
+/// Copies a directory tree (a party's home, to make a twin of it).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
 }
 
 /// One `--step` run of a ceremony by the party whose home and message directory are given.

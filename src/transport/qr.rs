@@ -1,0 +1,437 @@
+//! The QR transport: a party's round messages as one fountain-coded stream of QR codes.
+//!
+//! A *stream* carries one sender's messages of one round: the broadcast and every
+//! private message (each already encrypted to its recipient), so each party scans n-1
+//! streams per round instead of one per pair. The messages travel as a *bundle*:
+//!
+//! ```text
+//! "MPCB" | version 1 (u8) | count (u16 BE) | count × ( length (u32 BE) | envelope )
+//! ```
+//!
+//! The bundle is split into fragments and fountain-coded as BC-UR parts
+//! (`ur:mpc-msgs/<seq>-<fragments>/<bytewords>`, the `ur` crate). Every part carries the
+//! length and CRC-32 of the whole bundle, so parts of two streams never combine, and a
+//! camera that misses frames completes from later ones. The envelopes inside are signed
+//! and bound to their session, round, sender and recipient as in files; the scanner only
+//! checks that they decode, and the ceremony validates them as it does every file.
+
+use crate::envelope::{Envelope, MAX_ENVELOPE_LEN};
+use image::Luma;
+use std::path::Path;
+
+/// The BC-UR type of a stream.
+pub const UR_TYPE: &str = "mpc-msgs";
+
+const BUNDLE_MAGIC: &[u8; 4] = b"MPCB";
+const BUNDLE_VERSION: u8 = 1;
+/// Largest bundle accepted from a scan (a stream of aux-info messages is about 1 MB).
+pub const MAX_BUNDLE: usize = 64 << 20;
+/// Quiet zone around every code, in modules (the QR specification asks for 4).
+const QUIET: u32 = 4;
+
+/// How much of a message each QR code carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Density {
+    /// 200 bytes per code: small codes for poor cameras or small screens
+    Low,
+    /// 400 bytes per code (the default)
+    Normal,
+    /// 800 bytes per code: fewer, denser codes for good cameras
+    High,
+}
+
+impl Density {
+    /// Bundle bytes per part.
+    pub fn fragment_len(self) -> usize {
+        match self {
+            Density::Low => 200,
+            Density::Normal => 400,
+            Density::High => 800,
+        }
+    }
+}
+
+/// What went wrong reading or writing QR data.
+#[derive(Debug, thiserror::Error)]
+pub enum QrError {
+    /// A bundle that is not well formed.
+    #[error("not a message bundle: {0}")]
+    Bundle(String),
+    /// A part that is not a valid `ur:mpc-msgs` part.
+    #[error("not a valid ur:{UR_TYPE} part: {0}")]
+    Part(String),
+    /// A part of another stream.
+    #[error(
+        "this part belongs to another stream than the parts read before it (a different message or sender); scan each stream on its own"
+    )]
+    OtherStream,
+    /// An image that could not be read.
+    #[error("cannot read the image: {0}")]
+    Image(String),
+    /// Encoding failed.
+    #[error("cannot encode: {0}")]
+    Encode(String),
+}
+
+/// Packs envelopes into a bundle.
+pub fn bundle(envelopes: &[Envelope]) -> Vec<u8> {
+    let mut out = BUNDLE_MAGIC.to_vec();
+    out.push(BUNDLE_VERSION);
+    out.extend_from_slice(&(envelopes.len() as u16).to_be_bytes());
+    for e in envelopes {
+        out.extend_from_slice(&(e.as_bytes().len() as u32).to_be_bytes());
+        out.extend_from_slice(e.as_bytes());
+    }
+    out
+}
+
+/// Unpacks a bundle into envelopes (each decoded, not yet validated for a session).
+pub fn unbundle(bytes: &[u8]) -> Result<Vec<Envelope>, QrError> {
+    let bad = |m: &str| QrError::Bundle(m.into());
+    let rest = bytes
+        .strip_prefix(BUNDLE_MAGIC)
+        .ok_or_else(|| bad("wrong magic"))?;
+    let (&version, rest) = rest.split_first().ok_or_else(|| bad("truncated"))?;
+    if version != BUNDLE_VERSION {
+        return Err(bad(&format!("version {version} is not supported")));
+    }
+    let count = u16::from_be_bytes(
+        rest.get(..2)
+            .ok_or_else(|| bad("truncated"))?
+            .try_into()
+            .map_err(|_| bad("truncated"))?,
+    );
+    let mut rest = &rest[2..];
+    let mut out = Vec::with_capacity(count as usize);
+    for i in 0..count {
+        let len = u32::from_be_bytes(
+            rest.get(..4)
+                .ok_or_else(|| bad("truncated"))?
+                .try_into()
+                .map_err(|_| bad("truncated"))?,
+        ) as usize;
+        if len > MAX_ENVELOPE_LEN {
+            return Err(bad("a message is too large"));
+        }
+        let body = rest.get(4..4 + len).ok_or_else(|| bad("truncated"))?;
+        out.push(
+            Envelope::decode(body)
+                .map_err(|e| QrError::Bundle(format!("message {}: {e}", i + 1)))?,
+        );
+        rest = &rest[4 + len..];
+    }
+    if !rest.is_empty() {
+        return Err(bad("trailing bytes"));
+    }
+    Ok(out)
+}
+
+/// A fountain-coded stream of parts for one bundle.
+pub struct Stream {
+    encoder: ur::Encoder<'static>,
+}
+
+impl Stream {
+    /// A stream of `bundle` at `density`.
+    pub fn new(bundle: &[u8], density: Density) -> Result<Stream, QrError> {
+        let encoder = ur::Encoder::new(bundle, density.fragment_len(), UR_TYPE)
+            .map_err(|e| QrError::Encode(e.to_string()))?;
+        Ok(Stream { encoder })
+    }
+
+    /// How many fragments the bundle has: the fewest parts that can rebuild it.
+    pub fn fragments(&self) -> usize {
+        self.encoder.fragment_count()
+    }
+
+    /// The next part: the fragments in order first, then fountain mixes of them.
+    pub fn next_part(&mut self) -> Result<String, QrError> {
+        self.encoder
+            .next_part()
+            .map_err(|e| QrError::Encode(e.to_string()))
+    }
+}
+
+/// The QR code of one part. Parts are upper-cased so the code uses the compact
+/// alphanumeric mode; error correction level L (the fountain code is the redundancy).
+fn code(part: &str) -> Result<qrcode::QrCode, QrError> {
+    qrcode::QrCode::with_error_correction_level(part.to_uppercase(), qrcode::EcLevel::L)
+        .map_err(|e| QrError::Encode(e.to_string()))
+}
+
+/// The modules of a code with its quiet zone, row by row (`true` is dark).
+fn modules(part: &str) -> Result<(u32, Vec<bool>), QrError> {
+    let c = code(part)?;
+    let w = c.width() as u32;
+    let colors = c.to_colors();
+    let size = w + 2 * QUIET;
+    let mut out = vec![false; (size * size) as usize];
+    for y in 0..w {
+        for x in 0..w {
+            if colors[(y * w + x) as usize] == qrcode::Color::Dark {
+                out[((y + QUIET) * size + x + QUIET) as usize] = true;
+            }
+        }
+    }
+    Ok((size, out))
+}
+
+/// A part drawn for a terminal with Unicode half blocks (two module rows per line,
+/// light modules as background), quiet zone included; returns (columns, text).
+pub fn terminal(part: &str) -> Result<(u32, String), QrError> {
+    let (size, m) = modules(part)?;
+    let dark = |x: u32, y: u32| y < size && m[(y * size + x) as usize];
+    let mut s = String::new();
+    for y in (0..size).step_by(2) {
+        for x in 0..size {
+            // Light-on-dark terminals are the common case: draw light modules.
+            s.push(match (!dark(x, y), !dark(x, y + 1) && y + 1 < size) {
+                (true, true) => '█',
+                (true, false) => '▀',
+                (false, true) => '▄',
+                (false, false) => ' ',
+            });
+        }
+        s.push('\n');
+    }
+    Ok((size, s))
+}
+
+/// A part as a grayscale PNG, `scale` pixels per module.
+pub fn png(part: &str, scale: u32) -> Result<Vec<u8>, QrError> {
+    let (size, m) = modules(part)?;
+    let img = image::GrayImage::from_fn(size * scale, size * scale, |x, y| {
+        Luma([if m[((y / scale) * size + x / scale) as usize] {
+            0
+        } else {
+            255
+        }])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png)
+        .map_err(|e| QrError::Encode(e.to_string()))?;
+    Ok(out.into_inner())
+}
+
+/// A part as an SVG document.
+pub fn svg(part: &str) -> Result<String, QrError> {
+    Ok(code(part)?
+        .render::<qrcode::render::svg::Color>()
+        .quiet_zone(true)
+        .min_dimensions(400, 400)
+        .build())
+}
+
+/// Every QR code found in an image file (PNG or JPEG), as text.
+pub fn read_image(path: &Path) -> Result<Vec<String>, QrError> {
+    let img = image::open(path)
+        .map_err(|e| QrError::Image(e.to_string()))?
+        .to_luma8();
+    let mut prepared = rqrr::PreparedImage::prepare(img);
+    let mut out = Vec::new();
+    for grid in prepared.detect_grids() {
+        let (_, text) = grid
+            .decode()
+            .map_err(|e| QrError::Image(format!("a QR code does not decode: {e}")))?;
+        out.push(text);
+    }
+    if out.is_empty() {
+        return Err(QrError::Image("no QR code found".into()));
+    }
+    Ok(out)
+}
+
+/// Collects the parts of one stream until the bundle is complete.
+#[derive(Default)]
+pub struct Scanner {
+    decoder: ur::Decoder,
+    /// Parts accepted (duplicates included).
+    pub parts: usize,
+    /// The stream's fragment count, from the first part.
+    pub fragments: Option<usize>,
+    /// The bundle of a single-part UR.
+    single: Option<Vec<u8>>,
+}
+
+impl Scanner {
+    /// Takes one part (any case; surrounding whitespace ignored). `Ok(true)` once the
+    /// bundle is complete.
+    pub fn add(&mut self, text: &str) -> Result<bool, QrError> {
+        let part = text.trim().to_lowercase();
+        let body = part
+            .strip_prefix("ur:")
+            .ok_or_else(|| QrError::Part("does not start with ur:".into()))?;
+        let mut fields = body.split('/');
+        if fields.next() != Some(UR_TYPE) {
+            return Err(QrError::Part(format!("the type is not {UR_TYPE}")));
+        }
+        let fragments = match (fields.next(), fields.next()) {
+            (Some(seq), Some(_)) => seq
+                .split_once('-')
+                .and_then(|(_, n)| n.parse::<usize>().ok())
+                .ok_or_else(|| QrError::Part("bad sequence field".into()))?,
+            (Some(_), None) => {
+                // A single-part UR holds the whole bundle.
+                if self.parts > 0 {
+                    return Err(QrError::OtherStream);
+                }
+                let (_, data) = ur::decode(&part).map_err(|e| QrError::Part(e.to_string()))?;
+                self.single = Some(data);
+                self.parts = 1;
+                self.fragments = Some(1);
+                return Ok(true);
+            }
+            _ => return Err(QrError::Part("no payload".into())),
+        };
+        if self.fragments.is_some_and(|f| f != fragments) || self.single.is_some() {
+            return Err(QrError::OtherStream);
+        }
+        // A part inconsistent with the earlier ones is refused before it changes anything.
+        if let Err(e) = self.decoder.receive(&part) {
+            let text = e.to_string();
+            return Err(if text.contains("nconsistent") {
+                QrError::OtherStream
+            } else {
+                QrError::Part(text)
+            });
+        }
+        self.fragments = Some(fragments);
+        self.parts += 1;
+        Ok(self.decoder.complete())
+    }
+
+    /// The bundle, once complete; refuses one past [`MAX_BUNDLE`].
+    pub fn bundle(&self) -> Result<Option<Vec<u8>>, QrError> {
+        let m = match &self.single {
+            Some(data) => Some(data.clone()),
+            None => self
+                .decoder
+                .message()
+                .map_err(|e| QrError::Part(e.to_string()))?,
+        };
+        if m.as_ref().is_some_and(|m| m.len() > MAX_BUNDLE) {
+            return Err(QrError::Bundle("too large".into()));
+        }
+        Ok(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::envelope::{Header, Protocol};
+    use crate::identity::Identity;
+
+    fn envelopes(n: usize, size: usize) -> Vec<Envelope> {
+        let id = Identity::generate("alice");
+        (0..n)
+            .map(|i| {
+                let header = Header {
+                    scheme: crate::scheme::Scheme::EddsaEd25519.tag(),
+                    session: [7; 32],
+                    protocol: Protocol::Keygen,
+                    round: 1,
+                    sender: 1,
+                    sender_key: id.card().verifying_key().unwrap().to_bytes(),
+                    recipient: i as u16,
+                };
+                let payload: Vec<u8> = (0..size).map(|k| (k * 31 + i) as u8).collect();
+                Envelope::create(&id, header, &payload, None).unwrap()
+            })
+            .collect()
+    }
+
+    fn scan_all(parts: &[String]) -> Result<Vec<u8>, QrError> {
+        let mut s = Scanner::default();
+        for p in parts {
+            if s.add(p)? {
+                return Ok(s.bundle()?.unwrap());
+            }
+        }
+        Err(QrError::Part("incomplete".into()))
+    }
+
+    #[test]
+    fn bundles_round_trip_and_refuse_damage() {
+        let envs = envelopes(3, 100);
+        let b = bundle(&envs);
+        let back = unbundle(&b).unwrap();
+        assert_eq!(back.len(), 3);
+        for (a, b) in envs.iter().zip(&back) {
+            assert_eq!(a.as_bytes(), b.as_bytes());
+        }
+        assert!(unbundle(&b[..b.len() - 1]).is_err());
+        let mut extra = b.clone();
+        extra.push(0);
+        assert!(unbundle(&extra).is_err());
+        assert!(unbundle(b"MPCB\x02\x00\x00").is_err());
+    }
+
+    #[test]
+    fn a_stream_completes_from_a_subset_of_parts_and_refuses_another_stream() {
+        let b = bundle(&envelopes(2, 3000));
+        let mut stream = Stream::new(&b, Density::Normal).unwrap();
+        let n = stream.fragments();
+        assert!(n > 10, "{n} fragments");
+        // A camera that misses every third frame still completes, from fountain parts
+        // (how many it needs varies; ten times the fragments is far more than enough).
+        let parts: Vec<String> = (0..10 * n).map(|_| stream.next_part().unwrap()).collect();
+        let kept: Vec<String> = parts
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % 3 != 1)
+            .map(|(_, p)| p.clone())
+            .collect();
+        assert_eq!(scan_all(&kept).unwrap(), b);
+        // Parts of another stream (same size, other content) are refused, and the
+        // scanner is unchanged by them.
+        let other = bundle(&envelopes(2, 3000));
+        let mut other_stream = Stream::new(&other, Density::Normal).unwrap();
+        let mut s = Scanner::default();
+        s.add(&parts[0]).unwrap();
+        let foreign = other_stream.next_part().unwrap();
+        assert!(matches!(s.add(&foreign), Err(QrError::OtherStream)));
+        assert_eq!(s.parts, 1);
+        assert!(matches!(
+            s.add("ur:bytes/1-2/lpadaobkcy"),
+            Err(QrError::Part(_))
+        ));
+        assert!(matches!(s.add("hello"), Err(QrError::Part(_))));
+    }
+
+    #[test]
+    fn parts_survive_png_and_a_damaged_image_is_refused() {
+        let b = bundle(&envelopes(1, 500));
+        let mut stream = Stream::new(&b, Density::Normal).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Scanner::default();
+        let mut done = false;
+        for i in 0..stream.fragments() {
+            let part = stream.next_part().unwrap();
+            let path = dir.path().join(format!("{i}.png"));
+            std::fs::write(&path, png(&part, 4).unwrap()).unwrap();
+            for text in read_image(&path).unwrap() {
+                done = s.add(&text).unwrap();
+            }
+        }
+        assert!(done);
+        assert_eq!(s.bundle().unwrap().unwrap(), b);
+        let part = Stream::new(&b, Density::Normal)
+            .unwrap()
+            .next_part()
+            .unwrap();
+        assert!(svg(&part).unwrap().starts_with("<?xml"));
+        let (cols, text) = terminal(&part).unwrap();
+        assert_eq!(text.lines().count() as u32, cols.div_ceil(2));
+        // A truncated PNG, and a picture without a code.
+        let bytes = png(&part, 4).unwrap();
+        let bad = dir.path().join("bad.png");
+        std::fs::write(&bad, &bytes[..bytes.len() / 2]).unwrap();
+        assert!(matches!(read_image(&bad), Err(QrError::Image(_))));
+        let blank = dir.path().join("blank.png");
+        image::GrayImage::from_pixel(50, 50, Luma([255]))
+            .save(&blank)
+            .unwrap();
+        assert!(matches!(read_image(&blank), Err(QrError::Image(m)) if m.contains("no QR code")));
+    }
+}
