@@ -58,6 +58,9 @@ _mpc() {
             mpc,primes)
                 cmd="mpc__subcmd__primes"
                 ;;
+            mpc,qr)
+                cmd="mpc__subcmd__qr"
+                ;;
             mpc,sign)
                 cmd="mpc__subcmd__sign"
                 ;;
@@ -142,6 +145,9 @@ _mpc() {
             mpc__subcmd__help,primes)
                 cmd="mpc__subcmd__help__subcmd__primes"
                 ;;
+            mpc__subcmd__help,qr)
+                cmd="mpc__subcmd__help__subcmd__qr"
+                ;;
             mpc__subcmd__help,sign)
                 cmd="mpc__subcmd__help__subcmd__sign"
                 ;;
@@ -192,6 +198,12 @@ _mpc() {
                 ;;
             mpc__subcmd__help__subcmd__primes,list)
                 cmd="mpc__subcmd__help__subcmd__primes__subcmd__list"
+                ;;
+            mpc__subcmd__help__subcmd__qr,scan)
+                cmd="mpc__subcmd__help__subcmd__qr__subcmd__scan"
+                ;;
+            mpc__subcmd__help__subcmd__qr,show)
+                cmd="mpc__subcmd__help__subcmd__qr__subcmd__show"
                 ;;
             mpc__subcmd__help__subcmd__sign,plan)
                 cmd="mpc__subcmd__help__subcmd__sign__subcmd__plan"
@@ -289,6 +301,24 @@ _mpc() {
             mpc__subcmd__primes__subcmd__help,list)
                 cmd="mpc__subcmd__primes__subcmd__help__subcmd__list"
                 ;;
+            mpc__subcmd__qr,help)
+                cmd="mpc__subcmd__qr__subcmd__help"
+                ;;
+            mpc__subcmd__qr,scan)
+                cmd="mpc__subcmd__qr__subcmd__scan"
+                ;;
+            mpc__subcmd__qr,show)
+                cmd="mpc__subcmd__qr__subcmd__show"
+                ;;
+            mpc__subcmd__qr__subcmd__help,help)
+                cmd="mpc__subcmd__qr__subcmd__help__subcmd__help"
+                ;;
+            mpc__subcmd__qr__subcmd__help,scan)
+                cmd="mpc__subcmd__qr__subcmd__help__subcmd__scan"
+                ;;
+            mpc__subcmd__qr__subcmd__help,show)
+                cmd="mpc__subcmd__qr__subcmd__help__subcmd__show"
+                ;;
             mpc__subcmd__sign,help)
                 cmd="mpc__subcmd__sign__subcmd__help"
                 ;;
@@ -314,7 +344,7 @@ _mpc() {
 
     case "${cmd}" in
         mpc)
-            opts="-q -v -h -V --home --json --quiet --verbose --no-input --passphrase-file --help --version init id contacts keygen sign verify keys primes presign inspect audit demo bench completions man help"
+            opts="-q -v -h -V --home --json --quiet --verbose --no-input --passphrase-file --help --version init id contacts keygen sign verify keys primes presign qr inspect audit demo bench completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -670,7 +700,7 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__help)
-            opts="init id contacts keygen sign verify keys primes presign inspect audit demo bench completions man help"
+            opts="init id contacts keygen sign verify keys primes presign qr inspect audit demo bench completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1076,6 +1106,48 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__help__subcmd__primes__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__help__subcmd__qr)
+            opts="show scan"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__help__subcmd__qr__subcmd__scan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__help__subcmd__qr__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1922,6 +1994,164 @@ _mpc() {
                 return 0
             fi
             case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__qr)
+            opts="-q -v -h -V --home --json --quiet --verbose --no-input --passphrase-file --help --version show scan help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__qr__subcmd__help)
+            opts="show scan help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__qr__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__qr__subcmd__help__subcmd__scan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__qr__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__qr__subcmd__scan)
+            opts="-q -v -h -V --dir --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__qr__subcmd__show)
+            opts="-q -v -h -V --plan --dir --all --density --fps --png --svg --text --parts --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --plan)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --density)
+                    COMPREPLY=($(compgen -W "low normal high" -- "${cur}"))
+                    return 0
+                    ;;
+                --fps)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --png)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --svg)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --text)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --parts)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --home)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

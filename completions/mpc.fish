@@ -41,7 +41,8 @@ complete -c mpc -n "__fish_mpc_needs_command" -f -a "verify" -d 'Verify a signat
 complete -c mpc -n "__fish_mpc_needs_command" -f -a "keys" -d 'Show keys and export public keys'
 complete -c mpc -n "__fish_mpc_needs_command" -f -a "primes" -d 'Paillier primes for ECDSA aux info, made ahead of time'
 complete -c mpc -n "__fish_mpc_needs_command" -f -a "presign" -d 'ECDSA presignatures: the offline phase of signing, done ahead of time'
-complete -c mpc -n "__fish_mpc_needs_command" -f -a "inspect" -d 'Show what a plan, card or round message is, without secrets'
+complete -c mpc -n "__fish_mpc_needs_command" -f -a "qr" -d 'Move round messages as QR codes: show yours, scan the others\''
+complete -c mpc -n "__fish_mpc_needs_command" -f -a "inspect" -d 'Show what a plan, card or round message (file, QR image or ur: text) is, without secrets'
 complete -c mpc -n "__fish_mpc_needs_command" -f -a "audit" -d 'Show and check the hash-chained audit log'
 complete -c mpc -n "__fish_mpc_needs_command" -f -a "demo" -d 'Run a whole 2-of-3 keygen and signing for every FROST scheme in temporary homes'
 complete -c mpc -n "__fish_mpc_needs_command" -f -a "bench" -d 'Measure threshold ECDSA on this machine, in-process and end to end'
@@ -348,6 +349,48 @@ complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcomm
 complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from help" -f -a "run" -d 'Take part in a presigning session'
 complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from help" -f -a "list" -d 'List this home\'s unused presignatures'
 complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and not __fish_seen_subcommand_from show scan help" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and not __fish_seen_subcommand_from show scan help" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and not __fish_seen_subcommand_from show scan help" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and not __fish_seen_subcommand_from show scan help" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and not __fish_seen_subcommand_from show scan help" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and not __fish_seen_subcommand_from show scan help" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and not __fish_seen_subcommand_from show scan help" -s h -l help -d 'Print help'
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and not __fish_seen_subcommand_from show scan help" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and not __fish_seen_subcommand_from show scan help" -f -a "show" -d 'Show your round messages as one stream of QR codes (terminal, PNG, SVG or text)'
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and not __fish_seen_subcommand_from show scan help" -f -a "scan" -d 'Read a stream of QR codes (images, folders of frames, ur: text) into a message folder'
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and not __fish_seen_subcommand_from show scan help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from show" -l plan -d 'The ceremony\'s plan: show your messages of its latest round found in --dir' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from show" -l dir -d 'The message directory your steps write to' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from show" -l density -d 'Bytes of message per QR code' -r -f -a "low\t'200 bytes per code: small codes for poor cameras or small screens'
+normal\t'400 bytes per code (the default)'
+high\t'800 bytes per code: fewer, denser codes for good cameras'"
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from show" -l fps -d 'Frames per second in the terminal' -r
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from show" -l png -d 'Write the codes as PNG files into DIR instead of the terminal' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from show" -l svg -d 'Write the codes as SVG files into DIR instead of the terminal' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from show" -l text -d 'Write the parts as ur: text, one per line, to FILE (- for stdout)' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from show" -l parts -d 'Parts to write to files [default: the number of fragments, the fewest that rebuild the stream]; more parts are fountain-coded mixes that make up for lost ones' -r
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from show" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from show" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from show" -l all -d 'With --plan: every message of yours in the session, not only the latest round'
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from show" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from show" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from scan" -l dir -d 'The message directory to write the messages into (the one your steps read)' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from scan" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from scan" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from scan" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from scan" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from scan" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from scan" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from scan" -s h -l help -d 'Print help'
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from scan" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show your round messages as one stream of QR codes (terminal, PNG, SVG or text)'
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from help" -f -a "scan" -d 'Read a stream of QR codes (images, folders of frames, ur: text) into a message folder'
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mpc -n "__fish_mpc_using_subcommand inspect" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand inspect" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand inspect" -l json -d 'Print one JSON object on stdout instead of human output'
@@ -424,22 +467,23 @@ complete -c mpc -n "__fish_mpc_using_subcommand man" -s v -l verbose -d 'Print m
 complete -c mpc -n "__fish_mpc_using_subcommand man" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
 complete -c mpc -n "__fish_mpc_using_subcommand man" -s h -l help -d 'Print help'
 complete -c mpc -n "__fish_mpc_using_subcommand man" -s V -l version -d 'Print version'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign inspect audit demo bench completions man help" -f -a "init" -d 'Create a party home: identity keys encrypted under a passphrase, and a database'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign inspect audit demo bench completions man help" -f -a "id" -d 'Print this party\'s public card (to give to the other parties)'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign inspect audit demo bench completions man help" -f -a "contacts" -d 'Manage the cards of other parties'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign inspect audit demo bench completions man help" -f -a "keygen" -d 'Plan and run a distributed key generation'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign inspect audit demo bench completions man help" -f -a "sign" -d 'Plan and run a threshold signing session'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign inspect audit demo bench completions man help" -f -a "verify" -d 'Verify a signature with only the public key (no home needed)'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign inspect audit demo bench completions man help" -f -a "keys" -d 'Show keys and export public keys'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign inspect audit demo bench completions man help" -f -a "primes" -d 'Paillier primes for ECDSA aux info, made ahead of time'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign inspect audit demo bench completions man help" -f -a "presign" -d 'ECDSA presignatures: the offline phase of signing, done ahead of time'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign inspect audit demo bench completions man help" -f -a "inspect" -d 'Show what a plan, card or round message is, without secrets'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign inspect audit demo bench completions man help" -f -a "audit" -d 'Show and check the hash-chained audit log'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign inspect audit demo bench completions man help" -f -a "demo" -d 'Run a whole 2-of-3 keygen and signing for every FROST scheme in temporary homes'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign inspect audit demo bench completions man help" -f -a "bench" -d 'Measure threshold ECDSA on this machine, in-process and end to end'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign inspect audit demo bench completions man help" -f -a "completions" -d 'Print a shell completion script'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign inspect audit demo bench completions man help" -f -a "man" -d 'Write man pages'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign inspect audit demo bench completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr inspect audit demo bench completions man help" -f -a "init" -d 'Create a party home: identity keys encrypted under a passphrase, and a database'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr inspect audit demo bench completions man help" -f -a "id" -d 'Print this party\'s public card (to give to the other parties)'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr inspect audit demo bench completions man help" -f -a "contacts" -d 'Manage the cards of other parties'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr inspect audit demo bench completions man help" -f -a "keygen" -d 'Plan and run a distributed key generation'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr inspect audit demo bench completions man help" -f -a "sign" -d 'Plan and run a threshold signing session'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr inspect audit demo bench completions man help" -f -a "verify" -d 'Verify a signature with only the public key (no home needed)'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr inspect audit demo bench completions man help" -f -a "keys" -d 'Show keys and export public keys'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr inspect audit demo bench completions man help" -f -a "primes" -d 'Paillier primes for ECDSA aux info, made ahead of time'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr inspect audit demo bench completions man help" -f -a "presign" -d 'ECDSA presignatures: the offline phase of signing, done ahead of time'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr inspect audit demo bench completions man help" -f -a "qr" -d 'Move round messages as QR codes: show yours, scan the others\''
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr inspect audit demo bench completions man help" -f -a "inspect" -d 'Show what a plan, card or round message (file, QR image or ur: text) is, without secrets'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr inspect audit demo bench completions man help" -f -a "audit" -d 'Show and check the hash-chained audit log'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr inspect audit demo bench completions man help" -f -a "demo" -d 'Run a whole 2-of-3 keygen and signing for every FROST scheme in temporary homes'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr inspect audit demo bench completions man help" -f -a "bench" -d 'Measure threshold ECDSA on this machine, in-process and end to end'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr inspect audit demo bench completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr inspect audit demo bench completions man help" -f -a "man" -d 'Write man pages'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr inspect audit demo bench completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from contacts" -f -a "add" -d 'Import cards (after comparing their fingerprints with their owners)'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from contacts" -f -a "list" -d 'List imported cards'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from keygen" -f -a "plan" -d 'Write a keygen plan for the parties to confirm'
@@ -455,5 +499,7 @@ complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from presign" -f -a "plan" -d 'Write a presigning plan for a key and a signer set'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from presign" -f -a "run" -d 'Take part in a presigning session'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from presign" -f -a "list" -d 'List this home\'s unused presignatures'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from qr" -f -a "show" -d 'Show your round messages as one stream of QR codes (terminal, PNG, SVG or text)'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from qr" -f -a "scan" -d 'Read a stream of QR codes (images, folders of frames, ur: text) into a message folder'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "log" -d 'Print the audit log'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "verify" -d 'Check the hash chain (exit 1 if it is broken)'

@@ -91,7 +91,10 @@ pub enum Command {
     /// ECDSA presignatures: the offline phase of signing, done ahead of time
     #[command(subcommand)]
     Presign(PresignCommand),
-    /// Show what a plan, card or round message is, without secrets
+    /// Move round messages as QR codes: show yours, scan the others'
+    #[command(subcommand)]
+    Qr(QrCommand),
+    /// Show what a plan, card or round message (file, QR image or ur: text) is, without secrets
     Inspect(InspectArgs),
     /// Show and check the hash-chained audit log
     #[command(subcommand)]
@@ -422,8 +425,70 @@ pub struct PrimesImportArgs {
 /// `mpc inspect`
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// A plan, card or round message file
+    /// A plan, card or round message file, a QR image, or a text file of ur: parts
     pub file: PathBuf,
+}
+
+/// `mpc qr`
+#[derive(Debug, Subcommand)]
+pub enum QrCommand {
+    /// Show your round messages as one stream of QR codes (terminal, PNG, SVG or text)
+    Show(QrShowArgs),
+    /// Read a stream of QR codes (images, folders of frames, ur: text) into a message folder
+    Scan(QrScanArgs),
+}
+
+/// `mpc qr show`
+#[derive(Debug, Args)]
+pub struct QrShowArgs {
+    /// Message files to put in the stream [default: with --plan, your latest round in --dir]
+    pub files: Vec<PathBuf>,
+    /// The ceremony's plan: show your messages of its latest round found in --dir
+    #[arg(long, value_name = "PLAN", conflicts_with = "files")]
+    pub plan: Option<PathBuf>,
+    /// The message directory your steps write to
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+    /// With --plan: every message of yours in the session, not only the latest round
+    #[arg(long, requires = "plan")]
+    pub all: bool,
+    /// Bytes of message per QR code
+    #[arg(long, value_enum, default_value = "normal")]
+    pub density: crate::transport::qr::Density,
+    /// Frames per second in the terminal
+    #[arg(long, default_value_t = 4.0, value_parser = parse_fps)]
+    pub fps: f64,
+    /// Write the codes as PNG files into DIR instead of the terminal
+    #[arg(long, value_name = "DIR")]
+    pub png: Option<PathBuf>,
+    /// Write the codes as SVG files into DIR instead of the terminal
+    #[arg(long, value_name = "DIR")]
+    pub svg: Option<PathBuf>,
+    /// Write the parts as ur: text, one per line, to FILE (- for stdout)
+    #[arg(long, value_name = "FILE")]
+    pub text: Option<PathBuf>,
+    /// Parts to write to files [default: the number of fragments, the fewest that rebuild
+    /// the stream]; more parts are fountain-coded mixes that make up for lost ones
+    #[arg(long, value_name = "N")]
+    pub parts: Option<usize>,
+}
+
+fn parse_fps(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.2..=30.0).contains(&v) => Ok(v),
+        _ => Err("a number of frames per second from 0.2 to 30".into()),
+    }
+}
+
+/// `mpc qr scan`
+#[derive(Debug, Args)]
+pub struct QrScanArgs {
+    /// PNG or JPEG images, folders of frames, text files of ur: parts, or - for pasted parts
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// The message directory to write the messages into (the one your steps read)
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
 }
 
 /// `mpc audit`

@@ -226,7 +226,18 @@ fn two_of_three_aux_keygen_sign_bad_input_and_aux_reuse() {
 
     presignatures(&w, &key2, &pk2);
     waiting_processes(&w, &key2, &pk2);
+    qr_signing(&w, &key2, &pk2);
     bad_input(&w);
+}
+
+/// ECDSA signing whose messages move only as QR images (`mpc qr show --png`, then
+/// `mpc qr scan`).
+fn qr_signing(w: &World, key: &str, pk: &str) {
+    let msg = b"ecdsa over qr";
+    let plan = w.sign_plan(0, key, "alice,bob", msg);
+    let sigs = w.run_all_via("sign", &plan, &[0, 1], true);
+    assert_eq!(sigs[0]["signature"], sigs[1]["signature"]);
+    check(pk, &sha2::Sha256::digest(msg).into(), &sigs[0]);
 }
 
 /// The foundation's bad inputs, for CGGMP21 messages, in keygens among alice, bob and

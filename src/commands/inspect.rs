@@ -13,7 +13,12 @@ pub fn run(ctx: &Ctx, args: crate::cli::InspectArgs) -> Result<()> {
     let bytes = read_input(&args.file)?;
     let name = args.file.display().to_string();
     if looks_like_envelope(&bytes) {
-        return envelope(ctx, &name, &bytes);
+        let (json, check) = envelope(ctx, &name, &bytes)?;
+        ctx.printer.json(&json)?;
+        return check;
+    }
+    if is_qr_input(&bytes) {
+        return stream(ctx, &args.file);
     }
     let value: serde_json::Value = serde_json::from_slice(&bytes)
         .map_err(|_| Failure::input(format!("{name} is not a plan, card or round message")))?;
@@ -41,7 +46,42 @@ pub fn run(ctx: &Ctx, args: crate::cli::InspectArgs) -> Result<()> {
         .json(&serde_json::json!({ "type": "card", "fingerprint": fp, "card": card }))
 }
 
-fn envelope(ctx: &Ctx, name: &str, bytes: &[u8]) -> Result<()> {
+/// A PNG or JPEG image (of a QR code), or text of `ur:` parts.
+fn is_qr_input(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"\x89PNG")
+        || bytes.starts_with(&[0xff, 0xd8, 0xff])
+        || String::from_utf8_lossy(&bytes[..bytes.len().min(64)])
+            .trim_start()
+            .to_lowercase()
+            .starts_with("ur:")
+}
+
+/// A QR stream (image or `ur:` text): every message in it.
+fn stream(ctx: &Ctx, path: &std::path::Path) -> Result<()> {
+    let bundle = super::qr::read_stream(ctx, &[path.to_path_buf()])?;
+    let envelopes = crate::transport::qr::unbundle(&bundle).map_err(|e| {
+        Failure::input(format!("{} holds no round messages", path.display())).cause(e)
+    })?;
+    ctx.printer.data(format!(
+        "QR stream of {} message(s), {} bytes",
+        envelopes.len(),
+        bundle.len()
+    ));
+    let mut messages = Vec::new();
+    let mut invalid = None;
+    for (i, env) in envelopes.iter().enumerate() {
+        let name = format!("{} (message {})", path.display(), i + 1);
+        let (json, check) = envelope(ctx, &name, env.as_bytes())?;
+        messages.push(json);
+        invalid = invalid.or(check.err());
+    }
+    ctx.printer
+        .json(&serde_json::json!({ "type": "stream", "messages": messages }))?;
+    invalid.map_or(Ok(()), Err)
+}
+
+/// Describes one envelope; returns its JSON and whether its signature holds.
+fn envelope(ctx: &Ctx, name: &str, bytes: &[u8]) -> Result<(serde_json::Value, Result<()>)> {
     let (env, check) = Envelope::decode_for_inspection(bytes)
         .map_err(|e| Failure::input(format!("{name} is not a valid round message")).cause(e))?;
     let signature = match &check {
@@ -68,7 +108,7 @@ fn envelope(ctx: &Ctx, name: &str, bytes: &[u8]) -> Result<()> {
         hex::encode(h.sender_key),
         hex::encode(env.digest()),
     ));
-    ctx.printer.json(&serde_json::json!({
+    let json = serde_json::json!({
         "type": "message",
         "scheme": scheme,
         "session_id": hex::encode(h.session),
@@ -81,11 +121,12 @@ fn envelope(ctx: &Ctx, name: &str, bytes: &[u8]) -> Result<()> {
         "payload_encrypted": matches!(env.payload, Payload::Sealed(_)),
         "signature_valid": check.is_ok(),
         "digest": hex::encode(env.digest()),
-    }))?;
-    check.map_err(|e| {
+    });
+    let check = check.map_err(|e| {
         Failure::input(format!("{name} is not a valid round message"))
             .cause(e)
             .hint("the details above are what the file claims; none of it can be trusted")
             .json_printed()
-    })
+    });
+    Ok((json, check))
 }

@@ -12,6 +12,7 @@ pub mod keygen;
 pub mod keys;
 pub mod presign;
 pub mod primes;
+pub mod qr;
 pub mod run;
 pub mod sign;
 pub mod verify;
@@ -69,6 +70,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Keys(c) => keys::run(&ctx, c),
         Command::Primes(c) => primes::run(&ctx, c),
         Command::Presign(c) => presign::run(&ctx, c),
+        Command::Qr(c) => qr::run(&ctx, c),
         Command::Inspect(a) => inspect::run(&ctx, a),
         Command::Audit(c) => audit::run(&ctx, c),
         Command::Demo(a) => demo::run(&ctx, a),

@@ -232,9 +232,50 @@ impl World {
         }
     }
 
+    /// Moves every party's latest round to the others as QR codes only: `mpc qr show
+    /// --png` into a folder of frames, then `mpc qr scan` of that folder by each other
+    /// party. No message file is copied.
+    pub fn qr_sync(&self, plan: &Path, who: &[usize]) {
+        for &from in who {
+            let frames = self.path(&format!("frames-{}", rand_suffix()));
+            let out = self
+                .mpc(from)
+                .args(["qr", "show", "--plan"])
+                .arg(plan)
+                .arg("--dir")
+                .arg(&self.parties[from].dir)
+                .arg("--png")
+                .arg(&frames)
+                .output()
+                .unwrap();
+            if stderr(&out).contains("has no messages of yours") {
+                continue;
+            }
+            assert_eq!(code(&out), 0, "qr show: {}", stderr(&out));
+            for &to in who {
+                if to != from {
+                    let out = self
+                        .mpc(to)
+                        .args(["qr", "scan"])
+                        .arg(&frames)
+                        .arg("--dir")
+                        .arg(&self.parties[to].dir)
+                        .output()
+                        .unwrap();
+                    assert_eq!(code(&out), 0, "qr scan: {}", stderr(&out));
+                }
+            }
+        }
+    }
+
     /// Steps the parties in `who` round-robin, syncing files between steps, until each
     /// exits 0. Returns each party's final JSON.
     pub fn run_all(&self, kind: &str, plan: &Path, who: &[usize]) -> Vec<Value> {
+        self.run_all_via(kind, plan, who, false)
+    }
+
+    /// As [`World::run_all`], moving messages as QR images (`qr`) or as files.
+    pub fn run_all_via(&self, kind: &str, plan: &Path, who: &[usize], qr: bool) -> Vec<Value> {
         let mut done: Vec<Option<Value>> = vec![None; who.len()];
         for _ in 0..12 {
             for (i, &p) in who.iter().enumerate() {
@@ -252,7 +293,11 @@ impl World {
                     ),
                 }
             }
-            self.sync(who);
+            if qr {
+                self.qr_sync(plan, who);
+            } else {
+                self.sync(who);
+            }
             if done.iter().all(Option::is_some) {
                 return done.into_iter().flatten().collect();
             }

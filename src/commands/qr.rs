@@ -1,0 +1,347 @@
+//! `mpc qr show` and `mpc qr scan`: round messages as streams of QR codes, for machines
+//! with no USB (see `transport::qr` for the format).
+//!
+//! The ceremony itself is unchanged: steps write their messages to a directory as
+//! always; `qr show` turns this party's latest round there into one stream, and
+//! `qr scan` turns a scanned stream back into message files in the receiver's directory,
+//! which its next step validates like any other file.
+
+use super::{Ctx, read_input, run::load_plan};
+use crate::cli::{QrCommand, QrScanArgs, QrShowArgs};
+use crate::envelope::{Envelope, looks_like_envelope, session_prefix};
+use crate::error::{Failure, Result};
+use crate::transport::dir::parse_name;
+use crate::transport::qr::{self, QrError, Scanner, Stream};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Runs `mpc qr`.
+pub fn run(ctx: &Ctx, cmd: QrCommand) -> Result<()> {
+    match cmd {
+        QrCommand::Show(a) => show(ctx, a),
+        QrCommand::Scan(a) => scan(ctx, a),
+    }
+}
+
+fn qr_failure(what: &str, e: QrError) -> Failure {
+    Failure::input(what.to_string()).cause(e)
+}
+
+/// The message files to show: those given, or this party's latest round in the session.
+fn selected(ctx: &Ctx, args: &QrShowArgs) -> Result<Vec<PathBuf>> {
+    let Some(plan_path) = &args.plan else {
+        if args.files.is_empty() {
+            return Err(Failure::input(
+                "give message files, or --plan PLAN --dir DIR",
+            ));
+        }
+        return Ok(args.files.clone());
+    };
+    let plan = load_plan(plan_path)?;
+    let card = ctx.home.card()?;
+    let me = plan
+        .parties()
+        .iter()
+        .position(|c| c.ed25519 == card.ed25519)
+        .ok_or_else(|| Failure::input(format!("you are not a party of {}", plan_path.display())))?
+        as u16
+        + 1;
+    let prefix = format!("{}-", session_prefix(&plan.session_id()));
+    let entries = std::fs::read_dir(&args.dir)
+        .map_err(|e| Failure::input(format!("cannot read {}", args.dir.display())).cause(e))?;
+    let mut mine = Vec::new();
+    for entry in entries {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if let Some(info) = parse_name(&name).filter(|i| i.sender == me)
+            && name.starts_with(&prefix)
+        {
+            // Aux info comes before the keygen that uses it.
+            let order = (u8::from(info.protocol != "aux"), info.round);
+            mine.push((order, path));
+        }
+    }
+    let latest = mine.iter().map(|(o, _)| *o).max().ok_or_else(|| {
+        Failure::input(format!(
+            "{} has no messages of yours for this session",
+            args.dir.display()
+        ))
+        .hint("run your step of the ceremony first; it writes your messages there")
+    })?;
+    let mut out: Vec<PathBuf> = mine
+        .into_iter()
+        .filter(|(o, _)| args.all || *o == latest)
+        .map(|(_, p)| p)
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+fn show(ctx: &Ctx, args: QrShowArgs) -> Result<()> {
+    let files = selected(ctx, &args)?;
+    let mut envelopes = Vec::new();
+    for f in &files {
+        let bytes = read_input(f)?;
+        envelopes.push(Envelope::decode(&bytes).map_err(|e| {
+            Failure::input(format!("{} is not a round message", f.display())).cause(e)
+        })?);
+    }
+    let bundle = qr::bundle(&envelopes);
+    let mut stream =
+        Stream::new(&bundle, args.density).map_err(|e| qr_failure("cannot make the stream", e))?;
+    let fragments = stream.fragments();
+    let to_files = args.png.is_some() || args.svg.is_some() || args.text.is_some();
+    let summary = format!(
+        "{} message(s), {} bytes: {fragments} QR code(s) at {:?} density",
+        envelopes.len(),
+        bundle.len(),
+        args.density
+    )
+    .to_lowercase();
+    if to_files {
+        let count = args.parts.unwrap_or(fragments).max(1);
+        let mut lines = String::new();
+        for dir in [&args.png, &args.svg].into_iter().flatten() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Failure::input(format!("cannot create {}", dir.display())).cause(e))?;
+        }
+        let bar = ctx.printer.spinner(format!("writing {count} parts"));
+        for i in 0..count {
+            let part = stream
+                .next_part()
+                .map_err(|e| qr_failure("cannot encode", e))?;
+            let name = format!("part-{:05}", i + 1);
+            if let Some(dir) = &args.png {
+                let png = qr::png(&part, 4).map_err(|e| qr_failure("cannot draw", e))?;
+                super::write_output(Some(&dir.join(format!("{name}.png"))), &png)?;
+            }
+            if let Some(dir) = &args.svg {
+                let svg = qr::svg(&part).map_err(|e| qr_failure("cannot draw", e))?;
+                super::write_output(Some(&dir.join(format!("{name}.svg"))), svg.as_bytes())?;
+            }
+            lines.push_str(&part);
+            lines.push('\n');
+            if let Some(b) = &bar {
+                b.set_message(format!("writing parts {}/{count}", i + 1));
+            }
+        }
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        if let Some(t) = &args.text {
+            let target = (t != Path::new("-")).then_some(t.as_path());
+            super::write_output(target, lines.as_bytes())?;
+        }
+        ctx.printer
+            .status(format!("wrote {count} parts of {summary}"));
+        return ctx.printer.json(&serde_json::json!({
+            "messages": files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
+            "bundle_bytes": bundle.len(),
+            "fragments": fragments,
+            "parts": count,
+        }));
+    }
+    if !std::io::stdout().is_terminal() {
+        return Err(
+            Failure::input("stdout is not a terminal to show QR codes on")
+                .hint("write them with --png DIR, --svg DIR or --text FILE"),
+        );
+    }
+    play(&mut stream, fragments, &summary, args.fps)
+}
+
+/// Plays the stream in the terminal until interrupted.
+fn play(stream: &mut Stream, fragments: usize, summary: &str, fps: f64) -> Result<()> {
+    let (rows, cols) = console::Term::stdout().size();
+    let first = stream
+        .next_part()
+        .map_err(|e| qr_failure("cannot encode", e))?;
+    let (size, _) = qr::terminal(&first).map_err(|e| qr_failure("cannot draw", e))?;
+    if size > cols as u32 || size.div_ceil(2) + 2 > rows as u32 {
+        return Err(Failure::input(format!(
+            "the QR codes need {size} columns and {} lines; this terminal has {cols} and {rows}",
+            size.div_ceil(2) + 2
+        ))
+        .hint("enlarge the terminal or make the font smaller, use --density low, or write --png files"));
+    }
+    let seconds = fragments as f64 / fps;
+    let mut out = std::io::stdout().lock();
+    let mut part = first;
+    for shown in 1usize.. {
+        let (_, text) = qr::terminal(&part).map_err(|e| qr_failure("cannot draw", e))?;
+        write!(
+            out,
+            "\x1b[H\x1b[2J{text}frame {shown} · {summary} · one pass ≈ {seconds:.0} s at {fps} fps · Ctrl-C to stop\n"
+        )?;
+        out.flush()?;
+        std::thread::sleep(Duration::from_secs_f64(1.0 / fps));
+        part = stream
+            .next_part()
+            .map_err(|e| qr_failure("cannot encode", e))?;
+    }
+    Ok(())
+}
+
+/// One place parts come from, for progress and errors.
+enum Source {
+    Image(PathBuf),
+    Text(PathBuf),
+}
+
+/// Expands the inputs into sources; frames in a folder are taken in name order.
+fn sources(inputs: &[PathBuf]) -> Result<Vec<(Source, bool)>> {
+    let mut out = Vec::new();
+    for input in inputs {
+        if input.is_dir() {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(input)
+                .map_err(|e| Failure::input(format!("cannot read {}", input.display())).cause(e))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file())
+                .collect();
+            entries.sort();
+            for p in entries {
+                out.push((classify(&p), true));
+            }
+        } else {
+            out.push((classify(input), false));
+        }
+    }
+    Ok(out)
+}
+
+fn classify(path: &Path) -> Source {
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    if ["png", "jpg", "jpeg"].contains(&ext.as_str()) {
+        Source::Image(path.to_path_buf())
+    } else {
+        Source::Text(path.to_path_buf())
+    }
+}
+
+/// Reads parts from `inputs` until one stream is complete; returns its bundle.
+pub fn read_stream(ctx: &Ctx, inputs: &[PathBuf]) -> Result<Vec<u8>> {
+    let mut scanner = Scanner::default();
+    let mut skipped = 0usize;
+    let bar = ctx.printer.spinner("reading parts");
+    for (source, in_folder) in sources(inputs)? {
+        let (name, texts) = match &source {
+            Source::Image(p) => match qr::read_image(p) {
+                Ok(t) => (p.display().to_string(), t),
+                // A blurred frame among many is normal; a named image must be readable.
+                Err(e) if in_folder => {
+                    ctx.printer.warn(format!("skipped {}: {e}", p.display()));
+                    skipped += 1;
+                    continue;
+                }
+                Err(e) => return Err(qr_failure(&format!("cannot use {}", p.display()), e)),
+            },
+            Source::Text(p) => {
+                let bytes = read_input(p)?;
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                let parts = text
+                    .split_whitespace()
+                    .filter(|w| w.to_lowercase().starts_with("ur:"))
+                    .map(str::to_string)
+                    .collect::<Vec<_>>();
+                if parts.is_empty() && !in_folder {
+                    return Err(Failure::input(format!("{} has no ur: parts", p.display())));
+                }
+                (p.display().to_string(), parts)
+            }
+        };
+        for text in texts {
+            let done = scanner
+                .add(&text)
+                .map_err(|e| qr_failure(&format!("rejected a part in {name}"), e))?;
+            if let Some(b) = &bar {
+                b.set_message(format!(
+                    "parts decoded {}/{}",
+                    scanner.parts,
+                    scanner.fragments.unwrap_or(0)
+                ));
+            }
+            if done {
+                if let Some(b) = bar {
+                    b.finish_and_clear();
+                }
+                return scanner
+                    .bundle()
+                    .map_err(|e| qr_failure("the stream does not decode", e))?
+                    .ok_or_else(|| Failure::internal("a complete stream has no message"));
+            }
+        }
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let mut f = Failure::input(match scanner.fragments {
+        Some(n) => format!(
+            "the stream is incomplete: {} part(s) read, at least {n} needed",
+            scanner.parts
+        ),
+        None => "no QR parts were found".to_string(),
+    })
+    .hint("scan more frames of the same stream (any frames: lost ones need not be repeated)");
+    if skipped > 0 {
+        f = f.cause(format!("{skipped} unreadable frame(s) skipped"));
+    }
+    Err(f)
+}
+
+fn scan(ctx: &Ctx, args: QrScanArgs) -> Result<()> {
+    if !args.dir.is_dir() {
+        return Err(Failure::input(format!(
+            "{} is not a directory",
+            args.dir.display()
+        )));
+    }
+    let bundle = read_stream(ctx, &args.inputs)?;
+    let envelopes =
+        qr::unbundle(&bundle).map_err(|e| qr_failure("the stream holds no messages", e))?;
+    let mut written = Vec::new();
+    for env in &envelopes {
+        let path = args.dir.join(env.file_name());
+        match std::fs::read(&path) {
+            Ok(existing) if existing == env.as_bytes() => {}
+            Ok(existing) if looks_like_envelope(&existing) => {
+                return Err(Failure::input(format!(
+                    "{} already holds a different message; not overwritten",
+                    path.display()
+                ))
+                .hint("if the sender sent two different messages, show both to the ceremony: it names the culprit"));
+            }
+            _ => crate::store::fsutil::write_atomic(&path, env.as_bytes())
+                .map_err(|e| Failure::input(format!("cannot write {}", path.display())).cause(e))?,
+        }
+        let h = &env.header;
+        ctx.printer.status(format!(
+            "{}: round {} from party {} to {}",
+            path.display(),
+            h.round,
+            h.sender,
+            h.recipient()
+                .map_or("everyone".to_string(), |r| format!("party {r}"))
+        ));
+        written.push(serde_json::json!({
+            "file": path.display().to_string(),
+            "protocol": h.protocol.name(),
+            "round": h.round,
+            "sender": h.sender,
+            "recipient": h.recipient(),
+        }));
+    }
+    ctx.printer.status(format!(
+        "{} message(s) in {}; run your next step",
+        written.len(),
+        args.dir.display()
+    ));
+    ctx.printer
+        .json(&serde_json::json!({ "messages": written, "bundle_bytes": bundle.len() }))
+}
