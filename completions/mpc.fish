@@ -360,7 +360,7 @@ complete -c mpc -n "__fish_mpc_using_subcommand qr; and not __fish_seen_subcomma
 complete -c mpc -n "__fish_mpc_using_subcommand qr; and not __fish_seen_subcommand_from show scan help" -f -a "show" -d 'Show your round messages as one stream of QR codes (terminal, PNG, SVG or text)'
 complete -c mpc -n "__fish_mpc_using_subcommand qr; and not __fish_seen_subcommand_from show scan help" -f -a "scan" -d 'Read a stream of QR codes (images, folders of frames, ur: text) into a message folder'
 complete -c mpc -n "__fish_mpc_using_subcommand qr; and not __fish_seen_subcommand_from show scan help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from show" -l plan -d 'The ceremony\'s plan: show your messages of its latest round found in --dir' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from show" -l plan -d 'The ceremony\'s plan: show the messages your latest step wrote to --dir' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from show" -l dir -d 'The message directory your steps write to' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from show" -l density -d 'Bytes of message per QR code' -r -f -a "low\t'200 bytes per code: small codes for poor cameras or small screens'
 normal\t'400 bytes per code (the default)'

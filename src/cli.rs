@@ -441,9 +441,10 @@ pub enum QrCommand {
 /// `mpc qr show`
 #[derive(Debug, Args)]
 pub struct QrShowArgs {
-    /// Message files to put in the stream [default: with --plan, your latest round in --dir]
+    /// Message files to put in the stream [default: with --plan, what your latest step wrote
+    /// to --dir]
     pub files: Vec<PathBuf>,
-    /// The ceremony's plan: show your messages of its latest round found in --dir
+    /// The ceremony's plan: show the messages your latest step wrote to --dir
     #[arg(long, value_name = "PLAN", conflicts_with = "files")]
     pub plan: Option<PathBuf>,
     /// The message directory your steps write to

@@ -245,6 +245,12 @@ fn qr_signing(w: &World, key: &str, pk: &str) {
 /// naming the file and the reason, and the ceremony finishes once the file is right;
 /// a conflicting second message aborts and names its sender.
 fn bad_input(w: &World) {
+    // Only this session's files in the message folders (the earlier sessions are done).
+    for p in &w.parties {
+        for f in files_matching(&p.dir, ".mpcmsg") {
+            std::fs::remove_file(f).unwrap();
+        }
+    }
     let plan = w.keygen_plan(SCHEME, 2);
     for p in 0..3 {
         assert_eq!(code(&w.step(p, "keygen", &plan)), 4);
@@ -314,6 +320,11 @@ fn bad_input(w: &World) {
     );
 
     // A twin of bob's home makes bob send a second, different round-1 message.
+    for p in &w.parties {
+        for f in files_matching(&p.dir, ".mpcmsg") {
+            std::fs::remove_file(f).unwrap();
+        }
+    }
     let plan = w.keygen_plan(SCHEME, 2);
     let twin = w.path("ecdsa-bob-twin");
     copy_dir(&w.parties[1].home, &twin);

@@ -28,7 +28,12 @@ fn qr_failure(what: &str, e: QrError) -> Failure {
     Failure::input(what.to_string()).cause(e)
 }
 
-/// The message files to show: those given, or this party's latest round in the session.
+/// Files of one step are written together; those of the step before, at least a round
+/// trip earlier. Files of yours written this close to your newest are one step.
+const STEP_WINDOW: Duration = Duration::from_secs(2);
+
+/// The message files to show: those given, or what this party's latest step wrote (a
+/// step may send more than one round).
 fn selected(ctx: &Ctx, args: &QrShowArgs) -> Result<Vec<PathBuf>> {
     let Some(plan_path) = &args.plan else {
         if args.files.is_empty() {
@@ -57,15 +62,14 @@ fn selected(ctx: &Ctx, args: &QrShowArgs) -> Result<Vec<PathBuf>> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        if let Some(info) = parse_name(&name).filter(|i| i.sender == me)
-            && name.starts_with(&prefix)
-        {
-            // Aux info comes before the keygen that uses it.
-            let order = (u8::from(info.protocol != "aux"), info.round);
-            mine.push((order, path));
+        if parse_name(&name).is_some_and(|i| i.sender == me) && name.starts_with(&prefix) {
+            let modified = std::fs::metadata(&path)
+                .and_then(|m| m.modified())
+                .map_err(|e| Failure::input(format!("cannot read {}", path.display())).cause(e))?;
+            mine.push((modified, path));
         }
     }
-    let latest = mine.iter().map(|(o, _)| *o).max().ok_or_else(|| {
+    let newest = mine.iter().map(|(m, _)| *m).max().ok_or_else(|| {
         Failure::input(format!(
             "{} has no messages of yours for this session",
             args.dir.display()
@@ -74,7 +78,7 @@ fn selected(ctx: &Ctx, args: &QrShowArgs) -> Result<Vec<PathBuf>> {
     })?;
     let mut out: Vec<PathBuf> = mine
         .into_iter()
-        .filter(|(o, _)| args.all || *o == latest)
+        .filter(|(m, _)| args.all || newest.duration_since(*m).unwrap_or_default() <= STEP_WINDOW)
         .map(|(_, p)| p)
         .collect();
     out.sort();
