@@ -177,9 +177,9 @@ fn play(stream: &mut Stream, fragments: usize, summary: &str, fps: f64) -> Resul
     let mut part = first;
     for shown in 1usize.. {
         let (_, text) = qr::terminal(&part).map_err(|e| qr_failure("cannot draw", e))?;
-        write!(
+        writeln!(
             out,
-            "\x1b[H\x1b[2J{text}frame {shown} · {summary} · one pass ≈ {seconds:.0} s at {fps} fps · Ctrl-C to stop\n"
+            "\x1b[H\x1b[2J{text}frame {shown} · {summary} · one pass ≈ {seconds:.0} s at {fps} fps · Ctrl-C to stop"
         )?;
         out.flush()?;
         std::thread::sleep(Duration::from_secs_f64(1.0 / fps));
