@@ -8,9 +8,9 @@
 
 use super::{Ctx, read_input, run::load_plan};
 use crate::cli::{QrCommand, QrScanArgs, QrShowArgs};
-use crate::envelope::{Envelope, looks_like_envelope, session_prefix};
+use crate::envelope::{Envelope, looks_like_envelope};
 use crate::error::{Failure, Result};
-use crate::transport::dir::parse_name;
+use crate::transport::dir::DirTransport;
 use crate::transport::qr::{self, QrError, Scanner, Stream};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -44,30 +44,21 @@ fn selected(ctx: &Ctx, args: &QrShowArgs) -> Result<Vec<PathBuf>> {
         return Ok(args.files.clone());
     };
     let plan = load_plan(plan_path)?;
-    let card = ctx.home.card()?;
     let me = plan
-        .parties()
-        .iter()
-        .position(|c| c.ed25519 == card.ed25519)
-        .ok_or_else(|| Failure::input(format!("you are not a party of {}", plan_path.display())))?
-        as u16
-        + 1;
-    let prefix = format!("{}-", session_prefix(&plan.session_id()));
-    let entries = std::fs::read_dir(&args.dir)
-        .map_err(|e| Failure::input(format!("cannot read {}", args.dir.display())).cause(e))?;
+        .index_of(&ctx.home.card()?)
+        .ok_or_else(|| Failure::input(format!("you are not a party of {}", plan_path.display())))?;
+    let cannot_read = |p: &Path, e: std::io::Error| {
+        Failure::input(format!("cannot read {}", p.display())).cause(e)
+    };
+    let sent = DirTransport::new(&args.dir)
+        .and_then(|d| d.sent_by(&plan.session_id(), me))
+        .map_err(|e| cannot_read(&args.dir, e))?;
     let mut mine = Vec::new();
-    for entry in entries {
-        let path = entry?.path();
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if parse_name(&name).is_some_and(|i| i.sender == me) && name.starts_with(&prefix) {
-            let modified = std::fs::metadata(&path)
-                .and_then(|m| m.modified())
-                .map_err(|e| Failure::input(format!("cannot read {}", path.display())).cause(e))?;
-            mine.push((modified, path));
-        }
+    for path in sent {
+        let modified = std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .map_err(|e| cannot_read(&path, e))?;
+        mine.push((modified, path));
     }
     let newest = mine.iter().map(|(m, _)| *m).max().ok_or_else(|| {
         Failure::input(format!(
@@ -76,13 +67,11 @@ fn selected(ctx: &Ctx, args: &QrShowArgs) -> Result<Vec<PathBuf>> {
         ))
         .hint("run your step of the ceremony first; it writes your messages there")
     })?;
-    let mut out: Vec<PathBuf> = mine
+    Ok(mine
         .into_iter()
         .filter(|(m, _)| args.all || newest.duration_since(*m).unwrap_or_default() <= STEP_WINDOW)
         .map(|(_, p)| p)
-        .collect();
-    out.sort();
-    Ok(out)
+        .collect())
 }
 
 fn show(ctx: &Ctx, args: QrShowArgs) -> Result<()> {

@@ -119,7 +119,6 @@ fn drive<SM, R, O, Er>(
     mut sm: SM,
     link: &Link<O>,
     sent: &[[u8; 32]],
-    blame: impl Fn(&Er) -> Vec<u16>,
 ) -> Result<(R, Vec<Sent>), EngineError>
 where
     SM: StateMachine<Output = Result<R, Er>>,
@@ -370,7 +369,7 @@ pub fn aux_info(
         let mut rng = rng(&p.seed, "aux");
         let sm = cggmp21::aux_info_gen(ExecutionId::new(&eid_bytes), p.i, p.n, primes)
             .into_state_machine(&mut rng);
-        drive(sm, link, &sent, blame)
+        drive(sm, link, &sent)
     })
 }
 
@@ -391,7 +390,7 @@ pub fn keygen(
             .set_threshold(t)
             .hd_wallet(true)
             .into_state_machine(&mut rng);
-        let (output, new) = drive(sm, link, &sent, blame)?;
+        let (output, new) = drive(sm, link, &sent)?;
         let share = KeyShare::from_parts((output, aux))
             .map_err(|e| bug(format!("key share does not validate: {e}")))?;
         Ok((share, new))
@@ -437,7 +436,7 @@ pub fn sign(
                 .map_err(|e| bug(format!("cannot derive the child key: {e}")))?;
         }
         let sm = builder.sign_sync(&mut rng, data);
-        let (output, new) = drive(sm, link, &sent, blame)?;
+        let (output, new) = drive(sm, link, &sent)?;
         let mut out = [0u8; 64];
         output.normalize_s().write_to_slice(&mut out);
         Ok((out, new))
@@ -469,7 +468,7 @@ pub fn presign(
             &job.share,
         )
         .generate_presignature_sync(&mut rng);
-        drive(sm, link, &sent, blame)
+        drive(sm, link, &sent)
     })
 }
 

@@ -102,34 +102,52 @@ impl DirTransport {
         }
     }
 
-    /// Files of `session` that may be for party `me`, sorted by name, with what their
-    /// names say (if the name is canonical).
-    pub fn candidates(
+    /// The message files of `session`, sorted by name, with what their names say (if the
+    /// name is canonical).
+    fn session_files(
         &self,
         session: &[u8; 32],
-        me: u16,
     ) -> std::io::Result<Vec<(PathBuf, Option<NameInfo>)>> {
         let prefix = format!("{}-", session_prefix(session));
         let mut out = Vec::new();
         for entry in std::fs::read_dir(&self.dir)? {
             let entry = entry?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            if !name.starts_with(&prefix)
-                || !name.ends_with(".mpcmsg")
-                || !entry.file_type()?.is_file()
+            if name.starts_with(&prefix)
+                && name.ends_with(".mpcmsg")
+                && entry.file_type()?.is_file()
             {
-                continue;
+                out.push((entry.path(), parse_name(&name)));
             }
-            let info = parse_name(&name);
-            if let Some(i) = &info
-                && (i.sender == me || i.recipient.is_some_and(|r| r != me))
-            {
-                continue;
-            }
-            out.push((entry.path(), info));
         }
         out.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(out)
+    }
+
+    /// Files of `session` that may be for party `me`: all but those named as sent by `me`
+    /// or addressed to someone else.
+    pub fn candidates(
+        &self,
+        session: &[u8; 32],
+        me: u16,
+    ) -> std::io::Result<Vec<(PathBuf, Option<NameInfo>)>> {
+        let mut out = self.session_files(session)?;
+        out.retain(|(_, info)| {
+            !info
+                .as_ref()
+                .is_some_and(|i| i.sender == me || i.recipient.is_some_and(|r| r != me))
+        });
+        Ok(out)
+    }
+
+    /// Files of `session` named as sent by `me`, sorted by name.
+    pub fn sent_by(&self, session: &[u8; 32], me: u16) -> std::io::Result<Vec<PathBuf>> {
+        let files = self.session_files(session)?;
+        Ok(files
+            .into_iter()
+            .filter(|(_, info)| info.as_ref().is_some_and(|i| i.sender == me))
+            .map(|(path, _)| path)
+            .collect())
     }
 
     /// Writes an envelope under its canonical name unless an identical file is there.

@@ -88,37 +88,34 @@ pub fn bundle(envelopes: &[Envelope]) -> Vec<u8> {
 /// Unpacks a bundle into envelopes (each decoded, not yet validated for a session).
 pub fn unbundle(bytes: &[u8]) -> Result<Vec<Envelope>, QrError> {
     let bad = |m: &str| QrError::Bundle(m.into());
-    let rest = bytes
+    // The next `N` bytes of `rest`, which moves past them.
+    fn take<'a, const N: usize>(rest: &mut &'a [u8]) -> Result<&'a [u8; N], QrError> {
+        let (head, tail) = rest
+            .split_first_chunk::<N>()
+            .ok_or_else(|| QrError::Bundle("truncated".into()))?;
+        *rest = tail;
+        Ok(head)
+    }
+    let mut rest = bytes
         .strip_prefix(BUNDLE_MAGIC)
         .ok_or_else(|| bad("wrong magic"))?;
-    let (&version, rest) = rest.split_first().ok_or_else(|| bad("truncated"))?;
+    let [version] = *take::<1>(&mut rest)?;
     if version != BUNDLE_VERSION {
         return Err(bad(&format!("version {version} is not supported")));
     }
-    let count = u16::from_be_bytes(
-        rest.get(..2)
-            .ok_or_else(|| bad("truncated"))?
-            .try_into()
-            .map_err(|_| bad("truncated"))?,
-    );
-    let mut rest = &rest[2..];
+    let count = u16::from_be_bytes(*take(&mut rest)?);
     let mut out = Vec::with_capacity(count as usize);
     for i in 0..count {
-        let len = u32::from_be_bytes(
-            rest.get(..4)
-                .ok_or_else(|| bad("truncated"))?
-                .try_into()
-                .map_err(|_| bad("truncated"))?,
-        ) as usize;
+        let len = u32::from_be_bytes(*take(&mut rest)?) as usize;
         if len > MAX_ENVELOPE_LEN {
             return Err(bad("a message is too large"));
         }
-        let body = rest.get(4..4 + len).ok_or_else(|| bad("truncated"))?;
+        let (body, tail) = rest.split_at_checked(len).ok_or_else(|| bad("truncated"))?;
         out.push(
             Envelope::decode(body)
                 .map_err(|e| QrError::Bundle(format!("message {}: {e}", i + 1)))?,
         );
-        rest = &rest[4 + len..];
+        rest = tail;
     }
     if !rest.is_empty() {
         return Err(bad("trailing bytes"));
