@@ -61,6 +61,9 @@ _mpc() {
             mpc,qr)
                 cmd="mpc__subcmd__qr"
                 ;;
+            mpc,relay)
+                cmd="mpc__subcmd__relay"
+                ;;
             mpc,sign)
                 cmd="mpc__subcmd__sign"
                 ;;
@@ -147,6 +150,9 @@ _mpc() {
                 ;;
             mpc__subcmd__help,qr)
                 cmd="mpc__subcmd__help__subcmd__qr"
+                ;;
+            mpc__subcmd__help,relay)
+                cmd="mpc__subcmd__help__subcmd__relay"
                 ;;
             mpc__subcmd__help,sign)
                 cmd="mpc__subcmd__help__subcmd__sign"
@@ -344,7 +350,7 @@ _mpc() {
 
     case "${cmd}" in
         mpc)
-            opts="-q -v -h -V --home --json --quiet --verbose --no-input --passphrase-file --help --version init id contacts keygen sign verify keys primes presign qr inspect audit demo bench completions man help"
+            opts="-q -v -h -V --home --json --quiet --verbose --no-input --passphrase-file --help --version init id contacts keygen sign verify keys primes presign qr relay inspect audit demo bench completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -700,7 +706,7 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__help)
-            opts="init id contacts keygen sign verify keys primes presign qr inspect audit demo bench completions man help"
+            opts="init id contacts keygen sign verify keys primes presign qr relay inspect audit demo bench completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1161,6 +1167,20 @@ _mpc() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        mpc__subcmd__help__subcmd__relay)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         mpc__subcmd__help__subcmd__sign)
             opts="plan run"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1436,13 +1456,17 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__keygen__subcmd__run)
-            opts="-y -q -v -h -V --dir --step --yes --timeout --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            opts="-y -q -v -h -V --dir --relay --step --yes --timeout --home --json --quiet --verbose --no-input --passphrase-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --relay)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1818,13 +1842,17 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__presign__subcmd__run)
-            opts="-y -q -v -h -V --dir --step --yes --timeout --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            opts="-y -q -v -h -V --dir --relay --step --yes --timeout --home --json --quiet --verbose --no-input --passphrase-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --relay)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2167,6 +2195,56 @@ _mpc() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        mpc__subcmd__relay)
+            opts="-q -v -h -V --listen --max-message-size --max-messages --session-lifetime --max-sessions --max-connections --idle-timeout --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-message-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-messages)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --session-lifetime)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-sessions)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-connections)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --idle-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         mpc__subcmd__sign)
             opts="-q -v -h -V --home --json --quiet --verbose --no-input --passphrase-file --help --version plan run help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -2308,13 +2386,17 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__sign__subcmd__run)
-            opts="-y -o -q -v -h -V --dir --step --yes --timeout --out --encoding --ecdsa-format --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            opts="-y -o -q -v -h -V --dir --relay --step --yes --timeout --out --encoding --ecdsa-format --home --json --quiet --verbose --no-input --passphrase-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --relay)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

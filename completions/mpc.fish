@@ -42,6 +42,7 @@ complete -c mpc -n "__fish_mpc_needs_command" -f -a "keys" -d 'Show keys and exp
 complete -c mpc -n "__fish_mpc_needs_command" -f -a "primes" -d 'Paillier primes for ECDSA aux info, made ahead of time'
 complete -c mpc -n "__fish_mpc_needs_command" -f -a "presign" -d 'ECDSA presignatures: the offline phase of signing, done ahead of time'
 complete -c mpc -n "__fish_mpc_needs_command" -f -a "qr" -d 'Move round messages as QR codes: show yours, scan the others\''
+complete -c mpc -n "__fish_mpc_needs_command" -f -a "relay" -d 'Run an untrusted store-and-forward relay for round messages over TCP'
 complete -c mpc -n "__fish_mpc_needs_command" -f -a "inspect" -d 'Show what a plan, card or round message (file, QR image or ur: text) is, without secrets'
 complete -c mpc -n "__fish_mpc_needs_command" -f -a "audit" -d 'Show and check the hash-chained audit log'
 complete -c mpc -n "__fish_mpc_needs_command" -f -a "demo" -d 'Run a whole 2-of-3 keygen and signing for every FROST scheme in temporary homes'
@@ -129,7 +130,8 @@ complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcomma
 complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from plan" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
 complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from plan" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from plan" -s V -l version -d 'Print version'
-complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from run" -l dir -d 'The message directory shared with the other parties (a USB stick, a shared folder)' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from run" -l dir -d 'The message directory shared with the other parties (a USB stick, a shared folder). With --relay, where downloaded messages are kept [default: HOME/relay/SESSION]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from run" -l relay -d 'Exchange messages through an `mpc relay` at HOST:PORT instead of a shared directory' -r
 complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from run" -l timeout -d 'How long to wait for the other parties without --step' -r
 complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from run" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from run" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
@@ -175,7 +177,8 @@ complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -s V -l version -d 'Print version'
-complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from run" -l dir -d 'The message directory shared with the other parties (a USB stick, a shared folder)' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from run" -l dir -d 'The message directory shared with the other parties (a USB stick, a shared folder). With --relay, where downloaded messages are kept [default: HOME/relay/SESSION]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from run" -l relay -d 'Exchange messages through an `mpc relay` at HOST:PORT instead of a shared directory' -r
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from run" -l timeout -d 'How long to wait for the other parties without --step' -r
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from run" -s o -l out -d 'Write the signature to FILE (default: stdout)' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from run" -l encoding -d 'The signature\'s encoding' -r -f -a "hex\t'Lowercase hex'
@@ -325,7 +328,8 @@ complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcomm
 complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from plan" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
 complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from plan" -s h -l help -d 'Print help'
 complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from plan" -s V -l version -d 'Print version'
-complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from run" -l dir -d 'The message directory shared with the other parties (a USB stick, a shared folder)' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from run" -l dir -d 'The message directory shared with the other parties (a USB stick, a shared folder). With --relay, where downloaded messages are kept [default: HOME/relay/SESSION]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from run" -l relay -d 'Exchange messages through an `mpc relay` at HOST:PORT instead of a shared directory' -r
 complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from run" -l timeout -d 'How long to wait for the other parties without --step' -r
 complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from run" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from run" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
@@ -391,6 +395,21 @@ complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_f
 complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show your round messages as one stream of QR codes (terminal, PNG, SVG or text)'
 complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from help" -f -a "scan" -d 'Read a stream of QR codes (images, folders of frames, ur: text) into a message folder'
 complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mpc -n "__fish_mpc_using_subcommand relay" -l listen -d 'The address to listen on (port 0 picks a free port; the address is printed)' -r
+complete -c mpc -n "__fish_mpc_using_subcommand relay" -l max-message-size -d 'The largest message accepted, in bytes (K, M suffixes allowed)' -r
+complete -c mpc -n "__fish_mpc_using_subcommand relay" -l max-messages -d 'Messages one session may hold' -r
+complete -c mpc -n "__fish_mpc_using_subcommand relay" -l session-lifetime -d 'How long a session is kept after its first party connects' -r
+complete -c mpc -n "__fish_mpc_using_subcommand relay" -l max-sessions -d 'Sessions held at once' -r
+complete -c mpc -n "__fish_mpc_using_subcommand relay" -l max-connections -d 'Connections open at once' -r
+complete -c mpc -n "__fish_mpc_using_subcommand relay" -l idle-timeout -d 'Close a connection that sends nothing for this long' -r
+complete -c mpc -n "__fish_mpc_using_subcommand relay" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand relay" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand relay" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand relay" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand relay" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand relay" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand relay" -s h -l help -d 'Print help'
+complete -c mpc -n "__fish_mpc_using_subcommand relay" -s V -l version -d 'Print version'
 complete -c mpc -n "__fish_mpc_using_subcommand inspect" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand inspect" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand inspect" -l json -d 'Print one JSON object on stdout instead of human output'
@@ -467,23 +486,24 @@ complete -c mpc -n "__fish_mpc_using_subcommand man" -s v -l verbose -d 'Print m
 complete -c mpc -n "__fish_mpc_using_subcommand man" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
 complete -c mpc -n "__fish_mpc_using_subcommand man" -s h -l help -d 'Print help'
 complete -c mpc -n "__fish_mpc_using_subcommand man" -s V -l version -d 'Print version'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr inspect audit demo bench completions man help" -f -a "init" -d 'Create a party home: identity keys encrypted under a passphrase, and a database'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr inspect audit demo bench completions man help" -f -a "id" -d 'Print this party\'s public card (to give to the other parties)'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr inspect audit demo bench completions man help" -f -a "contacts" -d 'Manage the cards of other parties'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr inspect audit demo bench completions man help" -f -a "keygen" -d 'Plan and run a distributed key generation'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr inspect audit demo bench completions man help" -f -a "sign" -d 'Plan and run a threshold signing session'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr inspect audit demo bench completions man help" -f -a "verify" -d 'Verify a signature with only the public key (no home needed)'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr inspect audit demo bench completions man help" -f -a "keys" -d 'Show keys and export public keys'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr inspect audit demo bench completions man help" -f -a "primes" -d 'Paillier primes for ECDSA aux info, made ahead of time'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr inspect audit demo bench completions man help" -f -a "presign" -d 'ECDSA presignatures: the offline phase of signing, done ahead of time'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr inspect audit demo bench completions man help" -f -a "qr" -d 'Move round messages as QR codes: show yours, scan the others\''
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr inspect audit demo bench completions man help" -f -a "inspect" -d 'Show what a plan, card or round message (file, QR image or ur: text) is, without secrets'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr inspect audit demo bench completions man help" -f -a "audit" -d 'Show and check the hash-chained audit log'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr inspect audit demo bench completions man help" -f -a "demo" -d 'Run a whole 2-of-3 keygen and signing for every FROST scheme in temporary homes'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr inspect audit demo bench completions man help" -f -a "bench" -d 'Measure threshold ECDSA on this machine, in-process and end to end'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr inspect audit demo bench completions man help" -f -a "completions" -d 'Print a shell completion script'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr inspect audit demo bench completions man help" -f -a "man" -d 'Write man pages'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr inspect audit demo bench completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr relay inspect audit demo bench completions man help" -f -a "init" -d 'Create a party home: identity keys encrypted under a passphrase, and a database'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr relay inspect audit demo bench completions man help" -f -a "id" -d 'Print this party\'s public card (to give to the other parties)'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr relay inspect audit demo bench completions man help" -f -a "contacts" -d 'Manage the cards of other parties'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr relay inspect audit demo bench completions man help" -f -a "keygen" -d 'Plan and run a distributed key generation'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr relay inspect audit demo bench completions man help" -f -a "sign" -d 'Plan and run a threshold signing session'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr relay inspect audit demo bench completions man help" -f -a "verify" -d 'Verify a signature with only the public key (no home needed)'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr relay inspect audit demo bench completions man help" -f -a "keys" -d 'Show keys and export public keys'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr relay inspect audit demo bench completions man help" -f -a "primes" -d 'Paillier primes for ECDSA aux info, made ahead of time'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr relay inspect audit demo bench completions man help" -f -a "presign" -d 'ECDSA presignatures: the offline phase of signing, done ahead of time'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr relay inspect audit demo bench completions man help" -f -a "qr" -d 'Move round messages as QR codes: show yours, scan the others\''
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr relay inspect audit demo bench completions man help" -f -a "relay" -d 'Run an untrusted store-and-forward relay for round messages over TCP'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr relay inspect audit demo bench completions man help" -f -a "inspect" -d 'Show what a plan, card or round message (file, QR image or ur: text) is, without secrets'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr relay inspect audit demo bench completions man help" -f -a "audit" -d 'Show and check the hash-chained audit log'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr relay inspect audit demo bench completions man help" -f -a "demo" -d 'Run a whole 2-of-3 keygen and signing for every FROST scheme in temporary homes'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr relay inspect audit demo bench completions man help" -f -a "bench" -d 'Measure threshold ECDSA on this machine, in-process and end to end'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr relay inspect audit demo bench completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr relay inspect audit demo bench completions man help" -f -a "man" -d 'Write man pages'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr relay inspect audit demo bench completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from contacts" -f -a "add" -d 'Import cards (after comparing their fingerprints with their owners)'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from contacts" -f -a "list" -d 'List imported cards'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from keygen" -f -a "plan" -d 'Write a keygen plan for the parties to confirm'

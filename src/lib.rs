@@ -14,6 +14,7 @@ pub mod identity;
 pub mod output;
 pub mod plan;
 pub mod pubkey;
+pub mod relay;
 pub mod scheme;
 pub mod secret;
 pub mod store;

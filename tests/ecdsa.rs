@@ -227,6 +227,7 @@ fn two_of_three_aux_keygen_sign_bad_input_and_aux_reuse() {
     presignatures(&w, &key2, &pk2);
     waiting_processes(&w, &key2, &pk2);
     qr_signing(&w, &key2, &pk2);
+    relay_keygen_and_signing(&w);
     bad_input(&w);
 }
 
@@ -236,6 +237,27 @@ fn qr_signing(w: &World, key: &str, pk: &str) {
     let msg = b"ecdsa over qr";
     let plan = w.sign_plan(0, key, "alice,bob", msg);
     let sigs = w.run_all_via("sign", &plan, &[0, 1], true);
+    assert_eq!(sigs[0]["signature"], sigs[1]["signature"]);
+    check(pk, &sha2::Sha256::digest(msg).into(), &sigs[0]);
+}
+
+/// A CGGMP21 keygen (reusing aux info) as three waiting processes through a relay, then
+/// signing through it one step at a time, each party a separate process with no shared
+/// directory.
+fn relay_keygen_and_signing(w: &World) {
+    let relay = RelayProc::start("127.0.0.1:0", &[]);
+    let plan = w.keygen_plan(SCHEME, 2);
+    let results = finish_all(w.spawn_relay_run(&[0, 1, 2], "keygen", &plan, &relay.addr));
+    assert!(
+        results
+            .iter()
+            .all(|r| r["public_key"] == results[0]["public_key"])
+    );
+    let key = results[0]["key_id"].as_str().unwrap();
+    let pk = results[0]["public_key"].as_str().unwrap();
+    let msg = b"ecdsa through a relay";
+    let plan = w.sign_plan(1, key, "bob,carol", msg);
+    let sigs = w.run_all_relay("sign", &plan, &[1, 2], &relay.addr);
     assert_eq!(sigs[0]["signature"], sigs[1]["signature"]);
     check(pk, &sha2::Sha256::digest(msg).into(), &sigs[0]);
 }

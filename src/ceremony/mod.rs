@@ -26,9 +26,9 @@ use crate::pubkey;
 use crate::secret::Secret;
 use crate::store::Home;
 use crate::store::db::{Accept, Db, IncomingMessage, KeyRecord, KeyStatus, SessionStatus};
-use crate::transport::dir::DirTransport;
+use crate::transport::dir::{DirTransport, Placed};
 use serde::{Deserialize, Serialize};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 mod ecdsa;
@@ -327,10 +327,6 @@ impl<'a> Ceremony<'a> {
                 continue;
             }
             let env = self.validate(&path, name.as_ref())?;
-            let Some(env) = env else {
-                self.transport.remember(&path);
-                continue;
-            };
             let h = &env.header;
             let accepted = self.db.accept_message(&IncomingMessage {
                 session: &self.sid,
@@ -364,19 +360,66 @@ impl<'a> Ceremony<'a> {
         Ok(new)
     }
 
-    /// Checks one file; `Ok(None)` means it is not for us (our own message, re-read).
+    /// Checks one message file.
     fn validate(
         &self,
         path: &Path,
         name: Option<&crate::transport::dir::NameInfo>,
-    ) -> Result<Option<Envelope>> {
-        let bad = |reason: String| {
+    ) -> Result<Envelope> {
+        let bytes = std::fs::read(path).map_err(|e| {
             Failure::input(format!("rejected {}", path.display()))
-                .cause(reason)
+                .cause(e)
                 .hint("remove or replace this file (nothing was stored from it), then run the step again")
+        })?;
+        self.check(&bytes, &path.display().to_string(), name)
+            .map_err(|f| f.hint("remove or replace this file (nothing was stored from it), then run the step again"))
+    }
+
+    /// Downloads handed over by a relay: checks `bytes` exactly as a message file is
+    /// checked and, if they pass, stores them in the message directory for the next
+    /// step (beside a different message of the same name, so an equivocating sender is
+    /// caught). A rejection names `origin` and stores nothing. Returns the file written,
+    /// or `None` if the directory already had this message.
+    pub fn receive(&self, bytes: &[u8], origin: &str) -> Result<Option<PathBuf>> {
+        let env = self.check(bytes, origin, None)?;
+        let cannot = |e: std::io::Error| {
+            Failure::internal(format!(
+                "cannot write to {}",
+                self.transport.path().display()
+            ))
+            .cause(e)
         };
-        let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
-        let env = Envelope::decode(&bytes).map_err(|e| bad(e.to_string()))?;
+        match self.transport.place(&env).map_err(cannot)? {
+            Placed::Written(p) => Ok(Some(p)),
+            Placed::Present(_) => Ok(None),
+            Placed::Occupied(_) => self.transport.place_beside(&env).map(Some).map_err(cannot),
+        }
+    }
+
+    /// Every envelope this party has sent in the session, in order.
+    pub fn outbox(&self) -> Result<Vec<Vec<u8>>> {
+        Ok(self.db.sent(&self.sid)?)
+    }
+
+    /// This party's 1-based plan index.
+    pub fn index(&self) -> u16 {
+        self.me
+    }
+
+    /// The message directory.
+    pub fn dir(&self) -> &Path {
+        self.transport.path()
+    }
+
+    /// Checks a message from `origin` (a file, or a relay download) against the plan.
+    fn check(
+        &self,
+        bytes: &[u8],
+        origin: &str,
+        name: Option<&crate::transport::dir::NameInfo>,
+    ) -> Result<Envelope> {
+        let bad = |reason: String| Failure::input(format!("rejected {origin}")).cause(reason);
+        let env = Envelope::decode(bytes).map_err(|e| bad(e.to_string()))?;
         let h: &Header = &env.header;
         if h.session != self.session {
             return Err(bad(format!(
@@ -435,7 +478,8 @@ impl<'a> Ceremony<'a> {
             if !matches {
                 return Err(bad(format!(
                     "is named {} but contains {} (renamed, or replayed from another round)",
-                    path.file_name()
+                    Path::new(origin)
+                        .file_name()
                         .map(|s| s.to_string_lossy())
                         .unwrap_or_default(),
                     env.file_name()
@@ -443,7 +487,7 @@ impl<'a> Ceremony<'a> {
             }
         }
         env.open(self.identity).map_err(|e| bad(e.to_string()))?;
-        Ok(Some(env))
+        Ok(env)
     }
 
     /// Every accepted message of the session, decoded and opened, in the pinned order.

@@ -13,6 +13,7 @@ pub mod keys;
 pub mod presign;
 pub mod primes;
 pub mod qr;
+pub mod relay;
 pub mod run;
 pub mod sign;
 pub mod verify;
@@ -71,6 +72,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Primes(c) => primes::run(&ctx, c),
         Command::Presign(c) => presign::run(&ctx, c),
         Command::Qr(c) => qr::run(&ctx, c),
+        Command::Relay(a) => relay::run(&ctx, a),
         Command::Inspect(a) => inspect::run(&ctx, a),
         Command::Audit(c) => audit::run(&ctx, c),
         Command::Demo(a) => demo::run(&ctx, a),

@@ -8,9 +8,9 @@
 
 use super::{Ctx, read_input, run::load_plan};
 use crate::cli::{QrCommand, QrScanArgs, QrShowArgs};
-use crate::envelope::{Envelope, looks_like_envelope};
+use crate::envelope::Envelope;
 use crate::error::{Failure, Result};
-use crate::transport::dir::DirTransport;
+use crate::transport::dir::{DirTransport, Placed};
 use crate::transport::qr::{self, QrError, Scanner, Stream};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -299,20 +299,24 @@ fn scan(ctx: &Ctx, args: QrScanArgs) -> Result<()> {
     let envelopes =
         qr::unbundle(&bundle).map_err(|e| qr_failure("the stream holds no messages", e))?;
     let mut written = Vec::new();
+    let transport = DirTransport::new(&args.dir)
+        .map_err(|e| Failure::input(format!("cannot use {}", args.dir.display())).cause(e))?;
     for env in &envelopes {
-        let path = args.dir.join(env.file_name());
-        match std::fs::read(&path) {
-            Ok(existing) if existing == env.as_bytes() => {}
-            Ok(existing) if looks_like_envelope(&existing) => {
+        let path = match transport.place(env) {
+            Ok(Placed::Written(p) | Placed::Present(p)) => p,
+            Ok(Placed::Occupied(p)) => {
                 return Err(Failure::input(format!(
                     "{} already holds a different message; not overwritten",
-                    path.display()
+                    p.display()
                 ))
                 .hint("if the sender sent two different messages, show both to the ceremony: it names the culprit"));
             }
-            _ => crate::store::fsutil::write_atomic(&path, env.as_bytes())
-                .map_err(|e| Failure::input(format!("cannot write {}", path.display())).cause(e))?,
-        }
+            Err(e) => {
+                return Err(
+                    Failure::input(format!("cannot write to {}", args.dir.display())).cause(e),
+                );
+            }
+        };
         let h = &env.header;
         ctx.printer.status(format!(
             "{}: round {} from party {} to {}",

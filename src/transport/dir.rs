@@ -6,7 +6,7 @@
 //! else or sent by itself. Names are only a filter: the content decides, and a file whose
 //! content does not match its name is rejected.
 
-use crate::envelope::{Envelope, session_prefix};
+use crate::envelope::{Envelope, looks_like_envelope, session_prefix};
 use crate::store::fsutil::write_atomic;
 use std::path::{Path, PathBuf};
 
@@ -59,6 +59,17 @@ type Stamp = (u64, std::time::SystemTime);
 fn stamp(path: &Path) -> Option<Stamp> {
     let m = std::fs::metadata(path).ok()?;
     Some((m.len(), m.modified().ok()?))
+}
+
+/// Where [`DirTransport::place`] put an envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placed {
+    /// Written to this new file.
+    Written(PathBuf),
+    /// This file already held the same envelope.
+    Present(PathBuf),
+    /// This file holds a different envelope; nothing was written.
+    Occupied(PathBuf),
 }
 
 /// A message directory.
@@ -148,6 +159,33 @@ impl DirTransport {
             .filter(|(_, info)| info.as_ref().is_some_and(|i| i.sender == me))
             .map(|(path, _)| path)
             .collect())
+    }
+
+    /// Stores an incoming envelope under its canonical name, never overwriting a
+    /// different message: a file that holds another envelope is left as it is.
+    pub fn place(&self, env: &Envelope) -> std::io::Result<Placed> {
+        let path = self.dir.join(env.file_name());
+        match std::fs::read(&path) {
+            Ok(existing) if existing == env.as_bytes() => Ok(Placed::Present(path)),
+            Ok(existing) if looks_like_envelope(&existing) => Ok(Placed::Occupied(path)),
+            _ => {
+                write_atomic(&path, env.as_bytes())?;
+                Ok(Placed::Written(path))
+            }
+        }
+    }
+
+    /// Stores an envelope whose canonical name holds a different message beside it, as
+    /// `<canonical stem>.<digest>.mpcmsg`, so the ceremony sees both and names the sender
+    /// who signed two different messages for one slot.
+    pub fn place_beside(&self, env: &Envelope) -> std::io::Result<PathBuf> {
+        let name = env.file_name();
+        let stem = name.strip_suffix(".mpcmsg").unwrap_or(&name);
+        let path = self
+            .dir
+            .join(format!("{stem}.{}.mpcmsg", hex::encode(&env.digest()[..4])));
+        write_atomic(&path, env.as_bytes())?;
+        Ok(path)
     }
 
     /// Writes an envelope under its canonical name unless an identical file is there.

@@ -4,3 +4,4 @@
 
 pub mod dir;
 pub mod qr;
+pub mod relay;

@@ -451,3 +451,167 @@ pub fn files_matching(dir: &Path, pat: &str) -> Vec<PathBuf> {
     v.sort();
     v
 }
+
+/// An `mpc relay` process on 127.0.0.1, killed when dropped. Its JSON event log is read
+/// by a thread and handed over line by line.
+pub struct RelayProc {
+    pub child: std::process::Child,
+    pub addr: String,
+    pub events: std::sync::mpsc::Receiver<Value>,
+}
+
+impl RelayProc {
+    /// Starts a relay on `listen` (`127.0.0.1:0` for a free port) with `extra` options
+    /// and waits until it listens.
+    pub fn start(listen: &str, extra: &[&str]) -> RelayProc {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("mpc"))
+            .args(["--json", "relay", "--listen", listen])
+            .args(extra)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let Ok(v) = serde_json::from_str::<Value>(&line) else {
+                    continue;
+                };
+                if tx.send(v).is_err() {
+                    break;
+                }
+            }
+        });
+        let first = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("the relay did not start");
+        assert_eq!(first["event"], "listening", "{first}");
+        let addr = first["detail"].as_str().unwrap().to_string();
+        RelayProc {
+            child,
+            addr,
+            events: rx,
+        }
+    }
+
+    /// Waits for `n` events of kind `event`; returns them.
+    pub fn wait_for(&self, event: &str, n: usize) -> Vec<Value> {
+        let mut got = Vec::new();
+        while got.len() < n {
+            let e = self
+                .events
+                .recv_timeout(std::time::Duration::from_secs(60))
+                .unwrap_or_else(|_| {
+                    panic!("the relay logged {} of {n} `{event}` events", got.len())
+                });
+            if e["event"] == event {
+                got.push(e);
+            }
+        }
+        got
+    }
+
+    /// Whether the process is still running.
+    pub fn alive(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+}
+
+impl Drop for RelayProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl World {
+    /// One `--step` run of party `p` through the relay at `addr` (no message directory).
+    pub fn relay_step(&self, p: usize, kind: &str, plan: &Path, addr: &str) -> Output {
+        self.mpc(p)
+            .args([kind, "run"])
+            .arg(plan)
+            .args(["--relay", addr, "--step", "--yes", "--json"])
+            .output()
+            .unwrap()
+    }
+
+    /// Steps the parties in `who` round-robin through the relay at `addr` until each
+    /// exits 0; nothing is copied between them. Returns each party's final JSON.
+    pub fn run_all_relay(&self, kind: &str, plan: &Path, who: &[usize], addr: &str) -> Vec<Value> {
+        self.run_all_relay_logged(kind, plan, who, addr).0
+    }
+
+    /// As [`World::run_all_relay`], also returning everything the steps wrote on stderr.
+    pub fn run_all_relay_logged(
+        &self,
+        kind: &str,
+        plan: &Path,
+        who: &[usize],
+        addr: &str,
+    ) -> (Vec<Value>, String) {
+        let mut done: Vec<Option<Value>> = vec![None; who.len()];
+        let mut log = String::new();
+        for _ in 0..12 {
+            for (i, &p) in who.iter().enumerate() {
+                if done[i].is_some() {
+                    continue;
+                }
+                let out = self.relay_step(p, kind, plan, addr);
+                log.push_str(&stderr(&out));
+                match code(&out) {
+                    0 => done[i] = Some(json(&out)),
+                    4 => {}
+                    c => panic!(
+                        "{} {kind} step exited {c}: {}",
+                        self.parties[p].name,
+                        stderr(&out)
+                    ),
+                }
+            }
+            if done.iter().all(Option::is_some) {
+                return (done.into_iter().flatten().collect(), log);
+            }
+        }
+        panic!("ceremony did not finish: {log}");
+    }
+
+    /// Starts `mpc <kind> run PLAN --relay ADDR` as a waiting process for each party in
+    /// `who`, without waiting for them.
+    pub fn spawn_relay_run(
+        &self,
+        who: &[usize],
+        kind: &str,
+        plan: &Path,
+        addr: &str,
+    ) -> Vec<std::process::Child> {
+        who.iter()
+            .map(|&p| {
+                std::process::Command::new(assert_cmd::cargo::cargo_bin("mpc"))
+                    .env("MPC_HOME", &self.parties[p].home)
+                    .env("MPC_PASSPHRASE", PASS)
+                    .args(["--no-input", "--json", kind, "run"])
+                    .arg(plan)
+                    .args(["--relay", addr, "--yes", "--timeout", "120s"])
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect()
+    }
+}
+
+/// Waits for processes started by [`World::spawn_relay_run`]; each must succeed.
+pub fn finish_all(children: Vec<std::process::Child>) -> Vec<Value> {
+    children
+        .into_iter()
+        .map(|c| {
+            let out = c.wait_with_output().unwrap();
+            assert_eq!(code(&out), 0, "{}", stderr(&out));
+            json(&out)
+        })
+        .collect()
+}

@@ -1,0 +1,74 @@
+//! `mpc relay`: run the untrusted store-and-forward relay (see [`crate::relay`]).
+//!
+//! It runs until stopped (Ctrl-C). Its log, one line per event, goes to stderr, or to
+//! stdout as JSON Lines with `--json`; the first event names the address it listens on
+//! (useful with port 0). The log never holds message contents.
+
+use super::Ctx;
+use crate::cli::RelayArgs;
+use crate::error::{Failure, Result};
+use crate::relay::{Event, Limits, Relay};
+use std::io::Write;
+use std::net::TcpListener;
+
+/// Runs `mpc relay`.
+pub fn run(ctx: &Ctx, args: RelayArgs) -> Result<()> {
+    if args.max_message_size > crate::envelope::MAX_ENVELOPE_LEN {
+        return Err(Failure::input(format!(
+            "--max-message-size is over the largest envelope, {} bytes",
+            crate::envelope::MAX_ENVELOPE_LEN
+        )));
+    }
+    let listener = TcpListener::bind(&args.listen).map_err(|e| {
+        Failure::input(format!("cannot listen on {}", args.listen))
+            .cause(e)
+            .hint("give a free HOST:PORT, e.g. --listen 0.0.0.0:7400")
+    })?;
+    let limits = Limits {
+        max_message: args.max_message_size,
+        max_messages: args.max_messages,
+        lifetime: args.session_lifetime,
+        max_sessions: args.max_sessions,
+        max_connections: args.max_connections,
+        idle: args.idle_timeout,
+    };
+    let json = ctx.printer.json;
+    let quiet = ctx.printer.quiet;
+    let relay = Relay::new(limits, move |e: &Event| {
+        if json {
+            if let Ok(line) = serde_json::to_string(e) {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{line}");
+                let _ = out.flush();
+            }
+        } else if !quiet || e.event == "listening" {
+            eprintln!("{}", human(e));
+        }
+    });
+    ctx.printer.status(format!(
+        "relay {}: it sees who sends to whom and when, never a private payload; parties check every message they get from it",
+        &relay.id()[..8]
+    ));
+    relay
+        .serve(listener)
+        .map_err(|e| Failure::internal("the relay stopped").cause(e))
+}
+
+fn human(e: &Event) -> String {
+    let mut line = format!(
+        "{} {}",
+        humantime::format_rfc3339_seconds(std::time::SystemTime::now()),
+        e.event
+    );
+    if let Some(p) = &e.peer {
+        line.push_str(&format!(" {p}"));
+    }
+    if let Some(s) = &e.session {
+        line.push_str(&format!(" session {s}"));
+    }
+    if let Some(p) = e.party {
+        line.push_str(&format!(" party {p}"));
+    }
+    line.push_str(&format!(": {}", e.detail));
+    line
+}
