@@ -514,6 +514,15 @@ impl RelayProc {
         got
     }
 
+    /// Every event logged so far (waiting up to a second for stragglers).
+    pub fn drain(&self) -> Vec<Value> {
+        let mut got = Vec::new();
+        while let Ok(e) = self.events.recv_timeout(std::time::Duration::from_secs(1)) {
+            got.push(e);
+        }
+        got
+    }
+
     /// Whether the process is still running.
     pub fn alive(&mut self) -> bool {
         self.child.try_wait().unwrap().is_none()
