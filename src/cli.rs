@@ -8,7 +8,8 @@ use std::path::PathBuf;
 /// Threshold signatures with offline, air-gapped key ceremonies.
 ///
 /// t-of-n parties generate a key together so that no machine ever holds the whole
-/// private key; any t of them later sign. Round messages travel as files.
+/// private key; any t of them later sign. Round messages travel as files, as QR codes
+/// or through an untrusted relay.
 #[derive(Debug, Parser)]
 #[command(name = "mpc", version, propagate_version = true, max_term_width = 100)]
 #[command(after_long_help = EXIT_CODES)]

@@ -241,12 +241,26 @@ fn qr_signing(w: &World, key: &str, pk: &str) {
     check(pk, &sha2::Sha256::digest(msg).into(), &sigs[0]);
 }
 
-/// A CGGMP21 keygen (reusing aux info) as three waiting processes through a relay, then
-/// signing through it one step at a time, each party a separate process with no shared
-/// directory.
+/// A CGGMP21 keygen that generates fresh aux info (the largest messages, several hundred
+/// KB each, under the relay's default size limit) as three waiting processes through a
+/// relay, then signing through it one step at a time; each party a separate process
+/// with no shared directory.
 fn relay_keygen_and_signing(w: &World) {
     let relay = RelayProc::start("127.0.0.1:0", &[]);
-    let plan = w.keygen_plan(SCHEME, 2);
+    for p in 0..3 {
+        w.import_primes(p, p + 3);
+    }
+    let plan = w.path("relay-aux.plan.json");
+    let mut cmd = w.mpc(0);
+    cmd.args([
+        "keygen", "plan", "--scheme", SCHEME, "-t", "2", "--label", "relay", "--aux", "generate",
+        "--out",
+    ])
+    .arg(&plan);
+    for p in &w.parties {
+        cmd.arg("--party").arg(&p.card);
+    }
+    assert_eq!(code(&cmd.output().unwrap()), 0);
     let results = finish_all(w.spawn_relay_run(&[0, 1, 2], "keygen", &plan, &relay.addr));
     assert!(
         results
