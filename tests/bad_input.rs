@@ -31,11 +31,7 @@ fn alice_rejects(w: &World, plan: &Path, file: &Path, want: i32, reason: &str) {
 fn restore_and_finish(w: &World, plan: &Path, path: &Path, good: &[u8]) {
     std::fs::write(path, good).unwrap();
     let results = w.run_all("keygen", plan, &[0, 1, 2]);
-    assert!(
-        results
-            .iter()
-            .all(|r| r["public_key"] == results[0]["public_key"])
-    );
+    assert_same_key(&results);
 }
 
 #[test]

@@ -236,7 +236,7 @@ fn two_of_three_aux_keygen_sign_bad_input_and_aux_reuse() {
 fn qr_signing(w: &World, key: &str, pk: &str) {
     let msg = b"ecdsa over qr";
     let plan = w.sign_plan(0, key, "alice,bob", msg);
-    let sigs = w.run_all_via("sign", &plan, &[0, 1], true);
+    let sigs = w.run_all_via("sign", &plan, &[0, 1], Via::Qr);
     assert_eq!(sigs[0]["signature"], sigs[1]["signature"]);
     check(pk, &sha2::Sha256::digest(msg).into(), &sigs[0]);
 }
@@ -262,16 +262,12 @@ fn relay_keygen_and_signing(w: &World) {
     }
     assert_eq!(code(&cmd.output().unwrap()), 0);
     let results = finish_all(w.spawn_relay_run(&[0, 1, 2], "keygen", &plan, &relay.addr));
-    assert!(
-        results
-            .iter()
-            .all(|r| r["public_key"] == results[0]["public_key"])
-    );
+    assert_same_key(&results);
     let key = results[0]["key_id"].as_str().unwrap();
     let pk = results[0]["public_key"].as_str().unwrap();
     let msg = b"ecdsa through a relay";
     let plan = w.sign_plan(1, key, "bob,carol", msg);
-    let sigs = w.run_all_relay("sign", &plan, &[1, 2], &relay.addr);
+    let sigs = w.run_all_via("sign", &plan, &[1, 2], Via::Relay(&relay.addr));
     assert_eq!(sigs[0]["signature"], sigs[1]["signature"]);
     check(pk, &sha2::Sha256::digest(msg).into(), &sigs[0]);
 }
@@ -349,11 +345,7 @@ fn bad_input(w: &World) {
     );
     std::fs::write(&private, &good_private).unwrap();
     let results = w.run_all("keygen", &plan, &[0, 1, 2]);
-    assert!(
-        results
-            .iter()
-            .all(|r| r["public_key"] == results[0]["public_key"])
-    );
+    assert_same_key(&results);
 
     // A twin of bob's home makes bob send a second, different round-1 message.
     for p in &w.parties {

@@ -10,20 +10,8 @@ fn frost_keygen_and_signing_over_qr_images() {
     for scheme in ["eddsa-ed25519", "schnorr-secp256k1-tr", "schnorr-secp256k1"] {
         let w = World::new(3);
         let plan = w.keygen_plan(scheme, 2);
-        let results = w.run_all_via("keygen", &plan, &[0, 1, 2], true);
-        assert!(
-            results
-                .iter()
-                .all(|r| r["public_key"] == results[0]["public_key"])
-        );
-        let key = results[0]["key_id"].as_str().unwrap().to_string();
-        let pk = hex::decode(results[0]["public_key"].as_str().unwrap()).unwrap();
-        let msg = format!("signed over QR with {scheme}").into_bytes();
-        let plan = w.sign_plan(0, &key, "alice,carol", &msg);
-        let sigs = w.run_all_via("sign", &plan, &[0, 2], true);
-        assert_eq!(sigs[0]["signature"], sigs[1]["signature"]);
-        let sig = hex::decode(sigs[0]["signature"].as_str().unwrap()).unwrap();
-        assert!(verify_independently(scheme, &pk, &msg, &sig), "{scheme}");
+        let results = w.run_all_via("keygen", &plan, &[0, 1, 2], Via::Qr);
+        frost_sign_and_check(&w, scheme, &results, Via::Qr);
     }
 }
 

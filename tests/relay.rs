@@ -19,20 +19,8 @@ fn frost_keygen_and_signing_through_a_relay() {
         // Keygen: three waiting processes started together.
         let plan = w.keygen_plan(scheme, 2);
         let results = finish_all(w.spawn_relay_run(&[0, 1, 2], "keygen", &plan, &relay.addr));
-        assert!(
-            results
-                .iter()
-                .all(|r| r["public_key"] == results[0]["public_key"])
-        );
-        let key = results[0]["key_id"].as_str().unwrap().to_string();
-        let pk = hex::decode(results[0]["public_key"].as_str().unwrap()).unwrap();
         // Signing: one step at a time, as from a script.
-        let msg = format!("signed through a relay with {scheme}").into_bytes();
-        let plan = w.sign_plan(0, &key, "alice,carol", &msg);
-        let sigs = w.run_all_relay("sign", &plan, &[0, 2], &relay.addr);
-        assert_eq!(sigs[0]["signature"], sigs[1]["signature"]);
-        let sig = hex::decode(sigs[0]["signature"].as_str().unwrap()).unwrap();
-        assert!(verify_independently(scheme, &pk, &msg, &sig), "{scheme}");
+        frost_sign_and_check(&w, scheme, &results, Via::Relay(&relay.addr));
         // No message directory was needed: the downloads sit in the home.
         for p in &w.parties {
             assert!(files_matching(&p.dir, ".mpcmsg").is_empty());
@@ -58,11 +46,7 @@ fn a_relay_restart_mid_ceremony_is_survived() {
     let late = w.spawn_relay_run(&[2], "keygen", &plan, &addr);
     let mut results = finish_all(early);
     results.extend(finish_all(late));
-    assert!(
-        results
-            .iter()
-            .all(|r| r["public_key"] == results[0]["public_key"])
-    );
+    assert_same_key(&results);
     // Alice and bob uploaded their round-1 messages again to the new relay.
     let log = relay.drain();
     for p in ["-r1-p1-", "-r1-p2-"] {
@@ -91,12 +75,8 @@ fn a_hostile_relay_cannot_make_parties_accept_replays_or_forgeries() {
     assert!(!old.is_empty());
     let addr = hostile_relay(old);
     let plan = w.keygen_plan("eddsa-ed25519", 2);
-    let (results, warnings) = w.run_all_relay_logged("keygen", &plan, &[0, 1, 2], &addr);
-    assert!(
-        results
-            .iter()
-            .all(|r| r["public_key"] == results[0]["public_key"])
-    );
+    let (results, warnings) = w.run_all_logged("keygen", &plan, &[0, 1, 2], Via::Relay(&addr));
+    assert_same_key(&results);
     for reason in [
         "a message from another ceremony",
         "claims to be from you",
@@ -313,11 +293,7 @@ fn the_relay_survives_bad_clients_and_enforces_its_limits() {
     let w = World::new(3);
     let plan = w.keygen_plan("eddsa-ed25519", 2);
     let results = finish_all(w.spawn_relay_run(&[0, 1, 2], "keygen", &plan, &addr));
-    assert!(
-        results
-            .iter()
-            .all(|r| r["public_key"] == results[0]["public_key"])
-    );
+    assert_same_key(&results);
 }
 
 /// A party whose message is over the relay's limit gets a clear error naming the relay
@@ -337,12 +313,8 @@ fn a_message_over_the_relays_limit_is_a_clear_error() {
     );
     assert!(err.contains("over the limit of 64"), "{err}");
     let big = RelayProc::start("127.0.0.1:0", &[]);
-    let results = w.run_all_relay("keygen", &plan, &[0, 1, 2], &big.addr);
-    assert!(
-        results
-            .iter()
-            .all(|r| r["public_key"] == results[0]["public_key"])
-    );
+    let results = w.run_all_via("keygen", &plan, &[0, 1, 2], Via::Relay(&big.addr));
+    assert_same_key(&results);
 }
 
 /// Nothing listens at the address: a step ends with exit 4 (run it again later), and a

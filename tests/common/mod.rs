@@ -50,6 +50,39 @@ pub fn code(out: &Output) -> i32 {
     out.status.code().unwrap_or(-1)
 }
 
+/// How a test moves messages between the parties.
+#[derive(Clone, Copy)]
+pub enum Via<'a> {
+    /// Copying message files between their directories.
+    Files,
+    /// `mpc qr show --png`, then `mpc qr scan`; no file copied.
+    Qr,
+    /// Through the relay at this address; nothing copied.
+    Relay(&'a str),
+}
+
+/// Every party's keygen result names the same key.
+pub fn assert_same_key(results: &[Value]) {
+    for r in results {
+        assert_eq!(r["key_id"], results[0]["key_id"]);
+        assert_eq!(r["public_key"], results[0]["public_key"]);
+    }
+}
+
+/// Alice and carol sign with the key of `keygen` (every party's keygen result), moving
+/// messages `via`; the signatures agree and verify with another implementation.
+pub fn frost_sign_and_check(w: &World, scheme: &str, keygen: &[Value], via: Via) {
+    assert_same_key(keygen);
+    let key = keygen[0]["key_id"].as_str().unwrap();
+    let pk = hex::decode(keygen[0]["public_key"].as_str().unwrap()).unwrap();
+    let msg = format!("signed with {scheme}").into_bytes();
+    let plan = w.sign_plan(0, key, "alice,carol", &msg);
+    let sigs = w.run_all_via("sign", &plan, &[0, 2], via);
+    assert_eq!(sigs[0]["signature"], sigs[1]["signature"]);
+    let sig = hex::decode(sigs[0]["signature"].as_str().unwrap()).unwrap();
+    assert!(verify_independently(scheme, &pk, &msg, &sig), "{scheme}");
+}
+
 pub const NAMES: [&str; 5] = ["alice", "bob", "carol", "dave", "erin"];
 
 impl World {
@@ -271,18 +304,34 @@ impl World {
     /// Steps the parties in `who` round-robin, syncing files between steps, until each
     /// exits 0. Returns each party's final JSON.
     pub fn run_all(&self, kind: &str, plan: &Path, who: &[usize]) -> Vec<Value> {
-        self.run_all_via(kind, plan, who, false)
+        self.run_all_via(kind, plan, who, Via::Files)
     }
 
-    /// As [`World::run_all`], moving messages as QR images (`qr`) or as files.
-    pub fn run_all_via(&self, kind: &str, plan: &Path, who: &[usize], qr: bool) -> Vec<Value> {
+    /// As [`World::run_all`], moving messages as `via` says.
+    pub fn run_all_via(&self, kind: &str, plan: &Path, who: &[usize], via: Via) -> Vec<Value> {
+        self.run_all_logged(kind, plan, who, via).0
+    }
+
+    /// As [`World::run_all_via`], also returning everything the steps wrote on stderr.
+    pub fn run_all_logged(
+        &self,
+        kind: &str,
+        plan: &Path,
+        who: &[usize],
+        via: Via,
+    ) -> (Vec<Value>, String) {
         let mut done: Vec<Option<Value>> = vec![None; who.len()];
+        let mut log = String::new();
         for _ in 0..12 {
             for (i, &p) in who.iter().enumerate() {
                 if done[i].is_some() {
                     continue;
                 }
-                let out = self.step(p, kind, plan);
+                let out = match via {
+                    Via::Relay(addr) => self.relay_step(p, kind, plan, addr),
+                    Via::Files | Via::Qr => self.step(p, kind, plan),
+                };
+                log.push_str(&stderr(&out));
                 match code(&out) {
                     0 => done[i] = Some(json(&out)),
                     4 => {}
@@ -293,16 +342,16 @@ impl World {
                     ),
                 }
             }
-            if qr {
-                self.qr_sync(plan, who);
-            } else {
-                self.sync(who);
+            match via {
+                Via::Files => self.sync(who),
+                Via::Qr => self.qr_sync(plan, who),
+                Via::Relay(_) => {}
             }
             if done.iter().all(Option::is_some) {
-                return done.into_iter().flatten().collect();
+                return (done.into_iter().flatten().collect(), log);
             }
         }
-        panic!("ceremony did not finish");
+        panic!("ceremony did not finish: {log}");
     }
 
     /// Runs a keygen among all parties; asserts agreement; returns (key id, public key).
@@ -545,46 +594,6 @@ impl World {
             .args(["--relay", addr, "--step", "--yes", "--json"])
             .output()
             .unwrap()
-    }
-
-    /// Steps the parties in `who` round-robin through the relay at `addr` until each
-    /// exits 0; nothing is copied between them. Returns each party's final JSON.
-    pub fn run_all_relay(&self, kind: &str, plan: &Path, who: &[usize], addr: &str) -> Vec<Value> {
-        self.run_all_relay_logged(kind, plan, who, addr).0
-    }
-
-    /// As [`World::run_all_relay`], also returning everything the steps wrote on stderr.
-    pub fn run_all_relay_logged(
-        &self,
-        kind: &str,
-        plan: &Path,
-        who: &[usize],
-        addr: &str,
-    ) -> (Vec<Value>, String) {
-        let mut done: Vec<Option<Value>> = vec![None; who.len()];
-        let mut log = String::new();
-        for _ in 0..12 {
-            for (i, &p) in who.iter().enumerate() {
-                if done[i].is_some() {
-                    continue;
-                }
-                let out = self.relay_step(p, kind, plan, addr);
-                log.push_str(&stderr(&out));
-                match code(&out) {
-                    0 => done[i] = Some(json(&out)),
-                    4 => {}
-                    c => panic!(
-                        "{} {kind} step exited {c}: {}",
-                        self.parties[p].name,
-                        stderr(&out)
-                    ),
-                }
-            }
-            if done.iter().all(Option::is_some) {
-                return (done.into_iter().flatten().collect(), log);
-            }
-        }
-        panic!("ceremony did not finish: {log}");
     }
 
     /// Starts `mpc <kind> run PLAN --relay ADDR` as a waiting process for each party in
