@@ -147,8 +147,15 @@ fn show(ctx: &Ctx, args: QrShowArgs) -> Result<()> {
     play(&mut stream, fragments, &summary, args.fps)
 }
 
+/// `m:ss`.
+fn clock(seconds: f64) -> String {
+    let s = seconds.ceil() as u64;
+    format!("{}:{:02}", s / 60, s % 60)
+}
+
 /// Plays the stream in the terminal until interrupted.
 fn play(stream: &mut Stream, fragments: usize, summary: &str, fps: f64) -> Result<()> {
+    let fragments = fragments.max(1);
     let (rows, cols) = console::Term::stdout().size();
     let first = stream
         .next_part()
@@ -166,9 +173,15 @@ fn play(stream: &mut Stream, fragments: usize, summary: &str, fps: f64) -> Resul
     let mut part = first;
     for shown in 1usize.. {
         let (_, text) = qr::terminal(&part).map_err(|e| qr_failure("cannot draw", e))?;
+        // The first pass shows every fragment once; a camera that missed some needs
+        // part of another pass, made of mixed parts.
+        let pass = (shown - 1) / fragments + 1;
+        let left = (fragments - (shown - 1) % fragments) as f64 / fps;
         writeln!(
             out,
-            "\x1b[H\x1b[2J{text}frame {shown} · {summary} · one pass ≈ {seconds:.0} s at {fps} fps · Ctrl-C to stop"
+            "\x1b[H\x1b[2J{text}frame {shown} · {summary} · pass {pass}: {} left (one pass ≈ {}) at {fps} fps · Ctrl-C to stop",
+            clock(left),
+            clock(seconds)
         )?;
         out.flush()?;
         std::thread::sleep(Duration::from_secs_f64(1.0 / fps));
