@@ -482,6 +482,21 @@ fn presignatures(w: &World, key: &str, pk: &str) {
     assert!(listed["presignatures"].as_array().unwrap().is_empty());
 }
 
+/// Aux info (the largest messages: streams of several hundred QR codes) and keygen with
+/// every message moved as `ur:` QR parts only, written by `mpc qr show --text` and read
+/// by `mpc qr scan` (text rather than PNG frames, which carry the same parts and would
+/// mean drawing and decoding thousands of images).
+#[test]
+fn aux_info_and_keygen_over_qr_parts() {
+    let w = World::new(3);
+    for p in 0..3 {
+        w.import_primes(p, p);
+    }
+    let plan = w.keygen_plan(SCHEME, 2);
+    let results = w.run_all_via("keygen", &plan, &[0, 1, 2], Via::QrText);
+    assert_same_key(&results);
+}
+
 #[test]
 fn three_of_five_aux_keygen_and_two_signer_sets() {
     let w = World::new(5);

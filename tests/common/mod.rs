@@ -57,6 +57,8 @@ pub enum Via<'a> {
     Files,
     /// `mpc qr show --png`, then `mpc qr scan`; no file copied.
     Qr,
+    /// `mpc qr show --text` (`ur:` parts), then `mpc qr scan`; no file copied.
+    QrText,
     /// Through the relay at this address; nothing copied.
     Relay(&'a str),
 }
@@ -266,9 +268,9 @@ impl World {
     }
 
     /// Moves every party's latest round to the others as QR codes only: `mpc qr show
-    /// --png` into a folder of frames, then `mpc qr scan` of that folder by each other
-    /// party. No message file is copied.
-    pub fn qr_sync(&self, plan: &Path, who: &[usize]) {
+    /// --png` into a folder of frames (or `--text` into a file of `ur:` parts), then
+    /// `mpc qr scan` of that by each other party. No message file is copied.
+    pub fn qr_sync(&self, plan: &Path, who: &[usize], form: &str) {
         for &from in who {
             let frames = self.path(&format!("frames-{}", rand_suffix()));
             let out = self
@@ -277,7 +279,7 @@ impl World {
                 .arg(plan)
                 .arg("--dir")
                 .arg(&self.parties[from].dir)
-                .arg("--png")
+                .arg(form)
                 .arg(&frames)
                 .output()
                 .unwrap();
@@ -329,7 +331,7 @@ impl World {
                 }
                 let out = match via {
                     Via::Relay(addr) => self.relay_step(p, kind, plan, addr),
-                    Via::Files | Via::Qr => self.step(p, kind, plan),
+                    Via::Files | Via::Qr | Via::QrText => self.step(p, kind, plan),
                 };
                 log.push_str(&stderr(&out));
                 match code(&out) {
@@ -344,7 +346,8 @@ impl World {
             }
             match via {
                 Via::Files => self.sync(who),
-                Via::Qr => self.qr_sync(plan, who),
+                Via::Qr => self.qr_sync(plan, who, "--png"),
+                Via::QrText => self.qr_sync(plan, who, "--text"),
                 Via::Relay(_) => {}
             }
             if done.iter().all(Option::is_some) {
