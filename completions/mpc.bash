@@ -28,6 +28,9 @@ _mpc() {
             mpc,contacts)
                 cmd="mpc__subcmd__contacts"
                 ;;
+            mpc,delete)
+                cmd="mpc__subcmd__delete"
+                ;;
             mpc,demo)
                 cmd="mpc__subcmd__demo"
                 ;;
@@ -64,8 +67,14 @@ _mpc() {
             mpc,relay)
                 cmd="mpc__subcmd__relay"
                 ;;
+            mpc,resume)
+                cmd="mpc__subcmd__resume"
+                ;;
             mpc,sign)
                 cmd="mpc__subcmd__sign"
+                ;;
+            mpc,suspend)
+                cmd="mpc__subcmd__suspend"
                 ;;
             mpc,verify)
                 cmd="mpc__subcmd__verify"
@@ -118,6 +127,9 @@ _mpc() {
             mpc__subcmd__help,contacts)
                 cmd="mpc__subcmd__help__subcmd__contacts"
                 ;;
+            mpc__subcmd__help,delete)
+                cmd="mpc__subcmd__help__subcmd__delete"
+                ;;
             mpc__subcmd__help,demo)
                 cmd="mpc__subcmd__help__subcmd__demo"
                 ;;
@@ -154,8 +166,14 @@ _mpc() {
             mpc__subcmd__help,relay)
                 cmd="mpc__subcmd__help__subcmd__relay"
                 ;;
+            mpc__subcmd__help,resume)
+                cmd="mpc__subcmd__help__subcmd__resume"
+                ;;
             mpc__subcmd__help,sign)
                 cmd="mpc__subcmd__help__subcmd__sign"
+                ;;
+            mpc__subcmd__help,suspend)
+                cmd="mpc__subcmd__help__subcmd__suspend"
                 ;;
             mpc__subcmd__help,verify)
                 cmd="mpc__subcmd__help__subcmd__verify"
@@ -177,6 +195,9 @@ _mpc() {
                 ;;
             mpc__subcmd__help__subcmd__keygen,run)
                 cmd="mpc__subcmd__help__subcmd__keygen__subcmd__run"
+                ;;
+            mpc__subcmd__help__subcmd__keys,address)
+                cmd="mpc__subcmd__help__subcmd__keys__subcmd__address"
                 ;;
             mpc__subcmd__help__subcmd__keys,export)
                 cmd="mpc__subcmd__help__subcmd__keys__subcmd__export"
@@ -235,6 +256,9 @@ _mpc() {
             mpc__subcmd__keygen__subcmd__help,run)
                 cmd="mpc__subcmd__keygen__subcmd__help__subcmd__run"
                 ;;
+            mpc__subcmd__keys,address)
+                cmd="mpc__subcmd__keys__subcmd__address"
+                ;;
             mpc__subcmd__keys,export)
                 cmd="mpc__subcmd__keys__subcmd__export"
                 ;;
@@ -246,6 +270,9 @@ _mpc() {
                 ;;
             mpc__subcmd__keys,show)
                 cmd="mpc__subcmd__keys__subcmd__show"
+                ;;
+            mpc__subcmd__keys__subcmd__help,address)
+                cmd="mpc__subcmd__keys__subcmd__help__subcmd__address"
                 ;;
             mpc__subcmd__keys__subcmd__help,export)
                 cmd="mpc__subcmd__keys__subcmd__help__subcmd__export"
@@ -350,7 +377,7 @@ _mpc() {
 
     case "${cmd}" in
         mpc)
-            opts="-q -v -h -V --home --json --quiet --verbose --no-input --passphrase-file --help --version init id contacts keygen sign verify keys primes presign qr relay inspect audit demo bench completions man help"
+            opts="-q -v -h -V --home --json --quiet --verbose --no-input --passphrase-file --help --version init id contacts keygen sign verify keys primes presign qr suspend resume delete relay inspect audit demo bench completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -679,6 +706,36 @@ _mpc() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        mpc__subcmd__delete)
+            opts="-y -q -v -h -V --after --cancel --purge --reason --yes --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         mpc__subcmd__demo)
             opts="-q -v -h -V --keep --home --json --quiet --verbose --no-input --passphrase-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -706,7 +763,7 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__help)
-            opts="init id contacts keygen sign verify keys primes presign qr relay inspect audit demo bench completions man help"
+            opts="init id contacts keygen sign verify keys primes presign qr suspend resume delete relay inspect audit demo bench completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -831,6 +888,20 @@ _mpc() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        mpc__subcmd__help__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         mpc__subcmd__help__subcmd__demo)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -944,8 +1015,22 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__help__subcmd__keys)
-            opts="list show export"
+            opts="list show export address"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__help__subcmd__keys__subcmd__address)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1181,6 +1266,20 @@ _mpc() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        mpc__subcmd__help__subcmd__resume)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         mpc__subcmd__help__subcmd__sign)
             opts="plan run"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1212,6 +1311,20 @@ _mpc() {
         mpc__subcmd__help__subcmd__sign__subcmd__run)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__help__subcmd__suspend)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1490,12 +1603,46 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__keys)
-            opts="-q -v -h -V --home --json --quiet --verbose --no-input --passphrase-file --help --version list show export help"
+            opts="-q -v -h -V --home --json --quiet --verbose --no-input --passphrase-file --help --version list show export address help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__keys__subcmd__address)
+            opts="-q -v -h -V --chain --prefix --path --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --chain)
+                    COMPREPLY=($(compgen -W "bitcoin bitcoin-testnet ethereum cosmos solana" -- "${cur}"))
+                    return 0
+                    ;;
+                --prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --home)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1542,8 +1689,22 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__keys__subcmd__help)
-            opts="list show export help"
+            opts="list show export address help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__keys__subcmd__help__subcmd__address)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -2245,6 +2406,28 @@ _mpc() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        mpc__subcmd__resume)
+            opts="-q -v -h -V --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         mpc__subcmd__sign)
             opts="-q -v -h -V --home --json --quiet --verbose --no-input --passphrase-file --help --version plan run help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -2418,6 +2601,32 @@ _mpc() {
                     ;;
                 --ecdsa-format)
                     COMPREPLY=($(compgen -W "compact der recoverable" -- "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__suspend)
+            opts="-q -v -h -V --reason --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --home)

@@ -42,6 +42,9 @@ complete -c mpc -n "__fish_mpc_needs_command" -f -a "keys" -d 'Show keys and exp
 complete -c mpc -n "__fish_mpc_needs_command" -f -a "primes" -d 'Paillier primes for ECDSA aux info, made ahead of time'
 complete -c mpc -n "__fish_mpc_needs_command" -f -a "presign" -d 'ECDSA presignatures: the offline phase of signing, done ahead of time'
 complete -c mpc -n "__fish_mpc_needs_command" -f -a "qr" -d 'Move round messages as QR codes: show yours, scan the others\''
+complete -c mpc -n "__fish_mpc_needs_command" -f -a "suspend" -d 'Stop a key from signing (this party\'s share) until it is resumed'
+complete -c mpc -n "__fish_mpc_needs_command" -f -a "resume" -d 'Let a suspended key sign again'
+complete -c mpc -n "__fish_mpc_needs_command" -f -a "delete" -d 'Schedule a key\'s share for destruction, cancel that, or destroy the shares due'
 complete -c mpc -n "__fish_mpc_needs_command" -f -a "relay" -d 'Run an untrusted store-and-forward relay for round messages over TCP'
 complete -c mpc -n "__fish_mpc_needs_command" -f -a "inspect" -d 'Show what a plan, card or round message (file, QR image or ur: text) is, without secrets'
 complete -c mpc -n "__fish_mpc_needs_command" -f -a "audit" -d 'Show and check the hash-chained audit log'
@@ -219,18 +222,19 @@ complete -c mpc -n "__fish_mpc_using_subcommand verify" -s v -l verbose -d 'Prin
 complete -c mpc -n "__fish_mpc_using_subcommand verify" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
 complete -c mpc -n "__fish_mpc_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mpc -n "__fish_mpc_using_subcommand verify" -s V -l version -d 'Print version'
-complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export help" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
-complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export help" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
-complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export help" -l json -d 'Print one JSON object on stdout instead of human output'
-complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export help" -s q -l quiet -d 'Print less on stderr'
-complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export help" -s v -l verbose -d 'Print more on stderr'
-complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export help" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
-complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export help" -s h -l help -d 'Print help'
-complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export help" -s V -l version -d 'Print version'
-complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export help" -f -a "list" -d 'List keys'
-complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export help" -f -a "show" -d 'Show a key\'s metadata'
-complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export help" -f -a "export" -d 'Print a key\'s public key'
-complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export address help" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export address help" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export address help" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export address help" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export address help" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export address help" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export address help" -s h -l help -d 'Print help'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export address help" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export address help" -f -a "list" -d 'List keys'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export address help" -f -a "show" -d 'Show a key\'s metadata'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export address help" -f -a "export" -d 'Print a key\'s public key'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export address help" -f -a "address" -d 'Print a key\'s address on a chain'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export address help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from list" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from list" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from list" -l json -d 'Print one JSON object on stdout instead of human output'
@@ -258,9 +262,25 @@ complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand
 complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from export" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
 complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from export" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from address" -l chain -d 'The chain' -r -f -a "bitcoin\t'Bitcoin mainnet (bc1...)'
+bitcoin-testnet\t'Bitcoin testnet and signet (tb1...)'
+ethereum\t'Ethereum and EVM chains (0x..., EIP-55)'
+cosmos\t'Cosmos SDK chains (bech32 with --prefix, default cosmos)'
+solana\t'Solana (base58)'"
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from address" -l prefix -d 'cosmos: the bech32 prefix of the chain (cosmos, osmo, terra, ...)' -r
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from address" -l path -d 'ecdsa-secp256k1: the address of the child key at this non-hardened BIP32 path (reads your share, so it asks for the passphrase)' -r
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from address" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from address" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from address" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from address" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from address" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from address" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from address" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from address" -s V -l version -d 'Print version'
 complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "list" -d 'List keys'
 complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show a key\'s metadata'
 complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "export" -d 'Print a key\'s public key'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "address" -d 'Print a key\'s address on a chain'
 complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mpc -n "__fish_mpc_using_subcommand primes; and not __fish_seen_subcommand_from generate import list help" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand primes; and not __fish_seen_subcommand_from generate import list help" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
@@ -395,6 +415,36 @@ complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_f
 complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show your round messages as one stream of QR codes (terminal, PNG, SVG or text)'
 complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from help" -f -a "scan" -d 'Read a stream of QR codes (images, folders of frames, ur: text) into a message folder'
 complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mpc -n "__fish_mpc_using_subcommand suspend" -l reason -d 'Why (recorded in the audit log)' -r
+complete -c mpc -n "__fish_mpc_using_subcommand suspend" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand suspend" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand suspend" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand suspend" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand suspend" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand suspend" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand suspend" -s h -l help -d 'Print help'
+complete -c mpc -n "__fish_mpc_using_subcommand suspend" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_using_subcommand resume" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand resume" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand resume" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand resume" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand resume" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand resume" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand resume" -s h -l help -d 'Print help'
+complete -c mpc -n "__fish_mpc_using_subcommand resume" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_using_subcommand delete" -l after -d 'How long from now the share may be destroyed (by `mpc delete --purge`)' -r
+complete -c mpc -n "__fish_mpc_using_subcommand delete" -l reason -d 'Why (recorded in the audit log)' -r
+complete -c mpc -n "__fish_mpc_using_subcommand delete" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand delete" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand delete" -l cancel -d 'Cancel the key\'s scheduled deletion; the key stays suspended'
+complete -c mpc -n "__fish_mpc_using_subcommand delete" -l purge -d 'Destroy the shares of every key whose deletion date has passed (metadata is kept)'
+complete -c mpc -n "__fish_mpc_using_subcommand delete" -s y -l yes -d 'Do not ask for confirmation'
+complete -c mpc -n "__fish_mpc_using_subcommand delete" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand delete" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand delete" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand delete" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand delete" -s h -l help -d 'Print help'
+complete -c mpc -n "__fish_mpc_using_subcommand delete" -s V -l version -d 'Print version'
 complete -c mpc -n "__fish_mpc_using_subcommand relay" -l listen -d 'The address to listen on (port 0 picks a free port; the address is printed)' -r
 complete -c mpc -n "__fish_mpc_using_subcommand relay" -l max-message-size -d 'The largest message accepted, in bytes (K, M suffixes allowed)' -r
 complete -c mpc -n "__fish_mpc_using_subcommand relay" -l max-messages -d 'Messages one session may hold' -r
@@ -486,24 +536,27 @@ complete -c mpc -n "__fish_mpc_using_subcommand man" -s v -l verbose -d 'Print m
 complete -c mpc -n "__fish_mpc_using_subcommand man" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
 complete -c mpc -n "__fish_mpc_using_subcommand man" -s h -l help -d 'Print help'
 complete -c mpc -n "__fish_mpc_using_subcommand man" -s V -l version -d 'Print version'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr relay inspect audit demo bench completions man help" -f -a "init" -d 'Create a party home: identity keys encrypted under a passphrase, and a database'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr relay inspect audit demo bench completions man help" -f -a "id" -d 'Print this party\'s public card (to give to the other parties)'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr relay inspect audit demo bench completions man help" -f -a "contacts" -d 'Manage the cards of other parties'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr relay inspect audit demo bench completions man help" -f -a "keygen" -d 'Plan and run a distributed key generation'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr relay inspect audit demo bench completions man help" -f -a "sign" -d 'Plan and run a threshold signing session'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr relay inspect audit demo bench completions man help" -f -a "verify" -d 'Verify a signature with only the public key (no home needed)'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr relay inspect audit demo bench completions man help" -f -a "keys" -d 'Show keys and export public keys'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr relay inspect audit demo bench completions man help" -f -a "primes" -d 'Paillier primes for ECDSA aux info, made ahead of time'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr relay inspect audit demo bench completions man help" -f -a "presign" -d 'ECDSA presignatures: the offline phase of signing, done ahead of time'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr relay inspect audit demo bench completions man help" -f -a "qr" -d 'Move round messages as QR codes: show yours, scan the others\''
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr relay inspect audit demo bench completions man help" -f -a "relay" -d 'Run an untrusted store-and-forward relay for round messages over TCP'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr relay inspect audit demo bench completions man help" -f -a "inspect" -d 'Show what a plan, card or round message (file, QR image or ur: text) is, without secrets'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr relay inspect audit demo bench completions man help" -f -a "audit" -d 'Show and check the hash-chained audit log'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr relay inspect audit demo bench completions man help" -f -a "demo" -d 'Run a whole 2-of-3 keygen and signing for every FROST scheme in temporary homes'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr relay inspect audit demo bench completions man help" -f -a "bench" -d 'Measure threshold ECDSA on this machine, in-process and end to end'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr relay inspect audit demo bench completions man help" -f -a "completions" -d 'Print a shell completion script'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr relay inspect audit demo bench completions man help" -f -a "man" -d 'Write man pages'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr relay inspect audit demo bench completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr suspend resume delete relay inspect audit demo bench completions man help" -f -a "init" -d 'Create a party home: identity keys encrypted under a passphrase, and a database'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr suspend resume delete relay inspect audit demo bench completions man help" -f -a "id" -d 'Print this party\'s public card (to give to the other parties)'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr suspend resume delete relay inspect audit demo bench completions man help" -f -a "contacts" -d 'Manage the cards of other parties'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr suspend resume delete relay inspect audit demo bench completions man help" -f -a "keygen" -d 'Plan and run a distributed key generation'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr suspend resume delete relay inspect audit demo bench completions man help" -f -a "sign" -d 'Plan and run a threshold signing session'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr suspend resume delete relay inspect audit demo bench completions man help" -f -a "verify" -d 'Verify a signature with only the public key (no home needed)'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr suspend resume delete relay inspect audit demo bench completions man help" -f -a "keys" -d 'Show keys and export public keys'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr suspend resume delete relay inspect audit demo bench completions man help" -f -a "primes" -d 'Paillier primes for ECDSA aux info, made ahead of time'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr suspend resume delete relay inspect audit demo bench completions man help" -f -a "presign" -d 'ECDSA presignatures: the offline phase of signing, done ahead of time'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr suspend resume delete relay inspect audit demo bench completions man help" -f -a "qr" -d 'Move round messages as QR codes: show yours, scan the others\''
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr suspend resume delete relay inspect audit demo bench completions man help" -f -a "suspend" -d 'Stop a key from signing (this party\'s share) until it is resumed'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr suspend resume delete relay inspect audit demo bench completions man help" -f -a "resume" -d 'Let a suspended key sign again'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr suspend resume delete relay inspect audit demo bench completions man help" -f -a "delete" -d 'Schedule a key\'s share for destruction, cancel that, or destroy the shares due'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr suspend resume delete relay inspect audit demo bench completions man help" -f -a "relay" -d 'Run an untrusted store-and-forward relay for round messages over TCP'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr suspend resume delete relay inspect audit demo bench completions man help" -f -a "inspect" -d 'Show what a plan, card or round message (file, QR image or ur: text) is, without secrets'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr suspend resume delete relay inspect audit demo bench completions man help" -f -a "audit" -d 'Show and check the hash-chained audit log'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr suspend resume delete relay inspect audit demo bench completions man help" -f -a "demo" -d 'Run a whole 2-of-3 keygen and signing for every FROST scheme in temporary homes'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr suspend resume delete relay inspect audit demo bench completions man help" -f -a "bench" -d 'Measure threshold ECDSA on this machine, in-process and end to end'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr suspend resume delete relay inspect audit demo bench completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr suspend resume delete relay inspect audit demo bench completions man help" -f -a "man" -d 'Write man pages'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr suspend resume delete relay inspect audit demo bench completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from contacts" -f -a "add" -d 'Import cards (after comparing their fingerprints with their owners)'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from contacts" -f -a "list" -d 'List imported cards'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from keygen" -f -a "plan" -d 'Write a keygen plan for the parties to confirm'
@@ -513,6 +566,7 @@ complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "list" -d 'List keys'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "show" -d 'Show a key\'s metadata'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "export" -d 'Print a key\'s public key'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "address" -d 'Print a key\'s address on a chain'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from primes" -f -a "generate" -d 'Generate prime sets into this home (each takes seconds to minutes)'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from primes" -f -a "import" -d 'Add prime sets from files (JSON, as in testdata/primes)'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from primes" -f -a "list" -d 'Show how many prime sets are ready'

@@ -95,6 +95,12 @@ pub enum Command {
     /// Move round messages as QR codes: show yours, scan the others'
     #[command(subcommand)]
     Qr(QrCommand),
+    /// Stop a key from signing (this party's share) until it is resumed
+    Suspend(SuspendArgs),
+    /// Let a suspended key sign again
+    Resume(KeyIdArgs),
+    /// Schedule a key's share for destruction, cancel that, or destroy the shares due
+    Delete(DeleteArgs),
     /// Run an untrusted store-and-forward relay for round messages over TCP
     Relay(RelayArgs),
     /// Show what a plan, card or round message (file, QR image or ur: text) is, without secrets
@@ -342,6 +348,25 @@ pub enum KeysCommand {
     Show(KeyIdArgs),
     /// Print a key's public key
     Export(KeysExportArgs),
+    /// Print a key's address on a chain
+    Address(KeysAddressArgs),
+}
+
+/// `mpc keys address`
+#[derive(Debug, Args)]
+pub struct KeysAddressArgs {
+    /// The key id (or a unique prefix)
+    pub key: String,
+    /// The chain
+    #[arg(long, value_enum)]
+    pub chain: crate::chain::Chain,
+    /// cosmos: the bech32 prefix of the chain (cosmos, osmo, terra, ...)
+    #[arg(long, default_value = "cosmos")]
+    pub prefix: String,
+    /// ecdsa-secp256k1: the address of the child key at this non-hardened BIP32 path
+    /// (reads your share, so it asks for the passphrase)
+    #[arg(long, value_name = "PATH")]
+    pub path: Option<String>,
 }
 
 /// A key id argument.
@@ -372,6 +397,39 @@ pub enum KeyFormat {
     Hex,
     /// PEM SubjectPublicKeyInfo
     Pem,
+}
+
+/// `mpc suspend`
+#[derive(Debug, Args)]
+pub struct SuspendArgs {
+    /// The key id (or a unique prefix)
+    pub key: String,
+    /// Why (recorded in the audit log)
+    #[arg(long)]
+    pub reason: Option<String>,
+}
+
+/// `mpc delete`
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// The key id (or a unique prefix)
+    #[arg(required_unless_present = "purge", conflicts_with = "purge")]
+    pub key: Option<String>,
+    /// How long from now the share may be destroyed (by `mpc delete --purge`)
+    #[arg(long, default_value = "30d", value_parser = humantime::parse_duration)]
+    pub after: std::time::Duration,
+    /// Cancel the key's scheduled deletion; the key stays suspended
+    #[arg(long, conflicts_with = "purge")]
+    pub cancel: bool,
+    /// Destroy the shares of every key whose deletion date has passed (metadata is kept)
+    #[arg(long)]
+    pub purge: bool,
+    /// Why (recorded in the audit log)
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Do not ask for confirmation
+    #[arg(long, short)]
+    pub yes: bool,
 }
 
 /// `mpc relay`

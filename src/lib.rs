@@ -1,16 +1,19 @@
 //! `mpc`: threshold signatures with offline, air-gapped key ceremonies.
 //!
 //! Layers, each importing only those below it (see DESIGN.md):
-//! `commands` → `ceremony` → `engine`, `envelope`, `transport`, `store` → crates.
+//! `commands` → `ceremony`, `lifecycle`, `relay` (the server) → `engine`, `envelope`,
+//! `transport` (files, QR, relay client), `store`, `chain` → crates.
 #![warn(missing_docs)]
 
 pub mod ceremony;
+pub mod chain;
 pub mod cli;
 pub mod commands;
 pub mod engine;
 pub mod envelope;
 pub mod error;
 pub mod identity;
+pub mod lifecycle;
 pub mod output;
 pub mod plan;
 pub mod pubkey;

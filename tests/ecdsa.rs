@@ -187,6 +187,7 @@ fn two_of_three_aux_keygen_sign_bad_input_and_aux_reuse() {
         1,
         "sha256 is not keccak"
     );
+    addresses(&w, &key2, &pk2, &digest, &sig);
     // An explicit 32-byte prehash.
     let sig = sign(&w, &key2, &[1, 2], &digest, "prehash");
     check(&pk2, &digest, &sig);
@@ -229,6 +230,126 @@ fn two_of_three_aux_keygen_sign_bad_input_and_aux_reuse() {
     qr_signing(&w, &key2, &pk2);
     relay_keygen_and_signing(&w);
     bad_input(&w);
+    deleting_destroys_presignatures(&w, &key2);
+}
+
+/// Alice's unused presignatures of a key go with her share when the key is destroyed.
+fn deleting_destroys_presignatures(w: &World, key: &str) {
+    let plan = w.path("presign-before-delete.plan.json");
+    let o = w
+        .mpc(0)
+        .args([
+            "presign",
+            "plan",
+            "--key",
+            key,
+            "--signers",
+            "alice,carol",
+            "--out",
+        ])
+        .arg(&plan)
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    w.run_all("presign", &plan, &[0, 2]);
+    let unused = |p: usize| {
+        let out = w
+            .mpc(p)
+            .args(["--json", "presign", "list"])
+            .output()
+            .unwrap();
+        json(&out)["presignatures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["key_id"] == key)
+            .count()
+    };
+    assert!(unused(0) >= 1);
+    for args in [
+        &["delete", key, "--after", "0s", "--yes"][..],
+        &["delete", "--purge", "--yes"][..],
+    ] {
+        let out = w.mpc(0).args(args).output().unwrap();
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+    }
+    assert_eq!(unused(0), 0, "a presignature outlived its key");
+    assert!(files_matching(&w.parties[0].home.join("presig"), ".age").is_empty());
+    assert!(
+        unused(2) >= 1,
+        "carol's share and presignature are hers to delete"
+    );
+}
+
+/// `mpc keys address KEY ARGS`'s JSON, after it succeeded.
+fn address_of(w: &World, key: &str, args: &[&str]) -> serde_json::Value {
+    let out = w
+        .mpc(0)
+        .args(["--json", "keys", "address", key])
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    json(&out)
+}
+
+/// The key's chain addresses, checked with other code than `mpc`'s: the Ethereum address
+/// is the one a keccak signature recovers to, and the bech32 ones decode to HASH160 of
+/// the key (P2WPKH, and Cosmos with another prefix).
+fn addresses(w: &World, key: &str, pk: &str, keccak_digest: &[u8; 32], sig: &serde_json::Value) {
+    let rsv = hex::decode(sig["recoverable"].as_str().unwrap()).unwrap();
+    let recovered = VerifyingKey::recover_from_prehash(
+        keccak_digest,
+        &Signature::from_slice(&rsv[..64]).unwrap(),
+        RecoveryId::from_byte(rsv[64]).unwrap(),
+    )
+    .unwrap();
+    let eth = |vk: &VerifyingKey| {
+        let point = vk.to_encoded_point(false);
+        hex::encode(&sha3::Keccak256::digest(&point.as_bytes()[1..])[12..])
+    };
+    let a = address_of(w, key, &["--chain", "ethereum"]);
+    assert_eq!(a["kind"], "eip55");
+    let text = a["address"].as_str().unwrap();
+    assert_eq!(text[2..].to_lowercase(), eth(&recovered));
+    assert_ne!(text[2..].to_lowercase(), text[2..], "no EIP-55 checksum");
+
+    let hash160 = ripemd::Ripemd160::digest(sha2::Sha256::digest(hex::decode(pk).unwrap()));
+    let a = address_of(w, key, &["--chain", "bitcoin"]);
+    let (hrp, version, program) = bech32::segwit::decode(a["address"].as_str().unwrap()).unwrap();
+    assert_eq!((hrp.as_str(), version.to_u8()), ("bc", 0));
+    assert_eq!(program, hash160.to_vec());
+    let a = address_of(w, key, &["--chain", "bitcoin-testnet"]);
+    assert!(a["address"].as_str().unwrap().starts_with("tb1q"));
+    let a = address_of(w, key, &["--chain", "cosmos", "--prefix", "osmo"]);
+    let (hrp, data) = bech32::decode(a["address"].as_str().unwrap()).unwrap();
+    assert_eq!((hrp.as_str(), data), ("osmo", hash160.to_vec()));
+
+    // A child key's address is the address of the child public key.
+    let child = address_of(w, key, &["--chain", "ethereum", "--path", "m/0/1"]);
+    let child_pk = w
+        .mpc(0)
+        .args(["--json", "keys", "export", key, "--path", "m/0/1"])
+        .output()
+        .unwrap();
+    let child_pk = hex::decode(json(&child_pk)["public_key"].as_str().unwrap()).unwrap();
+    let child_vk = VerifyingKey::from_sec1_bytes(&child_pk).unwrap();
+    assert_eq!(
+        child["address"].as_str().unwrap()[2..].to_lowercase(),
+        eth(&child_vk)
+    );
+
+    let out = w
+        .mpc(0)
+        .args(["keys", "address", key, "--chain", "solana"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("has no solana address; use eddsa-ed25519"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// ECDSA signing whose messages move only as QR images (`mpc qr show --png`, then

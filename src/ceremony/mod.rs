@@ -653,6 +653,7 @@ impl<'a> Ceremony<'a> {
                 transcript: hex::encode(transcript),
                 created_at: now,
                 updated_at: now,
+                delete_after: None,
             })?;
         }
         Ok(Outcome::Keygen {
@@ -874,12 +875,7 @@ fn check_sign_plan(db: &Db, p: &crate::plan::SignPlan, me: u16) -> Result<()> {
             "the plan's parties or threshold do not match the key's",
         ));
     }
-    if key.status != KeyStatus::Active {
-        return Err(Failure::input(format!(
-            "key {} is {:?}, not active; it cannot sign",
-            p.key_id, key.status
-        )));
-    }
+    crate::lifecycle::ensure_can_sign(&key)?;
     if !p.signers.contains(&me) {
         return Err(Failure::input(format!(
             "you (party {me}) are not one of this plan's signers {:?}",

@@ -1,8 +1,9 @@
-//! `mpc keys list|show|export`.
+//! `mpc keys list|show|export|address`.
 
 use super::Ctx;
 use crate::ceremony::load_share;
-use crate::cli::{KeyFormat, KeysCommand};
+use crate::chain;
+use crate::cli::{KeyFormat, KeysAddressArgs, KeysCommand};
 use crate::engine::cggmp::{EcdsaKeyShare, derived_public_key};
 use crate::error::{Failure, Result};
 use crate::identity::{Card, words};
@@ -10,7 +11,7 @@ use crate::plan::format_time;
 use crate::plan::parse_path;
 use crate::pubkey;
 use crate::scheme::Scheme;
-use crate::store::db::{Db, KeyRecord};
+use crate::store::db::{Db, KeyRecord, KeyStatus};
 
 /// Runs `mpc keys ...`.
 pub fn run(ctx: &Ctx, cmd: KeysCommand) -> Result<()> {
@@ -21,6 +22,7 @@ pub fn run(ctx: &Ctx, cmd: KeysCommand) -> Result<()> {
         KeysCommand::Export(a) => {
             export(ctx, &resolve_key(&db, &a.key)?, a.format, a.path.as_deref())
         }
+        KeysCommand::Address(a) => address(ctx, &resolve_key(&db, &a.key)?, &a),
     }
 }
 
@@ -60,6 +62,7 @@ fn summary(k: &KeyRecord) -> Result<serde_json::Value> {
         "status": k.status,
         "created_at": format_time(k.created_at),
         "updated_at": format_time(k.updated_at),
+        "delete_after": k.delete_after.map(format_time),
     }))
 }
 
@@ -117,6 +120,9 @@ fn show(ctx: &Ctx, k: &KeyRecord) -> Result<()> {
             "status:     {}",
             v["status"].as_str().unwrap_or("")
         ));
+        if let Some(at) = k.delete_after {
+            p.data(format!("destroyable: {}", format_time(at)));
+        }
         p.data(format!("created:    {}", format_time(k.created_at)));
         p.data(format!("transcript: {}", words(&transcript)));
         p.data("parties:");
@@ -132,16 +138,16 @@ fn show(ctx: &Ctx, k: &KeyRecord) -> Result<()> {
     ctx.printer.json(&v)
 }
 
-fn export(ctx: &Ctx, k: &KeyRecord, format: KeyFormat, path: Option<&str>) -> Result<()> {
+/// The key's public key as stored, or its BIP32 child at `path` (ECDSA only; reads the
+/// share, so it unlocks the identity).
+fn public_key_at(ctx: &Ctx, k: &KeyRecord, path: Option<&str>) -> Result<Vec<u8>> {
     let scheme = scheme_of(k)?;
-    let raw = match path {
+    match path {
         None => hex::decode(&k.public_key)
-            .map_err(|e| Failure::internal("stored public key is not hex").cause(e))?,
-        Some(_) if scheme != Scheme::EcdsaSecp256k1 => {
-            return Err(Failure::input(
-                "--path applies only to ecdsa-secp256k1 keys",
-            ));
-        }
+            .map_err(|e| Failure::internal("stored public key is not hex").cause(e)),
+        Some(_) if scheme != Scheme::EcdsaSecp256k1 => Err(Failure::input(
+            "--path applies only to ecdsa-secp256k1 keys",
+        )),
         Some(path) => {
             let indices = parse_path(path).map_err(Failure::input)?;
             let identity = ctx.unlock()?;
@@ -149,9 +155,14 @@ fn export(ctx: &Ctx, k: &KeyRecord, format: KeyFormat, path: Option<&str>) -> Re
             let share: EcdsaKeyShare = serde_json::from_slice(share.key_package.expose())
                 .map_err(|e| Failure::internal("the ECDSA key share is damaged").cause(e))?;
             derived_public_key(&share, &indices)
-                .map_err(|e| Failure::input(format!("cannot derive {path}")).cause(e))?
+                .map_err(|e| Failure::input(format!("cannot derive {path}")).cause(e))
         }
-    };
+    }
+}
+
+fn export(ctx: &Ctx, k: &KeyRecord, format: KeyFormat, path: Option<&str>) -> Result<()> {
+    let scheme = scheme_of(k)?;
+    let raw = public_key_at(ctx, k, path)?;
     let text = match format {
         KeyFormat::Hex => hex::encode(pubkey::standard_form(scheme, &raw)),
         KeyFormat::Pem => pubkey::pem(scheme, &raw)?.trim_end().to_string(),
@@ -163,5 +174,36 @@ fn export(ctx: &Ctx, k: &KeyRecord, format: KeyFormat, path: Option<&str>) -> Re
         "format": format!("{format:?}").to_lowercase(),
         "path": path,
         "public_key": text,
+    }))
+}
+
+fn address(ctx: &Ctx, k: &KeyRecord, args: &KeysAddressArgs) -> Result<()> {
+    let scheme = scheme_of(k)?;
+    let raw = public_key_at(ctx, k, args.path.as_deref())?;
+    let a = chain::address(args.chain, scheme, &raw, Some(&args.prefix))
+        .map_err(|e| Failure::input(format!("no address for key {}", k.id)).cause(e))?;
+    ctx.printer.data(&a.address);
+    ctx.printer.json(&serde_json::json!({
+        "id": k.id,
+        "scheme": k.scheme,
+        "chain": a.chain,
+        "kind": a.kind,
+        "path": args.path,
+        "public_key": hex::encode(pubkey::standard_form(scheme, &raw)),
+        "address": a.address,
+    }))
+}
+
+/// The JSON answer of a lifecycle command.
+pub fn print_status(
+    ctx: &Ctx,
+    id: &str,
+    status: KeyStatus,
+    delete_after: Option<u64>,
+) -> Result<()> {
+    ctx.printer.json(&serde_json::json!({
+        "id": id,
+        "status": status,
+        "delete_after": delete_after.map(format_time),
     }))
 }

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod bench;
 pub mod contacts;
+pub mod delete;
 pub mod demo;
 pub mod generate;
 pub mod id;
@@ -14,8 +15,10 @@ pub mod presign;
 pub mod primes;
 pub mod qr;
 pub mod relay;
+pub mod resume;
 pub mod run;
 pub mod sign;
+pub mod suspend;
 pub mod verify;
 
 use crate::cli::{Cli, Command};
@@ -72,6 +75,9 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Primes(c) => primes::run(&ctx, c),
         Command::Presign(c) => presign::run(&ctx, c),
         Command::Qr(c) => qr::run(&ctx, c),
+        Command::Suspend(a) => suspend::run(&ctx, a),
+        Command::Resume(a) => resume::run(&ctx, a),
+        Command::Delete(a) => delete::run(&ctx, a),
         Command::Relay(a) => relay::run(&ctx, a),
         Command::Inspect(a) => inspect::run(&ctx, a),
         Command::Audit(c) => audit::run(&ctx, c),

@@ -30,6 +30,7 @@ pub fn resolve_signers(
 ) -> Result<(KeyRecord, Vec<Card>, Vec<u16>)> {
     let db = ctx.home.db()?;
     let key = resolve_key(&db, key)?;
+    crate::lifecycle::ensure_can_sign(&key)?;
     let parties: Vec<Card> = serde_json::from_str(&key.parties_json)
         .map_err(|e| Failure::internal("stored parties are unreadable").cause(e))?;
     let mut signers = Vec::new();

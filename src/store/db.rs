@@ -144,7 +144,8 @@ pub enum KeyStatus {
 }
 
 impl KeyStatus {
-    fn as_str(self) -> &'static str {
+    /// The name stored in SQLite and shown to users.
+    pub fn as_str(self) -> &'static str {
         match self {
             KeyStatus::Creating => "creating",
             KeyStatus::Active => "active",
@@ -227,6 +228,8 @@ pub struct KeyRecord {
     pub created_at: u64,
     /// Unix seconds.
     pub updated_at: u64,
+    /// When a key pending deletion may be destroyed, unix seconds.
+    pub delete_after: Option<u64>,
 }
 
 /// Session metadata.
@@ -528,6 +531,25 @@ impl Db {
         self.query_keys("SELECT * FROM keys ORDER BY created_at DESC, id", [])
     }
 
+    /// Sets a key's status and deletion date.
+    pub fn set_key_status(
+        &self,
+        id: &str,
+        status: KeyStatus,
+        delete_after: Option<u64>,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE keys SET status = ?2, delete_after = ?3, updated_at = ?4 WHERE id = ?1",
+            params![
+                id,
+                status.as_str(),
+                delete_after.map(|t| t as i64),
+                now() as i64
+            ],
+        )?;
+        Ok(())
+    }
+
     /// Keys whose id starts with `prefix`.
     pub fn keys_matching(&self, prefix: &str) -> Result<Vec<KeyRecord>, StoreError> {
         self.query_keys(
@@ -560,6 +582,7 @@ impl Db {
                 transcript: r.get("transcript")?,
                 created_at: r.get::<_, i64>("created_at")? as u64,
                 updated_at: r.get::<_, i64>("updated_at")? as u64,
+                delete_after: r.get::<_, Option<i64>>("delete_after")?.map(|t| t as u64),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -1,0 +1,16 @@
+//! `mpc resume KEY`: a suspended key signs again.
+
+use super::{Ctx, keys::resolve_key};
+use crate::cli::KeyIdArgs;
+use crate::error::Result;
+use crate::lifecycle::{Transition, apply};
+
+/// Runs `mpc resume`.
+pub fn run(ctx: &Ctx, args: KeyIdArgs) -> Result<()> {
+    let mut db = ctx.home.db()?;
+    let key = resolve_key(&db, &args.key)?;
+    let status = apply(&mut db, &key, Transition::Resume, None)?;
+    ctx.printer
+        .status(format!("key {} is active: your share signs again", key.id));
+    super::keys::print_status(ctx, &key.id, status, None)
+}
