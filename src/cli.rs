@@ -305,6 +305,8 @@ pub enum EcdsaFormat {
     Der,
     /// r||s||v, 65 bytes, v the recovery id (0 or 1)
     Recoverable,
+    /// r||s||v, 65 bytes, v = 27 + the recovery id, as eth_sign and personal_sign return
+    Eth,
 }
 
 /// Byte encodings for signatures.

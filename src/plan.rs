@@ -85,6 +85,21 @@ pub enum HashMode {
     Keccak256,
     /// The message is already a 32-byte digest, signed as is.
     Prehash,
+    /// Ethereum personal_sign (EIP-191 version 0x45): Keccak-256 of
+    /// "\x19Ethereum Signed Message:\n", the message's length in decimal, and the message.
+    Eip191,
+}
+
+impl HashMode {
+    /// What the signer is shown before confirming.
+    pub fn describe(self) -> &'static str {
+        match self {
+            HashMode::Sha256 => "SHA-256 of the message",
+            HashMode::Keccak256 => "Keccak-256 of the message",
+            HashMode::Prehash => "the message itself, a 32-byte digest chosen by the plan's author",
+            HashMode::Eip191 => "the message as an Ethereum signed message (EIP-191 personal_sign)",
+        }
+    }
 }
 
 /// A signing plan.
@@ -170,6 +185,13 @@ pub fn hash_message(mode: HashMode, msg: &[u8]) -> Option<[u8; 32]> {
         HashMode::Sha256 => Some(Sha256::digest(msg).into()),
         HashMode::Keccak256 => Some(sha3::Keccak256::digest(msg).into()),
         HashMode::Prehash => msg.try_into().ok(),
+        HashMode::Eip191 => {
+            let mut h = sha3::Keccak256::new();
+            h.update(b"\x19Ethereum Signed Message:\n");
+            h.update(msg.len().to_string().as_bytes());
+            h.update(msg);
+            Some(h.finalize().into())
+        }
     }
 }
 
@@ -450,6 +472,16 @@ impl Plan {
 
 #[cfg(test)]
 mod tests {
+
+    /// ethers' `hashMessage("hello world")` (EIP-191 personal_sign).
+    #[test]
+    fn eip191_digest() {
+        assert_eq!(
+            hex::encode(hash_message(HashMode::Eip191, b"hello world").unwrap()),
+            "d9eba16ed0ecae432b71fe008c98cc872bb4cc214d3220a36f365326cf807d68"
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -188,6 +188,7 @@ fn two_of_three_aux_keygen_sign_bad_input_and_aux_reuse() {
         "sha256 is not keccak"
     );
     addresses(&w, &key2, &pk2, &digest, &sig);
+    eip191(&w, &key2);
     // An explicit 32-byte prehash.
     let sig = sign(&w, &key2, &[1, 2], &digest, "prehash");
     check(&pk2, &digest, &sig);
@@ -278,6 +279,39 @@ fn deleting_destroys_presignatures(w: &World, key: &str) {
     assert!(
         unused(2) >= 1,
         "carol's share and presignature are hers to delete"
+    );
+}
+
+/// An Ethereum personal_sign (EIP-191) signature in eth_sign form (v = 27 or 28): it
+/// recovers, with k256, to the key's Ethereum address, and `mpc verify` accepts it as
+/// EIP-191 only.
+fn eip191(w: &World, key: &str) {
+    let msg = b"I agree to the terms";
+    let sig = sign(w, key, &[0, 2], msg, "eip191");
+    let mut prefixed = format!("\x19Ethereum Signed Message:\n{}", msg.len()).into_bytes();
+    prefixed.extend_from_slice(msg);
+    let digest: [u8; 32] = sha3::Keccak256::digest(&prefixed).into();
+    let eth = hex::decode(sig["eth"].as_str().unwrap()).unwrap();
+    assert!(eth[64] == 27 || eth[64] == 28, "v = {}", eth[64]);
+    let recovered = VerifyingKey::recover_from_prehash(
+        &digest,
+        &Signature::from_slice(&eth[..64]).unwrap(),
+        RecoveryId::from_byte(eth[64] - 27).unwrap(),
+    )
+    .unwrap();
+    let point = recovered.to_encoded_point(false);
+    let from_sig = hex::encode(&sha3::Keccak256::digest(&point.as_bytes()[1..])[12..]);
+    let address = address_of(w, key, &["--chain", "ethereum"]);
+    assert_eq!(
+        address["address"].as_str().unwrap()[2..].to_lowercase(),
+        from_sig
+    );
+    let pk = address["public_key"].as_str().unwrap();
+    let eth_hex = hex::encode(&eth);
+    assert_eq!(verify_cli(w, pk, msg, &eth_hex, &["--hash", "eip191"]), 0);
+    assert_eq!(
+        verify_cli(w, pk, msg, &eth_hex, &["--hash", "keccak256"]),
+        1
     );
 }
 

@@ -921,6 +921,18 @@ pub fn describe_plan(plan: &Plan, me: u16) -> String {
         s.push_str(&format!("  key:         {}\n", p.key_id));
         let msg = plan.message().unwrap_or_default();
         s.push_str(&format!("  message:     {}\n", describe_message(&msg)));
+        if let Some(mode) = p.hash
+            && let Some(digest) = crate::plan::hash_message(mode, &msg)
+        {
+            s.push_str(&format!(
+                "  signs:       {}\n               digest {}\n",
+                mode.describe(),
+                hex::encode(digest)
+            ));
+        }
+        if let Some(path) = &p.path {
+            s.push_str(&format!("  child key:   {path} (BIP32, non-hardened)\n"));
+        }
     }
     s.push_str(&format!("  FINGERPRINT: {}", plan.fingerprint()));
     s

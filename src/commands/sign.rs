@@ -147,10 +147,12 @@ fn run_sign(ctx: &Ctx, args: SignRunArgs) -> Result<()> {
         (Ok(rs), Some(v)) => Some((pubkey::ecdsa_der(&rs)?, [&rs[..], &[*v]].concat())),
         _ => None,
     };
+    let eth = |rsv: &[u8]| [&rsv[..64], &[rsv[64] + 27]].concat();
     let sig = match (&ecdsa, args.ecdsa_format) {
         (Some((der, _)), EcdsaFormat::Der) => der.clone(),
         (Some((_, rsv)), EcdsaFormat::Recoverable) => rsv.clone(),
-        (None, EcdsaFormat::Der | EcdsaFormat::Recoverable) => {
+        (Some((_, rsv)), EcdsaFormat::Eth) => eth(rsv),
+        (None, EcdsaFormat::Der | EcdsaFormat::Recoverable | EcdsaFormat::Eth) => {
             return Err(Failure::input(format!(
                 "--ecdsa-format applies only to ECDSA keys, not {scheme}"
             )));
@@ -191,6 +193,7 @@ fn run_sign(ctx: &Ctx, args: SignRunArgs) -> Result<()> {
         json["recovery_id"] = serde_json::json!(recovery_id);
         json["der"] = serde_json::json!(hex::encode(der));
         json["recoverable"] = serde_json::json!(hex::encode(rsv));
+        json["eth"] = serde_json::json!(hex::encode(eth(rsv)));
     }
     if let Some(child) = derived_public_key {
         ctx.printer.status(format!("  derived public key: {child}"));

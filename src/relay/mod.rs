@@ -180,7 +180,7 @@ impl Relay {
                 continue;
             }
             let relay = Arc::clone(self);
-            std::thread::spawn(move || {
+            let spawned = std::thread::Builder::new().spawn(move || {
                 let result = relay.handle(stream, &peer);
                 relay.connections.fetch_sub(1, Ordering::SeqCst);
                 let detail = match result {
@@ -189,6 +189,11 @@ impl Relay {
                 };
                 relay.event("closed", Some(&peer), None, detail);
             });
+            if let Err(e) = spawned {
+                // The machine is out of threads: turn this client away, keep serving.
+                self.connections.fetch_sub(1, Ordering::SeqCst);
+                self.event("refused", None, None, format!("cannot start a thread: {e}"));
+            }
         }
         Ok(())
     }
