@@ -2534,7 +2534,7 @@ _mpc() {
                     return 0
                     ;;
                 --hash)
-                    COMPREPLY=($(compgen -W "sha256 keccak256 prehash" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "sha256 keccak256 prehash eip191" -- "${cur}"))
                     return 0
                     ;;
                 --path)
@@ -2600,7 +2600,7 @@ _mpc() {
                     return 0
                     ;;
                 --ecdsa-format)
-                    COMPREPLY=($(compgen -W "compact der recoverable" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "compact der recoverable eth" -- "${cur}"))
                     return 0
                     ;;
                 --home)
@@ -2672,7 +2672,7 @@ _mpc() {
                     return 0
                     ;;
                 --hash)
-                    COMPREPLY=($(compgen -W "sha256 keccak256 prehash" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "sha256 keccak256 prehash eip191" -- "${cur}"))
                     return 0
                     ;;
                 --home)

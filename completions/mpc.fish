@@ -167,7 +167,8 @@ complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -l label -d 'A label for the session' -r
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -l hash -d 'ecdsa-secp256k1: how the message is hashed before signing [default: sha256]' -r -f -a "sha256\t'SHA-256 of the message (Bitcoin-style, generic)'
 keccak256\t'Keccak-256 of the message (Ethereum-style)'
-prehash\t'The message is already a 32-byte digest, signed as is'"
+prehash\t'The message is already a 32-byte digest, signed as is'
+eip191\t'Ethereum personal_sign (EIP-191 version 0x45): Keccak-256 of "\\x19Ethereum Signed Message:\\n", the message\'s length in decimal, and the message'"
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -l path -d 'ecdsa-secp256k1: sign with the child key at this non-hardened BIP32 path, e.g. m/0/1' -r
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -l expires -d 'How long the plan stays valid' -r
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -s o -l out -d 'Write the plan to FILE (default: stdout)' -r -F
@@ -189,7 +190,8 @@ base64\t'Standard base64'
 raw\t'Raw bytes'"
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from run" -l ecdsa-format -d 'ecdsa-secp256k1: the signature form' -r -f -a "compact\t'r||s, 64 bytes'
 der\t'ASN.1 DER'
-recoverable\t'r||s||v, 65 bytes, v the recovery id (0 or 1)'"
+recoverable\t'r||s||v, 65 bytes, v the recovery id (0 or 1)'
+eth\t'r||s||v, 65 bytes, v = 27 + the recovery id, as eth_sign and personal_sign return'"
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from run" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from run" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from run" -l step -d 'Do what can be done now, then exit (4 if still waiting); run again after copying files'
@@ -213,7 +215,8 @@ complete -c mpc -n "__fish_mpc_using_subcommand verify" -l message-hex -d 'The m
 complete -c mpc -n "__fish_mpc_using_subcommand verify" -l signature -d 'The signature: hex or base64 text, or a file holding hex, base64 or raw bytes. ECDSA: compact r||s, r||s||v, or DER' -r
 complete -c mpc -n "__fish_mpc_using_subcommand verify" -l hash -d 'ecdsa-secp256k1: how the message was hashed [default: sha256]' -r -f -a "sha256\t'SHA-256 of the message (Bitcoin-style, generic)'
 keccak256\t'Keccak-256 of the message (Ethereum-style)'
-prehash\t'The message is already a 32-byte digest, signed as is'"
+prehash\t'The message is already a 32-byte digest, signed as is'
+eip191\t'Ethereum personal_sign (EIP-191 version 0x45): Keccak-256 of "\\x19Ethereum Signed Message:\\n", the message\'s length in decimal, and the message'"
 complete -c mpc -n "__fish_mpc_using_subcommand verify" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand verify" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand verify" -l json -d 'Print one JSON object on stdout instead of human output'
