@@ -199,11 +199,17 @@ _mpc() {
             mpc__subcmd__help__subcmd__keys,address)
                 cmd="mpc__subcmd__help__subcmd__keys__subcmd__address"
                 ;;
+            mpc__subcmd__help__subcmd__keys,backup)
+                cmd="mpc__subcmd__help__subcmd__keys__subcmd__backup"
+                ;;
             mpc__subcmd__help__subcmd__keys,export)
                 cmd="mpc__subcmd__help__subcmd__keys__subcmd__export"
                 ;;
             mpc__subcmd__help__subcmd__keys,list)
                 cmd="mpc__subcmd__help__subcmd__keys__subcmd__list"
+                ;;
+            mpc__subcmd__help__subcmd__keys,restore)
+                cmd="mpc__subcmd__help__subcmd__keys__subcmd__restore"
                 ;;
             mpc__subcmd__help__subcmd__keys,show)
                 cmd="mpc__subcmd__help__subcmd__keys__subcmd__show"
@@ -259,6 +265,9 @@ _mpc() {
             mpc__subcmd__keys,address)
                 cmd="mpc__subcmd__keys__subcmd__address"
                 ;;
+            mpc__subcmd__keys,backup)
+                cmd="mpc__subcmd__keys__subcmd__backup"
+                ;;
             mpc__subcmd__keys,export)
                 cmd="mpc__subcmd__keys__subcmd__export"
                 ;;
@@ -268,11 +277,17 @@ _mpc() {
             mpc__subcmd__keys,list)
                 cmd="mpc__subcmd__keys__subcmd__list"
                 ;;
+            mpc__subcmd__keys,restore)
+                cmd="mpc__subcmd__keys__subcmd__restore"
+                ;;
             mpc__subcmd__keys,show)
                 cmd="mpc__subcmd__keys__subcmd__show"
                 ;;
             mpc__subcmd__keys__subcmd__help,address)
                 cmd="mpc__subcmd__keys__subcmd__help__subcmd__address"
+                ;;
+            mpc__subcmd__keys__subcmd__help,backup)
+                cmd="mpc__subcmd__keys__subcmd__help__subcmd__backup"
                 ;;
             mpc__subcmd__keys__subcmd__help,export)
                 cmd="mpc__subcmd__keys__subcmd__help__subcmd__export"
@@ -282,6 +297,9 @@ _mpc() {
                 ;;
             mpc__subcmd__keys__subcmd__help,list)
                 cmd="mpc__subcmd__keys__subcmd__help__subcmd__list"
+                ;;
+            mpc__subcmd__keys__subcmd__help,restore)
+                cmd="mpc__subcmd__keys__subcmd__help__subcmd__restore"
                 ;;
             mpc__subcmd__keys__subcmd__help,show)
                 cmd="mpc__subcmd__keys__subcmd__help__subcmd__show"
@@ -1015,7 +1033,7 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__help__subcmd__keys)
-            opts="list show export address"
+            opts="list show export address backup restore"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1029,6 +1047,20 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__help__subcmd__keys__subcmd__address)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__help__subcmd__keys__subcmd__backup)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1057,6 +1089,20 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__help__subcmd__keys__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__help__subcmd__keys__subcmd__restore)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1603,7 +1649,7 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__keys)
-            opts="-q -v -h -V --home --json --quiet --verbose --no-input --passphrase-file --help --version list show export address help"
+            opts="-q -v -h -V --home --json --quiet --verbose --no-input --passphrase-file --help --version list show export address backup restore help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1658,6 +1704,44 @@ _mpc() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        mpc__subcmd__keys__subcmd__backup)
+            opts="-o -q -v -h -V --out --to --backup-passphrase-file --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         mpc__subcmd__keys__subcmd__export)
             opts="-q -v -h -V --format --path --home --json --quiet --verbose --no-input --passphrase-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1689,7 +1773,7 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__keys__subcmd__help)
-            opts="list show export address help"
+            opts="list show export address backup restore help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1703,6 +1787,20 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__keys__subcmd__help__subcmd__address)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__keys__subcmd__help__subcmd__backup)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1758,6 +1856,20 @@ _mpc() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        mpc__subcmd__keys__subcmd__help__subcmd__restore)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         mpc__subcmd__keys__subcmd__help__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1779,6 +1891,36 @@ _mpc() {
                 return 0
             fi
             case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__keys__subcmd__restore)
+            opts="-q -v -h -V --backup-passphrase-file --identity --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --backup-passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --identity)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --home)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

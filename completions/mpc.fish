@@ -225,19 +225,21 @@ complete -c mpc -n "__fish_mpc_using_subcommand verify" -s v -l verbose -d 'Prin
 complete -c mpc -n "__fish_mpc_using_subcommand verify" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
 complete -c mpc -n "__fish_mpc_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mpc -n "__fish_mpc_using_subcommand verify" -s V -l version -d 'Print version'
-complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export address help" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
-complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export address help" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
-complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export address help" -l json -d 'Print one JSON object on stdout instead of human output'
-complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export address help" -s q -l quiet -d 'Print less on stderr'
-complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export address help" -s v -l verbose -d 'Print more on stderr'
-complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export address help" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
-complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export address help" -s h -l help -d 'Print help'
-complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export address help" -s V -l version -d 'Print version'
-complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export address help" -f -a "list" -d 'List keys'
-complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export address help" -f -a "show" -d 'Show a key\'s metadata'
-complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export address help" -f -a "export" -d 'Print a key\'s public key'
-complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export address help" -f -a "address" -d 'Print a key\'s address on a chain'
-complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export address help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export address backup restore help" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export address backup restore help" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export address backup restore help" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export address backup restore help" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export address backup restore help" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export address backup restore help" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export address backup restore help" -s h -l help -d 'Print help'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export address backup restore help" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export address backup restore help" -f -a "list" -d 'List keys'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export address backup restore help" -f -a "show" -d 'Show a key\'s metadata'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export address backup restore help" -f -a "export" -d 'Print a key\'s public key'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export address backup restore help" -f -a "address" -d 'Print a key\'s address on a chain'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export address backup restore help" -f -a "backup" -d 'Write an encrypted backup of your share of a key'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export address backup restore help" -f -a "restore" -d 'Restore a share from a backup, after checking it against the key'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and not __fish_seen_subcommand_from list show export address backup restore help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from list" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from list" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from list" -l json -d 'Print one JSON object on stdout instead of human output'
@@ -280,10 +282,33 @@ complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand
 complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from address" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
 complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from address" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from address" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from backup" -s o -l out -d 'Write the backup to FILE (ASCII-armored age, mode 0600)' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from backup" -l to -d 'Encrypt to this age recipient (age1...) instead of a passphrase; repeatable' -r
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from backup" -l backup-passphrase-file -d 'Read the backup\'s passphrase from the first line of FILE [env: MPC_BACKUP_PASSPHRASE]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from backup" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from backup" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from backup" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from backup" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from backup" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from backup" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from backup" -s h -l help -d 'Print help'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from backup" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from restore" -l backup-passphrase-file -d 'Read the backup\'s passphrase from the first line of FILE [env: MPC_BACKUP_PASSPHRASE]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from restore" -l identity -d 'An age identity file that opens a backup made with --to (your own identity is tried first)' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from restore" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from restore" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from restore" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from restore" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from restore" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from restore" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from restore" -s h -l help -d 'Print help'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from restore" -s V -l version -d 'Print version'
 complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "list" -d 'List keys'
 complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show a key\'s metadata'
 complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "export" -d 'Print a key\'s public key'
 complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "address" -d 'Print a key\'s address on a chain'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "backup" -d 'Write an encrypted backup of your share of a key'
+complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "restore" -d 'Restore a share from a backup, after checking it against the key'
 complete -c mpc -n "__fish_mpc_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mpc -n "__fish_mpc_using_subcommand primes; and not __fish_seen_subcommand_from generate import list help" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand primes; and not __fish_seen_subcommand_from generate import list help" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
@@ -570,6 +595,8 @@ complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "show" -d 'Show a key\'s metadata'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "export" -d 'Print a key\'s public key'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "address" -d 'Print a key\'s address on a chain'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "backup" -d 'Write an encrypted backup of your share of a key'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "restore" -d 'Restore a share from a backup, after checking it against the key'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from primes" -f -a "generate" -d 'Generate prime sets into this home (each takes seconds to minutes)'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from primes" -f -a "import" -d 'Add prime sets from files (JSON, as in testdata/primes)'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from primes" -f -a "list" -d 'Show how many prime sets are ready'

@@ -113,18 +113,41 @@ impl Printer {
     /// Reads the party's passphrase: `--passphrase-file`, then `MPC_PASSPHRASE`, then a
     /// hidden prompt (with confirmation when `confirm` is set, as for `mpc init`).
     pub fn passphrase(&self, confirm: bool) -> Result<SecretString> {
-        let pass = if let Some(path) = &self.passphrase_file {
+        self.secret(
+            "Passphrase",
+            self.passphrase_file.as_deref(),
+            "MPC_PASSPHRASE",
+            "--passphrase-file FILE",
+            confirm,
+        )
+    }
+
+    /// Reads a secret: the first line of `file`, then the environment variable `env`,
+    /// then a hidden prompt labelled `label` (asked twice when `confirm` is set).
+    /// `flag` names the file option in the error when none of them is available.
+    pub fn secret(
+        &self,
+        label: &str,
+        file: Option<&std::path::Path>,
+        env: &str,
+        flag: &str,
+        confirm: bool,
+    ) -> Result<SecretString> {
+        let pass = if let Some(path) = file {
             let text = std::fs::read_to_string(path).map_err(|e| {
                 Failure::input(format!("cannot read passphrase file {}", path.display())).cause(e)
             })?;
             let line = text.lines().next().unwrap_or("").to_string();
             SecretString::from(line)
-        } else if let Ok(p) = std::env::var("MPC_PASSPHRASE") {
+        } else if let Ok(p) = std::env::var(env) {
             SecretString::from(p)
         } else if self.can_prompt() {
-            let mut prompt = dialoguer::Password::new().with_prompt("Passphrase");
+            let mut prompt = dialoguer::Password::new().with_prompt(label);
             if confirm {
-                prompt = prompt.with_confirmation("Repeat passphrase", "passphrases do not match");
+                prompt = prompt.with_confirmation(
+                    format!("Repeat {}", label.to_lowercase()),
+                    "passphrases do not match",
+                );
             }
             SecretString::from(
                 prompt
@@ -132,13 +155,17 @@ impl Printer {
                     .map_err(|e| Failure::input("could not read the passphrase").cause(e))?,
             )
         } else {
-            return Err(
-                Failure::input("a passphrase is needed but there is no terminal")
-                    .hint("use --passphrase-file FILE or set MPC_PASSPHRASE"),
-            );
+            return Err(Failure::input(format!(
+                "{} is needed but there is no terminal",
+                label.to_lowercase()
+            ))
+            .hint(format!("use {flag} or set {env}")));
         };
         if pass.expose_secret().is_empty() {
-            return Err(Failure::input("the passphrase is empty"));
+            return Err(Failure::input(format!(
+                "the {} is empty",
+                label.to_lowercase()
+            )));
         }
         Ok(pass)
     }

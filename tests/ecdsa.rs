@@ -231,7 +231,52 @@ fn two_of_three_aux_keygen_sign_bad_input_and_aux_reuse() {
     qr_signing(&w, &key2, &pk2);
     relay_keygen_and_signing(&w);
     bad_input(&w);
+    backup_round_trip(&w, &key2);
     deleting_destroys_presignatures(&w, &key2);
+}
+
+/// Carol's ECDSA share, backed up to her own X25519 key and restored into a new home
+/// with only her identity: cggmp21 validates the share and it matches the key.
+fn backup_round_trip(w: &World, key: &str) {
+    let card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&w.parties[2].card).unwrap()).unwrap();
+    let file = w.path("carol-ecdsa.backup");
+    let out = w
+        .mpc(2)
+        .args([
+            "keys",
+            "backup",
+            key,
+            "--to",
+            card["x25519"].as_str().unwrap(),
+            "--out",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let home = w.path("carol-new-home");
+    std::fs::create_dir_all(&home).unwrap();
+    for f in ["identity.age", "card.json"] {
+        std::fs::copy(w.parties[2].home.join(f), home.join(f)).unwrap();
+    }
+    let out = mpc(&home)
+        .args(["--json", "keys", "restore"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(json(&out)["index"], 3);
+    let out = mpc(&home)
+        .args(["--json", "keys", "export", key, "--path", "m/0/1"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        code(&out),
+        0,
+        "the restored share derives child keys: {}",
+        stderr(&out)
+    );
 }
 
 /// Alice's unused presignatures of a key go with her share when the key is destroyed.

@@ -165,3 +165,206 @@ fn suspend_resume_delete_cancel_and_purge() {
     let (c, e, _) = alice(&w, &["audit", "verify"]);
     assert_eq!(c, 0, "{e}");
 }
+
+fn write(w: &World, name: &str, text: &str) -> std::path::PathBuf {
+    let p = w.path(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// A new home for party `p` holding only its identity (as if restored onto a new
+/// laptop from a copy of identity.age and card.json).
+fn fresh_home(w: &World, p: usize, name: &str) -> std::path::PathBuf {
+    let home = w.path(name);
+    std::fs::create_dir_all(&home).unwrap();
+    for f in ["identity.age", "card.json"] {
+        std::fs::copy(w.parties[p].home.join(f), home.join(f)).unwrap();
+    }
+    home
+}
+
+/// `mpc keys restore FILE` in `home`, with a backup passphrase file or an age identity
+/// file if given.
+fn restore(
+    home: &std::path::Path,
+    file: &std::path::Path,
+    pass: Option<&std::path::Path>,
+    identity: Option<&std::path::Path>,
+) -> std::process::Output {
+    let mut c = mpc(home);
+    c.args(["--json", "keys", "restore"]).arg(file);
+    if let Some(p) = pass {
+        c.arg("--backup-passphrase-file").arg(p);
+    }
+    if let Some(i) = identity {
+        c.arg("--identity").arg(i);
+    }
+    c.output().unwrap()
+}
+
+#[test]
+fn backup_and_restore_on_a_new_machine() {
+    let mut w = World::new(3);
+    let (key, pk) = w.keygen("schnorr-secp256k1-tr", 2);
+    let pass = write(&w, "backup.pass", "a different passphrase for the backup\n");
+    let wrong = write(&w, "wrong.pass", "not it\n");
+    let file = w.path("alice.backup");
+    let out = w
+        .mpc(0)
+        .args(["keys", "backup", &key, "--out"])
+        .arg(&file)
+        .arg("--backup-passphrase-file")
+        .arg(&pass)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"),
+        "{text}"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    // Bad inputs: each is refused with exit 2 and leaves the new home without the key.
+    let home = fresh_home(&w, 0, "alice-new-laptop");
+    let out = restore(&home, &file, Some(&wrong), None);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("wrong passphrase"),
+        "{}",
+        stderr(&out)
+    );
+    let mut damaged = text.clone().into_bytes();
+    let i = damaged.len() / 2;
+    damaged[i] = if damaged[i] == b'A' { b'B' } else { b'A' };
+    let damaged_file = w.path("damaged.backup");
+    std::fs::write(&damaged_file, damaged).unwrap();
+    let out = restore(&home, &damaged_file, Some(&pass), None);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("cannot restore"), "{}", stderr(&out));
+    // Bob's home cannot take alice's share.
+    let out = restore(&w.parties[1].home, &file, Some(&pass), None);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("this home's identity is not that party"),
+        "{}",
+        stderr(&out)
+    );
+    let listed = json(
+        &mpc(&home)
+            .args(["--json", "keys", "list"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(listed["keys"], serde_json::json!([]));
+
+    // The right passphrase: the key is back, and alice signs from the new laptop.
+    let out = restore(&home, &file, Some(&pass), None);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(json(&out)["id"], key.as_str());
+    w.parties[0].home = home;
+    let listed = json(&w.mpc(0).args(["--json", "keys", "list"]).output().unwrap());
+    assert_eq!(listed["keys"][0]["public_key"], pk.as_str());
+    let msg = b"signed from the restored share";
+    let sig = w.sign(&key, &[0, 2], msg);
+    assert!(verify_independently(
+        "schnorr-secp256k1-tr",
+        &hex::decode(&pk).unwrap(),
+        msg,
+        &sig
+    ));
+
+    // To a recipient: alice's own X25519 key (her card's), or an age identity file.
+    let card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&w.parties[0].card).unwrap()).unwrap();
+    let own = card["x25519"].as_str().unwrap();
+    let escrow = age::x25519::Identity::generate();
+    let escrow_file = w.path("escrow.key");
+    {
+        use age::secrecy::ExposeSecret;
+        std::fs::write(
+            &escrow_file,
+            format!("# escrow\n{}\n", escrow.to_string().expose_secret()),
+        )
+        .unwrap();
+    }
+    let file2 = w.path("alice-to-recipients.backup");
+    let out = w
+        .mpc(0)
+        .args(["keys", "backup", &key, "--out"])
+        .arg(&file2)
+        .args(["--to", own, "--to", &escrow.to_public().to_string()])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let home = fresh_home(&w, 0, "alice-third-laptop");
+    let out = restore(&home, &file2, None, None);
+    assert_eq!(code(&out), 0, "own identity: {}", stderr(&out));
+    let home = fresh_home(&w, 0, "alice-fourth-laptop");
+    std::fs::copy(
+        w.parties[1].home.join("identity.age"),
+        home.join("identity.age"),
+    )
+    .unwrap();
+    std::fs::copy(w.parties[1].home.join("card.json"), home.join("card.json")).unwrap();
+    let out = restore(&home, &file2, None, None);
+    assert_eq!(code(&out), 2, "bob cannot open it: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not encrypted to this party"),
+        "{}",
+        stderr(&out)
+    );
+    let out = restore(&home, &file2, None, Some(&escrow_file));
+    assert_eq!(
+        code(&out),
+        2,
+        "opened, but it is alice's share: {}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("this home's identity is not that party"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// A backup whose share does not belong to the key it names is refused: the metadata
+/// of another key is put next to alice's share, and the file re-encrypted.
+#[test]
+fn a_backup_with_a_foreign_share_is_refused() {
+    let w = World::new(3);
+    let (key, _) = w.keygen("eddsa-ed25519", 2);
+    let (other, other_pk) = w.keygen("eddsa-ed25519", 2);
+    let pass = write(&w, "p", "backup pass\n");
+    let file = w.path("a.backup");
+    let out = w
+        .mpc(0)
+        .args(["keys", "backup", &key, "--out"])
+        .arg(&file)
+        .arg("--backup-passphrase-file")
+        .arg(&pass)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let secret = age::secrecy::SecretString::from("backup pass".to_string());
+    let plain = age::decrypt(
+        &age::scrypt::Identity::new(secret.clone()),
+        &std::fs::read(&file).unwrap(),
+    )
+    .unwrap();
+    let mut v: serde_json::Value = serde_json::from_slice(&plain).unwrap();
+    v["key_id"] = serde_json::json!(other);
+    v["public_key"] = serde_json::json!(other_pk);
+    let mut r = age::scrypt::Recipient::new(secret);
+    r.set_work_factor(10);
+    let forged = age::encrypt_and_armor(&r, v.to_string().as_bytes()).unwrap();
+    let forged_file = write(&w, "forged.backup", &forged);
+    let home = fresh_home(&w, 0, "alice-new");
+    let out = restore(&home, &forged_file, Some(&pass), None);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("different"), "{}", stderr(&out));
+}

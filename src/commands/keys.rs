@@ -1,4 +1,4 @@
-//! `mpc keys list|show|export|address`.
+//! `mpc keys list|show|export|address` (backup and restore are in `backup.rs`).
 
 use super::Ctx;
 use crate::ceremony::load_share;
@@ -15,7 +15,7 @@ use crate::store::db::{Db, KeyRecord, KeyStatus};
 
 /// Runs `mpc keys ...`.
 pub fn run(ctx: &Ctx, cmd: KeysCommand) -> Result<()> {
-    let db = ctx.home.db()?;
+    let mut db = ctx.home.db()?;
     match cmd {
         KeysCommand::List => list(ctx, &db),
         KeysCommand::Show(a) => show(ctx, &resolve_key(&db, &a.key)?),
@@ -23,6 +23,8 @@ pub fn run(ctx: &Ctx, cmd: KeysCommand) -> Result<()> {
             export(ctx, &resolve_key(&db, &a.key)?, a.format, a.path.as_deref())
         }
         KeysCommand::Address(a) => address(ctx, &resolve_key(&db, &a.key)?, &a),
+        KeysCommand::Backup(a) => super::backup::create(ctx, &mut db, a),
+        KeysCommand::Restore(a) => super::backup::restore(ctx, &mut db, a),
     }
 }
 

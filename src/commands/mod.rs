@@ -1,6 +1,7 @@
 //! One file per subcommand: validate the arguments, call the library, print.
 
 pub mod audit;
+pub mod backup;
 pub mod bench;
 pub mod contacts;
 pub mod delete;

@@ -358,3 +358,30 @@ fn signing_package<C: Ciphersuite>(
     let echo = tagged_hash("mpc-sign-round1", &p.session, parts);
     Ok((SigningPackage::new(commitments, &p.message), echo))
 }
+
+/// Checks that a stored FROST share is whole and belongs to party `index` of the group
+/// key it names: the verifying share is the signing share's, and the public package
+/// agrees. Returns the group key (frost serialization).
+pub fn share_group_key<C: Ciphersuite>(key: &KeyMaterial, index: u16) -> Result<Vec<u8>, String> {
+    let kp = KeyPackage::<C>::deserialize(key.key_package.expose())
+        .map_err(|e| format!("the key package does not decode: {e}"))?;
+    let public = PublicKeyPackage::<C>::deserialize(&key.public_key_package)
+        .map_err(|e| format!("the public key package does not decode: {e}"))?;
+    let id = ident::<C>(index).map_err(|e| e.to_string())?;
+    if *kp.identifier() != id {
+        return Err(format!("the share is not party {index}'s"));
+    }
+    let from_secret = frost_core::keys::VerifyingShare::<C>::from(*kp.signing_share());
+    if from_secret != *kp.verifying_share()
+        || public.verifying_shares().get(&id) != Some(&from_secret)
+    {
+        return Err("the secret share does not match its public share".into());
+    }
+    if public.verifying_key() != kp.verifying_key() {
+        return Err("the share and the public key package name different keys".into());
+    }
+    public
+        .verifying_key()
+        .serialize()
+        .map_err(|e| e.to_string())
+}

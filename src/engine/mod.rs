@@ -279,3 +279,27 @@ pub(crate) fn tagged_hash<'a>(
     }
     h.finalize().into()
 }
+
+/// Checks a stored share of party `index` and returns the group key it belongs to (as
+/// stored in key metadata). An error says what does not hold.
+pub fn share_group_key(scheme: Scheme, key: &KeyMaterial, index: u16) -> Result<Vec<u8>, String> {
+    use self::frost::share_group_key as g;
+    match scheme {
+        Scheme::EddsaEd25519 => g::<frost_ed25519::Ed25519Sha512>(key, index),
+        Scheme::SchnorrSecp256k1Tr => g::<frost_secp256k1_tr::Secp256K1Sha256TR>(key, index),
+        Scheme::SchnorrSecp256k1 => g::<frost_secp256k1::Secp256K1Sha256>(key, index),
+        Scheme::EcdsaSecp256k1 => {
+            // cggmp21 validates a key share as it deserializes it.
+            let share: cggmp::EcdsaKeyShare = serde_json::from_slice(key.key_package.expose())
+                .map_err(|e| format!("the key share does not decode or is invalid: {e}"))?;
+            if usize::from(share.i) + 1 != usize::from(index) {
+                return Err(format!("the share is not party {index}'s"));
+            }
+            let group = cggmp::public_key(&share);
+            if group != key.public_key_package {
+                return Err("the share names a different key than its file".into());
+            }
+            Ok(group)
+        }
+    }
+}

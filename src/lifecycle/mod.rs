@@ -14,6 +14,8 @@
 //! log; the other parties decide for theirs. Destroying a share also destroys this
 //! party's unused presignatures of the key.
 
+pub mod backup;
+
 use crate::ceremony::Outcome;
 use crate::error::{Failure, Result};
 use crate::plan::format_time;
