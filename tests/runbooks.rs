@@ -142,19 +142,19 @@ impl World {
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         let code = out.status.code().unwrap_or(-1);
-        if code == 0 && words[3..].first().map(String::as_str) == Some("keygen") {
-            if let Some(v) = stdout
+        if code == 0
+            && words[3..].first().map(String::as_str) == Some("keygen")
+            && let Some(v) = stdout
                 .lines()
                 .last()
                 .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-                && let Some(id) = v["key_id"].as_str()
-            {
-                self.vars.insert("KEY_ID", id.to_string());
-                self.vars.insert(
-                    "PUBLIC_KEY_HEX",
-                    v["public_key"].as_str().unwrap().to_string(),
-                );
-            }
+            && let Some(id) = v["key_id"].as_str()
+        {
+            self.vars.insert("KEY_ID", id.to_string());
+            self.vars.insert(
+                "PUBLIC_KEY_HEX",
+                v["public_key"].as_str().unwrap().to_string(),
+            );
         }
         assert!(code == 0 || code == 4, "{where_}: exit {code}\n{stderr}");
         (code, stdout, stderr)
