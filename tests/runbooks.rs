@@ -2,11 +2,12 @@
 //! that ends with a comment naming who runs it (`# alice`, `# bob, carol`, `# each`,
 //! or `# alice, carol, in turns` / `# each, in turns` for a step repeated by each in
 //! turn until all are done) is executed, in order, by that party: a separate `mpc`
-//! process with its own home, with `/media/...` inside a temporary folder (the USB
-//! sticks). `KEY_ID` and `PUBLIC_KEY_HEX` stand for
+//! process with its own user directory (`~`, holding the default party home), with
+//! `/media/...` inside a temporary folder (the USB sticks). `KEY_ID` and `PUBLIC_KEY_HEX` stand for
 //! the key id and public key of the last key generated. Every other `mpc` line must at
 //! least parse. A runbook starting with `<!-- after: OTHER.md -->` runs after OTHER.md,
-//! in the same homes.
+//! in the same homes. `<!-- new laptop: alice -->` (invisible on paper) replaces alice's
+//! laptop with an empty one, for the recovery runbook.
 //!
 //! The test deviates from the paper in three stated ways: commands get `--no-input
 //! --json` and, where accepted, `--yes` (the confirmations are what the people do);
@@ -42,6 +43,14 @@ fn lines(markdown: &str) -> Vec<Line> {
         let t = line.trim();
         if t.starts_with("```") {
             in_sh = !in_sh && t == "```sh";
+            continue;
+        }
+        if t.starts_with("<!-- new laptop: ") {
+            out.push(Line {
+                number: i + 1,
+                command: t.to_string(),
+                who: None,
+            });
             continue;
         }
         if !in_sh || t.is_empty() || t.starts_with('#') {
@@ -82,8 +91,10 @@ struct World {
 }
 
 impl World {
-    fn home(&self, name: &str) -> PathBuf {
-        self.tmp.path().join(format!("home-{name}"))
+    /// The key holder's user directory (`~` on their laptop): their party home is the
+    /// default one inside it, `~/.local/share/mpc`.
+    fn user(&self, name: &str) -> PathBuf {
+        self.tmp.path().join("users").join(name)
     }
 
     fn expand(&self, s: &str) -> String {
@@ -103,6 +114,7 @@ impl World {
             let out = Command::new("sh")
                 .arg("-c")
                 .arg(&text)
+                .env("HOME", self.user(name))
                 .current_dir(self.tmp.path())
                 .output()
                 .unwrap();
@@ -133,7 +145,9 @@ impl World {
         }
         let out = Command::new(assert_cmd::cargo::cargo_bin("mpc"))
             .args(&words[1..])
-            .env("MPC_HOME", self.home(name))
+            .env("HOME", self.user(name))
+            .env_remove("MPC_HOME")
+            .env_remove("XDG_DATA_HOME")
             .env("MPC_PASSPHRASE", PASS)
             .env("MPC_BACKUP_PASSPHRASE", "runbook backup passphrase")
             .current_dir(self.tmp.path())
@@ -168,6 +182,13 @@ fn run_runbook(w: &mut World, dir: &Path, file: &str) {
         run_runbook(w, dir, &other);
     }
     for line in lines(&text) {
+        if let Some(name) = line.command.strip_prefix("<!-- new laptop: ") {
+            // The key holder's laptop is lost: their user directory goes away.
+            let name = name.trim_end_matches(" -->").trim();
+            std::fs::rename(w.user(name), w.tmp.path().join(format!("lost-{name}"))).unwrap();
+            std::fs::create_dir_all(w.user(name)).unwrap();
+            continue;
+        }
         let words = shlex::split(&line.command).unwrap_or_default();
         if words.first().map(String::as_str) == Some("mpc")
             && let Err(e) = Cli::try_parse_from(&words)
@@ -228,6 +249,9 @@ fn run_fresh(file: &str) -> usize {
     for stick in ["usb", "alice-backup", "bob-backup", "carol-backup"] {
         std::fs::create_dir_all(tmp.path().join("media").join(stick)).unwrap();
     }
+    for name in ["alice", "bob", "carol"] {
+        std::fs::create_dir_all(tmp.path().join("users").join(name)).unwrap();
+    }
     let mut w = World {
         tmp,
         names: ["alice", "bob", "carol"].map(String::from).to_vec(),
@@ -270,4 +294,19 @@ fn every_runbook_is_listed_and_every_command_parses() {
 #[test]
 fn frost_key_ceremony_runs_as_written() {
     run_fresh("frost-2-of-3-airgapped.md");
+}
+
+#[test]
+fn ecdsa_key_ceremony_runs_as_written() {
+    run_fresh("ecdsa-2-of-3-airgapped.md");
+}
+
+#[test]
+fn signing_ceremony_runs_as_written() {
+    run_fresh("signing-ceremony.md");
+}
+
+#[test]
+fn share_recovery_runs_as_written() {
+    run_fresh("recover-share-from-backup.md");
 }
