@@ -156,7 +156,7 @@ impl Printer {
             )
         } else {
             return Err(Failure::input(format!(
-                "{} is needed but there is no terminal",
+                "a {} is needed but there is no terminal",
                 label.to_lowercase()
             ))
             .hint(format!("use {flag} or set {env}")));

@@ -255,11 +255,7 @@ fn backup_round_trip(w: &World, key: &str) {
         .output()
         .unwrap();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let home = w.path("carol-new-home");
-    std::fs::create_dir_all(&home).unwrap();
-    for f in ["identity.age", "card.json"] {
-        std::fs::copy(w.parties[2].home.join(f), home.join(f)).unwrap();
-    }
+    let home = w.new_laptop(2, "carol-new-home");
     let out = mpc(&home)
         .args(["--json", "keys", "restore"])
         .arg(&file)
@@ -281,23 +277,7 @@ fn backup_round_trip(w: &World, key: &str) {
 
 /// Alice's unused presignatures of a key go with her share when the key is destroyed.
 fn deleting_destroys_presignatures(w: &World, key: &str) {
-    let plan = w.path("presign-before-delete.plan.json");
-    let o = w
-        .mpc(0)
-        .args([
-            "presign",
-            "plan",
-            "--key",
-            key,
-            "--signers",
-            "alice,carol",
-            "--out",
-        ])
-        .arg(&plan)
-        .output()
-        .unwrap();
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
-    w.run_all("presign", &plan, &[0, 2]);
+    presign(w, key, "presign-before-delete.plan.json");
     let unused = |p: usize| {
         let out = w
             .mpc(p)
@@ -431,9 +411,12 @@ fn addresses(w: &World, key: &str, pk: &str, keccak_digest: &[u8; 32], sig: &ser
     );
 }
 
-/// ECDSA signing whose messages move only as QR images (`mpc qr show --png`, then
-/// `mpc qr scan`).
+/// An ECDSA keygen (reusing aux info) and signing whose messages move only as QR images
+/// (`mpc qr show --png`, then `mpc qr scan`).
 fn qr_signing(w: &World, key: &str, pk: &str) {
+    let plan = w.keygen_plan(SCHEME, 2);
+    let results = w.run_all_via("keygen", &plan, &[0, 1, 2], Via::Qr);
+    assert_same_key(&results);
     let msg = b"ecdsa over qr";
     let plan = w.sign_plan(0, key, "alice,bob", msg);
     let sigs = w.run_all_via("sign", &plan, &[0, 1], Via::Qr);
@@ -600,27 +583,30 @@ fn waiting_processes(w: &World, key: &str, pk: &str) {
     check(pk, &sha2::Sha256::digest(msg).into(), &json(&outs[0]));
 }
 
+/// Alice writes a presigning plan (to `out`) for alice and carol, who then presign.
+fn presign(w: &World, key: &str, out: &str) {
+    let plan = w.path(out);
+    let o = w
+        .mpc(0)
+        .args([
+            "presign",
+            "plan",
+            "--key",
+            key,
+            "--signers",
+            "alice,carol",
+            "--out",
+        ])
+        .arg(&plan)
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    w.run_all("presign", &plan, &[0, 2]);
+}
+
 /// Presigns for alice and carol, then signs in one round; a presignature signs once.
 fn presignatures(w: &World, key: &str, pk: &str) {
-    let presign = |out: &str| {
-        let plan = w.path(out);
-        let o = w
-            .mpc(0)
-            .args([
-                "presign",
-                "plan",
-                "--key",
-                key,
-                "--signers",
-                "alice,carol",
-                "--out",
-            ])
-            .arg(&plan)
-            .output()
-            .unwrap();
-        assert_eq!(code(&o), 0, "{}", stderr(&o));
-        w.run_all("presign", &plan, &[0, 2]);
-    };
+    let presign = |out: &str| presign(w, key, out);
     presign("presign1.plan.json");
     let listed = json(
         &w.mpc(2)

@@ -172,15 +172,19 @@ fn write(w: &World, name: &str, text: &str) -> std::path::PathBuf {
     p
 }
 
-/// A new home for party `p` holding only its identity (as if restored onto a new
-/// laptop from a copy of identity.age and card.json).
-fn fresh_home(w: &World, p: usize, name: &str) -> std::path::PathBuf {
-    let home = w.path(name);
-    std::fs::create_dir_all(&home).unwrap();
-    for f in ["identity.age", "card.json"] {
-        std::fs::copy(w.parties[p].home.join(f), home.join(f)).unwrap();
-    }
-    home
+/// Alice backs up her share of `key` to the file `name`, under the passphrase in `pass`.
+fn backup(w: &World, key: &str, name: &str, pass: &std::path::Path) -> std::path::PathBuf {
+    let file = w.path(name);
+    let out = w
+        .mpc(0)
+        .args(["keys", "backup", key, "--out"])
+        .arg(&file)
+        .arg("--backup-passphrase-file")
+        .arg(pass)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    file
 }
 
 /// `mpc keys restore FILE` in `home`, with a backup passphrase file or an age identity
@@ -208,16 +212,7 @@ fn backup_and_restore_on_a_new_machine() {
     let (key, pk) = w.keygen("schnorr-secp256k1-tr", 2);
     let pass = write(&w, "backup.pass", "a different passphrase for the backup\n");
     let wrong = write(&w, "wrong.pass", "not it\n");
-    let file = w.path("alice.backup");
-    let out = w
-        .mpc(0)
-        .args(["keys", "backup", &key, "--out"])
-        .arg(&file)
-        .arg("--backup-passphrase-file")
-        .arg(&pass)
-        .output()
-        .unwrap();
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let file = backup(&w, &key, "alice.backup", &pass);
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(
         text.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"),
@@ -230,7 +225,7 @@ fn backup_and_restore_on_a_new_machine() {
     );
 
     // Bad inputs: each is refused with exit 2 and leaves the new home without the key.
-    let home = fresh_home(&w, 0, "alice-new-laptop");
+    let home = w.new_laptop(0, "alice-new-laptop");
     let out = restore(&home, &file, Some(&wrong), None);
     assert_eq!(code(&out), 2, "{}", stderr(&out));
     assert!(
@@ -301,10 +296,10 @@ fn backup_and_restore_on_a_new_machine() {
         .output()
         .unwrap();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let home = fresh_home(&w, 0, "alice-third-laptop");
+    let home = w.new_laptop(0, "alice-third-laptop");
     let out = restore(&home, &file2, None, None);
     assert_eq!(code(&out), 0, "own identity: {}", stderr(&out));
-    let home = fresh_home(&w, 0, "alice-fourth-laptop");
+    let home = w.new_laptop(0, "alice-fourth-laptop");
     std::fs::copy(
         w.parties[1].home.join("identity.age"),
         home.join("identity.age"),
@@ -340,16 +335,7 @@ fn a_backup_with_a_foreign_share_is_refused() {
     let (key, _) = w.keygen("eddsa-ed25519", 2);
     let (other, other_pk) = w.keygen("eddsa-ed25519", 2);
     let pass = write(&w, "p", "backup pass\n");
-    let file = w.path("a.backup");
-    let out = w
-        .mpc(0)
-        .args(["keys", "backup", &key, "--out"])
-        .arg(&file)
-        .arg("--backup-passphrase-file")
-        .arg(&pass)
-        .output()
-        .unwrap();
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let file = backup(&w, &key, "a.backup", &pass);
     let secret = age::secrecy::SecretString::from("backup pass".to_string());
     let plain = age::decrypt(
         &age::scrypt::Identity::new(secret.clone()),
@@ -363,7 +349,7 @@ fn a_backup_with_a_foreign_share_is_refused() {
     r.set_work_factor(10);
     let forged = age::encrypt_and_armor(&r, v.to_string().as_bytes()).unwrap();
     let forged_file = write(&w, "forged.backup", &forged);
-    let home = fresh_home(&w, 0, "alice-new");
+    let home = w.new_laptop(0, "alice-new");
     let out = restore(&home, &forged_file, Some(&pass), None);
     assert_eq!(code(&out), 2, "{}", stderr(&out));
     assert!(stderr(&out).contains("different"), "{}", stderr(&out));
