@@ -2676,7 +2676,7 @@ _mpc() {
                     return 0
                     ;;
                 --hash)
-                    COMPREPLY=($(compgen -W "sha256 keccak256 prehash eip191" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "sha256 keccak256 prehash eip191 eip712" -- "${cur}"))
                     return 0
                     ;;
                 --path)
@@ -2814,7 +2814,7 @@ _mpc() {
                     return 0
                     ;;
                 --hash)
-                    COMPREPLY=($(compgen -W "sha256 keccak256 prehash eip191" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "sha256 keccak256 prehash eip191 eip712" -- "${cur}"))
                     return 0
                     ;;
                 --home)

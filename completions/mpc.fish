@@ -168,7 +168,8 @@ complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -l hash -d 'ecdsa-secp256k1: how the message is hashed before signing [default: sha256]' -r -f -a "sha256\t'SHA-256 of the message (Bitcoin-style, generic)'
 keccak256\t'Keccak-256 of the message (Ethereum-style)'
 prehash\t'The message is already a 32-byte digest, signed as is'
-eip191\t'Ethereum personal_sign (EIP-191 version 0x45): Keccak-256 of "\\x19Ethereum Signed Message:\\n", the message\'s length in decimal, and the message'"
+eip191\t'Ethereum personal_sign (EIP-191 version 0x45): Keccak-256 of "\\x19Ethereum Signed Message:\\n", the message\'s length in decimal, and the message'
+eip712\t'EIP-712 typed data: the message is the JSON of `eth_signTypedData_v4`; its signing hash is signed'"
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -l path -d 'ecdsa-secp256k1: sign with the child key at this non-hardened BIP32 path, e.g. m/0/1' -r
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -l expires -d 'How long the plan stays valid' -r
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -s o -l out -d 'Write the plan to FILE (default: stdout)' -r -F
@@ -216,7 +217,8 @@ complete -c mpc -n "__fish_mpc_using_subcommand verify" -l signature -d 'The sig
 complete -c mpc -n "__fish_mpc_using_subcommand verify" -l hash -d 'ecdsa-secp256k1: how the message was hashed [default: sha256]' -r -f -a "sha256\t'SHA-256 of the message (Bitcoin-style, generic)'
 keccak256\t'Keccak-256 of the message (Ethereum-style)'
 prehash\t'The message is already a 32-byte digest, signed as is'
-eip191\t'Ethereum personal_sign (EIP-191 version 0x45): Keccak-256 of "\\x19Ethereum Signed Message:\\n", the message\'s length in decimal, and the message'"
+eip191\t'Ethereum personal_sign (EIP-191 version 0x45): Keccak-256 of "\\x19Ethereum Signed Message:\\n", the message\'s length in decimal, and the message'
+eip712\t'EIP-712 typed data: the message is the JSON of `eth_signTypedData_v4`; its signing hash is signed'"
 complete -c mpc -n "__fish_mpc_using_subcommand verify" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand verify" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand verify" -l json -d 'Print one JSON object on stdout instead of human output'

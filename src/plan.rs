@@ -88,6 +88,9 @@ pub enum HashMode {
     /// Ethereum personal_sign (EIP-191 version 0x45): Keccak-256 of
     /// "\x19Ethereum Signed Message:\n", the message's length in decimal, and the message.
     Eip191,
+    /// EIP-712 typed data: the message is the JSON of `eth_signTypedData_v4`; its
+    /// signing hash is signed.
+    Eip712,
 }
 
 impl HashMode {
@@ -98,6 +101,7 @@ impl HashMode {
             HashMode::Keccak256 => "Keccak-256 of the message",
             HashMode::Prehash => "the message itself, a 32-byte digest chosen by the plan's author",
             HashMode::Eip191 => "the message as an Ethereum signed message (EIP-191 personal_sign)",
+            HashMode::Eip712 => "the EIP-712 signing hash of the typed data",
         }
     }
 }
@@ -181,17 +185,26 @@ pub fn parse_path(path: &str) -> Result<Vec<u32>, String> {
 
 /// The 32-byte digest of `msg` under `mode`; `None` if a prehash is not 32 bytes.
 pub fn hash_message(mode: HashMode, msg: &[u8]) -> Option<[u8; 32]> {
+    digest_of(mode, msg).ok()
+}
+
+/// The 32-byte digest an ECDSA signature over `msg` signs under `mode`, or why there is
+/// none.
+pub fn digest_of(mode: HashMode, msg: &[u8]) -> Result<[u8; 32], String> {
     match mode {
-        HashMode::Sha256 => Some(Sha256::digest(msg).into()),
-        HashMode::Keccak256 => Some(sha3::Keccak256::digest(msg).into()),
-        HashMode::Prehash => msg.try_into().ok(),
+        HashMode::Sha256 => Ok(Sha256::digest(msg).into()),
+        HashMode::Keccak256 => Ok(sha3::Keccak256::digest(msg).into()),
+        HashMode::Prehash => msg
+            .try_into()
+            .map_err(|_| "with --hash prehash the message must be exactly 32 bytes".to_string()),
         HashMode::Eip191 => {
             let mut h = sha3::Keccak256::new();
             h.update(b"\x19Ethereum Signed Message:\n");
             h.update(msg.len().to_string().as_bytes());
             h.update(msg);
-            Some(h.finalize().into())
+            Ok(h.finalize().into())
         }
+        HashMode::Eip712 => crate::chain::eip712_digest(msg),
     }
 }
 
@@ -441,8 +454,12 @@ impl Plan {
             }
             parse_path(path).map_err(PlanError::Invalid)?;
         }
-        if ecdsa && !generate && matches!(self, Plan::Sign(_)) && self.digest().is_none() {
-            return bad("with --hash prehash the message must be exactly 32 bytes".into());
+        if let Plan::Sign(p) = self
+            && ecdsa
+            && !generate
+            && let Some(mode) = p.hash
+        {
+            digest_of(mode, &self.message().unwrap_or_default()).map_err(PlanError::Invalid)?;
         }
         if let Plan::Sign(p) = self {
             if p.signers.len() < t || p.signers.len() > n {

@@ -7,6 +7,7 @@ use common::*;
 use k256::ecdsa::signature::hazmat::PrehashVerifier;
 use k256::ecdsa::{RecoveryId, Signature, VerifyingKey};
 use sha2::Digest;
+use std::path::Path;
 
 const SCHEME: &str = "ecdsa-secp256k1";
 
@@ -309,7 +310,7 @@ fn deleting_destroys_presignatures(w: &World, key: &str) {
 
 /// An Ethereum personal_sign (EIP-191) signature in eth_sign form (v = 27 or 28): it
 /// recovers, with k256, to the key's Ethereum address, and `mpc verify` accepts it as
-/// EIP-191 only.
+/// EIP-191 only. Then an EIP-712 typed-data signature likewise.
 fn eip191(w: &World, key: &str) {
     let msg = b"I agree to the terms";
     let sig = sign(w, key, &[0, 2], msg, "eip191");
@@ -338,6 +339,59 @@ fn eip191(w: &World, key: &str) {
         verify_cli(w, pk, msg, &eth_hex, &["--hash", "keccak256"]),
         1
     );
+
+    // EIP-712: the specification's Mail example, whose signing hash the specification
+    // gives; the signature recovers to the key's address from that hash.
+    let mail =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/eip712-mail.json"))
+            .unwrap();
+    let sig = sign(w, key, &[1, 2], &mail, "eip712");
+    let spec_digest: [u8; 32] =
+        hex::decode("be609aee343fb3c4b28e1df9e632fca64fcfaede20f02e86244efddf30957bd2")
+            .unwrap()
+            .try_into()
+            .unwrap();
+    let eth = hex::decode(sig["eth"].as_str().unwrap()).unwrap();
+    let recovered = VerifyingKey::recover_from_prehash(
+        &spec_digest,
+        &Signature::from_slice(&eth[..64]).unwrap(),
+        RecoveryId::from_byte(eth[64] - 27).unwrap(),
+    )
+    .unwrap();
+    let point = recovered.to_encoded_point(false);
+    assert_eq!(
+        hex::encode(&sha3::Keccak256::digest(&point.as_bytes()[1..])[12..]),
+        from_sig
+    );
+    assert_eq!(
+        verify_cli(w, pk, &mail, &hex::encode(&eth), &["--hash", "eip712"]),
+        0
+    );
+    // Typed data that does not hash is refused when the plan is written.
+    let bad = w.path("bad-typed-data.json");
+    std::fs::write(
+        &bad,
+        br#"{"types": {}, "primaryType": "Mail", "domain": {}, "message": {}}"#,
+    )
+    .unwrap();
+    let out = w
+        .mpc(1)
+        .args([
+            "sign",
+            "plan",
+            "--key",
+            key,
+            "--signers",
+            "bob,carol",
+            "--hash",
+            "eip712",
+            "--message",
+        ])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("EIP-712"), "{}", stderr(&out));
 }
 
 /// `mpc keys address KEY ARGS`'s JSON, after it succeeded.

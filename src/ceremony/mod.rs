@@ -920,7 +920,14 @@ pub fn describe_plan(plan: &Plan, me: u16) -> String {
     if let Plan::Sign(p) = plan {
         s.push_str(&format!("  key:         {}\n", p.key_id));
         let msg = plan.message().unwrap_or_default();
-        s.push_str(&format!("  message:     {}\n", describe_message(&msg)));
+        let shown = match p.hash {
+            Some(crate::plan::HashMode::Eip712) => crate::chain::describe_typed_data(&msg),
+            _ => None,
+        };
+        s.push_str(&format!(
+            "  message:     {}\n",
+            shown.unwrap_or_else(|| describe_message(&msg))
+        ));
         if let Some(mode) = p.hash
             && let Some(digest) = crate::plan::hash_message(mode, &msg)
         {

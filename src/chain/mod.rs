@@ -166,6 +166,66 @@ fn hash160(data: &[u8]) -> [u8; 20] {
     ripemd::Ripemd160::digest(Sha256::digest(data)).into()
 }
 
+/// The EIP-712 signing hash (`keccak256(0x1901 ‖ domainSeparator ‖ hashStruct(message))`)
+/// of typed data in the JSON form of `eth_signTypedData_v4`, computed by `alloy-dyn-abi`.
+pub fn eip712_digest(json: &[u8]) -> Result<[u8; 32], String> {
+    let typed: alloy_dyn_abi::TypedData = serde_json::from_slice(json).map_err(|e| {
+        format!("the message is not EIP-712 typed data (eth_signTypedData_v4 JSON): {e}")
+    })?;
+    let hash = typed
+        .eip712_signing_hash()
+        .map_err(|e| format!("the EIP-712 typed data cannot be hashed: {e}"))?;
+    Ok(hash.0)
+}
+
+/// EIP-712 typed data as a signer should read it before confirming: the domain, the
+/// primary type, and every field of the message as `path = value`, one per line.
+pub fn describe_typed_data(json: &[u8]) -> Option<String> {
+    let typed: alloy_dyn_abi::TypedData = serde_json::from_slice(json).ok()?;
+    let d = &typed.domain;
+    let mut out = String::from("EIP-712 typed data\n");
+    let mut field = |k: &str, v: Option<String>| {
+        if let Some(v) = v {
+            out.push_str(&format!("      domain.{k} = {v}\n"));
+        }
+    };
+    field("name", d.name.as_ref().map(|s| s.to_string()));
+    field("version", d.version.as_ref().map(|s| s.to_string()));
+    field("chainId", d.chain_id.map(|c| c.to_string()));
+    field(
+        "verifyingContract",
+        d.verifying_contract.map(|a| a.to_checksum(None)),
+    );
+    field("salt", d.salt.map(|s| s.to_string()));
+    out.push_str(&format!("      primaryType = {}\n", typed.primary_type));
+    let mut lines = Vec::new();
+    flatten("message", &typed.message, &mut lines);
+    for l in lines.iter().take(60) {
+        out.push_str(&format!("      {l}\n"));
+    }
+    if lines.len() > 60 {
+        out.push_str(&format!("      ... and {} more fields\n", lines.len() - 60));
+    }
+    Some(out.trim_end().to_string())
+}
+
+fn flatten(path: &str, v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, v) in m {
+                flatten(&format!("{path}.{k}"), v, out);
+            }
+        }
+        serde_json::Value::Array(a) => {
+            for (i, v) in a.iter().enumerate() {
+                flatten(&format!("{path}[{i}]"), v, out);
+            }
+        }
+        serde_json::Value::String(s) => out.push(format!("{path} = {s:?}")),
+        other => out.push(format!("{path} = {other}")),
+    }
+}
+
 /// The EIP-55 mixed-case checksum form of a 20-byte address, with `0x`.
 pub fn eip55(address: &[u8]) -> String {
     let lower = hex::encode(address);
@@ -262,6 +322,31 @@ mod tests {
             ),
             "0xe720947F2A6Faf66d639E11D4466B61D637587af"
         );
+    }
+
+    /// The EIP-712 specification's example (Mail from Cow to Bob): its signing hash, and
+    /// how it is shown before confirming.
+    #[test]
+    fn eip712_mail_example() {
+        let json = include_bytes!("../../testdata/eip712-mail.json");
+        assert_eq!(
+            hex::encode(eip712_digest(json).unwrap()),
+            "be609aee343fb3c4b28e1df9e632fca64fcfaede20f02e86244efddf30957bd2"
+        );
+        let shown = describe_typed_data(json).unwrap();
+        for line in [
+            "domain.name = Ether Mail",
+            "domain.chainId = 1",
+            "domain.verifyingContract = 0xCcCCccccCCCCcCCCCCCcCcCccCcCCCcCcccccccC",
+            "primaryType = Mail",
+            "message.from.name = \"Cow\"",
+            "message.to.wallet = \"0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbB\"",
+            "message.contents = \"Hello, Bob!\"",
+        ] {
+            assert!(shown.contains(line), "`{line}` not in:\n{shown}");
+        }
+        assert!(eip712_digest(b"{}").is_err());
+        assert!(eip712_digest(b"not json").is_err());
     }
 
     /// cosmjs's pubkeyToAddress example, and Zondax's ledger-cosmos-js with prefix terra.

@@ -4,7 +4,7 @@
 use super::{Ctx, read_message};
 use crate::cli::VerifyArgs;
 use crate::error::{Exit, Failure, Result};
-use crate::plan::{HashMode, hash_message};
+use crate::plan::{HashMode, digest_of};
 use crate::pubkey;
 use crate::scheme::Scheme;
 use base64::Engine as _;
@@ -43,9 +43,7 @@ pub fn run(ctx: &Ctx, args: VerifyArgs) -> Result<()> {
     let valid = match (args.scheme, args.hash) {
         (Scheme::EcdsaSecp256k1, mode) => {
             let digest =
-                hash_message(mode.unwrap_or(HashMode::Sha256), &message).ok_or_else(|| {
-                    Failure::input("with --hash prehash the message must be exactly 32 bytes")
-                })?;
+                digest_of(mode.unwrap_or(HashMode::Sha256), &message).map_err(Failure::input)?;
             pubkey::verify_ecdsa_prehash(&pk, &digest, &sig)?
         }
         (_, Some(_)) => return Err(Failure::input("--hash applies only to ecdsa-secp256k1")),
