@@ -103,7 +103,7 @@ pub enum Command {
     Delete(DeleteArgs),
     /// Run an untrusted store-and-forward relay for round messages over TCP
     Relay(RelayArgs),
-    /// Show what a plan, card or round message (file, QR image or ur: text) is, without secrets
+    /// Show what a plan, card, round message (file, QR image or ur: text) or backup is, without secrets
     Inspect(InspectArgs),
     /// Show and check the hash-chained audit log
     #[command(subcommand)]

@@ -218,6 +218,14 @@ fn backup_and_restore_on_a_new_machine() {
         text.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"),
         "{text}"
     );
+    let out = w
+        .mpc(1)
+        .args(["--json", "inspect"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(json(&out)["encrypted_to"], "passphrase");
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(
         std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,

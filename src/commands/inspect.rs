@@ -1,4 +1,5 @@
-//! `mpc inspect FILE`: what a plan, card or round message is, without secrets.
+//! `mpc inspect FILE`: what a plan, card, round message, QR stream or age file (a share
+//! backup) is, without secrets.
 
 use super::{Ctx, read_input};
 use crate::ceremony::describe_plan;
@@ -19,6 +20,11 @@ pub fn run(ctx: &Ctx, args: crate::cli::InspectArgs) -> Result<()> {
     }
     if is_qr_input(&bytes) {
         return stream(ctx, &args.file);
+    }
+    if bytes.starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----")
+        || bytes.starts_with(b"age-encryption.org/v1")
+    {
+        return age_file(ctx, &name, &bytes);
     }
     let value: serde_json::Value = serde_json::from_slice(&bytes)
         .map_err(|_| Failure::input(format!("{name} is not a plan, card or round message")))?;
@@ -44,6 +50,24 @@ pub fn run(ctx: &Ctx, args: crate::cli::InspectArgs) -> Result<()> {
     ));
     ctx.printer
         .json(&serde_json::json!({ "type": "card", "fingerprint": fp, "card": card }))
+}
+
+/// An age file (a share backup, or a sealed file of a home): only who can open it.
+fn age_file(ctx: &Ctx, name: &str, bytes: &[u8]) -> Result<()> {
+    let passphrase = crate::lifecycle::backup::needs_passphrase(bytes)
+        .map_err(|f| f.context(format!("{name} is a damaged age file")))?;
+    let to = if passphrase {
+        "a passphrase"
+    } else {
+        "age recipients (X25519 keys)"
+    };
+    ctx.printer.data(format!(
+        "age-encrypted file, encrypted to {to}; its contents are not shown\n  a share backup opens with `mpc keys restore {name}`"
+    ));
+    ctx.printer.json(&serde_json::json!({
+        "type": "age",
+        "encrypted_to": if passphrase { "passphrase" } else { "recipients" },
+    }))
 }
 
 /// A PNG or JPEG image (of a QR code), or text of `ur:` parts.
