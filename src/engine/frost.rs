@@ -238,12 +238,24 @@ pub fn sign_step<C: Ciphersuite>(
     state: &SignState,
     inbox: &Inbox,
 ) -> Result<Step<SignState, SignResult>, EngineError> {
+    sign_step_with::<C, _>(p, key, state, inbox, &mut OsRng)
+}
+
+/// [`sign_step`] drawing the nonces' randomness from `rng`: the operating system's in
+/// every real session; the published randomness when reproducing RFC 9591's vectors.
+fn sign_step_with<C: Ciphersuite, R: rand_core::RngCore + rand_core::CryptoRng>(
+    p: &SignParams,
+    key: &KeyMaterial,
+    state: &SignState,
+    inbox: &Inbox,
+    rng: &mut R,
+) -> Result<Step<SignState, SignResult>, EngineError> {
     let key_package = KeyPackage::<C>::deserialize(key.key_package.expose()).map_err(bug)?;
     let others: Vec<u16> = p.signers.iter().copied().filter(|&i| i != p.me).collect();
     match state {
         SignState::Start => {
             let (nonces, commitments) =
-                frost_core::round1::commit(key_package.signing_share(), &mut OsRng);
+                frost_core::round1::commit(key_package.signing_share(), rng);
             let own = commitments.serialize().map_err(bug)?;
             Ok(Step::Advanced {
                 state: SignState::Committed {
@@ -384,4 +396,190 @@ pub fn share_group_key<C: Ciphersuite>(key: &KeyMaterial, index: u16) -> Result<
         .verifying_key()
         .serialize()
         .map_err(|e| e.to_string())
+}
+
+/// RFC 9591's published test vectors (Appendix E), reproduced by this engine's signing
+/// steps: with the published shares and nonce randomness, every commitment, signature
+/// share and the final signature must come out byte for byte.
+#[cfg(test)]
+mod rfc9591 {
+    use super::*;
+    use crate::scheme::Scheme;
+    use frost_core::keys::{SigningShare, VerifyingShare};
+    use serde_json::Value;
+
+    /// Hands out the given bytes in order: the published nonce randomness.
+    struct Replay(Vec<u8>);
+
+    impl rand_core::RngCore for Replay {
+        fn next_u32(&mut self) -> u32 {
+            unreachable!("FROST draws nonce randomness with fill_bytes")
+        }
+        fn next_u64(&mut self) -> u64 {
+            unreachable!("FROST draws nonce randomness with fill_bytes")
+        }
+        fn fill_bytes(&mut self, dest: &mut [u8]) {
+            assert!(
+                self.0.len() >= dest.len(),
+                "more randomness drawn than published"
+            );
+            let rest = self.0.split_off(dest.len());
+            dest.copy_from_slice(&self.0);
+            self.0 = rest;
+        }
+        fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+            self.fill_bytes(dest);
+            Ok(())
+        }
+    }
+    impl rand_core::CryptoRng for Replay {}
+
+    fn hex_of(v: &Value) -> Vec<u8> {
+        hex::decode(v.as_str().unwrap()).unwrap()
+    }
+
+    fn by_id(list: &Value, id: u16) -> &Value {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["identifier"] == id)
+            .unwrap()
+    }
+
+    fn reproduce<C: Ciphersuite>(scheme: Scheme, file: &str) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata/rfc9591")
+            .join(file);
+        let v: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        let inputs = &v["inputs"];
+        let min: u16 = v["config"]["MIN_PARTICIPANTS"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let signers: Vec<u16> = inputs["participant_list"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i.as_u64().unwrap() as u16)
+            .collect();
+        let group =
+            frost_core::VerifyingKey::<C>::deserialize(&hex_of(&inputs["verifying_key_key"]))
+                .unwrap();
+        let share_of = |id: u16| {
+            SigningShare::<C>::deserialize(&hex_of(
+                &by_id(&inputs["participant_shares"], id)["participant_share"],
+            ))
+            .unwrap()
+        };
+        let all: Vec<u16> = inputs["participant_shares"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["identifier"].as_u64().unwrap() as u16)
+            .collect();
+        let verifying_shares = all
+            .iter()
+            .map(|&i| {
+                (
+                    ident::<C>(i).unwrap(),
+                    VerifyingShare::<C>::from(share_of(i)),
+                )
+            })
+            .collect();
+        let public = PublicKeyPackage::<C>::new(verifying_shares, group, Some(min));
+        let material = |id: u16| {
+            let share = share_of(id);
+            let kp = KeyPackage::<C>::new(
+                ident::<C>(id).unwrap(),
+                share,
+                VerifyingShare::from(share),
+                group,
+                min,
+            );
+            KeyMaterial {
+                key_package: Secret::new(kp.serialize().unwrap()),
+                public_key_package: public.serialize().unwrap(),
+            }
+        };
+        let params = |me: u16| SignParams {
+            scheme,
+            session: [0; 32],
+            me,
+            signers: signers.clone(),
+            message: hex_of(&inputs["message"]),
+        };
+        let advance = |me: u16, state: &SignState, inbox: &Inbox, rng: &mut Replay| {
+            match sign_step_with::<C, _>(&params(me), &material(me), state, inbox, rng).unwrap() {
+                Step::Advanced { state, outgoing } => {
+                    (Some(state), outgoing.into_iter().next().unwrap().data)
+                }
+                Step::Done(r) => (None, r.signature),
+                Step::Waiting { .. } => panic!("party {me} is waiting"),
+            }
+        };
+        // Round 1: commitments from the published randomness.
+        let mut states = Vec::new();
+        let mut round1 = Vec::new();
+        for &me in &signers {
+            let out = by_id(&v["round_one_outputs"]["outputs"], me);
+            let mut rng = Replay(
+                [
+                    hex_of(&out["hiding_nonce_randomness"]),
+                    hex_of(&out["binding_nonce_randomness"]),
+                ]
+                .concat(),
+            );
+            let (state, data) = advance(me, &SignState::Start, &Inbox::default(), &mut rng);
+            let c = SigningCommitments::<C>::deserialize(&data).unwrap();
+            assert_eq!(
+                c.hiding().serialize().unwrap(),
+                hex_of(&out["hiding_nonce_commitment"]),
+                "{file}: party {me} hiding commitment"
+            );
+            assert_eq!(
+                c.binding().serialize().unwrap(),
+                hex_of(&out["binding_nonce_commitment"]),
+                "{file}: party {me} binding commitment"
+            );
+            states.push(state.unwrap());
+            round1.push(data);
+        }
+        // Round 2: signature shares; then each signer aggregates.
+        let mut inbox = Inbox::default();
+        for (i, &me) in signers.iter().enumerate() {
+            inbox.insert(1, me, round1[i].clone());
+        }
+        let mut round2 = Vec::new();
+        for (i, &me) in signers.iter().enumerate() {
+            let (state, data) = advance(me, &states[i], &inbox, &mut Replay(Vec::new()));
+            let payload: SignRound2 = postcard::from_bytes(&data).unwrap();
+            let want = hex_of(&by_id(&v["round_two_outputs"]["outputs"], me)["sig_share"]);
+            assert_eq!(payload.share, want, "{file}: party {me} signature share");
+            states[i] = state.unwrap();
+            round2.push(data);
+        }
+        for (i, &me) in signers.iter().enumerate() {
+            inbox.insert(2, me, round2[i].clone());
+        }
+        for (i, &me) in signers.iter().enumerate() {
+            let (state, sig) = advance(me, &states[i], &inbox, &mut Replay(Vec::new()));
+            assert!(state.is_none());
+            assert_eq!(
+                sig,
+                hex_of(&v["final_output"]["sig"]),
+                "{file}: party {me} signature"
+            );
+        }
+    }
+
+    #[test]
+    fn ed25519_vectors() {
+        reproduce::<frost_ed25519::Ed25519Sha512>(Scheme::EddsaEd25519, "ed25519.json");
+    }
+
+    #[test]
+    fn secp256k1_vectors() {
+        reproduce::<frost_secp256k1::Secp256K1Sha256>(Scheme::SchnorrSecp256k1, "secp256k1.json");
+    }
 }
