@@ -624,6 +624,30 @@ mod tests {
         refused(out.fetch(&outsider[0].id), "does not verify");
     }
 
+    /// The relay closes an idle connection; the client notices on its next call,
+    /// reconnects to the same relay at once and carries on from where it was.
+    #[test]
+    fn a_dropped_connection_is_reopened_and_continues() {
+        let limits = Limits {
+            idle: Duration::from_millis(200),
+            ..Limits::default()
+        };
+        let (_relay, addr) = start(limits);
+        let (ps, keys) = parties(2);
+        let mut alice = RelayClient::new(&addr, SESSION, 1, keys.clone());
+        let mut bob = RelayClient::new(&addr, SESSION, 2, keys);
+        let first = envelope(&ps[0], 1, 0, 1);
+        alice.push(&ps[0].id, std::slice::from_ref(&first)).unwrap();
+        assert_eq!(bob.fetch(&ps[1].id).unwrap(), vec![first.clone()]);
+        std::thread::sleep(Duration::from_millis(600));
+        let second = envelope(&ps[0], 1, 2, 2);
+        // The relay closed both connections; each client reopens its own on the next
+        // call, without an error, and only what is new moves.
+        assert_eq!(alice.push(&ps[0].id, &[first, second.clone()]).unwrap(), 1);
+        let got = bob.fetch(&ps[1].id).unwrap();
+        assert_eq!(got, vec![second]);
+    }
+
     #[test]
     fn limits_and_expiry_hold() {
         let limits = Limits {

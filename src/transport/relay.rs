@@ -84,6 +84,34 @@ impl RelayClient {
         identity: &Identity,
         envelopes: &[Vec<u8>],
     ) -> Result<usize, RelayError> {
+        self.retrying(identity, |c, id| c.push_once(id, envelopes))
+    }
+
+    /// Downloads the envelopes that arrived since the last call, in the relay's order.
+    pub fn fetch(&mut self, identity: &Identity) -> Result<Vec<Vec<u8>>, RelayError> {
+        self.retrying(identity, Self::fetch_once)
+    }
+
+    /// Runs `op`; if it failed on a connection that was already open (the relay may have
+    /// closed it as idle, or restarted), runs it once more on a fresh one. Both requests
+    /// are idempotent.
+    fn retrying<T>(
+        &mut self,
+        identity: &Identity,
+        op: impl Fn(&mut Self, &Identity) -> Result<T, RelayError>,
+    ) -> Result<T, RelayError> {
+        let reused = self.conn.is_some();
+        match op(self, identity) {
+            Err(RelayError::Unreachable { .. }) if reused => op(self, identity),
+            r => r,
+        }
+    }
+
+    fn push_once(
+        &mut self,
+        identity: &Identity,
+        envelopes: &[Vec<u8>],
+    ) -> Result<usize, RelayError> {
         let mut new = 0;
         for raw in envelopes {
             let digest: [u8; 32] = Sha256::digest(raw).into();
@@ -107,8 +135,7 @@ impl RelayClient {
         Ok(new)
     }
 
-    /// Downloads the envelopes that arrived since the last call, in the relay's order.
-    pub fn fetch(&mut self, identity: &Identity) -> Result<Vec<Vec<u8>>, RelayError> {
+    fn fetch_once(&mut self, identity: &Identity) -> Result<Vec<Vec<u8>>, RelayError> {
         self.connect(identity)?;
         let after = self.cursor;
         let max = crate::envelope::MAX_ENVELOPE_LEN + 8;
