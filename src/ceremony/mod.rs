@@ -832,6 +832,37 @@ fn state_name(s: &JournalState) -> &'static str {
     }
 }
 
+/// An unused presignature in this home: its presigning session, key and signers.
+pub struct UnusedPresignature {
+    /// The presigning session id, hex.
+    pub session: String,
+    /// The key.
+    pub key_id: String,
+    /// The signers, 1-based plan indices.
+    pub signers: Vec<u16>,
+}
+
+/// This home's presignatures whose ledger entry is still armed, oldest first.
+pub fn unused_presignatures(db: &Db) -> Result<Vec<UnusedPresignature>> {
+    let mut out = Vec::new();
+    for (session, result) in db.completed_sessions()? {
+        let Ok(Outcome::Presign {
+            key_id, signers, ..
+        }) = serde_json::from_str(&result)
+        else {
+            continue;
+        };
+        if db.ledger(&session, "presignature")?.as_deref() == Some("armed") {
+            out.push(UnusedPresignature {
+                session,
+                key_id,
+                signers,
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// Loads and decrypts this party's share of `key_id`.
 pub fn load_share(home: &Home, identity: &Identity, key_id: &str) -> Result<KeyMaterial> {
     let path = home.share_path(key_id);
@@ -929,7 +960,7 @@ pub fn describe_plan(plan: &Plan, me: u16) -> String {
             shown.unwrap_or_else(|| describe_message(&msg))
         ));
         if let Some(mode) = p.hash
-            && let Some(digest) = crate::plan::hash_message(mode, &msg)
+            && let Some(digest) = plan.digest()
         {
             s.push_str(&format!(
                 "  signs:       {}\n               digest {}\n",

@@ -9,7 +9,7 @@
 
 use super::sign::resolve_signers;
 use super::{Ctx, keygen::emit_plan, run::run_ceremony};
-use crate::ceremony::Outcome;
+use crate::ceremony::{Outcome, unused_presignatures};
 use crate::cli::{PresignCommand, PresignPlanArgs};
 use crate::error::{Failure, Result};
 use crate::plan::{Plan, Presign, SignPlan, fresh_nonce, now};
@@ -73,20 +73,14 @@ fn plan(ctx: &Ctx, args: PresignPlanArgs) -> Result<()> {
 fn list(ctx: &Ctx) -> Result<()> {
     let db = ctx.home.db()?;
     let mut rows = Vec::new();
-    for (id, result) in db.completed_sessions()? {
-        let Ok(Outcome::Presign {
-            key_id, signers, ..
-        }) = serde_json::from_str(&result)
-        else {
-            continue;
-        };
-        if db.ledger(&id, "presignature")?.as_deref() == Some("armed") {
-            ctx.printer
-                .data(format!("{}  key {key_id}  signers {signers:?}", &id[..16]));
-            rows.push(
-                serde_json::json!({ "session_id": id, "key_id": key_id, "signers": signers }),
-            );
-        }
+    for p in unused_presignatures(&db)? {
+        ctx.printer.data(format!(
+            "{}  key {}  signers {:?}",
+            &p.session[..16],
+            p.key_id,
+            p.signers
+        ));
+        rows.push(serde_json::json!({ "session_id": p.session, "key_id": p.key_id, "signers": p.signers }));
     }
     ctx.printer
         .json(&serde_json::json!({ "presignatures": rows }))

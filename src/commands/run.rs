@@ -48,13 +48,13 @@ pub fn run_ceremony(ctx: &Ctx, args: &RunArgs, kind: &str) -> Result<(Outcome, S
         )));
     }
     let identity = ctx.unlock()?;
-    let dir = message_dir(ctx, args, &plan)?;
+    let session_id = plan.session_id();
+    let dir = message_dir(ctx, args, &session_id)?;
     let members = plan
         .parties()
         .iter()
         .map(|card| Ok(card.verifying_key()?.to_bytes()))
         .collect::<Result<Vec<_>>>()?;
-    let session_id = plan.session_id();
     let mut c = Ceremony::open(&ctx.home, &identity, plan, &dir, &ctx.printer, args.yes)?;
     let session = c.session_hex().to_string();
     let mut relay = args
@@ -79,7 +79,10 @@ pub fn run_ceremony(ctx: &Ctx, args: &RunArgs, kind: &str) -> Result<(Outcome, S
                 return Ok((outcome, session));
             }
             Progress::Waiting { round, missing } => {
-                if let Some(r) = relay.as_mut() {
+                let leaving = args.step || Instant::now() >= deadline;
+                // A process that goes on waiting uploads what this step sent at the top
+                // of the next poll; one that leaves must upload it now.
+                if leaving && let Some(r) = relay.as_mut() {
                     r.sync(&c, &identity, &ctx.printer, args.step)?;
                 }
                 let who: Vec<String> = missing.iter().map(|&m| c.party_label(m)).collect();
@@ -87,7 +90,7 @@ pub fn run_ceremony(ctx: &Ctx, args: &RunArgs, kind: &str) -> Result<(Outcome, S
                 if let Some(down) = relay.as_ref().and_then(|r| r.down.as_ref()) {
                     msg.push_str(&format!(" ({down}; retrying)"));
                 }
-                if args.step || Instant::now() >= deadline {
+                if leaving {
                     wait.clear();
                     let hint = match &relay {
                         Some(r) => format!(
@@ -116,7 +119,7 @@ pub fn run_ceremony(ctx: &Ctx, args: &RunArgs, kind: &str) -> Result<(Outcome, S
 }
 
 /// `--dir`, or with only `--relay` the home's folder for this session's downloads.
-fn message_dir(ctx: &Ctx, args: &RunArgs, plan: &Plan) -> Result<PathBuf> {
+fn message_dir(ctx: &Ctx, args: &RunArgs, session_id: &[u8; 32]) -> Result<PathBuf> {
     if let Some(d) = &args.dir {
         return Ok(d.clone());
     }
@@ -124,7 +127,7 @@ fn message_dir(ctx: &Ctx, args: &RunArgs, plan: &Plan) -> Result<PathBuf> {
         .home
         .root()
         .join("relay")
-        .join(&hex::encode(plan.session_id())[..16]);
+        .join(&hex::encode(session_id)[..16]);
     std::fs::create_dir_all(&dir)
         .map_err(|e| Failure::internal(format!("cannot create {}", dir.display())).cause(e))?;
     Ok(dir)

@@ -3,7 +3,7 @@
 use super::{
     Ctx, keygen::emit_plan, keys::resolve_key, read_message, run::run_ceremony, write_output,
 };
-use crate::ceremony::Outcome;
+use crate::ceremony::{Outcome, unused_presignatures};
 use crate::cli::{EcdsaFormat, Encoding, SignCommand, SignPlanArgs, SignRunArgs};
 use crate::error::{Failure, Result};
 use crate::identity::Card;
@@ -60,23 +60,10 @@ pub fn resolve_signers(
 /// The oldest unused presignature in this home for `key_id` and exactly `signers`.
 pub fn find_presignature(ctx: &Ctx, key_id: &str, signers: &[u16]) -> Result<Option<String>> {
     let db = ctx.home.db()?;
-    for (id, result) in db.completed_sessions()? {
-        let Ok(Outcome::Presign {
-            key_id: k,
-            signers: s,
-            ..
-        }) = serde_json::from_str(&result)
-        else {
-            continue;
-        };
-        if k == key_id
-            && s == signers
-            && db.ledger(&id, "presignature")?.as_deref() == Some("armed")
-        {
-            return Ok(Some(id));
-        }
-    }
-    Ok(None)
+    Ok(unused_presignatures(&db)?
+        .into_iter()
+        .find(|p| p.key_id == key_id && p.signers == signers)
+        .map(|p| p.session))
 }
 
 fn plan(ctx: &Ctx, args: SignPlanArgs) -> Result<()> {

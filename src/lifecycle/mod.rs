@@ -16,7 +16,7 @@
 
 pub mod backup;
 
-use crate::ceremony::Outcome;
+use crate::ceremony::unused_presignatures;
 use crate::error::{Failure, Result};
 use crate::plan::format_time;
 use crate::store::Home;
@@ -166,18 +166,15 @@ pub fn destroy(home: &Home, db: &mut Db, key: &KeyRecord, now: u64) -> Result<Ve
         }
     }
     let mut destroyed = Vec::new();
-    for (session, result) in db.completed_sessions()? {
-        let Ok(Outcome::Presign { key_id, .. }) = serde_json::from_str(&result) else {
+    for p in unused_presignatures(db)? {
+        if p.key_id != key.id {
             continue;
-        };
-        if key_id == key.id && db.ledger(&session, "presignature")?.as_deref() == Some("armed") {
-            db.set_ledger(&session, "presignature", "consumed")?;
-            let path = home.presignature_path(&session);
-            remove_durably(&path).map_err(|e| {
-                Failure::internal(format!("cannot remove {}", path.display())).cause(e)
-            })?;
-            destroyed.push(path.display().to_string());
         }
+        db.set_ledger(&p.session, "presignature", "consumed")?;
+        let path = home.presignature_path(&p.session);
+        remove_durably(&path)
+            .map_err(|e| Failure::internal(format!("cannot remove {}", path.display())).cause(e))?;
+        destroyed.push(path.display().to_string());
     }
     let share = home.share_path(&key.id);
     remove_durably(&share)
