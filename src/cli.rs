@@ -95,6 +95,12 @@ pub enum Command {
     /// Move round messages as QR codes: show yours, scan the others'
     #[command(subcommand)]
     Qr(QrCommand),
+    /// Give every party a new share of a FROST key (same public key); old shares stop working
+    #[command(subcommand)]
+    Refresh(RefreshCommand),
+    /// Give a party that lost its share of a FROST key a new one, with the help of t others
+    #[command(subcommand)]
+    Repair(RepairCommand),
     /// Stop a key from signing (this party's share) until it is resumed
     Suspend(SuspendArgs),
     /// Let a suspended key sign again
@@ -534,6 +540,55 @@ pub struct PresignPlanArgs {
     /// A label for the session
     #[arg(long, default_value = "")]
     pub label: String,
+    /// Expiry and output file
+    #[command(flatten)]
+    pub output: PlanOutputArgs,
+}
+
+/// `mpc refresh`
+#[derive(Debug, Subcommand)]
+pub enum RefreshCommand {
+    /// Write a refresh plan for a key (all of its parties take part)
+    Plan(RefreshPlanArgs),
+    /// Take part in a refresh session
+    Run(RunArgs),
+}
+
+/// `mpc refresh plan`
+#[derive(Debug, Args)]
+pub struct RefreshPlanArgs {
+    /// The key id (or a unique prefix)
+    #[arg(long)]
+    pub key: String,
+    /// A label for the session
+    #[arg(long, default_value = "")]
+    pub label: String,
+    /// Expiry and output file
+    #[command(flatten)]
+    pub output: PlanOutputArgs,
+}
+
+/// `mpc repair`
+#[derive(Debug, Subcommand)]
+pub enum RepairCommand {
+    /// Write a repair plan: who lost the share, who helps
+    Plan(RepairPlanArgs),
+    /// Take part in a repair session (as a helper, or as the party being repaired)
+    Run(RunArgs),
+}
+
+/// `mpc repair plan`
+#[derive(Debug, Args)]
+pub struct RepairPlanArgs {
+    /// The key id (or a unique prefix)
+    #[arg(long)]
+    pub key: String,
+    /// The party that lost its share: a name or 1-based index
+    #[arg(long)]
+    pub lost: String,
+    /// The helpers, at least t parties holding shares: names or 1-based indices, comma separated
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub helpers: Vec<String>,
     /// Expiry and output file
     #[command(flatten)]
     pub output: PlanOutputArgs,

@@ -84,6 +84,10 @@ pub enum Protocol {
     Sign,
     /// CGGMP21 auxiliary info (Paillier keys), before an ECDSA keygen.
     Aux,
+    /// FROST share refresh.
+    Refresh,
+    /// FROST share repair.
+    Repair,
 }
 
 impl Protocol {
@@ -93,6 +97,8 @@ impl Protocol {
             Protocol::Keygen => "keygen",
             Protocol::Sign => "sign",
             Protocol::Aux => "aux",
+            Protocol::Refresh => "refresh",
+            Protocol::Repair => "repair",
         }
     }
 }

@@ -1,7 +1,9 @@
 //! Plans: the small file that fixes everything a ceremony is about.
 //!
 //! A keygen plan names the scheme, t, the ordered party cards and a label; a signing plan
-//! names the key, the signers and the exact message. Both carry an expiry and 32 bytes of
+//! names the key, the signers and the exact message; a refresh plan names the key (all its
+//! parties take part); a repair plan names the key, the party that lost its share and its
+//! helpers. All carry an expiry and 32 bytes of
 //! fresh randomness, and the **session id** is the SHA-256 of the plan's canonical JSON, so
 //! every envelope of a ceremony is bound to exactly one plan. Party `i` (1-based, in plan
 //! order) is FROST identifier `i`.
@@ -41,6 +43,61 @@ pub enum Plan {
     Keygen(KeygenPlan),
     /// A signing session.
     Sign(SignPlan),
+    /// A share refresh: every party gets a new share of the same key (FROST).
+    Refresh(RefreshPlan),
+    /// A share repair: helpers give a party that lost its share a new one (FROST).
+    Repair(RepairPlan),
+}
+
+/// A share refresh plan: all n parties of the key take part.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshPlan {
+    /// Plan format version (1).
+    pub version: u8,
+    /// The scheme (a FROST scheme).
+    pub scheme: Scheme,
+    /// The key id.
+    pub key_id: String,
+    /// The group public key (hex, the scheme's stored form); it does not change.
+    pub group_public_key: String,
+    /// The key's threshold; it does not change.
+    pub threshold: u16,
+    /// All n parties of the key, in key order.
+    pub parties: Vec<Card>,
+    /// A label for the session.
+    pub label: String,
+    /// Unix seconds after which the plan is refused.
+    pub expires_at: u64,
+    /// 32 random bytes (hex).
+    pub nonce: String,
+}
+
+/// A share repair plan: `helpers` (at least t parties holding shares) give party `lost`
+/// a new share of the same key; the other parties do not take part.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepairPlan {
+    /// Plan format version (1).
+    pub version: u8,
+    /// The scheme (a FROST scheme).
+    pub scheme: Scheme,
+    /// The key id.
+    pub key_id: String,
+    /// The group public key (hex, the scheme's stored form).
+    pub group_public_key: String,
+    /// The key's threshold.
+    pub threshold: u16,
+    /// All n parties of the key, in key order.
+    pub parties: Vec<Card>,
+    /// The helpers, 1-based party indices, ascending.
+    pub helpers: Vec<u16>,
+    /// The party that lost its share, 1-based.
+    pub lost: u16,
+    /// The key's label (the repaired party records it).
+    pub label: String,
+    /// Unix seconds after which the plan is refused.
+    pub expires_at: u64,
+    /// 32 random bytes (hex).
+    pub nonce: String,
 }
 
 /// A key generation plan.
@@ -272,6 +329,8 @@ impl Plan {
         match self {
             Plan::Keygen(p) => p.scheme,
             Plan::Sign(p) => p.scheme,
+            Plan::Refresh(p) => p.scheme,
+            Plan::Repair(p) => p.scheme,
         }
     }
 
@@ -280,6 +339,8 @@ impl Plan {
         match self {
             Plan::Keygen(p) => &p.parties,
             Plan::Sign(p) => &p.parties,
+            Plan::Refresh(p) => &p.parties,
+            Plan::Repair(p) => &p.parties,
         }
     }
 
@@ -287,7 +348,14 @@ impl Plan {
     pub fn participants(&self) -> Vec<u16> {
         match self {
             Plan::Keygen(p) => (1..=p.parties.len() as u16).collect(),
+            Plan::Refresh(p) => (1..=p.parties.len() as u16).collect(),
             Plan::Sign(p) => p.signers.clone(),
+            Plan::Repair(p) => {
+                let mut v = p.helpers.clone();
+                v.push(p.lost);
+                v.sort_unstable();
+                v
+            }
         }
     }
 
@@ -296,6 +364,8 @@ impl Plan {
         match self {
             Plan::Keygen(p) => p.threshold,
             Plan::Sign(p) => p.threshold,
+            Plan::Refresh(p) => p.threshold,
+            Plan::Repair(p) => p.threshold,
         }
     }
 
@@ -304,6 +374,8 @@ impl Plan {
         match self {
             Plan::Keygen(p) => p.expires_at,
             Plan::Sign(p) => p.expires_at,
+            Plan::Refresh(p) => p.expires_at,
+            Plan::Repair(p) => p.expires_at,
         }
     }
 
@@ -312,14 +384,28 @@ impl Plan {
         match self {
             Plan::Keygen(p) => &p.label,
             Plan::Sign(p) => &p.label,
+            Plan::Refresh(p) => &p.label,
+            Plan::Repair(p) => &p.label,
         }
     }
 
-    /// `keygen` or `sign`.
+    /// `keygen`, `sign`, `refresh` or `repair`.
     pub fn kind(&self) -> &'static str {
         match self {
             Plan::Keygen(_) => "keygen",
             Plan::Sign(_) => "sign",
+            Plan::Refresh(_) => "refresh",
+            Plan::Repair(_) => "repair",
+        }
+    }
+
+    /// The existing key a plan is about (all but keygen): its id and group public key.
+    pub fn key(&self) -> Option<(&str, &str)> {
+        match self {
+            Plan::Keygen(_) => None,
+            Plan::Sign(p) => Some((&p.key_id, &p.group_public_key)),
+            Plan::Refresh(p) => Some((&p.key_id, &p.group_public_key)),
+            Plan::Repair(p) => Some((&p.key_id, &p.group_public_key)),
         }
     }
 
@@ -363,7 +449,7 @@ impl Plan {
             Plan::Sign(p) => base64::engine::general_purpose::STANDARD
                 .decode(&p.message)
                 .ok(),
-            Plan::Keygen(_) => None,
+            _ => None,
         }
     }
 
@@ -379,6 +465,8 @@ impl Plan {
         let (version, nonce) = match self {
             Plan::Keygen(p) => (p.version, &p.nonce),
             Plan::Sign(p) => (p.version, &p.nonce),
+            Plan::Refresh(p) => (p.version, &p.nonce),
+            Plan::Repair(p) => (p.version, &p.nonce),
         };
         if version != 1 {
             return bad(format!("unsupported plan version {version}"));
@@ -461,6 +549,37 @@ impl Plan {
         {
             digest_of(mode, &self.message().unwrap_or_default()).map_err(PlanError::Invalid)?;
         }
+        if let Some((_, group_key)) = self.key()
+            && hex::decode(group_key).is_err()
+        {
+            return bad("group public key is not hex".into());
+        }
+        if matches!(self, Plan::Refresh(_) | Plan::Repair(_)) && !self.scheme().is_frost() {
+            return bad(format!(
+                "{} applies to the FROST schemes only: cggmp21 0.6 refreshes only n-of-n ECDSA shares and has no share repair",
+                self.kind()
+            ));
+        }
+        if let Plan::Repair(p) = self {
+            if p.lost == 0 || p.lost as usize > n {
+                return bad(format!("the party to repair must be between 1 and {n}"));
+            }
+            if p.helpers.len() < t {
+                return bad(format!(
+                    "a repair needs at least t={t} helpers, got {}",
+                    p.helpers.len()
+                ));
+            }
+            if !p.helpers.windows(2).all(|w| w[0] < w[1]) {
+                return bad("helpers must be listed once each, in ascending order".into());
+            }
+            if p.helpers.iter().any(|&h| h == 0 || h as usize > n) {
+                return bad(format!("helper indices must be between 1 and {n}"));
+            }
+            if p.helpers.contains(&p.lost) {
+                return bad("the party to repair cannot be one of its helpers".into());
+            }
+        }
         if let Plan::Sign(p) = self {
             if p.signers.len() < t || p.signers.len() > n {
                 return bad(format!(
@@ -478,9 +597,6 @@ impl Plan {
                 Some(m) if m.len() <= MAX_MESSAGE_LEN => {}
                 Some(_) => return bad("message is larger than 1 MiB".into()),
                 None => return bad("message is not valid base64".into()),
-            }
-            if hex::decode(&p.group_public_key).is_err() {
-                return bad("group public key is not hex".into());
             }
         }
         Ok(())
@@ -500,6 +616,73 @@ mod tests {
     }
 
     use super::*;
+
+    fn repair_plan(scheme: Scheme, helpers: Vec<u16>, lost: u16) -> RepairPlan {
+        RepairPlan {
+            version: 1,
+            scheme,
+            key_id: "k".into(),
+            group_public_key: "00".into(),
+            threshold: 2,
+            parties: ["alice", "bob", "carol"]
+                .iter()
+                .map(|n| crate::identity::Identity::generate(n).card())
+                .collect(),
+            helpers,
+            lost,
+            label: String::new(),
+            expires_at: now() + 60,
+            nonce: fresh_nonce(),
+        }
+    }
+
+    #[test]
+    fn refresh_and_repair_plans_are_for_frost_keys_and_sound_helper_sets() {
+        let ok = repair_plan(Scheme::EddsaEd25519, vec![1, 2], 3);
+        Plan::Repair(ok.clone()).validate().unwrap();
+        let refresh = Plan::Refresh(RefreshPlan {
+            version: 1,
+            scheme: Scheme::EcdsaSecp256k1,
+            key_id: ok.key_id.clone(),
+            group_public_key: ok.group_public_key.clone(),
+            threshold: 2,
+            parties: ok.parties.clone(),
+            label: String::new(),
+            expires_at: ok.expires_at,
+            nonce: ok.nonce.clone(),
+        });
+        let e = refresh.validate().unwrap_err().to_string();
+        assert!(e.contains("cggmp21 0.6 refreshes only n-of-n"), "{e}");
+        for (plan, want) in [
+            (
+                repair_plan(Scheme::EcdsaSecp256k1, vec![1, 2], 3),
+                "FROST schemes only",
+            ),
+            (
+                repair_plan(Scheme::EddsaEd25519, vec![1], 3),
+                "at least t=2 helpers",
+            ),
+            (
+                repair_plan(Scheme::EddsaEd25519, vec![2, 1], 3),
+                "ascending",
+            ),
+            (
+                repair_plan(Scheme::EddsaEd25519, vec![1, 3], 3),
+                "cannot be one of its helpers",
+            ),
+            (
+                repair_plan(Scheme::EddsaEd25519, vec![1, 4], 3),
+                "between 1 and 3",
+            ),
+            (
+                repair_plan(Scheme::EddsaEd25519, vec![1, 2], 0),
+                "between 1 and 3",
+            ),
+        ] {
+            let e = Plan::Repair(plan).validate().unwrap_err().to_string();
+            assert!(e.contains(want), "`{want}` not in: {e}");
+        }
+    }
 
     #[test]
     fn paths_are_non_hardened_bip32() {

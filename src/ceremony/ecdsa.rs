@@ -318,6 +318,9 @@ impl Ceremony<'_> {
             Plan::Sign(p) if p.presign.is_some() => {
                 self.presignature_step(&mut journal, p, seed, &rx)
             }
+            Plan::Refresh(_) | Plan::Repair(_) => Err(Failure::internal(
+                "ECDSA shares are neither refreshed nor repaired (the plan should not validate)",
+            )),
             Plan::Sign(p) => {
                 let share = self.load_ecdsa_share(&p.key_id)?;
                 let position = |s: u16| p.signers.iter().position(|&x| x == s).map(|i| i as u16);

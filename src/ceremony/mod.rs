@@ -15,7 +15,8 @@
 //! and names the sender.
 
 use crate::engine::{
-    self, EngineError, Inbox, KeyMaterial, KeygenParams, KeygenState, SignParams, SignState, Step,
+    self, EngineError, Inbox, KeyMaterial, KeygenParams, KeygenState, RefreshState, RepairState,
+    SignParams, SignState, Step,
 };
 use crate::envelope::{Envelope, Header, Protocol};
 use crate::error::{Exit, Failure, Result};
@@ -32,6 +33,7 @@ use std::path::{Path, PathBuf};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 mod ecdsa;
+mod shares;
 
 /// The encrypted per-session journal.
 #[derive(Serialize, Deserialize)]
@@ -47,6 +49,8 @@ enum JournalState {
     Keygen(KeygenState),
     Sign(SignState),
     Ecdsa(ecdsa::EcdsaState),
+    Refresh(RefreshState),
+    Repair(RepairState),
 }
 
 /// A key share file's contents (secret).
@@ -107,6 +111,30 @@ pub enum Outcome {
         /// Transcript hash, hex.
         transcript: String,
     },
+    /// New shares of the same key; the old ones are destroyed.
+    Refresh {
+        /// Key id.
+        key_id: String,
+        /// Scheme.
+        scheme: String,
+        /// Public key in the scheme's standard form, hex (unchanged).
+        public_key: String,
+        /// Transcript hash, hex.
+        transcript: String,
+    },
+    /// A lost share repaired.
+    Repair {
+        /// Key id.
+        key_id: String,
+        /// Scheme.
+        scheme: String,
+        /// Public key in the scheme's standard form, hex.
+        public_key: String,
+        /// The party whose share was repaired, 1-based.
+        repaired: u16,
+        /// Transcript hash, hex.
+        transcript: String,
+    },
 }
 
 impl Outcome {
@@ -115,7 +143,9 @@ impl Outcome {
         let t = match self {
             Outcome::Keygen { transcript, .. }
             | Outcome::Sign { transcript, .. }
-            | Outcome::Presign { transcript, .. } => transcript,
+            | Outcome::Presign { transcript, .. }
+            | Outcome::Refresh { transcript, .. }
+            | Outcome::Repair { transcript, .. } => transcript,
         };
         let bytes: [u8; 32] = hex::decode(t)
             .ok()
@@ -178,7 +208,11 @@ impl<'a> Ceremony<'a> {
         if let Plan::Sign(p) = &plan {
             check_sign_plan(&db, p, me)?;
         }
-        match db.session(&sid)? {
+        let existing = db.session(&sid)?;
+        if existing.is_none() || matches!(plan, Plan::Refresh(_)) {
+            shares::check_plan(home, &db, &plan, me)?;
+        }
+        match existing {
             Some(rec) if rec.status == SessionStatus::Aborted => {
                 return Err(Failure::new(
                     Exit::Aborted,
@@ -277,6 +311,7 @@ impl<'a> Ceremony<'a> {
     fn abort(&mut self, reason: &str) -> Result<()> {
         self.db
             .update_session(&self.sid, SessionStatus::Aborted, "aborted", Some(reason))?;
+        self.refresh_aborted()?;
         self.db.audit(
             &format!("{}.abort", self.plan.kind()),
             &self.sid,
@@ -290,6 +325,8 @@ impl<'a> Ceremony<'a> {
         match self.plan {
             Plan::Keygen(_) => Protocol::Keygen,
             Plan::Sign(_) => Protocol::Sign,
+            Plan::Refresh(_) => Protocol::Refresh,
+            Plan::Repair(_) => Protocol::Repair,
         }
     }
 
@@ -299,17 +336,16 @@ impl<'a> Ceremony<'a> {
             Plan::Keygen(p) if p.aux == Some(AuxMode::Generate) => {
                 vec![Protocol::Aux, Protocol::Keygen]
             }
-            Plan::Keygen(_) => vec![Protocol::Keygen],
-            Plan::Sign(_) => vec![Protocol::Sign],
+            _ => vec![self.protocol()],
         }
     }
 
     /// The highest round number of this session's protocols.
     fn max_round(&self) -> u8 {
-        if self.plan.scheme().is_frost() {
-            2
-        } else {
-            ecdsa::MAX_ROUND
+        match self.plan {
+            _ if !self.plan.scheme().is_frost() => ecdsa::MAX_ROUND,
+            Plan::Refresh(_) | Plan::Repair(_) => 3,
+            _ => 2,
         }
     }
 
@@ -523,6 +559,8 @@ impl<'a> Ceremony<'a> {
                     }
                     Plan::Keygen(_) => JournalState::Keygen(KeygenState::Start),
                     Plan::Sign(_) => JournalState::Sign(SignState::Start),
+                    Plan::Refresh(_) => JournalState::Refresh(RefreshState::Start),
+                    Plan::Repair(_) => JournalState::Repair(RepairState::Start),
                 },
                 sent: Vec::new(),
             }),
@@ -555,6 +593,8 @@ impl<'a> Ceremony<'a> {
             let step = match &journal.state {
                 JournalState::Keygen(state) => self.keygen_step(state, &inbox)?,
                 JournalState::Sign(state) => self.sign_step(state, &inbox)?,
+                JournalState::Refresh(state) => self.refresh_step(state, &inbox)?,
+                JournalState::Repair(state) => self.repair_step(state, &inbox)?,
                 JournalState::Ecdsa(_) => {
                     return Err(Failure::internal("an ECDSA journal in a FROST session"));
                 }
@@ -576,6 +616,12 @@ impl<'a> Ceremony<'a> {
                     // exists) and what it sent, before anything leaves the machine.
                     self.save_journal(&journal)?;
                     self.db.record_sent(&self.sid, &rows, ledger)?;
+                    if matches!(
+                        journal.state,
+                        JournalState::Refresh(RefreshState::Staged { .. })
+                    ) {
+                        self.refresh_staged()?;
+                    }
                     let name = state_name(&journal.state);
                     self.db
                         .update_session(&self.sid, SessionStatus::Running, name, None)?;
@@ -599,6 +645,8 @@ impl<'a> Ceremony<'a> {
             Outcome::Keygen { key_id, .. } => ("keygen.complete", key_id.clone()),
             Outcome::Sign { key_id, .. } => ("sign.complete", key_id.clone()),
             Outcome::Presign { key_id, .. } => ("presign.complete", key_id.clone()),
+            Outcome::Refresh { key_id, .. } => ("refresh.complete", key_id.clone()),
+            Outcome::Repair { key_id, .. } => ("repair.complete", key_id.clone()),
         };
         self.db.audit(
             action,
@@ -620,22 +668,7 @@ impl<'a> Ceremony<'a> {
         transcript: [u8; 32],
     ) -> Result<Outcome> {
         let key_id = pubkey::key_id(p.scheme, group_key);
-        let share = ShareFile {
-            version: 1,
-            scheme: p.scheme.id().into(),
-            key_id: key_id.clone(),
-            index: self.me,
-            key_package: hex::encode(key_package),
-            public_key_package: hex::encode(public_key_package),
-        };
-        let bytes = Secret::new(
-            serde_json::to_vec(&share).map_err(|e| Failure::internal("encode").cause(e))?,
-        );
-        self.home.write_sealed(
-            &self.home.share_path(&key_id),
-            self.identity,
-            bytes.expose(),
-        )?;
+        self.write_share(p.scheme, &key_id, key_package, public_key_package)?;
         if self.db.keys_matching(&key_id)?.is_empty() {
             let now = crate::plan::now();
             self.db.insert_key(&KeyRecord {
@@ -662,6 +695,31 @@ impl<'a> Ceremony<'a> {
             public_key: hex::encode(pubkey::standard_form(p.scheme, group_key)),
             transcript: hex::encode(transcript),
         })
+    }
+
+    /// Writes this party's share file for `key_id` (sealed, atomically replacing any
+    /// previous share).
+    fn write_share(
+        &self,
+        scheme: crate::scheme::Scheme,
+        key_id: &str,
+        key_package: &[u8],
+        public_key_package: &[u8],
+    ) -> Result<()> {
+        let share = ShareFile {
+            version: 1,
+            scheme: scheme.id().into(),
+            key_id: key_id.into(),
+            index: self.me,
+            key_package: hex::encode(key_package),
+            public_key_package: hex::encode(public_key_package),
+        };
+        let bytes = Secret::new(
+            serde_json::to_vec(&share).map_err(|e| Failure::internal("encode").cause(e))?,
+        );
+        self.home
+            .write_sealed(&self.home.share_path(key_id), self.identity, bytes.expose())?;
+        Ok(())
     }
 
     /// Builds and signs the envelope for one outgoing payload; private payloads are
@@ -828,6 +886,8 @@ fn state_name(s: &JournalState) -> &'static str {
     match s {
         JournalState::Keygen(k) => k.name(),
         JournalState::Sign(k) => k.name(),
+        JournalState::Refresh(k) => k.name(),
+        JournalState::Repair(k) => k.name(),
         JournalState::Ecdsa(_) => "running",
     }
 }
@@ -861,6 +921,11 @@ pub fn unused_presignatures(db: &Db) -> Result<Vec<UnusedPresignature>> {
         }
     }
     Ok(out)
+}
+
+/// Checks a refresh or repair plan against this home, as taking part will.
+pub fn check_plan_here(home: &Home, plan: &Plan, me: u16) -> Result<()> {
+    shares::check_plan(home, &home.db()?, plan, me)
 }
 
 /// Loads and decrypts this party's share of `key_id`.
@@ -936,10 +1001,11 @@ pub fn describe_plan(plan: &Plan, me: u16) -> String {
     let participants = plan.participants();
     for (i, c) in plan.parties().iter().enumerate() {
         let idx = i as u16 + 1;
-        let role = if matches!(plan, Plan::Sign(_)) && participants.contains(&idx) {
-            " signer"
-        } else {
-            ""
+        let role = match plan {
+            Plan::Sign(_) if participants.contains(&idx) => " signer",
+            Plan::Repair(p) if p.lost == idx => " LOST SHARE, repaired",
+            Plan::Repair(p) if p.helpers.contains(&idx) => " helper",
+            _ => "",
         };
         let you = if idx == me { "  <- you" } else { "" };
         s.push_str(&format!(
@@ -947,6 +1013,18 @@ pub fn describe_plan(plan: &Plan, me: u16) -> String {
             c.name,
             words(&c.fingerprint())
         ));
+    }
+    match plan {
+        Plan::Refresh(p) => s.push_str(&format!(
+            "  key:         {}\n  refresh:     every party gets a new share of this key; the old shares stop working\n",
+            p.key_id
+        )),
+        Plan::Repair(p) => s.push_str(&format!(
+            "  key:         {}\n  repair:      party {} gets a new share from the helpers\n",
+            p.key_id,
+            plan.party_label(p.lost)
+        )),
+        _ => {}
     }
     if let Plan::Sign(p) = plan {
         s.push_str(&format!("  key:         {}\n", p.key_id));

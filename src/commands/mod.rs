@@ -15,7 +15,9 @@ pub mod keys;
 pub mod presign;
 pub mod primes;
 pub mod qr;
+pub mod refresh;
 pub mod relay;
+pub mod repair;
 pub mod resume;
 pub mod run;
 pub mod sign;
@@ -76,6 +78,8 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Primes(c) => primes::run(&ctx, c),
         Command::Presign(c) => presign::run(&ctx, c),
         Command::Qr(c) => qr::run(&ctx, c),
+        Command::Refresh(c) => refresh::run(&ctx, c),
+        Command::Repair(c) => repair::run(&ctx, c),
         Command::Suspend(a) => suspend::run(&ctx, a),
         Command::Resume(a) => resume::run(&ctx, a),
         Command::Delete(a) => delete::run(&ctx, a),

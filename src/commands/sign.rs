@@ -33,14 +33,21 @@ pub fn resolve_signers(
     crate::lifecycle::ensure_can_sign(&key)?;
     let parties: Vec<Card> = serde_json::from_str(&key.parties_json)
         .map_err(|e| Failure::internal("stored parties are unreadable").cause(e))?;
-    let mut signers = Vec::new();
+    let signers = party_indices(&key, &parties, specs)?;
+    Ok((key, parties, signers))
+}
+
+/// The 1-based indices (ascending, once each) of the parties of `key` named by `specs`
+/// (names or indices).
+pub fn party_indices(key: &KeyRecord, parties: &[Card], specs: &[String]) -> Result<Vec<u16>> {
+    let mut out = Vec::new();
     for s in specs {
         let s = s.trim();
         let idx = match s.parse::<u16>() {
             Ok(i) if i >= 1 && (i as usize) <= parties.len() => i,
             Ok(i) => {
                 return Err(Failure::input(format!(
-                    "signer index {i} is not between 1 and {}",
+                    "party index {i} is not between 1 and {}",
                     parties.len()
                 )));
             }
@@ -50,11 +57,11 @@ pub fn resolve_signers(
                 .map(|i| i as u16 + 1)
                 .ok_or_else(|| Failure::input(format!("`{s}` is not a party of key {}", key.id)))?,
         };
-        signers.push(idx);
+        out.push(idx);
     }
-    signers.sort_unstable();
-    signers.dedup();
-    Ok((key, parties, signers))
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
 }
 
 /// The oldest unused presignature in this home for `key_id` and exactly `signers`.

@@ -187,6 +187,112 @@ pub struct SignResult {
     pub transcript: [u8; 32],
 }
 
+/// A party's state in a share refresh.
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+pub enum RefreshState {
+    /// Nothing done yet.
+    Start,
+    /// Round 1 sent.
+    Round1 {
+        /// frost round-1 secret package.
+        secret: Vec<u8>,
+        /// Our own round-1 package, for the echo hash.
+        own: Vec<u8>,
+    },
+    /// Round 2 sent.
+    Round2 {
+        /// frost round-2 secret package.
+        secret: Vec<u8>,
+        /// Hash of every party's round-1 package.
+        echo: [u8; 32],
+    },
+    /// The new share exists (only here, in the encrypted journal) and our confirmation
+    /// is sent; the old share is still the one in use.
+    Staged {
+        /// The new `KeyPackage` (secret).
+        key_package: Vec<u8>,
+        /// The new `PublicKeyPackage`.
+        public_key_package: Vec<u8>,
+        /// Our confirmation: a hash of the round-1 echo and the new public key package.
+        confirm: [u8; 32],
+    },
+}
+
+/// The outcome of a refresh for one party: its new share.
+pub struct RefreshResult {
+    /// The new `KeyPackage` (secret).
+    pub key_package: SecretBytes,
+    /// The new `PublicKeyPackage` (same group key, new verifying shares).
+    pub public_key_package: Vec<u8>,
+    /// Hash all parties share.
+    pub transcript: [u8; 32],
+}
+
+/// What a share repair fixes.
+#[derive(Clone, Debug)]
+pub struct RepairParams {
+    /// The scheme.
+    pub scheme: Scheme,
+    /// The session id.
+    pub session: [u8; 32],
+    /// This party's index.
+    pub me: u16,
+    /// The helpers, ascending.
+    pub helpers: Vec<u16>,
+    /// The party whose share is repaired.
+    pub lost: u16,
+    /// The group key, as stored in key metadata; the repaired party checks it.
+    pub group_key: Vec<u8>,
+    /// Helpers: public key metadata handed to the repaired party (all helpers must
+    /// send the same).
+    pub info: Vec<u8>,
+}
+
+/// A party's state in a share repair.
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+pub enum RepairState {
+    /// Nothing done yet.
+    Start,
+    /// A helper sent its deltas to the other helpers.
+    Dealt {
+        /// The delta this helper keeps for itself (secret).
+        own_delta: Vec<u8>,
+    },
+    /// A helper sent its sigma to the repaired party.
+    Sent,
+    /// The repaired party has its new share and has confirmed it.
+    Repaired {
+        /// The new `KeyPackage` (secret).
+        key_package: Vec<u8>,
+        /// The key's `PublicKeyPackage`, as the helpers sent it.
+        public_key_package: Vec<u8>,
+        /// The helpers' key metadata.
+        info: Vec<u8>,
+        /// The verifying share, confirmed to the helpers.
+        verifying_share: Vec<u8>,
+    },
+}
+
+/// The outcome of a repair.
+pub enum RepairResult {
+    /// A helper: the repaired party confirmed a share that matches the key.
+    Helped {
+        /// Hash the helpers and the repaired party share.
+        transcript: [u8; 32],
+    },
+    /// The repaired party: its new share.
+    Repaired {
+        /// The new `KeyPackage` (secret).
+        key_package: SecretBytes,
+        /// The key's `PublicKeyPackage`.
+        public_key_package: Vec<u8>,
+        /// The helpers' key metadata.
+        info: Vec<u8>,
+        /// Hash the helpers and the repaired party share.
+        transcript: [u8; 32],
+    },
+}
+
 macro_rules! redacted_debug {
     ($t:ty) => {
         impl fmt::Debug for $t {
@@ -198,6 +304,32 @@ macro_rules! redacted_debug {
 }
 redacted_debug!(KeygenState);
 redacted_debug!(SignState);
+redacted_debug!(RefreshState);
+redacted_debug!(RepairState);
+
+impl RefreshState {
+    /// The state's name, for logs and status.
+    pub fn name(&self) -> &'static str {
+        match self {
+            RefreshState::Start => "start",
+            RefreshState::Round1 { .. } => "round 1 sent",
+            RefreshState::Round2 { .. } => "round 2 sent",
+            RefreshState::Staged { .. } => "new share staged, confirmation sent",
+        }
+    }
+}
+
+impl RepairState {
+    /// The state's name, for logs and status.
+    pub fn name(&self) -> &'static str {
+        match self {
+            RepairState::Start => "start",
+            RepairState::Dealt { .. } => "deltas sent",
+            RepairState::Sent => "sigma sent",
+            RepairState::Repaired { .. } => "share repaired, confirmation sent",
+        }
+    }
+}
 
 impl KeygenState {
     /// The state's name, for logs and status.
@@ -251,6 +383,43 @@ pub fn sign_step(
         }
         Scheme::SchnorrSecp256k1 => s::<frost_secp256k1::Secp256K1Sha256>(p, key, state, inbox),
         Scheme::EcdsaSecp256k1 => Err(EngineError::Bug("ECDSA does not run FROST signing".into())),
+    }
+}
+
+/// Advances a share refresh by one step (FROST schemes).
+pub fn refresh_step(
+    p: &KeygenParams,
+    key: &KeyMaterial,
+    state: &RefreshState,
+    inbox: &Inbox,
+) -> Result<Step<RefreshState, RefreshResult>, EngineError> {
+    use self::frost::refresh_step as r;
+    match p.scheme {
+        Scheme::EddsaEd25519 => r::<frost_ed25519::Ed25519Sha512>(p, key, state, inbox),
+        Scheme::SchnorrSecp256k1Tr => {
+            r::<frost_secp256k1_tr::Secp256K1Sha256TR>(p, key, state, inbox)
+        }
+        Scheme::SchnorrSecp256k1 => r::<frost_secp256k1::Secp256K1Sha256>(p, key, state, inbox),
+        Scheme::EcdsaSecp256k1 => Err(EngineError::Bug("ECDSA shares are not refreshed".into())),
+    }
+}
+
+/// Advances a share repair by one step (FROST schemes). `key` is the helper's share;
+/// the repaired party has none.
+pub fn repair_step(
+    p: &RepairParams,
+    key: Option<&KeyMaterial>,
+    state: &RepairState,
+    inbox: &Inbox,
+) -> Result<Step<RepairState, RepairResult>, EngineError> {
+    use self::frost::repair_step as r;
+    match p.scheme {
+        Scheme::EddsaEd25519 => r::<frost_ed25519::Ed25519Sha512>(p, key, state, inbox),
+        Scheme::SchnorrSecp256k1Tr => {
+            r::<frost_secp256k1_tr::Secp256K1Sha256TR>(p, key, state, inbox)
+        }
+        Scheme::SchnorrSecp256k1 => r::<frost_secp256k1::Secp256K1Sha256>(p, key, state, inbox),
+        Scheme::EcdsaSecp256k1 => Err(EngineError::Bug("ECDSA shares are not repaired".into())),
     }
 }
 

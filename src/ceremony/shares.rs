@@ -1,0 +1,302 @@
+//! Share maintenance ceremonies for FROST keys: refresh and repair.
+//!
+//! **Refresh** (`mpc refresh`): all n parties run frost-core's refresh DKG (a sharing of
+//! zero added to every share) and get new shares of the same group key. The new share
+//! lives only in the party's encrypted session journal until every party has confirmed,
+//! in a third round, the same new public key package; then the share file is replaced
+//! (atomically) and the old share is gone. A party that has staged its new share but not
+//! seen every confirmation keeps signing refused (status `rotating`), since its old share
+//! and a refreshed party's new share do not combine. If the session aborts, the new share
+//! is dropped with the journal and the key goes back to `active` on the old share: no
+//! party switches unless every party confirmed, so without a party that equivocates
+//! (shows different confirmations to different parties) nobody has switched either.
+//!
+//! **Repair** (`mpc repair`): at least t helpers give a party that lost its share (but
+//! still has, or restored, its identity) a new share of the same key, by frost-core's
+//! repairable threshold scheme; nobody learns anyone's share. The repaired party checks
+//! the result against its verifying share in the key's public key package (sent by every
+//! helper, identical) and confirms its verifying share to the helpers. The share is the
+//! same point on the same polynomial, so the other parties' shares and backups stay valid.
+//!
+//! ECDSA shares are neither refreshed nor repaired: cggmp21 0.6 refreshes only n-of-n
+//! (non-threshold) shares, mpc's ECDSA keys are threshold keys, and it has no repair.
+
+use super::{Ceremony, Generic, JournalState, Outcome, load_share};
+use crate::engine::{
+    self, KeygenParams, RefreshResult, RefreshState, RepairParams, RepairResult, RepairState, Step,
+};
+use crate::error::{Failure, Result};
+use crate::identity::Card;
+use crate::plan::Plan;
+use crate::pubkey;
+use crate::store::Home;
+use crate::store::db::{Db, KeyRecord, KeyStatus};
+use serde::{Deserialize, Serialize};
+
+/// Key details the helpers hand to the repaired party (public).
+#[derive(Serialize, Deserialize, PartialEq)]
+struct KeyInfo {
+    label: String,
+    session_id: String,
+    transcript: String,
+    created_at: u64,
+}
+
+/// The key record a refresh or repair plan names, checked against the plan.
+fn plan_key(db: &Db, plan: &Plan) -> Result<Option<KeyRecord>> {
+    let Some((key_id, group_key)) = plan.key() else {
+        return Ok(None);
+    };
+    let Some(key) = db
+        .keys_matching(key_id)?
+        .into_iter()
+        .find(|k| k.id == key_id)
+    else {
+        return Ok(None);
+    };
+    let parties: Vec<Card> = serde_json::from_str(&key.parties_json).unwrap_or_default();
+    if key.public_key != group_key
+        || key.scheme != plan.scheme().id()
+        || parties != plan.parties()
+        || key.threshold != plan.threshold()
+    {
+        return Err(Failure::input(format!(
+            "the plan's public key, scheme, parties or threshold do not match key {key_id} in this home"
+        )));
+    }
+    Ok(Some(key))
+}
+
+/// Checks a refresh or repair plan against this home before (and, for a refresh,
+/// while) taking part.
+pub(super) fn check_plan(home: &Home, db: &Db, plan: &Plan, me: u16) -> Result<()> {
+    let (key_id, lost) = match plan {
+        Plan::Refresh(p) => (&p.key_id, None),
+        Plan::Repair(p) => (&p.key_id, Some(p.lost)),
+        _ => return Ok(()),
+    };
+    let key = plan_key(db, plan)?;
+    let has_share = home.share_path(key_id).exists();
+    if lost == Some(me) {
+        return match key {
+            Some(k) if k.status == KeyStatus::Deleted => Err(Failure::input(format!(
+                "key {key_id} was deleted in this home; a deleted share is not repaired"
+            ))),
+            _ if has_share => Err(Failure::input(format!(
+                "this home still holds a share of key {key_id}; there is nothing to repair"
+            ))
+            .hint("a repair is for a party whose share is lost; check `mpc keys show`")),
+            _ => Ok(()),
+        };
+    }
+    let key =
+        key.ok_or_else(|| Failure::input(format!("the plan's key {key_id} is not in this home")))?;
+    let allowed: &[KeyStatus] = match plan {
+        Plan::Refresh(_) => &[KeyStatus::Active, KeyStatus::Suspended, KeyStatus::Rotating],
+        _ => &[KeyStatus::Active, KeyStatus::Suspended],
+    };
+    if !allowed.contains(&key.status) {
+        return Err(Failure::input(format!(
+            "key {key_id} is {}; a {} needs it active or suspended",
+            key.status.as_str(),
+            plan.kind()
+        ))
+        .hint(match key.status {
+            KeyStatus::Rotating => "finish the refresh under way first",
+            _ => "see `mpc keys show`",
+        }));
+    }
+    if !has_share {
+        return Err(Failure::input(format!(
+            "this home has no share of key {key_id} ({})",
+            home.share_path(key_id).display()
+        ))
+        .hint("restore it (`mpc keys restore`) or have it repaired (`mpc repair`)"));
+    }
+    Ok(())
+}
+
+impl Ceremony<'_> {
+    pub(super) fn refresh_step(
+        &mut self,
+        state: &RefreshState,
+        inbox: &engine::Inbox,
+    ) -> Result<Generic> {
+        let Plan::Refresh(p) = &self.plan else {
+            return Err(Failure::internal("journal does not match the plan kind"));
+        };
+        let params = KeygenParams {
+            scheme: p.scheme,
+            session: self.session,
+            me: self.me,
+            t: p.threshold,
+            n: p.parties.len() as u16,
+        };
+        let key = load_share(self.home, self.identity, &p.key_id)?;
+        match engine::refresh_step(&params, &key, state, inbox).map_err(|e| self.blame(e))? {
+            Step::Advanced { state, outgoing } => Ok(Generic::Advanced {
+                state: JournalState::Refresh(state),
+                outgoing,
+            }),
+            Step::Waiting { round, missing } => Ok(Generic::Waiting { round, missing }),
+            Step::Done(RefreshResult {
+                key_package,
+                public_key_package,
+                transcript,
+            }) => {
+                let p = p.clone();
+                let group = hex::decode(&p.group_public_key)
+                    .map_err(|e| Failure::internal("plan key").cause(e))?;
+                // The switch: the new share replaces the old one in one rename.
+                self.write_share(
+                    p.scheme,
+                    &p.key_id,
+                    key_package.expose(),
+                    &public_key_package,
+                )?;
+                if let Some(k) = plan_key(&self.db, &self.plan)?
+                    && k.status == KeyStatus::Rotating
+                {
+                    self.db.set_key_status(&p.key_id, KeyStatus::Active, None)?;
+                }
+                Ok(Generic::Done(Outcome::Refresh {
+                    key_id: p.key_id.clone(),
+                    scheme: p.scheme.id().into(),
+                    public_key: hex::encode(pubkey::standard_form(p.scheme, &group)),
+                    transcript: hex::encode(transcript),
+                }))
+            }
+        }
+    }
+
+    /// The new share is staged and confirmed: until every party has confirmed, this
+    /// party's key refuses to sign (an active key becomes `rotating`; a suspended one
+    /// stays suspended).
+    pub(super) fn refresh_staged(&mut self) -> Result<()> {
+        let Plan::Refresh(p) = &self.plan else {
+            return Ok(());
+        };
+        if let Some(k) = plan_key(&self.db, &self.plan)?
+            && k.status == KeyStatus::Active
+        {
+            self.db
+                .set_key_status(&p.key_id, KeyStatus::Rotating, None)?;
+            self.db.audit(
+                "refresh.staged",
+                &p.key_id,
+                serde_json::json!({ "session": self.sid, "status": "rotating" }),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// A refresh that aborts leaves the old share in use: a `rotating` key is active
+    /// again.
+    pub(super) fn refresh_aborted(&mut self) -> Result<()> {
+        let Plan::Refresh(p) = &self.plan else {
+            return Ok(());
+        };
+        if let Some(k) = plan_key(&self.db, &self.plan)?
+            && k.status == KeyStatus::Rotating
+        {
+            self.db.set_key_status(&p.key_id, KeyStatus::Active, None)?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn repair_step(
+        &mut self,
+        state: &RepairState,
+        inbox: &engine::Inbox,
+    ) -> Result<Generic> {
+        let Plan::Repair(p) = &self.plan else {
+            return Err(Failure::internal("journal does not match the plan kind"));
+        };
+        let p = p.clone();
+        let helping = p.lost != self.me;
+        let (key, info) = if helping {
+            let record = plan_key(&self.db, &self.plan)?
+                .ok_or_else(|| Failure::internal("the key vanished"))?;
+            let info = KeyInfo {
+                label: record.label,
+                session_id: record.session_id,
+                transcript: record.transcript,
+                created_at: record.created_at,
+            };
+            (
+                Some(load_share(self.home, self.identity, &p.key_id)?),
+                serde_json::to_vec(&info).map_err(|e| Failure::internal("encode").cause(e))?,
+            )
+        } else {
+            (None, Vec::new())
+        };
+        let group_key =
+            hex::decode(&p.group_public_key).map_err(|e| Failure::internal("plan key").cause(e))?;
+        let params = RepairParams {
+            scheme: p.scheme,
+            session: self.session,
+            me: self.me,
+            helpers: p.helpers.clone(),
+            lost: p.lost,
+            group_key: group_key.clone(),
+            info,
+        };
+        let step =
+            engine::repair_step(&params, key.as_ref(), state, inbox).map_err(|e| self.blame(e))?;
+        let outcome = |transcript: [u8; 32]| Outcome::Repair {
+            key_id: p.key_id.clone(),
+            scheme: p.scheme.id().into(),
+            public_key: hex::encode(pubkey::standard_form(p.scheme, &group_key)),
+            repaired: p.lost,
+            transcript: hex::encode(transcript),
+        };
+        match step {
+            Step::Advanced { state, outgoing } => Ok(Generic::Advanced {
+                state: JournalState::Repair(state),
+                outgoing,
+            }),
+            Step::Waiting { round, missing } => Ok(Generic::Waiting { round, missing }),
+            Step::Done(RepairResult::Helped { transcript }) => {
+                Ok(Generic::Done(outcome(transcript)))
+            }
+            Step::Done(RepairResult::Repaired {
+                key_package,
+                public_key_package,
+                info,
+                transcript,
+            }) => {
+                let info: KeyInfo = serde_json::from_slice(&info).map_err(|_| {
+                    Failure::input("the helpers' key details do not decode").cause(
+                        "every helper sent the same details, so all of them run a different mpc",
+                    )
+                })?;
+                self.write_share(
+                    p.scheme,
+                    &p.key_id,
+                    key_package.expose(),
+                    &public_key_package,
+                )?;
+                if plan_key(&self.db, &self.plan)?.is_none() {
+                    self.db.insert_key(&KeyRecord {
+                        id: p.key_id.clone(),
+                        scheme: p.scheme.id().into(),
+                        public_key: p.group_public_key.clone(),
+                        threshold: p.threshold,
+                        n: p.parties.len() as u16,
+                        my_index: self.me,
+                        parties_json: serde_json::to_string(&p.parties)
+                            .map_err(|e| Failure::internal("encode").cause(e))?,
+                        label: info.label,
+                        status: KeyStatus::Active,
+                        session_id: info.session_id,
+                        transcript: info.transcript,
+                        created_at: info.created_at,
+                        updated_at: crate::plan::now(),
+                        delete_after: None,
+                    })?;
+                }
+                Ok(Generic::Done(outcome(transcript)))
+            }
+        }
+    }
+}

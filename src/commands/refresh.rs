@@ -1,0 +1,69 @@
+//! `mpc refresh plan|run`: new shares of the same FROST key for every party.
+//!
+//! See `ceremony::shares` for the protocol and for when the old share is destroyed.
+
+use super::{Ctx, keygen::emit_plan, keys::resolve_key, run::run_ceremony};
+use crate::ceremony::Outcome;
+use crate::cli::{RefreshCommand, RefreshPlanArgs};
+use crate::error::{Failure, Result};
+use crate::identity::Card;
+use crate::plan::{Plan, RefreshPlan, fresh_nonce, now};
+use crate::scheme::Scheme;
+
+/// Runs `mpc refresh ...`.
+pub fn run(ctx: &Ctx, cmd: RefreshCommand) -> Result<()> {
+    match cmd {
+        RefreshCommand::Plan(a) => plan(ctx, a),
+        RefreshCommand::Run(a) => {
+            let (outcome, session) = run_ceremony(ctx, &a, "refresh")?;
+            let Outcome::Refresh {
+                key_id, public_key, ..
+            } = &outcome
+            else {
+                return Err(Failure::internal("a refresh produced another outcome"));
+            };
+            let words = outcome.transcript_words();
+            ctx.printer.status(format!(
+                "key {key_id}: your share is refreshed; the old one is destroyed"
+            ));
+            ctx.printer
+                .status(format!("  public key: {public_key} (unchanged)"));
+            ctx.printer.status(format!(
+                "  transcript: {words}  (every party must read the same)"
+            ));
+            ctx.printer.status(
+                "backups made before this refresh hold the old share and no longer work: make a new one (`mpc keys backup`) and destroy the old",
+            );
+            ctx.printer.data(key_id);
+            ctx.printer.json(&serde_json::json!({
+                "key_id": key_id,
+                "public_key": public_key,
+                "transcript_words": words,
+                "result": outcome,
+                "session_id": session,
+            }))
+        }
+    }
+}
+
+fn plan(ctx: &Ctx, args: RefreshPlanArgs) -> Result<()> {
+    let db = ctx.home.db()?;
+    let key = resolve_key(&db, &args.key)?;
+    let scheme: Scheme = key.scheme.parse().map_err(Failure::internal)?;
+    let parties: Vec<Card> = serde_json::from_str(&key.parties_json)
+        .map_err(|e| Failure::internal("stored parties are unreadable").cause(e))?;
+    let plan = Plan::Refresh(RefreshPlan {
+        version: 1,
+        scheme,
+        key_id: key.id.clone(),
+        group_public_key: key.public_key.clone(),
+        threshold: key.threshold,
+        parties,
+        label: args.label,
+        expires_at: now() + args.output.expires.as_secs(),
+        nonce: fresh_nonce(),
+    });
+    plan.validate()?;
+    crate::ceremony::check_plan_here(&ctx.home, &plan, key.my_index)?;
+    emit_plan(ctx, &plan, args.output.out.as_deref())
+}
