@@ -310,3 +310,13 @@ fn signing_ceremony_runs_as_written() {
 fn share_recovery_runs_as_written() {
     run_fresh("recover-share-from-backup.md");
 }
+
+#[test]
+fn share_refresh_runs_as_written() {
+    run_fresh("refresh-ceremony.md");
+}
+
+#[test]
+fn share_repair_runs_as_written() {
+    run_fresh("repair-lost-share.md");
+}
