@@ -95,7 +95,7 @@ pub enum Command {
     /// Move round messages as QR codes: show yours, scan the others'
     #[command(subcommand)]
     Qr(QrCommand),
-    /// Give every party a new share of a FROST key (same public key); old shares stop working
+    /// Give every party a new share of a key (FROST, or n-of-n ECDSA); old shares stop working
     #[command(subcommand)]
     Refresh(RefreshCommand),
     /// Give a party that lost its share of a FROST key a new one, with the help of t others

@@ -554,11 +554,19 @@ impl Plan {
         {
             return bad("group public key is not hex".into());
         }
-        if matches!(self, Plan::Refresh(_) | Plan::Repair(_)) && !self.scheme().is_frost() {
-            return bad(format!(
-                "{} applies to the FROST schemes only: cggmp21 0.6 refreshes only n-of-n ECDSA shares and has no share repair",
-                self.kind()
-            ));
+        match self {
+            Plan::Refresh(_) if !self.scheme().is_frost() && t != n => {
+                return bad(format!(
+                    "this ECDSA key is {t}-of-{n}: cggmp21 0.6 refreshes only n-of-n ECDSA keys"
+                ));
+            }
+            Plan::Repair(_) if !self.scheme().is_frost() => {
+                return bad(
+                    "a repair applies to the FROST schemes only: cggmp21 has no share repair"
+                        .into(),
+                );
+            }
+            _ => {}
         }
         if let Plan::Repair(p) = self {
             if p.lost == 0 || p.lost as usize > n {
@@ -653,6 +661,11 @@ mod tests {
         });
         let e = refresh.validate().unwrap_err().to_string();
         assert!(e.contains("cggmp21 0.6 refreshes only n-of-n"), "{e}");
+        let mut n_of_n = refresh.clone();
+        if let Plan::Refresh(p) = &mut n_of_n {
+            p.threshold = 3;
+        }
+        n_of_n.validate().unwrap();
         for (plan, want) in [
             (
                 repair_plan(Scheme::EcdsaSecp256k1, vec![1, 2], 3),

@@ -233,7 +233,131 @@ fn two_of_three_aux_keygen_sign_bad_input_and_aux_reuse() {
     relay_keygen_and_signing(&w);
     bad_input(&w);
     backup_round_trip(&w, &key2);
+    threshold_keys_are_neither_refreshed_nor_repaired(&w, &key2);
     deleting_destroys_presignatures(&w, &key2);
+}
+
+/// A 2-of-3 ECDSA key: cggmp21 0.6 refreshes only n-of-n keys and repairs none.
+fn threshold_keys_are_neither_refreshed_nor_repaired(w: &World, key: &str) {
+    for (args, reason) in [
+        (
+            vec!["refresh", "plan", "--key", key],
+            "cggmp21 0.6 refreshes only n-of-n ECDSA keys",
+        ),
+        (
+            vec![
+                "repair",
+                "plan",
+                "--key",
+                key,
+                "--lost",
+                "bob",
+                "--helpers",
+                "alice,carol",
+            ],
+            "cggmp21 has no share repair",
+        ),
+    ] {
+        let out = w.mpc(0).args(&args).output().unwrap();
+        assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(reason), "{}", stderr(&out));
+    }
+}
+
+/// A 2-of-2 key is made without VSS, so cggmp21 can refresh it: new shares and new aux
+/// info, the same key; presignatures of the old shares are destroyed, and an old share
+/// no longer signs with a new one.
+#[test]
+fn two_of_two_refresh_keeps_the_key_and_retires_the_old_shares() {
+    let w = World::new(2);
+    for p in 0..2 {
+        w.import_primes(p, p);
+        w.import_primes(p, p + 2);
+    }
+    let (key, pk) = w.keygen(SCHEME, 2);
+    let before = b"before the refresh";
+    check(
+        &pk,
+        &sha2::Sha256::digest(before).into(),
+        &sign(&w, &key, &[0, 1], before, "sha256"),
+    );
+    let presign = w.path("presign.plan.json");
+    let out = w
+        .mpc(0)
+        .args([
+            "presign",
+            "plan",
+            "--key",
+            &key,
+            "--signers",
+            "alice,bob",
+            "--out",
+        ])
+        .arg(&presign)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    w.run_all("presign", &presign, &[0, 1]);
+    let alice_old = w.path("alice-old-home");
+    copy_dir(&w.parties[0].home, &alice_old);
+
+    let plan = w.path("refresh.plan.json");
+    let out = w
+        .mpc(1)
+        .args(["refresh", "plan", "--key", &key, "--out"])
+        .arg(&plan)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let results = w.run_all("refresh", &plan, &[0, 1]);
+    for r in &results {
+        assert_eq!(r["public_key"], pk.as_str());
+        assert_eq!(r["transcript_words"], results[0]["transcript_words"]);
+    }
+    for p in 0..2 {
+        let out = w
+            .mpc(p)
+            .args(["--json", "presign", "list"])
+            .output()
+            .unwrap();
+        assert!(
+            json(&out)["presignatures"].as_array().unwrap().is_empty(),
+            "a presignature of the old shares survived the refresh"
+        );
+    }
+    let after = b"after the refresh";
+    check(
+        &pk,
+        &sha2::Sha256::digest(after).into(),
+        &sign(&w, &key, &[0, 1], after, "sha256"),
+    );
+
+    // Alice's old share with bob's new one never gives a signature.
+    let sign_plan = w.sign_plan_with(1, &key, "alice,bob", b"old and new", &["--hash", "sha256"]);
+    let old_dir = w.path("usb-alice-old");
+    std::fs::create_dir_all(&old_dir).unwrap();
+    let mut codes = Vec::new();
+    for _ in 0..6 {
+        let a = step_in(&alice_old, &old_dir, "sign", &sign_plan);
+        let b = w.step(1, "sign", &sign_plan);
+        codes.push((code(&a), code(&b), stderr(&a), stderr(&b)));
+        for (from, to) in [(&old_dir, &w.parties[1].dir), (&w.parties[1].dir, &old_dir)] {
+            for f in files_matching(from, ".mpcmsg") {
+                let dest = to.join(f.file_name().unwrap());
+                if !dest.exists() {
+                    std::fs::copy(&f, dest).unwrap();
+                }
+            }
+        }
+    }
+    assert!(
+        codes.iter().all(|(a, b, _, _)| *a != 0 && *b != 0),
+        "an old ECDSA share signed with a new one: {codes:?}"
+    );
+    assert!(
+        codes.iter().any(|(a, b, _, _)| *a == 3 || *b == 3),
+        "mixing old and new shares did not abort: {codes:?}"
+    );
 }
 
 /// Carol's ECDSA share, backed up to her own X25519 key and restored into a new home

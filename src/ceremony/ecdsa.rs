@@ -24,6 +24,10 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 /// The highest round number accepted in an ECDSA protocol message.
 pub const MAX_ROUND: u8 = 8;
 
+/// The envelope round of the confirmation that ends an ECDSA refresh (cggmp21's
+/// refresh uses rounds 1 to 4): each party's hash of the new shares' public part.
+const CONFIRM_ROUND: u8 = MAX_ROUND;
+
 /// The largest ECDSA payload accepted after decompression.
 const MAX_INFLATED: usize = 16 << 20;
 
@@ -52,7 +56,9 @@ pub struct EcdsaState {
     seed: [u8; 32],
     /// Paillier primes (JSON), from the pool, while aux info is generated.
     primes: Option<String>,
-    /// This party's finished aux info (JSON, holds the Paillier secret key).
+    /// This party's finished aux info (JSON, holds the Paillier secret key); in a
+    /// refresh, the whole refreshed key share (with its new aux info), staged until
+    /// every party has confirmed.
     aux: Option<String>,
     /// Hashes of the aux-info messages sent, in order.
     sent_aux: Vec<[u8; 32]>,
@@ -111,10 +117,12 @@ fn encode<T: Serialize>(value: &T) -> Result<Secret<Vec<u8>>> {
 impl Ceremony<'_> {
     /// Does this session still need Paillier primes that the pool does not have?
     pub fn needs_primes(&self) -> Result<bool> {
-        let Plan::Keygen(p) = &self.plan else {
-            return Ok(false);
+        let wanted = match &self.plan {
+            Plan::Keygen(p) => p.aux == Some(AuxMode::Generate),
+            Plan::Refresh(_) => !self.plan.scheme().is_frost(),
+            _ => false,
         };
-        if p.aux != Some(AuxMode::Generate) || !self.home.primes()?.is_empty() {
+        if !wanted || !self.home.primes()?.is_empty() {
             return Ok(false);
         }
         // A finished or aborted session has no journal any more, and needs nothing.
@@ -156,6 +164,7 @@ impl Ceremony<'_> {
     ) -> Vec<Received> {
         rx.iter()
             .filter(|m| m.protocol == protocol)
+            .filter(|m| !(m.protocol == Protocol::Refresh && m.round == CONFIRM_ROUND))
             .filter_map(|m| {
                 Some(Received {
                     sender: position(m.sender)?,
@@ -318,8 +327,9 @@ impl Ceremony<'_> {
             Plan::Sign(p) if p.presign.is_some() => {
                 self.presignature_step(&mut journal, p, seed, &rx)
             }
-            Plan::Refresh(_) | Plan::Repair(_) => Err(Failure::internal(
-                "ECDSA shares are neither refreshed nor repaired (the plan should not validate)",
+            Plan::Refresh(p) => self.refresh_ecdsa(&mut journal, p, seed, &rx),
+            Plan::Repair(_) => Err(Failure::internal(
+                "ECDSA shares are not repaired (the plan should not validate)",
             )),
             Plan::Sign(p) => {
                 let share = self.load_ecdsa_share(&p.key_id)?;
@@ -563,20 +573,8 @@ impl Ceremony<'_> {
         if let Some(json) = &st.aux {
             return Ok(Ok(decode(json, "aux info")?));
         }
-        if st.primes.is_none() {
-            let primes = self.home.take_primes(self.identity)?.ok_or_else(|| {
-                Failure::input("no Paillier primes in this home for aux-info generation").hint(
-                    "run `mpc primes generate` (takes seconds to minutes), then this step again",
-                )
-            })?;
-            let text = String::from_utf8(primes.expose().clone())
-                .map_err(|e| Failure::internal("stored primes are unreadable").cause(e))?;
-            let st = state(journal)?;
-            st.primes = Some(text);
-            self.save_journal(journal)?;
-        }
+        let primes = self.primes(journal)?;
         let st = state(journal)?;
-        let primes: cggmp::Primes = decode(st.primes.as_deref().unwrap_or(""), "primes")?;
         let sent = st.sent_aux.clone();
         let round = st.round_aux;
         let received = Self::for_engine(rx, Protocol::Aux, |s| s.checked_sub(1));
@@ -607,6 +605,148 @@ impl Ceremony<'_> {
                 Ok(Ok(output))
             }
         }
+    }
+
+    /// This session's Paillier primes: taken from the pool into the journal the first
+    /// time (so a prime set is used by one session only).
+    fn primes(&mut self, journal: &mut Journal) -> Result<cggmp::Primes> {
+        if state(journal)?.primes.is_none() {
+            let primes = self.home.take_primes(self.identity)?.ok_or_else(|| {
+                Failure::input("no Paillier primes in this home for new aux info").hint(
+                    "run `mpc primes generate` (takes seconds to minutes), then this step again",
+                )
+            })?;
+            let text = String::from_utf8(primes.expose().clone())
+                .map_err(|e| Failure::internal("stored primes are unreadable").cause(e))?;
+            state(journal)?.primes = Some(text);
+            self.save_journal(journal)?;
+        }
+        decode(state(journal)?.primes.as_deref().unwrap_or(""), "primes")
+    }
+
+    /// An ECDSA key refresh (cggmp21's, n-of-n keys only): new shares and new aux info
+    /// by replay, staged in the journal; then every party confirms the new shares'
+    /// public part, and only when all agree does the share file change (see
+    /// `ceremony::shares`).
+    fn refresh_ecdsa(
+        &mut self,
+        journal: &mut Journal,
+        p: &crate::plan::RefreshPlan,
+        seed: [u8; 32],
+        rx: &[Rx],
+    ) -> Result<Progress> {
+        let n = p.parties.len() as u16;
+        let everyone: Vec<u16> = (1..=n).collect();
+        let staged = state(journal)?.aux.clone();
+        let new: EcdsaKeyShare = match staged {
+            Some(json) => decode(&json, "refreshed share")?,
+            None => {
+                let share = self.load_ecdsa_share(&p.key_id)?;
+                if !cggmp::refreshable(&share) {
+                    return Err(Failure::input(format!(
+                        "key {} was generated as a threshold key (by an mpc before n-of-n ECDSA keys were made without VSS); cggmp21 0.6 cannot refresh it",
+                        p.key_id
+                    ))
+                    .hint("nothing was sent; to rotate this key, generate a new one and move the funds"));
+                }
+                let primes = self.primes(journal)?;
+                let params = cggmp::Params {
+                    session: self.session,
+                    seed,
+                    i: self.me - 1,
+                    n,
+                };
+                let st = state(journal)?;
+                let (sent, round) = (st.sent_main.clone(), st.round_main);
+                let received = Self::for_engine(rx, Protocol::Refresh, |s| s.checked_sub(1));
+                match self.live_run(
+                    Protocol::Refresh,
+                    &received,
+                    |i| Some(i + 1),
+                    || cggmp::key_refresh(&params, &share, primes, &received, &sent),
+                )? {
+                    Replay::Waiting { new } => {
+                        self.send(journal, Protocol::Refresh, &new, |i| i + 1)?;
+                        let round = new.iter().map(envelope_round).max().unwrap_or(round);
+                        return Ok(self.waiting(rx, Protocol::Refresh, round, &everyone));
+                    }
+                    Replay::Done { output, new } => {
+                        self.send(journal, Protocol::Refresh, &new, |i| i + 1)?;
+                        if cggmp::public_key(&output) != cggmp::public_key(&share) {
+                            return Err(Failure::internal(
+                                "the refreshed ECDSA share names a different public key",
+                            ));
+                        }
+                        // Staged in the journal before the confirmation leaves.
+                        let st = state(journal)?;
+                        st.aux =
+                            Some(String::from_utf8_lossy(encode(&output)?.expose()).into_owned());
+                        st.primes = None;
+                        self.save_journal(journal)?;
+                        let confirm = cggmp::Sent {
+                            round: u16::from(CONFIRM_ROUND) - 1,
+                            recipient: None,
+                            data: self.refresh_confirmation(&output).to_vec(),
+                        };
+                        self.send(journal, Protocol::Refresh, &[confirm], |i| i + 1)?;
+                        self.refresh_staged()?;
+                        output
+                    }
+                }
+            }
+        };
+        let mine = self.refresh_confirmation(&new);
+        let others: Vec<u16> = everyone.iter().copied().filter(|&i| i != self.me).collect();
+        let confirmation = |s: u16| {
+            rx.iter().find(|m| {
+                m.protocol == Protocol::Refresh && m.round == CONFIRM_ROUND && m.sender == s
+            })
+        };
+        let missing: Vec<u16> = others
+            .iter()
+            .copied()
+            .filter(|&s| confirmation(s).is_none())
+            .collect();
+        if !missing.is_empty() {
+            return Ok(Progress::Waiting {
+                round: CONFIRM_ROUND,
+                missing,
+            });
+        }
+        let culprits: Vec<u16> = others
+            .iter()
+            .copied()
+            .filter(|&s| confirmation(s).map(|m| &m.data[..]) != Some(&mine[..]))
+            .collect();
+        if !culprits.is_empty() {
+            return Err(self.blame(EngineError::PeerMisbehaved {
+                culprits,
+                reason: "confirmed different new shares than yours; the old share stays in use"
+                    .into(),
+            }));
+        }
+        // The switch: the new share replaces the old one; presignatures made with the
+        // old share cannot be used with the new ones and go with it.
+        let group_key = cggmp::public_key(&new);
+        self.write_share(p.scheme, &p.key_id, encode(&new)?.expose(), &group_key)?;
+        crate::lifecycle::destroy_presignatures(self.home, &self.db, &p.key_id)?;
+        self.end_rotation()?;
+        let transcript = tagged_hash("mpc-ecdsa-refresh-transcript", &self.session, [&mine[..]]);
+        self.complete(Outcome::Refresh {
+            key_id: p.key_id.clone(),
+            scheme: p.scheme.id().into(),
+            public_key: hex::encode(&group_key),
+            transcript: hex::encode(transcript),
+        })
+    }
+
+    /// This party's confirmation of refreshed shares.
+    fn refresh_confirmation(&self, share: &EcdsaKeyShare) -> [u8; 32] {
+        tagged_hash(
+            "mpc-ecdsa-refresh-confirm",
+            &self.session,
+            [&cggmp::public_part(share)[..]],
+        )
     }
 
     fn load_aux(&self, party_set: &str) -> Result<AuxInfo> {

@@ -311,7 +311,7 @@ impl<'a> Ceremony<'a> {
     fn abort(&mut self, reason: &str) -> Result<()> {
         self.db
             .update_session(&self.sid, SessionStatus::Aborted, "aborted", Some(reason))?;
-        self.refresh_aborted()?;
+        self.end_rotation()?;
         self.db.audit(
             &format!("{}.abort", self.plan.kind()),
             &self.sid,

@@ -18,8 +18,10 @@
 //! helper, identical) and confirms its verifying share to the helpers. The share is the
 //! same point on the same polynomial, so the other parties' shares and backups stay valid.
 //!
-//! ECDSA shares are neither refreshed nor repaired: cggmp21 0.6 refreshes only n-of-n
-//! (non-threshold) shares, mpc's ECDSA keys are threshold keys, and it has no repair.
+//! ECDSA keys follow the same refresh flow (`ceremony::ecdsa`), with cggmp21's key
+//! refresh in place of frost-core's, for n-of-n keys only: cggmp21 0.6 does not refresh
+//! threshold (VSS) shares, so mpc makes n-of-n ECDSA keys without VSS. cggmp21 has no
+//! share repair.
 
 use super::{Ceremony, Generic, JournalState, Outcome, load_share};
 use crate::engine::{
@@ -154,11 +156,7 @@ impl Ceremony<'_> {
                     key_package.expose(),
                     &public_key_package,
                 )?;
-                if let Some(k) = plan_key(&self.db, &self.plan)?
-                    && k.status == KeyStatus::Rotating
-                {
-                    self.db.set_key_status(&p.key_id, KeyStatus::Active, None)?;
-                }
+                self.end_rotation()?;
                 Ok(Generic::Done(Outcome::Refresh {
                     key_id: p.key_id.clone(),
                     scheme: p.scheme.id().into(),
@@ -190,9 +188,9 @@ impl Ceremony<'_> {
         Ok(())
     }
 
-    /// A refresh that aborts leaves the old share in use: a `rotating` key is active
-    /// again.
-    pub(super) fn refresh_aborted(&mut self) -> Result<()> {
+    /// The refresh ended, switched to the new share or aborted on the old one: a
+    /// `rotating` key is active again (a suspended one stays suspended).
+    pub(super) fn end_rotation(&mut self) -> Result<()> {
         let Plan::Refresh(p) = &self.plan else {
             return Ok(());
         };

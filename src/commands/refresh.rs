@@ -1,4 +1,5 @@
-//! `mpc refresh plan|run`: new shares of the same FROST key for every party.
+//! `mpc refresh plan|run`: new shares of the same key for every party (FROST keys, and
+//! n-of-n ECDSA keys: cggmp21 0.6 refreshes no threshold ECDSA shares).
 //!
 //! See `ceremony::shares` for the protocol and for when the old share is destroyed.
 

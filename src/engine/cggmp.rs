@@ -386,15 +386,67 @@ pub fn keygen(
     Live::start(received, move |link| {
         let eid_bytes = eid(&p.session, "keygen");
         let mut rng = rng(&p.seed, "keygen");
-        let sm = cggmp21::keygen::<Secp256k1>(ExecutionId::new(&eid_bytes), p.i, p.n)
-            .set_threshold(t)
-            .hd_wallet(true)
-            .into_state_machine(&mut rng);
-        let (output, new) = drive(sm, link, &sent)?;
+        let builder = cggmp21::keygen::<Secp256k1>(ExecutionId::new(&eid_bytes), p.i, p.n);
+        // An n-of-n key is made without VSS: cggmp21 refreshes only such shares.
+        let (output, new) = if t == p.n {
+            drive(
+                builder.hd_wallet(true).into_state_machine(&mut rng),
+                link,
+                &sent,
+            )?
+        } else {
+            let sm = builder
+                .set_threshold(t)
+                .hd_wallet(true)
+                .into_state_machine(&mut rng);
+            drive(sm, link, &sent)?
+        };
         let share = KeyShare::from_parts((output, aux))
             .map_err(|e| bug(format!("key share does not validate: {e}")))?;
         Ok((share, new))
     })
+}
+
+/// Starts a key refresh of a non-threshold (n-of-n) share from the seed over `received`:
+/// new secret shares of the same key, and new aux info from `primes`. cggmp21 0.6 does
+/// not refresh threshold (VSS) shares; [`refreshable`] says which these are.
+pub fn key_refresh(
+    p: &Params,
+    share: &EcdsaKeyShare,
+    primes: Primes,
+    received: &[Received],
+    sent: &[[u8; 32]],
+) -> Result<Started<EcdsaKeyShare>, EngineError> {
+    let (p, share, sent) = (p.clone(), share.clone(), sent.to_vec());
+    Live::start(received, move |link| {
+        let eid_bytes = eid(&p.session, "refresh");
+        let mut rng = rng(&p.seed, "refresh");
+        let sm =
+            cggmp21::key_refresh::<Secp256k1, Level>(ExecutionId::new(&eid_bytes), &share, primes)
+                .into_state_machine(&mut rng);
+        drive(sm, link, &sent)
+    })
+}
+
+/// Whether cggmp21 can refresh this share: only a non-threshold (n-of-n) one.
+pub fn refreshable(share: &EcdsaKeyShare) -> bool {
+    share.vss_setup.is_none()
+}
+
+/// The public part of a share that every party of the key holds identically: the
+/// parties' public shares and their Paillier / ring-Pedersen parameters.
+pub fn public_part(share: &EcdsaKeyShare) -> Vec<u8> {
+    let mut out = Vec::new();
+    for x in share.public_shares.iter() {
+        out.extend(x.to_bytes(true).as_bytes());
+    }
+    for a in &share.aux.parties {
+        for v in [&a.N, &a.s, &a.t] {
+            out.extend(serde_json::to_vec(v).unwrap_or_default());
+            out.push(0);
+        }
+    }
+    out
 }
 
 /// What a signing run needs besides [`Params`].

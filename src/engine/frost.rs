@@ -22,6 +22,8 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 /// Every other party's round-1 DKG package, by identifier.
 type Round1Packages<C> = BTreeMap<Identifier<C>, dkg::round1::Package<C>>;
+/// Round-2 DKG packages, by identifier (received, or to send).
+type Round2Packages<C> = BTreeMap<Identifier<C>, dkg::round2::Package<C>>;
 
 /// Round-2 DKG payload (encrypted to its recipient by the envelope layer).
 #[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
@@ -212,7 +214,7 @@ fn dkg_round1<C: Ciphersuite>(
 /// The private round-2 payloads of a DKG or a refresh, one per other party.
 fn dkg_round2_outgoing<C: Ciphersuite>(
     others: &[u16],
-    packages: &BTreeMap<Identifier<C>, dkg::round2::Package<C>>,
+    packages: &Round2Packages<C>,
     echo: [u8; 32],
 ) -> Result<Vec<Outgoing>, EngineError> {
     let mut outgoing = Vec::new();
@@ -235,18 +237,11 @@ fn dkg_round2_outgoing<C: Ciphersuite>(
 
 /// The round-1 and round-2 packages received in a DKG or a refresh, after checking that
 /// every sender saw the same round-1 packages (`echo`) as this party.
-#[allow(clippy::type_complexity)]
 fn dkg_round2<C: Ciphersuite>(
     inbox: &Inbox,
     others: &[u16],
     echo: &[u8; 32],
-) -> Result<
-    (
-        Round1Packages<C>,
-        BTreeMap<Identifier<C>, dkg::round2::Package<C>>,
-    ),
-    EngineError,
-> {
+) -> Result<(Round1Packages<C>, Round2Packages<C>), EngineError> {
     let received = collect(inbox, 2, others, "round-2 package", |b| {
         postcard::from_bytes::<KeygenRound2>(b).ok()
     })?;
@@ -974,11 +969,14 @@ mod maintenance {
         d
     }
 
+    /// One party's step: its index, state and inbox.
+    type StepFn<'a, S, R> = &'a dyn Fn(u16, &S, &Inbox) -> Result<Step<S, R>, EngineError>;
+
     /// Steps parties 1..=3 in turns, `step` taking a party's state and inbox, until each
     /// is done or failed (or nothing moves any more): each party's result.
     fn drive<S, R>(
         start: impl Fn() -> S,
-        step: &dyn Fn(u16, &S, &Inbox) -> Result<Step<S, R>, EngineError>,
+        step: StepFn<S, R>,
         wire: Wire,
     ) -> BTreeMap<u16, Result<R, EngineError>> {
         let parties = [1u16, 2, 3];

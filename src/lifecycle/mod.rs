@@ -144,6 +144,23 @@ pub fn apply(
     Ok(status)
 }
 
+/// Destroys this home's unused presignatures of `key_id` (marked consumed first, so
+/// none is used while its file goes); returns the files removed.
+pub fn destroy_presignatures(home: &Home, db: &Db, key_id: &str) -> Result<Vec<String>> {
+    let mut destroyed = Vec::new();
+    for p in unused_presignatures(db)? {
+        if p.key_id != key_id {
+            continue;
+        }
+        db.set_ledger(&p.session, "presignature", "consumed")?;
+        let path = home.presignature_path(&p.session);
+        remove_durably(&path)
+            .map_err(|e| Failure::internal(format!("cannot remove {}", path.display())).cause(e))?;
+        destroyed.push(path.display().to_string());
+    }
+    Ok(destroyed)
+}
+
 /// Destroys this party's share of `key` (and its unused presignatures), which must be
 /// pending deletion with its date passed, and marks it deleted. The metadata stays.
 pub fn destroy(home: &Home, db: &mut Db, key: &KeyRecord, now: u64) -> Result<Vec<String>> {
@@ -165,17 +182,7 @@ pub fn destroy(home: &Home, db: &mut Db, key: &KeyRecord, now: u64) -> Result<Ve
             .hint(format!("schedule it first: `mpc delete {}`", key.id)));
         }
     }
-    let mut destroyed = Vec::new();
-    for p in unused_presignatures(db)? {
-        if p.key_id != key.id {
-            continue;
-        }
-        db.set_ledger(&p.session, "presignature", "consumed")?;
-        let path = home.presignature_path(&p.session);
-        remove_durably(&path)
-            .map_err(|e| Failure::internal(format!("cannot remove {}", path.display())).cause(e))?;
-        destroyed.push(path.display().to_string());
-    }
+    let mut destroyed = destroy_presignatures(home, db, &key.id)?;
     let share = home.share_path(&key.id);
     remove_durably(&share)
         .map_err(|e| Failure::internal(format!("cannot remove {}", share.display())).cause(e))?;
