@@ -151,6 +151,20 @@ impl Identity {
         }
     }
 
+    /// An identity from given secret keys: for deterministic test vectors only (see
+    /// `vectors`); real identities come from [`Identity::generate`].
+    pub fn from_secrets(name: &str, ed25519: [u8; 32], x25519: [u8; 32]) -> Identity {
+        let hrp = bech32::Hrp::parse("age-secret-key-").expect("a valid HRP");
+        let text = bech32::encode::<bech32::Bech32>(hrp, &x25519)
+            .expect("32 bytes encode")
+            .to_uppercase();
+        Identity {
+            name: name.to_string(),
+            signing: SigningKey::from_bytes(&ed25519),
+            age: age::x25519::Identity::from_str(&text).expect("any 32 bytes are an X25519 key"),
+        }
+    }
+
     /// The party's public card.
     pub fn card(&self) -> Card {
         Card {

@@ -22,6 +22,7 @@ pub mod scheme;
 pub mod secret;
 pub mod store;
 pub mod transport;
+pub mod vectors;
 
 use clap::Parser;
 use std::ffi::OsString;

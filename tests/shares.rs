@@ -237,7 +237,7 @@ fn a_lost_share_is_repaired_by_two_helpers() {
 }
 
 #[test]
-fn refresh_and_repair_are_refused_for_a_suspended_or_deleted_key_as_they_should_be() {
+fn a_suspended_key_is_refreshed_and_stays_suspended_a_deleted_one_is_not() {
     let w = World::new(3);
     let (key, _) = w.keygen("eddsa-ed25519", 2);
     // A suspended key (a laptop may have been stolen) can be refreshed: that is the point.

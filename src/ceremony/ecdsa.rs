@@ -34,7 +34,7 @@ const MAX_INFLATED: usize = 16 << 20;
 /// ECDSA payloads travel DEFLATE-compressed: cggmp21 serializes its big integers as hex
 /// strings, which compress to about half. (Compression happens before encryption; no
 /// attacker-chosen plaintext is mixed with secrets in a payload, so sizes leak nothing.)
-fn pack(data: &[u8]) -> Vec<u8> {
+pub(crate) fn pack(data: &[u8]) -> Vec<u8> {
     miniz_oxide::deflate::compress_to_vec(data, 6)
 }
 
@@ -45,8 +45,19 @@ fn unpack(packed: &[u8]) -> Option<Vec<u8>> {
 
 /// The envelope round of a cggmp21 message: cggmp21 counts rounds from 0, envelopes
 /// from 1.
-fn envelope_round(m: &cggmp::Sent) -> u8 {
+pub(crate) fn envelope_round(m: &cggmp::Sent) -> u8 {
     (m.round + 1).min(u8::MAX as u16) as u8
+}
+
+/// The transcript hash of an ECDSA keygen: every party computes it from the session and
+/// the group key (cggmp21's reliable broadcast already made them agree on the rest).
+pub(crate) fn keygen_transcript(session: &[u8; 32], group_key: &[u8]) -> [u8; 32] {
+    tagged_hash("mpc-ecdsa-keygen-transcript", session, [group_key])
+}
+
+/// The transcript hash of an ECDSA signing: the session and the signature.
+pub(crate) fn sign_transcript(session: &[u8; 32], signature: &[u8]) -> [u8; 32] {
+    tagged_hash("mpc-ecdsa-sign-transcript", session, [signature])
 }
 
 /// A party's secret state in an ECDSA session.
@@ -377,8 +388,7 @@ impl Ceremony<'_> {
                             ));
                         }
                         let recovery_id = pubkey::recovery_id(&pk, &digest, &output)?;
-                        let transcript =
-                            tagged_hash("mpc-ecdsa-sign-transcript", &self.session, [&output[..]]);
+                        let transcript = sign_transcript(&self.session, &output);
                         self.complete(Outcome::Sign {
                             key_id: p.key_id.clone(),
                             scheme: p.scheme.id().into(),
@@ -541,11 +551,7 @@ impl Ceremony<'_> {
                     signature: hex::encode(signature),
                     recovery_id,
                     derived_public_key: None,
-                    transcript: hex::encode(tagged_hash(
-                        "mpc-ecdsa-sign-transcript",
-                        &self.session,
-                        [&signature[..]],
-                    )),
+                    transcript: hex::encode(sign_transcript(&self.session, &signature)),
                 })
             }
             None => Err(Failure::internal("not a presignature plan")),
@@ -778,11 +784,7 @@ impl Ceremony<'_> {
     ) -> Result<Outcome> {
         let group_key = cggmp::public_key(share);
         let json = encode(share)?;
-        let transcript = tagged_hash(
-            "mpc-ecdsa-keygen-transcript",
-            &self.session,
-            [&group_key[..]],
-        );
+        let transcript = keygen_transcript(&self.session, &group_key);
         self.store_key(p, json.expose(), &group_key, &group_key, transcript)
     }
 }

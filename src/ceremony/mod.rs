@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-mod ecdsa;
+pub(crate) mod ecdsa;
 mod shares;
 
 /// The encrypted per-session journal.

@@ -120,12 +120,23 @@ pub fn keygen_step<C: Ciphersuite>(
     state: &KeygenState,
     inbox: &Inbox,
 ) -> Result<Step<KeygenState, KeygenResult>, EngineError> {
+    keygen_step_with::<C, _>(p, state, inbox, &mut OsRng)
+}
+
+/// [`keygen_step`] drawing the polynomial's randomness from `rng`: the operating
+/// system's in every real session; a seeded one for the test vectors (`vectors`).
+pub(crate) fn keygen_step_with<C: Ciphersuite, R: rand_core::RngCore + rand_core::CryptoRng>(
+    p: &KeygenParams,
+    state: &KeygenState,
+    inbox: &Inbox,
+    rng: &mut R,
+) -> Result<Step<KeygenState, KeygenResult>, EngineError> {
     let everyone: Vec<u16> = (1..=p.n).collect();
     let others: Vec<u16> = everyone.iter().copied().filter(|&i| i != p.me).collect();
     match state {
         KeygenState::Start => {
             let (secret, package) =
-                dkg::part1::<C, _>(ident(p.me)?, p.n, p.t, OsRng).map_err(bug)?;
+                dkg::part1::<C, _>(ident(p.me)?, p.n, p.t, &mut *rng).map_err(bug)?;
             let own = package.serialize().map_err(bug)?;
             Ok(Step::Advanced {
                 state: KeygenState::Round1 {
@@ -589,8 +600,9 @@ pub fn sign_step<C: Ciphersuite>(
 }
 
 /// [`sign_step`] drawing the nonces' randomness from `rng`: the operating system's in
-/// every real session; the published randomness when reproducing RFC 9591's vectors.
-fn sign_step_with<C: Ciphersuite, R: rand_core::RngCore + rand_core::CryptoRng>(
+/// every real session; the published randomness when reproducing RFC 9591's vectors,
+/// a seeded one for mpc's own (`vectors`).
+pub(crate) fn sign_step_with<C: Ciphersuite, R: rand_core::RngCore + rand_core::CryptoRng>(
     p: &SignParams,
     key: &KeyMaterial,
     state: &SignState,
