@@ -334,22 +334,7 @@ fn two_of_two_refresh_keeps_the_key_and_retires_the_old_shares() {
 
     // Alice's old share with bob's new one never gives a signature.
     let sign_plan = w.sign_plan_with(1, &key, "alice,bob", b"old and new", &["--hash", "sha256"]);
-    let old_dir = w.path("usb-alice-old");
-    std::fs::create_dir_all(&old_dir).unwrap();
-    let mut codes = Vec::new();
-    for _ in 0..6 {
-        let a = step_in(&alice_old, &old_dir, "sign", &sign_plan);
-        let b = w.step(1, "sign", &sign_plan);
-        codes.push((code(&a), code(&b), stderr(&a), stderr(&b)));
-        for (from, to) in [(&old_dir, &w.parties[1].dir), (&w.parties[1].dir, &old_dir)] {
-            for f in files_matching(from, ".mpcmsg") {
-                let dest = to.join(f.file_name().unwrap());
-                if !dest.exists() {
-                    std::fs::copy(&f, dest).unwrap();
-                }
-            }
-        }
-    }
+    let codes = w.sign_with_old_alice(&alice_old, &sign_plan, 6);
     assert!(
         codes.iter().all(|(a, b, _, _)| *a != 0 && *b != 0),
         "an old ECDSA share signed with a new one: {codes:?}"

@@ -123,27 +123,12 @@ fn refresh_keeps_the_key_and_retires_the_old_shares() {
 
         // Alice's old share with bob's new one: the signature shares do not combine.
         let sign = w.sign_plan(1, &key, "alice,bob", b"old and new");
-        let old_dir = w.path("usb-alice-old");
-        std::fs::create_dir_all(&old_dir).unwrap();
-        let mut codes = Vec::new();
-        for _ in 0..3 {
-            let a = step_in(&alice_old, &old_dir, "sign", &sign);
-            let b = w.step(1, "sign", &sign);
-            codes.push((code(&a), stderr(&a), code(&b), stderr(&b)));
-            for (from, to) in [(&old_dir, &w.parties[1].dir), (&w.parties[1].dir, &old_dir)] {
-                for f in files_matching(from, ".mpcmsg") {
-                    let dest = to.join(f.file_name().unwrap());
-                    if !dest.exists() {
-                        std::fs::copy(&f, dest).unwrap();
-                    }
-                }
-            }
-        }
+        let codes = w.sign_with_old_alice(&alice_old, &sign, 3);
         assert!(
-            codes.iter().all(|(a, _, b, _)| *a != 0 && *b != 0),
+            codes.iter().all(|(a, b, _, _)| *a != 0 && *b != 0),
             "{scheme}: an old share combined with a new one: {codes:?}"
         );
-        let (_, _, bob_code, bob_err) = codes.last().unwrap();
+        let (_, bob_code, _, bob_err) = codes.last().unwrap();
         assert_eq!(*bob_code, 3, "{bob_err}");
         assert!(bob_err.contains("alice"), "{bob_err}");
 

@@ -773,17 +773,22 @@ impl<'a> Ceremony<'a> {
         }
     }
 
+    /// What a DKG or a refresh among all the plan's parties fixes.
+    fn keygen_params(&self) -> KeygenParams {
+        KeygenParams {
+            scheme: self.plan.scheme(),
+            session: self.session,
+            me: self.me,
+            t: self.plan.threshold(),
+            n: self.plan.parties().len() as u16,
+        }
+    }
+
     fn keygen_step(&mut self, state: &KeygenState, inbox: &Inbox) -> Result<Generic> {
         let Plan::Keygen(p) = &self.plan else {
             return Err(Failure::internal("journal does not match the plan kind"));
         };
-        let params = KeygenParams {
-            scheme: p.scheme,
-            session: self.session,
-            me: self.me,
-            t: p.threshold,
-            n: p.parties.len() as u16,
-        };
+        let params = self.keygen_params();
         match engine::keygen_step(&params, state, inbox).map_err(|e| self.blame(e))? {
             Step::Advanced { state, outgoing } => Ok(Generic::Advanced {
                 state: JournalState::Keygen(state),

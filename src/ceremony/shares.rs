@@ -25,7 +25,7 @@
 
 use super::{Ceremony, Generic, JournalState, Outcome, load_share};
 use crate::engine::{
-    self, KeygenParams, RefreshResult, RefreshState, RepairParams, RepairResult, RepairState, Step,
+    self, RefreshResult, RefreshState, RepairParams, RepairResult, RepairState, Step,
 };
 use crate::error::{Failure, Result};
 use crate::identity::Card;
@@ -127,13 +127,7 @@ impl Ceremony<'_> {
         let Plan::Refresh(p) = &self.plan else {
             return Err(Failure::internal("journal does not match the plan kind"));
         };
-        let params = KeygenParams {
-            scheme: p.scheme,
-            session: self.session,
-            me: self.me,
-            t: p.threshold,
-            n: p.parties.len() as u16,
-        };
+        let params = self.keygen_params();
         let key = load_share(self.home, self.identity, &p.key_id)?;
         match engine::refresh_step(&params, &key, state, inbox).map_err(|e| self.blame(e))? {
             Step::Advanced { state, outgoing } => Ok(Generic::Advanced {

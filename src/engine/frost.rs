@@ -134,22 +134,10 @@ pub(crate) fn keygen_step_with<C: Ciphersuite, R: rand_core::RngCore + rand_core
     let everyone: Vec<u16> = (1..=p.n).collect();
     let others: Vec<u16> = everyone.iter().copied().filter(|&i| i != p.me).collect();
     match state {
-        KeygenState::Start => {
-            let (secret, package) =
-                dkg::part1::<C, _>(ident(p.me)?, p.n, p.t, &mut *rng).map_err(bug)?;
-            let own = package.serialize().map_err(bug)?;
-            Ok(Step::Advanced {
-                state: KeygenState::Round1 {
-                    secret: secret.serialize().map_err(bug)?,
-                    own: own.clone(),
-                },
-                outgoing: vec![Outgoing {
-                    round: 1,
-                    recipient: None,
-                    data: own,
-                }],
-            })
-        }
+        KeygenState::Start => dkg_start(
+            dkg::part1::<C, _>(ident(p.me)?, p.n, p.t, &mut *rng).map_err(bug)?,
+            |secret, own| KeygenState::Round1 { secret, own },
+        ),
         KeygenState::Round1 { secret, own } => {
             let missing = inbox.missing(1, others.iter().copied());
             if !missing.is_empty() {
@@ -187,6 +175,23 @@ pub(crate) fn keygen_step_with<C: Ciphersuite, R: rand_core::RngCore + rand_core
             }))
         }
     }
+}
+
+/// The first step of a DKG or a refresh: the state keeps the secret package and this
+/// party's own round-1 package (for the echo); the package is broadcast.
+fn dkg_start<C: Ciphersuite, S, R>(
+    (secret, package): (dkg::round1::SecretPackage<C>, dkg::round1::Package<C>),
+    state: impl FnOnce(Vec<u8>, Vec<u8>) -> S,
+) -> Result<Step<S, R>, EngineError> {
+    let own = package.serialize().map_err(bug)?;
+    Ok(Step::Advanced {
+        state: state(secret.serialize().map_err(bug)?, own.clone()),
+        outgoing: vec![Outgoing {
+            round: 1,
+            recipient: None,
+            data: own,
+        }],
+    })
 }
 
 fn decode_round1<C: Ciphersuite>(
@@ -291,22 +296,10 @@ pub fn refresh_step<C: Ciphersuite>(
     let everyone: Vec<u16> = (1..=p.n).collect();
     let others: Vec<u16> = everyone.iter().copied().filter(|&i| i != p.me).collect();
     match state {
-        RefreshState::Start => {
-            let (secret, package) =
-                refresh::refresh_dkg_part1::<C, _>(ident(p.me)?, p.n, p.t, OsRng).map_err(bug)?;
-            let own = package.serialize().map_err(bug)?;
-            Ok(Step::Advanced {
-                state: RefreshState::Round1 {
-                    secret: secret.serialize().map_err(bug)?,
-                    own: own.clone(),
-                },
-                outgoing: vec![Outgoing {
-                    round: 1,
-                    recipient: None,
-                    data: own,
-                }],
-            })
-        }
+        RefreshState::Start => dkg_start(
+            refresh::refresh_dkg_part1::<C, _>(ident(p.me)?, p.n, p.t, OsRng).map_err(bug)?,
+            |secret, own| RefreshState::Round1 { secret, own },
+        ),
         RefreshState::Round1 { secret, own } => {
             let missing = inbox.missing(1, others.iter().copied());
             if !missing.is_empty() {

@@ -353,19 +353,32 @@ impl SignState {
     }
 }
 
+/// Calls the generic FROST function `$f` with the ciphersuite of `$scheme`; ECDSA gets
+/// `$what` as an internal error.
+macro_rules! frost_dispatch {
+    ($scheme:expr, $f:path, ($($arg:expr),*), $what:expr) => {{
+        use $f as f;
+        match $scheme {
+            Scheme::EddsaEd25519 => f::<frost_ed25519::Ed25519Sha512>($($arg),*),
+            Scheme::SchnorrSecp256k1Tr => f::<frost_secp256k1_tr::Secp256K1Sha256TR>($($arg),*),
+            Scheme::SchnorrSecp256k1 => f::<frost_secp256k1::Secp256K1Sha256>($($arg),*),
+            Scheme::EcdsaSecp256k1 => Err(EngineError::Bug($what.into())),
+        }
+    }};
+}
+
 /// Advances a DKG by one step.
 pub fn keygen_step(
     p: &KeygenParams,
     state: &KeygenState,
     inbox: &Inbox,
 ) -> Result<Step<KeygenState, KeygenResult>, EngineError> {
-    use self::frost::keygen_step as k;
-    match p.scheme {
-        Scheme::EddsaEd25519 => k::<frost_ed25519::Ed25519Sha512>(p, state, inbox),
-        Scheme::SchnorrSecp256k1Tr => k::<frost_secp256k1_tr::Secp256K1Sha256TR>(p, state, inbox),
-        Scheme::SchnorrSecp256k1 => k::<frost_secp256k1::Secp256K1Sha256>(p, state, inbox),
-        Scheme::EcdsaSecp256k1 => Err(EngineError::Bug("ECDSA does not run the FROST DKG".into())),
-    }
+    frost_dispatch!(
+        p.scheme,
+        self::frost::keygen_step,
+        (p, state, inbox),
+        "ECDSA does not run the FROST DKG"
+    )
 }
 
 /// Advances a signing session by one step.
@@ -375,33 +388,28 @@ pub fn sign_step(
     state: &SignState,
     inbox: &Inbox,
 ) -> Result<Step<SignState, SignResult>, EngineError> {
-    use self::frost::sign_step as s;
-    match p.scheme {
-        Scheme::EddsaEd25519 => s::<frost_ed25519::Ed25519Sha512>(p, key, state, inbox),
-        Scheme::SchnorrSecp256k1Tr => {
-            s::<frost_secp256k1_tr::Secp256K1Sha256TR>(p, key, state, inbox)
-        }
-        Scheme::SchnorrSecp256k1 => s::<frost_secp256k1::Secp256K1Sha256>(p, key, state, inbox),
-        Scheme::EcdsaSecp256k1 => Err(EngineError::Bug("ECDSA does not run FROST signing".into())),
-    }
+    frost_dispatch!(
+        p.scheme,
+        self::frost::sign_step,
+        (p, key, state, inbox),
+        "ECDSA does not run FROST signing"
+    )
 }
 
-/// Advances a share refresh by one step (FROST schemes).
+/// Advances a share refresh by one step (FROST schemes; ECDSA refreshes in
+/// `ceremony::ecdsa`).
 pub fn refresh_step(
     p: &KeygenParams,
     key: &KeyMaterial,
     state: &RefreshState,
     inbox: &Inbox,
 ) -> Result<Step<RefreshState, RefreshResult>, EngineError> {
-    use self::frost::refresh_step as r;
-    match p.scheme {
-        Scheme::EddsaEd25519 => r::<frost_ed25519::Ed25519Sha512>(p, key, state, inbox),
-        Scheme::SchnorrSecp256k1Tr => {
-            r::<frost_secp256k1_tr::Secp256K1Sha256TR>(p, key, state, inbox)
-        }
-        Scheme::SchnorrSecp256k1 => r::<frost_secp256k1::Secp256K1Sha256>(p, key, state, inbox),
-        Scheme::EcdsaSecp256k1 => Err(EngineError::Bug("ECDSA shares are not refreshed".into())),
-    }
+    frost_dispatch!(
+        p.scheme,
+        self::frost::refresh_step,
+        (p, key, state, inbox),
+        "ECDSA does not run the FROST refresh"
+    )
 }
 
 /// Advances a share repair by one step (FROST schemes). `key` is the helper's share;
@@ -412,15 +420,12 @@ pub fn repair_step(
     state: &RepairState,
     inbox: &Inbox,
 ) -> Result<Step<RepairState, RepairResult>, EngineError> {
-    use self::frost::repair_step as r;
-    match p.scheme {
-        Scheme::EddsaEd25519 => r::<frost_ed25519::Ed25519Sha512>(p, key, state, inbox),
-        Scheme::SchnorrSecp256k1Tr => {
-            r::<frost_secp256k1_tr::Secp256K1Sha256TR>(p, key, state, inbox)
-        }
-        Scheme::SchnorrSecp256k1 => r::<frost_secp256k1::Secp256K1Sha256>(p, key, state, inbox),
-        Scheme::EcdsaSecp256k1 => Err(EngineError::Bug("ECDSA shares are not repaired".into())),
-    }
+    frost_dispatch!(
+        p.scheme,
+        self::frost::repair_step,
+        (p, key, state, inbox),
+        "ECDSA shares are not repaired"
+    )
 }
 
 /// A party's key share, serialized (as stored in its share file).

@@ -445,6 +445,38 @@ impl World {
     }
 }
 
+impl World {
+    /// Alice from `alice_old` (a copy of her home taken before a refresh, with its own
+    /// message directory) and bob (party 1, as he is now) take `rounds` turns at signing
+    /// `plan`, files copied between them after each turn. Returns each turn's exit
+    /// codes and stderr: (alice's, bob's).
+    pub fn sign_with_old_alice(
+        &self,
+        alice_old: &Path,
+        plan: &Path,
+        rounds: usize,
+    ) -> Vec<(i32, i32, String, String)> {
+        let old_dir = self.path(&format!("usb-alice-old-{}", rand_suffix()));
+        std::fs::create_dir_all(&old_dir).unwrap();
+        let bob_dir = &self.parties[1].dir;
+        let mut turns = Vec::new();
+        for _ in 0..rounds {
+            let a = step_in(alice_old, &old_dir, "sign", plan);
+            let b = self.step(1, "sign", plan);
+            turns.push((code(&a), code(&b), stderr(&a), stderr(&b)));
+            for (from, to) in [(&old_dir, bob_dir), (bob_dir, &old_dir)] {
+                for f in files_matching(from, ".mpcmsg") {
+                    let dest = to.join(f.file_name().unwrap());
+                    if !dest.exists() {
+                        std::fs::copy(&f, dest).unwrap();
+                    }
+                }
+            }
+        }
+        turns
+    }
+}
+
 /// Copies a directory tree (a party's home, to make a twin of it).
 pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
