@@ -413,8 +413,8 @@ complete -c mpc -n "__fish_mpc_using_subcommand qr; and not __fish_seen_subcomma
 complete -c mpc -n "__fish_mpc_using_subcommand qr; and not __fish_seen_subcommand_from show scan help" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
 complete -c mpc -n "__fish_mpc_using_subcommand qr; and not __fish_seen_subcommand_from show scan help" -s h -l help -d 'Print help'
 complete -c mpc -n "__fish_mpc_using_subcommand qr; and not __fish_seen_subcommand_from show scan help" -s V -l version -d 'Print version'
-complete -c mpc -n "__fish_mpc_using_subcommand qr; and not __fish_seen_subcommand_from show scan help" -f -a "show" -d 'Show your round messages as one stream of QR codes (terminal, PNG, SVG or text)'
-complete -c mpc -n "__fish_mpc_using_subcommand qr; and not __fish_seen_subcommand_from show scan help" -f -a "scan" -d 'Read a stream of QR codes (images, folders of frames, ur: text) into a message folder'
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and not __fish_seen_subcommand_from show scan help" -f -a "show" -d 'Show your round messages (or cards and plans) as one stream of QR codes (terminal, PNG, SVG or text)'
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and not __fish_seen_subcommand_from show scan help" -f -a "scan" -d 'Read a stream of QR codes (images, folders of frames, ur: text) into a message folder (cards and plans too)'
 complete -c mpc -n "__fish_mpc_using_subcommand qr; and not __fish_seen_subcommand_from show scan help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from show" -l plan -d 'The ceremony\'s plan: show the messages your latest step wrote to --dir' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from show" -l dir -d 'The message directory your steps write to' -r -F
@@ -444,8 +444,8 @@ complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_f
 complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from scan" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
 complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from scan" -s h -l help -d 'Print help'
 complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from scan" -s V -l version -d 'Print version'
-complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show your round messages as one stream of QR codes (terminal, PNG, SVG or text)'
-complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from help" -f -a "scan" -d 'Read a stream of QR codes (images, folders of frames, ur: text) into a message folder'
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show your round messages (or cards and plans) as one stream of QR codes (terminal, PNG, SVG or text)'
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from help" -f -a "scan" -d 'Read a stream of QR codes (images, folders of frames, ur: text) into a message folder (cards and plans too)'
 complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mpc -n "__fish_mpc_using_subcommand refresh; and not __fish_seen_subcommand_from plan run help" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand refresh; and not __fish_seen_subcommand_from plan run help" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
@@ -688,8 +688,8 @@ complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from presign" -f -a "plan" -d 'Write a presigning plan for a key and a signer set'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from presign" -f -a "run" -d 'Take part in a presigning session'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from presign" -f -a "list" -d 'List this home\'s unused presignatures'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from qr" -f -a "show" -d 'Show your round messages as one stream of QR codes (terminal, PNG, SVG or text)'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from qr" -f -a "scan" -d 'Read a stream of QR codes (images, folders of frames, ur: text) into a message folder'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from qr" -f -a "show" -d 'Show your round messages (or cards and plans) as one stream of QR codes (terminal, PNG, SVG or text)'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from qr" -f -a "scan" -d 'Read a stream of QR codes (images, folders of frames, ur: text) into a message folder (cards and plans too)'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from refresh" -f -a "plan" -d 'Write a refresh plan for a key (all of its parties take part)'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from refresh" -f -a "run" -d 'Take part in a refresh session'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from repair" -f -a "plan" -d 'Write a repair plan: who lost the share, who helps'

@@ -631,17 +631,17 @@ pub struct InspectArgs {
 /// `mpc qr`
 #[derive(Debug, Subcommand)]
 pub enum QrCommand {
-    /// Show your round messages as one stream of QR codes (terminal, PNG, SVG or text)
+    /// Show your round messages (or cards and plans) as one stream of QR codes (terminal, PNG, SVG or text)
     Show(QrShowArgs),
-    /// Read a stream of QR codes (images, folders of frames, ur: text) into a message folder
+    /// Read a stream of QR codes (images, folders of frames, ur: text) into a message folder (cards and plans too)
     Scan(QrScanArgs),
 }
 
 /// `mpc qr show`
 #[derive(Debug, Args)]
 pub struct QrShowArgs {
-    /// Message files to put in the stream [default: with --plan, what your latest step wrote
-    /// to --dir]
+    /// Files to put in the stream: round messages, cards or plans [default: with --plan, what
+    /// your latest step wrote to --dir]
     pub files: Vec<PathBuf>,
     /// The ceremony's plan: show the messages your latest step wrote to --dir
     #[arg(long, value_name = "PLAN", conflicts_with = "files")]

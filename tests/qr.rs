@@ -130,3 +130,124 @@ fn lost_frames_mixed_streams_and_damaged_images() {
         }
     }
 }
+
+/// A ceremony with no USB stick at all: cards and the plan travel as QR codes too.
+/// Bob and carol scan alice's card and her plan (PNG frames); alice scans theirs; the
+/// cards import with `contacts add`, and the scanned plan runs the keygen.
+#[test]
+fn cards_and_plans_over_qr_images() {
+    let w = World::new(3);
+    let show = |p: usize, files: &[&std::path::Path]| {
+        let frames = w.path(&format!("frames-{}", rand_suffix()));
+        let out = w
+            .mpc(p)
+            .args(["qr", "show"])
+            .args(files)
+            .arg("--png")
+            .arg(&frames)
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        frames
+    };
+    let scan = |p: usize, frames: &std::path::Path| {
+        let out = w
+            .mpc(p)
+            .args(["--json", "qr", "scan"])
+            .arg(frames)
+            .arg("--dir")
+            .arg(&w.parties[p].dir)
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        json(&out)
+    };
+    // Cards: each party shows its own; the others scan it and import it.
+    for from in 0..3 {
+        let frames = show(from, &[&w.parties[from].card]);
+        for to in (0..3).filter(|&to| to != from) {
+            scan(to, &frames);
+            let name = &w.parties[from].name;
+            let scanned = w.parties[to].dir.join(format!("{name}.card"));
+            assert_eq!(
+                std::fs::read(&scanned).unwrap(),
+                std::fs::read(&w.parties[from].card).unwrap()
+            );
+            let out = w
+                .mpc(to)
+                .args(["contacts", "add", "--yes"])
+                .arg(&scanned)
+                .output()
+                .unwrap();
+            assert_eq!(code(&out), 0, "{}", stderr(&out));
+        }
+    }
+    // Alice writes the plan from her contacts and shows it; bob and carol scan it.
+    let plan = w.path("qr.plan.json");
+    let out = w
+        .mpc(0)
+        .args([
+            "keygen",
+            "plan",
+            "--scheme",
+            "eddsa-ed25519",
+            "-t",
+            "2",
+            "--label",
+            "qr only",
+        ])
+        .args([
+            "--party", "me", "--party", "bob", "--party", "carol", "--out",
+        ])
+        .arg(&plan)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let frames = show(0, &[&plan]);
+    let parts = w.path("plan-parts.txt");
+    let out = w
+        .mpc(0)
+        .args(["qr", "show"])
+        .arg(&plan)
+        .arg("--text")
+        .arg(&parts)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = w.mpc(1).arg("inspect").arg(&parts).output().unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("FINGERPRINT"));
+    for to in [1, 2] {
+        let j = scan(to, &frames);
+        let scanned = std::path::PathBuf::from(j["messages"][0]["file"].as_str().unwrap());
+        assert!(scanned.starts_with(&w.parties[to].dir));
+        let out = w.step(to, "keygen", &scanned);
+        assert_eq!(code(&out), 4, "{}", stderr(&out));
+    }
+    // A stream of a different card under the same name is not written over the first.
+    let other = World::new(1);
+    let frames = show(0, &[&w.parties[0].card]);
+    scan(1, &frames);
+    let out = other
+        .mpc(0)
+        .args(["qr", "show"])
+        .arg(&other.parties[0].card)
+        .arg("--png")
+        .arg(w.path("other-alice"))
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = w
+        .mpc(1)
+        .args(["qr", "scan"])
+        .arg(w.path("other-alice"))
+        .arg("--dir")
+        .arg(&w.parties[1].dir)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("not overwritten"), "{}", stderr(&out));
+    // The rest of the ceremony over QR images, every party using its own copy of the plan.
+    let results = w.run_all_via("keygen", &plan, &[0, 1, 2], Via::Qr);
+    assert_same_key(&results);
+}

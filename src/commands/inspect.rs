@@ -80,24 +80,41 @@ fn is_qr_input(bytes: &[u8]) -> bool {
             .starts_with("ur:")
 }
 
-/// A QR stream (image or `ur:` text): every message in it.
+/// A QR stream (image or `ur:` text): every message, card and plan in it.
 fn stream(ctx: &Ctx, path: &std::path::Path) -> Result<()> {
+    use crate::transport::qr::Item;
     let bundle = super::qr::read_stream(ctx, &[path.to_path_buf()])?;
-    let envelopes = crate::transport::qr::unbundle(&bundle).map_err(|e| {
-        Failure::input(format!("{} holds no round messages", path.display())).cause(e)
-    })?;
+    let items = crate::transport::qr::unbundle(&bundle)
+        .map_err(|e| Failure::input(format!("{} holds nothing usable", path.display())).cause(e))?;
     ctx.printer.data(format!(
-        "QR stream of {} message(s), {} bytes",
-        envelopes.len(),
+        "QR stream of {} file(s), {} bytes",
+        items.len(),
         bundle.len()
     ));
     let mut messages = Vec::new();
     let mut invalid = None;
-    for (i, env) in envelopes.iter().enumerate() {
-        let name = format!("{} (message {})", path.display(), i + 1);
-        let (json, check) = envelope(ctx, &name, env.as_bytes())?;
-        messages.push(json);
-        invalid = invalid.or(check.err());
+    for (i, item) in items.iter().enumerate() {
+        let name = format!("{} (item {})", path.display(), i + 1);
+        match item {
+            Item::Message(env) => {
+                let (json, check) = envelope(ctx, &name, env.as_bytes())?;
+                messages.push(json);
+                invalid = invalid.or(check.err());
+            }
+            Item::Card(card, _) => {
+                ctx.printer.data(format!(
+                    "{name}: card of {}, fingerprint {}",
+                    card.name,
+                    crate::identity::words(&card.fingerprint())
+                ));
+                messages.push(serde_json::json!({ "type": "card", "card": card }));
+            }
+            Item::Plan(plan, _) => {
+                ctx.printer
+                    .data(format!("{name}:\n{}", describe_plan(plan, 0)));
+                messages.push(serde_json::json!({ "type": "plan", "plan": plan }));
+            }
+        }
     }
     ctx.printer
         .json(&serde_json::json!({ "type": "stream", "messages": messages }))?;

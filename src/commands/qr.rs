@@ -1,5 +1,6 @@
-//! `mpc qr show` and `mpc qr scan`: round messages as streams of QR codes, for machines
-//! with no USB (see `transport::qr` for the format).
+//! `mpc qr show` and `mpc qr scan`: round messages (and the cards and plans a ceremony
+//! starts from) as streams of QR codes, for machines with no USB (see `transport::qr`
+//! for the format).
 //!
 //! The ceremony itself is unchanged: steps write their messages to a directory as
 //! always; `qr show` turns this party's latest round there into one stream, and
@@ -8,10 +9,9 @@
 
 use super::{Ctx, read_input, run::load_plan};
 use crate::cli::{QrCommand, QrScanArgs, QrShowArgs};
-use crate::envelope::Envelope;
 use crate::error::{Failure, Result};
 use crate::transport::dir::{DirTransport, Placed};
-use crate::transport::qr::{self, QrError, Scanner, Stream};
+use crate::transport::qr::{self, Item, QrError, Scanner, Stream};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -79,8 +79,10 @@ fn show(ctx: &Ctx, args: QrShowArgs) -> Result<()> {
     let mut envelopes = Vec::new();
     for f in &files {
         let bytes = read_input(f)?;
-        envelopes.push(Envelope::decode(&bytes).map_err(|e| {
-            Failure::input(format!("{} is not a round message", f.display())).cause(e)
+        envelopes.push(Item::from_bytes(&bytes).map_err(|e| {
+            Failure::input(format!("cannot show {}", f.display()))
+                .cause(e)
+                .hint("a stream carries round messages, cards (`mpc id --out`) and plans")
         })?);
     }
     let bundle = qr::bundle(&envelopes);
@@ -89,7 +91,7 @@ fn show(ctx: &Ctx, args: QrShowArgs) -> Result<()> {
     let fragments = stream.fragments();
     let to_files = args.png.is_some() || args.svg.is_some() || args.text.is_some();
     let summary = format!(
-        "{} message(s), {} bytes: {fragments} QR code(s) at {:?} density",
+        "{} file(s), {} bytes: {fragments} QR code(s) at {:?} density",
         envelopes.len(),
         bundle.len(),
         args.density
@@ -309,12 +311,54 @@ fn scan(ctx: &Ctx, args: QrScanArgs) -> Result<()> {
         )));
     }
     let bundle = read_stream(ctx, &args.inputs)?;
-    let envelopes =
-        qr::unbundle(&bundle).map_err(|e| qr_failure("the stream holds no messages", e))?;
+    let items =
+        qr::unbundle(&bundle).map_err(|e| qr_failure("the stream holds nothing usable", e))?;
     let mut written = Vec::new();
     let transport = DirTransport::new(&args.dir)
         .map_err(|e| Failure::input(format!("cannot use {}", args.dir.display())).cause(e))?;
-    for env in &envelopes {
+    let not_overwritten = |p: &Path| {
+        Failure::input(format!(
+            "{} already holds a different file; not overwritten",
+            p.display()
+        ))
+    };
+    let cannot_write = |e: std::io::Error| {
+        Failure::input(format!("cannot write to {}", args.dir.display())).cause(e)
+    };
+    for item in &items {
+        let env = match item {
+            Item::Message(env) => env,
+            Item::Card(card, bytes) => {
+                // The name comes from the card (validated: letters, digits, - _ .).
+                let path = args.dir.join(format!("{}.card", card.name));
+                write_new(&path, bytes)
+                    .map_err(|e| e.map_or_else(|| not_overwritten(&path), cannot_write))?;
+                ctx.printer.status(format!(
+                    "{}: card of {} (fingerprint {}); compare it before `mpc contacts add`",
+                    path.display(),
+                    card.name,
+                    crate::identity::words(&card.fingerprint())
+                ));
+                written.push(
+                    serde_json::json!({ "file": path.display().to_string(), "card": card.name }),
+                );
+                continue;
+            }
+            Item::Plan(plan, bytes) => {
+                let session = hex::encode(plan.session_id());
+                let path = args.dir.join(format!("{}.plan.json", &session[..16]));
+                write_new(&path, bytes)
+                    .map_err(|e| e.map_or_else(|| not_overwritten(&path), cannot_write))?;
+                ctx.printer.status(format!(
+                    "{}: {} plan, fingerprint {}",
+                    path.display(),
+                    plan.kind(),
+                    plan.fingerprint()
+                ));
+                written.push(serde_json::json!({ "file": path.display().to_string(), "plan": plan.kind(), "session_id": session }));
+                continue;
+            }
+        };
         let path = match transport.place(env) {
             Ok(Placed::Written(p) | Placed::Present(p)) => p,
             Ok(Placed::Occupied(p)) => {
@@ -324,11 +368,7 @@ fn scan(ctx: &Ctx, args: QrScanArgs) -> Result<()> {
                 ))
                 .hint("if the sender sent two different messages, show both to the ceremony: it names the culprit"));
             }
-            Err(e) => {
-                return Err(
-                    Failure::input(format!("cannot write to {}", args.dir.display())).cause(e),
-                );
-            }
+            Err(e) => return Err(cannot_write(e)),
         };
         let h = &env.header;
         ctx.printer.status(format!(
@@ -348,10 +388,23 @@ fn scan(ctx: &Ctx, args: QrScanArgs) -> Result<()> {
         }));
     }
     ctx.printer.status(format!(
-        "{} message(s) in {}; run your next step",
+        "{} file(s) in {}; run your next step",
         written.len(),
         args.dir.display()
     ));
     ctx.printer
         .json(&serde_json::json!({ "messages": written, "bundle_bytes": bundle.len() }))
+}
+
+/// Writes `bytes` to a new file at `path` (atomically); an existing file with the same
+/// bytes is left as it is. `Err(None)`: a different file is there.
+fn write_new(path: &Path, bytes: &[u8]) -> std::result::Result<(), Option<std::io::Error>> {
+    match std::fs::read(path) {
+        Ok(existing) if existing == bytes => Ok(()),
+        Ok(_) => Err(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            crate::store::fsutil::write_atomic(path, bytes).map_err(Some)
+        }
+        Err(e) => Err(Some(e)),
+    }
 }

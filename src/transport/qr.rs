@@ -8,6 +8,15 @@
 //! "MPCB" | version 1 (u8) | count (u16 BE) | count × ( length (u32 BE) | envelope )
 //! ```
 //!
+//! A stream can also carry the public files a ceremony needs before its first round,
+//! cards and plans, so that a QR-only ceremony needs no USB stick at all. Such a bundle
+//! is version 2, every item tagged with its kind (0 a round message, 1 a card, 2 a plan,
+//! as JSON):
+//!
+//! ```text
+//! "MPCB" | version 2 (u8) | count (u16 BE) | count × ( kind (u8) | length (u32 BE) | bytes )
+//! ```
+//!
 //! The bundle is split into fragments and fountain-coded as BC-UR parts
 //! (`ur:mpc-msgs/<seq>-<fragments>/<bytewords>`, the `ur` crate). Every part carries the
 //! length and CRC-32 of the whole bundle, so parts of two streams never combine, and a
@@ -16,6 +25,8 @@
 //! checks that they decode, and the ceremony validates them as it does every file.
 
 use crate::envelope::{Envelope, MAX_ENVELOPE_LEN};
+use crate::identity::Card;
+use crate::plan::Plan;
 use image::Luma;
 use std::path::Path;
 
@@ -23,7 +34,10 @@ use std::path::Path;
 pub const UR_TYPE: &str = "mpc-msgs";
 
 const BUNDLE_MAGIC: &[u8; 4] = b"MPCB";
+/// Round messages only.
 const BUNDLE_VERSION: u8 = 1;
+/// Tagged items: round messages, cards and plans.
+const BUNDLE_VERSION_ITEMS: u8 = 2;
 /// Largest bundle accepted from a scan (a stream of aux-info messages is about 1 MB).
 pub const MAX_BUNDLE: usize = 64 << 20;
 /// Quiet zone around every code, in modules (the QR specification asks for 4).
@@ -73,20 +87,71 @@ pub enum QrError {
     Encode(String),
 }
 
-/// Packs envelopes into a bundle.
-pub fn bundle(envelopes: &[Envelope]) -> Vec<u8> {
+/// One thing a stream carries.
+pub enum Item {
+    /// A round message.
+    Message(Envelope),
+    /// A party's card (its JSON as given).
+    Card(Card, Vec<u8>),
+    /// A ceremony plan (its JSON as given).
+    Plan(Box<Plan>, Vec<u8>),
+}
+
+impl Item {
+    /// Reads a file's bytes as a round message, a card or a plan.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Item, String> {
+        if let Ok(env) = Envelope::decode(bytes) {
+            return Ok(Item::Message(env));
+        }
+        if let Ok(card) = Card::from_json(bytes) {
+            return Ok(Item::Card(card, bytes.to_vec()));
+        }
+        match Plan::from_json(bytes) {
+            Ok(plan) => Ok(Item::Plan(Box::new(plan), bytes.to_vec())),
+            Err(_) => Err("not a round message, a card or a plan".into()),
+        }
+    }
+
+    fn kind(&self) -> u8 {
+        match self {
+            Item::Message(_) => 0,
+            Item::Card(..) => 1,
+            Item::Plan(..) => 2,
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Item::Message(e) => e.as_bytes(),
+            Item::Card(_, b) | Item::Plan(_, b) => b,
+        }
+    }
+}
+
+/// Packs items into a bundle: version 1 if they are all round messages (the form every
+/// round of a ceremony uses), else version 2.
+pub fn bundle(items: &[Item]) -> Vec<u8> {
+    let tagged = items.iter().any(|i| !matches!(i, Item::Message(_)));
     let mut out = BUNDLE_MAGIC.to_vec();
-    out.push(BUNDLE_VERSION);
-    out.extend_from_slice(&(envelopes.len() as u16).to_be_bytes());
-    for e in envelopes {
-        out.extend_from_slice(&(e.as_bytes().len() as u32).to_be_bytes());
-        out.extend_from_slice(e.as_bytes());
+    out.push(if tagged {
+        BUNDLE_VERSION_ITEMS
+    } else {
+        BUNDLE_VERSION
+    });
+    out.extend_from_slice(&(items.len() as u16).to_be_bytes());
+    for item in items {
+        if tagged {
+            out.push(item.kind());
+        }
+        out.extend_from_slice(&(item.bytes().len() as u32).to_be_bytes());
+        out.extend_from_slice(item.bytes());
     }
     out
 }
 
-/// Unpacks a bundle into envelopes (each decoded, not yet validated for a session).
-pub fn unbundle(bytes: &[u8]) -> Result<Vec<Envelope>, QrError> {
+/// Unpacks a bundle into its items: envelopes decoded (not yet validated for a
+/// session), cards and plans parsed and validated.
+pub fn unbundle(bytes: &[u8]) -> Result<Vec<Item>, QrError> {
     let bad = |m: &str| QrError::Bundle(m.into());
     // The next `N` bytes of `rest`, which moves past them.
     fn take<'a, const N: usize>(rest: &mut &'a [u8]) -> Result<&'a [u8; N], QrError> {
@@ -100,21 +165,34 @@ pub fn unbundle(bytes: &[u8]) -> Result<Vec<Envelope>, QrError> {
         .strip_prefix(BUNDLE_MAGIC)
         .ok_or_else(|| bad("wrong magic"))?;
     let [version] = *take::<1>(&mut rest)?;
-    if version != BUNDLE_VERSION {
+    if version != BUNDLE_VERSION && version != BUNDLE_VERSION_ITEMS {
         return Err(bad(&format!("version {version} is not supported")));
     }
     let count = u16::from_be_bytes(*take(&mut rest)?);
     let mut out = Vec::with_capacity(count as usize);
     for i in 0..count {
+        let [kind] = match version {
+            BUNDLE_VERSION => [0],
+            _ => *take::<1>(&mut rest)?,
+        };
         let len = u32::from_be_bytes(*take(&mut rest)?) as usize;
         if len > MAX_ENVELOPE_LEN {
-            return Err(bad("a message is too large"));
+            return Err(bad("an item is too large"));
         }
         let (body, tail) = rest.split_at_checked(len).ok_or_else(|| bad("truncated"))?;
-        out.push(
-            Envelope::decode(body)
-                .map_err(|e| QrError::Bundle(format!("message {}: {e}", i + 1)))?,
-        );
+        let item = |e: String| QrError::Bundle(format!("item {}: {e}", i + 1));
+        out.push(match kind {
+            0 => Item::Message(Envelope::decode(body).map_err(|e| item(e.to_string()))?),
+            1 => Item::Card(
+                Card::from_json(body).map_err(|e| item(e.to_string()))?,
+                body.to_vec(),
+            ),
+            2 => Item::Plan(
+                Box::new(Plan::from_json(body).map_err(|e| item(e.to_string()))?),
+                body.to_vec(),
+            ),
+            k => return Err(item(format!("unknown kind {k}"))),
+        });
         rest = tail;
     }
     if !rest.is_empty() {
@@ -319,7 +397,7 @@ mod tests {
     use crate::envelope::{Header, Protocol};
     use crate::identity::Identity;
 
-    fn envelopes(n: usize, size: usize) -> Vec<Envelope> {
+    fn envelopes(n: usize, size: usize) -> Vec<Item> {
         let id = Identity::generate("alice");
         (0..n)
             .map(|i| {
@@ -333,7 +411,7 @@ mod tests {
                     recipient: i as u16,
                 };
                 let payload: Vec<u8> = (0..size).map(|k| (k * 31 + i) as u8).collect();
-                Envelope::create(&id, header, &payload, None).unwrap()
+                Item::Message(Envelope::create(&id, header, &payload, None).unwrap())
             })
             .collect()
     }
@@ -354,14 +432,56 @@ mod tests {
         let b = bundle(&envs);
         let back = unbundle(&b).unwrap();
         assert_eq!(back.len(), 3);
+        assert_eq!(b[4], 1, "messages alone make a version-1 bundle");
         for (a, b) in envs.iter().zip(&back) {
-            assert_eq!(a.as_bytes(), b.as_bytes());
+            assert_eq!(a.bytes(), b.bytes());
         }
         assert!(unbundle(&b[..b.len() - 1]).is_err());
         let mut extra = b.clone();
         extra.push(0);
         assert!(unbundle(&extra).is_err());
-        assert!(unbundle(b"MPCB\x02\x00\x00").is_err());
+        assert!(unbundle(b"MPCB\x03\x00\x00").is_err());
+    }
+
+    #[test]
+    fn cards_and_plans_travel_tagged_and_are_checked() {
+        let card = Identity::generate("bob").card();
+        let card_json = serde_json::to_vec(&card).unwrap();
+        let plan = Plan::Keygen(crate::plan::KeygenPlan {
+            version: 1,
+            scheme: crate::scheme::Scheme::EddsaEd25519,
+            threshold: 2,
+            parties: vec![card.clone(), Identity::generate("carol").card()],
+            label: "t".into(),
+            expires_at: crate::plan::now() + 60,
+            nonce: crate::plan::fresh_nonce(),
+            aux: None,
+        });
+        let plan_json = plan.to_json().into_bytes();
+        let mut items = envelopes(1, 10);
+        items.push(Item::from_bytes(&card_json).unwrap());
+        items.push(Item::from_bytes(&plan_json).unwrap());
+        let b = bundle(&items);
+        assert_eq!(b[4], 2);
+        let back = unbundle(&b).unwrap();
+        assert!(matches!(&back[1], Item::Card(c, bytes) if *c == card && *bytes == card_json));
+        assert!(matches!(&back[2], Item::Plan(p, _) if **p == plan));
+        // A damaged card, or an unknown kind, is refused by name.
+        let mut bad_card = b.clone();
+        let at = b.windows(4).position(|w| w == b"bob\"").unwrap();
+        bad_card[at] = b'!';
+        let e = unbundle(&bad_card).err().unwrap().to_string();
+        assert!(e.contains("item 2"), "{e}");
+        let mut unknown = b.clone();
+        unknown[7] = 9;
+        assert!(
+            unbundle(&unknown)
+                .err()
+                .unwrap()
+                .to_string()
+                .contains("unknown kind 9")
+        );
+        assert!(Item::from_bytes(b"{\"hello\": 1}").is_err());
     }
 
     #[test]
