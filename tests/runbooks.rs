@@ -9,6 +9,15 @@
 //! in the same homes. `<!-- new laptop: alice -->` (invisible on paper) replaces alice's
 //! laptop with an empty one, for the recovery runbook.
 //!
+//! Lines between `<!-- repeat -->` and `<!-- end repeat -->` (on paper: "repeat until
+//! every step is done") run as a loop, each pass in order, until every `--step` line
+//! has exited 0 for each of its parties; those may wait (exit 4) in between.
+//!
+//! QR codes: a screen and a camera are stood in for by the `ur:` parts the screen would
+//! show. `mpc qr show` without `--png`/`--svg`/`--text` (the terminal player) writes its
+//! parts as the party's *screen*; `mpc qr scan ~/.../from-NAME/` first has the folder
+//! filled, as a camera would, with a fresh capture of NAME's screen.
+//!
 //! The test deviates from the paper in three stated ways: commands get `--no-input
 //! --json` and, where accepted, `--yes` (the confirmations are what the people do);
 //! `mpc init` gets a low `--kdf-log-n`; and `mpc primes generate` (minutes) imports the
@@ -45,7 +54,10 @@ fn lines(markdown: &str) -> Vec<Line> {
             in_sh = !in_sh && t == "```sh";
             continue;
         }
-        if t.starts_with("<!-- new laptop: ") {
+        if t.starts_with("<!-- new laptop: ")
+            || t == "<!-- repeat -->"
+            || t == "<!-- end repeat -->"
+        {
             out.push(Line {
                 number: i + 1,
                 command: t.to_string(),
@@ -97,6 +109,35 @@ impl World {
         self.tmp.path().join("users").join(name)
     }
 
+    /// Where party `name`'s screen shows its latest `mpc qr show`.
+    fn screen(&self, name: &str) -> PathBuf {
+        self.tmp.path().join("screens").join(format!("{name}.txt"))
+    }
+
+    /// The terminal player shows on the screen; a scan of `from-NAME/` first captures
+    /// NAME's screen into that folder. `words` are the expanded command line.
+    fn qr(&self, words: &mut Vec<String>, name: &str) {
+        let sub: Vec<String> = words[3..].iter().take(2).cloned().collect();
+        let to_file = ["--png", "--svg", "--text"];
+        if sub == ["qr", "show"] && !words.iter().any(|w| to_file.contains(&w.as_str())) {
+            std::fs::create_dir_all(self.screen(name).parent().unwrap()).unwrap();
+            words.extend(["--text".into(), self.screen(name).display().to_string()]);
+        }
+        if sub == ["qr", "scan"] {
+            for w in words.iter() {
+                let Some(rest) = w.split("/from-").nth(1) else {
+                    continue;
+                };
+                let sender = rest.trim_end_matches('/');
+                let folder = Path::new(w);
+                let _ = std::fs::remove_dir_all(folder);
+                std::fs::create_dir_all(folder).unwrap();
+                std::fs::copy(self.screen(sender), folder.join("frames.txt"))
+                    .unwrap_or_else(|e| panic!("{name} captures {sender}'s screen: {e}"));
+            }
+        }
+    }
+
     fn expand(&self, s: &str) -> String {
         let mut s = s.replace("/media/", &format!("{}/media/", self.tmp.path().display()));
         for (k, v) in &self.vars {
@@ -123,7 +164,14 @@ impl World {
             return (0, String::new(), err);
         }
         let mut words = shlex::split(&text).unwrap_or_else(|| panic!("{where_}: cannot split"));
+        let home = self.user(name).display().to_string();
+        for w in words.iter_mut() {
+            if let Some(rest) = w.strip_prefix("~/") {
+                *w = format!("{home}/{rest}");
+            }
+        }
         words.splice(1..1, ["--no-input".to_string(), "--json".to_string()]);
+        self.qr(&mut words, name);
         if words.get(3).map(String::as_str) == Some("init") {
             words.extend(["--kdf-log-n".into(), "10".into()]);
         }
@@ -181,7 +229,20 @@ fn run_runbook(w: &mut World, dir: &Path, file: &str) {
         let other = rest.split(" -->").next().unwrap().trim().to_string();
         run_runbook(w, dir, &other);
     }
-    for line in lines(&text) {
+    let all = lines(&text);
+    let mut i = 0;
+    while i < all.len() {
+        let line = &all[i];
+        i += 1;
+        if line.command == "<!-- repeat -->" {
+            let end = all[i..]
+                .iter()
+                .position(|l| l.command == "<!-- end repeat -->")
+                .unwrap_or_else(|| panic!("{file}:{}: a repeat without its end", line.number));
+            run_repeat(w, file, &all[i..i + end]);
+            i += end + 1;
+            continue;
+        }
         if let Some(name) = line.command.strip_prefix("<!-- new laptop: ") {
             // The key holder's laptop is lost: their user directory goes away.
             let name = name.trim_end_matches(" -->").trim();
@@ -189,28 +250,10 @@ fn run_runbook(w: &mut World, dir: &Path, file: &str) {
             std::fs::create_dir_all(w.user(name)).unwrap();
             continue;
         }
-        let words = shlex::split(&line.command).unwrap_or_default();
-        if words.first().map(String::as_str) == Some("mpc")
-            && let Err(e) = Cli::try_parse_from(&words)
-        {
-            panic!(
-                "{file}:{}: `{}` does not parse:\n{e}",
-                line.number, line.command
-            );
-        }
-        let Some(who) = &line.who else { continue };
-        let names: Vec<String> = if who.names.is_empty() {
-            w.names.clone()
-        } else {
-            who.names.clone()
+        let Some(names) = parties_of(w, file, line) else {
+            continue;
         };
-        for n in &names {
-            assert!(
-                w.names.contains(n),
-                "{file}:{}: unknown party `{n}`",
-                line.number
-            );
-        }
+        let who = line.who.as_ref().unwrap();
         if who.turns {
             let mut done = vec![false; names.len()];
             for _ in 0..12 {
@@ -239,6 +282,65 @@ fn run_runbook(w: &mut World, dir: &Path, file: &str) {
             }
         }
     }
+}
+
+/// Checks that an `mpc` line parses; returns who runs it (none: nobody, it is only
+/// shown).
+fn parties_of(w: &World, file: &str, line: &Line) -> Option<Vec<String>> {
+    let words = shlex::split(&line.command).unwrap_or_default();
+    if words.first().map(String::as_str) == Some("mpc")
+        && let Err(e) = Cli::try_parse_from(&words)
+    {
+        panic!(
+            "{file}:{}: `{}` does not parse:\n{e}",
+            line.number, line.command
+        );
+    }
+    let who = line.who.as_ref()?;
+    let names: Vec<String> = if who.names.is_empty() {
+        w.names.clone()
+    } else {
+        who.names.clone()
+    };
+    for n in &names {
+        assert!(
+            w.names.contains(n),
+            "{file}:{}: unknown party `{n}`",
+            line.number
+        );
+    }
+    Some(names)
+}
+
+/// Runs a repeated block: passes over its lines, in order, until every `--step` line
+/// has exited 0 for each of its parties in a pass.
+fn run_repeat(w: &mut World, file: &str, block: &[Line]) {
+    for _ in 0..16 {
+        let mut all_done = true;
+        for line in block {
+            let Some(names) = parties_of(w, file, line) else {
+                continue;
+            };
+            for n in &names {
+                let (code, _, err) = w.run(file, line, n);
+                let step = line.command.contains("--step");
+                assert!(
+                    code == 0 || step,
+                    "{file}:{}: `{}` as {n} is waiting:\n{err}",
+                    line.number,
+                    line.command
+                );
+                all_done &= code == 0;
+            }
+        }
+        if all_done {
+            return;
+        }
+    }
+    panic!(
+        "{file}:{}: the repeated block is not done after 16 passes",
+        block.first().map_or(0, |l| l.number)
+    );
 }
 
 /// Runs the runbook `file` from a fresh world of alice, bob and carol.
@@ -299,6 +401,11 @@ fn frost_key_ceremony_runs_as_written() {
 #[test]
 fn ecdsa_key_ceremony_runs_as_written() {
     run_fresh("ecdsa-2-of-3-airgapped.md");
+}
+
+#[test]
+fn ecdsa_qr_key_ceremony_runs_as_written() {
+    run_fresh("ecdsa-2-of-3-qr.md");
 }
 
 #[test]
