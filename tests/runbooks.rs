@@ -259,7 +259,7 @@ fn run_runbook(w: &mut World, dir: &Path, file: &str) {
             for _ in 0..12 {
                 for (i, n) in names.iter().enumerate() {
                     if !done[i] {
-                        done[i] = w.run(file, &line, n).0 == 0;
+                        done[i] = w.run(file, line, n).0 == 0;
                     }
                 }
                 if done.iter().all(|d| *d) {
@@ -273,7 +273,7 @@ fn run_runbook(w: &mut World, dir: &Path, file: &str) {
             );
         } else {
             for n in &names {
-                let (code, _, err) = w.run(file, &line, n);
+                let (code, _, err) = w.run(file, line, n);
                 assert_eq!(
                     code, 0,
                     "{file}:{}: `{}` as {n} is waiting:\n{err}",
