@@ -28,6 +28,15 @@ pub fn run(ctx: &Ctx, cmd: KeysCommand) -> Result<()> {
     }
 }
 
+/// The key matching `prefix`, its scheme and its parties' cards (in key order).
+pub fn key_with_parties(db: &Db, prefix: &str) -> Result<(KeyRecord, Scheme, Vec<Card>)> {
+    let key = resolve_key(db, prefix)?;
+    let scheme: Scheme = key.scheme.parse().map_err(Failure::internal)?;
+    let parties: Vec<Card> = serde_json::from_str(&key.parties_json)
+        .map_err(|e| Failure::internal("stored parties are unreadable").cause(e))?;
+    Ok((key, scheme, parties))
+}
+
 /// Finds the one key whose id starts with `prefix`.
 pub fn resolve_key(db: &Db, prefix: &str) -> Result<KeyRecord> {
     let mut found = db.keys_matching(prefix)?;

@@ -3,13 +3,11 @@
 //!
 //! See `ceremony::shares` for the protocol and for when the old share is destroyed.
 
-use super::{Ctx, keygen::emit_plan, keys::resolve_key, run::run_ceremony};
+use super::{Ctx, keygen::emit_plan, keys::key_with_parties, run::run_ceremony};
 use crate::ceremony::Outcome;
 use crate::cli::{RefreshCommand, RefreshPlanArgs};
 use crate::error::{Failure, Result};
-use crate::identity::Card;
 use crate::plan::{Plan, RefreshPlan, fresh_nonce, now};
-use crate::scheme::Scheme;
 
 /// Runs `mpc refresh ...`.
 pub fn run(ctx: &Ctx, cmd: RefreshCommand) -> Result<()> {
@@ -48,11 +46,7 @@ pub fn run(ctx: &Ctx, cmd: RefreshCommand) -> Result<()> {
 }
 
 fn plan(ctx: &Ctx, args: RefreshPlanArgs) -> Result<()> {
-    let db = ctx.home.db()?;
-    let key = resolve_key(&db, &args.key)?;
-    let scheme: Scheme = key.scheme.parse().map_err(Failure::internal)?;
-    let parties: Vec<Card> = serde_json::from_str(&key.parties_json)
-        .map_err(|e| Failure::internal("stored parties are unreadable").cause(e))?;
+    let (key, scheme, parties) = key_with_parties(&ctx.home.db()?, &args.key)?;
     let plan = Plan::Refresh(RefreshPlan {
         version: 1,
         scheme,

@@ -6,13 +6,11 @@
 //! and no key metadata: the plan and the helpers bring both.
 
 use super::sign::party_indices;
-use super::{Ctx, keygen::emit_plan, keys::resolve_key, run::run_ceremony};
+use super::{Ctx, keygen::emit_plan, keys::key_with_parties, run::run_ceremony};
 use crate::ceremony::Outcome;
 use crate::cli::{RepairCommand, RepairPlanArgs};
 use crate::error::{Failure, Result};
-use crate::identity::Card;
 use crate::plan::{Plan, RepairPlan, fresh_nonce, now};
-use crate::scheme::Scheme;
 
 /// Runs `mpc repair ...`.
 pub fn run(ctx: &Ctx, cmd: RepairCommand) -> Result<()> {
@@ -62,11 +60,7 @@ pub fn run(ctx: &Ctx, cmd: RepairCommand) -> Result<()> {
 }
 
 fn plan(ctx: &Ctx, args: RepairPlanArgs) -> Result<()> {
-    let db = ctx.home.db()?;
-    let key = resolve_key(&db, &args.key)?;
-    let scheme: Scheme = key.scheme.parse().map_err(Failure::internal)?;
-    let parties: Vec<Card> = serde_json::from_str(&key.parties_json)
-        .map_err(|e| Failure::internal("stored parties are unreadable").cause(e))?;
+    let (key, scheme, parties) = key_with_parties(&ctx.home.db()?, &args.key)?;
     let lost = match party_indices(&key, &parties, std::slice::from_ref(&args.lost))?[..] {
         [i] => i,
         _ => return Err(Failure::input("--lost names one party")),

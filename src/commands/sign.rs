@@ -1,7 +1,7 @@
 //! `mpc sign plan` and `mpc sign run`.
 
 use super::{
-    Ctx, keygen::emit_plan, keys::resolve_key, read_message, run::run_ceremony, write_output,
+    Ctx, keygen::emit_plan, keys::key_with_parties, read_message, run::run_ceremony, write_output,
 };
 use crate::ceremony::{Outcome, unused_presignatures};
 use crate::cli::{EcdsaFormat, Encoding, SignCommand, SignPlanArgs, SignRunArgs};
@@ -28,11 +28,8 @@ pub fn resolve_signers(
     key: &str,
     specs: &[String],
 ) -> Result<(KeyRecord, Vec<Card>, Vec<u16>)> {
-    let db = ctx.home.db()?;
-    let key = resolve_key(&db, key)?;
+    let (key, _, parties) = key_with_parties(&ctx.home.db()?, key)?;
     crate::lifecycle::ensure_can_sign(&key)?;
-    let parties: Vec<Card> = serde_json::from_str(&key.parties_json)
-        .map_err(|e| Failure::internal("stored parties are unreadable").cause(e))?;
     let signers = party_indices(&key, &parties, specs)?;
     Ok((key, parties, signers))
 }
