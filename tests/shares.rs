@@ -69,11 +69,29 @@ fn refresh_keeps_the_key_and_retires_the_old_shares() {
 
         let refresh = plan(&w, 0, "refresh", &["--key", &key, "--label", "rotation"]);
         // Round 1 and round 2 for everyone, then alice alone stages her new share.
-        for _ in 0..2 {
+        for pass in 0..2 {
             for p in 0..3 {
                 assert_eq!(code(&w.step(p, "refresh", &refresh)), 4);
             }
             w.sync(&[0, 1, 2]);
+            if pass == 0 {
+                // A damaged copy of bob's round 1 stops alice's step, naming the file,
+                // and costs nothing once the good copy is back.
+                let file = files_matching(&w.parties[0].dir, "-refresh-r1-p2-")[0].clone();
+                let good = std::fs::read(&file).unwrap();
+                let mut bad = good.clone();
+                *bad.last_mut().unwrap() ^= 1;
+                std::fs::write(&file, &bad).unwrap();
+                w.rejects(
+                    0,
+                    "refresh",
+                    &refresh,
+                    &file,
+                    2,
+                    "signature does not verify",
+                );
+                std::fs::write(&file, &good).unwrap();
+            }
         }
         assert_eq!(code(&w.step(0, "refresh", &refresh)), 4);
         assert_eq!(show(&w.parties[0].home, &key)["status"], "rotating");

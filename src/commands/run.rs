@@ -1,4 +1,4 @@
-//! The part of `mpc keygen run`, `mpc sign run` and `mpc presign run` they share: load
+//! The part of `mpc keygen|sign|presign|refresh|repair run` they share: load
 //! the plan, unlock, open the session, and step until done (or once, with `--step`).
 //!
 //! With `--relay` the same loop runs over a local message directory
