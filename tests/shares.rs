@@ -110,6 +110,13 @@ fn refresh_keeps_the_key_and_retires_the_old_shares() {
         );
         assert_eq!(c, 2, "{e}");
         assert!(e.contains("rotating"), "{e}");
+        let mid = w.path("mid-refresh.backup");
+        let (c, e, _) = run(
+            &w.parties[0].home,
+            &["keys", "backup", &key, "--out", mid.to_str().unwrap()],
+        );
+        assert_eq!(c, 2, "{e}");
+        assert!(e.contains("middle of a refresh"), "{e}");
         assert_eq!(
             old_share,
             std::fs::read(&share).unwrap(),

@@ -14,6 +14,7 @@ const FLAG: &str = "--backup-passphrase-file FILE";
 /// Runs `mpc keys backup`.
 pub fn create(ctx: &Ctx, db: &mut Db, args: KeysBackupArgs) -> Result<()> {
     let key = resolve_key(db, &args.key)?;
+    backup::ensure_backupable(&key)?;
     let seal = if args.to.is_empty() {
         Seal::Passphrase(ctx.printer.secret(
             "Backup passphrase",

@@ -51,14 +51,26 @@ pub enum Seal {
     Recipients(Vec<age::x25519::Recipient>),
 }
 
-/// Makes the armored, encrypted backup of this party's share of `key`.
-pub fn create(home: &Home, identity: &Identity, key: &KeyRecord, seal: &Seal) -> Result<String> {
-    if key.status == KeyStatus::Deleted {
-        return Err(Failure::input(format!(
+/// Whether `key`'s share can be backed up now: not once deleted, nor in the middle of
+/// a refresh (the share is about to be replaced). Checked before any passphrase is asked.
+pub fn ensure_backupable(key: &KeyRecord) -> Result<()> {
+    match key.status {
+        KeyStatus::Deleted => Err(Failure::input(format!(
             "key {} was deleted; there is no share to back up",
             key.id
-        )));
+        ))),
+        KeyStatus::Rotating => Err(Failure::input(format!(
+            "key {} is in the middle of a refresh; a backup now would hold the share that is about to be replaced",
+            key.id
+        ))
+        .hint("finish the refresh (`mpc refresh run PLAN`), then back up the new share")),
+        _ => Ok(()),
     }
+}
+
+/// Makes the armored, encrypted backup of this party's share of `key`.
+pub fn create(home: &Home, identity: &Identity, key: &KeyRecord, seal: &Seal) -> Result<String> {
+    ensure_backupable(key)?;
     let material = load_share(home, identity, &key.id)?;
     let file = BackupFile {
         format: FORMAT.into(),
