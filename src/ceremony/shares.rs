@@ -1,4 +1,4 @@
-//! Share maintenance ceremonies for FROST keys: refresh and repair.
+//! Share maintenance ceremonies: refresh (FROST keys, n-of-n ECDSA keys) and repair (FROST).
 //!
 //! **Refresh** (`mpc refresh`): all n parties run frost-core's refresh DKG (a sharing of
 //! zero added to every share) and get new shares of the same group key. The new share
