@@ -928,9 +928,10 @@ pub fn unused_presignatures(db: &Db) -> Result<Vec<UnusedPresignature>> {
     Ok(out)
 }
 
-/// Checks a refresh or repair plan against this home, as taking part will.
-pub fn check_plan_here(home: &Home, plan: &Plan, me: u16) -> Result<()> {
-    shares::check_plan(home, &home.db()?, plan, me)
+/// Checks a refresh or repair plan against this home (and its open database `db`), as
+/// taking part will.
+pub fn check_plan_here(home: &Home, db: &Db, plan: &Plan, me: u16) -> Result<()> {
+    shares::check_plan(home, db, plan, me)
 }
 
 /// Loads and decrypts this party's share of `key_id`.

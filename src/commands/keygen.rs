@@ -1,6 +1,10 @@
 //! `mpc keygen plan` and `mpc keygen run`.
 
-use super::{Ctx, read_input, run::run_ceremony, write_output};
+use super::{
+    Ctx, read_input,
+    run::{Ran, run_ceremony},
+    write_output,
+};
 use crate::ceremony::Outcome;
 use crate::cli::{KeygenCommand, KeygenPlanArgs, RunArgs};
 use crate::error::{Failure, Result};
@@ -93,7 +97,9 @@ pub fn emit_plan(ctx: &Ctx, plan: &Plan, out: Option<&Path>) -> Result<()> {
 }
 
 fn run_keygen(ctx: &Ctx, args: RunArgs) -> Result<()> {
-    let (outcome, session) = run_ceremony(ctx, &args, "keygen")?;
+    let Ran {
+        outcome, session, ..
+    } = run_ceremony(ctx, &args, "keygen")?;
     let Outcome::Keygen {
         key_id,
         scheme,

@@ -8,7 +8,11 @@
 //! HD derivation or with a caller-supplied raw hash.
 
 use super::sign::resolve_signers;
-use super::{Ctx, keygen::emit_plan, run::run_ceremony};
+use super::{
+    Ctx,
+    keygen::emit_plan,
+    run::{Ran, run_ceremony},
+};
 use crate::ceremony::{Outcome, unused_presignatures};
 use crate::cli::{PresignCommand, PresignPlanArgs};
 use crate::error::{Failure, Result};
@@ -20,7 +24,9 @@ pub fn run(ctx: &Ctx, cmd: PresignCommand) -> Result<()> {
     match cmd {
         PresignCommand::Plan(a) => plan(ctx, a),
         PresignCommand::Run(a) => {
-            let (outcome, session) = run_ceremony(ctx, &a, "sign")?;
+            let Ran {
+                outcome, session, ..
+            } = run_ceremony(ctx, &a, "sign")?;
             let Outcome::Presign {
                 key_id, signers, ..
             } = &outcome

@@ -3,7 +3,12 @@
 //!
 //! See `ceremony::shares` for the protocol and for when the old share is destroyed.
 
-use super::{Ctx, keygen::emit_plan, keys::key_with_parties, run::run_ceremony};
+use super::{
+    Ctx,
+    keygen::emit_plan,
+    keys::key_with_parties,
+    run::{Ran, run_ceremony},
+};
 use crate::ceremony::Outcome;
 use crate::cli::{RefreshCommand, RefreshPlanArgs};
 use crate::error::{Failure, Result};
@@ -14,7 +19,9 @@ pub fn run(ctx: &Ctx, cmd: RefreshCommand) -> Result<()> {
     match cmd {
         RefreshCommand::Plan(a) => plan(ctx, a),
         RefreshCommand::Run(a) => {
-            let (outcome, session) = run_ceremony(ctx, &a, "refresh")?;
+            let Ran {
+                outcome, session, ..
+            } = run_ceremony(ctx, &a, "refresh")?;
             let Outcome::Refresh {
                 key_id, public_key, ..
             } = &outcome
@@ -46,7 +53,8 @@ pub fn run(ctx: &Ctx, cmd: RefreshCommand) -> Result<()> {
 }
 
 fn plan(ctx: &Ctx, args: RefreshPlanArgs) -> Result<()> {
-    let (key, scheme, parties) = key_with_parties(&ctx.home.db()?, &args.key)?;
+    let db = ctx.home.db()?;
+    let (key, scheme, parties) = key_with_parties(&db, &args.key)?;
     let plan = Plan::Refresh(RefreshPlan {
         version: 1,
         scheme,
@@ -59,6 +67,6 @@ fn plan(ctx: &Ctx, args: RefreshPlanArgs) -> Result<()> {
         nonce: fresh_nonce(),
     });
     plan.validate()?;
-    crate::ceremony::check_plan_here(&ctx.home, &plan, key.my_index)?;
+    crate::ceremony::check_plan_here(&ctx.home, &db, &plan, key.my_index)?;
     emit_plan(ctx, &plan, args.output.out.as_deref())
 }

@@ -6,7 +6,12 @@
 //! and no key metadata: the plan and the helpers bring both.
 
 use super::sign::party_indices;
-use super::{Ctx, keygen::emit_plan, keys::key_with_parties, run::run_ceremony};
+use super::{
+    Ctx,
+    keygen::emit_plan,
+    keys::key_with_parties,
+    run::{Ran, run_ceremony},
+};
 use crate::ceremony::Outcome;
 use crate::cli::{RepairCommand, RepairPlanArgs};
 use crate::error::{Failure, Result};
@@ -17,7 +22,12 @@ pub fn run(ctx: &Ctx, cmd: RepairCommand) -> Result<()> {
     match cmd {
         RepairCommand::Plan(a) => plan(ctx, a),
         RepairCommand::Run(a) => {
-            let (outcome, session) = run_ceremony(ctx, &a, "repair")?;
+            let Ran {
+                outcome,
+                session,
+                plan,
+                me,
+            } = run_ceremony(ctx, &a, "repair")?;
             let Outcome::Repair {
                 key_id,
                 public_key,
@@ -28,9 +38,7 @@ pub fn run(ctx: &Ctx, cmd: RepairCommand) -> Result<()> {
                 return Err(Failure::internal("a repair produced another outcome"));
             };
             let words = outcome.transcript_words();
-            let me = ctx.home.card()?;
-            let plan = super::run::load_plan(&a.plan)?;
-            if plan.index_of(&me) == Some(*repaired) {
+            if me == *repaired {
                 ctx.printer.status(format!(
                     "key {key_id}: your share is repaired and matches your public share in the key"
                 ));

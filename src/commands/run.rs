@@ -36,8 +36,20 @@ pub fn load_plan(path: &Path) -> Result<Plan> {
         .map_err(|e| Failure::input(format!("{} is not a usable plan", path.display())).cause(e))
 }
 
+/// A finished ceremony, as this party ran it.
+pub struct Ran {
+    /// What it produced.
+    pub outcome: Outcome,
+    /// The session id, hex.
+    pub session: String,
+    /// The plan it ran.
+    pub plan: Plan,
+    /// This party's 1-based index in the plan.
+    pub me: u16,
+}
+
 /// Runs this party's side of the ceremony in `args.plan`, which must be of `kind`.
-pub fn run_ceremony(ctx: &Ctx, args: &RunArgs, kind: &str) -> Result<(Outcome, String)> {
+pub fn run_ceremony(ctx: &Ctx, args: &RunArgs, kind: &str) -> Result<Ran> {
     let plan = load_plan(&args.plan)?;
     if plan.kind() != kind {
         return Err(Failure::input(format!(
@@ -55,7 +67,14 @@ pub fn run_ceremony(ctx: &Ctx, args: &RunArgs, kind: &str) -> Result<(Outcome, S
         .iter()
         .map(|card| Ok(card.verifying_key()?.to_bytes()))
         .collect::<Result<Vec<_>>>()?;
-    let mut c = Ceremony::open(&ctx.home, &identity, plan, &dir, &ctx.printer, args.yes)?;
+    let mut c = Ceremony::open(
+        &ctx.home,
+        &identity,
+        plan.clone(),
+        &dir,
+        &ctx.printer,
+        args.yes,
+    )?;
     let session = c.session_hex().to_string();
     let mut relay = args
         .relay
@@ -76,7 +95,12 @@ pub fn run_ceremony(ctx: &Ctx, args: &RunArgs, kind: &str) -> Result<(Outcome, S
                     r.finish(&c, &identity, &mut wait, args.step, deadline)?;
                 }
                 wait.clear();
-                return Ok((outcome, session));
+                return Ok(Ran {
+                    outcome,
+                    session,
+                    plan,
+                    me: c.index(),
+                });
             }
             Progress::Waiting { round, missing } => {
                 let leaving = args.step || Instant::now() >= deadline;

@@ -1,7 +1,12 @@
 //! `mpc sign plan` and `mpc sign run`.
 
 use super::{
-    Ctx, keygen::emit_plan, keys::key_with_parties, read_message, run::run_ceremony, write_output,
+    Ctx,
+    keygen::emit_plan,
+    keys::key_with_parties,
+    read_message,
+    run::{Ran, run_ceremony},
+    write_output,
 };
 use crate::ceremony::{Outcome, unused_presignatures};
 use crate::cli::{EcdsaFormat, Encoding, SignCommand, SignPlanArgs, SignRunArgs};
@@ -117,7 +122,9 @@ fn plan(ctx: &Ctx, args: SignPlanArgs) -> Result<()> {
 }
 
 fn run_sign(ctx: &Ctx, args: SignRunArgs) -> Result<()> {
-    let (outcome, session) = run_ceremony(ctx, &args.run, "sign")?;
+    let Ran {
+        outcome, session, ..
+    } = run_ceremony(ctx, &args.run, "sign")?;
     let Outcome::Sign {
         key_id,
         scheme,
