@@ -182,12 +182,12 @@ fn bug(e: impl std::fmt::Display) -> EngineError {
 
 /// Generates the vectors of a FROST `scheme` from `seed`.
 pub fn generate(scheme: Scheme, seed: [u8; 32]) -> Result<Vectors, EngineError> {
-    match scheme {
-        Scheme::EddsaEd25519 => frost::<frost_ed25519::Ed25519Sha512>(scheme, seed),
-        Scheme::SchnorrSecp256k1Tr => frost::<frost_secp256k1_tr::Secp256K1Sha256TR>(scheme, seed),
-        Scheme::SchnorrSecp256k1 => frost::<frost_secp256k1::Secp256K1Sha256>(scheme, seed),
-        Scheme::EcdsaSecp256k1 => Err(bug("ECDSA vectors need aux info: use generate_ecdsa")),
-    }
+    crate::engine::frost_dispatch!(
+        scheme,
+        self::frost_vectors,
+        (scheme, seed),
+        "ECDSA vectors need aux info: use generate_ecdsa"
+    )
 }
 
 /// What every vector has before its protocols run: the parties and the plans' nonces.
@@ -498,7 +498,7 @@ fn run_frost<S, R>(
     Ok((messages, done))
 }
 
-fn frost<C: Ciphersuite>(scheme: Scheme, seed: [u8; 32]) -> Result<Vectors, EngineError> {
+fn frost_vectors<C: Ciphersuite>(scheme: Scheme, seed: [u8; 32]) -> Result<Vectors, EngineError> {
     let mut setup = Setup::new(scheme, seed);
     let everyone = [1u16, 2, 3];
     let keygen_plan = setup.keygen_plan(None)?;

@@ -358,14 +358,16 @@ impl SignState {
 macro_rules! frost_dispatch {
     ($scheme:expr, $f:path, ($($arg:expr),*), $what:expr) => {{
         use $f as f;
+        use $crate::scheme::Scheme;
         match $scheme {
             Scheme::EddsaEd25519 => f::<frost_ed25519::Ed25519Sha512>($($arg),*),
             Scheme::SchnorrSecp256k1Tr => f::<frost_secp256k1_tr::Secp256K1Sha256TR>($($arg),*),
             Scheme::SchnorrSecp256k1 => f::<frost_secp256k1::Secp256K1Sha256>($($arg),*),
-            Scheme::EcdsaSecp256k1 => Err(EngineError::Bug($what.into())),
+            Scheme::EcdsaSecp256k1 => Err($crate::engine::EngineError::Bug($what.into())),
         }
     }};
 }
+pub(crate) use frost_dispatch;
 
 /// Advances a DKG by one step.
 pub fn keygen_step(
