@@ -683,12 +683,12 @@ impl Ceremony<'_> {
                                 "the refreshed ECDSA share names a different public key",
                             ));
                         }
-                        // Staged in the journal before the confirmation leaves.
+                        // Staged in the journal, which `send` saves before the
+                        // confirmation is recorded, let alone delivered.
                         let st = state(journal)?;
                         st.aux =
                             Some(String::from_utf8_lossy(encode(&output)?.expose()).into_owned());
                         st.primes = None;
-                        self.save_journal(journal)?;
                         let confirm = cggmp::Sent {
                             round: u16::from(CONFIRM_ROUND) - 1,
                             recipient: None,
