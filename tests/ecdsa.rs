@@ -281,34 +281,12 @@ fn two_of_two_refresh_keeps_the_key_and_retires_the_old_shares() {
         &sha2::Sha256::digest(before).into(),
         &sign(&w, &key, &[0, 1], before, "sha256"),
     );
-    let presign = w.path("presign.plan.json");
-    let out = w
-        .mpc(0)
-        .args([
-            "presign",
-            "plan",
-            "--key",
-            &key,
-            "--signers",
-            "alice,bob",
-            "--out",
-        ])
-        .arg(&presign)
-        .output()
-        .unwrap();
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let presign = w.write_plan(0, "presign", &["--key", &key, "--signers", "alice,bob"]);
     w.run_all("presign", &presign, &[0, 1]);
     let alice_old = w.path("alice-old-home");
     copy_dir(&w.parties[0].home, &alice_old);
 
-    let plan = w.path("refresh.plan.json");
-    let out = w
-        .mpc(1)
-        .args(["refresh", "plan", "--key", &key, "--out"])
-        .arg(&plan)
-        .output()
-        .unwrap();
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let plan = w.write_plan(1, "refresh", &["--key", &key]);
     let results = w.run_all("refresh", &plan, &[0, 1]);
     for r in &results {
         assert_eq!(r["public_key"], pk.as_str());

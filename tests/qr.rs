@@ -184,21 +184,9 @@ fn cards_and_plans_over_qr_images() {
     }
     // Alice writes the plan from her contacts and shows it; bob and carol scan it.
     let plan = w.path("qr.plan.json");
+    let parties = ["me", "bob", "carol"].map(std::ffi::OsStr::new);
     let out = w
-        .mpc(0)
-        .args([
-            "keygen",
-            "plan",
-            "--scheme",
-            "eddsa-ed25519",
-            "-t",
-            "2",
-            "--label",
-            "qr only",
-        ])
-        .args([
-            "--party", "me", "--party", "bob", "--party", "carol", "--out",
-        ])
+        .keygen_plan_cmd(0, &parties, &["--out"])
         .arg(&plan)
         .output()
         .unwrap();

@@ -38,38 +38,17 @@ fn refresh_and_repair_through_a_relay() {
     let plan = w.keygen_plan("eddsa-ed25519", 2);
     let keygen = finish_all(w.spawn_relay_run(&[0, 1, 2], "keygen", &plan, &relay.addr));
     let key = keygen[0]["key_id"].as_str().unwrap().to_string();
-    let file = |name: &str| w.path(&format!("{name}-{}.plan.json", rand_suffix()));
-    let refresh = file("refresh");
-    let out = w
-        .mpc(0)
-        .args(["refresh", "plan", "--key", &key, "--out"])
-        .arg(&refresh)
-        .output()
-        .unwrap();
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let refresh = w.write_plan(0, "refresh", &["--key", &key]);
     let refreshed = finish_all(w.spawn_relay_run(&[0, 1, 2], "refresh", &refresh, &relay.addr));
     assert_eq!(
         refreshed[0]["transcript_words"],
         refreshed[2]["transcript_words"]
     );
-    let repair = file("repair");
-    let out = w
-        .mpc(1)
-        .args([
-            "repair",
-            "plan",
-            "--key",
-            &key,
-            "--lost",
-            "alice",
-            "--helpers",
-            "bob,carol",
-            "--out",
-        ])
-        .arg(&repair)
-        .output()
-        .unwrap();
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let repair = w.write_plan(
+        1,
+        "repair",
+        &["--key", &key, "--lost", "alice", "--helpers", "bob,carol"],
+    );
     w.parties[0].home = w.new_laptop(0, "alice-new-laptop");
     let repaired = finish_all(w.spawn_relay_run(&[0, 1, 2], "repair", &repair, &relay.addr));
     assert_eq!(repaired[0]["repaired"], 1);

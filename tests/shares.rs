@@ -5,7 +5,7 @@
 
 mod common;
 use common::*;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 const SCHEMES: [&str; 3] = ["eddsa-ed25519", "schnorr-secp256k1-tr", "schnorr-secp256k1"];
 
@@ -23,21 +23,6 @@ fn show(home: &Path, key: &str) -> serde_json::Value {
     let (c, e, j) = run(home, &["keys", "show", key]);
     assert_eq!(c, 0, "{e}");
     j.unwrap()
-}
-
-/// Party `by` writes a plan with `mpc KIND plan ARGS --out FILE`.
-fn plan(w: &World, by: usize, kind: &str, args: &[&str]) -> PathBuf {
-    let file = w.path(&format!("{kind}-{}.plan.json", rand_suffix()));
-    let out = w
-        .mpc(by)
-        .args([kind, "plan"])
-        .args(args)
-        .arg("--out")
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert_eq!(code(&out), 0, "{kind} plan: {}", stderr(&out));
-    file
 }
 
 fn verify(scheme: &str, pk: &str, msg: &[u8], sig: &[u8]) {
@@ -67,7 +52,7 @@ fn refresh_keeps_the_key_and_retires_the_old_shares() {
         let share = w.parties[0].home.join("shares").join(format!("{key}.age"));
         let old_share = std::fs::read(&share).unwrap();
 
-        let refresh = plan(&w, 0, "refresh", &["--key", &key, "--label", "rotation"]);
+        let refresh = w.write_plan(0, "refresh", &["--key", &key, "--label", "rotation"]);
         // Round 1 and round 2 for everyone, then alice alone stages her new share.
         for pass in 0..2 {
             for p in 0..3 {
@@ -196,8 +181,7 @@ fn a_lost_share_is_repaired_by_two_helpers() {
         assert!(e.contains(reason), "{args:?}: {e}");
     }
 
-    let repair = plan(
-        &w,
+    let repair = w.write_plan(
         0,
         "repair",
         &["--key", &key, "--lost", "carol", "--helpers", "alice,bob"],
@@ -256,7 +240,7 @@ fn a_suspended_key_is_refreshed_and_stays_suspended_a_deleted_one_is_not() {
         &["suspend", &key, "--reason", "laptop stolen"],
     );
     assert_eq!(c, 0, "{e}");
-    let refresh = plan(&w, 1, "refresh", &["--key", &key]);
+    let refresh = w.write_plan(1, "refresh", &["--key", &key]);
     w.run_all("refresh", &refresh, &[0, 1, 2]);
     assert_eq!(show(&w.parties[0].home, &key)["status"], "suspended");
     assert_eq!(show(&w.parties[1].home, &key)["status"], "active");
@@ -272,7 +256,7 @@ fn a_suspended_key_is_refreshed_and_stays_suspended_a_deleted_one_is_not() {
     assert_eq!(c, 0, "{e}");
     let (c, e, _) = run(&w.parties[2].home, &["delete", "--purge", "--yes"]);
     assert_eq!(c, 0, "{e}");
-    let refresh = plan(&w, 1, "refresh", &["--key", &key]);
+    let refresh = w.write_plan(1, "refresh", &["--key", &key]);
     let out = w.step(2, "refresh", &refresh);
     assert_eq!(code(&out), 2, "{}", stderr(&out));
     assert!(stderr(&out).contains("is deleted"), "{}", stderr(&out));

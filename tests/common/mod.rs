@@ -210,6 +210,21 @@ impl World {
         plan
     }
 
+    /// Party `by` writes a plan with `mpc KIND plan ARGS --out FILE`; returns FILE.
+    pub fn write_plan(&self, by: usize, kind: &str, args: &[&str]) -> PathBuf {
+        let file = self.path(&format!("{kind}-{}.plan.json", rand_suffix()));
+        let out = self
+            .mpc(by)
+            .args([kind, "plan"])
+            .args(args)
+            .arg("--out")
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 0, "{kind} plan: {}", stderr(&out));
+        file
+    }
+
     /// Party `by` writes a signing plan.
     pub fn sign_plan(&self, by: usize, key: &str, signers: &str, message: &[u8]) -> PathBuf {
         self.sign_plan_with(by, key, signers, message, &[])
