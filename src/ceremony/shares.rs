@@ -35,13 +35,14 @@ use crate::store::Home;
 use crate::store::db::{Db, KeyRecord, KeyStatus};
 use serde::{Deserialize, Serialize};
 
-/// Key details the helpers hand to the repaired party (public).
+/// Key details the helpers hand to the repaired party (public). Only what every party
+/// of the key holds alike: the repaired party requires all helpers to send the same, so
+/// a local detail (when a party's own keygen step finished) must not be in it.
 #[derive(Serialize, Deserialize, PartialEq)]
 struct KeyInfo {
     label: String,
     session_id: String,
     transcript: String,
-    created_at: u64,
 }
 
 /// The key record a refresh or repair plan names, checked against the plan.
@@ -213,7 +214,6 @@ impl Ceremony<'_> {
                 label: record.label,
                 session_id: record.session_id,
                 transcript: record.transcript,
-                created_at: record.created_at,
             };
             (
                 Some(load_share(self.home, self.identity, &p.key_id)?),
@@ -269,6 +269,7 @@ impl Ceremony<'_> {
                     &public_key_package,
                 )?;
                 if plan_key(&self.db, &self.plan)?.is_none() {
+                    let now = crate::plan::now();
                     self.db.insert_key(&KeyRecord {
                         id: p.key_id.clone(),
                         scheme: p.scheme.id().into(),
@@ -282,8 +283,9 @@ impl Ceremony<'_> {
                         status: KeyStatus::Active,
                         session_id: info.session_id,
                         transcript: info.transcript,
-                        created_at: info.created_at,
-                        updated_at: crate::plan::now(),
+                        // This home's record begins now; the keygen time is local.
+                        created_at: now,
+                        updated_at: now,
                         delete_after: None,
                     })?;
                 }
