@@ -76,6 +76,9 @@ _mpc() {
             mpc,resume)
                 cmd="mpc__subcmd__resume"
                 ;;
+            mpc,sessions)
+                cmd="mpc__subcmd__sessions"
+                ;;
             mpc,sign)
                 cmd="mpc__subcmd__sign"
                 ;;
@@ -85,6 +88,9 @@ _mpc() {
             mpc,verify)
                 cmd="mpc__subcmd__verify"
                 ;;
+            mpc__subcmd__audit,head)
+                cmd="mpc__subcmd__audit__subcmd__head"
+                ;;
             mpc__subcmd__audit,help)
                 cmd="mpc__subcmd__audit__subcmd__help"
                 ;;
@@ -93,6 +99,9 @@ _mpc() {
                 ;;
             mpc__subcmd__audit,verify)
                 cmd="mpc__subcmd__audit__subcmd__verify"
+                ;;
+            mpc__subcmd__audit__subcmd__help,head)
+                cmd="mpc__subcmd__audit__subcmd__help__subcmd__head"
                 ;;
             mpc__subcmd__audit__subcmd__help,help)
                 cmd="mpc__subcmd__audit__subcmd__help__subcmd__help"
@@ -181,6 +190,9 @@ _mpc() {
             mpc__subcmd__help,resume)
                 cmd="mpc__subcmd__help__subcmd__resume"
                 ;;
+            mpc__subcmd__help,sessions)
+                cmd="mpc__subcmd__help__subcmd__sessions"
+                ;;
             mpc__subcmd__help,sign)
                 cmd="mpc__subcmd__help__subcmd__sign"
                 ;;
@@ -189,6 +201,9 @@ _mpc() {
                 ;;
             mpc__subcmd__help,verify)
                 cmd="mpc__subcmd__help__subcmd__verify"
+                ;;
+            mpc__subcmd__help__subcmd__audit,head)
+                cmd="mpc__subcmd__help__subcmd__audit__subcmd__head"
                 ;;
             mpc__subcmd__help__subcmd__audit,log)
                 cmd="mpc__subcmd__help__subcmd__audit__subcmd__log"
@@ -261,6 +276,12 @@ _mpc() {
                 ;;
             mpc__subcmd__help__subcmd__repair,run)
                 cmd="mpc__subcmd__help__subcmd__repair__subcmd__run"
+                ;;
+            mpc__subcmd__help__subcmd__sessions,abandon)
+                cmd="mpc__subcmd__help__subcmd__sessions__subcmd__abandon"
+                ;;
+            mpc__subcmd__help__subcmd__sessions,list)
+                cmd="mpc__subcmd__help__subcmd__sessions__subcmd__list"
                 ;;
             mpc__subcmd__help__subcmd__sign,plan)
                 cmd="mpc__subcmd__help__subcmd__sign__subcmd__plan"
@@ -430,6 +451,24 @@ _mpc() {
             mpc__subcmd__repair__subcmd__help,run)
                 cmd="mpc__subcmd__repair__subcmd__help__subcmd__run"
                 ;;
+            mpc__subcmd__sessions,abandon)
+                cmd="mpc__subcmd__sessions__subcmd__abandon"
+                ;;
+            mpc__subcmd__sessions,help)
+                cmd="mpc__subcmd__sessions__subcmd__help"
+                ;;
+            mpc__subcmd__sessions,list)
+                cmd="mpc__subcmd__sessions__subcmd__list"
+                ;;
+            mpc__subcmd__sessions__subcmd__help,abandon)
+                cmd="mpc__subcmd__sessions__subcmd__help__subcmd__abandon"
+                ;;
+            mpc__subcmd__sessions__subcmd__help,help)
+                cmd="mpc__subcmd__sessions__subcmd__help__subcmd__help"
+                ;;
+            mpc__subcmd__sessions__subcmd__help,list)
+                cmd="mpc__subcmd__sessions__subcmd__help__subcmd__list"
+                ;;
             mpc__subcmd__sign,help)
                 cmd="mpc__subcmd__sign__subcmd__help"
                 ;;
@@ -455,7 +494,7 @@ _mpc() {
 
     case "${cmd}" in
         mpc)
-            opts="-q -v -h -V --home --json --quiet --verbose --no-input --passphrase-file --help --version init id contacts keygen sign verify keys primes presign qr refresh repair suspend resume delete relay inspect audit demo bench completions man help"
+            opts="-q -v -h -V --home --json --quiet --verbose --no-input --passphrase-file --help --version init id contacts keygen sign verify keys primes presign qr refresh repair suspend resume delete sessions relay inspect audit demo bench completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -477,7 +516,7 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__audit)
-            opts="-q -v -h -V --home --json --quiet --verbose --no-input --passphrase-file --help --version log verify help"
+            opts="-q -v -h -V --home --json --quiet --verbose --no-input --passphrase-file --help --version log verify head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -498,9 +537,45 @@ _mpc() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        mpc__subcmd__audit__subcmd__help)
-            opts="log verify help"
+        mpc__subcmd__audit__subcmd__head)
+            opts="-q -v -h -V --home --json --quiet --verbose --no-input --passphrase-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__audit__subcmd__help)
+            opts="log verify head help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__audit__subcmd__help__subcmd__head)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -577,12 +652,16 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__audit__subcmd__verify)
-            opts="-q -v -h -V --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            opts="-q -v -h -V --anchor --home --json --quiet --verbose --no-input --passphrase-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --anchor)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --home)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -841,7 +920,7 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__help)
-            opts="init id contacts keygen sign verify keys primes presign qr refresh repair suspend resume delete relay inspect audit demo bench completions man help"
+            opts="init id contacts keygen sign verify keys primes presign qr refresh repair suspend resume delete sessions relay inspect audit demo bench completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -855,8 +934,22 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__help__subcmd__audit)
-            opts="log verify"
+            opts="log verify head"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__help__subcmd__audit__subcmd__head)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1459,6 +1552,48 @@ _mpc() {
         mpc__subcmd__help__subcmd__resume)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__help__subcmd__sessions)
+            opts="list abandon"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__help__subcmd__sessions__subcmd__abandon)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__help__subcmd__sessions__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -3007,6 +3142,128 @@ _mpc() {
         mpc__subcmd__resume)
             opts="-q -v -h -V --home --json --quiet --verbose --no-input --passphrase-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__sessions)
+            opts="-q -v -h -V --home --json --quiet --verbose --no-input --passphrase-file --help --version list abandon help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__sessions__subcmd__abandon)
+            opts="-y -q -v -h -V --yes --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__sessions__subcmd__help)
+            opts="list abandon help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__sessions__subcmd__help__subcmd__abandon)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__sessions__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__sessions__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__sessions__subcmd__list)
+            opts="-q -v -h -V --all --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

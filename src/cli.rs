@@ -27,7 +27,8 @@ pub const EXIT_CODES: &str = "\
 Exit status:
   0  success
   1  a negative answer (the signature is invalid; the audit chain is broken)
-  2  usage error or bad input (a file, a passphrase, a plan)
+  2  usage error or bad input (a file, a passphrase, a plan), or a local safety refusal
+     (a rolled-back journal, a spent nonce or presignature); nothing unsafe was done
   3  protocol aborted because a peer misbehaved (culprits are named)
   4  waiting: the step needs messages that have not arrived yet; run it again later
   5  internal error
@@ -107,6 +108,9 @@ pub enum Command {
     Resume(KeyIdArgs),
     /// Schedule a key's share for destruction, cancel that, or destroy the shares due
     Delete(DeleteArgs),
+    /// List unfinished ceremony sessions, or abandon one and destroy its secrets
+    #[command(subcommand)]
+    Sessions(SessionsCommand),
     /// Run an untrusted store-and-forward relay for round messages over TCP
     Relay(RelayArgs),
     /// Show what a plan, card, round message (file, QR image or ur: text) or backup is, without secrets
@@ -359,6 +363,13 @@ pub enum KeysCommand {
     /// Print a key's address on a chain
     Address(KeysAddressArgs),
     /// Write an encrypted backup of your share of a key
+    ///
+    /// This is the supported backup: it holds the share and the key's metadata, and no
+    /// signing nonces. Never snapshot or restore a whole home (a VM snapshot, a file-level
+    /// copy) while it has unfinished signing sessions: a restored copy would hold nonces
+    /// already used, and answering a co-signer's different commitments from them would
+    /// reveal the share. `mpc sessions list` shows unfinished sessions; `mpc sessions
+    /// abandon` ends one.
     Backup(KeysBackupArgs),
     /// Restore a share from a backup, after checking it against the key
     Restore(KeysRestoreArgs),
@@ -515,6 +526,33 @@ fn parse_size(s: &str) -> Result<usize, String> {
     n.checked_mul(unit)
         .filter(|&n| n > 0)
         .ok_or_else(|| format!("`{s}` is not a usable size"))
+}
+
+/// `mpc sessions`
+#[derive(Debug, Subcommand)]
+pub enum SessionsCommand {
+    /// List unfinished sessions: kind, label, age, and what each waits for
+    List(SessionsListArgs),
+    /// End an unfinished session for good and destroy its secret state (nonces, seeds)
+    Abandon(SessionsAbandonArgs),
+}
+
+/// `mpc sessions list`
+#[derive(Debug, Args)]
+pub struct SessionsListArgs {
+    /// Also list finished and aborted sessions
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// `mpc sessions abandon`
+#[derive(Debug, Args)]
+pub struct SessionsAbandonArgs {
+    /// The session id (or a unique prefix of at least 8 hex digits)
+    pub session: String,
+    /// Do not ask for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 /// `mpc presign`
@@ -696,8 +734,34 @@ pub struct QrScanArgs {
 pub enum AuditCommand {
     /// Print the audit log
     Log,
-    /// Check the hash chain (exit 1 if it is broken)
-    Verify,
+    /// Check the chain, its latest signed checkpoint and an anchor (exit 1 on any break)
+    Verify(AuditVerifyArgs),
+    /// Sign the current head with this party's identity and print it, for a worksheet
+    Head,
+}
+
+/// `mpc audit verify`
+#[derive(Debug, Args)]
+pub struct AuditVerifyArgs {
+    /// A head recorded elsewhere (`mpc audit head`), as SEQ:HASH: the log must still extend it
+    #[arg(long, value_name = "SEQ:HASH", value_parser = parse_anchor)]
+    pub anchor: Option<(i64, String)>,
+}
+
+fn parse_anchor(s: &str) -> Result<(i64, String), String> {
+    let (seq, hash) = s
+        .split_once(':')
+        .ok_or_else(|| format!("`{s}` is not SEQ:HASH"))?;
+    let seq: i64 = seq
+        .parse()
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("`{seq}` is not an entry number"))?;
+    let hash = hash.trim().to_ascii_lowercase();
+    if hash.len() != 64 || !hash.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(format!("`{hash}` is not a 64-digit hex hash"));
+    }
+    Ok((seq, hash))
 }
 
 /// `mpc demo`

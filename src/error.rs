@@ -11,7 +11,8 @@ pub enum Exit {
     Success = 0,
     /// 1: a negative answer (a signature is invalid, an audit chain is broken).
     Negative = 1,
-    /// 2: usage error or bad input (a file, a passphrase, a plan).
+    /// 2: usage error or bad input (a file, a passphrase, a plan), or a local safety
+    /// refusal (a rolled-back journal, a spent nonce or presignature).
     Usage = 2,
     /// 3: the protocol was aborted because a peer misbehaved; culprits are named.
     Aborted = 3,
@@ -133,6 +134,13 @@ impl From<crate::store::StoreError> for Failure {
             S::Identity(e) => Failure::input("the identity could not be opened").cause(e),
             e @ S::Damaged { .. } => Failure::input("a stored file could not be read").cause(e),
             e @ S::TooNew(_) => Failure::input("this home was written by a newer mpc").cause(e),
+            S::RolledBack(why) => Failure::input(
+                "refusing to continue: this home's session state was rolled back",
+            )
+            .cause(why)
+            .hint("start a new session with a new plan; this one cannot continue safely"),
+            S::Changed(why) => Failure::input(why)
+                .hint("another mpc process changed it first; look at the current state and run again if still wanted"),
             e @ (S::Io { .. } | S::Db(_)) => Failure::internal("storage error").cause(e),
         }
     }

@@ -243,6 +243,11 @@ impl Identity {
     }
 }
 
+/// A 32-byte digest from its hex form; `None` if it is not exactly that.
+pub fn parse_digest(hex_digest: &str) -> Option<[u8; 32]> {
+    hex::decode(hex_digest).ok()?.try_into().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,6 +12,7 @@ pub mod commands;
 pub mod engine;
 pub mod envelope;
 pub mod error;
+pub mod fault;
 pub mod identity;
 pub mod lifecycle;
 pub mod output;
@@ -33,15 +34,20 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match cli::Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let cli = match cli::Cli::try_parse_from(&args) {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() {
-                error::Exit::Usage as i32
-            } else {
-                0
-            };
+            if !e.use_stderr() {
+                return 0; // --help, --version
+            }
+            // Under `--json` a usage error is also the one JSON object on stdout, like
+            // every other error.
+            if args_ask_for_json(&args) {
+                output::json_failure(&usage_failure(&e));
+            }
+            return error::Exit::Usage as i32;
         }
     };
     let printer = output::Printer {
@@ -56,4 +62,45 @@ where
             f.exit as i32
         }
     }
+}
+
+/// Whether `--json` stands among the arguments (before a `--`), for reporting an
+/// argument error the parser could not finish.
+fn args_ask_for_json(args: &[OsString]) -> bool {
+    args.iter()
+        .skip(1)
+        .take_while(|a| *a != "--")
+        .any(|a| a == "--json")
+}
+
+/// A parse error as a [`error::Failure`]: clap's first line as the message, its other
+/// lines (possible values, the usage) as causes, its tip as the hint.
+fn usage_failure(e: &clap::Error) -> error::Failure {
+    let text = e.render().to_string();
+    let mut lines = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("For more information"));
+    let first = lines.next().unwrap_or("invalid arguments");
+    let mut message = first.strip_prefix("error: ").unwrap_or(first).to_string();
+    let mut lines = lines.peekable();
+    // "the following required arguments were not provided:" and its list, on one line.
+    if message.ends_with(':') {
+        let mut listed = Vec::new();
+        while let Some(l) = lines.next_if(|l| !l.starts_with("Usage:") && !l.starts_with("tip:")) {
+            listed.push(l);
+        }
+        message = format!("{message} {}", listed.join(", "));
+    }
+    let mut f = error::Failure::input(message);
+    for l in lines {
+        match l.strip_prefix("tip: ") {
+            Some(tip) => f = f.hint(tip),
+            None => f = f.cause(l),
+        }
+    }
+    if f.hint.is_none() {
+        f = f.hint("see `mpc --help`");
+    }
+    f
 }

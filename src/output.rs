@@ -57,7 +57,7 @@ impl Printer {
     /// Prints data for humans on stdout (suppressed under `--json`).
     pub fn data(&self, text: impl AsRef<str>) {
         if !self.json {
-            println!("{}", text.as_ref());
+            out_line(text.as_ref());
         }
     }
 
@@ -66,7 +66,7 @@ impl Printer {
         if self.json {
             let line = serde_json::to_string(value)
                 .map_err(|e| Failure::internal("could not encode JSON output").cause(e))?;
-            println!("{line}");
+            out_line(&line);
         }
         Ok(())
     }
@@ -174,16 +174,7 @@ impl Printer {
     /// also an `{"error": ...}` object on stdout.
     pub fn failure(&self, f: &Failure) {
         if self.json && !f.json_printed {
-            let obj = serde_json::json!({
-                "error": {
-                    "message": f.message,
-                    "causes": f.causes,
-                    "hint": f.hint,
-                    "culprits": f.culprits,
-                    "exit_code": f.exit as i32,
-                }
-            });
-            println!("{obj}");
+            json_failure(f);
         }
         let mut err = std::io::stderr().lock();
         let label = if f.exit == Exit::Waiting {
@@ -202,4 +193,30 @@ impl Printer {
             let _ = writeln!(err, "hint: {h}");
         }
     }
+}
+
+/// Writes one line to stdout. When the reader has gone away (`mpc ... | head`), the
+/// process exits quietly with status 0, as well-behaved Unix tools do, instead of
+/// panicking.
+fn out_line(line: &str) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush())
+        && e.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        std::process::exit(0);
+    }
+}
+
+/// Prints a failure as the command's one JSON object on stdout (`{"error": ...}`).
+pub fn json_failure(f: &Failure) {
+    let obj = serde_json::json!({
+        "error": {
+            "message": f.message,
+            "causes": f.causes,
+            "hint": f.hint,
+            "culprits": f.culprits,
+            "exit_code": f.exit as i32,
+        }
+    });
+    out_line(&obj.to_string());
 }

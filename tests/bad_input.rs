@@ -210,14 +210,29 @@ fn inconsistent_broadcast_is_caught_by_the_echo() {
         assert_eq!(code(&w.step(p, "keygen", &plan)), 4);
     }
     w.sync(&[0, 1, 2]);
+    // Carol's echo differs from alice's: both send their evidence (exit 4 while they
+    // wait for each other's), which proves bob signed two different round-1 messages.
     let out = w.step(0, "keygen", &plan);
-    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert_eq!(code(&out), 4, "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("saw different round-1 messages than you did"),
+        stderr(&out).contains("waiting for round 9 from 3 (carol)"),
         "{}",
         stderr(&out)
     );
-    assert!(stderr(&out).contains("3 (carol)"), "{}", stderr(&out));
+    assert_eq!(code(&w.step(2, "keygen", &plan)), 4);
+    w.sync(&[0, 1, 2]);
+    let out = w.step(0, "keygen", &plan);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains("party 2 (bob) sent different round-1 broadcasts to different parties"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        json(&out)["error"]["culprits"],
+        serde_json::json!(["2 (bob)"])
+    );
 }
 
 #[test]
@@ -328,12 +343,7 @@ fn rolled_back_journal_cannot_reuse_a_nonce() {
     assert_eq!(code(&w.step(0, "sign", &splan)), 4);
     // Keep a copy of alice's journal while it holds the nonces.
     let sessions = w.parties[0].home.join("sessions");
-    let journal = std::fs::read_dir(&sessions)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let journal = files_matching(&sessions, ".age")[0].clone();
     let armed = std::fs::read(&journal).unwrap();
     assert_eq!(code(&w.step(1, "sign", &splan)), 4);
     w.sync(&[0, 1]);
@@ -341,11 +351,39 @@ fn rolled_back_journal_cannot_reuse_a_nonce() {
     std::fs::write(&journal, &armed).unwrap(); // roll back
     let share = files_matching(&w.parties[0].dir, "-sign-r2-p1-")[0].clone();
     std::fs::remove_file(&share).unwrap();
+    // A local safety refusal (exit 2), not a peer's fault (exit 3): no culprit.
     let out = w.step(0, "sign", &splan);
-    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("refusing to continue: this home's session state was rolled back"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(json(&out)["error"]["culprits"], serde_json::json!([]));
+    assert!(
+        files_matching(&w.parties[0].dir, "-sign-r2-p1-").is_empty(),
+        "no signature share may leave after a rollback"
+    );
+
+    // The database rolled back with the journal (both restored from one old copy) but
+    // the ledger kept: the nonce is spent for the share already sent, and a different
+    // share is refused. Bob's commitments change the package, as a cheating co-signer
+    // who got hold of such a copy would make them.
+    let db = rusqlite::Connection::open(w.parties[0].home.join("mpc.db")).unwrap();
+    db.execute("DELETE FROM outgoing WHERE seq > 1", [])
+        .unwrap();
+    db.execute(
+        "UPDATE ledger SET binding = 'the share sent before' WHERE item = 'nonce'",
+        [],
+    )
+    .unwrap();
+    drop(db);
+    let out = w.step(0, "sign", &splan);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
     assert!(
         stderr(&out).contains("refusing to reuse a signing nonce"),
         "{}",
         stderr(&out)
     );
+    assert!(files_matching(&w.parties[0].dir, "-sign-r2-p1-").is_empty());
 }

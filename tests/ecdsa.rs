@@ -235,6 +235,53 @@ fn two_of_three_aux_keygen_sign_bad_input_and_aux_reuse() {
     backup_round_trip(&w, &key2);
     threshold_keys_are_neither_refreshed_nor_repaired(&w, &key2);
     deleting_destroys_presignatures(&w, &key2);
+    split_view_in_keygen(&w);
+}
+
+/// Bob shows alice and carol different, validly signed round-1 broadcasts of an ECDSA
+/// keygen (aux info reused). cggmp21's reliable-broadcast round catches it before any
+/// key exists: alice and carol both abort (exit 3) and store no key. Which party it
+/// names is cggmp21's: this records it (see the README, "Blame by evidence").
+fn split_view_in_keygen(w: &World) {
+    let keys_before = |p: usize| {
+        let out = w.mpc(p).args(["--json", "keys", "list"]).output().unwrap();
+        json(&out)["keys"].as_array().unwrap().len()
+    };
+    let before = [keys_before(0), keys_before(2)];
+    let plan = w.keygen_plan(SCHEME, 2);
+    w.split_view("keygen", &plan, 1, &[0], &[2]);
+    let mut verdicts: [Option<serde_json::Value>; 2] = [None, None];
+    for _ in 0..8 {
+        for (slot, p) in [(Some(0), 0), (None, 1), (Some(1), 2)] {
+            let out = w.step(p, "keygen", &plan);
+            let Some(slot) = slot else { continue };
+            match code(&out) {
+                4 => {}
+                3 => {
+                    verdicts[slot].get_or_insert(json(&out));
+                }
+                c => panic!("{} exited {c}: {}", w.parties[p].name, stderr(&out)),
+            }
+        }
+        w.sync(&[0, 1, 2]);
+        if verdicts.iter().all(Option::is_some) {
+            break;
+        }
+    }
+    for v in &verdicts {
+        let v = v
+            .as_ref()
+            .expect("an honest party finished a split-view keygen");
+        let culprits = &v["error"]["culprits"];
+        eprintln!("cggmp21 split view: {culprits} ({})", v["error"]["message"]);
+        assert_ne!(culprits, &serde_json::json!(["1 (alice)"]), "{v}");
+        assert_ne!(culprits, &serde_json::json!(["3 (carol)"]), "{v}");
+    }
+    assert_eq!(
+        [keys_before(0), keys_before(2)],
+        before,
+        "no key from a split view"
+    );
 }
 
 /// A 2-of-3 ECDSA key: cggmp21 0.6 refreshes only n-of-n keys and repairs none.
@@ -807,6 +854,74 @@ fn presignatures(w: &World, key: &str, pk: &str) {
             .unwrap(),
     );
     assert!(listed["presignatures"].as_array().unwrap().is_empty());
+
+    presignature_race(w, key, pk);
+}
+
+/// Six `sign run` processes start at once on alice's home, each with a plan for a
+/// different message naming the same presignature: exactly one issues a partial
+/// signature; the others are refused before anything is computed or sent. (Two partial
+/// signatures from one presignature would give a co-signer alice's key share.)
+fn presignature_race(w: &World, key: &str, pk: &str) {
+    presign(w, key, "presign-race.plan.json");
+    let messages: Vec<Vec<u8>> = (0..6).map(|i| format!("race {i}").into_bytes()).collect();
+    let plans: Vec<_> = messages
+        .iter()
+        .map(|m| w.sign_plan_with(0, key, "alice,carol", m, &["--presigned"]))
+        .collect();
+    let children: Vec<_> = plans
+        .iter()
+        .map(|plan| {
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("mpc"))
+                .env("MPC_HOME", &w.parties[0].home)
+                .env("MPC_PASSPHRASE", PASS)
+                .args(["--no-input", "--json", "sign", "run"])
+                .arg(plan)
+                .arg("--dir")
+                .arg(&w.parties[0].dir)
+                .args(["--step", "--yes"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outs: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    let winners: Vec<usize> = (0..outs.len()).filter(|&i| code(&outs[i]) == 4).collect();
+    assert_eq!(winners.len(), 1, "exactly one use of the presignature");
+    for (i, o) in outs.iter().enumerate() {
+        if i != winners[0] {
+            assert_eq!(code(o), 2, "{}", stderr(o));
+            assert!(stderr(o).contains("already used"), "{}", stderr(o));
+        }
+    }
+    // One partial signature left alice's machine, from the winning session only.
+    let partials = files_matching(&w.parties[0].dir, "-sign-r1-p1-");
+    let prefix = |plan: &std::path::Path| {
+        hex::encode(
+            &mpc::plan::Plan::from_json(&std::fs::read(plan).unwrap())
+                .unwrap()
+                .session_id()[..8],
+        )
+    };
+    let raced: Vec<_> = partials
+        .iter()
+        .filter(|f| {
+            let name = f.file_name().unwrap().to_string_lossy().into_owned();
+            plans.iter().any(|p| name.starts_with(&prefix(p)))
+        })
+        .collect();
+    assert_eq!(raced.len(), 1, "{raced:?}");
+    let winner = &plans[winners[0]];
+    let results = w.run_all("sign", winner, &[0, 2]);
+    check(
+        pk,
+        &sha2::Sha256::digest(&messages[winners[0]]).into(),
+        &results[0],
+    );
 }
 
 /// Aux info (the largest messages: streams of several hundred QR codes) and keygen with

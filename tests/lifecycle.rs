@@ -362,3 +362,49 @@ fn a_backup_with_a_foreign_share_is_refused() {
     assert_eq!(code(&out), 2, "{}", stderr(&out));
     assert!(stderr(&out).contains("different"), "{}", stderr(&out));
 }
+
+/// A key suspended while its signing session waits does not sign: a waiting process,
+/// which opened the session while the key was active, checks the key's status before it
+/// computes the signature share. After a resume the same session finishes.
+#[test]
+fn a_key_suspended_while_a_session_waits_does_not_sign() {
+    let w = World::new(2);
+    let (key, _) = w.keygen("eddsa-ed25519", 2);
+    let plan = w.sign_plan(0, &key, "alice,bob", b"suspended midway");
+    let waiting = std::process::Command::new(assert_cmd::cargo::cargo_bin("mpc"))
+        .env("MPC_HOME", &w.parties[0].home)
+        .env("MPC_PASSPHRASE", PASS)
+        .args(["--no-input", "--json", "sign", "run"])
+        .arg(&plan)
+        .arg("--dir")
+        .arg(&w.parties[0].dir)
+        .args(["--yes", "--timeout", "60s"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Alice's process has sent its commitments and waits for bob's.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while files_matching(&w.parties[0].dir, "-sign-r1-p1-").is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "alice never committed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let (c, e, _) = alice(&w, &["suspend", &key]);
+    assert_eq!(c, 0, "{e}");
+    assert_eq!(code(&w.step(1, "sign", &plan)), 4);
+    w.sync(&[0, 1]);
+    let out = waiting.wait_with_output().unwrap();
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("is suspended"), "{}", stderr(&out));
+    assert!(
+        files_matching(&w.parties[0].dir, "-sign-r2-p1-").is_empty(),
+        "a suspended key's share left the machine"
+    );
+    let (c, e, _) = alice(&w, &["resume", &key]);
+    assert_eq!(c, 0, "{e}");
+    let sigs = w.run_all("sign", &plan, &[0, 1]);
+    assert_eq!(sigs[0]["signature"], sigs[1]["signature"]);
+}

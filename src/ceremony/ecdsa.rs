@@ -18,6 +18,7 @@ use crate::error::{Failure, Result};
 use crate::plan::{AuxMode, Plan, Presign, parse_path, party_set_id};
 use crate::pubkey;
 use crate::secret::Secret;
+use crate::store::db::Claim;
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
@@ -84,17 +85,18 @@ impl EcdsaState {
     /// A new state with a fresh random seed.
     pub fn fresh() -> EcdsaState {
         use rand::RngCore;
-        let mut seed = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut seed);
-        EcdsaState {
-            seed,
+        let mut state = EcdsaState {
+            seed: [0; 32],
             primes: None,
             aux: None,
             sent_aux: Vec::new(),
             sent_main: Vec::new(),
             round_aux: 0,
             round_main: 0,
-        }
+        };
+        // Drawn straight into the zeroizing state, never into a copy on the stack.
+        rand::rngs::OsRng.fill_bytes(&mut state.seed);
+        state
     }
 }
 
@@ -257,36 +259,38 @@ impl Ceremony<'_> {
         };
         hashes.extend(new.iter().map(|m| cggmp::sent_hash(&m.data)));
         *round = (*round).max(last);
-        journal.sent.extend(rows.iter().cloned());
+        journal.sent.extend(rows);
         self.save_journal(journal)?;
+        crate::fault::point("journal-saved");
         let ledger =
             (protocol == Protocol::Sign && last >= 4).then_some(("partial-signature", "consumed"));
-        self.db.record_sent(&self.sid, &rows, ledger)?;
+        self.db.record_sent(&self.sid, &journal.sent, ledger)?;
+        crate::fault::point("sent-recorded");
         Ok(())
     }
 
-    /// What we are waiting for: the parties who have not sent our last round yet.
+    /// What we are waiting for: the earliest round (up to `round`, the last one we sent)
+    /// of `protocol` that some other participant has not sent yet, and who they are.
+    /// Once every other participant has sent `round`, the next round from all of them.
     fn waiting(&self, rx: &[Rx], protocol: Protocol, round: u8, participants: &[u16]) -> Progress {
         let others: Vec<u16> = participants
             .iter()
             .copied()
             .filter(|&p| p != self.me)
             .collect();
-        let missing: Vec<u16> = others
-            .iter()
-            .copied()
-            .filter(|&o| {
-                !rx.iter()
-                    .any(|m| m.protocol == protocol && m.sender == o && m.round == round)
-            })
-            .collect();
-        if missing.is_empty() {
-            Progress::Waiting {
-                round: round + 1,
-                missing: others,
+        let sent = |o: u16, r: u8| {
+            rx.iter()
+                .any(|m| m.protocol == protocol && m.sender == o && m.round == r)
+        };
+        for r in 1..=round {
+            let missing: Vec<u16> = others.iter().copied().filter(|&o| !sent(o, r)).collect();
+            if !missing.is_empty() {
+                return Progress::Waiting { round: r, missing };
             }
-        } else {
-            Progress::Waiting { round, missing }
+        }
+        Progress::Waiting {
+            round: round + 1,
+            missing: others,
         }
     }
 
@@ -294,14 +298,14 @@ impl Ceremony<'_> {
         let mut journal = self.load_journal()?;
         let rx = self.received()?;
         let plan = self.plan.clone();
-        let seed = state(&mut journal)?.seed;
+        let seed = Secret::new(state(&mut journal)?.seed);
         match &plan {
             Plan::Keygen(p) => {
                 let n = p.parties.len() as u16;
                 let everyone: Vec<u16> = (1..=n).collect();
                 let params = cggmp::Params {
                     session: self.session,
-                    seed,
+                    seed: *seed.expose(),
                     i: self.me - 1,
                     n,
                 };
@@ -336,18 +340,21 @@ impl Ceremony<'_> {
                 }
             }
             Plan::Sign(p) if p.presign.is_some() => {
-                self.presignature_step(&mut journal, p, seed, &rx)
+                self.presignature_step(&mut journal, p, &seed, &rx)
             }
-            Plan::Refresh(p) => self.refresh_ecdsa(&mut journal, p, seed, &rx),
+            Plan::Refresh(p) => self.refresh_ecdsa(&mut journal, p, &seed, &rx),
             Plan::Repair(_) => Err(Failure::internal(
                 "ECDSA shares are not repaired (the plan should not validate)",
             )),
             Plan::Sign(p) => {
+                if self.db.ledger(&self.sid, "partial-signature")?.as_deref() != Some("consumed") {
+                    self.ensure_key_signs(&p.key_id)?;
+                }
                 let share = self.load_ecdsa_share(&p.key_id)?;
                 let position = |s: u16| p.signers.iter().position(|&x| x == s).map(|i| i as u16);
                 let params = cggmp::Params {
                     session: self.session,
-                    seed,
+                    seed: *seed.expose(),
                     i: position(self.me).ok_or_else(|| Failure::internal("not a signer"))?,
                     n: p.signers.len() as u16,
                 };
@@ -409,7 +416,7 @@ impl Ceremony<'_> {
         &mut self,
         journal: &mut Journal,
         p: &crate::plan::SignPlan,
-        seed: [u8; 32],
+        seed: &Secret<[u8; 32]>,
         rx: &[Rx],
     ) -> Result<Progress> {
         let position = |s: u16| p.signers.iter().position(|&x| x == s).map(|i| i as u16);
@@ -417,10 +424,11 @@ impl Ceremony<'_> {
         let to_plan = |i: u16| p.signers[i as usize];
         match &p.presign {
             Some(Presign::Generate) => {
+                self.ensure_key_signs(&p.key_id)?;
                 let share = self.load_ecdsa_share(&p.key_id)?;
                 let params = cggmp::Params {
                     session: self.session,
-                    seed,
+                    seed: *seed.expose(),
                     i: me,
                     n: p.signers.len() as u16,
                 };
@@ -465,16 +473,39 @@ impl Ceremony<'_> {
             Some(Presign::Consume { session }) => {
                 let presig_path = self.home.presignature_path(session);
                 if state(journal)?.sent_main.is_empty() {
-                    // Issue the partial signature, once. The journal (with the envelope)
-                    // is committed, then the ledger marks the presignature consumed and
-                    // its file is destroyed, all before the envelope leaves the machine.
-                    if self.db.ledger(session, "presignature")?.as_deref() != Some("armed") {
-                        return Err(Failure::input(format!(
-                            "presignature {} is already used (or unknown here); a presignature signs exactly one message",
-                            &session[..16.min(session.len())]
-                        ))
-                        .hint("make a new one with `mpc presign`, or sign without --presigned"));
+                    // Issue the partial signature, once: the presignature is claimed for
+                    // this session and message atomically before anything is computed
+                    // (of two sessions racing for it, one wins); the journal (with the
+                    // envelope) is committed; then its file is destroyed, all before
+                    // the envelope leaves the machine. A rerun after a crash holds the
+                    // same claim and computes the same partial signature again.
+                    self.ensure_key_signs(&p.key_id)?;
+                    let digest = self
+                        .plan
+                        .digest()
+                        .ok_or_else(|| Failure::internal("no digest"))?;
+                    let binding = hex::encode(tagged_hash(
+                        "mpc-presignature-use",
+                        &self.session,
+                        [&digest[..]],
+                    ));
+                    let short = &session[..16.min(session.len())];
+                    match self.db.claim(session, "presignature", &binding, false)? {
+                        Claim::Won | Claim::Again => {}
+                        Claim::Spent => {
+                            return Err(Failure::input(format!(
+                                "presignature {short} is already used; a presignature signs exactly one message"
+                            ))
+                            .hint("make a new one with `mpc presign`, or sign without --presigned"));
+                        }
+                        Claim::Unknown => {
+                            return Err(Failure::input(format!(
+                                "presignature {short} is unknown in this home"
+                            ))
+                            .hint("list them with `mpc presign list`"));
+                        }
                     }
+                    crate::fault::point("presignature-claimed");
                     let bytes = self
                         .home
                         .read_sealed(&presig_path, self.identity)?
@@ -483,10 +514,6 @@ impl Ceremony<'_> {
                         })?;
                     let presig: cggmp::Presignature = serde_json::from_slice(bytes.expose())
                         .map_err(|e| Failure::internal("the presignature is damaged").cause(e))?;
-                    let digest = self
-                        .plan
-                        .digest()
-                        .ok_or_else(|| Failure::internal("no digest"))?;
                     let partial =
                         cggmp::partial_signature(presig, &digest).map_err(|e| self.blame(e))?;
                     let new = [cggmp::Sent {
@@ -494,18 +521,12 @@ impl Ceremony<'_> {
                         recipient: None,
                         data: partial,
                     }];
-                    let rows = vec![self.seal(Protocol::Sign, 1, None, &pack(&new[0].data))?];
-                    let st = state(journal)?;
-                    st.sent_main.push(cggmp::sent_hash(&new[0].data));
-                    st.round_main = 1;
-                    journal.sent.extend(rows.iter().cloned());
-                    self.save_journal(journal)?;
-                    self.consume_presignature(session)?;
-                    self.db.record_sent(&self.sid, &rows, None)?;
-                } else {
-                    // A crash may have come between the journal and the ledger.
-                    self.consume_presignature(session)?;
+                    self.send(journal, Protocol::Sign, &new, to_plan)?;
                 }
+                // Destroyed once the partial signature is committed (idempotent).
+                crate::store::fsutil::remove_durably(&presig_path).map_err(|e| {
+                    Failure::internal(format!("cannot remove {}", presig_path.display())).cause(e)
+                })?;
                 let mut partials: Vec<(u16, Vec<u8>)> = Vec::new();
                 for raw in &journal.sent {
                     let env = Envelope::decode(raw).map_err(|e| {
@@ -534,7 +555,8 @@ impl Ceremony<'_> {
                     .plan
                     .digest()
                     .ok_or_else(|| Failure::internal("no digest"))?;
-                let pk = hex::decode(&p.group_public_key).unwrap_or_default();
+                let pk = hex::decode(&p.group_public_key)
+                    .map_err(|e| Failure::input("the plan's public key is not hex").cause(e))?;
                 if !pubkey::verify_ecdsa_prehash(&pk, &digest, &signature)? {
                     let mut f = Failure::new(
                         crate::error::Exit::Aborted,
@@ -556,14 +578,6 @@ impl Ceremony<'_> {
             }
             None => Err(Failure::internal("not a presignature plan")),
         }
-    }
-
-    /// Marks a presignature consumed and destroys its file (idempotent).
-    fn consume_presignature(&self, session: &str) -> Result<()> {
-        self.db.set_ledger(session, "presignature", "consumed")?;
-        let path = self.home.presignature_path(session);
-        crate::store::fsutil::remove_durably(&path)
-            .map_err(|e| Failure::internal(format!("cannot remove {}", path.display())).cause(e))
     }
 
     /// Runs aux-info generation as far as it goes: `Ok(aux)` once finished (now or in an
@@ -638,7 +652,7 @@ impl Ceremony<'_> {
         &mut self,
         journal: &mut Journal,
         p: &crate::plan::RefreshPlan,
-        seed: [u8; 32],
+        seed: &Secret<[u8; 32]>,
         rx: &[Rx],
     ) -> Result<Progress> {
         let n = p.parties.len() as u16;
@@ -658,7 +672,7 @@ impl Ceremony<'_> {
                 let primes = self.primes(journal)?;
                 let params = cggmp::Params {
                     session: self.session,
-                    seed,
+                    seed: *seed.expose(),
                     i: self.me - 1,
                     n,
                 };

@@ -22,11 +22,13 @@ use crate::envelope::{Envelope, Header, Protocol};
 use crate::error::{Exit, Failure, Result};
 use crate::identity::{Card, Identity, words};
 use crate::output::Printer;
-use crate::plan::{AuxMode, KeygenPlan, Plan};
+use crate::plan::{AuxMode, KeygenPlan, Plan, PlanError};
 use crate::pubkey;
 use crate::secret::Secret;
 use crate::store::Home;
-use crate::store::db::{Accept, Db, IncomingMessage, KeyRecord, KeyStatus, SessionStatus};
+use crate::store::db::{
+    Accept, Claim, Db, IncomingMessage, KeyRecord, KeyStatus, SessionStatus, set_session,
+};
 use crate::transport::dir::{DirTransport, Placed};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -34,6 +36,10 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 pub(crate) mod ecdsa;
 mod shares;
+
+/// The envelope round of the evidence a FROST party broadcasts when another party's echo
+/// of a broadcast round differs from its own (see `Ceremony::dispute`).
+pub const EVIDENCE_ROUND: u8 = 9;
 
 /// The encrypted per-session journal.
 #[derive(Serialize, Deserialize)]
@@ -138,8 +144,9 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// The transcript fingerprint in words.
-    pub fn transcript_words(&self) -> String {
+    /// The transcript fingerprint in words. An unreadable transcript hash is an error,
+    /// never a default fingerprint.
+    pub fn transcript_words(&self) -> Result<String> {
         let t = match self {
             Outcome::Keygen { transcript, .. }
             | Outcome::Sign { transcript, .. }
@@ -147,11 +154,10 @@ impl Outcome {
             | Outcome::Refresh { transcript, .. }
             | Outcome::Repair { transcript, .. } => transcript,
         };
-        let bytes: [u8; 32] = hex::decode(t)
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .unwrap_or([0; 32]);
-        words(&bytes)
+        let bytes = crate::identity::parse_digest(t).ok_or_else(|| {
+            Failure::internal("the session's transcript hash is not 32 bytes of hex")
+        })?;
+        Ok(words(&bytes))
     }
 }
 
@@ -198,10 +204,31 @@ impl<'a> Ceremony<'a> {
         assume_yes: bool,
     ) -> Result<Ceremony<'a>> {
         let card = identity.card();
-        let me = plan.check_for(&card)?;
         let session = plan.session_id();
         let sid = hex::encode(session);
         let mut db = home.db()?;
+        // What a killed process left: temporary files, journals of ended sessions.
+        home.clean_leftovers(|id| {
+            Ok(!matches!(
+                db.session(id)?.map(|r| r.status),
+                Some(SessionStatus::Complete | SessionStatus::Aborted)
+            ))
+        })?;
+        let me = match plan.check_for(&card) {
+            Err(PlanError::Expired(at)) => {
+                let status = db.session(&sid)?.map(|r| r.status);
+                match (status, plan.index_of(&card)) {
+                    // A finished session only shows its result and re-delivers.
+                    (Some(SessionStatus::Complete), Some(me)) => me,
+                    (Some(SessionStatus::Running), Some(_)) => {
+                        let _lock = home.lock_session(&sid)?;
+                        return Err(expire(home, &mut db, &plan, &sid)?);
+                    }
+                    _ => return Err(PlanError::Expired(at).into()),
+                }
+            }
+            other => other?,
+        };
         let transport = DirTransport::new(dir).map_err(|e| {
             Failure::input(format!("cannot use message directory {}", dir.display())).cause(e)
         })?;
@@ -214,12 +241,8 @@ impl<'a> Ceremony<'a> {
         }
         match existing {
             Some(rec) if rec.status == SessionStatus::Aborted => {
-                return Err(Failure::new(
-                    Exit::Aborted,
-                    format!("session {} was aborted", &sid[..16]),
-                )
-                .cause(rec.result.unwrap_or_default())
-                .hint("start a new session with a new plan"));
+                return Err(aborted(rec, format!("session {} was aborted", &sid[..16]))
+                    .hint("start a new session with a new plan"));
             }
             Some(_) => {}
             None => {
@@ -232,10 +255,11 @@ impl<'a> Ceremony<'a> {
                     return Err(Failure::input("plan not confirmed; nothing was done")
                         .hint("compare the plan fingerprint with every party, then run again"));
                 }
-                db.insert_session(&sid, plan.kind(), &plan.to_json(), me)?;
-                db.audit(
-                    &format!("{}.confirm", plan.kind()),
+                db.insert_session(
                     &sid,
+                    plan.kind(),
+                    &plan.to_json(),
+                    me,
                     serde_json::json!({"label": plan.label(), "scheme": plan.scheme().id(), "index": me}),
                 )?;
             }
@@ -265,11 +289,34 @@ impl<'a> Ceremony<'a> {
     }
 
     /// Runs one step: ingest, advance as far as possible, deliver.
+    ///
+    /// A step holds this session's lock in the home, so two processes running the same
+    /// session take turns. It starts by bringing the database's record of what was sent
+    /// up to the committed journal (a crash may have come between the two), so that
+    /// every envelope the journal holds is delivered, whatever the database said.
     pub fn step(&mut self) -> Result<Progress> {
-        let rec = self
-            .db
-            .session(&self.sid)?
-            .ok_or_else(|| Failure::internal("session vanished"))?;
+        let result = self.step_locked();
+        // Whatever the step wrote to the audit log is signed before it returns.
+        self.db.checkpoint(|m| self.identity.sign(m))?;
+        result
+    }
+
+    fn step_locked(&mut self) -> Result<Progress> {
+        let mut rec = self.record()?;
+        // An ended session is only read (and its messages delivered): no lock needed.
+        let _lock = if rec.status == SessionStatus::Running {
+            let lock = self.home.lock_session(&self.sid)?;
+            rec = self.record()?; // as the previous holder of the lock left it
+            if rec.status == SessionStatus::Running {
+                if crate::plan::now() > self.plan.expires_at() {
+                    return Err(expire(self.home, &mut self.db, &self.plan, &self.sid)?);
+                }
+                self.reconcile()?;
+            }
+            Some(lock)
+        } else {
+            None
+        };
         match rec.status {
             SessionStatus::Complete => {
                 self.deliver_all()?;
@@ -280,8 +327,7 @@ impl<'a> Ceremony<'a> {
                 return Ok(Progress::Done(outcome));
             }
             SessionStatus::Aborted => {
-                return Err(Failure::new(Exit::Aborted, "this session was aborted")
-                    .cause(rec.result.unwrap_or_default()));
+                return Err(aborted(rec, "this session was aborted"));
             }
             SessionStatus::Running => {}
         }
@@ -292,33 +338,65 @@ impl<'a> Ceremony<'a> {
             }),
             _ => {
                 let progress = self.advance()?;
-                self.last_wait = match &progress {
+                let wait = match &progress {
                     Progress::Waiting { round, missing } => Some((*round, missing.clone())),
                     Progress::Done(_) => None,
                 };
+                if let Some((round, missing)) = &wait
+                    && self.last_wait.as_ref() != wait.as_ref()
+                {
+                    let who: Vec<String> = missing.iter().map(|&m| self.party_label(m)).collect();
+                    self.db.set_waiting(
+                        &self.sid,
+                        &format!("round {round} from {}", who.join(", ")),
+                    )?;
+                }
+                self.last_wait = wait;
                 Ok(progress)
             }
         });
         if let Err(f) = &result
             && f.exit == Exit::Aborted
         {
-            self.abort(&f.message)?;
+            self.abort(&f.message, &f.culprits)?;
         }
         self.deliver_all()?;
         result
     }
 
-    fn abort(&mut self, reason: &str) -> Result<()> {
+    fn record(&self) -> Result<crate::store::db::SessionRecord> {
         self.db
-            .update_session(&self.sid, SessionStatus::Aborted, "aborted", Some(reason))?;
-        self.end_rotation()?;
-        self.db.audit(
-            &format!("{}.abort", self.plan.kind()),
-            &self.sid,
-            serde_json::json!({ "reason": reason }),
-        )?;
-        crate::store::fsutil::remove_durably(&self.home.journal_path(&self.sid))?;
+            .session(&self.sid)?
+            .ok_or_else(|| Failure::internal("session vanished"))
+    }
+
+    /// Brings the database's record of sent envelopes (and the nonce ledger) up to the
+    /// committed journal. The journal is the commit point of a step; the database is
+    /// written after it, so a crash in between leaves the record behind, and this
+    /// repairs it. A record ahead of the journal means the journal was rolled back (or
+    /// deleted), and the step refuses.
+    fn reconcile(&mut self) -> Result<()> {
+        let journal = self.load_journal()?;
+        let ledger = match &journal.state {
+            JournalState::Sign(SignState::Committed { .. }) => Some(("nonce", "armed")),
+            _ => None,
+        };
+        self.db.record_sent(&self.sid, &journal.sent, ledger)?;
         Ok(())
+    }
+
+    /// Ends the session as aborted (see [`end_unfinished`]).
+    fn abort(&mut self, reason: &str, culprits: &[String]) -> Result<()> {
+        let action = format!("{}.abort", self.plan.kind());
+        end_unfinished(
+            self.home,
+            &mut self.db,
+            &self.plan,
+            &self.sid,
+            (&action, "aborted"),
+            reason,
+            culprits,
+        )
     }
 
     fn protocol(&self) -> Protocol {
@@ -500,7 +578,8 @@ impl<'a> Ceremony<'a> {
                 self.party_label(self.me)
             )));
         }
-        if h.round == 0 || h.round > self.max_round() {
+        let evidence = h.round == EVIDENCE_ROUND && self.plan.scheme().is_frost();
+        if h.round == 0 || (h.round > self.max_round() && !evidence) {
             return Err(bad(format!(
                 "round {} does not exist in this protocol",
                 h.round
@@ -543,7 +622,9 @@ impl<'a> Ceremony<'a> {
     fn inbox(&self) -> Result<Inbox> {
         let mut inbox = Inbox::default();
         for (header, data) in self.accepted()? {
-            inbox.insert(header.round, header.sender, data);
+            if header.round != EVIDENCE_ROUND {
+                inbox.insert(header.round, header.sender, data);
+            }
         }
         Ok(inbox)
     }
@@ -601,21 +682,27 @@ impl<'a> Ceremony<'a> {
             };
             match step {
                 Generic::Advanced { state, outgoing } => {
+                    if let JournalState::Sign(SignState::Shared { .. }) = &state {
+                        // The nonces are consumed, for this share only, before the new
+                        // state (without them) is committed and anything leaves.
+                        self.claim_nonce(&outgoing)?;
+                    }
                     let rows = outgoing
                         .iter()
                         .map(|o| self.seal(self.protocol(), o.round, o.recipient, &o.data))
                         .collect::<Result<Vec<_>>>()?;
-                    journal.sent.extend(rows.iter().cloned());
+                    journal.sent.extend(rows);
                     journal.state = state;
                     let ledger = match &journal.state {
                         JournalState::Sign(SignState::Committed { .. }) => Some(("nonce", "armed")),
-                        JournalState::Sign(SignState::Shared { .. }) => Some(("nonce", "consumed")),
                         _ => None,
                     };
                     // The commit point: the new state (without the nonces, once a share
                     // exists) and what it sent, before anything leaves the machine.
                     self.save_journal(&journal)?;
-                    self.db.record_sent(&self.sid, &rows, ledger)?;
+                    crate::fault::point("journal-saved");
+                    self.db.record_sent(&self.sid, &journal.sent, ledger)?;
+                    crate::fault::point("sent-recorded");
                     if matches!(
                         journal.state,
                         JournalState::Refresh(RefreshState::Staged { .. })
@@ -625,9 +712,13 @@ impl<'a> Ceremony<'a> {
                     let name = state_name(&journal.state);
                     self.db
                         .update_session(&self.sid, SessionStatus::Running, name, None)?;
+                    crate::fault::point("state-recorded");
                 }
                 Generic::Waiting { round, missing } => {
                     return Ok(Progress::Waiting { round, missing });
+                }
+                Generic::Disputed { round, echoers } => {
+                    return self.dispute(&mut journal, round, echoers);
                 }
                 Generic::Done(outcome) => return self.complete(outcome),
             }
@@ -636,11 +727,12 @@ impl<'a> Ceremony<'a> {
 
     /// Records the outcome, audits it, and destroys the session journal (its secrets:
     /// DKG packages, nonces, the replay seed).
+    ///
+    /// The status, the result and its audit row are written in one transaction, so a
+    /// result is never reported (now, or by a later run) without its audit row.
     fn complete(&mut self, outcome: Outcome) -> Result<Progress> {
         let json =
             serde_json::to_string(&outcome).map_err(|e| Failure::internal("encode").cause(e))?;
-        self.db
-            .update_session(&self.sid, SessionStatus::Complete, "complete", Some(&json))?;
         let (action, subject) = match &outcome {
             Outcome::Keygen { key_id, .. } => ("keygen.complete", key_id.clone()),
             Outcome::Sign { key_id, .. } => ("sign.complete", key_id.clone()),
@@ -648,12 +740,24 @@ impl<'a> Ceremony<'a> {
             Outcome::Refresh { key_id, .. } => ("refresh.complete", key_id.clone()),
             Outcome::Repair { key_id, .. } => ("repair.complete", key_id.clone()),
         };
-        self.db.audit(
+        let sid = self.sid.clone();
+        self.db.audited(
             action,
             &subject,
             serde_json::json!({ "session": self.sid, "result": outcome }),
+            |c| {
+                set_session(
+                    c,
+                    &sid,
+                    SessionStatus::Complete,
+                    "complete",
+                    Some(&json),
+                    None,
+                )
+            },
         )?;
-        crate::store::fsutil::remove_durably(&self.home.journal_path(&self.sid))?;
+        crate::fault::point("completed");
+        self.home.end_session(&self.sid)?;
         Ok(Progress::Done(outcome))
     }
 
@@ -669,6 +773,7 @@ impl<'a> Ceremony<'a> {
     ) -> Result<Outcome> {
         let key_id = pubkey::key_id(p.scheme, group_key);
         self.write_share(p.scheme, &key_id, key_package, public_key_package)?;
+        crate::fault::point("share-written");
         if self.db.keys_matching(&key_id)?.is_empty() {
             let now = crate::plan::now();
             self.db.insert_key(&KeyRecord {
@@ -769,6 +874,19 @@ impl<'a> Ceremony<'a> {
                 f.culprits = names;
                 f.hint("investigate the named party before starting a new session")
             }
+            EngineError::EchoMismatch { round, echoers } => {
+                // Settled by `dispute` where the protocol allows; elsewhere nobody can be
+                // named from an echo alone.
+                let names: Vec<String> = echoers.iter().map(|&c| self.party_label(c)).collect();
+                Failure::new(
+                    Exit::Aborted,
+                    format!(
+                        "protocol aborted: party {} saw different round-{round} broadcasts than you did; someone sent conflicting broadcasts",
+                        names.join(", ")
+                    ),
+                )
+                .hint("compare the round messages each party received before starting a new session")
+            }
             EngineError::Bug(m) => Failure::internal("internal protocol error").cause(m),
         }
     }
@@ -789,7 +907,11 @@ impl<'a> Ceremony<'a> {
             return Err(Failure::internal("journal does not match the plan kind"));
         };
         let params = self.keygen_params();
-        match engine::keygen_step(&params, state, inbox).map_err(|e| self.blame(e))? {
+        let step = match self.settle(engine::keygen_step(&params, state, inbox))? {
+            Ok(step) => step,
+            Err(dispute) => return Ok(dispute),
+        };
+        match step {
             Step::Advanced { state, outgoing } => Ok(Generic::Advanced {
                 state: JournalState::Keygen(state),
                 outgoing,
@@ -813,16 +935,8 @@ impl<'a> Ceremony<'a> {
         let Plan::Sign(p) = &self.plan else {
             return Err(Failure::internal("journal does not match the plan kind"));
         };
-        if matches!(state, SignState::Committed { .. })
-            && self.db.ledger(&self.sid, "nonce")?.as_deref() == Some("consumed")
-        {
-            let mut f = Failure::new(
-                Exit::Aborted,
-                "refusing to reuse a signing nonce: the ledger says it was already consumed",
-            )
-            .cause("the session journal was rolled back (restored from a copy?)");
-            f.hint = Some("start a new signing session; this one cannot continue safely".into());
-            return Err(f);
+        if !matches!(state, SignState::Shared { .. }) {
+            self.ensure_key_signs(&p.key_id)?;
         }
         let key = load_share(self.home, self.identity, &p.key_id)?;
         let params = SignParams {
@@ -832,14 +946,19 @@ impl<'a> Ceremony<'a> {
             signers: p.signers.clone(),
             message: self.plan.message().unwrap_or_default(),
         };
-        match engine::sign_step(&params, &key, state, inbox).map_err(|e| self.blame(e))? {
+        let step = match self.settle(engine::sign_step(&params, &key, state, inbox))? {
+            Ok(step) => step,
+            Err(dispute) => return Ok(dispute),
+        };
+        match step {
             Step::Advanced { state, outgoing } => Ok(Generic::Advanced {
                 state: JournalState::Sign(state),
                 outgoing,
             }),
             Step::Waiting { round, missing } => Ok(Generic::Waiting { round, missing }),
             Step::Done(r) => {
-                let pk = hex::decode(&p.group_public_key).unwrap_or_default();
+                let pk = hex::decode(&p.group_public_key)
+                    .map_err(|e| Failure::input("the plan's public key is not hex").cause(e))?;
                 let ok = pubkey::verify(p.scheme, &pk, &params.message, &r.signature)?;
                 if !ok {
                     return Err(Failure::internal(
@@ -855,6 +974,171 @@ impl<'a> Ceremony<'a> {
                     transcript: hex::encode(r.transcript),
                 }))
             }
+        }
+    }
+
+    /// An engine step's result, with an echo mismatch turned into a dispute (`Err`)
+    /// instead of blame for the party whose echo exposed it.
+    fn settle<T>(
+        &self,
+        r: std::result::Result<T, EngineError>,
+    ) -> Result<std::result::Result<T, Generic>> {
+        match r {
+            Ok(v) => Ok(Ok(v)),
+            Err(EngineError::EchoMismatch { round, echoers }) => {
+                Ok(Err(Generic::Disputed { round, echoers }))
+            }
+            Err(e) => Err(self.blame(e)),
+        }
+    }
+
+    /// Settles an echo mismatch by evidence. This party broadcasts (once) every signed
+    /// round-`round` broadcast envelope it accepted, in an envelope of the evidence
+    /// round, and reads the evidence of each party whose echo differed. Every envelope
+    /// in it passes the same admission as a message file and is offered to the accepted
+    /// log: two different envelopes validly signed by one sender for one slot prove that
+    /// sender equivocated, and only it is named. Evidence that does not check out names
+    /// the party who sent it; an echoer whose evidence matches what this party accepted
+    /// echoed something no signed envelope supports, and is named.
+    fn dispute(&mut self, journal: &mut Journal, round: u8, echoers: Vec<u16>) -> Result<Progress> {
+        let protocol = self.protocol();
+        let decoded = |raw: &[u8]| {
+            Envelope::decode(raw)
+                .map_err(|e| Failure::internal("a stored message no longer decodes").cause(e))
+        };
+        let mut sent_evidence = false;
+        for raw in &journal.sent {
+            sent_evidence |= decoded(raw)?.header.round == EVIDENCE_ROUND;
+        }
+        if !sent_evidence {
+            let mut accepted = Vec::new();
+            for raw in self.db.messages(&self.sid)? {
+                let h = decoded(&raw)?.header;
+                if h.protocol == protocol && h.round == round && h.recipient().is_none() {
+                    accepted.push(raw);
+                }
+            }
+            let payload = postcard::to_allocvec(&accepted)
+                .map_err(|e| Failure::internal("cannot encode evidence").cause(e))?;
+            journal
+                .sent
+                .push(self.seal(protocol, EVIDENCE_ROUND, None, &payload)?);
+            self.save_journal(journal)?;
+            self.db.record_sent(&self.sid, &journal.sent, None)?;
+        }
+        let mut missing = Vec::new();
+        for &x in &echoers {
+            let Some(data) = self.evidence_from(x)? else {
+                missing.push(x);
+                continue;
+            };
+            let forged = |why: String| EngineError::PeerMisbehaved {
+                culprits: vec![x],
+                reason: format!("sent evidence that does not check out ({why})"),
+            };
+            let list: Vec<Vec<u8>> =
+                postcard::from_bytes(&data).map_err(|e| self.blame(forged(e.to_string())))?;
+            let origin = format!("party {}'s evidence", self.party_label(x));
+            for inner in list {
+                if journal.sent.contains(&inner) {
+                    continue; // our own round message, as we sent it
+                }
+                let env = self
+                    .check(&inner, &origin, None)
+                    .map_err(|f| self.blame(forged(f.causes.join("; "))))?;
+                let h = &env.header;
+                if h.protocol != protocol || h.round != round || h.recipient().is_some() {
+                    return Err(self.blame(forged(format!(
+                        "it holds a round-{} message, not a round-{round} broadcast",
+                        h.round
+                    ))));
+                }
+                let digest = hex::encode(env.digest());
+                let offered = self.db.accept_message(&IncomingMessage {
+                    session: &self.sid,
+                    protocol: h.protocol.name(),
+                    round: h.round,
+                    sender: h.sender,
+                    recipient: h.recipient,
+                    digest: &digest,
+                    envelope: env.as_bytes(),
+                    source: &origin,
+                })?;
+                if offered == Accept::Conflict {
+                    let mut f = Failure::new(
+                        Exit::Aborted,
+                        format!(
+                            "party {} sent different round-{round} broadcasts to different parties; the session is aborted",
+                            self.party_label(h.sender)
+                        ),
+                    )
+                    .cause(format!(
+                        "evidence: {origin} holds its signed round-{round} message {}, which differs from the one you accepted",
+                        &digest[..16]
+                    ))
+                    .hint("a party that equivocates may be compromised; investigate before starting a new session");
+                    f.culprits = vec![self.party_label(h.sender)];
+                    return Err(f);
+                }
+            }
+        }
+        if !missing.is_empty() {
+            return Ok(Progress::Waiting {
+                round: EVIDENCE_ROUND,
+                missing,
+            });
+        }
+        Err(self.blame(EngineError::PeerMisbehaved {
+            culprits: echoers,
+            reason: format!("echoed round-{round} broadcasts that no signed message supports"),
+        }))
+    }
+
+    /// The opened payload of party `x`'s evidence envelope, if accepted.
+    fn evidence_from(&self, x: u16) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .accepted()?
+            .into_iter()
+            .find(|(h, _)| h.round == EVIDENCE_ROUND && h.sender == x)
+            .map(|(_, data)| data))
+    }
+
+    /// Refuses unless `key_id` may sign now. Checked before every signature share or
+    /// presignature is computed, not only when the session opened: a key suspended while
+    /// its session waits must not sign.
+    fn ensure_key_signs(&self, key_id: &str) -> Result<()> {
+        let key = self
+            .db
+            .keys_matching(key_id)?
+            .into_iter()
+            .find(|k| k.id == key_id)
+            .ok_or_else(|| Failure::input(format!("key {key_id} is no longer in this home")))?;
+        crate::lifecycle::ensure_can_sign(&key)
+    }
+
+    /// Consumes this session's FROST nonces for the signature share in `outgoing`: the
+    /// ledger binds them to the hash of that share, atomically. A rerun after a crash
+    /// computes the same share from the same nonces and messages, and passes; anything
+    /// else (a rolled-back journal meeting different commitments) is refused before the
+    /// share is stored or sent.
+    fn claim_nonce(&mut self, outgoing: &[engine::Outgoing]) -> Result<()> {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for o in outgoing {
+            h.update((o.data.len() as u64).to_be_bytes());
+            h.update(&o.data);
+        }
+        let binding = hex::encode(h.finalize());
+        match self.db.claim(&self.sid, "nonce", &binding, true)? {
+            Claim::Won | Claim::Again => {
+                crate::fault::point("nonce-claimed");
+                Ok(())
+            }
+            Claim::Spent | Claim::Unknown => Err(Failure::input(
+                "refusing to reuse a signing nonce: it was already used for a different signature share",
+            )
+            .cause("this home's session journal was rolled back (restored from a copy?); a second share from the same nonces would reveal the key share")
+            .hint("start a new signing session; this one cannot continue safely")),
         }
     }
 
@@ -884,6 +1168,11 @@ enum Generic {
         round: u8,
         missing: Vec<u16>,
     },
+    /// An echo mismatch: settled by the evidence round (`dispute`).
+    Disputed {
+        round: u8,
+        echoers: Vec<u16>,
+    },
     Done(Outcome),
 }
 
@@ -895,6 +1184,100 @@ fn state_name(s: &JournalState) -> &'static str {
         JournalState::Repair(k) => k.name(),
         JournalState::Ecdsa(_) => "running",
     }
+}
+
+/// Ends an unfinished session for good: status `aborted` with `reason` and `culprits`
+/// and the audit row `action` (and the state name `state`: `aborted` for a protocol
+/// abort, `abandoned` or `expired` for this party's own decision), in one transaction; a refresh's key stops rotating; then
+/// the journal (the session's secrets: nonces, DKG packages, a replay seed, a staged
+/// share) is destroyed. The caller holds the session's lock.
+fn end_unfinished(
+    home: &Home,
+    db: &mut Db,
+    plan: &Plan,
+    sid: &str,
+    (action, state): (&str, &str),
+    reason: &str,
+    culprits: &[String],
+) -> Result<()> {
+    db.audited(
+        action,
+        sid,
+        serde_json::json!({ "reason": reason, "culprits": culprits }),
+        |c| {
+            set_session(
+                c,
+                sid,
+                SessionStatus::Aborted,
+                state,
+                Some(reason),
+                Some(culprits),
+            )
+        },
+    )?;
+    shares::end_rotation(db, plan)?;
+    home.end_session(sid)?;
+    Ok(())
+}
+
+/// Abandons this party's unfinished session `sid` (`mpc sessions abandon`): it ends
+/// as aborted, audited as `session.abandon`, and its secret state is destroyed, so its
+/// nonces can never be used. Needs no passphrase: nothing is decrypted.
+pub fn abandon(home: &Home, db: &mut Db, sid: &str) -> Result<()> {
+    let _lock = home.lock_session(sid)?;
+    let rec = db
+        .session(sid)?
+        .ok_or_else(|| Failure::input(format!("no session {sid} in this home")))?;
+    if rec.status != SessionStatus::Running {
+        return Err(Failure::input(format!(
+            "session {} is already {}; there is nothing to abandon",
+            &sid[..16.min(sid.len())],
+            rec.status.as_str()
+        )));
+    }
+    let plan = Plan::from_json(rec.plan.as_bytes())
+        .map_err(|e| Failure::internal("the session's stored plan is unreadable").cause(e))?;
+    end_unfinished(
+        home,
+        db,
+        &plan,
+        sid,
+        ("session.abandon", "abandoned"),
+        "abandoned by this party (`mpc sessions abandon`)",
+        &[],
+    )
+}
+
+/// The failure for a plan that expired while its session here was unfinished: the
+/// session is ended (its secret state destroyed) so that no nonce lingers; the caller
+/// holds the session's lock.
+fn expire(home: &Home, db: &mut Db, plan: &Plan, sid: &str) -> Result<Failure> {
+    let at = crate::plan::format_time(plan.expires_at());
+    end_unfinished(
+        home,
+        db,
+        plan,
+        sid,
+        ("session.expire", "expired"),
+        &format!("the plan expired at {at}"),
+        &[],
+    )?;
+    Ok(Failure::input(format!("the plan expired at {at}"))
+        .cause("this party's unfinished session was ended and its secret state destroyed; no round of it runs after the plan's expiry")
+        .hint("write a new plan and start again"))
+}
+
+/// The failure for a session that was aborted earlier, with the culprits it named then:
+/// exit 3 for a protocol abort, exit 2 for a session this party abandoned or that
+/// expired (nobody else's fault).
+fn aborted(rec: crate::store::db::SessionRecord, message: impl Into<String>) -> Failure {
+    let exit = match rec.state.as_str() {
+        "abandoned" | "expired" => Exit::Usage,
+        _ => Exit::Aborted,
+    };
+    let mut f = Failure::new(exit, message).cause(rec.result.unwrap_or_default());
+    f.culprits = rec.culprits;
+    f
 }
 
 /// An unused presignature in this home: its presigning session, key and signers.
@@ -911,9 +1294,16 @@ pub struct UnusedPresignature {
 pub fn unused_presignatures(db: &Db) -> Result<Vec<UnusedPresignature>> {
     let mut out = Vec::new();
     for (session, result) in db.completed_sessions()? {
-        let Ok(Outcome::Presign {
+        let outcome: Outcome = serde_json::from_str(&result).map_err(|e| {
+            Failure::internal(format!(
+                "the stored result of session {} is unreadable",
+                &session[..16.min(session.len())]
+            ))
+            .cause(e)
+        })?;
+        let Outcome::Presign {
             key_id, signers, ..
-        }) = serde_json::from_str(&result)
+        } = outcome
         else {
             continue;
         };
@@ -971,7 +1361,7 @@ fn check_sign_plan(db: &Db, p: &crate::plan::SignPlan, me: u16) -> Result<()> {
             p.key_id
         )));
     }
-    let parties: Vec<Card> = serde_json::from_str(&key.parties_json).unwrap_or_default();
+    let parties: Vec<Card> = key.parties()?;
     if parties != p.parties || key.threshold != p.threshold {
         return Err(Failure::input(
             "the plan's parties or threshold do not match the key's",

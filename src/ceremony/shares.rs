@@ -32,7 +32,7 @@ use crate::identity::Card;
 use crate::plan::Plan;
 use crate::pubkey;
 use crate::store::Home;
-use crate::store::db::{Db, KeyRecord, KeyStatus};
+use crate::store::db::{Db, KeyRecord, KeyStatus, change_key_status};
 use serde::{Deserialize, Serialize};
 
 /// Key details the helpers hand to the repaired party (public). Only what every party
@@ -46,6 +46,20 @@ struct KeyInfo {
 }
 
 /// The key record a refresh or repair plan names, checked against the plan.
+/// A refresh under `plan` ended (switched, aborted or abandoned): a `rotating` key is
+/// active again; a suspended one stays suspended.
+pub(super) fn end_rotation(db: &Db, plan: &Plan) -> Result<()> {
+    let Plan::Refresh(p) = plan else {
+        return Ok(());
+    };
+    if let Some(k) = plan_key(db, plan)?
+        && k.status == KeyStatus::Rotating
+    {
+        db.set_key_status(&p.key_id, KeyStatus::Rotating, KeyStatus::Active, None)?;
+    }
+    Ok(())
+}
+
 fn plan_key(db: &Db, plan: &Plan) -> Result<Option<KeyRecord>> {
     let Some((key_id, group_key)) = plan.key() else {
         return Ok(None);
@@ -57,7 +71,7 @@ fn plan_key(db: &Db, plan: &Plan) -> Result<Option<KeyRecord>> {
     else {
         return Ok(None);
     };
-    let parties: Vec<Card> = serde_json::from_str(&key.parties_json).unwrap_or_default();
+    let parties: Vec<Card> = key.parties()?;
     if key.public_key != group_key
         || key.scheme != plan.scheme().id()
         || parties != plan.parties()
@@ -130,7 +144,11 @@ impl Ceremony<'_> {
         };
         let params = self.keygen_params();
         let key = load_share(self.home, self.identity, &p.key_id)?;
-        match engine::refresh_step(&params, &key, state, inbox).map_err(|e| self.blame(e))? {
+        let step = match self.settle(engine::refresh_step(&params, &key, state, inbox))? {
+            Ok(step) => step,
+            Err(dispute) => return Ok(dispute),
+        };
+        match step {
             Step::Advanced { state, outgoing } => Ok(Generic::Advanced {
                 state: JournalState::Refresh(state),
                 outgoing,
@@ -172,12 +190,11 @@ impl Ceremony<'_> {
         if let Some(k) = plan_key(&self.db, &self.plan)?
             && k.status == KeyStatus::Active
         {
-            self.db
-                .set_key_status(&p.key_id, KeyStatus::Rotating, None)?;
-            self.db.audit(
+            self.db.audited(
                 "refresh.staged",
                 &p.key_id,
                 serde_json::json!({ "session": self.sid, "status": "rotating" }),
+                |c| change_key_status(c, &p.key_id, KeyStatus::Active, KeyStatus::Rotating, None),
             )?;
         }
         Ok(())
@@ -186,15 +203,7 @@ impl Ceremony<'_> {
     /// The refresh ended, switched to the new share or aborted on the old one: a
     /// `rotating` key is active again (a suspended one stays suspended).
     pub(super) fn end_rotation(&mut self) -> Result<()> {
-        let Plan::Refresh(p) = &self.plan else {
-            return Ok(());
-        };
-        if let Some(k) = plan_key(&self.db, &self.plan)?
-            && k.status == KeyStatus::Rotating
-        {
-            self.db.set_key_status(&p.key_id, KeyStatus::Active, None)?;
-        }
-        Ok(())
+        end_rotation(&self.db, &self.plan)
     }
 
     pub(super) fn repair_step(

@@ -44,6 +44,7 @@ pub fn create(ctx: &Ctx, db: &mut Db, args: KeysBackupArgs) -> Result<()> {
         &key.id,
         serde_json::json!({ "to": if args.to.is_empty() { "passphrase".to_string() } else { args.to.join(",") } }),
     )?;
+    db.checkpoint(|m| identity.sign(m))?;
     ctx.printer.status(format!(
         "backup of your share of key {} (party {}) written to {}; keep it offline, and keep your identity.age too",
         key.id,
@@ -91,6 +92,7 @@ pub fn restore(ctx: &Ctx, db: &mut Db, args: KeysRestoreArgs) -> Result<()> {
     };
     let identity = ctx.unlock()?;
     let r = backup::restore(&ctx.home, &identity, db, &bytes, passphrase, &extra).map_err(named)?;
+    db.checkpoint(|m| identity.sign(m))?;
     ctx.printer.status(format!(
         "restored your share (party {}) of key {} ({}); it matches the key's public key",
         r.index, r.key_id, r.scheme

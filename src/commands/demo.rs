@@ -45,8 +45,7 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<()> {
     let mut homes = Vec::new();
     for name in NAMES {
         let home = Home::resolve(Some(root.join(name)));
-        home.create(name, &pass, DEMO_KDF_LOG_N)?;
-        let id = home.unlock(&pass)?;
+        let id = home.create(name, &pass, DEMO_KDF_LOG_N)?;
         p.status(format!(
             "  mpc init --name {name}: card fingerprint {}",
             crate::identity::words(&id.card().fingerprint())
@@ -166,7 +165,7 @@ fn run_all(
                     p.status(format!(
                         "  step {round}: {} done ({})",
                         NAMES[idx as usize - 1],
-                        o.transcript_words()
+                        o.transcript_words()?
                     ));
                     done[slot] = Some(o);
                 }

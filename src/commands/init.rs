@@ -17,11 +17,12 @@ pub fn run(ctx: &Ctx, args: InitArgs) -> Result<()> {
     }
     let pass = p.passphrase(true)?;
     let spinner = p.spinner("encrypting identity");
-    let card = ctx.home.create(&args.name, &pass, args.kdf_log_n);
+    let identity = ctx.home.create(&args.name, &pass, args.kdf_log_n);
     if let Some(s) = spinner {
         s.finish_and_clear();
     }
-    let card = card?;
+    let identity = identity?;
+    let card = identity.card();
     let mut db = ctx.home.db()?;
     let fp = words(&card.fingerprint());
     db.audit(
@@ -29,6 +30,7 @@ pub fn run(ctx: &Ctx, args: InitArgs) -> Result<()> {
         &card.name,
         serde_json::json!({ "fingerprint": fp, "kdf_log_n": args.kdf_log_n }),
     )?;
+    db.checkpoint(|m| identity.sign(m))?;
     p.status(format!("created party home {}", ctx.home.root().display()));
     p.status(format!("  name:        {}", card.name));
     p.status(format!("  fingerprint: {fp}"));

@@ -109,7 +109,7 @@ fn run_keygen(ctx: &Ctx, args: RunArgs) -> Result<()> {
     else {
         return Err(Failure::internal("keygen produced a signing outcome"));
     };
-    let words = outcome.transcript_words();
+    let words = outcome.transcript_words()?;
     ctx.printer
         .status(format!("key {key_id} ({scheme}) is ready"));
     ctx.printer.status(format!("  public key: {public_key}"));

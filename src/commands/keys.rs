@@ -104,11 +104,8 @@ fn list(ctx: &Ctx, db: &Db) -> Result<()> {
 
 fn show(ctx: &Ctx, k: &KeyRecord) -> Result<()> {
     let mut v = summary(k)?;
-    let parties: Vec<Card> = serde_json::from_str(&k.parties_json).unwrap_or_default();
-    let transcript: [u8; 32] = hex::decode(&k.transcript)
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .unwrap_or([0; 32]);
+    let parties: Vec<Card> = k.parties()?;
+    let transcript = k.transcript_hash()?;
     v["parties"] = parties
         .iter()
         .enumerate()

@@ -20,6 +20,7 @@ pub mod relay;
 pub mod repair;
 pub mod resume;
 pub mod run;
+pub mod sessions;
 pub mod sign;
 pub mod suspend;
 pub mod verify;
@@ -83,6 +84,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Suspend(a) => suspend::run(&ctx, a),
         Command::Resume(a) => resume::run(&ctx, a),
         Command::Delete(a) => delete::run(&ctx, a),
+        Command::Sessions(c) => sessions::run(&ctx, c),
         Command::Relay(a) => relay::run(&ctx, a),
         Command::Inspect(a) => inspect::run(&ctx, a),
         Command::Audit(c) => audit::run(&ctx, c),

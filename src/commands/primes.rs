@@ -22,6 +22,7 @@ pub fn run(ctx: &Ctx, cmd: PrimesCommand) -> Result<()> {
             for k in 0..a.count {
                 generate_into_pool(&ctx.printer, &ctx.home, &identity, (k + 1, a.count))?;
             }
+            ctx.home.db()?.checkpoint(|m| identity.sign(m))?;
             list(ctx)
         }
         PrimesCommand::Import(a) => {
@@ -37,11 +38,13 @@ pub fn run(ctx: &Ctx, cmd: PrimesCommand) -> Result<()> {
                 })?;
                 ctx.home.add_primes(&identity, bytes.expose())?;
             }
-            ctx.home.db()?.audit(
+            let mut db = ctx.home.db()?;
+            db.audit(
                 "primes.import",
                 "",
                 serde_json::json!({ "sets": a.files.len() }),
             )?;
+            db.checkpoint(|m| identity.sign(m))?;
             list(ctx)
         }
         PrimesCommand::List => list(ctx),

@@ -28,7 +28,7 @@ pub fn run(ctx: &Ctx, cmd: RefreshCommand) -> Result<()> {
             else {
                 return Err(Failure::internal("a refresh produced another outcome"));
             };
-            let words = outcome.transcript_words();
+            let words = outcome.transcript_words()?;
             ctx.printer.status(format!(
                 "key {key_id}: your share is refreshed; the old one is destroyed"
             ));

@@ -37,7 +37,7 @@ pub fn run(ctx: &Ctx, cmd: RepairCommand) -> Result<()> {
             else {
                 return Err(Failure::internal("a repair produced another outcome"));
             };
-            let words = outcome.transcript_words();
+            let words = outcome.transcript_words()?;
             if me == *repaired {
                 ctx.printer.status(format!(
                     "key {key_id}: your share is repaired and matches your public share in the key"

@@ -166,7 +166,7 @@ fn run_sign(ctx: &Ctx, args: SignRunArgs) -> Result<()> {
         .into_bytes(),
         Encoding::Raw => sig.clone(),
     };
-    let words = outcome.transcript_words();
+    let words = outcome.transcript_words()?;
     ctx.printer
         .status(format!("signed with key {key_id} ({scheme}); verified"));
     ctx.printer.status(format!(

@@ -10,12 +10,22 @@ use crate::scheme::Scheme;
 use base64::Engine as _;
 use std::path::Path;
 
-/// Decodes text as hex or base64.
-fn decode_text(text: &str) -> Option<Vec<u8>> {
+/// Decodes text as hex or base64. Text made (almost) only of hex digits is taken to be
+/// hex, so a typo in a hex signature is reported as such, with its position, instead of
+/// being read as base64 and failing later on its length.
+fn decode_text(text: &str) -> std::result::Result<Vec<u8>, String> {
     let t = text.trim();
-    hex::decode(t)
-        .ok()
-        .or_else(|| base64::engine::general_purpose::STANDARD.decode(t).ok())
+    let hex_err = match hex::decode(t) {
+        Ok(bytes) => return Ok(bytes),
+        Err(e) => e,
+    };
+    let hexish = t.chars().filter(char::is_ascii_hexdigit).count();
+    if !t.is_empty() && hexish * 10 >= t.chars().count() * 9 {
+        return Err(format!("it is not valid hex: {hex_err}"));
+    }
+    base64::engine::general_purpose::STANDARD
+        .decode(t)
+        .map_err(|e| format!("it is neither hex nor base64: {e}"))
 }
 
 /// The signature from `--signature`: a file (hex or base64 text, else raw bytes) or
@@ -25,13 +35,17 @@ fn read_signature(arg: &str) -> Result<Vec<u8>> {
     if path.is_file() {
         let bytes = std::fs::read(path)
             .map_err(|e| Failure::input(format!("cannot read {arg}")).cause(e))?;
-        return Ok(std::str::from_utf8(&bytes)
-            .ok()
-            .and_then(decode_text)
-            .unwrap_or(bytes));
+        return match std::str::from_utf8(&bytes).map(decode_text) {
+            Ok(Ok(decoded)) => Ok(decoded),
+            Ok(Err(why)) if why.contains("not valid hex") => {
+                Err(Failure::input(format!("the signature in {arg} cannot be read")).cause(why))
+            }
+            _ => Ok(bytes),
+        };
     }
-    decode_text(arg)
-        .ok_or_else(|| Failure::input("--signature is neither a file nor hex or base64 text"))
+    decode_text(arg).map_err(|why| {
+        Failure::input("--signature is neither a file nor hex or base64 text").cause(why)
+    })
 }
 
 /// Runs `mpc verify`.

@@ -343,8 +343,9 @@ fn blame<E: std::fmt::Debug>(e: &E) -> Vec<u16> {
     out
 }
 
-/// What every CGGMP21 run fixes.
-#[derive(Clone, Debug)]
+/// What every CGGMP21 run fixes. Holds the session's secret seed: zeroized on drop, and
+/// its `Debug` does not show it.
+#[derive(Clone, zeroize::Zeroize, zeroize::ZeroizeOnDrop)]
 pub struct Params {
     /// The session id.
     pub session: [u8; 32],
@@ -354,6 +355,17 @@ pub struct Params {
     pub i: u16,
     /// Parties in the protocol.
     pub n: u16,
+}
+
+impl std::fmt::Debug for Params {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Params")
+            .field("session", &hex::encode(self.session))
+            .field("seed", &"[redacted]")
+            .field("i", &self.i)
+            .field("n", &self.n)
+            .finish()
+    }
 }
 
 /// Starts aux-info generation from the seed over `received`.

@@ -98,22 +98,17 @@ fn collect<T>(
         .collect()
 }
 
-/// Names the senders whose echo differs from ours.
+/// Names the senders whose echo of `round` differs from ours.
 fn check_echo(
     echo: &[u8; 32],
     echoes: impl Iterator<Item = (u16, [u8; 32])>,
-    round: &str,
+    round: u8,
 ) -> Result<(), EngineError> {
-    let culprits: Vec<u16> = echoes.filter(|(_, e)| e != echo).map(|(s, _)| s).collect();
-    if culprits.is_empty() {
+    let echoers: Vec<u16> = echoes.filter(|(_, e)| e != echo).map(|(s, _)| s).collect();
+    if echoers.is_empty() {
         Ok(())
     } else {
-        Err(EngineError::PeerMisbehaved {
-            culprits,
-            reason: format!(
-                "saw different {round} messages than you did: someone sent conflicting broadcasts"
-            ),
-        })
+        Err(EngineError::EchoMismatch { round, echoers })
     }
 }
 
@@ -264,7 +259,7 @@ fn dkg_round2<C: Ciphersuite>(
     let received = collect(inbox, 2, others, "round-2 package", |b| {
         postcard::from_bytes::<KeygenRound2>(b).ok()
     })?;
-    check_echo(echo, received.iter().map(|(s, r)| (*s, r.echo)), "round-1")?;
+    check_echo(echo, received.iter().map(|(s, r)| (*s, r.echo)), 1)?;
     let mut round2 = BTreeMap::new();
     for (s, r) in &received {
         let pkg = dkg::round2::Package::<C>::deserialize(&r.package)
@@ -353,11 +348,7 @@ pub(crate) fn sign_step_with<C: Ciphersuite, R: rand_core::RngCore + rand_core::
             let received = collect(inbox, 2, &others, "signature share", |b| {
                 postcard::from_bytes::<SignRound2>(b).ok()
             })?;
-            check_echo(
-                echo,
-                received.iter().map(|(s, r)| (*s, r.echo)),
-                "round-1 commitment",
-            )?;
+            check_echo(echo, received.iter().map(|(s, r)| (*s, r.echo)), 1)?;
             let mut shares = BTreeMap::new();
             shares.insert(
                 ident::<C>(p.me)?,

@@ -31,6 +31,17 @@ pub enum EngineError {
         /// What they did.
         reason: String,
     },
+    /// Some parties' echo of a broadcast round differs from this party's view: someone
+    /// sent different broadcasts to different parties. The echo alone cannot say who
+    /// (the equivocator, or a party lying about what it saw); the caller settles it
+    /// with the signed envelopes each party accepted.
+    #[error("parties {echoers:?} saw different round-{round} broadcasts than you did")]
+    EchoMismatch {
+        /// The round whose broadcasts differ.
+        round: u8,
+        /// The parties whose echo differs from ours, by 1-based plan index.
+        echoers: Vec<u16>,
+    },
     /// Parameters or stored state that cannot be right; a bug or a damaged journal.
     #[error("internal protocol error: {0}")]
     Bug(String),

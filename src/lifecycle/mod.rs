@@ -20,7 +20,7 @@ use crate::ceremony::unused_presignatures;
 use crate::error::{Failure, Result};
 use crate::plan::format_time;
 use crate::store::Home;
-use crate::store::db::{Db, KeyRecord, KeyStatus};
+use crate::store::db::{Db, KeyRecord, KeyStatus, change_key_status};
 use crate::store::fsutil::remove_durably;
 
 /// A change of status asked for by the user.
@@ -130,8 +130,7 @@ pub fn apply(
             );
         }
     };
-    db.set_key_status(id, status, delete_after)?;
-    db.audit(
+    db.audited(
         t.action(),
         id,
         serde_json::json!({
@@ -140,6 +139,7 @@ pub fn apply(
             "delete_after": delete_after,
             "reason": reason,
         }),
+        |c| change_key_status(c, id, key.status, status, delete_after),
     )?;
     Ok(status)
 }
@@ -187,11 +187,19 @@ pub fn destroy(home: &Home, db: &mut Db, key: &KeyRecord, now: u64) -> Result<Ve
     remove_durably(&share)
         .map_err(|e| Failure::internal(format!("cannot remove {}", share.display())).cause(e))?;
     destroyed.push(share.display().to_string());
-    db.set_key_status(&key.id, KeyStatus::Deleted, key.delete_after)?;
-    db.audit(
+    db.audited(
         "key.delete.destroy",
         &key.id,
         serde_json::json!({ "destroyed": destroyed.len() }),
+        |c| {
+            change_key_status(
+                c,
+                &key.id,
+                KeyStatus::PendingDeletion,
+                KeyStatus::Deleted,
+                key.delete_after,
+            )
+        },
     )?;
     Ok(destroyed)
 }

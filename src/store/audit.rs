@@ -1,14 +1,27 @@
-//! The hash-chained audit log.
+//! The hash-chained audit log, with signed checkpoints.
 //!
 //! Each row stores the hash of the previous row and its own hash over
 //! (previous hash, seq, time, action, subject, detail). The newest (seq, hash) is also kept
-//! in `audit_head`, so deleting the last rows is detected as well as editing or deleting
-//! any row in the middle. Details never contain secrets.
+//! in `audit_head`. A chain alone has no key: whoever can write the database can cut it
+//! or rewrite it and recompute every hash. So whenever a command has the identity
+//! unlocked (every ceremony step, `init`, `audit head`, backups), the head is signed with
+//! the party's Ed25519 identity key and stored as a checkpoint. [`Db::audit_check`] then
+//! finds, without a passphrase:
+//! - an edited, deleted or re-linked row anywhere (the chain);
+//! - rows cut or rewritten up to the latest checkpoint (its signature and hash);
+//! - a log shorter than the home's own records imply (a key or session without its
+//!   audit rows, a share file without its key);
+//! - with an anchor `SEQ:HASH` written down elsewhere (`mpc audit head` prints one),
+//!   a log that no longer extends it.
+//!
+//! Not detected: someone holding the passphrase can rewrite the log and sign new
+//! checkpoints; only an anchor kept outside the home catches that. Rows after the latest
+//! checkpoint are reported as not yet checkpointed. Details never contain secrets.
 
 use super::StoreError;
 use super::db::Db;
 use crate::plan::now;
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -42,6 +55,48 @@ pub struct AuditBreak {
     pub reason: String,
 }
 
+/// A signed audit head.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// The row it covers (every row up to it).
+    pub seq: i64,
+    /// That row's hash, hex.
+    pub hash: String,
+    /// Unix seconds.
+    pub at: i64,
+    /// Ed25519 signature by the party's identity key over [`checkpoint_message`], hex.
+    pub signature: String,
+}
+
+/// The bytes a checkpoint signs.
+pub fn checkpoint_message(seq: i64, hash: &str) -> Vec<u8> {
+    let mut m = b"mpc-audit-checkpoint-v1\0".to_vec();
+    m.extend(seq.to_be_bytes());
+    m.extend(hash.as_bytes());
+    m
+}
+
+/// What [`Db::audit_check`] found.
+#[derive(Clone, Debug, Serialize)]
+pub struct AuditReport {
+    /// Rows in the log.
+    pub entries: i64,
+    /// The latest checkpoint whose signature verified.
+    pub checkpoint: Option<Checkpoint>,
+    /// Rows after it, not yet covered by a signature.
+    pub unchecked: i64,
+    /// The anchor given, if it checked out.
+    pub anchor: Option<i64>,
+    /// The first problem, if any (the log fails verification).
+    pub problem: Option<AuditBreak>,
+}
+
+/// What the home holds besides the log, which the log must account for.
+pub struct HomeRecords<'a> {
+    /// The key ids of the share files in `shares/`.
+    pub share_files: &'a [String],
+}
+
 fn row_hash(prev: &str, seq: i64, at: i64, action: &str, subject: &str, detail: &str) -> String {
     let mut h = Sha256::new();
     h.update(b"mpc-audit-v1\0");
@@ -55,6 +110,35 @@ fn row_hash(prev: &str, seq: i64, at: i64, action: &str, subject: &str, detail: 
     hex::encode(h.finalize())
 }
 
+/// Appends an audit row inside the caller's transaction `c`.
+pub(crate) fn append(
+    c: &Connection,
+    action: &str,
+    subject: &str,
+    detail: &serde_json::Value,
+) -> Result<(), StoreError> {
+    let head: Option<(i64, String)> = c
+        .query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    let (prev_seq, prev_hash) = head.unwrap_or((0, GENESIS.to_string()));
+    let seq = prev_seq + 1;
+    let at = now() as i64;
+    let detail = detail.to_string();
+    let hash = row_hash(&prev_hash, seq, at, action, subject, &detail);
+    c.execute(
+        "INSERT INTO audit (seq, at, action, subject, detail, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![seq, at, action, subject, detail, prev_hash, hash],
+    )?;
+    c.execute(
+        "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?1, ?2)
+         ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+        params![seq, hash],
+    )?;
+    Ok(())
+}
+
 impl Db {
     /// Appends an audit row.
     pub fn audit(
@@ -63,28 +147,218 @@ impl Db {
         subject: &str,
         detail: serde_json::Value,
     ) -> Result<(), StoreError> {
-        let tx = self.conn_mut().transaction()?;
-        let head: Option<(i64, String)> = tx
+        self.audited(action, subject, detail, |_| Ok(()))
+    }
+
+    /// Runs `change` and appends its audit row in one write transaction: the change is
+    /// never visible without its audit row, nor the row without the change.
+    pub fn audited<T>(
+        &mut self,
+        action: &str,
+        subject: &str,
+        detail: serde_json::Value,
+        change: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let tx = self.write()?;
+        let out = change(&tx)?;
+        append(&tx, action, subject, &detail)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Signs the current head with `sign` (the identity's Ed25519 key) and stores the
+    /// checkpoint, unless that head already has one. `None` for an empty log.
+    pub fn checkpoint(
+        &mut self,
+        sign: impl FnOnce(&[u8]) -> [u8; 64],
+    ) -> Result<Option<Checkpoint>, StoreError> {
+        let Some((seq, hash)) = self.audit_head()? else {
+            return Ok(None);
+        };
+        if let Some(c) = self.checkpoints()?.into_iter().find(|c| c.seq == seq) {
+            return Ok(Some(c));
+        }
+        let cp = Checkpoint {
+            signature: hex::encode(sign(&checkpoint_message(seq, &hash))),
+            seq,
+            hash,
+            at: now() as i64,
+        };
+        self.conn().execute(
+            "INSERT INTO audit_checkpoint (seq, hash, at, signature) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (seq) DO NOTHING",
+            params![cp.seq, cp.hash, cp.at, cp.signature],
+        )?;
+        Ok(Some(cp))
+    }
+
+    fn audit_head(&self) -> Result<Option<(i64, String)>, StoreError> {
+        Ok(self
+            .conn()
             .query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })
-            .optional()?;
-        let (prev_seq, prev_hash) = head.unwrap_or((0, GENESIS.to_string()));
-        let seq = prev_seq + 1;
-        let at = now() as i64;
-        let detail = detail.to_string();
-        let hash = row_hash(&prev_hash, seq, at, action, subject, &detail);
-        tx.execute(
-            "INSERT INTO audit (seq, at, action, subject, detail, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![seq, at, action, subject, detail, prev_hash, hash],
-        )?;
-        tx.execute(
-            "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?1, ?2)
-             ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-            params![seq, hash],
-        )?;
-        tx.commit()?;
-        Ok(())
+            .optional()?)
+    }
+
+    /// Every stored checkpoint, newest first.
+    pub fn checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError> {
+        let mut st = self
+            .conn()
+            .prepare("SELECT seq, hash, at, signature FROM audit_checkpoint ORDER BY seq DESC")?;
+        let rows = st.query_map([], |r| {
+            Ok(Checkpoint {
+                seq: r.get(0)?,
+                hash: r.get(1)?,
+                at: r.get(2)?,
+                signature: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Verifies the log: the chain, the latest checkpoint under `key` (the party's
+    /// identity key, from its card), what the home's records imply, and `anchor`.
+    pub fn audit_check(
+        &self,
+        key: &ed25519_dalek::VerifyingKey,
+        home: &HomeRecords<'_>,
+        anchor: Option<(i64, &str)>,
+    ) -> Result<AuditReport, StoreError> {
+        let rows = self.audit_rows()?;
+        let mut report = AuditReport {
+            entries: rows.len() as i64,
+            checkpoint: None,
+            unchecked: rows.len() as i64,
+            anchor: None,
+            problem: None,
+        };
+        let fail = |mut report: AuditReport, seq: i64, reason: String| {
+            report.problem = Some(AuditBreak { seq, reason });
+            Ok(report)
+        };
+        if let Err(brk) = self.audit_verify()? {
+            report.problem = Some(brk);
+            return Ok(report);
+        }
+        let hash_at = |seq: i64| {
+            usize::try_from(seq - 1)
+                .ok()
+                .and_then(|i| rows.get(i))
+                .map(|r| r.hash.as_str())
+        };
+        // The latest checkpoint must carry a valid signature and match the chain.
+        let Some(cp) = self.checkpoints()?.into_iter().next() else {
+            let last = report.entries;
+            return fail(
+                report,
+                last,
+                "no signed checkpoint: the log cannot be told from a rewritten one (a home from before checkpoints gets one with `mpc audit head`)".into(),
+            );
+        };
+        let signature = hex::decode(&cp.signature)
+            .ok()
+            .and_then(|b| <[u8; 64]>::try_from(b).ok())
+            .map(|b| ed25519_dalek::Signature::from_bytes(&b));
+        let signed = signature.is_some_and(|sig| {
+            key.verify_strict(&checkpoint_message(cp.seq, &cp.hash), &sig)
+                .is_ok()
+        });
+        if !signed {
+            return fail(
+                report,
+                cp.seq,
+                "the latest checkpoint's signature is not this party's".into(),
+            );
+        }
+        match hash_at(cp.seq) {
+            None => {
+                return fail(
+                    report,
+                    cp.seq,
+                    format!(
+                        "the log ends at entry {}, but entry {} was signed as its head: rows were cut",
+                        rows.len(),
+                        cp.seq
+                    ),
+                );
+            }
+            Some(h) if h != cp.hash => {
+                return fail(
+                    report,
+                    cp.seq,
+                    "the signed head does not match the log: rows were rewritten".into(),
+                );
+            }
+            Some(_) => {}
+        }
+        report.unchecked = report.entries - cp.seq;
+        report.checkpoint = Some(cp);
+        // The home's own records must appear in the log.
+        let subjects: std::collections::HashSet<(&str, &str)> = rows
+            .iter()
+            .map(|r| (r.action.as_str(), r.subject.as_str()))
+            .collect();
+        let has = |actions: &[&str], subject: &str| {
+            actions.iter().any(|a| subjects.contains(&(*a, subject)))
+        };
+        let mut st = self
+            .conn()
+            .prepare("SELECT id, kind FROM sessions ORDER BY id")?;
+        let sessions: Vec<(String, String)> = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        for (id, kind) in &sessions {
+            if !has(&[&format!("{kind}.confirm")], id) {
+                let last = report.entries;
+                return fail(
+                    report,
+                    last,
+                    format!(
+                        "session {} has no audit entry: rows were removed",
+                        &id[..16.min(id.len())]
+                    ),
+                );
+            }
+        }
+        let keys = self.keys()?;
+        for k in &keys {
+            if !has(
+                &["keygen.complete", "repair.complete", "key.restore"],
+                &k.id,
+            ) {
+                let last = report.entries;
+                return fail(
+                    report,
+                    last,
+                    format!(
+                        "key {} has no audit entry for its creation: rows were removed",
+                        k.id
+                    ),
+                );
+            }
+        }
+        for id in home.share_files {
+            if !keys.iter().any(|k| &k.id == id) {
+                let last = report.entries;
+                return fail(
+                    report,
+                    last,
+                    format!("the share file of key {id} has no key record: records were removed"),
+                );
+            }
+        }
+        if let Some((seq, hash)) = anchor {
+            if hash_at(seq) != Some(hash) {
+                return fail(
+                    report,
+                    seq,
+                    format!("the log does not extend the anchor {seq}:{hash}"),
+                );
+            }
+            report.anchor = Some(seq);
+        }
+        Ok(report)
     }
 
     /// All audit rows in order.

@@ -7,7 +7,7 @@
 
 use super::StoreError;
 use crate::plan::now;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 use std::path::Path;
 
@@ -176,6 +176,22 @@ INSERT INTO ledger SELECT * FROM ledger_v2;
 DROP TABLE ledger_v2;
 DROP TABLE sessions_v2;
 "#,
+    r#"
+-- v4: a consumed single-use item records what it was consumed for (the hash of the one
+-- signature share it may ever produce), so a retry after a crash can tell itself from a
+-- second, different use; an aborted session keeps the parties it blamed.
+ALTER TABLE ledger ADD COLUMN binding TEXT;
+ALTER TABLE sessions ADD COLUMN culprits TEXT;
+-- What an unfinished session last waited for, for `mpc sessions list`.
+ALTER TABLE sessions ADD COLUMN waiting TEXT;
+-- Audit heads signed with the party's identity key.
+CREATE TABLE audit_checkpoint (
+    seq       INTEGER PRIMARY KEY,
+    hash      TEXT NOT NULL,
+    at        INTEGER NOT NULL,
+    signature TEXT NOT NULL
+);
+"#,
 ];
 
 /// A key's lifecycle status (DESIGN.md "Storage").
@@ -234,7 +250,8 @@ pub enum SessionStatus {
 }
 
 impl SessionStatus {
-    fn as_str(self) -> &'static str {
+    /// The name stored in SQLite and shown to users.
+    pub fn as_str(self) -> &'static str {
         match self {
             SessionStatus::Running => "running",
             SessionStatus::Complete => "complete",
@@ -285,6 +302,26 @@ pub struct KeyRecord {
     pub delete_after: Option<u64>,
 }
 
+impl KeyRecord {
+    /// The key's parties, in plan order. A record whose list does not parse is damaged,
+    /// and says so: it is never read as an empty list.
+    pub fn parties(&self) -> Result<Vec<crate::identity::Card>, StoreError> {
+        serde_json::from_str(&self.parties_json).map_err(|e| StoreError::Damaged {
+            path: std::path::PathBuf::from(format!("mpc.db, the record of key {}", self.id)),
+            reason: format!("its list of parties does not parse: {e}"),
+        })
+    }
+
+    /// The keygen transcript hash. A record whose hash does not parse is damaged: a
+    /// fingerprint people compare aloud never falls back to a default.
+    pub fn transcript_hash(&self) -> Result<[u8; 32], StoreError> {
+        crate::identity::parse_digest(&self.transcript).ok_or_else(|| StoreError::Damaged {
+            path: std::path::PathBuf::from(format!("mpc.db, the record of key {}", self.id)),
+            reason: "its transcript hash is not 32 bytes of hex".into(),
+        })
+    }
+}
+
 /// Session metadata.
 #[derive(Clone, Debug)]
 pub struct SessionRecord {
@@ -298,6 +335,18 @@ pub struct SessionRecord {
     pub state: String,
     /// Result JSON or abort reason.
     pub result: Option<String>,
+    /// An aborted session's culprits (plan labels), as recorded when it aborted.
+    pub culprits: Vec<String>,
+    /// The session kind (`keygen`, `sign`, ...).
+    pub kind: String,
+    /// This party's index.
+    pub my_index: u16,
+    /// What an unfinished session last waited for.
+    pub waiting: Option<String>,
+    /// Unix seconds.
+    pub created_at: u64,
+    /// Unix seconds.
+    pub updated_at: u64,
 }
 
 /// What happened when an incoming envelope was offered.
@@ -309,6 +358,19 @@ pub enum Accept {
     Duplicate,
     /// A different envelope for an already filled slot.
     Conflict,
+}
+
+/// What [`Db::claim`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// The item was armed and is now consumed for this binding.
+    Won,
+    /// Already consumed for this same binding (a retry of the same use).
+    Again,
+    /// Already consumed for something else (or destroyed).
+    Spent,
+    /// No such item in the ledger.
+    Unknown,
 }
 
 /// An incoming envelope offered for its slot (session, round, sender, recipient).
@@ -344,7 +406,12 @@ impl Db {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(
+                |source| StoreError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                },
+            )?;
         }
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -363,7 +430,7 @@ impl Db {
             return Err(StoreError::TooNew(version));
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = self.conn.transaction()?;
+            let tx = self.write()?;
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", i as i64 + 1)?;
             tx.commit()?;
@@ -382,8 +449,13 @@ impl Db {
         &self.conn
     }
 
-    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
-        &mut self.conn
+    /// Starts a write transaction that takes the write lock at once (`BEGIN IMMEDIATE`),
+    /// so a second process waits for it (up to the busy timeout) instead of failing
+    /// halfway through with "database is locked".
+    pub(crate) fn write(&mut self) -> Result<rusqlite::Transaction<'_>, StoreError> {
+        Ok(self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?)
     }
 
     // --- sessions ---
@@ -393,36 +465,60 @@ impl Db {
         Ok(self
             .conn
             .query_row(
-                "SELECT id, plan, status, state, result FROM sessions WHERE id = ?1",
+                &format!("{SESSION_COLUMNS} WHERE id = ?1"),
                 [id],
-                |r| {
-                    Ok(SessionRecord {
-                        id: r.get(0)?,
-                        plan: r.get(1)?,
-                        status: SessionStatus::parse(&r.get::<_, String>(2)?),
-                        state: r.get(3)?,
-                        result: r.get(4)?,
-                    })
-                },
+                session_row,
             )
             .optional()?)
     }
 
-    /// Records a newly confirmed session.
-    pub fn insert_session(
+    /// Sessions whose id starts with `prefix`, newest first; with `running`, only
+    /// unfinished ones.
+    pub fn sessions_matching(
         &self,
+        prefix: &str,
+        running: bool,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        let mut st = self.conn.prepare(&format!(
+            "{SESSION_COLUMNS} WHERE id LIKE ?1 || '%' AND (?2 = 0 OR status = 'running')
+             ORDER BY created_at DESC, id"
+        ))?;
+        let hex_prefix: String = prefix.chars().filter(char::is_ascii_hexdigit).collect();
+        let rows = st.query_map(params![hex_prefix, running], session_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Records what an unfinished session waits for.
+    pub fn set_waiting(&self, id: &str, waiting: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE sessions SET waiting = ?2 WHERE id = ?1",
+            params![id, waiting],
+        )?;
+        Ok(())
+    }
+
+    /// Records a newly confirmed session and its audit row in one transaction. Returns
+    /// false (and writes nothing) if another process recorded it first.
+    pub fn insert_session(
+        &mut self,
         id: &str,
         kind: &str,
         plan: &str,
         me: u16,
-    ) -> Result<(), StoreError> {
+        audit_detail: serde_json::Value,
+    ) -> Result<bool, StoreError> {
         let t = now() as i64;
-        self.conn.execute(
+        let tx = self.write()?;
+        let inserted = tx.execute(
             "INSERT INTO sessions (id, kind, plan, my_index, status, state, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, 'running', 'start', ?5, ?5)",
+             VALUES (?1, ?2, ?3, ?4, 'running', 'start', ?5, ?5) ON CONFLICT (id) DO NOTHING",
             params![id, kind, plan, me, t],
-        )?;
-        Ok(())
+        )? == 1;
+        if inserted {
+            super::audit::append(&tx, &format!("{kind}.confirm"), id, &audit_detail)?;
+        }
+        tx.commit()?;
+        Ok(inserted)
     }
 
     /// Updates a session's status, state name and result.
@@ -433,18 +529,15 @@ impl Db {
         state: &str,
         result: Option<&str>,
     ) -> Result<(), StoreError> {
-        self.conn.execute(
-            "UPDATE sessions SET status = ?2, state = ?3, result = COALESCE(?4, result), updated_at = ?5
-             WHERE id = ?1",
-            params![id, status.as_str(), state, result, now() as i64],
-        )?;
-        Ok(())
+        set_session(&self.conn, id, status, state, result, None)
     }
 
     // --- messages ---
 
-    /// Offers an incoming envelope for slot (round, sender, recipient).
-    pub fn accept_message(&self, m: &IncomingMessage<'_>) -> Result<Accept, StoreError> {
+    /// Offers an incoming envelope for slot (round, sender, recipient), atomically: of
+    /// two processes offering different envelopes for one slot, exactly one stores its
+    /// envelope and the other is told [`Accept::Conflict`].
+    pub fn accept_message(&mut self, m: &IncomingMessage<'_>) -> Result<Accept, StoreError> {
         let IncomingMessage {
             session,
             protocol,
@@ -455,27 +548,30 @@ impl Db {
             envelope,
             source,
         } = *m;
-        let existing: Option<String> = self
-            .conn
-            .query_row(
+        let tx = self.write()?;
+        let inserted = tx.execute(
+            "INSERT INTO messages (session_id, protocol, round, sender, recipient, digest, envelope, source, accepted_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT (session_id, protocol, round, sender, recipient) DO NOTHING",
+            params![session, protocol, round, sender, recipient, digest, envelope, source, now() as i64],
+        )? == 1;
+        let accept = if inserted {
+            Accept::New
+        } else {
+            let existing: String = tx.query_row(
                 "SELECT digest FROM messages
                  WHERE session_id = ?1 AND protocol = ?2 AND round = ?3 AND sender = ?4 AND recipient = ?5",
                 params![session, protocol, round, sender, recipient],
                 |r| r.get(0),
-            )
-            .optional()?;
-        match existing {
-            Some(d) if d == digest => Ok(Accept::Duplicate),
-            Some(_) => Ok(Accept::Conflict),
-            None => {
-                self.conn.execute(
-                    "INSERT INTO messages (session_id, protocol, round, sender, recipient, digest, envelope, source, accepted_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                    params![session, protocol, round, sender, recipient, digest, envelope, source, now() as i64],
-                )?;
-                Ok(Accept::New)
+            )?;
+            if existing == digest {
+                Accept::Duplicate
+            } else {
+                Accept::Conflict
             }
-        }
+        };
+        tx.commit()?;
+        Ok(accept)
     }
 
     /// Every accepted envelope of a session, in (round, sender) order.
@@ -487,27 +583,40 @@ impl Db {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Records our sent envelopes (public bytes) and the ledger item state, in one transaction.
+    /// Brings the record of what this party sent in `session` up to `sent`, every
+    /// envelope its journal holds, in order, and sets a ledger item, in one transaction.
+    /// The journal is committed first, so after a crash the record may lack its newest
+    /// envelopes, and they are added here; a record holding more than the journal, or
+    /// something else, means the journal went back in time, and nothing is written.
     pub fn record_sent(
         &mut self,
         session: &str,
         sent: &[Vec<u8>],
         ledger: Option<(&str, &str)>,
     ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
-        for env in sent {
+        let tx = self.write()?;
+        let have: Vec<Vec<u8>> = {
+            let mut st =
+                tx.prepare("SELECT envelope FROM outgoing WHERE session_id = ?1 ORDER BY seq")?;
+            st.query_map([session], |r| r.get(0))?
+                .collect::<Result<_, _>>()?
+        };
+        if have.len() > sent.len() || have.iter().zip(sent).any(|(a, b)| a != b) {
+            return Err(StoreError::RolledBack(format!(
+                "session {}: this party already sent {} message(s), but its journal holds {} (restored from an older copy, or deleted)",
+                &session[..16.min(session.len())],
+                have.len(),
+                sent.len()
+            )));
+        }
+        for (i, env) in sent.iter().enumerate().skip(have.len()) {
             tx.execute(
-                "INSERT INTO outgoing (session_id, seq, envelope)
-                 VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM outgoing WHERE session_id = ?1), ?2)",
-                params![session, env],
+                "INSERT INTO outgoing (session_id, seq, envelope) VALUES (?1, ?2, ?3)",
+                params![session, i as i64 + 1, env],
             )?;
         }
         if let Some((item, status)) = ledger {
-            tx.execute(
-                "INSERT INTO ledger (session_id, item, status, updated_at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (session_id, item) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at",
-                params![session, item, status, now() as i64],
-            )?;
+            set_ledger(&tx, session, item, status)?;
         }
         tx.commit()?;
         Ok(())
@@ -522,14 +631,58 @@ impl Db {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Sets a single-use item's ledger status in its own transaction.
+    /// Sets a single-use item's ledger status in its own transaction (a consumed item
+    /// stays consumed).
     pub fn set_ledger(&self, session: &str, item: &str, status: &str) -> Result<(), StoreError> {
-        self.conn.execute(
-            "INSERT INTO ledger (session_id, item, status, updated_at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (session_id, item) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at",
-            params![session, item, status, now() as i64],
-        )?;
-        Ok(())
+        set_ledger(&self.conn, session, item, status)
+    }
+
+    /// Consumes the single-use `item` of `session` for `binding` (the hash of the one
+    /// output it may ever produce), atomically: of any number of processes racing for an
+    /// armed item, exactly one is told [`Claim::Won`]. Later, a caller with the winner's
+    /// binding is told [`Claim::Again`] (a retry after a crash, which reproduces the same
+    /// output and so reveals nothing new); any other is told [`Claim::Spent`]. With
+    /// `arm`, an item without a ledger row is armed first (its secret is in the caller's
+    /// committed journal, which proves it exists).
+    pub fn claim(
+        &mut self,
+        session: &str,
+        item: &str,
+        binding: &str,
+        arm: bool,
+    ) -> Result<Claim, StoreError> {
+        let tx = self.write()?;
+        let t = now() as i64;
+        if arm {
+            tx.execute(
+                "INSERT INTO ledger (session_id, item, status, updated_at) VALUES (?1, ?2, 'armed', ?3)
+                 ON CONFLICT (session_id, item) DO NOTHING",
+                params![session, item, t],
+            )?;
+        }
+        let won = tx.execute(
+            "UPDATE ledger SET status = 'consumed', binding = ?3, updated_at = ?4
+             WHERE session_id = ?1 AND item = ?2 AND status = 'armed'",
+            params![session, item, binding, t],
+        )? == 1;
+        let claim = if won {
+            Claim::Won
+        } else {
+            let row: Option<Option<String>> = tx
+                .query_row(
+                    "SELECT binding FROM ledger WHERE session_id = ?1 AND item = ?2",
+                    params![session, item],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            match row {
+                None => Claim::Unknown,
+                Some(Some(b)) if b == binding => Claim::Again,
+                Some(_) => Claim::Spent,
+            }
+        };
+        tx.commit()?;
+        Ok(claim)
     }
 
     /// Completed sessions as (id, result JSON), oldest first.
@@ -584,23 +737,15 @@ impl Db {
         self.query_keys("SELECT * FROM keys ORDER BY created_at DESC, id", [])
     }
 
-    /// Sets a key's status and deletion date.
+    /// Moves a key from status `from` to `to` (see [`change_key_status`]).
     pub fn set_key_status(
         &self,
         id: &str,
-        status: KeyStatus,
+        from: KeyStatus,
+        to: KeyStatus,
         delete_after: Option<u64>,
     ) -> Result<(), StoreError> {
-        self.conn.execute(
-            "UPDATE keys SET status = ?2, delete_after = ?3, updated_at = ?4 WHERE id = ?1",
-            params![
-                id,
-                status.as_str(),
-                delete_after.map(|t| t as i64),
-                now() as i64
-            ],
-        )?;
-        Ok(())
+        change_key_status(&self.conn, id, from, to, delete_after)
     }
 
     /// Keys whose id starts with `prefix`.
@@ -676,5 +821,248 @@ impl Db {
             .prepare("SELECT card FROM contacts ORDER BY name")?;
         let rows = st.query_map([], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+const SESSION_COLUMNS: &str = "SELECT id, plan, status, state, result, culprits, kind, my_index, waiting, created_at, updated_at FROM sessions";
+
+fn session_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRecord> {
+    let culprits: Option<String> = r.get(5)?;
+    Ok(SessionRecord {
+        id: r.get(0)?,
+        plan: r.get(1)?,
+        status: SessionStatus::parse(&r.get::<_, String>(2)?),
+        state: r.get(3)?,
+        result: r.get(4)?,
+        // Written by this module from a list of strings; a row that does not parse
+        // would have been edited by hand, and blames no one.
+        culprits: culprits
+            .and_then(|j| serde_json::from_str(&j).ok())
+            .unwrap_or_default(),
+        kind: r.get(6)?,
+        my_index: r.get(7)?,
+        waiting: r.get(8)?,
+        created_at: r.get::<_, i64>(9)? as u64,
+        updated_at: r.get::<_, i64>(10)? as u64,
+    })
+}
+
+/// Sets a session's status, state name, result and culprits through `c` (a connection or
+/// the caller's transaction).
+pub(crate) fn set_session(
+    c: &Connection,
+    id: &str,
+    status: SessionStatus,
+    state: &str,
+    result: Option<&str>,
+    culprits: Option<&[String]>,
+) -> Result<(), StoreError> {
+    let culprits = culprits.map(|c| serde_json::Value::from(c.to_vec()).to_string());
+    c.execute(
+        "UPDATE sessions SET status = ?2, state = ?3, result = COALESCE(?4, result),
+         culprits = COALESCE(?5, culprits), updated_at = ?6
+         WHERE id = ?1",
+        params![id, status.as_str(), state, result, culprits, now() as i64],
+    )?;
+    Ok(())
+}
+
+/// Sets a ledger item's status through `c`; a consumed item is never armed again.
+pub(crate) fn set_ledger(
+    c: &Connection,
+    session: &str,
+    item: &str,
+    status: &str,
+) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO ledger (session_id, item, status, updated_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (session_id, item) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at
+         WHERE ledger.status <> 'consumed'",
+        params![session, item, status, now() as i64],
+    )?;
+    Ok(())
+}
+
+/// Moves key `id` from status `from` to `to` through `c`, only if it still is `from`:
+/// a transition computed from a stale read (another process suspended the key, or
+/// staged a refresh, meanwhile) fails with [`StoreError::Changed`] instead of
+/// overwriting that change.
+pub(crate) fn change_key_status(
+    c: &Connection,
+    id: &str,
+    from: KeyStatus,
+    to: KeyStatus,
+    delete_after: Option<u64>,
+) -> Result<(), StoreError> {
+    let changed = c.execute(
+        "UPDATE keys SET status = ?3, delete_after = ?4, updated_at = ?5 WHERE id = ?1 AND status = ?2",
+        params![
+            id,
+            from.as_str(),
+            to.as_str(),
+            delete_after.map(|t| t as i64),
+            now() as i64
+        ],
+    )?;
+    if changed == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Changed(format!(
+            "key {id} is no longer {}; it was changed by another process",
+            from.as_str()
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database with one running session `s`, and `n` more connections to it.
+    fn db_with_session(n: usize) -> (tempfile::TempDir, Vec<Db>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mpc.db");
+        let mut first = Db::open(&path).unwrap();
+        assert!(
+            first
+                .insert_session("s", "sign", "{}", 1, serde_json::json!({}))
+                .unwrap()
+        );
+        let mut dbs = vec![first];
+        dbs.extend((0..n).map(|_| Db::open(&path).unwrap()));
+        (dir, dbs)
+    }
+
+    #[test]
+    fn racing_claims_of_one_item_have_exactly_one_winner() {
+        let (_dir, mut dbs) = db_with_session(7);
+        dbs[0].set_ledger("s", "presignature", "armed").unwrap();
+        let results: Vec<Claim> = std::thread::scope(|scope| {
+            let handles: Vec<_> = dbs
+                .iter_mut()
+                .enumerate()
+                .map(|(i, db)| {
+                    scope.spawn(move || {
+                        db.claim("s", "presignature", &format!("use {i}"), false)
+                            .unwrap()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(results.iter().filter(|c| **c == Claim::Won).count(), 1);
+        assert_eq!(results.iter().filter(|c| **c == Claim::Spent).count(), 7);
+        // The winner's retry is told so; a consumed item is never armed again.
+        let winner = results.iter().position(|c| *c == Claim::Won).unwrap();
+        let binding = format!("use {winner}");
+        assert_eq!(
+            dbs[0].claim("s", "presignature", &binding, false).unwrap(),
+            Claim::Again
+        );
+        dbs[0].set_ledger("s", "presignature", "armed").unwrap();
+        assert_eq!(
+            dbs[0].ledger("s", "presignature").unwrap().as_deref(),
+            Some("consumed")
+        );
+        assert_eq!(
+            dbs[0].claim("s", "other", "x", false).unwrap(),
+            Claim::Unknown
+        );
+        assert_eq!(dbs[0].claim("s", "nonce", "x", true).unwrap(), Claim::Won);
+    }
+
+    #[test]
+    fn racing_offers_for_one_slot_store_one_and_report_the_other_as_a_conflict() {
+        let (_dir, mut dbs) = db_with_session(5);
+        let results: Vec<Accept> = std::thread::scope(|scope| {
+            let handles: Vec<_> = dbs
+                .iter_mut()
+                .enumerate()
+                .map(|(i, db)| {
+                    scope.spawn(move || {
+                        let digest = format!("digest {}", i % 2);
+                        db.accept_message(&IncomingMessage {
+                            session: "s",
+                            protocol: "sign",
+                            round: 1,
+                            sender: 2,
+                            recipient: 0,
+                            digest: &digest,
+                            envelope: digest.as_bytes(),
+                            source: "test",
+                        })
+                        .unwrap()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(results.iter().filter(|a| **a == Accept::New).count(), 1);
+        // The other copies of the winner's envelope are duplicates, the rest conflicts.
+        assert_eq!(
+            results.iter().filter(|a| **a == Accept::Duplicate).count(),
+            2
+        );
+        assert_eq!(
+            results.iter().filter(|a| **a == Accept::Conflict).count(),
+            3
+        );
+    }
+
+    #[test]
+    fn the_sent_record_follows_the_journal_and_refuses_a_rolled_back_one() {
+        let (_dir, mut dbs) = db_with_session(0);
+        let db = &mut dbs[0];
+        let journal = vec![b"one".to_vec(), b"two".to_vec()];
+        db.record_sent("s", &journal[..1], None).unwrap();
+        // A crash came between the journal and the record: the next step catches up.
+        db.record_sent("s", &journal, None).unwrap();
+        assert_eq!(db.sent("s").unwrap(), journal);
+        db.record_sent("s", &journal, None).unwrap();
+        assert_eq!(db.sent("s").unwrap(), journal);
+        let rolled_back = db.record_sent("s", &journal[..1], None).unwrap_err();
+        assert!(
+            matches!(rolled_back, StoreError::RolledBack(_)),
+            "{rolled_back}"
+        );
+        let other = db
+            .record_sent(
+                "s",
+                &[b"one".to_vec(), b"else".to_vec(), b"x".to_vec()],
+                None,
+            )
+            .unwrap_err();
+        assert!(matches!(other, StoreError::RolledBack(_)));
+    }
+
+    #[test]
+    fn a_key_transition_from_a_stale_read_is_refused() {
+        let (_dir, dbs) = db_with_session(0);
+        let db = &dbs[0];
+        db.insert_key(&KeyRecord {
+            id: "k".into(),
+            scheme: "eddsa-ed25519".into(),
+            public_key: "00".into(),
+            threshold: 2,
+            n: 3,
+            my_index: 1,
+            parties_json: "[]".into(),
+            label: "l".into(),
+            status: KeyStatus::Active,
+            session_id: "s".into(),
+            transcript: "00".into(),
+            created_at: 1,
+            updated_at: 1,
+            delete_after: None,
+        })
+        .unwrap();
+        db.set_key_status("k", KeyStatus::Active, KeyStatus::Suspended, None)
+            .unwrap();
+        // A second process that read "active" before the suspension loses.
+        let stale = db
+            .set_key_status("k", KeyStatus::Active, KeyStatus::Rotating, None)
+            .unwrap_err();
+        assert!(matches!(stale, StoreError::Changed(_)));
+        assert_eq!(db.keys().unwrap()[0].status, KeyStatus::Suspended);
     }
 }

@@ -19,9 +19,38 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     sync_dir(dir)
 }
 
-/// Creates a directory (and parents) with mode 0700.
+/// Writes `bytes` to `path` only if no file is there, atomically and durably (a temp
+/// file hard-linked into place, which fails if the name exists). Returns false, writing
+/// nothing, if `path` already existed: a concurrent writer is never overwritten.
+pub fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
+    set_private(tmp.path())?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    let linked = match std::fs::hard_link(tmp.path(), path) {
+        Ok(()) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
+        Err(e) => return Err(e),
+    };
+    drop(tmp); // removes the temporary name
+    if linked {
+        sync_dir(dir)?;
+    }
+    Ok(linked)
+}
+
+/// Creates a directory (and parents) with mode 0700. The parent of a directory it
+/// creates is synced, so the new directory survives a crash.
 pub fn create_private_dir(path: &Path) -> std::io::Result<()> {
+    let existed = path.is_dir();
     std::fs::create_dir_all(path)?;
+    if !existed && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        sync_dir(parent)?;
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -39,7 +68,8 @@ fn set_private(path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
+/// Syncs a directory, so that a rename or removal in it survives a crash.
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     std::fs::File::open(dir)?.sync_all()?;
     Ok(())
@@ -57,6 +87,42 @@ pub fn remove_durably(path: &Path) -> std::io::Result<()> {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     sync_dir(dir)
+}
+
+/// An exclusive advisory lock on a file (`flock`), held until dropped or until the
+/// process dies.
+#[derive(Debug)]
+pub struct FileLock {
+    _file: std::fs::File,
+}
+
+impl FileLock {
+    /// Opens (creating, mode 0600) `path` and waits for its exclusive lock.
+    pub fn exclusive(path: &Path) -> std::io::Result<FileLock> {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
+        set_private(path)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::io::AsRawFd;
+            loop {
+                // SAFETY: flock on a descriptor this function owns.
+                let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+                if rc == 0 {
+                    break;
+                }
+                let err = std::io::Error::last_os_error();
+                if err.kind() != std::io::ErrorKind::Interrupted {
+                    return Err(err);
+                }
+            }
+        }
+        Ok(FileLock { _file: file })
+    }
 }
 
 #[cfg(test)]

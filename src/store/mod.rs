@@ -54,6 +54,13 @@ pub enum StoreError {
     /// The database is newer than this build.
     #[error("the database schema version {0} is newer than this mpc understands")]
     TooNew(i64),
+    /// This home's state went backwards (a session journal restored from a copy, or
+    /// deleted): continuing could reuse a single-use secret, so nothing is done.
+    #[error("{0}")]
+    RolledBack(String),
+    /// Another process changed the record first (a lost race, not damage).
+    #[error("{0}")]
+    Changed(String),
 }
 
 /// A party home directory.
@@ -105,6 +112,27 @@ impl Home {
         self.root.join("shares").join(format!("{key_id}.age"))
     }
 
+    /// The key ids of the share files in `shares/`.
+    pub fn share_key_ids(&self) -> Result<Vec<String>, StoreError> {
+        let dir = self.root.join("shares");
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io(&dir)(e)),
+        };
+        let mut ids = Vec::new();
+        for entry in entries {
+            let name = entry.map_err(io(&dir))?.file_name();
+            if let Some(id) = name.to_string_lossy().strip_suffix(".age")
+                && !id.starts_with(".tmp-")
+            {
+                ids.push(id.to_string());
+            }
+        }
+        ids.sort();
+        Ok(ids)
+    }
+
     /// This party's aux info (Paillier secret key) for a party set.
     pub fn aux_path(&self, party_set: &str) -> PathBuf {
         self.root.join("aux").join(format!("{party_set}.age"))
@@ -148,14 +176,24 @@ impl Home {
     }
 
     /// Takes the oldest prime set out of the pool: it is removed before it is returned,
-    /// so a set is never used twice (a crash can only waste one).
+    /// so a set is never used twice (a crash can only waste one). Of processes racing for
+    /// one set, exactly one removes the file and gets it; the others go on to the next
+    /// set (`None` when the pool is empty).
     pub fn take_primes(&self, identity: &Identity) -> Result<Option<SecretBytes>, StoreError> {
-        let Some(path) = self.primes()?.into_iter().next() else {
-            return Ok(None);
-        };
-        let plain = self.read_sealed(&path, identity)?;
-        fsutil::remove_durably(&path).map_err(io(&path))?;
-        Ok(plain)
+        for path in self.primes()? {
+            let plain = match self.read_sealed(&path, identity)? {
+                Some(plain) => plain,
+                None => continue, // taken by another process since the listing
+            };
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io(&path)(e)),
+            }
+            fsutil::sync_dir(&self.primes_dir()).map_err(io(&path))?;
+            return Ok(Some(plain));
+        }
+        Ok(None)
     }
 
     /// This party's presignature made in a presigning session (secret, single use).
@@ -170,13 +208,86 @@ impl Home {
             .join(format!("{session_hex}.age"))
     }
 
+    /// Takes this home's lock on session `session_hex`, waiting for another process
+    /// that holds it: the steps of one session never run at the same time. The lock is
+    /// released when the guard is dropped, or by the kernel when the process dies.
+    pub fn lock_session(&self, session_hex: &str) -> Result<fsutil::FileLock, StoreError> {
+        let path = self.lock_path(session_hex);
+        if let Some(dir) = path.parent() {
+            fsutil::create_private_dir(dir).map_err(io(dir))?;
+        }
+        fsutil::FileLock::exclusive(&path).map_err(io(&path))
+    }
+
+    fn lock_path(&self, session_hex: &str) -> PathBuf {
+        self.root
+            .join("sessions")
+            .join(format!("{session_hex}.lock"))
+    }
+
+    /// A session ended (complete or aborted): its journal, with every secret of the
+    /// session, is destroyed, and its lock file goes.
+    pub fn end_session(&self, session_hex: &str) -> Result<(), StoreError> {
+        let journal = self.journal_path(session_hex);
+        fsutil::remove_durably(&journal).map_err(io(&journal))?;
+        let lock = self.lock_path(session_hex);
+        fsutil::remove_durably(&lock).map_err(io(&lock))
+    }
+
+    /// Removes what a killed process can leave behind: temporary files of atomic writes
+    /// (`.tmp-*`, older than a minute, so a write under way in another process is left
+    /// alone) in every folder of the home, and the journals and lock files of sessions
+    /// that `running` says are no longer running. Returns the files removed.
+    pub fn clean_leftovers(
+        &self,
+        running: impl Fn(&str) -> Result<bool, StoreError>,
+    ) -> Result<Vec<PathBuf>, StoreError> {
+        let mut removed = Vec::new();
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+        for sub in ["", "sessions", "shares", "presig", "primes", "aux"] {
+            let dir = self.root.join(sub);
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(rd) => rd,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io(&dir)(e)),
+            };
+            for entry in entries {
+                let path = entry.map_err(io(&dir))?.path();
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let stale = if name.starts_with(".tmp-") {
+                    std::fs::metadata(&path)
+                        .and_then(|m| m.modified())
+                        .is_ok_and(|t| t < old)
+                } else if sub == "sessions" {
+                    let id = name
+                        .strip_suffix(".age")
+                        .or_else(|| name.strip_suffix(".lock"));
+                    match id {
+                        Some(id) => !running(id)?,
+                        None => false,
+                    }
+                } else {
+                    false
+                };
+                if stale {
+                    fsutil::remove_durably(&path).map_err(io(&path))?;
+                    removed.push(path);
+                }
+            }
+        }
+        Ok(removed)
+    }
+
     /// Creates a new home with a fresh identity sealed under `passphrase`.
     pub fn create(
         &self,
         name: &str,
         passphrase: &SecretString,
         log_n: u8,
-    ) -> Result<Card, StoreError> {
+    ) -> Result<Identity, StoreError> {
         if self.identity_path().exists() {
             return Err(StoreError::AlreadyExists(self.root.clone()));
         }
@@ -195,7 +306,7 @@ impl Home {
         fsutil::write_atomic(&card_path, card.to_json().as_bytes()).map_err(io(&card_path))?;
         let id_path = self.identity_path();
         fsutil::write_atomic(&id_path, &sealed).map_err(io(&id_path))?;
-        Ok(card)
+        Ok(identity)
     }
 
     fn require(&self) -> Result<(), StoreError> {
@@ -265,5 +376,68 @@ impl Home {
                 reason: format!("cannot decrypt with this party's identity: {e}"),
             })?;
         Ok(Some(Secret::new(plain)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn racing_takers_never_share_a_prime_set() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::resolve(Some(dir.path().join("home")));
+        let id = home
+            .create("alice", &SecretString::from("pw".to_string()), 2)
+            .unwrap();
+        for i in 0..6 {
+            home.add_primes(&id, format!("set {i}").as_bytes()).unwrap();
+        }
+        let taken: Vec<Option<Vec<u8>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| scope.spawn(|| home.take_primes(&id).unwrap().map(|s| s.expose().clone())))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let mut sets: Vec<Vec<u8>> = taken.into_iter().flatten().collect();
+        assert_eq!(
+            sets.len(),
+            6,
+            "every set is taken once, and two takers get none"
+        );
+        sets.sort();
+        sets.dedup();
+        assert_eq!(sets.len(), 6, "no set was handed out twice");
+        assert!(home.primes().unwrap().is_empty());
+    }
+
+    #[test]
+    fn leftovers_of_killed_processes_are_cleaned_and_running_sessions_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::resolve(Some(dir.path().join("home")));
+        home.create("alice", &SecretString::from("pw".to_string()), 2)
+            .unwrap();
+        let sessions = home.root().join("sessions");
+        let old_tmp = sessions.join(".tmp-old");
+        let new_tmp = home.root().join("shares").join(".tmp-new");
+        for f in [&old_tmp, &new_tmp] {
+            std::fs::write(f, b"partial").unwrap();
+        }
+        let an_hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        std::fs::File::options()
+            .write(true)
+            .open(&old_tmp)
+            .unwrap()
+            .set_modified(an_hour_ago)
+            .unwrap();
+        for f in ["done.age", "done.lock", "running.age", "running.lock"] {
+            std::fs::write(sessions.join(f), b"x").unwrap();
+        }
+        let removed = home.clean_leftovers(|id| Ok(id == "running")).unwrap();
+        assert_eq!(removed.len(), 3, "{removed:?}");
+        assert!(!old_tmp.exists() && !sessions.join("done.age").exists());
+        assert!(!sessions.join("done.lock").exists());
+        // A temporary file being written right now, and a running session, stay.
+        assert!(new_tmp.exists() && sessions.join("running.age").exists());
     }
 }

@@ -7,7 +7,7 @@
 //! content does not match its name is rejected.
 
 use crate::envelope::{Envelope, looks_like_envelope, session_prefix};
-use crate::store::fsutil::write_atomic;
+use crate::store::fsutil::{write_atomic, write_new};
 use std::path::{Path, PathBuf};
 
 /// What a canonical file name says about its message.
@@ -163,8 +163,15 @@ impl DirTransport {
 
     /// Stores an incoming envelope under its canonical name, never overwriting a
     /// different message: a file that holds another envelope is left as it is.
+    ///
+    /// The new file is linked into place only if the name is free, so a message written
+    /// by a concurrent process between the check and the write is never replaced; only a
+    /// file that is not an envelope at all (damaged, truncated) is overwritten.
     pub fn place(&self, env: &Envelope) -> std::io::Result<Placed> {
         let path = self.dir.join(env.file_name());
+        if write_new(&path, env.as_bytes())? {
+            return Ok(Placed::Written(path));
+        }
         match std::fs::read(&path) {
             Ok(existing) if existing == env.as_bytes() => Ok(Placed::Present(path)),
             Ok(existing) if looks_like_envelope(&existing) => Ok(Placed::Occupied(path)),
@@ -184,7 +191,8 @@ impl DirTransport {
         let path = self
             .dir
             .join(format!("{stem}.{}.mpcmsg", hex::encode(&env.digest()[..4])));
-        write_atomic(&path, env.as_bytes())?;
+        // The name holds the digest: an existing file of that name is this message.
+        write_new(&path, env.as_bytes())?;
         Ok(path)
     }
 

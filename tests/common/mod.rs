@@ -694,3 +694,43 @@ pub fn finish_all(children: Vec<std::process::Child>) -> Vec<Value> {
         })
         .collect()
 }
+
+impl World {
+    /// Party `liar` takes its first step twice, from its home and from a copy of it made
+    /// just before: two different round-1 broadcasts under one slot, both signed by it.
+    /// Its real message goes to the parties in `face_a`, the copy's to those in `face_b`.
+    pub fn split_view(
+        &self,
+        kind: &str,
+        plan: &Path,
+        liar: usize,
+        face_a: &[usize],
+        face_b: &[usize],
+    ) {
+        let twin_home = self.path(&format!("twin-{}", rand_suffix()));
+        let twin_dir = self.path(&format!("twin-usb-{}", rand_suffix()));
+        std::fs::create_dir_all(&twin_dir).unwrap();
+        copy_dir(&self.parties[liar].home, &twin_home);
+        assert_eq!(code(&self.step(liar, kind, plan)), 4);
+        assert_eq!(code(&step_in(&twin_home, &twin_dir, kind, plan)), 4);
+        let session = mpc::plan::Plan::from_json(&std::fs::read(plan).unwrap())
+            .unwrap()
+            .session_id();
+        let first = format!("{}-{kind}-r1-", hex::encode(&session[..8]));
+        let a = files_matching(&self.parties[liar].dir, &first);
+        let b = files_matching(&twin_dir, &first);
+        assert_eq!((a.len(), b.len()), (1, 1), "one round-1 broadcast each");
+        let name = a[0].file_name().unwrap();
+        assert_eq!(name, b[0].file_name().unwrap());
+        assert_ne!(
+            std::fs::read(&a[0]).unwrap(),
+            std::fs::read(&b[0]).unwrap(),
+            "the two faces must differ"
+        );
+        for (group, file) in [(face_a, &a[0]), (face_b, &b[0])] {
+            for &p in group {
+                std::fs::copy(file, self.parties[p].dir.join(name)).unwrap();
+            }
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! Crash points for the crash-liveness tests.
+//!
+//! [`point`] marks a place between two durable writes. In a debug build (what `cargo
+//! test` runs) the environment variable `MPC_FAULT_AT=NAME` or `NAME:K` makes the
+//! process kill itself with SIGKILL the first (or K-th) time it passes the point `NAME`,
+//! exactly as a power cut or `kill -9` would: no destructor runs, nothing is flushed.
+//! Release builds compile every point to nothing and ignore the variable, so a shipped
+//! binary cannot be made to crash by its environment.
+
+/// A crash point named `name` (see the module doc).
+#[inline]
+pub fn point(name: &str) {
+    #[cfg(debug_assertions)]
+    armed::hit(name);
+    #[cfg(not(debug_assertions))]
+    let _ = name;
+}
+
+#[cfg(debug_assertions)]
+mod armed {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    static HITS: AtomicU32 = AtomicU32::new(0);
+
+    pub fn hit(name: &str) {
+        let Some(spec) = std::env::var_os("MPC_FAULT_AT") else {
+            return;
+        };
+        let spec = spec.to_string_lossy();
+        let (at, nth) = match spec.split_once(':') {
+            Some((at, k)) => (at, k.parse::<u32>().unwrap_or(1)),
+            None => (&*spec, 1),
+        };
+        if at != name {
+            return;
+        }
+        if HITS.fetch_add(1, Ordering::SeqCst) + 1 == nth {
+            // SIGKILL, like a power cut: no unwinding, no destructors, no flush.
+            unsafe {
+                libc::kill(libc::getpid(), libc::SIGKILL);
+            }
+            std::process::abort();
+        }
+    }
+}

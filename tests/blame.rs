@@ -1,0 +1,99 @@
+//! Blame the equivocator, not the messenger: a party that sends two different, validly
+//! signed first-round broadcasts to different parties (a split view) is the one named,
+//! by every honest party, in FROST keygen and signing with 3 and with 5 parties.
+//!
+//! The equivocator is made the only way a real one could be: its home is copied before
+//! its first step, and the copy takes the step too, so both messages carry its real
+//! signature. Each party is a separate `mpc` process with its own home.
+
+mod common;
+
+use common::*;
+use std::path::Path;
+
+/// Steps every party in `who` (syncing files between rounds, which never replaces a
+/// message a party already has) until each honest one has aborted; each must name
+/// exactly the liar.
+fn everyone_names(w: &World, kind: &str, plan: &Path, who: &[usize], liar: usize) {
+    let honest: Vec<usize> = who.iter().copied().filter(|&p| p != liar).collect();
+    let expected = format!("{} ({})", liar + 1, w.parties[liar].name);
+    let mut verdicts: Vec<Option<serde_json::Value>> = vec![None; honest.len()];
+    for _ in 0..10 {
+        for &p in who {
+            let out = w.step(p, kind, plan);
+            if p == liar {
+                continue; // whatever it does, it is not believed
+            }
+            let slot = honest.iter().position(|&h| h == p).unwrap();
+            match code(&out) {
+                4 => {}
+                3 => {
+                    verdicts[slot].get_or_insert(json(&out));
+                }
+                c => panic!(
+                    "{} exited {c} in a split view: {}",
+                    w.parties[p].name,
+                    stderr(&out)
+                ),
+            }
+        }
+        w.sync(who);
+        if verdicts.iter().all(Option::is_some) {
+            for (v, &p) in verdicts.iter().zip(&honest) {
+                let culprits = &v.as_ref().unwrap()["error"]["culprits"];
+                assert_eq!(
+                    culprits,
+                    &serde_json::json!([expected]),
+                    "{} blamed {culprits} for {}'s split view",
+                    w.parties[p].name,
+                    w.parties[liar].name
+                );
+            }
+            return;
+        }
+    }
+    panic!("the honest parties did not all abort: {verdicts:?}");
+}
+
+#[test]
+fn a_split_view_in_a_three_party_keygen_and_signing_names_the_equivocator() {
+    let w = World::new(3);
+    let plan = w.keygen_plan("eddsa-ed25519", 2);
+    w.split_view("keygen", &plan, 1, &[0], &[2]);
+    everyone_names(&w, "keygen", &plan, &[0, 1, 2], 1);
+
+    let (key, _) = w.keygen("eddsa-ed25519", 2);
+    let plan = w.sign_plan(0, &key, "alice,bob,carol", b"split view");
+    w.split_view("sign", &plan, 1, &[0], &[2]);
+    everyone_names(&w, "sign", &plan, &[0, 1, 2], 1);
+}
+
+#[test]
+fn a_split_view_among_five_parties_names_the_equivocator() {
+    let w = World::new(5);
+    let plan = w.keygen_plan("schnorr-secp256k1-tr", 3);
+    w.split_view("keygen", &plan, 2, &[0, 1], &[3, 4]);
+    everyone_names(&w, "keygen", &plan, &[0, 1, 2, 3, 4], 2);
+
+    let (key, _) = w.keygen("schnorr-secp256k1-tr", 3);
+    let plan = w.sign_plan(0, &key, "alice,bob,carol,dave,erin", b"five-way split");
+    w.split_view("sign", &plan, 3, &[0, 1], &[2, 4]);
+    everyone_names(&w, "sign", &plan, &[0, 1, 2, 3, 4], 3);
+}
+
+/// After an abort, running the session again says it was aborted and names the same
+/// culprits (kept with the session), under `--json` too.
+#[test]
+fn an_aborted_session_keeps_its_culprits() {
+    let w = World::new(3);
+    let plan = w.keygen_plan("eddsa-ed25519", 2);
+    w.split_view("keygen", &plan, 1, &[0], &[2]);
+    everyone_names(&w, "keygen", &plan, &[0, 1, 2], 1);
+    // Running the aborted session again says so, with the same culprit.
+    let out = w.step(0, "keygen", &plan);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert_eq!(
+        json(&out)["error"]["culprits"],
+        serde_json::json!(["2 (bob)"])
+    );
+}
