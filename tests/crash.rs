@@ -279,3 +279,66 @@ fn run_killing_at_random(
     }
     finish_all(children)
 }
+
+/// Every crash point a CGGMP21 step passes.
+const ECDSA_POINTS: &[&str] = &[
+    "aux-written", // first: only the first keygen generates aux info
+    "journal-saved",
+    "sent-recorded",
+    "share-written",
+    "presignature-written",
+    "presignature-claimed",
+    "completed",
+];
+
+/// CGGMP21 with a party killed at every crash point: aux info and keygen, full
+/// signing, presigning, and signing from a presignature. Slow (each step replays its
+/// proofs), so it is left out of a plain `cargo test`; the README's test command (and
+/// so CI) runs it with `--ignored`.
+#[test]
+#[ignore]
+fn ecdsa_ceremonies_finish_after_a_crash_at_every_point() {
+    let w = World::new(3);
+    for p in 0..3 {
+        w.import_primes(p, p);
+    }
+    for (n, point) in ECDSA_POINTS.iter().enumerate() {
+        let mut crashes = 0;
+        // The first keygen generates aux info; the others reuse it.
+        let plan = w.keygen_plan("ecdsa-secp256k1", 2);
+        let (keys, c) =
+            run_with_crashes(&w, "keygen", &plan, &[0, 1, 2], n % 3, point, Link::Files);
+        crashes += c;
+        assert_agree(&keys, &["key_id", "public_key", "transcript"]);
+        let key = keys[0]["key_id"].as_str().unwrap().to_string();
+        let pk = hex::decode(keys[0]["public_key"].as_str().unwrap()).unwrap();
+        let check = |sig: &Value, msg: &[u8]| {
+            use k256::ecdsa::signature::Verifier;
+            let vk = k256::ecdsa::VerifyingKey::from_sec1_bytes(&pk).unwrap();
+            let s = hex::decode(sig["signature"].as_str().unwrap()).unwrap();
+            let s = k256::ecdsa::Signature::from_slice(&s).unwrap();
+            assert!(vk.verify(msg, &s).is_ok(), "ECDSA at {point}");
+        };
+
+        let msg = format!("ecdsa, crash at {point}").into_bytes();
+        let plan = w.sign_plan(0, &key, "alice,carol", &msg);
+        let (sigs, c) = run_with_crashes(&w, "sign", &plan, &[0, 2], 2, point, Link::Files);
+        crashes += c;
+        assert_agree(&sigs, &["signature"]);
+        check(&sigs[0], &msg);
+
+        let presign = w.write_plan(0, "presign", &["--key", &key, "--signers", "alice,carol"]);
+        let (_, c) = run_with_crashes(&w, "presign", &presign, &[0, 2], 0, point, Link::Files);
+        crashes += c;
+        let msg = format!("presigned, crash at {point}").into_bytes();
+        let plan = w.sign_plan_with(0, &key, "alice,carol", &msg, &["--presigned"]);
+        let (sigs, c) = run_with_crashes(&w, "sign", &plan, &[0, 2], 0, point, Link::Files);
+        crashes += c;
+        assert_agree(&sigs, &["signature"]);
+        check(&sigs[0], &msg);
+        for p in 0..3 {
+            assert_no_leftovers(&w, p);
+        }
+        assert!(crashes > 0, "crash point {point} was never reached");
+    }
+}

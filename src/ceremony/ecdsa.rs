@@ -151,6 +151,7 @@ impl Ceremony<'_> {
     fn received(&self) -> Result<Vec<Rx>> {
         self.accepted()?
             .into_iter()
+            .filter(|(h, _)| h.round != super::EVIDENCE_ROUND)
             .map(|(h, packed)| {
                 let data = unpack(&packed).ok_or_else(|| {
                     self.blame(crate::engine::EngineError::PeerMisbehaved {
@@ -218,6 +219,12 @@ impl Ceremony<'_> {
             self.live = None;
         }
         replay.map_err(|e| {
+            if let EngineError::EchoMismatch { round, echoers } = e {
+                // Settled by `Ceremony::dispute` once this step unwinds (see `advance`).
+                let echoers: Vec<u16> = echoers.into_iter().filter_map(&to_plan).collect();
+                self.pending_dispute = Some((protocol, round, echoers.clone()));
+                return self.blame(EngineError::EchoMismatch { round, echoers });
+            }
             self.blame(match e {
                 EngineError::PeerMisbehaved { culprits, reason } => EngineError::PeerMisbehaved {
                     culprits: culprits.into_iter().filter_map(&to_plan).collect(),
@@ -457,6 +464,7 @@ impl Ceremony<'_> {
                         let path = self.home.presignature_path(&self.sid);
                         self.home
                             .write_sealed(&path, self.identity, json.expose())?;
+                        crate::fault::point("presignature-written");
                         self.db.set_ledger(&self.sid, "presignature", "armed")?;
                         self.complete(Outcome::Presign {
                             key_id: p.key_id.clone(),
@@ -618,6 +626,7 @@ impl Ceremony<'_> {
                 let path = self.home.aux_path(&party_set_id(&p.parties));
                 self.home
                     .write_sealed(&path, self.identity, json.expose())?;
+                crate::fault::point("aux-written");
                 let st = state(journal)?;
                 st.aux = Some(String::from_utf8_lossy(json.expose()).into_owned());
                 st.primes = None;

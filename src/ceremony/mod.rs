@@ -37,8 +37,9 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 pub(crate) mod ecdsa;
 mod shares;
 
-/// The envelope round of the evidence a FROST party broadcasts when another party's echo
-/// of a broadcast round differs from its own (see `Ceremony::dispute`).
+/// The envelope round of the evidence a party broadcasts when another party's echo of a
+/// broadcast round differs from its own (FROST's echo inside round 2, CGGMP21's
+/// reliable-broadcast check; see `Ceremony::dispute`).
 pub const EVIDENCE_ROUND: u8 = 9;
 
 /// The encrypted per-session journal.
@@ -191,6 +192,9 @@ pub struct Ceremony<'a> {
     /// `cggmp::Live` of the protocol's output type), so a waiting process replays
     /// nothing.
     live: Option<(Protocol, Box<dyn std::any::Any>)>,
+    /// An ECDSA echo mismatch (protocol, round, echoers by plan index) found by the
+    /// step that is unwinding, for `advance` to settle with evidence.
+    pending_dispute: Option<(Protocol, u8, Vec<u16>)>,
 }
 
 impl<'a> Ceremony<'a> {
@@ -275,6 +279,7 @@ impl<'a> Ceremony<'a> {
             transport,
             last_wait: None,
             live: None,
+            pending_dispute: None,
         })
     }
 
@@ -578,8 +583,7 @@ impl<'a> Ceremony<'a> {
                 self.party_label(self.me)
             )));
         }
-        let evidence = h.round == EVIDENCE_ROUND && self.plan.scheme().is_frost();
-        if h.round == 0 || (h.round > self.max_round() && !evidence) {
+        if h.round == 0 || (h.round > self.max_round() && h.round != EVIDENCE_ROUND) {
             return Err(bad(format!(
                 "round {} does not exist in this protocol",
                 h.round
@@ -666,7 +670,12 @@ impl<'a> Ceremony<'a> {
 
     fn advance(&mut self) -> Result<Progress> {
         if !self.plan.scheme().is_frost() {
-            return self.advance_ecdsa();
+            let progress = self.advance_ecdsa();
+            if let Some((protocol, round, echoers)) = self.pending_dispute.take() {
+                let mut journal = self.load_journal()?;
+                return self.dispute(&mut journal, protocol, round, echoers);
+            }
+            return progress;
         }
         let inbox = self.inbox()?;
         let mut journal = self.load_journal()?;
@@ -718,7 +727,8 @@ impl<'a> Ceremony<'a> {
                     return Ok(Progress::Waiting { round, missing });
                 }
                 Generic::Disputed { round, echoers } => {
-                    return self.dispute(&mut journal, round, echoers);
+                    let protocol = self.protocol();
+                    return self.dispute(&mut journal, protocol, round, echoers);
                 }
                 Generic::Done(outcome) => return self.complete(outcome),
             }
@@ -1000,8 +1010,13 @@ impl<'a> Ceremony<'a> {
     /// sender equivocated, and only it is named. Evidence that does not check out names
     /// the party who sent it; an echoer whose evidence matches what this party accepted
     /// echoed something no signed envelope supports, and is named.
-    fn dispute(&mut self, journal: &mut Journal, round: u8, echoers: Vec<u16>) -> Result<Progress> {
-        let protocol = self.protocol();
+    fn dispute(
+        &mut self,
+        journal: &mut Journal,
+        protocol: Protocol,
+        round: u8,
+        echoers: Vec<u16>,
+    ) -> Result<Progress> {
         let decoded = |raw: &[u8]| {
             Envelope::decode(raw)
                 .map_err(|e| Failure::internal("a stored message no longer decodes").cause(e))

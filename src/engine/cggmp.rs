@@ -189,6 +189,16 @@ where
             ProceedResult::Yielded => {}
             ProceedResult::Output(Ok(output)) => return Ok((output, new)),
             ProceedResult::Output(Err(e)) => {
+                // cggmp21's reliable-broadcast check names the parties whose echo of
+                // round 1 differs (`Round1NotReliable`, `Round1aNotReliable`): they may
+                // be honest messengers of someone else's split view, so the caller
+                // settles it with evidence instead of blaming them.
+                if format!("{e:?}").contains("NotReliable") {
+                    return Err(EngineError::EchoMismatch {
+                        round: 1,
+                        echoers: blame(&e),
+                    });
+                }
                 let mut reason = format!("the ECDSA protocol aborted: {e}");
                 let mut source = e.source();
                 while let Some(cause) = source {
