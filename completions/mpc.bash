@@ -894,12 +894,16 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__demo)
-            opts="-q -v -h -V --keep --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            opts="-q -v -h -V --scheme --keep --home --json --quiet --verbose --no-input --passphrase-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --scheme)
+                    COMPREPLY=($(compgen -W "eddsa-ed25519 schnorr-secp256k1-tr schnorr-secp256k1 ecdsa-secp256k1" -- "${cur}"))
+                    return 0
+                    ;;
                 --keep)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

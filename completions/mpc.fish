@@ -51,7 +51,7 @@ complete -c mpc -n "__fish_mpc_needs_command" -f -a "sessions" -d 'List unfinish
 complete -c mpc -n "__fish_mpc_needs_command" -f -a "relay" -d 'Run an untrusted store-and-forward relay for round messages over TCP'
 complete -c mpc -n "__fish_mpc_needs_command" -f -a "inspect" -d 'Show what a plan, card, round message (file, QR image or ur: text) or backup is, without secrets'
 complete -c mpc -n "__fish_mpc_needs_command" -f -a "audit" -d 'Show and check the hash-chained audit log'
-complete -c mpc -n "__fish_mpc_needs_command" -f -a "demo" -d 'Run a whole 2-of-3 keygen and signing for every FROST scheme in temporary homes'
+complete -c mpc -n "__fish_mpc_needs_command" -f -a "demo" -d 'Run a whole 2-of-3 keygen and signing for every scheme (ECDSA too) in temporary homes'
 complete -c mpc -n "__fish_mpc_needs_command" -f -a "bench" -d 'Measure threshold ECDSA on this machine, in-process and end to end'
 complete -c mpc -n "__fish_mpc_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c mpc -n "__fish_mpc_needs_command" -f -a "man" -d 'Write man pages'
@@ -653,6 +653,10 @@ complete -c mpc -n "__fish_mpc_using_subcommand audit; and __fish_seen_subcomman
 complete -c mpc -n "__fish_mpc_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Check the chain, its latest signed checkpoint and an anchor (exit 1 on any break)'
 complete -c mpc -n "__fish_mpc_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "head" -d 'Sign the current head with this party\'s identity and print it, for a worksheet'
 complete -c mpc -n "__fish_mpc_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mpc -n "__fish_mpc_using_subcommand demo" -l scheme -d 'Run the demo for this scheme only (default: every scheme, ECDSA included)' -r -f -a "eddsa-ed25519\t'FROST(Ed25519, SHA-512): RFC 8032 Ed25519 signatures'
+schnorr-secp256k1-tr\t'FROST with BIP340/Taproot: BIP340 Schnorr signatures under the BIP341-tweaked key'
+schnorr-secp256k1\t'FROST(secp256k1, SHA-256) as in RFC 9591'
+ecdsa-secp256k1\t'CGGMP21 threshold ECDSA on secp256k1: low-s ECDSA with a recovery id'"
 complete -c mpc -n "__fish_mpc_using_subcommand demo" -l keep -d 'Keep the demo homes and messages in DIR instead of a temporary directory' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand demo" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand demo" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
@@ -660,7 +664,7 @@ complete -c mpc -n "__fish_mpc_using_subcommand demo" -l json -d 'Print one JSON
 complete -c mpc -n "__fish_mpc_using_subcommand demo" -s q -l quiet -d 'Print less on stderr'
 complete -c mpc -n "__fish_mpc_using_subcommand demo" -s v -l verbose -d 'Print more on stderr'
 complete -c mpc -n "__fish_mpc_using_subcommand demo" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
-complete -c mpc -n "__fish_mpc_using_subcommand demo" -s h -l help -d 'Print help'
+complete -c mpc -n "__fish_mpc_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mpc -n "__fish_mpc_using_subcommand demo" -s V -l version -d 'Print version'
 complete -c mpc -n "__fish_mpc_using_subcommand bench" -s n -l parties -d 'Number of parties' -r
 complete -c mpc -n "__fish_mpc_using_subcommand bench" -s t -l threshold -d 'Signers required' -r
@@ -710,7 +714,7 @@ complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcom
 complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr refresh repair suspend resume delete sessions relay inspect audit demo bench completions man help" -f -a "relay" -d 'Run an untrusted store-and-forward relay for round messages over TCP'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr refresh repair suspend resume delete sessions relay inspect audit demo bench completions man help" -f -a "inspect" -d 'Show what a plan, card, round message (file, QR image or ur: text) or backup is, without secrets'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr refresh repair suspend resume delete sessions relay inspect audit demo bench completions man help" -f -a "audit" -d 'Show and check the hash-chained audit log'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr refresh repair suspend resume delete sessions relay inspect audit demo bench completions man help" -f -a "demo" -d 'Run a whole 2-of-3 keygen and signing for every FROST scheme in temporary homes'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr refresh repair suspend resume delete sessions relay inspect audit demo bench completions man help" -f -a "demo" -d 'Run a whole 2-of-3 keygen and signing for every scheme (ECDSA too) in temporary homes'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr refresh repair suspend resume delete sessions relay inspect audit demo bench completions man help" -f -a "bench" -d 'Measure threshold ECDSA on this machine, in-process and end to end'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr refresh repair suspend resume delete sessions relay inspect audit demo bench completions man help" -f -a "completions" -d 'Print a shell completion script'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and not __fish_seen_subcommand_from init id contacts keygen sign verify keys primes presign qr refresh repair suspend resume delete sessions relay inspect audit demo bench completions man help" -f -a "man" -d 'Write man pages'

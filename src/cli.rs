@@ -118,7 +118,7 @@ pub enum Command {
     /// Show and check the hash-chained audit log
     #[command(subcommand)]
     Audit(AuditCommand),
-    /// Run a whole 2-of-3 keygen and signing for every FROST scheme in temporary homes
+    /// Run a whole 2-of-3 keygen and signing for every scheme (ECDSA too) in temporary homes
     Demo(DemoArgs),
     /// Measure threshold ECDSA on this machine, in-process and end to end
     Bench(BenchArgs),
@@ -767,6 +767,9 @@ fn parse_anchor(s: &str) -> Result<(i64, String), String> {
 /// `mpc demo`
 #[derive(Debug, Args)]
 pub struct DemoArgs {
+    /// Run the demo for this scheme only (default: every scheme, ECDSA included)
+    #[arg(long)]
+    pub scheme: Option<Scheme>,
     /// Keep the demo homes and messages in DIR instead of a temporary directory
     #[arg(long, value_name = "DIR")]
     pub keep: Option<PathBuf>,

@@ -253,18 +253,67 @@ fn demo_runs_every_scheme() {
         .unwrap();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let results = json(&out)["results"].as_array().unwrap().clone();
-    assert_eq!(results.len(), 3);
-    for r in results {
+    let schemes: Vec<&str> = results
+        .iter()
+        .map(|r| r["scheme"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        schemes,
+        [
+            "eddsa-ed25519",
+            "schnorr-secp256k1-tr",
+            "schnorr-secp256k1",
+            "ecdsa-secp256k1"
+        ]
+    );
+    for r in &results {
+        let scheme = r["scheme"].as_str().unwrap();
         let pk = hex::decode(r["public_key"].as_str().unwrap()).unwrap();
         let sig = hex::decode(r["signature"].as_str().unwrap()).unwrap();
-        let msg = format!("demo message for {}", r["scheme"].as_str().unwrap());
-        assert!(verify_independently(
-            r["scheme"].as_str().unwrap(),
-            &pk,
-            msg.as_bytes(),
-            &sig
-        ));
+        let msg = format!("demo message for {scheme}");
+        let valid = if scheme == "ecdsa-secp256k1" {
+            use k256::ecdsa::signature::Verifier;
+            let vk = k256::ecdsa::VerifyingKey::from_sec1_bytes(&pk).unwrap();
+            let sig = k256::ecdsa::Signature::from_slice(&sig).unwrap();
+            vk.verify(msg.as_bytes(), &sig).is_ok() // SHA-256 of the message
+        } else {
+            verify_independently(scheme, &pk, msg.as_bytes(), &sig)
+        };
+        assert!(valid, "{scheme}");
     }
+    // The demo says its ECDSA primes are public.
+    assert!(stderr(&out).contains("publicly known"), "{}", stderr(&out));
+    // One scheme only.
+    let out = assert_cmd::Command::cargo_bin("mpc")
+        .unwrap()
+        .args(["demo", "--json", "--scheme", "eddsa-ed25519"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(json(&out)["results"].as_array().unwrap().len(), 1);
+    // No real home takes them.
+    let sets: Vec<serde_json::Value> = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/commands/demo_primes.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let w = World::new(1);
+    let file = w.path("demo-primes.json");
+    std::fs::write(&file, sets[1].to_string()).unwrap();
+    let out = w
+        .mpc(0)
+        .args(["primes", "import"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("demo's Paillier primes"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// The rows' hash, computed independently of mpc (see `src/store/audit.rs`).

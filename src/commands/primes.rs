@@ -29,6 +29,13 @@ pub fn run(ctx: &Ctx, cmd: PrimesCommand) -> Result<()> {
             let identity = ctx.unlock()?;
             for path in &a.files {
                 let bytes = Secret::new(read_input(path)?);
+                if super::demo::is_demo_primes(bytes.expose()) {
+                    return Err(Failure::input(format!(
+                        "{} holds the demo's Paillier primes, which are public: never for a real key",
+                        path.display()
+                    ))
+                    .hint("generate primes with `mpc primes generate`"));
+                }
                 serde_json::from_slice::<Primes>(bytes.expose()).map_err(|e| {
                     Failure::input(format!(
                         "{} is not a set of Paillier primes",
