@@ -280,15 +280,17 @@ fn run_killing_at_random(
     finish_all(children)
 }
 
-/// Every crash point a CGGMP21 step passes.
-const ECDSA_POINTS: &[&str] = &[
-    "aux-written", // first: only the first keygen generates aux info
-    "journal-saved",
-    "sent-recorded",
-    "share-written",
-    "presignature-written",
-    "presignature-claimed",
-    "completed",
+/// Every crash point a CGGMP21 step passes, with the ceremonies that pass it (keygen,
+/// full signing, presigning, signing from a presignature); the first keygen generates
+/// aux info, the later ones reuse it.
+const ECDSA_POINTS: &[(&str, [bool; 4])] = &[
+    ("aux-written", [true, false, false, false]),
+    ("journal-saved", [true, true, true, true]),
+    ("sent-recorded", [true, true, true, true]),
+    ("share-written", [true, false, false, false]),
+    ("presignature-written", [false, false, true, false]),
+    ("presignature-claimed", [false, false, false, true]),
+    ("completed", [true, true, true, true]),
 ];
 
 /// CGGMP21 with a party killed at every crash point: aux info and keygen, full
@@ -302,16 +304,25 @@ fn ecdsa_ceremonies_finish_after_a_crash_at_every_point() {
     for p in 0..3 {
         w.import_primes(p, p);
     }
-    for (n, point) in ECDSA_POINTS.iter().enumerate() {
+    let plan = w.keygen_plan("ecdsa-secp256k1", 2);
+    let mut key = String::new();
+    let mut pk = Vec::new();
+    for (n, (point, [keygen, sign, presign, presigned])) in ECDSA_POINTS.iter().enumerate() {
         let mut crashes = 0;
-        // The first keygen generates aux info; the others reuse it.
-        let plan = w.keygen_plan("ecdsa-secp256k1", 2);
-        let (keys, c) =
-            run_with_crashes(&w, "keygen", &plan, &[0, 1, 2], n % 3, point, Link::Files);
-        crashes += c;
-        assert_agree(&keys, &["key_id", "public_key", "transcript"]);
-        let key = keys[0]["key_id"].as_str().unwrap().to_string();
-        let pk = hex::decode(keys[0]["public_key"].as_str().unwrap()).unwrap();
+        if *keygen {
+            // The first keygen (aux-written) is the one that generates aux info.
+            let plan = if n == 0 {
+                plan.clone()
+            } else {
+                w.keygen_plan("ecdsa-secp256k1", 2)
+            };
+            let (keys, c) =
+                run_with_crashes(&w, "keygen", &plan, &[0, 1, 2], n % 3, point, Link::Files);
+            crashes += c;
+            assert_agree(&keys, &["key_id", "public_key", "transcript"]);
+            key = keys[0]["key_id"].as_str().unwrap().to_string();
+            pk = hex::decode(keys[0]["public_key"].as_str().unwrap()).unwrap();
+        }
         let check = |sig: &Value, msg: &[u8]| {
             use k256::ecdsa::signature::Verifier;
             let vk = k256::ecdsa::VerifyingKey::from_sec1_bytes(&pk).unwrap();
@@ -319,23 +330,28 @@ fn ecdsa_ceremonies_finish_after_a_crash_at_every_point() {
             let s = k256::ecdsa::Signature::from_slice(&s).unwrap();
             assert!(vk.verify(msg, &s).is_ok(), "ECDSA at {point}");
         };
-
-        let msg = format!("ecdsa, crash at {point}").into_bytes();
-        let plan = w.sign_plan(0, &key, "alice,carol", &msg);
-        let (sigs, c) = run_with_crashes(&w, "sign", &plan, &[0, 2], 2, point, Link::Files);
-        crashes += c;
-        assert_agree(&sigs, &["signature"]);
-        check(&sigs[0], &msg);
-
-        let presign = w.write_plan(0, "presign", &["--key", &key, "--signers", "alice,carol"]);
-        let (_, c) = run_with_crashes(&w, "presign", &presign, &[0, 2], 0, point, Link::Files);
-        crashes += c;
-        let msg = format!("presigned, crash at {point}").into_bytes();
-        let plan = w.sign_plan_with(0, &key, "alice,carol", &msg, &["--presigned"]);
-        let (sigs, c) = run_with_crashes(&w, "sign", &plan, &[0, 2], 0, point, Link::Files);
-        crashes += c;
-        assert_agree(&sigs, &["signature"]);
-        check(&sigs[0], &msg);
+        if *sign {
+            let msg = format!("ecdsa, crash at {point}").into_bytes();
+            let plan = w.sign_plan(0, &key, "alice,carol", &msg);
+            let (sigs, c) = run_with_crashes(&w, "sign", &plan, &[0, 2], 2, point, Link::Files);
+            crashes += c;
+            assert_agree(&sigs, &["signature"]);
+            check(&sigs[0], &msg);
+        }
+        if *presign || *presigned {
+            let plan = w.write_plan(0, "presign", &["--key", &key, "--signers", "alice,carol"]);
+            let fault = if *presign { point } else { "none" };
+            let (_, c) = run_with_crashes(&w, "presign", &plan, &[0, 2], 0, fault, Link::Files);
+            crashes += c;
+        }
+        if *presigned {
+            let msg = format!("presigned, crash at {point}").into_bytes();
+            let plan = w.sign_plan_with(0, &key, "alice,carol", &msg, &["--presigned"]);
+            let (sigs, c) = run_with_crashes(&w, "sign", &plan, &[0, 2], 0, point, Link::Files);
+            crashes += c;
+            assert_agree(&sigs, &["signature"]);
+            check(&sigs[0], &msg);
+        }
         for p in 0..3 {
             assert_no_leftovers(&w, p);
         }

@@ -447,16 +447,7 @@ impl<'a> Ceremony<'a> {
             }
             let env = self.validate(&path, name.as_ref())?;
             let h = &env.header;
-            let accepted = self.db.accept_message(&IncomingMessage {
-                session: &self.sid,
-                protocol: h.protocol.name(),
-                round: h.round,
-                sender: h.sender,
-                recipient: h.recipient,
-                digest: &hex::encode(env.digest()),
-                envelope: env.as_bytes(),
-                source: &path.display().to_string(),
-            })?;
+            let accepted = self.offer(&env, &path.display().to_string())?;
             if accepted == Accept::Conflict {
                 let mut f = Failure::new(
                     Exit::Aborted,
@@ -477,6 +468,21 @@ impl<'a> Ceremony<'a> {
             self.transport.remember(&path);
         }
         Ok(new)
+    }
+
+    /// Offers a checked envelope from `source` to the accepted log, for its slot.
+    fn offer(&mut self, env: &Envelope, source: &str) -> Result<Accept> {
+        let h = &env.header;
+        Ok(self.db.accept_message(&IncomingMessage {
+            session: &self.sid,
+            protocol: h.protocol.name(),
+            round: h.round,
+            sender: h.sender,
+            recipient: h.recipient,
+            digest: &hex::encode(env.digest()),
+            envelope: env.as_bytes(),
+            source,
+        })?)
     }
 
     /// Checks one message file.
@@ -1069,17 +1075,7 @@ impl<'a> Ceremony<'a> {
                     ))));
                 }
                 let digest = hex::encode(env.digest());
-                let offered = self.db.accept_message(&IncomingMessage {
-                    session: &self.sid,
-                    protocol: h.protocol.name(),
-                    round: h.round,
-                    sender: h.sender,
-                    recipient: h.recipient,
-                    digest: &digest,
-                    envelope: env.as_bytes(),
-                    source: &origin,
-                })?;
-                if offered == Accept::Conflict {
+                if self.offer(&env, &origin)? == Accept::Conflict {
                     let mut f = Failure::new(
                         Exit::Aborted,
                         format!(

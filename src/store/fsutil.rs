@@ -7,6 +7,17 @@ use std::path::Path;
 
 /// Writes `bytes` to `path` atomically with mode 0600.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let (dir, tmp) = synced_temp(path, bytes)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    sync_dir(dir)
+}
+
+/// A private temporary file beside `path` holding `bytes`, synced to disk; and the
+/// directory it is in.
+fn synced_temp<'p>(
+    path: &'p Path,
+    bytes: &[u8],
+) -> std::io::Result<(&'p Path, tempfile::NamedTempFile)> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -15,22 +26,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     set_private(tmp.path())?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    sync_dir(dir)
+    Ok((dir, tmp))
 }
 
 /// Writes `bytes` to `path` only if no file is there, atomically and durably (a temp
 /// file hard-linked into place, which fails if the name exists). Returns false, writing
 /// nothing, if `path` already existed: a concurrent writer is never overwritten.
 pub fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
-    set_private(tmp.path())?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
+    let (dir, tmp) = synced_temp(path, bytes)?;
     let linked = match std::fs::hard_link(tmp.path(), path) {
         Ok(()) => true,
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
