@@ -357,4 +357,29 @@ fn ecdsa_ceremonies_finish_after_a_crash_at_every_point() {
         }
         assert!(crashes > 0, "crash point {point} was never reached");
     }
+
+    // Through a relay: what a killed step committed is uploaded by the next run.
+    let relay = RelayProc::start("127.0.0.1:0", &[]);
+    let link = Link::Relay(&relay.addr);
+    for point in [
+        "journal-saved",
+        "sent-recorded",
+        "presignature-claimed",
+        "completed",
+    ] {
+        let plan = w.keygen_plan("ecdsa-secp256k1", 2);
+        let (keys, mut crashes) = run_with_crashes(&w, "keygen", &plan, &[0, 1, 2], 1, point, link);
+        assert_agree(&keys, &["key_id", "public_key", "transcript"]);
+        let key = keys[0]["key_id"].as_str().unwrap();
+        let plan = w.write_plan(0, "presign", &["--key", key, "--signers", "alice,bob"]);
+        crashes += run_with_crashes(&w, "presign", &plan, &[0, 1], 1, point, link).1;
+        let plan = w.sign_plan_with(0, key, "alice,bob", b"relay", &["--presigned"]);
+        let (sigs, c) = run_with_crashes(&w, "sign", &plan, &[0, 1], 1, point, link);
+        crashes += c;
+        assert_agree(&sigs, &["signature"]);
+        assert!(
+            crashes > 0,
+            "crash point {point} was never reached through the relay"
+        );
+    }
 }

@@ -107,7 +107,8 @@ fn a_signing_round_after_the_plan_expired_is_refused_and_its_nonces_destroyed() 
     assert_eq!(code(&w.step(1, "sign", &plan)), 4);
     w.sync(&[0, 1]);
     assert_eq!(journals(&w, 0).len(), 1);
-    std::thread::sleep(std::time::Duration::from_millis(2200));
+    // Expiry has a one-second granularity: past `expires_at` means a whole second later.
+    std::thread::sleep(std::time::Duration::from_millis(3100));
     let out = w.step(0, "sign", &plan);
     assert_eq!(code(&out), 2, "{}", stderr(&out));
     assert!(

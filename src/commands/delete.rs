@@ -5,10 +5,13 @@
 //! file and any unused presignatures of the key. The key's metadata stays, marked
 //! deleted, and the audit log records each step.
 
-use super::{Ctx, keys::resolve_key};
+use super::{
+    Ctx,
+    keys::{apply_signed, resolve_key},
+};
 use crate::cli::DeleteArgs;
 use crate::error::{Failure, Result};
-use crate::lifecycle::{Transition, apply, destroy};
+use crate::lifecycle::{Transition, destroy};
 use crate::plan::{format_time, now};
 use crate::store::db::KeyStatus;
 
@@ -20,7 +23,8 @@ pub fn run(ctx: &Ctx, args: DeleteArgs) -> Result<()> {
     }
     let key = resolve_key(&db, args.key.as_deref().unwrap_or_default())?;
     if args.cancel {
-        let status = apply(
+        let status = apply_signed(
+            ctx,
             &mut db,
             &key,
             Transition::CancelDeletion,
@@ -43,7 +47,8 @@ pub fn run(ctx: &Ctx, args: DeleteArgs) -> Result<()> {
     if !ctx.printer.confirm(&question, args.yes)? {
         return Err(Failure::input("nothing was changed"));
     }
-    let status = apply(
+    let status = apply_signed(
+        ctx,
         &mut db,
         &key,
         Transition::ScheduleDeletion(at),
@@ -84,9 +89,11 @@ fn purge(ctx: &Ctx, db: &mut crate::store::db::Db, args: &DeleteArgs) -> Result<
     if !ctx.printer.confirm(&question, args.yes)? {
         return Err(Failure::input("nothing was destroyed"));
     }
+    let identity = ctx.unlock()?;
     let mut rows = Vec::new();
     for k in &due {
         let files = destroy(&ctx.home, db, k, t)?;
+        db.checkpoint(|m| identity.sign(m))?;
         ctx.printer.status(format!(
             "key {}: share destroyed; metadata kept, marked deleted",
             k.id

@@ -202,6 +202,22 @@ fn address(ctx: &Ctx, k: &KeyRecord, args: &KeysAddressArgs) -> Result<()> {
     }))
 }
 
+/// A lifecycle change by this party: the identity is unlocked first (a wrong
+/// passphrase changes nothing), then the change and its audit row are written, and the
+/// new audit head is signed (a checkpoint), so `mpc audit verify` covers it at once.
+pub fn apply_signed(
+    ctx: &Ctx,
+    db: &mut crate::store::db::Db,
+    key: &KeyRecord,
+    t: crate::lifecycle::Transition,
+    reason: Option<&str>,
+) -> Result<crate::store::db::KeyStatus> {
+    let identity = ctx.unlock()?;
+    let status = crate::lifecycle::apply(db, key, t, reason)?;
+    db.checkpoint(|m| identity.sign(m))?;
+    Ok(status)
+}
+
 /// The JSON answer of a lifecycle command.
 pub fn print_status(
     ctx: &Ctx,

@@ -1,15 +1,18 @@
 //! `mpc resume KEY`: a suspended key signs again.
 
-use super::{Ctx, keys::resolve_key};
+use super::{
+    Ctx,
+    keys::{apply_signed, resolve_key},
+};
 use crate::cli::KeyIdArgs;
 use crate::error::Result;
-use crate::lifecycle::{Transition, apply};
+use crate::lifecycle::Transition;
 
 /// Runs `mpc resume`.
 pub fn run(ctx: &Ctx, args: KeyIdArgs) -> Result<()> {
     let mut db = ctx.home.db()?;
     let key = resolve_key(&db, &args.key)?;
-    let status = apply(&mut db, &key, Transition::Resume, None)?;
+    let status = apply_signed(ctx, &mut db, &key, Transition::Resume, None)?;
     ctx.printer
         .status(format!("key {} is active: your share signs again", key.id));
     super::keys::print_status(ctx, &key.id, status, None)

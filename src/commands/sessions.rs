@@ -4,7 +4,8 @@
 //! a CGGMP21 replay seed. Software cannot notice a whole home being restored from a copy
 //! (a VM snapshot) with such a journal in it, so unfinished sessions should not linger:
 //! `list` shows them with their age and what they wait for, and `abandon` ends one for
-//! good (after a confirmation), destroying its journal and writing an audit row.
+//! good (after a confirmation), destroying its journal and writing an audit row, which
+//! it signs (the passphrase is asked for first: a wrong one changes nothing).
 
 use super::Ctx;
 use crate::cli::{SessionsAbandonArgs, SessionsCommand, SessionsListArgs};
@@ -111,7 +112,9 @@ fn abandon(ctx: &Ctx, args: SessionsAbandonArgs) -> Result<()> {
     if !ok {
         return Err(Failure::input("not abandoned; nothing was changed"));
     }
+    let identity = ctx.unlock()?;
     crate::ceremony::abandon(&ctx.home, &mut db, &rec.id)?;
+    db.checkpoint(|m| identity.sign(m))?;
     ctx.printer.status(format!(
         "session {} abandoned; its secret state is destroyed",
         &rec.id[..16]

@@ -1,15 +1,24 @@
 //! `mpc suspend KEY`: this party's share of the key refuses to sign until `mpc resume`.
 
-use super::{Ctx, keys::resolve_key};
+use super::{
+    Ctx,
+    keys::{apply_signed, resolve_key},
+};
 use crate::cli::SuspendArgs;
 use crate::error::Result;
-use crate::lifecycle::{Transition, apply};
+use crate::lifecycle::Transition;
 
 /// Runs `mpc suspend`.
 pub fn run(ctx: &Ctx, args: SuspendArgs) -> Result<()> {
     let mut db = ctx.home.db()?;
     let key = resolve_key(&db, &args.key)?;
-    let status = apply(&mut db, &key, Transition::Suspend, args.reason.as_deref())?;
+    let status = apply_signed(
+        ctx,
+        &mut db,
+        &key,
+        Transition::Suspend,
+        args.reason.as_deref(),
+    )?;
     ctx.printer.status(format!(
         "key {} suspended: your share will not sign until `mpc resume {}`",
         key.id, key.id
