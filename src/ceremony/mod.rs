@@ -26,21 +26,23 @@ use crate::plan::{AuxMode, KeygenPlan, Plan, PlanError};
 use crate::pubkey;
 use crate::secret::Secret;
 use crate::store::Home;
-use crate::store::db::{
-    Accept, Claim, Db, IncomingMessage, KeyRecord, KeyStatus, SessionStatus, set_session,
-};
-use crate::transport::dir::{DirTransport, Placed};
+use crate::store::db::{Claim, Db, KeyRecord, KeyStatus, SessionStatus, set_session};
+use crate::transport::dir::DirTransport;
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+mod admission;
+mod describe;
+mod dispute;
 pub(crate) mod ecdsa;
+mod ending;
 mod shares;
 
-/// The envelope round of the evidence a party broadcasts when another party's echo of a
-/// broadcast round differs from its own (FROST's echo inside round 2, CGGMP21's
-/// reliable-broadcast check; see `Ceremony::dispute`).
-pub const EVIDENCE_ROUND: u8 = 9;
+pub use describe::{describe_message, describe_plan};
+pub use dispute::EVIDENCE_ROUND;
+pub use ending::abandon;
+use ending::{aborted, end_unfinished, expire};
 
 /// The encrypted per-session journal.
 #[derive(Serialize, Deserialize)]
@@ -432,95 +434,6 @@ impl<'a> Ceremony<'a> {
         }
     }
 
-    /// Reads the transport and stores every valid new envelope; returns how many were new.
-    fn ingest(&mut self) -> Result<usize> {
-        let mut new = 0;
-        let candidates = self
-            .transport
-            .candidates(&self.session, self.me)
-            .map_err(|e| {
-                Failure::input(format!("cannot read {}", self.transport.path().display())).cause(e)
-            })?;
-        for (path, name) in candidates {
-            if self.transport.unchanged(&path) {
-                continue;
-            }
-            let env = self.validate(&path, name.as_ref())?;
-            let h = &env.header;
-            let accepted = self.offer(&env, &path.display().to_string())?;
-            if accepted == Accept::Conflict {
-                let mut f = Failure::new(
-                    Exit::Aborted,
-                    format!(
-                        "party {} sent two different round-{} messages; the session is aborted",
-                        self.party_label(h.sender),
-                        h.round
-                    ),
-                )
-                .cause(format!("{}: conflicts with the message accepted earlier", path.display()))
-                .hint("a party that equivocates may be compromised; investigate before starting a new session");
-                f.culprits = vec![self.party_label(h.sender)];
-                return Err(f);
-            }
-            if accepted == Accept::New {
-                new += 1;
-            }
-            self.transport.remember(&path);
-        }
-        Ok(new)
-    }
-
-    /// Offers a checked envelope from `source` to the accepted log, for its slot.
-    fn offer(&mut self, env: &Envelope, source: &str) -> Result<Accept> {
-        let h = &env.header;
-        Ok(self.db.accept_message(&IncomingMessage {
-            session: &self.sid,
-            protocol: h.protocol.name(),
-            round: h.round,
-            sender: h.sender,
-            recipient: h.recipient,
-            digest: &hex::encode(env.digest()),
-            envelope: env.as_bytes(),
-            source,
-        })?)
-    }
-
-    /// Checks one message file.
-    fn validate(
-        &self,
-        path: &Path,
-        name: Option<&crate::transport::dir::NameInfo>,
-    ) -> Result<Envelope> {
-        let bytes = std::fs::read(path).map_err(|e| {
-            Failure::input(format!("rejected {}", path.display()))
-                .cause(e)
-                .hint("remove or replace this file (nothing was stored from it), then run the step again")
-        })?;
-        self.check(&bytes, &path.display().to_string(), name)
-            .map_err(|f| f.hint("remove or replace this file (nothing was stored from it), then run the step again"))
-    }
-
-    /// Downloads handed over by a relay: checks `bytes` exactly as a message file is
-    /// checked and, if they pass, stores them in the message directory for the next
-    /// step (beside a different message of the same name, so an equivocating sender is
-    /// caught). A rejection names `origin` and stores nothing. Returns the file written,
-    /// or `None` if the directory already had this message.
-    pub fn receive(&self, bytes: &[u8], origin: &str) -> Result<Option<PathBuf>> {
-        let env = self.check(bytes, origin, None)?;
-        let cannot = |e: std::io::Error| {
-            Failure::internal(format!(
-                "cannot write to {}",
-                self.transport.path().display()
-            ))
-            .cause(e)
-        };
-        match self.transport.place(&env).map_err(cannot)? {
-            Placed::Written(p) => Ok(Some(p)),
-            Placed::Present(_) => Ok(None),
-            Placed::Occupied(_) => self.transport.place_beside(&env).map(Some).map_err(cannot),
-        }
-    }
-
     /// Every envelope this party has sent in the session, in order.
     pub fn outbox(&self) -> Result<Vec<Vec<u8>>> {
         Ok(self.db.sent(&self.sid)?)
@@ -534,85 +447,6 @@ impl<'a> Ceremony<'a> {
     /// The message directory.
     pub fn dir(&self) -> &Path {
         self.transport.path()
-    }
-
-    /// Checks a message from `origin` (a file, or a relay download) against the plan.
-    fn check(
-        &self,
-        bytes: &[u8],
-        origin: &str,
-        name: Option<&crate::transport::dir::NameInfo>,
-    ) -> Result<Envelope> {
-        let bad = |reason: String| Failure::input(format!("rejected {origin}")).cause(reason);
-        let env = Envelope::decode(bytes).map_err(|e| bad(e.to_string()))?;
-        let h: &Header = &env.header;
-        if h.session != self.session {
-            return Err(bad(format!(
-                "belongs to session {}, not this session {} (a message from another ceremony)",
-                hex::encode(&h.session[..8]),
-                &self.sid[..16]
-            )));
-        }
-        if h.scheme != self.plan.scheme().tag() || !self.protocols().contains(&h.protocol) {
-            return Err(bad(
-                "is for a different scheme or protocol than this plan".into()
-            ));
-        }
-        let Some(card) = self.plan.party(h.sender) else {
-            return Err(bad(format!(
-                "claims to be from party {}, who is not in the plan",
-                h.sender
-            )));
-        };
-        let expected_key = card.verifying_key()?.to_bytes();
-        if h.sender_key != expected_key {
-            return Err(bad(format!(
-                "is signed by a key that is not party {}'s (a party not in this plan, or a forgery)",
-                self.party_label(h.sender)
-            )));
-        }
-        if !self.plan.participants().contains(&h.sender) {
-            return Err(bad(format!(
-                "party {} is not a signer in this plan",
-                self.party_label(h.sender)
-            )));
-        }
-        if h.sender == self.me {
-            return Err(bad("claims to be from you, but you did not send it".into()));
-        }
-        if let Some(r) = h.recipient()
-            && r != self.me
-        {
-            return Err(bad(format!(
-                "is addressed to party {}, not to you (party {})",
-                self.party_label(r),
-                self.party_label(self.me)
-            )));
-        }
-        if h.round == 0 || (h.round > self.max_round() && h.round != EVIDENCE_ROUND) {
-            return Err(bad(format!(
-                "round {} does not exist in this protocol",
-                h.round
-            )));
-        }
-        if let Some(n) = name {
-            let matches = n.protocol == h.protocol.name()
-                && n.round == h.round
-                && n.sender == h.sender
-                && n.recipient == h.recipient();
-            if !matches {
-                return Err(bad(format!(
-                    "is named {} but contains {} (renamed, or replayed from another round)",
-                    Path::new(origin)
-                        .file_name()
-                        .map(|s| s.to_string_lossy())
-                        .unwrap_or_default(),
-                    env.file_name()
-                )));
-            }
-        }
-        env.open(self.identity).map_err(|e| bad(e.to_string()))?;
-        Ok(env)
     }
 
     /// Every accepted message of the session, decoded and opened, in the pinned order.
@@ -993,127 +827,6 @@ impl<'a> Ceremony<'a> {
         }
     }
 
-    /// An engine step's result, with an echo mismatch turned into a dispute (`Err`)
-    /// instead of blame for the party whose echo exposed it.
-    fn settle<T>(
-        &self,
-        r: std::result::Result<T, EngineError>,
-    ) -> Result<std::result::Result<T, Generic>> {
-        match r {
-            Ok(v) => Ok(Ok(v)),
-            Err(EngineError::EchoMismatch { round, echoers }) => {
-                Ok(Err(Generic::Disputed { round, echoers }))
-            }
-            Err(e) => Err(self.blame(e)),
-        }
-    }
-
-    /// Settles an echo mismatch by evidence. This party broadcasts (once) every signed
-    /// round-`round` broadcast envelope it accepted, in an envelope of the evidence
-    /// round, and reads the evidence of each party whose echo differed. Every envelope
-    /// in it passes the same admission as a message file and is offered to the accepted
-    /// log: two different envelopes validly signed by one sender for one slot prove that
-    /// sender equivocated, and only it is named. Evidence that does not check out names
-    /// the party who sent it; an echoer whose evidence matches what this party accepted
-    /// echoed something no signed envelope supports, and is named.
-    fn dispute(
-        &mut self,
-        journal: &mut Journal,
-        protocol: Protocol,
-        round: u8,
-        echoers: Vec<u16>,
-    ) -> Result<Progress> {
-        let decoded = |raw: &[u8]| {
-            Envelope::decode(raw)
-                .map_err(|e| Failure::internal("a stored message no longer decodes").cause(e))
-        };
-        let mut sent_evidence = false;
-        for raw in &journal.sent {
-            sent_evidence |= decoded(raw)?.header.round == EVIDENCE_ROUND;
-        }
-        if !sent_evidence {
-            let mut accepted = Vec::new();
-            for raw in self.db.messages(&self.sid)? {
-                let h = decoded(&raw)?.header;
-                if h.protocol == protocol && h.round == round && h.recipient().is_none() {
-                    accepted.push(raw);
-                }
-            }
-            let payload = postcard::to_allocvec(&accepted)
-                .map_err(|e| Failure::internal("cannot encode evidence").cause(e))?;
-            journal
-                .sent
-                .push(self.seal(protocol, EVIDENCE_ROUND, None, &payload)?);
-            self.save_journal(journal)?;
-            self.db.record_sent(&self.sid, &journal.sent, None)?;
-        }
-        let mut missing = Vec::new();
-        for &x in &echoers {
-            let Some(data) = self.evidence_from(x)? else {
-                missing.push(x);
-                continue;
-            };
-            let forged = |why: String| EngineError::PeerMisbehaved {
-                culprits: vec![x],
-                reason: format!("sent evidence that does not check out ({why})"),
-            };
-            let list: Vec<Vec<u8>> =
-                postcard::from_bytes(&data).map_err(|e| self.blame(forged(e.to_string())))?;
-            let origin = format!("party {}'s evidence", self.party_label(x));
-            for inner in list {
-                if journal.sent.contains(&inner) {
-                    continue; // our own round message, as we sent it
-                }
-                let env = self
-                    .check(&inner, &origin, None)
-                    .map_err(|f| self.blame(forged(f.causes.join("; "))))?;
-                let h = &env.header;
-                if h.protocol != protocol || h.round != round || h.recipient().is_some() {
-                    return Err(self.blame(forged(format!(
-                        "it holds a round-{} message, not a round-{round} broadcast",
-                        h.round
-                    ))));
-                }
-                let digest = hex::encode(env.digest());
-                if self.offer(&env, &origin)? == Accept::Conflict {
-                    let mut f = Failure::new(
-                        Exit::Aborted,
-                        format!(
-                            "party {} sent different round-{round} broadcasts to different parties; the session is aborted",
-                            self.party_label(h.sender)
-                        ),
-                    )
-                    .cause(format!(
-                        "evidence: {origin} holds its signed round-{round} message {}, which differs from the one you accepted",
-                        &digest[..16]
-                    ))
-                    .hint("a party that equivocates may be compromised; investigate before starting a new session");
-                    f.culprits = vec![self.party_label(h.sender)];
-                    return Err(f);
-                }
-            }
-        }
-        if !missing.is_empty() {
-            return Ok(Progress::Waiting {
-                round: EVIDENCE_ROUND,
-                missing,
-            });
-        }
-        Err(self.blame(EngineError::PeerMisbehaved {
-            culprits: echoers,
-            reason: format!("echoed round-{round} broadcasts that no signed message supports"),
-        }))
-    }
-
-    /// The opened payload of party `x`'s evidence envelope, if accepted.
-    fn evidence_from(&self, x: u16) -> Result<Option<Vec<u8>>> {
-        Ok(self
-            .accepted()?
-            .into_iter()
-            .find(|(h, _)| h.round == EVIDENCE_ROUND && h.sender == x)
-            .map(|(_, data)| data))
-    }
-
     /// Refuses unless `key_id` may sign now. Checked before every signature share or
     /// presignature is computed, not only when the session opened: a key suspended while
     /// its session waits must not sign.
@@ -1195,100 +908,6 @@ fn state_name(s: &JournalState) -> &'static str {
         JournalState::Repair(k) => k.name(),
         JournalState::Ecdsa(_) => "running",
     }
-}
-
-/// Ends an unfinished session for good: status `aborted` with `reason` and `culprits`
-/// and the audit row `action` (and the state name `state`: `aborted` for a protocol
-/// abort, `abandoned` or `expired` for this party's own decision), in one transaction; a refresh's key stops rotating; then
-/// the journal (the session's secrets: nonces, DKG packages, a replay seed, a staged
-/// share) is destroyed. The caller holds the session's lock.
-fn end_unfinished(
-    home: &Home,
-    db: &mut Db,
-    plan: &Plan,
-    sid: &str,
-    (action, state): (&str, &str),
-    reason: &str,
-    culprits: &[String],
-) -> Result<()> {
-    db.audited(
-        action,
-        sid,
-        serde_json::json!({ "reason": reason, "culprits": culprits }),
-        |c| {
-            set_session(
-                c,
-                sid,
-                SessionStatus::Aborted,
-                state,
-                Some(reason),
-                Some(culprits),
-            )
-        },
-    )?;
-    shares::end_rotation(db, plan)?;
-    home.end_session(sid)?;
-    Ok(())
-}
-
-/// Abandons this party's unfinished session `sid` (`mpc sessions abandon`): it ends
-/// as aborted, audited as `session.abandon`, and its secret state is destroyed, so its
-/// nonces can never be used. Needs no passphrase: nothing is decrypted.
-pub fn abandon(home: &Home, db: &mut Db, sid: &str) -> Result<()> {
-    let _lock = home.lock_session(sid)?;
-    let rec = db
-        .session(sid)?
-        .ok_or_else(|| Failure::input(format!("no session {sid} in this home")))?;
-    if rec.status != SessionStatus::Running {
-        return Err(Failure::input(format!(
-            "session {} is already {}; there is nothing to abandon",
-            &sid[..16.min(sid.len())],
-            rec.status.as_str()
-        )));
-    }
-    let plan = Plan::from_json(rec.plan.as_bytes())
-        .map_err(|e| Failure::internal("the session's stored plan is unreadable").cause(e))?;
-    end_unfinished(
-        home,
-        db,
-        &plan,
-        sid,
-        ("session.abandon", "abandoned"),
-        "abandoned by this party (`mpc sessions abandon`)",
-        &[],
-    )
-}
-
-/// The failure for a plan that expired while its session here was unfinished: the
-/// session is ended (its secret state destroyed) so that no nonce lingers; the caller
-/// holds the session's lock.
-fn expire(home: &Home, db: &mut Db, plan: &Plan, sid: &str) -> Result<Failure> {
-    let at = crate::plan::format_time(plan.expires_at());
-    end_unfinished(
-        home,
-        db,
-        plan,
-        sid,
-        ("session.expire", "expired"),
-        &format!("the plan expired at {at}"),
-        &[],
-    )?;
-    Ok(Failure::input(format!("the plan expired at {at}"))
-        .cause("this party's unfinished session was ended and its secret state destroyed; no round of it runs after the plan's expiry")
-        .hint("write a new plan and start again"))
-}
-
-/// The failure for a session that was aborted earlier, with the culprits it named then:
-/// exit 3 for a protocol abort, exit 2 for a session this party abandoned or that
-/// expired (nobody else's fault).
-fn aborted(rec: crate::store::db::SessionRecord, message: impl Into<String>) -> Failure {
-    let exit = match rec.state.as_str() {
-        "abandoned" | "expired" => Exit::Usage,
-        _ => Exit::Aborted,
-    };
-    let mut f = Failure::new(exit, message).cause(rec.result.unwrap_or_default());
-    f.culprits = rec.culprits;
-    f
 }
 
 /// An unused presignature in this home: its presigning session, key and signers.
@@ -1386,101 +1005,4 @@ fn check_sign_plan(db: &Db, p: &crate::plan::SignPlan, me: u16) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-/// A human summary of a plan, shown before confirmation.
-pub fn describe_plan(plan: &Plan, me: u16) -> String {
-    let mut s = String::new();
-    let n = plan.parties().len();
-    s.push_str(&format!(
-        "Plan: {} ({}), {}-of-{}\n",
-        plan.kind(),
-        plan.scheme(),
-        plan.threshold(),
-        n
-    ));
-    s.push_str(&format!("  label:       {}\n", plan.label()));
-    s.push_str(&format!(
-        "  expires:     {}\n",
-        crate::plan::format_time(plan.expires_at())
-    ));
-    s.push_str("  parties:\n");
-    let participants = plan.participants();
-    for (i, c) in plan.parties().iter().enumerate() {
-        let idx = i as u16 + 1;
-        let role = match plan {
-            Plan::Sign(_) if participants.contains(&idx) => " signer",
-            Plan::Repair(p) if p.lost == idx => " LOST SHARE, repaired",
-            Plan::Repair(p) if p.helpers.contains(&idx) => " helper",
-            _ => "",
-        };
-        let you = if idx == me { "  <- you" } else { "" };
-        s.push_str(&format!(
-            "    {idx}. {:<12} {}{role}{you}\n",
-            c.name,
-            words(&c.fingerprint())
-        ));
-    }
-    match plan {
-        Plan::Refresh(p) => s.push_str(&format!(
-            "  key:         {}\n  refresh:     every party gets a new share of this key; the old shares stop working\n",
-            p.key_id
-        )),
-        Plan::Repair(p) => s.push_str(&format!(
-            "  key:         {}\n  repair:      party {} gets a new share from the helpers\n",
-            p.key_id,
-            plan.party_label(p.lost)
-        )),
-        _ => {}
-    }
-    if let Plan::Sign(p) = plan {
-        s.push_str(&format!("  key:         {}\n", p.key_id));
-        let msg = plan.message().unwrap_or_default();
-        let shown = match p.hash {
-            Some(crate::plan::HashMode::Eip712) => crate::chain::describe_typed_data(&msg),
-            _ => None,
-        };
-        s.push_str(&format!(
-            "  message:     {}\n",
-            shown.unwrap_or_else(|| describe_message(&msg))
-        ));
-        if let Some(mode) = p.hash
-            && let Some(digest) = plan.digest()
-        {
-            s.push_str(&format!(
-                "  signs:       {}\n               digest {}\n",
-                mode.describe(),
-                hex::encode(digest)
-            ));
-        }
-        if let Some(path) = &p.path {
-            s.push_str(&format!("  child key:   {path} (BIP32, non-hardened)\n"));
-        }
-    }
-    s.push_str(&format!("  FINGERPRINT: {}", plan.fingerprint()));
-    s
-}
-
-/// A message in human form: text if printable, else hex; always with its SHA-256.
-pub fn describe_message(msg: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    let digest = hex::encode(Sha256::digest(msg));
-    match std::str::from_utf8(msg) {
-        Ok(t)
-            if t.chars().all(|c| !c.is_control() || c == '\n' || c == '\t') && t.len() <= 2000 =>
-        {
-            format!(
-                "{} bytes of text: {t:?}\n               sha256 {digest}",
-                msg.len()
-            )
-        }
-        _ => {
-            let shown = hex::encode(&msg[..msg.len().min(64)]);
-            let more = if msg.len() > 64 { "..." } else { "" };
-            format!(
-                "{} bytes: {shown}{more}\n               sha256 {digest}",
-                msg.len()
-            )
-        }
-    }
 }

@@ -1,0 +1,136 @@
+//! Settling an echo mismatch by evidence: who sent different broadcasts to different
+//! parties, proven by the signed envelopes each party accepted (see `Ceremony::dispute`).
+
+use super::{Ceremony, Generic, Journal, Progress};
+use crate::engine::EngineError;
+use crate::envelope::{Envelope, Protocol};
+use crate::error::{Exit, Failure, Result};
+use crate::store::db::Accept;
+
+/// The envelope round of the evidence a party broadcasts when another party's echo of a
+/// broadcast round differs from its own (FROST's echo inside round 2, CGGMP21's
+/// reliable-broadcast check; see `Ceremony::dispute`).
+pub const EVIDENCE_ROUND: u8 = 9;
+
+impl Ceremony<'_> {
+    /// An engine step's result, with an echo mismatch turned into a dispute (`Err`)
+    /// instead of blame for the party whose echo exposed it.
+    pub(super) fn settle<T>(
+        &self,
+        r: std::result::Result<T, EngineError>,
+    ) -> Result<std::result::Result<T, Generic>> {
+        match r {
+            Ok(v) => Ok(Ok(v)),
+            Err(EngineError::EchoMismatch { round, echoers }) => {
+                Ok(Err(Generic::Disputed { round, echoers }))
+            }
+            Err(e) => Err(self.blame(e)),
+        }
+    }
+
+    /// Settles an echo mismatch by evidence. This party broadcasts (once) every signed
+    /// round-`round` broadcast envelope it accepted, in an envelope of the evidence
+    /// round, and reads the evidence of each party whose echo differed. Every envelope
+    /// in it passes the same admission as a message file and is offered to the accepted
+    /// log: two different envelopes validly signed by one sender for one slot prove that
+    /// sender equivocated, and only it is named. Evidence that does not check out names
+    /// the party who sent it; an echoer whose evidence matches what this party accepted
+    /// echoed something no signed envelope supports, and is named.
+    pub(super) fn dispute(
+        &mut self,
+        journal: &mut Journal,
+        protocol: Protocol,
+        round: u8,
+        echoers: Vec<u16>,
+    ) -> Result<Progress> {
+        let decoded = |raw: &[u8]| {
+            Envelope::decode(raw)
+                .map_err(|e| Failure::internal("a stored message no longer decodes").cause(e))
+        };
+        let mut sent_evidence = false;
+        for raw in &journal.sent {
+            sent_evidence |= decoded(raw)?.header.round == EVIDENCE_ROUND;
+        }
+        if !sent_evidence {
+            let mut accepted = Vec::new();
+            for raw in self.db.messages(&self.sid)? {
+                let h = decoded(&raw)?.header;
+                if h.protocol == protocol && h.round == round && h.recipient().is_none() {
+                    accepted.push(raw);
+                }
+            }
+            let payload = postcard::to_allocvec(&accepted)
+                .map_err(|e| Failure::internal("cannot encode evidence").cause(e))?;
+            journal
+                .sent
+                .push(self.seal(protocol, EVIDENCE_ROUND, None, &payload)?);
+            self.save_journal(journal)?;
+            self.db.record_sent(&self.sid, &journal.sent, None)?;
+        }
+        let mut missing = Vec::new();
+        for &x in &echoers {
+            let Some(data) = self.evidence_from(x)? else {
+                missing.push(x);
+                continue;
+            };
+            let forged = |why: String| EngineError::PeerMisbehaved {
+                culprits: vec![x],
+                reason: format!("sent evidence that does not check out ({why})"),
+            };
+            let list: Vec<Vec<u8>> =
+                postcard::from_bytes(&data).map_err(|e| self.blame(forged(e.to_string())))?;
+            let origin = format!("party {}'s evidence", self.party_label(x));
+            for inner in list {
+                if journal.sent.contains(&inner) {
+                    continue; // our own round message, as we sent it
+                }
+                let env = self
+                    .check(&inner, &origin, None)
+                    .map_err(|f| self.blame(forged(f.causes.join("; "))))?;
+                let h = &env.header;
+                if h.protocol != protocol || h.round != round || h.recipient().is_some() {
+                    return Err(self.blame(forged(format!(
+                        "it holds a round-{} message, not a round-{round} broadcast",
+                        h.round
+                    ))));
+                }
+                let digest = hex::encode(env.digest());
+                if self.offer(&env, &origin)? == Accept::Conflict {
+                    let mut f = Failure::new(
+                        Exit::Aborted,
+                        format!(
+                            "party {} sent different round-{round} broadcasts to different parties; the session is aborted",
+                            self.party_label(h.sender)
+                        ),
+                    )
+                    .cause(format!(
+                        "evidence: {origin} holds its signed round-{round} message {}, which differs from the one you accepted",
+                        &digest[..16]
+                    ))
+                    .hint("a party that equivocates may be compromised; investigate before starting a new session");
+                    f.culprits = vec![self.party_label(h.sender)];
+                    return Err(f);
+                }
+            }
+        }
+        if !missing.is_empty() {
+            return Ok(Progress::Waiting {
+                round: EVIDENCE_ROUND,
+                missing,
+            });
+        }
+        Err(self.blame(EngineError::PeerMisbehaved {
+            culprits: echoers,
+            reason: format!("echoed round-{round} broadcasts that no signed message supports"),
+        }))
+    }
+
+    /// The opened payload of party `x`'s evidence envelope, if accepted.
+    fn evidence_from(&self, x: u16) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .accepted()?
+            .into_iter()
+            .find(|(h, _)| h.round == EVIDENCE_ROUND && h.sender == x)
+            .map(|(_, data)| data))
+    }
+}

@@ -1,0 +1,102 @@
+//! How an unfinished session ends for good: aborted by a peer's misbehaviour, abandoned
+//! by this party, or expired with its plan. Each destroys the session's secrets.
+
+use super::shares;
+use crate::error::{Exit, Failure, Result};
+use crate::plan::Plan;
+use crate::store::Home;
+use crate::store::db::{Db, SessionRecord, SessionStatus, set_session};
+
+/// Ends an unfinished session for good: status `aborted` with `reason` and `culprits`
+/// and the audit row `action` (and the state name `state`: `aborted` for a protocol
+/// abort, `abandoned` or `expired` for this party's own decision), in one transaction; a refresh's key stops rotating; then
+/// the journal (the session's secrets: nonces, DKG packages, a replay seed, a staged
+/// share) is destroyed. The caller holds the session's lock.
+pub(super) fn end_unfinished(
+    home: &Home,
+    db: &mut Db,
+    plan: &Plan,
+    sid: &str,
+    (action, state): (&str, &str),
+    reason: &str,
+    culprits: &[String],
+) -> Result<()> {
+    db.audited(
+        action,
+        sid,
+        serde_json::json!({ "reason": reason, "culprits": culprits }),
+        |c| {
+            set_session(
+                c,
+                sid,
+                SessionStatus::Aborted,
+                state,
+                Some(reason),
+                Some(culprits),
+            )
+        },
+    )?;
+    shares::end_rotation(db, plan)?;
+    home.end_session(sid)?;
+    Ok(())
+}
+
+/// Abandons this party's unfinished session `sid` (`mpc sessions abandon`): it ends
+/// as aborted, audited as `session.abandon`, and its secret state is destroyed, so its
+/// nonces can never be used. Nothing is decrypted.
+pub fn abandon(home: &Home, db: &mut Db, sid: &str) -> Result<()> {
+    let _lock = home.lock_session(sid)?;
+    let rec = db
+        .session(sid)?
+        .ok_or_else(|| Failure::input(format!("no session {sid} in this home")))?;
+    if rec.status != SessionStatus::Running {
+        return Err(Failure::input(format!(
+            "session {} is already {}; there is nothing to abandon",
+            &sid[..16.min(sid.len())],
+            rec.status.as_str()
+        )));
+    }
+    let plan = Plan::from_json(rec.plan.as_bytes())
+        .map_err(|e| Failure::internal("the session's stored plan is unreadable").cause(e))?;
+    end_unfinished(
+        home,
+        db,
+        &plan,
+        sid,
+        ("session.abandon", "abandoned"),
+        "abandoned by this party (`mpc sessions abandon`)",
+        &[],
+    )
+}
+
+/// The failure for a plan that expired while its session here was unfinished: the
+/// session is ended (its secret state destroyed) so that no nonce lingers; the caller
+/// holds the session's lock.
+pub(super) fn expire(home: &Home, db: &mut Db, plan: &Plan, sid: &str) -> Result<Failure> {
+    let at = crate::plan::format_time(plan.expires_at());
+    end_unfinished(
+        home,
+        db,
+        plan,
+        sid,
+        ("session.expire", "expired"),
+        &format!("the plan expired at {at}"),
+        &[],
+    )?;
+    Ok(Failure::input(format!("the plan expired at {at}"))
+        .cause("this party's unfinished session was ended and its secret state destroyed; no round of it runs after the plan's expiry")
+        .hint("write a new plan and start again"))
+}
+
+/// The failure for a session that was aborted earlier, with the culprits it named then:
+/// exit 3 for a protocol abort, exit 2 for a session this party abandoned or that
+/// expired (nobody else's fault).
+pub(super) fn aborted(rec: SessionRecord, message: impl Into<String>) -> Failure {
+    let exit = match rec.state.as_str() {
+        "abandoned" | "expired" => Exit::Usage,
+        _ => Exit::Aborted,
+    };
+    let mut f = Failure::new(exit, message).cause(rec.result.unwrap_or_default());
+    f.culprits = rec.culprits;
+    f
+}
