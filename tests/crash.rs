@@ -383,3 +383,48 @@ fn ecdsa_ceremonies_finish_after_a_crash_at_every_point() {
         );
     }
 }
+
+/// Six processes run alice's signing step at once on her one home: none fails (no
+/// "database is busy", no conflict), the nonces are consumed for one share only, and
+/// exactly one signature share leaves (one file); the signature then completes.
+#[test]
+fn concurrent_processes_of_one_session_send_one_share() {
+    let w = World::new(2);
+    let (key, pk) = w.keygen("eddsa-ed25519", 2);
+    let msg = b"six at once";
+    let plan = w.sign_plan(0, &key, "alice,bob", msg);
+    assert_eq!(code(&w.step(0, "sign", &plan)), 4);
+    assert_eq!(code(&w.step(1, "sign", &plan)), 4);
+    w.sync(&[0, 1]);
+    let children: Vec<_> = (0..6)
+        .map(|_| {
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("mpc"))
+                .env("MPC_HOME", &w.parties[0].home)
+                .env("MPC_PASSPHRASE", PASS)
+                .args(["--no-input", "--json", "sign", "run"])
+                .arg(&plan)
+                .arg("--dir")
+                .arg(&w.parties[0].dir)
+                .args(["--step", "--yes"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert_eq!(code(&out), 4, "{}", stderr(&out));
+    }
+    let shares = files_matching(&w.parties[0].dir, "-sign-r2-p1-");
+    assert_eq!(shares.len(), 1, "{shares:?}");
+    let sigs = w.run_all("sign", &plan, &[0, 1]);
+    assert_agree(&sigs, &["signature"]);
+    let sig = hex::decode(sigs[0]["signature"].as_str().unwrap()).unwrap();
+    assert!(verify_independently(
+        "eddsa-ed25519",
+        &hex::decode(pk).unwrap(),
+        msg,
+        &sig
+    ));
+}

@@ -11,7 +11,7 @@ use super::Ctx;
 use crate::cli::{SessionsAbandonArgs, SessionsCommand, SessionsListArgs};
 use crate::error::{Failure, Result};
 use crate::plan::{Plan, format_time, now};
-use crate::store::db::SessionRecord;
+use crate::store::db::{SessionRecord, SessionStatus};
 
 /// Runs `mpc sessions ...`.
 pub fn run(ctx: &Ctx, cmd: SessionsCommand) -> Result<()> {
@@ -51,14 +51,19 @@ fn list(ctx: &Ctx, args: SessionsListArgs) -> Result<()> {
         let waiting = rec
             .waiting
             .as_deref()
-            .filter(|_| rec.status == crate::store::db::SessionStatus::Running)
+            .filter(|_| rec.status == SessionStatus::Running)
             .map(|w| format!(", waiting for {w}"))
             .unwrap_or_default();
+        // An aborted session says how: by a peer, or abandoned, or expired.
+        let status = match (rec.status, rec.state.as_str()) {
+            (SessionStatus::Aborted, how @ ("abandoned" | "expired")) => how,
+            (status, _) => status.as_str(),
+        };
         ctx.printer.data(format!(
-            "{}  {:<8} {:<8} {:?}  started {age} ago{waiting}",
+            "{}  {:<8} {:<9} {:?}  started {age} ago{waiting}",
             &rec.id[..16],
             rec.kind,
-            rec.status.as_str(),
+            status,
             v["label"].as_str().unwrap_or("?"),
         ));
         rows.push(v);
