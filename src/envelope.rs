@@ -101,6 +101,19 @@ impl Protocol {
             Protocol::Repair => "repair",
         }
     }
+
+    /// The protocol with this [`Protocol::name`].
+    pub fn from_name(name: &str) -> Option<Protocol> {
+        [
+            Protocol::Keygen,
+            Protocol::Sign,
+            Protocol::Aux,
+            Protocol::Refresh,
+            Protocol::Repair,
+        ]
+        .into_iter()
+        .find(|p| p.name() == name)
+    }
 }
 
 /// Everything an envelope is bound to.

@@ -97,3 +97,70 @@ fn an_aborted_session_keeps_its_culprits() {
         serde_json::json!(["2 (bob)"])
     );
 }
+
+/// Carol's signature share tells alice (only) an echo of round 1 that no signed message
+/// supports. Alice broadcasts her evidence; carol's mpc, still running the session,
+/// answers with its own, which matches alice's view, so the echo is carol's alone to
+/// answer for: alice names carol. (A party that has already finished does not answer;
+/// then alice waits, as for any missing message.)
+#[test]
+fn an_echo_no_signed_message_supports_names_its_sender() {
+    use mpc::envelope::Envelope;
+    let w = World::new(3);
+    let (key, _) = w.keygen("eddsa-ed25519", 2);
+    let plan = w.sign_plan(0, &key, "alice,bob,carol", b"a lying echo");
+    for p in 0..3 {
+        assert_eq!(code(&w.step(p, "sign", &plan)), 4);
+    }
+    w.sync(&[0, 1, 2]);
+    // Bob's and carol's signature shares; alice gets bob's, and carol's with a lying echo.
+    for p in [1, 2] {
+        assert_eq!(code(&w.step(p, "sign", &plan)), 4);
+    }
+    let give = |from: usize, pat: &str, to: usize| {
+        for f in files_matching(&w.parties[from].dir, pat) {
+            std::fs::copy(&f, w.parties[to].dir.join(f.file_name().unwrap())).unwrap();
+        }
+    };
+    give(1, "-sign-r2-p2-", 0);
+    let real = files_matching(&w.parties[2].dir, "-sign-r2-p3-")[0].clone();
+    let env = Envelope::decode(&std::fs::read(&real).unwrap()).unwrap();
+    let carol = mpc::store::Home::resolve(Some(w.parties[2].home.clone()))
+        .unlock(&age::secrecy::SecretString::from(PASS.to_string()))
+        .unwrap();
+    let mut payload = env.open(&carol).unwrap();
+    payload[0] ^= 1; // the echo hash comes first
+    let lie = Envelope::create(&carol, env.header.clone(), &payload, None).unwrap();
+    std::fs::write(
+        w.parties[0].dir.join(real.file_name().unwrap()),
+        lie.as_bytes(),
+    )
+    .unwrap();
+    // Alice sends her share and her evidence, and waits for carol's evidence.
+    let out = w.step(0, "sign", &plan);
+    assert_eq!(code(&out), 4, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("waiting for round 9 from 3 (carol)"),
+        "{}",
+        stderr(&out)
+    );
+    // Carol, who has not seen alice's share yet, answers alice's evidence with hers.
+    give(0, "-sign-r9-p1-", 2);
+    assert_eq!(code(&w.step(2, "sign", &plan)), 4);
+    give(2, "-sign-r9-p3-", 0);
+    let out = w.step(0, "sign", &plan);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let v = json(&out);
+    assert_eq!(
+        v["error"]["culprits"],
+        serde_json::json!(["3 (carol)"]),
+        "{v}"
+    );
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no signed message supports"),
+        "{v}"
+    );
+}

@@ -43,30 +43,7 @@ impl Ceremony<'_> {
         round: u8,
         echoers: Vec<u16>,
     ) -> Result<Progress> {
-        let decoded = |raw: &[u8]| {
-            Envelope::decode(raw)
-                .map_err(|e| Failure::internal("a stored message no longer decodes").cause(e))
-        };
-        let mut sent_evidence = false;
-        for raw in &journal.sent {
-            sent_evidence |= decoded(raw)?.header.round == EVIDENCE_ROUND;
-        }
-        if !sent_evidence {
-            let mut accepted = Vec::new();
-            for raw in self.db.messages(&self.sid)? {
-                let h = decoded(&raw)?.header;
-                if h.protocol == protocol && h.round == round && h.recipient().is_none() {
-                    accepted.push(raw);
-                }
-            }
-            let payload = postcard::to_allocvec(&accepted)
-                .map_err(|e| Failure::internal("cannot encode evidence").cause(e))?;
-            journal
-                .sent
-                .push(self.seal(protocol, EVIDENCE_ROUND, None, &payload)?);
-            self.save_journal(journal)?;
-            self.db.record_sent(&self.sid, &journal.sent, None)?;
-        }
+        self.send_evidence(journal, protocol, round)?;
         let mut missing = Vec::new();
         for &x in &echoers {
             let Some(data) = self.evidence_from(x)? else {
@@ -123,6 +100,53 @@ impl Ceremony<'_> {
             culprits: echoers,
             reason: format!("echoed round-{round} broadcasts that no signed message supports"),
         }))
+    }
+
+    /// Broadcasts, once per session, every signed round-`round` broadcast envelope of
+    /// `protocol` this party accepted, as its evidence.
+    fn send_evidence(
+        &mut self,
+        journal: &mut Journal,
+        protocol: Protocol,
+        round: u8,
+    ) -> Result<()> {
+        let decoded = |raw: &[u8]| {
+            Envelope::decode(raw)
+                .map_err(|e| Failure::internal("a stored message no longer decodes").cause(e))
+        };
+        for raw in &journal.sent {
+            if decoded(raw)?.header.round == EVIDENCE_ROUND {
+                return Ok(());
+            }
+        }
+        let mut accepted = Vec::new();
+        for raw in self.db.messages(&self.sid)? {
+            let h = decoded(&raw)?.header;
+            if h.protocol == protocol && h.round == round && h.recipient().is_none() {
+                accepted.push(raw);
+            }
+        }
+        let payload = postcard::to_allocvec(&accepted)
+            .map_err(|e| Failure::internal("cannot encode evidence").cause(e))?;
+        journal
+            .sent
+            .push(self.seal(protocol, EVIDENCE_ROUND, None, &payload)?);
+        self.save_journal(journal)?;
+        self.db.record_sent(&self.sid, &journal.sent, None)?;
+        Ok(())
+    }
+
+    /// Another party's evidence came in: this party answers with its own (once), so a
+    /// dispute anywhere is settled with every honest party's view, whatever this party
+    /// saw itself. Every echoed round in mpc's protocols is round 1.
+    pub(super) fn answer_evidence(&mut self) -> Result<()> {
+        let Some(protocol) = self.db.evidence_protocol(&self.sid, EVIDENCE_ROUND)? else {
+            return Ok(());
+        };
+        let protocol = Protocol::from_name(&protocol)
+            .ok_or_else(|| Failure::internal("evidence of an unknown protocol was accepted"))?;
+        let mut journal = self.load_journal()?;
+        self.send_evidence(&mut journal, protocol, 1)
     }
 
     /// The opened payload of party `x`'s evidence envelope, if accepted.

@@ -509,6 +509,7 @@ impl<'a> Ceremony<'a> {
     }
 
     fn advance(&mut self) -> Result<Progress> {
+        self.answer_evidence()?;
         if !self.plan.scheme().is_frost() {
             let progress = self.advance_ecdsa();
             if let Some((protocol, round, echoers)) = self.pending_dispute.take() {

@@ -976,12 +976,11 @@ pub(crate) mod tests {
     #[test]
     fn a_tampered_proof_aborts_and_names_its_sender() {
         // Change one hex digit of a big integer in signer 1's first message to signer 0:
-        // still well-formed, but a private message's proof no longer holds, and a
-        // broadcast no longer matches what signer 1 sent the others.
-        for (private, expected) in [
-            (true, "pi_enc::verify(K) failed"),
-            (false, "different broadcast messages"),
-        ] {
+        // still well-formed, but a private message's proof no longer holds (signer 1 is
+        // named), and a broadcast no longer matches what signer 1 echoes, which the
+        // reliable-broadcast check reports as an echo mismatch, for the ceremony to
+        // settle with evidence (cggmp21 itself would name the echoer).
+        for (private, expected) in [(true, "pi_enc::verify(K) failed"), (false, "")] {
             let tamper = |from: u16, to: u16, broadcast: bool, data: &mut Vec<u8>| {
                 if (from, to, broadcast) != (1, 0, !private) {
                     return;
@@ -999,7 +998,10 @@ pub(crate) mod tests {
                 &tamper,
             );
             match result {
-                Err(EngineError::PeerMisbehaved { culprits, reason }) => {
+                Err(EngineError::EchoMismatch { round, echoers }) if !private => {
+                    assert_eq!((round, echoers), (1, vec![1]));
+                }
+                Err(EngineError::PeerMisbehaved { culprits, reason }) if private => {
                     assert_eq!(culprits, vec![1], "{reason}");
                     assert!(reason.contains("the ECDSA protocol aborted"), "{reason}");
                     assert!(reason.contains(expected), "{reason}");

@@ -574,6 +574,22 @@ impl Db {
         Ok(accept)
     }
 
+    /// The protocol of the first accepted message of `round` in a session, if any.
+    pub fn evidence_protocol(
+        &self,
+        session: &str,
+        round: u8,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT protocol FROM messages WHERE session_id = ?1 AND round = ?2 LIMIT 1",
+                params![session, round],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     /// Every accepted envelope of a session, in (round, sender) order.
     pub fn messages(&self, session: &str) -> Result<Vec<Vec<u8>>, StoreError> {
         let mut st = self.conn.prepare(
