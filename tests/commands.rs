@@ -166,7 +166,7 @@ fn contacts_let_plans_name_parties() {
     // Without --yes and without a terminal, importing asks and fails.
     let out = w
         .mpc(1)
-        .args(["contacts", "add", "--yes"])
+        .args(["contacts", "add"])
         .arg(&w.parties[0].card)
         .output()
         .unwrap();
