@@ -397,20 +397,7 @@ fn concurrent_processes_of_one_session_send_one_share() {
     assert_eq!(code(&w.step(1, "sign", &plan)), 4);
     w.sync(&[0, 1]);
     let children: Vec<_> = (0..6)
-        .map(|_| {
-            std::process::Command::new(assert_cmd::cargo::cargo_bin("mpc"))
-                .env("MPC_HOME", &w.parties[0].home)
-                .env("MPC_PASSPHRASE", PASS)
-                .args(["--no-input", "--json", "sign", "run"])
-                .arg(&plan)
-                .arg("--dir")
-                .arg(&w.parties[0].dir)
-                .args(["--step", "--yes"])
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
+        .map(|_| w.spawn_run(0, "sign", &plan, &["--step"]))
         .collect();
     for c in children {
         let out = c.wait_with_output().unwrap();

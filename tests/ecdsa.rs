@@ -872,20 +872,7 @@ fn presignature_race(w: &World, key: &str, pk: &str) {
         .collect();
     let children: Vec<_> = plans
         .iter()
-        .map(|plan| {
-            std::process::Command::new(assert_cmd::cargo::cargo_bin("mpc"))
-                .env("MPC_HOME", &w.parties[0].home)
-                .env("MPC_PASSPHRASE", PASS)
-                .args(["--no-input", "--json", "sign", "run"])
-                .arg(plan)
-                .arg("--dir")
-                .arg(&w.parties[0].dir)
-                .args(["--step", "--yes"])
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
+        .map(|plan| w.spawn_run(0, "sign", plan, &["--step"]))
         .collect();
     let outs: Vec<_> = children
         .into_iter()

@@ -371,18 +371,7 @@ fn a_key_suspended_while_a_session_waits_does_not_sign() {
     let w = World::new(2);
     let (key, _) = w.keygen("eddsa-ed25519", 2);
     let plan = w.sign_plan(0, &key, "alice,bob", b"suspended midway");
-    let waiting = std::process::Command::new(assert_cmd::cargo::cargo_bin("mpc"))
-        .env("MPC_HOME", &w.parties[0].home)
-        .env("MPC_PASSPHRASE", PASS)
-        .args(["--no-input", "--json", "sign", "run"])
-        .arg(&plan)
-        .arg("--dir")
-        .arg(&w.parties[0].dir)
-        .args(["--yes", "--timeout", "60s"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let waiting = w.spawn_run(0, "sign", &plan, &["--timeout", "60s"]);
     // Alice's process has sent its commitments and waits for bob's.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while files_matching(&w.parties[0].dir, "-sign-r1-p1-").is_empty() {

@@ -734,3 +734,29 @@ impl World {
         }
     }
 }
+
+impl World {
+    /// Starts `mpc --json KIND run PLAN --dir DIR --yes EXTRA` as party `p` (its home and
+    /// message directory) without waiting for it.
+    pub fn spawn_run(
+        &self,
+        p: usize,
+        kind: &str,
+        plan: &Path,
+        extra: &[&str],
+    ) -> std::process::Child {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("mpc"))
+            .env("MPC_HOME", &self.parties[p].home)
+            .env("MPC_PASSPHRASE", PASS)
+            .args(["--no-input", "--json", kind, "run"])
+            .arg(plan)
+            .arg("--dir")
+            .arg(&self.parties[p].dir)
+            .arg("--yes")
+            .args(extra)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+}
