@@ -195,12 +195,16 @@ impl Printer {
     }
 }
 
-/// Writes one line to stdout. When the reader has gone away (`mpc ... | head`), the
-/// process exits quietly with status 0, as well-behaved Unix tools do, instead of
-/// panicking.
+/// Writes one line to stdout (see [`out_bytes`]).
 fn out_line(line: &str) {
+    out_bytes(format!("{line}\n").as_bytes());
+}
+
+/// Writes data to stdout. When the reader has gone away (`mpc ... | head`), the process
+/// exits quietly with status 0, as well-behaved Unix tools do, instead of panicking.
+pub fn out_bytes(bytes: &[u8]) {
     let mut out = std::io::stdout().lock();
-    if let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush())
+    if let Err(e) = out.write_all(bytes).and_then(|()| out.flush())
         && e.kind() == std::io::ErrorKind::BrokenPipe
     {
         std::process::exit(0);

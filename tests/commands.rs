@@ -505,3 +505,27 @@ fn audit_verify_requires_the_homes_records_in_the_log() {
     assert_eq!(c, 1, "{e}");
     assert!(e.contains("has no key record"), "{e}");
 }
+
+/// `mpc ... | head`: a reader that goes away ends the command quietly with exit 0 (it
+/// panicked with exit 5, or 101 inside the completion generator).
+#[test]
+fn a_closed_stdout_ends_quietly_with_exit_0() {
+    let w = World::new(1);
+    for args in [
+        vec!["completions", "bash"],
+        vec!["--json", "audit", "log"],
+        vec!["audit", "log"],
+    ] {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("mpc"))
+            .env("MPC_HOME", &w.parties[0].home)
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take()); // the reader is gone before anything is written
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).is_empty(), "{args:?}: {}", stderr(&out));
+    }
+}

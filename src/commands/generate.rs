@@ -9,8 +9,7 @@ use std::path::Path;
 
 /// Runs `mpc completions`.
 pub fn completions(args: CompletionsArgs) -> Result<()> {
-    let mut cmd = Cli::command();
-    clap_complete::generate(args.shell, &mut cmd, "mpc", &mut std::io::stdout());
+    crate::output::out_bytes(&completion_script(args.shell));
     Ok(())
 }
 
