@@ -513,6 +513,7 @@ fn a_closed_stdout_ends_quietly_with_exit_0() {
     let w = World::new(1);
     for args in [
         vec!["completions", "bash"],
+        vec!["id"],
         vec!["--json", "audit", "log"],
         vec!["audit", "log"],
     ] {

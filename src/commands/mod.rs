@@ -125,10 +125,7 @@ pub fn write_output(path: Option<&Path>, bytes: &[u8]) -> Result<()> {
         Some(p) => crate::store::fsutil::write_atomic(p, bytes)
             .map_err(|e| Failure::input(format!("cannot write {}", p.display())).cause(e)),
         None => {
-            use std::io::Write;
-            let mut out = std::io::stdout().lock();
-            out.write_all(bytes)?;
-            out.flush()?;
+            crate::output::out_bytes(bytes);
             Ok(())
         }
     }
