@@ -88,6 +88,9 @@ _mpc() {
             mpc,verify)
                 cmd="mpc__subcmd__verify"
                 ;;
+            mpc,version)
+                cmd="mpc__subcmd__version"
+                ;;
             mpc__subcmd__audit,head)
                 cmd="mpc__subcmd__audit__subcmd__head"
                 ;;
@@ -201,6 +204,9 @@ _mpc() {
                 ;;
             mpc__subcmd__help,verify)
                 cmd="mpc__subcmd__help__subcmd__verify"
+                ;;
+            mpc__subcmd__help,version)
+                cmd="mpc__subcmd__help__subcmd__version"
                 ;;
             mpc__subcmd__help__subcmd__audit,head)
                 cmd="mpc__subcmd__help__subcmd__audit__subcmd__head"
@@ -494,7 +500,7 @@ _mpc() {
 
     case "${cmd}" in
         mpc)
-            opts="-q -v -h -V --home --json --quiet --verbose --no-input --passphrase-file --help --version init id contacts keygen sign verify keys primes presign qr refresh repair suspend resume delete sessions relay inspect audit demo bench completions man help"
+            opts="-q -v -h -V --home --json --quiet --verbose --no-input --passphrase-file --help --version init id contacts keygen sign verify keys primes presign qr refresh repair suspend resume delete sessions relay inspect audit demo bench version completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -924,7 +930,7 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__help)
-            opts="init id contacts keygen sign verify keys primes presign qr refresh repair suspend resume delete sessions relay inspect audit demo bench completions man help"
+            opts="init id contacts keygen sign verify keys primes presign qr refresh repair suspend resume delete sessions relay inspect audit demo bench version completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1666,6 +1672,20 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__help__subcmd__verify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__help__subcmd__version)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -3534,6 +3554,28 @@ _mpc() {
                     COMPREPLY=($(compgen -W "sha256 keccak256 prehash eip191 eip712" -- "${cur}"))
                     return 0
                     ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__version)
+            opts="-q -v -h -V --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --home)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -11,7 +11,13 @@ use std::path::PathBuf;
 /// private key; any t of them later sign. Round messages travel as files, as QR codes
 /// or through an untrusted relay.
 #[derive(Debug, Parser)]
-#[command(name = "mpc", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "mpc",
+    version,
+    long_version = LONG_VERSION,
+    propagate_version = true,
+    max_term_width = 100
+)]
 #[command(after_long_help = EXIT_CODES)]
 pub struct Cli {
     /// Global options.
@@ -21,6 +27,16 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// `mpc --version`: the version, and the commit and compiler it was built with.
+pub const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("MPC_GIT_COMMIT"),
+    ", ",
+    env!("MPC_RUSTC"),
+    ")"
+);
 
 /// The exit codes, shown in `mpc --help` and `mpc(1)`.
 pub const EXIT_CODES: &str = "\
@@ -122,6 +138,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Measure threshold ECDSA on this machine, in-process and end to end
     Bench(BenchArgs),
+    /// Print the version, the commit it was built from, the compiler and the crypto crates
+    Version,
     /// Print a shell completion script
     Completions(CompletionsArgs),
     /// Write man pages

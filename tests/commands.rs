@@ -530,3 +530,53 @@ fn a_closed_stdout_ends_quietly_with_exit_0() {
         assert!(stderr(&out).is_empty(), "{args:?}: {}", stderr(&out));
     }
 }
+
+/// `mpc version --json` says exactly what ran: the version, the commit, the compiler
+/// and the crypto crates' versions, which match Cargo.lock; `mpc --version` names the
+/// commit too.
+#[test]
+fn version_names_the_commit_and_the_crypto_crates() {
+    let out = assert_cmd::Command::cargo_bin("mpc")
+        .unwrap()
+        .args(["version", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let v = json(&out);
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    let commit = v["commit"].as_str().unwrap();
+    let hash = commit.trim_end_matches("-modified");
+    assert!(
+        commit == "unknown" || (hash.len() == 40 && hash.chars().all(|c| c.is_ascii_hexdigit())),
+        "{commit}"
+    );
+    assert!(v["rustc"].as_str().unwrap().starts_with("rustc "), "{v}");
+    let lock = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.lock"),
+    )
+    .unwrap();
+    for name in [
+        "cggmp21",
+        "frost-core",
+        "frost-ed25519",
+        "age",
+        "k256",
+        "ed25519-dalek",
+    ] {
+        let entry = format!(
+            "name = \"{name}\"\nversion = \"{}\"",
+            v["crates"][name].as_str().unwrap()
+        );
+        assert!(lock.contains(&entry), "{name}: {}", v["crates"][name]);
+    }
+    let out = assert_cmd::Command::cargo_bin("mpc")
+        .unwrap()
+        .arg("--version")
+        .output()
+        .unwrap();
+    let line = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        line.contains(env!("CARGO_PKG_VERSION")) && line.contains(commit),
+        "{line}"
+    );
+}

@@ -24,7 +24,9 @@ pub fn completion_script(shell: clap_complete::Shell) -> Vec<u8> {
 /// Every man page: `(file name, contents)`, for `mpc` and each subcommand.
 pub fn man_pages() -> Result<Vec<(String, Vec<u8>)>> {
     let mut pages = Vec::new();
-    let cmd = Cli::command();
+    // The pages carry the version only: the commit in `--version` would make every
+    // commit's pages differ from the checked-in ones.
+    let cmd = Cli::command().long_version(None::<&'static str>);
     collect(&cmd, "mpc", &mut pages)?;
     Ok(pages)
 }

@@ -24,6 +24,7 @@ pub mod sessions;
 pub mod sign;
 pub mod suspend;
 pub mod verify;
+pub mod version;
 
 use crate::cli::{Cli, Command};
 use crate::error::{Failure, Result};
@@ -90,6 +91,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Audit(c) => audit::run(&ctx, c),
         Command::Demo(a) => demo::run(&ctx, a),
         Command::Bench(a) => bench::run(&ctx, a),
+        Command::Version => version::run(&ctx),
         Command::Completions(a) => generate::completions(a),
         Command::Man(a) => generate::man(&ctx, a),
     }
