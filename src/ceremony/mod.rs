@@ -625,7 +625,7 @@ impl<'a> Ceremony<'a> {
         let key_id = pubkey::key_id(p.scheme, group_key);
         self.write_share(p.scheme, &key_id, key_package, public_key_package)?;
         crate::fault::point("share-written");
-        if self.db.keys_matching(&key_id)?.is_empty() {
+        if self.db.key(&key_id)?.is_none() {
             let now = crate::plan::now();
             self.db.insert_key(&KeyRecord {
                 id: key_id.clone(),
@@ -834,9 +834,7 @@ impl<'a> Ceremony<'a> {
     fn ensure_key_signs(&self, key_id: &str) -> Result<()> {
         let key = self
             .db
-            .keys_matching(key_id)?
-            .into_iter()
-            .find(|k| k.id == key_id)
+            .key(key_id)?
             .ok_or_else(|| Failure::input(format!("key {key_id} is no longer in this home")))?;
         crate::lifecycle::ensure_can_sign(&key)
     }
@@ -847,13 +845,11 @@ impl<'a> Ceremony<'a> {
     /// else (a rolled-back journal meeting different commitments) is refused before the
     /// share is stored or sent.
     fn claim_nonce(&mut self, outgoing: &[engine::Outgoing]) -> Result<()> {
-        use sha2::{Digest, Sha256};
-        let mut h = Sha256::new();
-        for o in outgoing {
-            h.update((o.data.len() as u64).to_be_bytes());
-            h.update(&o.data);
-        }
-        let binding = hex::encode(h.finalize());
+        let binding = hex::encode(engine::tagged_hash(
+            "mpc-nonce-use",
+            &self.session,
+            outgoing.iter().map(|o| &o.data[..]),
+        ));
         match self.db.claim(&self.sid, "nonce", &binding, true)? {
             Claim::Won | Claim::Again => {
                 crate::fault::point("nonce-claimed");
@@ -979,13 +975,9 @@ pub fn load_share(home: &Home, identity: &Identity, key_id: &str) -> Result<KeyM
 }
 
 fn check_sign_plan(db: &Db, p: &crate::plan::SignPlan, me: u16) -> Result<()> {
-    let key = db
-        .keys_matching(&p.key_id)?
-        .into_iter()
-        .find(|k| k.id == p.key_id)
-        .ok_or_else(|| {
-            Failure::input(format!("the plan's key {} is not in this home", p.key_id))
-        })?;
+    let key = db.key(&p.key_id)?.ok_or_else(|| {
+        Failure::input(format!("the plan's key {} is not in this home", p.key_id))
+    })?;
     if key.public_key != p.group_public_key || key.scheme != p.scheme.id() {
         return Err(Failure::input(format!(
             "the plan's public key or scheme does not match key {} in this home",

@@ -64,11 +64,7 @@ fn plan_key(db: &Db, plan: &Plan) -> Result<Option<KeyRecord>> {
     let Some((key_id, group_key)) = plan.key() else {
         return Ok(None);
     };
-    let Some(key) = db
-        .keys_matching(key_id)?
-        .into_iter()
-        .find(|k| k.id == key_id)
-    else {
+    let Some(key) = db.key(key_id)? else {
         return Ok(None);
     };
     let parties: Vec<Card> = key.parties()?;

@@ -186,11 +186,7 @@ pub fn restore(
         identity,
         plain_share.expose(),
     )?;
-    if db
-        .keys_matching(&file.key_id)?
-        .iter()
-        .all(|k| k.id != file.key_id)
-    {
+    if db.key(&file.key_id)?.is_none() {
         let now = crate::plan::now();
         db.insert_key(&KeyRecord {
             id: file.key_id.clone(),
@@ -238,11 +234,7 @@ fn check(db: &Db, identity: &Identity, file: &BackupFile) -> Result<()> {
         ))
         .hint("a share works only with the identity it was made for: restore that party's identity.age and card.json into this home first"));
     }
-    if let Some(existing) = db
-        .keys_matching(&file.key_id)?
-        .into_iter()
-        .find(|k| k.id == file.key_id)
-    {
+    if let Some(existing) = db.key(&file.key_id)? {
         if existing.status == KeyStatus::Deleted {
             return Err(bad(
                 "that key was deleted in this home; its share stays destroyed".into(),

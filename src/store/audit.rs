@@ -175,7 +175,7 @@ impl Db {
         let Some((seq, hash)) = self.audit_head()? else {
             return Ok(None);
         };
-        if let Some(c) = self.checkpoints()?.into_iter().find(|c| c.seq == seq) {
+        if let Some(c) = self.checkpoint_where("WHERE seq = ?1", seq)? {
             return Ok(Some(c));
         }
         let cp = Checkpoint {
@@ -201,20 +201,27 @@ impl Db {
             .optional()?)
     }
 
-    /// Every stored checkpoint, newest first.
-    pub fn checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError> {
-        let mut st = self
+    /// The newest stored checkpoint.
+    pub fn latest_checkpoint(&self) -> Result<Option<Checkpoint>, StoreError> {
+        self.checkpoint_where("WHERE seq >= ?1 ORDER BY seq DESC LIMIT 1", 0)
+    }
+
+    fn checkpoint_where(&self, clause: &str, seq: i64) -> Result<Option<Checkpoint>, StoreError> {
+        Ok(self
             .conn()
-            .prepare("SELECT seq, hash, at, signature FROM audit_checkpoint ORDER BY seq DESC")?;
-        let rows = st.query_map([], |r| {
-            Ok(Checkpoint {
-                seq: r.get(0)?,
-                hash: r.get(1)?,
-                at: r.get(2)?,
-                signature: r.get(3)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            .query_row(
+                &format!("SELECT seq, hash, at, signature FROM audit_checkpoint {clause}"),
+                [seq],
+                |r| {
+                    Ok(Checkpoint {
+                        seq: r.get(0)?,
+                        hash: r.get(1)?,
+                        at: r.get(2)?,
+                        signature: r.get(3)?,
+                    })
+                },
+            )
+            .optional()?)
     }
 
     /// Verifies the log: the chain, the latest checkpoint under `key` (the party's
@@ -248,7 +255,7 @@ impl Db {
                 .map(|r| r.hash.as_str())
         };
         // The latest checkpoint must carry a valid signature and match the chain.
-        let Some(cp) = self.checkpoints()?.into_iter().next() else {
+        let Some(cp) = self.latest_checkpoint()? else {
             let last = report.entries;
             return fail(
                 report,

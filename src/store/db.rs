@@ -776,6 +776,14 @@ impl Db {
         change_key_status(&self.conn, id, from, to, delete_after)
     }
 
+    /// The key with exactly this id, if any.
+    pub fn key(&self, id: &str) -> Result<Option<KeyRecord>, StoreError> {
+        Ok(self
+            .query_keys("SELECT * FROM keys WHERE id = ?1", [id])?
+            .into_iter()
+            .next())
+    }
+
     /// Keys whose id starts with `prefix`.
     pub fn keys_matching(&self, prefix: &str) -> Result<Vec<KeyRecord>, StoreError> {
         self.query_keys(
