@@ -354,6 +354,47 @@ pub fn file_name(
     )
 }
 
+/// What a canonical file name says about its message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameInfo {
+    /// `keygen` or `sign`.
+    pub protocol: String,
+    /// Round.
+    pub round: u8,
+    /// Sender index.
+    pub sender: u16,
+    /// Recipient index, `None` for broadcast.
+    pub recipient: Option<u16>,
+}
+
+/// Parses a canonical message file name (without the session prefix check).
+pub fn parse_name(name: &str) -> Option<NameInfo> {
+    let stem = name.strip_suffix(".mpcmsg")?;
+    let mut parts = stem.split('-');
+    let _session = parts.next()?;
+    let protocol = parts.next()?.to_string();
+    let round = parts.next()?.strip_prefix('r')?.parse().ok()?;
+    let sender = parts.next()?.strip_prefix('p')?.parse().ok()?;
+    if parts.next()? != "to" {
+        return None;
+    }
+    let to = parts.next()?;
+    let recipient = if to == "all" {
+        None
+    } else {
+        Some(to.parse().ok()?)
+    };
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(NameInfo {
+        protocol,
+        round,
+        sender,
+        recipient,
+    })
+}
+
 /// The first 8 bytes of a session id in hex: the prefix of its message files.
 pub fn session_prefix(session: &[u8; 32]) -> String {
     hex::encode(&session[..8])
@@ -390,6 +431,30 @@ fn dearmor(bytes: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_canonical_names_only() {
+        assert_eq!(
+            parse_name("0011223344556677-keygen-r2-p3-to-1.mpcmsg"),
+            Some(NameInfo {
+                protocol: "keygen".into(),
+                round: 2,
+                sender: 3,
+                recipient: Some(1)
+            })
+        );
+        assert_eq!(
+            parse_name("0011223344556677-sign-r1-p2-to-all.mpcmsg")
+                .unwrap()
+                .recipient,
+            None
+        );
+        assert_eq!(
+            parse_name("0011223344556677-sign-r1-p2-to-all (1).mpcmsg"),
+            None
+        );
+        assert_eq!(parse_name("x-sign-r1-p2.mpcmsg"), None);
+    }
 
     fn header(id: &Identity, recipient: u16) -> Header {
         Header {

@@ -297,13 +297,44 @@ pub fn fresh_nonce() -> String {
     hex::encode(b)
 }
 
+/// A value that passed its checks (as cggmp21's `Valid<T>`): made only by validating,
+/// read-only afterwards, so a function that takes a `Valid<Plan>` never sees a plan that
+/// skipped [`Plan::validate`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Valid<T>(T);
+
+impl<T> std::ops::Deref for Valid<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: Serialize> Serialize for Valid<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl<T> Valid<T> {
+    /// The value, no longer marked as checked.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
 impl Plan {
     /// Parses and validates a plan.
-    pub fn from_json(bytes: &[u8]) -> Result<Plan, PlanError> {
+    pub fn from_json(bytes: &[u8]) -> Result<Valid<Plan>, PlanError> {
         let plan: Plan =
             serde_json::from_slice(bytes).map_err(|e| PlanError::Malformed(e.to_string()))?;
-        plan.validate()?;
-        Ok(plan)
+        plan.validated()
+    }
+
+    /// Validates a plan made in code.
+    pub fn validated(self) -> Result<Valid<Plan>, PlanError> {
+        self.validate()?;
+        Ok(Valid(self))
     }
 
     /// The plan as pretty JSON (the file form).

@@ -144,7 +144,7 @@ fn v1_plans_messages_and_signatures_load() {
                 .trim(),
         )
         .unwrap();
-        let Plan::Sign(sp) = &splan else {
+        let Plan::Sign(sp) = &*splan else {
             panic!("sign plan")
         };
         let pk = mpc::pubkey::standard_form(sp.scheme, &hex::decode(&sp.group_public_key).unwrap());

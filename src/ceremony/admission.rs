@@ -4,31 +4,58 @@
 //! offered to the accepted log; a different envelope for a filled slot is equivocation.
 //! A rejection names where the message came from and stores nothing.
 
-use super::{Ceremony, EVIDENCE_ROUND};
-use crate::envelope::{Envelope, Header};
+use super::{Ceremony, EVIDENCE_ROUND, Report};
+use crate::envelope::{Envelope, Header, NameInfo};
 use crate::error::{Exit, Failure, Result};
 use crate::store::db::{Accept, IncomingMessage};
-use crate::transport::dir::Placed;
-use std::path::{Path, PathBuf};
+use crate::transport::Incoming;
+use std::path::Path;
 
-impl Ceremony<'_> {
-    /// Reads the transport and stores every valid new envelope; returns how many were new.
+/// What to do about a file that failed admission.
+const REPLACE_FILE: &str =
+    "remove or replace this file (nothing was stored from it), then run the step again";
+
+impl Ceremony {
+    /// Takes what every carrier brought and stores each valid new envelope; returns how
+    /// many were new. A bad message from a carrier whose input stays (a file) stops the
+    /// step and names it; one from a carrier that skips bad input (a relay, the
+    /// in-memory board) is reported and ignored. Nothing is stored from either.
     pub(super) fn ingest(&mut self) -> Result<usize> {
         let mut new = 0;
-        let candidates = self
-            .transport
-            .candidates(&self.session, self.me)
-            .map_err(|e| {
-                Failure::input(format!("cannot read {}", self.transport.path().display())).cause(e)
-            })?;
-        for (path, name) in candidates {
-            if self.transport.unchanged(&path) {
-                continue;
+        for i in 0..self.carriers.len() {
+            let incoming = self.carriers[i]
+                .incoming(&self.session, self.me)
+                .map_err(super::carrier_failure)?;
+            for msg in incoming {
+                match self.admit(&msg) {
+                    Ok(fresh) => new += usize::from(fresh),
+                    Err(f) if !msg.stops && f.exit == Exit::Usage => {
+                        self.reports.push(Report::Ignored(f));
+                        continue;
+                    }
+                    Err(f) if msg.stops && f.exit == Exit::Usage => {
+                        return Err(f.hint(REPLACE_FILE));
+                    }
+                    Err(f) => return Err(f),
+                }
+                self.carriers[i].handled(&msg);
             }
-            let env = self.validate(&path, name.as_ref())?;
-            let h = &env.header;
-            let accepted = self.offer(&env, &path.display().to_string())?;
-            if accepted == Accept::Conflict {
+        }
+        Ok(new)
+    }
+
+    /// Admits one incoming message: checks it and offers it to the accepted log. Returns
+    /// whether it was new; a conflicting message for a filled slot is an abort naming its
+    /// sender.
+    fn admit(&mut self, msg: &Incoming) -> Result<bool> {
+        let bytes = msg
+            .bytes
+            .as_ref()
+            .map_err(|e| Failure::input(format!("rejected {}", msg.origin)).cause(e))?;
+        let env = self.check(bytes, &msg.origin, msg.name.as_ref())?;
+        let h = &env.header;
+        match self.offer(&env, &msg.origin)? {
+            Accept::Conflict => {
                 let mut f = Failure::new(
                     Exit::Aborted,
                     format!(
@@ -37,17 +64,23 @@ impl Ceremony<'_> {
                         h.round
                     ),
                 )
-                .cause(format!("{}: conflicts with the message accepted earlier", path.display()))
+                .cause(format!("{}: conflicts with the message accepted earlier", msg.origin))
                 .hint("a party that equivocates may be compromised; investigate before starting a new session");
                 f.culprits = vec![self.party_label(h.sender)];
-                return Err(f);
+                Err(f)
             }
-            if accepted == Accept::New {
-                new += 1;
+            Accept::New => {
+                if msg.name.is_none() {
+                    self.reports.push(Report::Received(format!(
+                        "{} ({})",
+                        env.file_name(),
+                        msg.origin
+                    )));
+                }
+                Ok(true)
             }
-            self.transport.remember(&path);
+            Accept::Duplicate => Ok(false),
         }
-        Ok(new)
     }
 
     /// Offers a checked envelope from `source` to the accepted log, for its slot.
@@ -65,48 +98,12 @@ impl Ceremony<'_> {
         })?)
     }
 
-    /// Checks one message file.
-    fn validate(
-        &self,
-        path: &Path,
-        name: Option<&crate::transport::dir::NameInfo>,
-    ) -> Result<Envelope> {
-        let bytes = std::fs::read(path).map_err(|e| {
-            Failure::input(format!("rejected {}", path.display()))
-                .cause(e)
-                .hint("remove or replace this file (nothing was stored from it), then run the step again")
-        })?;
-        self.check(&bytes, &path.display().to_string(), name)
-            .map_err(|f| f.hint("remove or replace this file (nothing was stored from it), then run the step again"))
-    }
-
-    /// Downloads handed over by a relay: checks `bytes` exactly as a message file is
-    /// checked and, if they pass, stores them in the message directory for the next
-    /// step (beside a different message of the same name, so an equivocating sender is
-    /// caught). A rejection names `origin` and stores nothing. Returns the file written,
-    /// or `None` if the directory already had this message.
-    pub fn receive(&self, bytes: &[u8], origin: &str) -> Result<Option<PathBuf>> {
-        let env = self.check(bytes, origin, None)?;
-        let cannot = |e: std::io::Error| {
-            Failure::internal(format!(
-                "cannot write to {}",
-                self.transport.path().display()
-            ))
-            .cause(e)
-        };
-        match self.transport.place(&env).map_err(cannot)? {
-            Placed::Written(p) => Ok(Some(p)),
-            Placed::Present(_) => Ok(None),
-            Placed::Occupied(_) => self.transport.place_beside(&env).map(Some).map_err(cannot),
-        }
-    }
-
     /// Checks a message from `origin` (a file, or a relay download) against the plan.
     pub(super) fn check(
         &self,
         bytes: &[u8],
         origin: &str,
-        name: Option<&crate::transport::dir::NameInfo>,
+        name: Option<&NameInfo>,
     ) -> Result<Envelope> {
         let bad = |reason: String| Failure::input(format!("rejected {origin}")).cause(reason);
         let env = Envelope::decode(bytes).map_err(|e| bad(e.to_string()))?;
@@ -176,7 +173,7 @@ impl Ceremony<'_> {
                 )));
             }
         }
-        env.open(self.identity).map_err(|e| bad(e.to_string()))?;
+        env.open(&self.identity).map_err(|e| bad(e.to_string()))?;
         Ok(env)
     }
 }

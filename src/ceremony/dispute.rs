@@ -12,7 +12,7 @@ use crate::store::db::Accept;
 /// reliable-broadcast check; see `Ceremony::dispute`).
 pub const EVIDENCE_ROUND: u8 = 9;
 
-impl Ceremony<'_> {
+impl Ceremony {
     /// An engine step's result, with an echo mismatch turned into a dispute (`Err`)
     /// instead of blame for the party whose echo exposed it.
     pub(super) fn settle<T>(

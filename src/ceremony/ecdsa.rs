@@ -19,6 +19,7 @@ use crate::plan::{AuxMode, Plan, Presign, parse_path, party_set_id};
 use crate::pubkey;
 use crate::secret::Secret;
 use crate::store::db::Claim;
+use crate::store::vault::Item;
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
@@ -127,7 +128,7 @@ fn encode<T: Serialize>(value: &T) -> Result<Secret<Vec<u8>>> {
     ))
 }
 
-impl Ceremony<'_> {
+impl Ceremony {
     /// Does this session still need Paillier primes that the pool does not have?
     pub fn needs_primes(&self) -> Result<bool> {
         let wanted = match &self.plan {
@@ -135,7 +136,7 @@ impl Ceremony<'_> {
             Plan::Refresh(_) => !self.plan.scheme().is_frost(),
             _ => false,
         };
-        if !wanted || !self.home.primes()?.is_empty() {
+        if !wanted || self.vault.has_primes()? {
             return Ok(false);
         }
         // A finished or aborted session has no journal any more, and needs nothing.
@@ -461,9 +462,11 @@ impl Ceremony<'_> {
                         self.send(journal, Protocol::Sign, &new, to_plan)?;
                         let json = encode(&output)?;
                         drop(output);
-                        let path = self.home.presignature_path(&self.sid);
-                        self.home
-                            .write_sealed(&path, self.identity, json.expose())?;
+                        self.vault.write(
+                            Item::Presignature(&self.sid),
+                            &self.identity,
+                            json.expose(),
+                        )?;
                         crate::fault::point("presignature-written");
                         self.db.set_ledger(&self.sid, "presignature", "armed")?;
                         self.complete(Outcome::Presign {
@@ -479,7 +482,7 @@ impl Ceremony<'_> {
                 }
             }
             Some(Presign::Consume { session }) => {
-                let presig_path = self.home.presignature_path(session);
+                let presig = Item::Presignature(session);
                 if state(journal)?.sent_main.is_empty() {
                     // Issue the partial signature, once: the presignature is claimed for
                     // this session and message atomically before anything is computed
@@ -514,12 +517,9 @@ impl Ceremony<'_> {
                         }
                     }
                     crate::fault::point("presignature-claimed");
-                    let bytes = self
-                        .home
-                        .read_sealed(&presig_path, self.identity)?
-                        .ok_or_else(|| {
-                            Failure::input("this home has no presignature from that session")
-                        })?;
+                    let bytes = self.vault.read(presig, &self.identity)?.ok_or_else(|| {
+                        Failure::input("this home has no presignature from that session")
+                    })?;
                     let presig: cggmp::Presignature = serde_json::from_slice(bytes.expose())
                         .map_err(|e| Failure::internal("the presignature is damaged").cause(e))?;
                     let partial =
@@ -532,16 +532,14 @@ impl Ceremony<'_> {
                     self.send(journal, Protocol::Sign, &new, to_plan)?;
                 }
                 // Destroyed once the partial signature is committed (idempotent).
-                crate::store::fsutil::remove_durably(&presig_path).map_err(|e| {
-                    Failure::internal(format!("cannot remove {}", presig_path.display())).cause(e)
-                })?;
+                self.vault.remove(presig)?;
                 let mut partials: Vec<(u16, Vec<u8>)> = Vec::new();
                 for raw in &journal.sent {
                     let env = Envelope::decode(raw).map_err(|e| {
                         Failure::internal("a sent message no longer decodes").cause(e)
                     })?;
                     let packed = env
-                        .open(self.identity)
+                        .open(&self.identity)
                         .map_err(|e| Failure::internal("own message").cause(e))?;
                     partials.push((
                         me,
@@ -623,9 +621,11 @@ impl Ceremony<'_> {
                 let Plan::Keygen(p) = &self.plan else {
                     unreachable!("aux only in keygen")
                 };
-                let path = self.home.aux_path(&party_set_id(&p.parties));
-                self.home
-                    .write_sealed(&path, self.identity, json.expose())?;
+                self.vault.write(
+                    Item::Aux(&party_set_id(&p.parties)),
+                    &self.identity,
+                    json.expose(),
+                )?;
                 crate::fault::point("aux-written");
                 let st = state(journal)?;
                 st.aux = Some(String::from_utf8_lossy(json.expose()).into_owned());
@@ -640,7 +640,7 @@ impl Ceremony<'_> {
     /// time (so a prime set is used by one session only).
     fn primes(&mut self, journal: &mut Journal) -> Result<cggmp::Primes> {
         if state(journal)?.primes.is_none() {
-            let primes = self.home.take_primes(self.identity)?.ok_or_else(|| {
+            let primes = self.vault.take_primes(&self.identity)?.ok_or_else(|| {
                 Failure::input("no Paillier primes in this home for new aux info").hint(
                     "run `mpc primes generate` (takes seconds to minutes), then this step again",
                 )
@@ -758,7 +758,7 @@ impl Ceremony<'_> {
         // old share cannot be used with the new ones and go with it.
         let group_key = cggmp::public_key(&new);
         self.write_share(p.scheme, &p.key_id, encode(&new)?.expose(), &group_key)?;
-        crate::lifecycle::destroy_presignatures(self.home, &self.db, &p.key_id)?;
+        crate::lifecycle::destroy_presignatures(&*self.vault, &self.db, &p.key_id)?;
         self.end_rotation()?;
         let transcript = tagged_hash("mpc-ecdsa-refresh-transcript", &self.session, [&mine[..]]);
         self.complete(Outcome::Refresh {
@@ -779,23 +779,18 @@ impl Ceremony<'_> {
     }
 
     fn load_aux(&self, party_set: &str) -> Result<AuxInfo> {
-        let path = self.home.aux_path(party_set);
-        let bytes = self
-            .home
-            .read_sealed(&path, self.identity)?
-            .ok_or_else(|| {
-                Failure::input(
-                    "this plan reuses aux info, but this home has none for these parties",
-                )
+        let item = Item::Aux(party_set);
+        let bytes = self.vault.read(item, &self.identity)?.ok_or_else(|| {
+            Failure::input("this plan reuses aux info, but this home has none for these parties")
                 .hint("write the plan with `--aux generate`")
-            })?;
+        })?;
         serde_json::from_slice(bytes.expose()).map_err(|e| {
-            Failure::internal(format!("aux info {} is damaged", path.display())).cause(e)
+            Failure::internal(format!("aux info {} is damaged", self.vault.locate(item))).cause(e)
         })
     }
 
     fn load_ecdsa_share(&self, key_id: &str) -> Result<EcdsaKeyShare> {
-        let material = super::load_share(self.home, self.identity, key_id)?;
+        let material = super::load_share(&*self.vault, &self.identity, key_id)?;
         serde_json::from_slice(material.key_package.expose())
             .map_err(|e| Failure::internal("the ECDSA key share is damaged").cause(e))
     }

@@ -4,8 +4,8 @@
 use super::shares;
 use crate::error::{Exit, Failure, Result};
 use crate::plan::Plan;
-use crate::store::Home;
 use crate::store::db::{Db, SessionRecord, SessionStatus, set_session};
+use crate::store::vault::Vault;
 
 /// Ends an unfinished session for good: status `aborted` with `reason` and `culprits`
 /// and the audit row `action` (and the state name `state`: `aborted` for a protocol
@@ -13,7 +13,7 @@ use crate::store::db::{Db, SessionRecord, SessionStatus, set_session};
 /// the journal (the session's secrets: nonces, DKG packages, a replay seed, a staged
 /// share) is destroyed. The caller holds the session's lock.
 pub(super) fn end_unfinished(
-    home: &Home,
+    vault: &dyn Vault,
     db: &mut Db,
     plan: &Plan,
     sid: &str,
@@ -37,15 +37,15 @@ pub(super) fn end_unfinished(
         },
     )?;
     shares::end_rotation(db, plan)?;
-    home.end_session(sid)?;
+    vault.end_session(sid)?;
     Ok(())
 }
 
 /// Abandons this party's unfinished session `sid` (`mpc sessions abandon`): it ends
 /// as aborted, audited as `session.abandon`, and its secret state is destroyed, so its
 /// nonces can never be used. Nothing is decrypted.
-pub fn abandon(home: &Home, db: &mut Db, sid: &str) -> Result<()> {
-    let _lock = home.lock_session(sid)?;
+pub fn abandon(vault: &dyn Vault, db: &mut Db, sid: &str) -> Result<()> {
+    let _lock = vault.lock_session(sid)?;
     let rec = db
         .session(sid)?
         .ok_or_else(|| Failure::input(format!("no session {sid} in this home")))?;
@@ -59,7 +59,7 @@ pub fn abandon(home: &Home, db: &mut Db, sid: &str) -> Result<()> {
     let plan = Plan::from_json(rec.plan.as_bytes())
         .map_err(|e| Failure::internal("the session's stored plan is unreadable").cause(e))?;
     end_unfinished(
-        home,
+        vault,
         db,
         &plan,
         sid,
@@ -72,10 +72,10 @@ pub fn abandon(home: &Home, db: &mut Db, sid: &str) -> Result<()> {
 /// The failure for a plan that expired while its session here was unfinished: the
 /// session is ended (its secret state destroyed) so that no nonce lingers; the caller
 /// holds the session's lock.
-pub(super) fn expire(home: &Home, db: &mut Db, plan: &Plan, sid: &str) -> Result<Failure> {
+pub(super) fn expire(vault: &dyn Vault, db: &mut Db, plan: &Plan, sid: &str) -> Result<Failure> {
     let at = crate::plan::format_time(plan.expires_at());
     end_unfinished(
-        home,
+        vault,
         db,
         plan,
         sid,

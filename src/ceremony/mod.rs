@@ -21,15 +21,15 @@ use crate::engine::{
 use crate::envelope::{Envelope, Header, Protocol};
 use crate::error::{Exit, Failure, Result};
 use crate::identity::{Card, Identity, words};
-use crate::output::Printer;
-use crate::plan::{AuxMode, KeygenPlan, Plan, PlanError};
+use crate::plan::{AuxMode, KeygenPlan, Plan, PlanError, Valid};
 use crate::pubkey;
 use crate::secret::Secret;
-use crate::store::Home;
+use crate::store::Store;
 use crate::store::db::{Claim, Db, KeyRecord, KeyStatus, SessionStatus, set_session};
-use crate::transport::dir::DirTransport;
+use crate::store::vault::{Item, Vault};
+use crate::transport::Carrier;
 use serde::{Deserialize, Serialize};
-use std::path::Path;
+use std::sync::Arc;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 mod admission;
@@ -177,44 +177,59 @@ pub enum Progress {
     },
 }
 
-/// One party's view of one session.
-pub struct Ceremony<'a> {
-    home: &'a Home,
-    identity: &'a Identity,
+/// Something a step noticed that is not an error of the step, for the caller to show.
+#[derive(Debug)]
+pub enum Report {
+    /// A message was admitted from this origin.
+    Received(String),
+    /// A message from a carrier that skips bad input (a relay) failed admission; nothing
+    /// was stored from it.
+    Ignored(Failure),
+}
+
+/// One party's view of one session. It owns what it works with (the store, the
+/// carriers, a shared handle on the identity), so it can move into a worker thread.
+pub struct Ceremony {
+    vault: Arc<dyn Vault>,
+    identity: Arc<Identity>,
     db: Db,
     plan: Plan,
     session: [u8; 32],
     sid: String,
     me: u16,
-    transport: DirTransport,
+    carriers: Vec<Box<dyn Carrier>>,
+    /// What the steps since the last [`Ceremony::take_reports`] noticed.
+    reports: Vec<Report>,
     /// What the last step in this process waited for: until a new message is accepted,
     /// the next step need not advance (an ECDSA advance replays the whole protocol).
     last_wait: Option<(u8, Vec<u16>)>,
     /// The ECDSA protocol run kept alive in this process between steps (a
     /// `cggmp::Live` of the protocol's output type), so a waiting process replays
     /// nothing.
-    live: Option<(Protocol, Box<dyn std::any::Any>)>,
+    live: Option<(Protocol, Box<dyn std::any::Any + Send>)>,
     /// An ECDSA echo mismatch (protocol, round, echoers by plan index) found by the
     /// step that is unwinding, for `advance` to settle with evidence.
     pending_dispute: Option<(Protocol, u8, Vec<u16>)>,
 }
 
-impl<'a> Ceremony<'a> {
-    /// Opens (or starts, after confirmation) this party's session for `plan`.
+impl Ceremony {
+    /// Opens this party's session for `plan` in `store`, or starts it if `confirm` (shown
+    /// the plan and this party's index) says the plan is the one every party agreed on.
+    /// Messages travel by `carriers`, all admitted the same way.
     pub fn open(
-        home: &'a Home,
-        identity: &'a Identity,
-        plan: Plan,
-        dir: &Path,
-        printer: &Printer,
-        assume_yes: bool,
-    ) -> Result<Ceremony<'a>> {
+        store: Store,
+        identity: Arc<Identity>,
+        plan: Valid<Plan>,
+        carriers: Vec<Box<dyn Carrier>>,
+        confirm: impl FnOnce(&Plan, u16) -> Result<bool>,
+    ) -> Result<Ceremony> {
+        let plan = plan.into_inner();
         let card = identity.card();
         let session = plan.session_id();
         let sid = hex::encode(session);
-        let mut db = home.db()?;
+        let Store { mut db, vault } = store;
         // What a killed process left: temporary files, journals of ended sessions.
-        home.clean_leftovers(|id| {
+        vault.clean_leftovers(&|id| {
             Ok(!matches!(
                 db.session(id)?.map(|r| r.status),
                 Some(SessionStatus::Complete | SessionStatus::Aborted)
@@ -227,23 +242,20 @@ impl<'a> Ceremony<'a> {
                     // A finished session only shows its result and re-delivers.
                     (Some(SessionStatus::Complete), Some(me)) => me,
                     (Some(SessionStatus::Running), Some(_)) => {
-                        let _lock = home.lock_session(&sid)?;
-                        return Err(expire(home, &mut db, &plan, &sid)?);
+                        let _lock = vault.lock_session(&sid)?;
+                        return Err(expire(&*vault, &mut db, &plan, &sid)?);
                     }
                     _ => return Err(PlanError::Expired(at).into()),
                 }
             }
             other => other?,
         };
-        let transport = DirTransport::new(dir).map_err(|e| {
-            Failure::input(format!("cannot use message directory {}", dir.display())).cause(e)
-        })?;
         if let Plan::Sign(p) = &plan {
             check_sign_plan(&db, p, me)?;
         }
         let existing = db.session(&sid)?;
         if existing.is_none() || matches!(plan, Plan::Refresh(_)) {
-            shares::check_plan(home, &db, &plan, me)?;
+            shares::check_plan(&*vault, &db, &plan, me)?;
         }
         match existing {
             Some(rec) if rec.status == SessionStatus::Aborted => {
@@ -252,12 +264,7 @@ impl<'a> Ceremony<'a> {
             }
             Some(_) => {}
             None => {
-                printer.status(describe_plan(&plan, me));
-                let ok = printer.confirm(
-                    "Do the plan fingerprint and details match what the other parties read aloud?",
-                    assume_yes,
-                )?;
-                if !ok {
+                if !confirm(&plan, me)? {
                     return Err(Failure::input("plan not confirmed; nothing was done")
                         .hint("compare the plan fingerprint with every party, then run again"));
                 }
@@ -271,23 +278,49 @@ impl<'a> Ceremony<'a> {
             }
         }
         Ok(Ceremony {
-            home,
+            vault,
             identity,
             db,
             plan,
             session,
             sid,
             me,
-            transport,
+            carriers,
+            reports: Vec::new(),
             last_wait: None,
             live: None,
             pending_dispute: None,
         })
     }
 
+    /// Ends this handle on the session and gives back its store (the session itself
+    /// stays as it is in the store, to be opened again).
+    pub fn into_store(self) -> Store {
+        Store {
+            db: self.db,
+            vault: self.vault,
+        }
+    }
+
     /// The session id, hex.
     pub fn session_hex(&self) -> &str {
         &self.sid
+    }
+
+    /// What the steps since the last call noticed (messages received, bad downloads
+    /// skipped).
+    pub fn take_reports(&mut self) -> Vec<Report> {
+        std::mem::take(&mut self.reports)
+    }
+
+    /// Why a carrier cannot reach its service now, if one cannot.
+    pub fn trouble(&self) -> Option<String> {
+        self.carriers.iter().find_map(|c| c.trouble())
+    }
+
+    /// The session's plan.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
     }
 
     /// A party's label.
@@ -312,11 +345,11 @@ impl<'a> Ceremony<'a> {
         let mut rec = self.record()?;
         // An ended session is only read (and its messages delivered): no lock needed.
         let _lock = if rec.status == SessionStatus::Running {
-            let lock = self.home.lock_session(&self.sid)?;
+            let lock = self.vault.lock_session(&self.sid)?;
             rec = self.record()?; // as the previous holder of the lock left it
             if rec.status == SessionStatus::Running {
                 if crate::plan::now() > self.plan.expires_at() {
-                    return Err(expire(self.home, &mut self.db, &self.plan, &self.sid)?);
+                    return Err(expire(&*self.vault, &mut self.db, &self.plan, &self.sid)?);
                 }
                 self.reconcile()?;
             }
@@ -396,7 +429,7 @@ impl<'a> Ceremony<'a> {
     fn abort(&mut self, reason: &str, culprits: &[String]) -> Result<()> {
         let action = format!("{}.abort", self.plan.kind());
         end_unfinished(
-            self.home,
+            &*self.vault,
             &mut self.db,
             &self.plan,
             &self.sid,
@@ -444,11 +477,6 @@ impl<'a> Ceremony<'a> {
         self.me
     }
 
-    /// The message directory.
-    pub fn dir(&self) -> &Path {
-        self.transport.path()
-    }
-
     /// Every accepted message of the session, decoded and opened, in the pinned order.
     fn accepted(&self) -> Result<Vec<(Header, Vec<u8>)>> {
         let mut out = Vec::new();
@@ -456,7 +484,7 @@ impl<'a> Ceremony<'a> {
             let env = Envelope::decode(&raw)
                 .map_err(|e| Failure::internal("a stored message no longer decodes").cause(e))?;
             let data = env
-                .open(self.identity)
+                .open(&self.identity)
                 .map_err(|e| Failure::internal("a stored message no longer opens").cause(e))?;
             out.push((env.header, data));
         }
@@ -474,8 +502,8 @@ impl<'a> Ceremony<'a> {
     }
 
     fn load_journal(&self) -> Result<Journal> {
-        let path = self.home.journal_path(&self.sid);
-        match self.home.read_sealed(&path, self.identity)? {
+        let item = Item::Journal(&self.sid);
+        match self.vault.read(item, &self.identity)? {
             None => Ok(Journal {
                 version: 1,
                 state: match self.plan {
@@ -490,7 +518,11 @@ impl<'a> Ceremony<'a> {
                 sent: Vec::new(),
             }),
             Some(bytes) => postcard::from_bytes(bytes.expose()).map_err(|e| {
-                Failure::internal(format!("session journal {} is damaged", path.display())).cause(e)
+                Failure::internal(format!(
+                    "session journal {} is damaged",
+                    self.vault.locate(item)
+                ))
+                .cause(e)
             }),
         }
     }
@@ -500,11 +532,8 @@ impl<'a> Ceremony<'a> {
             postcard::to_allocvec(journal)
                 .map_err(|e| Failure::internal("cannot encode journal").cause(e))?,
         );
-        self.home.write_sealed(
-            &self.home.journal_path(&self.sid),
-            self.identity,
-            bytes.expose(),
-        )?;
+        self.vault
+            .write(Item::Journal(&self.sid), &self.identity, bytes.expose())?;
         Ok(())
     }
 
@@ -608,7 +637,7 @@ impl<'a> Ceremony<'a> {
             },
         )?;
         crate::fault::point("completed");
-        self.home.end_session(&self.sid)?;
+        self.vault.end_session(&self.sid)?;
         Ok(Progress::Done(outcome))
     }
 
@@ -673,8 +702,8 @@ impl<'a> Ceremony<'a> {
         let bytes = Secret::new(
             serde_json::to_vec(&share).map_err(|e| Failure::internal("encode").cause(e))?,
         );
-        self.home
-            .write_sealed(&self.home.share_path(key_id), self.identity, bytes.expose())?;
+        self.vault
+            .write(Item::Share(key_id), &self.identity, bytes.expose())?;
         Ok(())
     }
 
@@ -706,7 +735,7 @@ impl<'a> Ceremony<'a> {
             None => None,
         };
         Ok(
-            Envelope::create(self.identity, header, data, seal_to.as_ref())?
+            Envelope::create(&self.identity, header, data, seal_to.as_ref())?
                 .as_bytes()
                 .to_vec(),
         )
@@ -789,7 +818,7 @@ impl<'a> Ceremony<'a> {
         if !matches!(state, SignState::Shared { .. }) {
             self.ensure_key_signs(&p.key_id)?;
         }
-        let key = load_share(self.home, self.identity, &p.key_id)?;
+        let key = load_share(&*self.vault, &self.identity, &p.key_id)?;
         let params = SignParams {
             scheme: p.scheme,
             session: self.session,
@@ -863,18 +892,14 @@ impl<'a> Ceremony<'a> {
         }
     }
 
-    /// Delivers every envelope we have sent that the transport does not have.
+    /// Offers every envelope we have sent to every carrier (each skips what it has).
     fn deliver_all(&mut self) -> Result<()> {
         for raw in self.db.sent(&self.sid)? {
             let env = Envelope::decode(&raw)
                 .map_err(|e| Failure::internal("a sent message no longer decodes").cause(e))?;
-            self.transport.deliver(&env).map_err(|e| {
-                Failure::internal(format!(
-                    "cannot write to {}",
-                    self.transport.path().display()
-                ))
-                .cause(e)
-            })?;
+            for carrier in &mut self.carriers {
+                carrier.deliver(&env).map_err(carrier_failure)?;
+            }
         }
         Ok(())
     }
@@ -945,23 +970,23 @@ pub fn unused_presignatures(db: &Db) -> Result<Vec<UnusedPresignature>> {
     Ok(out)
 }
 
-/// Checks a refresh or repair plan against this home (and its open database `db`), as
-/// taking part will.
-pub fn check_plan_here(home: &Home, db: &Db, plan: &Plan, me: u16) -> Result<()> {
-    shares::check_plan(home, db, plan, me)
+/// Checks a refresh or repair plan against this party's store (its vault and open
+/// database `db`), as taking part will.
+pub fn check_plan_here(vault: &dyn Vault, db: &Db, plan: &Plan, me: u16) -> Result<()> {
+    shares::check_plan(vault, db, plan, me)
 }
 
 /// Loads and decrypts this party's share of `key_id`.
-pub fn load_share(home: &Home, identity: &Identity, key_id: &str) -> Result<KeyMaterial> {
-    let path = home.share_path(key_id);
-    let bytes = home.read_sealed(&path, identity)?.ok_or_else(|| {
+pub fn load_share(vault: &dyn Vault, identity: &Identity, key_id: &str) -> Result<KeyMaterial> {
+    let item = Item::Share(key_id);
+    let bytes = vault.read(item, identity)?.ok_or_else(|| {
         Failure::input(format!(
             "no share for key {key_id} in this home ({})",
-            path.display()
+            vault.locate(item)
         ))
     })?;
     let share: ShareFile = serde_json::from_slice(bytes.expose()).map_err(|e| {
-        Failure::internal(format!("share file {} is damaged", path.display())).cause(e)
+        Failure::internal(format!("share file {} is damaged", vault.locate(item))).cause(e)
     })?;
     let kp = Secret::new(
         hex::decode(&share.key_package)
@@ -999,3 +1024,26 @@ fn check_sign_plan(db: &Db, p: &crate::plan::SignPlan, me: u16) -> Result<()> {
     }
     Ok(())
 }
+
+/// A carrier's failure as the step's: unreadable input is the user's to fix, an
+/// unwritable output or a refusal is reported as it is.
+fn carrier_failure(e: crate::transport::CarrierError) -> Failure {
+    use crate::transport::CarrierError;
+    match e {
+        CarrierError::Read { place, reason } => {
+            Failure::input(format!("cannot read {place}")).cause(reason)
+        }
+        CarrierError::Write { place, reason } => {
+            Failure::internal(format!("cannot write to {place}")).cause(reason)
+        }
+        CarrierError::Refused(m) => Failure::input(m).hint(
+            "nothing was lost; fix the relay (its limits, or a session it expired) or use another, then run this again",
+        ),
+    }
+}
+
+/// A ceremony moves into a worker thread or task.
+const _: fn() = || {
+    fn send<T: Send>() {}
+    send::<Ceremony>();
+};

@@ -31,8 +31,8 @@ use crate::error::{Failure, Result};
 use crate::identity::Card;
 use crate::plan::Plan;
 use crate::pubkey;
-use crate::store::Home;
 use crate::store::db::{Db, KeyRecord, KeyStatus, change_key_status};
+use crate::store::vault::{Item, Vault};
 use serde::{Deserialize, Serialize};
 
 /// Key details the helpers hand to the repaired party (public). Only what every party
@@ -82,14 +82,14 @@ fn plan_key(db: &Db, plan: &Plan) -> Result<Option<KeyRecord>> {
 
 /// Checks a refresh or repair plan against this home before (and, for a refresh,
 /// while) taking part.
-pub(super) fn check_plan(home: &Home, db: &Db, plan: &Plan, me: u16) -> Result<()> {
+pub(super) fn check_plan(vault: &dyn Vault, db: &Db, plan: &Plan, me: u16) -> Result<()> {
     let (key_id, lost) = match plan {
         Plan::Refresh(p) => (&p.key_id, None),
         Plan::Repair(p) => (&p.key_id, Some(p.lost)),
         _ => return Ok(()),
     };
     let key = plan_key(db, plan)?;
-    let has_share = home.share_path(key_id).exists();
+    let has_share = vault.contains(Item::Share(key_id));
     if lost == Some(me) {
         return match key {
             Some(k) if k.status == KeyStatus::Deleted => Err(Failure::input(format!(
@@ -122,14 +122,14 @@ pub(super) fn check_plan(home: &Home, db: &Db, plan: &Plan, me: u16) -> Result<(
     if !has_share {
         return Err(Failure::input(format!(
             "this home has no share of key {key_id} ({})",
-            home.share_path(key_id).display()
+            vault.locate(Item::Share(key_id))
         ))
         .hint("restore it (`mpc keys restore`) or have it repaired (`mpc repair`)"));
     }
     Ok(())
 }
 
-impl Ceremony<'_> {
+impl Ceremony {
     pub(super) fn refresh_step(
         &mut self,
         state: &RefreshState,
@@ -139,7 +139,7 @@ impl Ceremony<'_> {
             return Err(Failure::internal("journal does not match the plan kind"));
         };
         let params = self.keygen_params();
-        let key = load_share(self.home, self.identity, &p.key_id)?;
+        let key = load_share(&*self.vault, &self.identity, &p.key_id)?;
         let step = match self.settle(engine::refresh_step(&params, &key, state, inbox))? {
             Ok(step) => step,
             Err(dispute) => return Ok(dispute),
@@ -221,7 +221,7 @@ impl Ceremony<'_> {
                 transcript: record.transcript,
             };
             (
-                Some(load_share(self.home, self.identity, &p.key_id)?),
+                Some(load_share(&*self.vault, &self.identity, &p.key_id)?),
                 serde_json::to_vec(&info).map_err(|e| Failure::internal("encode").cause(e))?,
             )
         } else {

@@ -84,7 +84,7 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<()> {
             "  mpc init --name {name}: card fingerprint {}",
             crate::identity::words(&id.card().fingerprint())
         ));
-        homes.push((home, id));
+        homes.push((home, std::sync::Arc::new(id)));
     }
     let mut results = Vec::new();
     for scheme in schemes {
@@ -109,7 +109,7 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<()> {
 /// One scheme's demo: the three homes and the message directory.
 struct Demo<'a> {
     p: &'a Printer,
-    homes: &'a [(Home, Identity)],
+    homes: &'a [(Home, std::sync::Arc<Identity>)],
     dir: &'a Path,
 }
 
@@ -286,7 +286,7 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
 /// still running take their step at the same time, with a spinner while they do.
 fn run_all(
     p: &Printer,
-    homes: &[(Home, Identity)],
+    homes: &[(Home, std::sync::Arc<Identity>)],
     plan: &Plan,
     dir: &Path,
     who: &[u16],
@@ -304,7 +304,18 @@ fn run_all(
             let (home, id) = &homes[idx as usize - 1];
             let quiet = &quiet;
             scope.spawn(move || {
-                let mut c = match Ceremony::open(home, id, plan.clone(), dir, quiet, true) {
+                let opened = crate::store::Store::home(home)
+                    .map_err(Failure::from)
+                    .and_then(|store| {
+                        Ceremony::open(
+                            store,
+                            id.clone(),
+                            plan.clone().validated()?,
+                            vec![super::run::dir_carrier(dir)?],
+                            super::run::confirm_plan(quiet, true),
+                        )
+                    });
+                let mut c = match opened {
                     Ok(c) => c,
                     Err(f) => {
                         let _ = report.send(Err(f));

@@ -1,25 +1,26 @@
 //! The part of `mpc keygen|sign|presign|refresh|repair run` they share: load
 //! the plan, unlock, open the session, and step until done (or once, with `--step`).
 //!
-//! With `--relay` the same loop runs over a local message directory
-//! (`HOME/relay/SESSION` unless `--dir` is given) that is kept in step with the relay:
-//! before each step the party uploads everything it has sent and downloads what is new;
-//! downloads are checked like files before they are stored, and one that fails the check
-//! is reported and ignored, so a faulty or hostile relay cannot stop the session with a
-//! bad message. A lost connection is retried until `--timeout`; in `--step` mode it ends
-//! the step with exit 4, as waiting does.
+//! Messages travel through the message directory (`--dir`, or `HOME/relay/SESSION` when
+//! only `--relay` is given, where this party's own messages are kept) and, with
+//! `--relay`, through the relay as well: each step uploads everything this party has
+//! sent and admits what is new for it, checked exactly as a file is. A download that
+//! fails the check is reported and ignored, so a faulty or hostile relay cannot stop the
+//! session with a bad message. A lost connection is retried until `--timeout`; in
+//! `--step` mode it ends the step with exit 4, as waiting does.
 
 use super::{Ctx, read_input};
-use crate::ceremony::{Ceremony, Outcome, Progress};
+use crate::ceremony::{Ceremony, Outcome, Progress, Report, describe_plan};
 use crate::cli::RunArgs;
 use crate::error::{Exit, Failure, Result};
-use crate::identity::Identity;
 use crate::output::Printer;
-use crate::plan::Plan;
-use crate::transport::relay::{RelayClient, RelayError};
-use sha2::{Digest, Sha256};
-use std::collections::HashSet;
+use crate::plan::{Plan, Valid};
+use crate::store::Store;
+use crate::transport::Carrier;
+use crate::transport::dir::DirTransport;
+use crate::transport::relay::{RelayCarrier, RelayClient};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How often a waiting process looks for new messages.
@@ -30,7 +31,7 @@ const RETRY: Duration = Duration::from_secs(1);
 const STEP_ATTEMPTS: u32 = 3;
 
 /// Loads and validates a plan file.
-pub fn load_plan(path: &Path) -> Result<Plan> {
+pub fn load_plan(path: &Path) -> Result<Valid<Plan>> {
     let bytes = read_input(path)?;
     Plan::from_json(&bytes)
         .map_err(|e| Failure::input(format!("{} is not a usable plan", path.display())).cause(e))
@@ -48,6 +49,29 @@ pub struct Ran {
     pub me: u16,
 }
 
+/// The confirmation a new session asks for: the plan's details, then the question
+/// (answered yes by `--yes`).
+pub fn confirm_plan(
+    printer: &Printer,
+    assume_yes: bool,
+) -> impl FnOnce(&Plan, u16) -> Result<bool> {
+    move |plan, me| {
+        printer.status(describe_plan(plan, me));
+        printer.confirm(
+            "Do the plan fingerprint and details match what the other parties read aloud?",
+            assume_yes,
+        )
+    }
+}
+
+/// The message directory as a carrier.
+pub fn dir_carrier(dir: &Path) -> Result<Box<dyn Carrier>> {
+    let transport = DirTransport::new(dir).map_err(|e| {
+        Failure::input(format!("cannot use message directory {}", dir.display())).cause(e)
+    })?;
+    Ok(Box::new(transport))
+}
+
 /// Runs this party's side of the ceremony in `args.plan`, which must be of `kind`.
 pub fn run_ceremony(ctx: &Ctx, args: &RunArgs, kind: &str) -> Result<Ran> {
     let plan = load_plan(&args.plan)?;
@@ -59,67 +83,82 @@ pub fn run_ceremony(ctx: &Ctx, args: &RunArgs, kind: &str) -> Result<Ran> {
             plan.kind()
         )));
     }
-    let identity = ctx.unlock()?;
+    let identity = Arc::new(ctx.unlock()?);
     let session_id = plan.session_id();
     let dir = message_dir(ctx, args, &session_id)?;
-    let members = plan
-        .parties()
-        .iter()
-        .map(|card| Ok(card.verifying_key()?.to_bytes()))
-        .collect::<Result<Vec<_>>>()?;
+    let mut carriers = vec![dir_carrier(&dir)?];
+    if let (Some(addr), Some(me)) = (args.relay.as_deref(), plan.index_of(&identity.card())) {
+        let members = plan
+            .parties()
+            .iter()
+            .map(|card| Ok(card.verifying_key()?.to_bytes()))
+            .collect::<Result<Vec<_>>>()?;
+        let client = RelayClient::new(addr, session_id, me, members);
+        carriers.push(Box::new(RelayCarrier::new(client, identity.clone())));
+    }
     let mut c = Ceremony::open(
-        &ctx.home,
-        &identity,
+        Store::home(&ctx.home)?,
+        identity.clone(),
         plan.clone(),
-        &dir,
-        &ctx.printer,
-        args.yes,
+        carriers,
+        confirm_plan(&ctx.printer, args.yes),
     )?;
     let session = c.session_hex().to_string();
-    let mut relay = args
-        .relay
-        .as_deref()
-        .map(|addr| RelayLink::new(RelayClient::new(addr, session_id, c.index(), members)));
     if c.needs_primes()? {
         super::primes::generate_into_pool(&ctx.printer, &ctx.home, &identity, (1, 1))?;
     }
+    let relay = args.relay.as_deref();
     let deadline = Instant::now() + args.timeout;
     let mut wait = Wait::new(&ctx.printer);
+    let mut link = Link::default();
     loop {
-        if let Some(r) = relay.as_mut() {
-            r.sync(&c, &identity, &ctx.printer, args.step)?;
-        }
-        match c.step()? {
+        let progress = c.step()?;
+        link.check(&mut c, &ctx.printer, relay);
+        match progress {
             Progress::Done(outcome) => {
-                if let Some(r) = relay.as_mut() {
-                    r.finish(&c, &identity, &mut wait, args.step, deadline)?;
+                // The others may still need this party's last messages.
+                while let Some(down) = c.trouble() {
+                    link.give_up_in_step(args.step, relay, &down)?;
+                    if !args.step && Instant::now() >= deadline {
+                        wait.clear();
+                        return Err(Failure::new(
+                            Exit::Waiting,
+                            "done here, but your last messages have not reached the relay",
+                        )
+                        .cause(down)
+                        .hint("run the same command again to send them; the others need them to finish"));
+                    }
+                    wait.show(format!("sending your last messages ({down}; retrying)"));
+                    std::thread::sleep(RETRY);
+                    c.step()?;
+                    link.check(&mut c, &ctx.printer, relay);
                 }
                 wait.clear();
                 return Ok(Ran {
                     outcome,
                     session,
-                    plan,
+                    plan: plan.into_inner(),
                     me: c.index(),
                 });
             }
             Progress::Waiting { round, missing } => {
-                let leaving = args.step || Instant::now() >= deadline;
-                // A process that goes on waiting uploads what this step sent at the top
-                // of the next poll; one that leaves must upload it now.
-                if leaving && let Some(r) = relay.as_mut() {
-                    r.sync(&c, &identity, &ctx.printer, args.step)?;
+                if let Some(down) = c.trouble()
+                    && link.give_up_in_step(args.step, relay, &down)?
+                {
+                    std::thread::sleep(RETRY);
+                    continue;
                 }
+                let leaving = args.step || Instant::now() >= deadline;
                 let who: Vec<String> = missing.iter().map(|&m| c.party_label(m)).collect();
                 let mut msg = format!("waiting for round {round} from {}", who.join(", "));
-                if let Some(down) = relay.as_ref().and_then(|r| r.down.as_ref()) {
+                if let Some(down) = c.trouble() {
                     msg.push_str(&format!(" ({down}; retrying)"));
                 }
                 if leaving {
                     wait.clear();
-                    let hint = match &relay {
-                        Some(r) => format!(
-                            "your messages are on the relay at {}; run this again later",
-                            r.client.addr()
+                    let hint = match relay {
+                        Some(addr) => format!(
+                            "your messages are on the relay at {addr}; run this again later"
                         ),
                         None => format!(
                             "your messages are in {}; bring theirs there and run this again",
@@ -139,6 +178,57 @@ pub fn run_ceremony(ctx: &Ctx, args: &RunArgs, kind: &str) -> Result<Ran> {
                 std::thread::sleep(POLL);
             }
         }
+    }
+}
+
+/// What the run loop knows about its relay between steps.
+#[derive(Default)]
+struct Link {
+    /// Whether the relay was unreachable after the last step.
+    down: bool,
+    /// Failed attempts of a `--step` run.
+    attempts: u32,
+}
+
+impl Link {
+    /// Shows what the last step noticed: messages received (details), bad downloads
+    /// skipped (warnings), the relay coming back.
+    fn check(&mut self, c: &mut Ceremony, printer: &Printer, relay: Option<&str>) {
+        for report in c.take_reports() {
+            match report {
+                Report::Received(what) => printer.detail(format!("received {what}")),
+                Report::Ignored(f) => {
+                    let why = f.causes.join("; ");
+                    printer.warn(format!("{}: {why}; ignored, nothing was stored", f.message));
+                }
+            }
+        }
+        let down = c.trouble().is_some();
+        if self.down
+            && !down
+            && let Some(addr) = relay
+        {
+            printer.status(format!("relay at {addr} reachable again"));
+        }
+        self.down = down;
+    }
+
+    /// In `--step` mode an unreachable relay is tried a few times (`Ok(true)`: try
+    /// again), then the step ends with exit 4. A waiting process goes on (`Ok(false)`).
+    fn give_up_in_step(&mut self, step: bool, relay: Option<&str>, down: &str) -> Result<bool> {
+        if !step {
+            return Ok(false);
+        }
+        self.attempts += 1;
+        if self.attempts < STEP_ATTEMPTS {
+            return Ok(true);
+        }
+        Err(Failure::new(
+            Exit::Waiting,
+            format!("cannot reach the relay at {}", relay.unwrap_or("?")),
+        )
+        .cause(down.strip_prefix("relay unreachable: ").unwrap_or(down))
+        .hint("nothing was lost; check that `mpc relay` runs there, then run this step again"))
     }
 }
 
@@ -192,140 +282,6 @@ impl<'p> Wait<'p> {
     fn clear(&mut self) {
         if let Some(s) = self.spinner.take() {
             s.finish_and_clear();
-        }
-    }
-}
-
-/// A ceremony's link to a relay.
-struct RelayLink {
-    client: RelayClient,
-    /// Why the relay is unreachable, while it is.
-    down: Option<String>,
-    /// When to try an unreachable relay again.
-    retry_at: Instant,
-    /// Downloads already dealt with (stored or rejected), by digest.
-    seen: HashSet<[u8; 32]>,
-}
-
-impl RelayLink {
-    fn new(client: RelayClient) -> RelayLink {
-        RelayLink {
-            client,
-            down: None,
-            retry_at: Instant::now(),
-            seen: HashSet::new(),
-        }
-    }
-
-    /// Uploads what this party has sent and stores what is new for it. An unreachable
-    /// relay is remembered and retried later, except in `--step` mode, where it ends the
-    /// step after a few attempts.
-    fn sync(
-        &mut self,
-        c: &Ceremony,
-        identity: &Identity,
-        printer: &Printer,
-        step: bool,
-    ) -> Result<()> {
-        let mut attempt = 0;
-        loop {
-            if !step && Instant::now() < self.retry_at {
-                return Ok(());
-            }
-            match self.exchange(c, identity, printer)? {
-                Ok(()) => {
-                    if self.down.take().is_some() {
-                        printer.status(format!("relay at {} reachable again", self.client.addr()));
-                    }
-                    return Ok(());
-                }
-                Err(RelayError::Unreachable { reason, .. }) => {
-                    attempt += 1;
-                    self.retry_at = Instant::now() + RETRY;
-                    if !step {
-                        self.down = Some(format!("relay unreachable: {reason}"));
-                        return Ok(());
-                    }
-                    if attempt >= STEP_ATTEMPTS {
-                        return Err(Failure::new(
-                            Exit::Waiting,
-                            format!("cannot reach the relay at {}", self.client.addr()),
-                        )
-                        .cause(reason)
-                        .hint("nothing was lost; check that `mpc relay` runs there, then run this step again"));
-                    }
-                    std::thread::sleep(RETRY);
-                }
-                Err(e @ RelayError::Refused { .. }) => {
-                    return Err(Failure::input(e.to_string()).hint(
-                        "nothing was lost; fix the relay (its limits, or a session it expired) or use another, then run this again",
-                    ));
-                }
-            }
-        }
-    }
-
-    /// One round trip: upload, download, store. The outer error is ours (the database,
-    /// the disk), the inner one the relay's.
-    fn exchange(
-        &mut self,
-        c: &Ceremony,
-        identity: &Identity,
-        printer: &Printer,
-    ) -> Result<std::result::Result<(), RelayError>> {
-        let outbox = c.outbox()?;
-        if let Err(e) = self.client.push(identity, &outbox) {
-            return Ok(Err(e));
-        }
-        let downloads = match self.client.fetch(identity) {
-            Ok(d) => d,
-            Err(e) => return Ok(Err(e)),
-        };
-        for bytes in downloads {
-            let digest: [u8; 32] = Sha256::digest(&bytes).into();
-            if !self.seen.insert(digest) {
-                continue;
-            }
-            let origin = format!("a message from the relay at {}", self.client.addr());
-            match c.receive(&bytes, &origin) {
-                Ok(Some(path)) => printer.detail(format!("received {}", path.display())),
-                Ok(None) => {}
-                Err(f) if f.exit == Exit::Usage => {
-                    let why = f.causes.join("; ");
-                    printer.warn(format!("{}: {why}; ignored, nothing was stored", f.message));
-                }
-                Err(f) => return Err(f),
-            }
-        }
-        Ok(Ok(()))
-    }
-
-    /// After the ceremony is done here: make sure its last messages reached the relay,
-    /// since the others may still need them.
-    fn finish(
-        &mut self,
-        c: &Ceremony,
-        identity: &Identity,
-        wait: &mut Wait,
-        step: bool,
-        deadline: Instant,
-    ) -> Result<()> {
-        loop {
-            self.retry_at = Instant::now();
-            self.sync(c, identity, wait.printer, step)?;
-            let Some(down) = &self.down else {
-                return Ok(());
-            };
-            if Instant::now() >= deadline {
-                return Err(Failure::new(
-                    Exit::Waiting,
-                    "done here, but your last messages have not reached the relay",
-                )
-                .cause(down.clone())
-                .hint("run the same command again to send them; the others need them to finish"));
-            }
-            wait.show(format!("sending your last messages ({down}; retrying)"));
-            std::thread::sleep(RETRY);
         }
     }
 }

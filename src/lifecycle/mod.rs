@@ -22,6 +22,7 @@ use crate::plan::format_time;
 use crate::store::Home;
 use crate::store::db::{Db, KeyRecord, KeyStatus, change_key_status};
 use crate::store::fsutil::remove_durably;
+use crate::store::vault::{Item, Vault};
 
 /// A change of status asked for by the user.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -146,17 +147,16 @@ pub fn apply(
 
 /// Destroys this home's unused presignatures of `key_id` (marked consumed first, so
 /// none is used while its file goes); returns the files removed.
-pub fn destroy_presignatures(home: &Home, db: &Db, key_id: &str) -> Result<Vec<String>> {
+pub fn destroy_presignatures(vault: &dyn Vault, db: &Db, key_id: &str) -> Result<Vec<String>> {
     let mut destroyed = Vec::new();
     for p in unused_presignatures(db)? {
         if p.key_id != key_id {
             continue;
         }
         db.set_ledger(&p.session, "presignature", "consumed")?;
-        let path = home.presignature_path(&p.session);
-        remove_durably(&path)
-            .map_err(|e| Failure::internal(format!("cannot remove {}", path.display())).cause(e))?;
-        destroyed.push(path.display().to_string());
+        let item = Item::Presignature(&p.session);
+        vault.remove(item)?;
+        destroyed.push(vault.locate(item));
     }
     Ok(destroyed)
 }

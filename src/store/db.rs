@@ -422,6 +422,16 @@ impl Db {
         Ok(db)
     }
 
+    /// A database in process memory, for a [`MemoryVault`](super::vault::MemoryVault):
+    /// the same schema, transactions and single-use rules as on disk, gone when dropped.
+    pub fn memory() -> Result<Db, StoreError> {
+        let conn = Connection::open_in_memory()?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let mut db = Db { conn };
+        db.migrate()?;
+        Ok(db)
+    }
+
     fn migrate(&mut self) -> Result<(), StoreError> {
         let version: i64 = self
             .conn

@@ -14,6 +14,7 @@
 pub mod audit;
 pub mod db;
 pub mod fsutil;
+pub mod vault;
 
 use crate::identity::{Card, Identity, IdentityError};
 use crate::secret::{Secret, SecretBytes};
@@ -61,6 +62,34 @@ pub enum StoreError {
     /// Another process changed the record first (a lost race, not damage).
     #[error("{0}")]
     Changed(String),
+}
+
+/// What a ceremony keeps: the metadata database and the vault of secret items, either
+/// a party home on disk or both in memory.
+pub struct Store {
+    /// The metadata, ledger and audit log.
+    pub db: db::Db,
+    /// The secret items.
+    pub vault: std::sync::Arc<dyn vault::Vault>,
+}
+
+impl Store {
+    /// The store of a party home: its database and its sealed files.
+    pub fn home(home: &Home) -> Result<Store, StoreError> {
+        Ok(Store {
+            db: home.db()?,
+            vault: std::sync::Arc::new(home.clone()),
+        })
+    }
+
+    /// A store in process memory only: an in-memory database and a
+    /// [`vault::MemoryVault`].
+    pub fn memory() -> Result<Store, StoreError> {
+        Ok(Store {
+            db: db::Db::memory()?,
+            vault: std::sync::Arc::new(vault::MemoryVault::new()),
+        })
+    }
 }
 
 /// A party home directory.

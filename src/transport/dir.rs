@@ -6,50 +6,9 @@
 //! else or sent by itself. Names are only a filter: the content decides, and a file whose
 //! content does not match its name is rejected.
 
-use crate::envelope::{Envelope, looks_like_envelope, session_prefix};
+use crate::envelope::{Envelope, NameInfo, looks_like_envelope, parse_name, session_prefix};
 use crate::store::fsutil::{write_atomic, write_new};
 use std::path::{Path, PathBuf};
-
-/// What a canonical file name says about its message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NameInfo {
-    /// `keygen` or `sign`.
-    pub protocol: String,
-    /// Round.
-    pub round: u8,
-    /// Sender index.
-    pub sender: u16,
-    /// Recipient index, `None` for broadcast.
-    pub recipient: Option<u16>,
-}
-
-/// Parses a canonical message file name (without the session prefix check).
-pub fn parse_name(name: &str) -> Option<NameInfo> {
-    let stem = name.strip_suffix(".mpcmsg")?;
-    let mut parts = stem.split('-');
-    let _session = parts.next()?;
-    let protocol = parts.next()?.to_string();
-    let round = parts.next()?.strip_prefix('r')?.parse().ok()?;
-    let sender = parts.next()?.strip_prefix('p')?.parse().ok()?;
-    if parts.next()? != "to" {
-        return None;
-    }
-    let to = parts.next()?;
-    let recipient = if to == "all" {
-        None
-    } else {
-        Some(to.parse().ok()?)
-    };
-    if parts.next().is_some() {
-        return None;
-    }
-    Some(NameInfo {
-        protocol,
-        round,
-        sender,
-        recipient,
-    })
-}
 
 /// A file as it was when this process last read or wrote it: length and modification
 /// time. A waiting process polls the directory several times a second; a file whose
@@ -210,31 +169,40 @@ impl DirTransport {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_canonical_names_only() {
-        assert_eq!(
-            parse_name("0011223344556677-keygen-r2-p3-to-1.mpcmsg"),
-            Some(NameInfo {
-                protocol: "keygen".into(),
-                round: 2,
-                sender: 3,
-                recipient: Some(1)
+impl super::Carrier for DirTransport {
+    fn incoming(
+        &mut self,
+        session: &[u8; 32],
+        me: u16,
+    ) -> Result<Vec<super::Incoming>, super::CarrierError> {
+        let candidates = self
+            .candidates(session, me)
+            .map_err(|e| super::CarrierError::Read {
+                place: self.dir.display().to_string(),
+                reason: e.to_string(),
+            })?;
+        Ok(candidates
+            .into_iter()
+            .filter(|(path, _)| !self.unchanged(path))
+            .map(|(path, name)| super::Incoming {
+                origin: path.display().to_string(),
+                bytes: std::fs::read(&path).map_err(|e| e.to_string()),
+                name,
+                stops: true,
             })
-        );
-        assert_eq!(
-            parse_name("0011223344556677-sign-r1-p2-to-all.mpcmsg")
-                .unwrap()
-                .recipient,
-            None
-        );
-        assert_eq!(
-            parse_name("0011223344556677-sign-r1-p2-to-all (1).mpcmsg"),
-            None
-        );
-        assert_eq!(parse_name("x-sign-r1-p2.mpcmsg"), None);
+            .collect())
+    }
+
+    fn handled(&mut self, incoming: &super::Incoming) {
+        self.remember(Path::new(&incoming.origin));
+    }
+
+    fn deliver(&mut self, envelope: &Envelope) -> Result<(), super::CarrierError> {
+        DirTransport::deliver(self, envelope)
+            .map(|_| ())
+            .map_err(|e| super::CarrierError::Write {
+                place: self.dir.display().to_string(),
+                reason: e.to_string(),
+            })
     }
 }

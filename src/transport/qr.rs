@@ -107,7 +107,7 @@ impl Item {
             return Ok(Item::Card(card, bytes.to_vec()));
         }
         match Plan::from_json(bytes) {
-            Ok(plan) => Ok(Item::Plan(Box::new(plan), bytes.to_vec())),
+            Ok(plan) => Ok(Item::Plan(Box::new(plan.into_inner()), bytes.to_vec())),
             Err(_) => Err("not a round message, a card or a plan".into()),
         }
     }
@@ -188,7 +188,11 @@ pub fn unbundle(bytes: &[u8]) -> Result<Vec<Item>, QrError> {
                 body.to_vec(),
             ),
             2 => Item::Plan(
-                Box::new(Plan::from_json(body).map_err(|e| item(e.to_string()))?),
+                Box::new(
+                    Plan::from_json(body)
+                        .map_err(|e| item(e.to_string()))?
+                        .into_inner(),
+                ),
                 body.to_vec(),
             ),
             k => return Err(item(format!("unknown kind {k}"))),

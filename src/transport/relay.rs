@@ -273,3 +273,109 @@ impl RelayClient {
         self.refused(reason)
     }
 }
+
+/// How long a carrier leaves an unreachable relay alone before trying again.
+const RETRY: Duration = Duration::from_secs(1);
+
+/// The relay as a [`Carrier`](super::Carrier): every step uploads what this party sent
+/// and downloads what is new for it, and the downloads go straight to admission.
+///
+/// An unreachable relay is not an error of the step: the carrier remembers why
+/// ([`Carrier::trouble`](super::Carrier::trouble)) and tries again a second later, and
+/// nothing is lost meanwhile (the journal holds what was sent). A refusal is an error.
+pub struct RelayCarrier {
+    client: RelayClient,
+    identity: std::sync::Arc<Identity>,
+    down: Option<String>,
+    retry_at: std::time::Instant,
+    /// Downloads already offered, by digest.
+    seen: HashSet<[u8; 32]>,
+    /// Envelopes that could not be uploaded yet, by digest.
+    unsent: HashSet<[u8; 32]>,
+}
+
+impl RelayCarrier {
+    /// A carrier over `client`, authenticating as `identity`.
+    pub fn new(client: RelayClient, identity: std::sync::Arc<Identity>) -> RelayCarrier {
+        RelayCarrier {
+            client,
+            identity,
+            down: None,
+            retry_at: std::time::Instant::now(),
+            seen: HashSet::new(),
+            unsent: HashSet::new(),
+        }
+    }
+
+    /// The relay's address.
+    pub fn addr(&self) -> &str {
+        self.client.addr()
+    }
+
+    /// Tries the relay again at the next call, even if it was unreachable a moment ago.
+    pub fn retry_now(&mut self) {
+        self.retry_at = std::time::Instant::now();
+    }
+
+    /// Runs one exchange with the relay unless it is resting after a failure; an
+    /// unreachable relay is noted (`None`), a refusal returned.
+    fn attempt<T>(
+        &mut self,
+        op: impl FnOnce(&mut RelayClient, &Identity) -> Result<T, RelayError>,
+    ) -> Result<Option<T>, super::CarrierError> {
+        if self.down.is_some() && std::time::Instant::now() < self.retry_at {
+            return Ok(None);
+        }
+        match op(&mut self.client, &self.identity) {
+            Ok(v) => {
+                self.down = None;
+                Ok(Some(v))
+            }
+            Err(RelayError::Unreachable { reason, .. }) => {
+                self.down = Some(format!("relay unreachable: {reason}"));
+                self.retry_at = std::time::Instant::now() + RETRY;
+                Ok(None)
+            }
+            Err(e @ RelayError::Refused { .. }) => Err(super::CarrierError::Refused(e.to_string())),
+        }
+    }
+}
+
+impl super::Carrier for RelayCarrier {
+    fn incoming(
+        &mut self,
+        _session: &[u8; 32],
+        _me: u16,
+    ) -> Result<Vec<super::Incoming>, super::CarrierError> {
+        let downloads = self.attempt(|c, id| c.fetch(id))?.unwrap_or_default();
+        let origin = format!("a message from the relay at {}", self.client.addr());
+        Ok(downloads
+            .into_iter()
+            .filter(|bytes| self.seen.insert(Sha256::digest(bytes).into()))
+            .map(|bytes| super::Incoming {
+                origin: origin.clone(),
+                bytes: Ok(bytes),
+                name: None,
+                stops: false,
+            })
+            .collect())
+    }
+
+    fn handled(&mut self, _: &super::Incoming) {}
+
+    fn deliver(&mut self, envelope: &crate::envelope::Envelope) -> Result<(), super::CarrierError> {
+        let raw = [envelope.as_bytes().to_vec()];
+        let digest: [u8; 32] = Sha256::digest(&raw[0]).into();
+        match self.attempt(|c, id| c.push(id, &raw))? {
+            Some(_) => self.unsent.remove(&digest),
+            None => self.unsent.insert(digest),
+        };
+        Ok(())
+    }
+
+    fn trouble(&self) -> Option<String> {
+        self.down.clone().or_else(|| {
+            (!self.unsent.is_empty()).then(|| "some messages are not uploaded yet".to_string())
+        })
+    }
+}
