@@ -142,6 +142,40 @@ impl From<crate::store::StoreError> for Failure {
             S::Changed(why) => Failure::input(why)
                 .hint("another mpc process changed it first; look at the current state and run again if still wanted"),
             e @ (S::Io { .. } | S::Db(_)) => Failure::internal("storage error").cause(e),
+            e @ S::NoShare { .. } => Failure::input(e.to_string()),
+            S::Corrupt { what, reason } => Failure::internal(what).cause(reason),
+            S::CannotSign {
+                key_id: id,
+                status,
+                delete_after,
+            } => {
+                use crate::store::db::KeyStatus;
+                let (why, hint) = match status {
+                    KeyStatus::Active => ("is active".to_string(), String::new()),
+                    KeyStatus::Suspended => (
+                        "is suspended".to_string(),
+                        format!("resume it with `mpc resume {id}`, if that is what its owners decided"),
+                    ),
+                    KeyStatus::PendingDeletion => (
+                        format!(
+                            "is scheduled for deletion{}",
+                            delete_after
+                                .map(|t| format!(" on {}", crate::clock::format_time(t)))
+                                .unwrap_or_default()
+                        ),
+                        format!("cancel with `mpc delete {id} --cancel`, then `mpc resume {id}`"),
+                    ),
+                    KeyStatus::Deleted => (
+                        "was deleted: its share is destroyed".to_string(),
+                        "nothing can sign with it again".to_string(),
+                    ),
+                    KeyStatus::Creating | KeyStatus::Rotating => (
+                        format!("is {}", status.as_str()),
+                        "finish that ceremony first".to_string(),
+                    ),
+                };
+                Failure::input(format!("key {id} {why}; it cannot sign")).hint(hint)
+            }
         }
     }
 }

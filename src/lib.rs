@@ -8,6 +8,7 @@
 pub mod ceremony;
 pub mod chain;
 pub mod cli;
+pub mod clock;
 pub mod commands;
 pub mod engine;
 pub mod envelope;

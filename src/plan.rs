@@ -13,7 +13,6 @@ use crate::scheme::Scheme;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The largest message a signing plan carries.
 pub const MAX_MESSAGE_LEN: usize = 1 << 20;
@@ -276,18 +275,7 @@ pub fn party_set_id(parties: &[Card]) -> String {
     hex::encode(&h.finalize()[..8])
 }
 
-/// Current unix time in seconds.
-pub fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-/// Formats unix seconds as RFC 3339 UTC.
-pub fn format_time(secs: u64) -> String {
-    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs)).to_string()
-}
+pub use crate::clock::{format_time, now};
 
 /// 32 fresh random bytes as hex.
 pub fn fresh_nonce() -> String {

@@ -8,6 +8,7 @@ use mpc::identity::Identity;
 use mpc::plan::{KeygenPlan, Plan, SignPlan, Valid, fresh_nonce, now};
 use mpc::scheme::Scheme;
 use mpc::store::Store;
+use mpc::store::db::{Mark, SingleUse};
 use mpc::transport::Carrier;
 use mpc::transport::dir::DirTransport;
 use mpc::transport::memory::{Board, MemoryCarrier};
@@ -163,8 +164,8 @@ fn frost_keygen_and_signing_run_in_memory_without_files() {
         let sid = c.session_hex().to_string();
         let store = c.into_store();
         assert_eq!(
-            store.db.ledger(&sid, "nonce").unwrap().as_deref(),
-            Some("consumed")
+            store.db.ledger(&sid, SingleUse::Nonce).unwrap(),
+            Some(Mark::Consumed)
         );
     }
 }

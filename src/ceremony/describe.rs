@@ -17,7 +17,7 @@ pub fn describe_plan(plan: &Plan, me: u16) -> String {
     s.push_str(&format!("  label:       {}\n", plan.label()));
     s.push_str(&format!(
         "  expires:     {}\n",
-        crate::plan::format_time(plan.expires_at())
+        crate::clock::format_time(plan.expires_at())
     ));
     s.push_str("  parties:\n");
     let participants = plan.participants();

@@ -18,7 +18,7 @@ use crate::error::{Failure, Result};
 use crate::plan::{AuxMode, Plan, Presign, parse_path, party_set_id};
 use crate::pubkey;
 use crate::secret::Secret;
-use crate::store::db::Claim;
+use crate::store::db::{Claim, Mark, SingleUse};
 use crate::store::vault::Item;
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop};
@@ -270,8 +270,8 @@ impl Ceremony {
         journal.sent.extend(rows);
         self.save_journal(journal)?;
         crate::fault::point("journal-saved");
-        let ledger =
-            (protocol == Protocol::Sign && last >= 4).then_some(("partial-signature", "consumed"));
+        let ledger = (protocol == Protocol::Sign && last >= 4)
+            .then_some((SingleUse::PartialSignature, Mark::Consumed));
         self.db.record_sent(&self.sid, &journal.sent, ledger)?;
         crate::fault::point("sent-recorded");
         Ok(())
@@ -355,7 +355,7 @@ impl Ceremony {
                 "ECDSA shares are not repaired (the plan should not validate)",
             )),
             Plan::Sign(p) => {
-                if self.db.ledger(&self.sid, "partial-signature")?.as_deref() != Some("consumed") {
+                if self.db.ledger(&self.sid, SingleUse::PartialSignature)? != Some(Mark::Consumed) {
                     self.ensure_key_signs(&p.key_id)?;
                 }
                 let share = self.load_ecdsa_share(&p.key_id)?;
@@ -468,7 +468,8 @@ impl Ceremony {
                             json.expose(),
                         )?;
                         crate::fault::point("presignature-written");
-                        self.db.set_ledger(&self.sid, "presignature", "armed")?;
+                        self.db
+                            .set_ledger(&self.sid, SingleUse::Presignature, Mark::Armed)?;
                         self.complete(Outcome::Presign {
                             key_id: p.key_id.clone(),
                             signers: p.signers.clone(),
@@ -501,7 +502,10 @@ impl Ceremony {
                         [&digest[..]],
                     ));
                     let short = &session[..16.min(session.len())];
-                    match self.db.claim(session, "presignature", &binding, false)? {
+                    match self
+                        .db
+                        .claim(session, SingleUse::Presignature, &binding, false)?
+                    {
                         Claim::Won | Claim::Again => {}
                         Claim::Spent => {
                             return Err(Failure::input(format!(
@@ -758,7 +762,7 @@ impl Ceremony {
         // old share cannot be used with the new ones and go with it.
         let group_key = cggmp::public_key(&new);
         self.write_share(p.scheme, &p.key_id, encode(&new)?.expose(), &group_key)?;
-        crate::lifecycle::destroy_presignatures(&*self.vault, &self.db, &p.key_id)?;
+        crate::store::keystore::destroy_presignatures(&*self.vault, &self.db, &p.key_id)?;
         self.end_rotation()?;
         let transcript = tagged_hash("mpc-ecdsa-refresh-transcript", &self.session, [&mine[..]]);
         self.complete(Outcome::Refresh {

@@ -73,7 +73,7 @@ pub fn abandon(vault: &dyn Vault, db: &mut Db, sid: &str) -> Result<()> {
 /// session is ended (its secret state destroyed) so that no nonce lingers; the caller
 /// holds the session's lock.
 pub(super) fn expire(vault: &dyn Vault, db: &mut Db, plan: &Plan, sid: &str) -> Result<Failure> {
-    let at = crate::plan::format_time(plan.expires_at());
+    let at = crate::clock::format_time(plan.expires_at());
     end_unfinished(
         vault,
         db,

@@ -25,12 +25,14 @@ use crate::plan::{AuxMode, KeygenPlan, Plan, PlanError, Valid};
 use crate::pubkey;
 use crate::secret::Secret;
 use crate::store::Store;
-use crate::store::db::{Claim, Db, KeyRecord, KeyStatus, SessionStatus, set_session};
+use crate::store::db::{
+    Claim, Db, KeyRecord, KeyStatus, Mark, SessionStatus, SingleUse, set_session,
+};
+use crate::store::keystore::{self, ShareFile};
 use crate::store::vault::{Item, Vault};
 use crate::transport::Carrier;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use zeroize::{Zeroize, ZeroizeOnDrop};
 
 mod admission;
 mod describe;
@@ -60,23 +62,6 @@ enum JournalState {
     Ecdsa(ecdsa::EcdsaState),
     Refresh(RefreshState),
     Repair(RepairState),
-}
-
-/// A key share file's contents (secret).
-#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
-pub struct ShareFile {
-    /// Format version (1).
-    pub version: u8,
-    /// Scheme id.
-    pub scheme: String,
-    /// Key id.
-    pub key_id: String,
-    /// Party index.
-    pub index: u16,
-    /// frost `KeyPackage`, hex.
-    pub key_package: String,
-    /// frost `PublicKeyPackage`, hex.
-    pub public_key_package: String,
 }
 
 /// What a finished ceremony produced (public).
@@ -348,7 +333,7 @@ impl Ceremony {
             let lock = self.vault.lock_session(&self.sid)?;
             rec = self.record()?; // as the previous holder of the lock left it
             if rec.status == SessionStatus::Running {
-                if crate::plan::now() > self.plan.expires_at() {
+                if crate::clock::now() > self.plan.expires_at() {
                     return Err(expire(&*self.vault, &mut self.db, &self.plan, &self.sid)?);
                 }
                 self.reconcile()?;
@@ -418,7 +403,9 @@ impl Ceremony {
     fn reconcile(&mut self) -> Result<()> {
         let journal = self.load_journal()?;
         let ledger = match &journal.state {
-            JournalState::Sign(SignState::Committed { .. }) => Some(("nonce", "armed")),
+            JournalState::Sign(SignState::Committed { .. }) => {
+                Some((SingleUse::Nonce, Mark::Armed))
+            }
             _ => None,
         };
         self.db.record_sent(&self.sid, &journal.sent, ledger)?;
@@ -573,7 +560,9 @@ impl Ceremony {
                     journal.sent.extend(rows);
                     journal.state = state;
                     let ledger = match &journal.state {
-                        JournalState::Sign(SignState::Committed { .. }) => Some(("nonce", "armed")),
+                        JournalState::Sign(SignState::Committed { .. }) => {
+                            Some((SingleUse::Nonce, Mark::Armed))
+                        }
                         _ => None,
                     };
                     // The commit point: the new state (without the nonces, once a share
@@ -655,7 +644,7 @@ impl Ceremony {
         self.write_share(p.scheme, &key_id, key_package, public_key_package)?;
         crate::fault::point("share-written");
         if self.db.key(&key_id)?.is_none() {
-            let now = crate::plan::now();
+            let now = crate::clock::now();
             self.db.insert_key(&KeyRecord {
                 id: key_id.clone(),
                 scheme: p.scheme.id().into(),
@@ -699,11 +688,7 @@ impl Ceremony {
             key_package: hex::encode(key_package),
             public_key_package: hex::encode(public_key_package),
         };
-        let bytes = Secret::new(
-            serde_json::to_vec(&share).map_err(|e| Failure::internal("encode").cause(e))?,
-        );
-        self.vault
-            .write(Item::Share(key_id), &self.identity, bytes.expose())?;
+        keystore::write_share(&*self.vault, &self.identity, &share)?;
         Ok(())
     }
 
@@ -865,7 +850,7 @@ impl Ceremony {
             .db
             .key(key_id)?
             .ok_or_else(|| Failure::input(format!("key {key_id} is no longer in this home")))?;
-        crate::lifecycle::ensure_can_sign(&key)
+        Ok(keystore::ensure_signs(&key)?)
     }
 
     /// Consumes this session's FROST nonces for the signature share in `outgoing`: the
@@ -879,7 +864,7 @@ impl Ceremony {
             &self.session,
             outgoing.iter().map(|o| &o.data[..]),
         ));
-        match self.db.claim(&self.sid, "nonce", &binding, true)? {
+        match self.db.claim(&self.sid, SingleUse::Nonce, &binding, true)? {
             Claim::Won | Claim::Again => {
                 crate::fault::point("nonce-claimed");
                 Ok(())
@@ -932,44 +917,6 @@ fn state_name(s: &JournalState) -> &'static str {
     }
 }
 
-/// An unused presignature in this home: its presigning session, key and signers.
-pub struct UnusedPresignature {
-    /// The presigning session id, hex.
-    pub session: String,
-    /// The key.
-    pub key_id: String,
-    /// The signers, 1-based plan indices.
-    pub signers: Vec<u16>,
-}
-
-/// This home's presignatures whose ledger entry is still armed, oldest first.
-pub fn unused_presignatures(db: &Db) -> Result<Vec<UnusedPresignature>> {
-    let mut out = Vec::new();
-    for (session, result) in db.completed_sessions()? {
-        let outcome: Outcome = serde_json::from_str(&result).map_err(|e| {
-            Failure::internal(format!(
-                "the stored result of session {} is unreadable",
-                &session[..16.min(session.len())]
-            ))
-            .cause(e)
-        })?;
-        let Outcome::Presign {
-            key_id, signers, ..
-        } = outcome
-        else {
-            continue;
-        };
-        if db.ledger(&session, "presignature")?.as_deref() == Some("armed") {
-            out.push(UnusedPresignature {
-                session,
-                key_id,
-                signers,
-            });
-        }
-    }
-    Ok(out)
-}
-
 /// Checks a refresh or repair plan against this party's store (its vault and open
 /// database `db`), as taking part will.
 pub fn check_plan_here(vault: &dyn Vault, db: &Db, plan: &Plan, me: u16) -> Result<()> {
@@ -978,16 +925,7 @@ pub fn check_plan_here(vault: &dyn Vault, db: &Db, plan: &Plan, me: u16) -> Resu
 
 /// Loads and decrypts this party's share of `key_id`.
 pub fn load_share(vault: &dyn Vault, identity: &Identity, key_id: &str) -> Result<KeyMaterial> {
-    let item = Item::Share(key_id);
-    let bytes = vault.read(item, identity)?.ok_or_else(|| {
-        Failure::input(format!(
-            "no share for key {key_id} in this home ({})",
-            vault.locate(item)
-        ))
-    })?;
-    let share: ShareFile = serde_json::from_slice(bytes.expose()).map_err(|e| {
-        Failure::internal(format!("share file {} is damaged", vault.locate(item))).cause(e)
-    })?;
+    let share = keystore::read_share(vault, identity, key_id)?;
     let kp = Secret::new(
         hex::decode(&share.key_package)
             .map_err(|e| Failure::internal("share file is damaged").cause(e))?,
@@ -1015,7 +953,7 @@ fn check_sign_plan(db: &Db, p: &crate::plan::SignPlan, me: u16) -> Result<()> {
             "the plan's parties or threshold do not match the key's",
         ));
     }
-    crate::lifecycle::ensure_can_sign(&key)?;
+    keystore::ensure_signs(&key)?;
     if !p.signers.contains(&me) {
         return Err(Failure::input(format!(
             "you (party {me}) are not one of this plan's signers {:?}",

@@ -274,7 +274,7 @@ impl Ceremony {
                     &public_key_package,
                 )?;
                 if plan_key(&self.db, &self.plan)?.is_none() {
-                    let now = crate::plan::now();
+                    let now = crate::clock::now();
                     self.db.insert_key(&KeyRecord {
                         id: p.key_id.clone(),
                         scheme: p.scheme.id().into(),

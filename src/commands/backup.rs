@@ -1,7 +1,7 @@
 //! `mpc keys backup KEY --out FILE [--to RECIPIENT]...` and `mpc keys restore FILE`.
 //! The format and the checks are in [`crate::lifecycle::backup`].
 
-use super::{Ctx, keys::resolve_key, read_input};
+use super::{Ctx, read_input, resolve_key};
 use crate::cli::{KeysBackupArgs, KeysRestoreArgs};
 use crate::error::{Failure, Result};
 use crate::lifecycle::backup::{self, Seal};

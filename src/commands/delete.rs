@@ -5,10 +5,7 @@
 //! file and any unused presignatures of the key. The key's metadata stays, marked
 //! deleted, and the audit log records each step.
 
-use super::{
-    Ctx,
-    keys::{apply_signed, resolve_key},
-};
+use super::{Ctx, keys::apply_signed, resolve_key};
 use crate::cli::DeleteArgs;
 use crate::error::{Failure, Result};
 use crate::lifecycle::{Transition, destroy};

@@ -26,25 +26,6 @@ const NAMES: [&str; 3] = ["alice", "bob", "carol"];
 /// Demo homes use a cheap KDF so the demo is quick; real homes default to 2^18.
 const DEMO_KDF_LOG_N: u8 = 10;
 
-/// The demo's Paillier prime sets, one per party (public: for the demo only).
-const DEMO_PRIMES: &str = include_str!("demo_primes.json");
-
-/// The demo's prime sets, each as the JSON `mpc primes import` reads.
-fn demo_primes() -> Result<Vec<String>> {
-    let sets: Vec<serde_json::Value> = serde_json::from_str(DEMO_PRIMES)
-        .map_err(|e| Failure::internal("the built-in demo primes do not parse").cause(e))?;
-    Ok(sets.iter().map(|s| s.to_string()).collect())
-}
-
-/// Whether `primes` (a prime set's JSON) is one of the demo's public sets.
-pub fn is_demo_primes(primes: &[u8]) -> bool {
-    let Ok(given) = serde_json::from_slice::<serde_json::Value>(primes) else {
-        return false;
-    };
-    serde_json::from_str::<Vec<serde_json::Value>>(DEMO_PRIMES)
-        .is_ok_and(|sets| sets.contains(&given))
-}
-
 /// Runs `mpc demo`.
 pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<()> {
     let tmp;
@@ -137,7 +118,7 @@ impl Demo<'_> {
         presign: Option<Presign>,
     ) -> Result<Plan> {
         let db = self.homes[0].0.db()?;
-        let key = super::keys::resolve_key(&db, key_id)?;
+        let key = super::resolve_key(&db, key_id)?;
         let scheme = Scheme::ALL
             .into_iter()
             .find(|s| s.id() == key.scheme)
@@ -195,7 +176,7 @@ impl Demo<'_> {
         self.p.warn(
             "aux info needs Paillier primes: this demo uses publicly known ones built into mpc for the demo only; they are never importable into a real home",
         );
-        for ((home, id), primes) in self.homes.iter().zip(demo_primes()?) {
+        for ((home, id), primes) in self.homes.iter().zip(super::primes::demo_primes()?) {
             home.add_primes(id, primes.as_bytes())?;
         }
         let kplan = self.keygen_plan(scheme, Some(AuxMode::Generate))?;

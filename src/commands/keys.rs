@@ -1,6 +1,6 @@
 //! `mpc keys list|show|export|address` (backup and restore are in `backup.rs`).
 
-use super::Ctx;
+use super::{Ctx, resolve_key};
 use crate::ceremony::load_share;
 use crate::chain;
 use crate::cli::{KeyFormat, KeysAddressArgs, KeysCommand};
@@ -35,19 +35,6 @@ pub fn key_with_parties(db: &Db, prefix: &str) -> Result<(KeyRecord, Scheme, Vec
     let parties: Vec<Card> = serde_json::from_str(&key.parties_json)
         .map_err(|e| Failure::internal("stored parties are unreadable").cause(e))?;
     Ok((key, scheme, parties))
-}
-
-/// Finds the one key whose id starts with `prefix`.
-pub fn resolve_key(db: &Db, prefix: &str) -> Result<KeyRecord> {
-    let mut found = db.keys_matching(prefix)?;
-    match found.len() {
-        1 => Ok(found.remove(0)),
-        0 => Err(Failure::input(format!("no key matches `{prefix}`"))
-            .hint("list keys with `mpc keys list`")),
-        n => Err(Failure::input(format!(
-            "`{prefix}` matches {n} keys; give more of the id"
-        ))),
-    }
 }
 
 fn scheme_of(k: &KeyRecord) -> Result<Scheme> {

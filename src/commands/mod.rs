@@ -132,3 +132,16 @@ pub fn write_output(path: Option<&Path>, bytes: &[u8]) -> Result<()> {
         }
     }
 }
+
+/// Finds the one key whose id starts with `prefix`.
+pub fn resolve_key(db: &crate::store::db::Db, prefix: &str) -> Result<crate::store::db::KeyRecord> {
+    use crate::store::keystore::{Lookup, lookup};
+    match lookup(db, prefix)? {
+        Lookup::Found(key) => Ok(*key),
+        Lookup::None => Err(Failure::input(format!("no key matches `{prefix}`"))
+            .hint("list keys with `mpc keys list`")),
+        Lookup::Ambiguous(n) => Err(Failure::input(format!(
+            "`{prefix}` matches {n} keys; give more of the id"
+        ))),
+    }
+}

@@ -13,11 +13,12 @@ use super::{
     keygen::emit_plan,
     run::{Ran, run_ceremony},
 };
-use crate::ceremony::{Outcome, unused_presignatures};
+use crate::ceremony::Outcome;
 use crate::cli::{PresignCommand, PresignPlanArgs};
 use crate::error::{Failure, Result};
 use crate::plan::{Plan, Presign, SignPlan, fresh_nonce, now};
 use crate::scheme::Scheme;
+use crate::store::keystore::unused_presignatures;
 
 /// Runs `mpc presign ...`.
 pub fn run(ctx: &Ctx, cmd: PresignCommand) -> Result<()> {

@@ -29,7 +29,7 @@ pub fn run(ctx: &Ctx, cmd: PrimesCommand) -> Result<()> {
             let identity = ctx.unlock()?;
             for path in &a.files {
                 let bytes = Secret::new(read_input(path)?);
-                if super::demo::is_demo_primes(bytes.expose()) {
+                if is_demo_primes(bytes.expose()) {
                     return Err(Failure::input(format!(
                         "{} holds the demo's Paillier primes, which are public: never for a real key",
                         path.display()
@@ -91,4 +91,23 @@ pub fn generate_into_pool(
     home.db()?
         .audit("primes.generate", "", serde_json::json!({ "sets": 1 }))?;
     Ok(())
+}
+
+/// The demo's Paillier prime sets, one per party (public: for the demo only).
+const DEMO_PRIMES: &str = include_str!("demo_primes.json");
+
+/// The demo's prime sets, each as the JSON `mpc primes import` reads.
+pub fn demo_primes() -> Result<Vec<String>> {
+    let sets: Vec<serde_json::Value> = serde_json::from_str(DEMO_PRIMES)
+        .map_err(|e| Failure::internal("the built-in demo primes do not parse").cause(e))?;
+    Ok(sets.iter().map(|s| s.to_string()).collect())
+}
+
+/// Whether `primes` (a prime set's JSON) is one of the demo's public sets.
+pub fn is_demo_primes(primes: &[u8]) -> bool {
+    let Ok(given) = serde_json::from_slice::<serde_json::Value>(primes) else {
+        return false;
+    };
+    serde_json::from_str::<Vec<serde_json::Value>>(DEMO_PRIMES)
+        .is_ok_and(|sets| sets.contains(&given))
 }

@@ -1,9 +1,6 @@
 //! `mpc resume KEY`: a suspended key signs again.
 
-use super::{
-    Ctx,
-    keys::{apply_signed, resolve_key},
-};
+use super::{Ctx, keys::apply_signed, resolve_key};
 use crate::cli::KeyIdArgs;
 use crate::error::Result;
 use crate::lifecycle::Transition;

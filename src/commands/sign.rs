@@ -8,7 +8,7 @@ use super::{
     run::{Ran, run_ceremony},
     write_output,
 };
-use crate::ceremony::{Outcome, unused_presignatures};
+use crate::ceremony::Outcome;
 use crate::cli::{EcdsaFormat, Encoding, SignCommand, SignPlanArgs, SignRunArgs};
 use crate::error::{Failure, Result};
 use crate::identity::Card;
@@ -16,6 +16,7 @@ use crate::plan::{HashMode, MAX_MESSAGE_LEN, Plan, Presign, SignPlan, fresh_nonc
 use crate::pubkey;
 use crate::scheme::Scheme;
 use crate::store::db::KeyRecord;
+use crate::store::keystore::unused_presignatures;
 use base64::Engine as _;
 
 /// Runs `mpc sign ...`.
@@ -34,7 +35,7 @@ pub fn resolve_signers(
     specs: &[String],
 ) -> Result<(KeyRecord, Vec<Card>, Vec<u16>)> {
     let (key, _, parties) = key_with_parties(&ctx.home.db()?, key)?;
-    crate::lifecycle::ensure_can_sign(&key)?;
+    crate::store::keystore::ensure_signs(&key)?;
     let signers = party_indices(&key, &parties, specs)?;
     Ok((key, parties, signers))
 }

@@ -1,9 +1,6 @@
 //! `mpc suspend KEY`: this party's share of the key refuses to sign until `mpc resume`.
 
-use super::{
-    Ctx,
-    keys::{apply_signed, resolve_key},
-};
+use super::{Ctx, keys::apply_signed, resolve_key};
 use crate::cli::SuspendArgs;
 use crate::error::Result;
 use crate::lifecycle::Transition;

@@ -9,12 +9,12 @@
 //! secret share's), that it is this home's party's, and that it belongs to the key's
 //! public key.
 
-use crate::ceremony::{ShareFile, load_share};
 use crate::error::{Failure, Result};
 use crate::identity::{Card, Identity};
 use crate::secret::Secret;
 use crate::store::Home;
 use crate::store::db::{Db, KeyRecord, KeyStatus};
+use crate::store::keystore::{ShareFile, read_share};
 use age::secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
@@ -71,7 +71,10 @@ pub fn ensure_backupable(key: &KeyRecord) -> Result<()> {
 /// Makes the armored, encrypted backup of this party's share of `key`.
 pub fn create(home: &Home, identity: &Identity, key: &KeyRecord, seal: &Seal) -> Result<String> {
     ensure_backupable(key)?;
-    let material = load_share(home, identity, &key.id)?;
+    let share = read_share(home, identity, &key.id)?;
+    for part in [&share.key_package, &share.public_key_package] {
+        hex::decode(part).map_err(|e| Failure::internal("share file is damaged").cause(e))?;
+    }
     let file = BackupFile {
         format: FORMAT.into(),
         version: 1,
@@ -91,8 +94,8 @@ pub fn create(home: &Home, identity: &Identity, key: &KeyRecord, seal: &Seal) ->
             scheme: key.scheme.clone(),
             key_id: key.id.clone(),
             index: key.my_index,
-            key_package: hex::encode(material.key_package.expose()),
-            public_key_package: hex::encode(&material.public_key_package),
+            key_package: share.key_package.clone(),
+            public_key_package: share.public_key_package.clone(),
         },
     };
     let plain =
@@ -187,7 +190,7 @@ pub fn restore(
         plain_share.expose(),
     )?;
     if db.key(&file.key_id)?.is_none() {
-        let now = crate::plan::now();
+        let now = crate::clock::now();
         db.insert_key(&KeyRecord {
             id: file.key_id.clone(),
             scheme: file.scheme.clone(),

@@ -16,13 +16,12 @@
 
 pub mod backup;
 
-use crate::ceremony::unused_presignatures;
+use crate::clock::format_time;
 use crate::error::{Failure, Result};
-use crate::plan::format_time;
 use crate::store::Home;
 use crate::store::db::{Db, KeyRecord, KeyStatus, change_key_status};
 use crate::store::fsutil::remove_durably;
-use crate::store::vault::{Item, Vault};
+use crate::store::keystore::destroy_presignatures;
 
 /// A change of status asked for by the user.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,36 +46,6 @@ impl Transition {
             Transition::CancelDeletion => "key.delete.cancel",
         }
     }
-}
-
-/// Refuses unless `key` is active, saying how to make it so.
-pub fn ensure_can_sign(key: &KeyRecord) -> Result<()> {
-    let id = &key.id;
-    let (why, hint) = match key.status {
-        KeyStatus::Active => return Ok(()),
-        KeyStatus::Suspended => (
-            "is suspended".to_string(),
-            format!("resume it with `mpc resume {id}`, if that is what its owners decided"),
-        ),
-        KeyStatus::PendingDeletion => (
-            format!(
-                "is scheduled for deletion{}",
-                key.delete_after
-                    .map(|t| format!(" on {}", format_time(t)))
-                    .unwrap_or_default()
-            ),
-            format!("cancel with `mpc delete {id} --cancel`, then `mpc resume {id}`"),
-        ),
-        KeyStatus::Deleted => (
-            "was deleted: its share is destroyed".to_string(),
-            "nothing can sign with it again".to_string(),
-        ),
-        KeyStatus::Creating | KeyStatus::Rotating => (
-            format!("is {}", key.status.as_str()),
-            "finish that ceremony first".to_string(),
-        ),
-    };
-    Err(Failure::input(format!("key {id} {why}; it cannot sign")).hint(hint))
 }
 
 /// Applies `t` to `key` if its status allows, and records it in the audit log.
@@ -143,22 +112,6 @@ pub fn apply(
         |c| change_key_status(c, id, key.status, status, delete_after),
     )?;
     Ok(status)
-}
-
-/// Destroys this home's unused presignatures of `key_id` (marked consumed first, so
-/// none is used while its file goes); returns the files removed.
-pub fn destroy_presignatures(vault: &dyn Vault, db: &Db, key_id: &str) -> Result<Vec<String>> {
-    let mut destroyed = Vec::new();
-    for p in unused_presignatures(db)? {
-        if p.key_id != key_id {
-            continue;
-        }
-        db.set_ledger(&p.session, "presignature", "consumed")?;
-        let item = Item::Presignature(&p.session);
-        vault.remove(item)?;
-        destroyed.push(vault.locate(item));
-    }
-    Ok(destroyed)
 }
 
 /// Destroys this party's share of `key` (and its unused presignatures), which must be

@@ -21,7 +21,7 @@
 //!   relay id, and upload everything they have sent again, so a ceremony whose parties
 //!   are still running finishes.
 
-pub mod wire;
+pub use crate::transport::wire;
 
 use crate::envelope::Envelope;
 use ed25519_dalek::{Signature, VerifyingKey};

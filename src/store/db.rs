@@ -5,8 +5,10 @@
 //! WAL mode, foreign keys on, `synchronous = FULL`; the schema is versioned with
 //! `PRAGMA user_version` and migrated forward on open.
 
+pub mod audit;
+
 use super::StoreError;
-use crate::plan::now;
+use crate::clock::now;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 use std::path::Path;
@@ -360,6 +362,47 @@ pub enum Accept {
     Conflict,
 }
 
+/// A single-use item of a session, in the ledger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SingleUse {
+    /// A FROST signing session's nonces.
+    Nonce,
+    /// The presignature a presigning session made.
+    Presignature,
+    /// An ECDSA signing session's partial signature (issued once).
+    PartialSignature,
+}
+
+impl SingleUse {
+    /// The name stored in SQLite.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SingleUse::Nonce => "nonce",
+            SingleUse::Presignature => "presignature",
+            SingleUse::PartialSignature => "partial-signature",
+        }
+    }
+}
+
+/// The state of a single-use item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mark {
+    /// Exists and may be used (once).
+    Armed,
+    /// Used, or destroyed; never armed again.
+    Consumed,
+}
+
+impl Mark {
+    /// The name stored in SQLite.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mark::Armed => "armed",
+            Mark::Consumed => "consumed",
+        }
+    }
+}
+
 /// What [`Db::claim`] found.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Claim {
@@ -525,7 +568,7 @@ impl Db {
             params![id, kind, plan, me, t],
         )? == 1;
         if inserted {
-            super::audit::append(&tx, &format!("{kind}.confirm"), id, &audit_detail)?;
+            audit::append(&tx, &format!("{kind}.confirm"), id, &audit_detail)?;
         }
         tx.commit()?;
         Ok(inserted)
@@ -618,15 +661,15 @@ impl Db {
         &mut self,
         session: &str,
         sent: &[Vec<u8>],
-        ledger: Option<(&str, &str)>,
+        ledger: Option<(SingleUse, Mark)>,
     ) -> Result<(), StoreError> {
         // Most calls (every poll of a waiting process) find the record in step: a read,
         // no write transaction.
         let ledger_done = match ledger {
             None => true,
-            Some((item, status)) => matches!(
-                self.ledger(session, item)?.as_deref(),
-                Some(s) if s == status || s == "consumed"
+            Some((item, mark)) => matches!(
+                self.ledger(session, item)?,
+                Some(m) if m == mark || m == Mark::Consumed
             ),
         };
         if ledger_done && self.sent(session)? == sent {
@@ -653,8 +696,8 @@ impl Db {
                 params![session, i as i64 + 1, env],
             )?;
         }
-        if let Some((item, status)) = ledger {
-            set_ledger(&tx, session, item, status)?;
+        if let Some((item, mark)) = ledger {
+            set_ledger(&tx, session, item, mark)?;
         }
         tx.commit()?;
         Ok(())
@@ -671,8 +714,8 @@ impl Db {
 
     /// Sets a single-use item's ledger status in its own transaction (a consumed item
     /// stays consumed).
-    pub fn set_ledger(&self, session: &str, item: &str, status: &str) -> Result<(), StoreError> {
-        set_ledger(&self.conn, session, item, status)
+    pub fn set_ledger(&self, session: &str, item: SingleUse, mark: Mark) -> Result<(), StoreError> {
+        set_ledger(&self.conn, session, item, mark)
     }
 
     /// Consumes the single-use `item` of `session` for `binding` (the hash of the one
@@ -685,10 +728,11 @@ impl Db {
     pub fn claim(
         &mut self,
         session: &str,
-        item: &str,
+        item: SingleUse,
         binding: &str,
         arm: bool,
     ) -> Result<Claim, StoreError> {
+        let item = item.as_str();
         let tx = self.write()?;
         let t = now() as i64;
         if arm {
@@ -733,15 +777,25 @@ impl Db {
     }
 
     /// The ledger status of a single-use item, if recorded.
-    pub fn ledger(&self, session: &str, item: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
+    pub fn ledger(&self, session: &str, item: SingleUse) -> Result<Option<Mark>, StoreError> {
+        let status: Option<String> = self
             .conn
             .query_row(
                 "SELECT status FROM ledger WHERE session_id = ?1 AND item = ?2",
-                params![session, item],
+                params![session, item.as_str()],
                 |r| r.get(0),
             )
-            .optional()?)
+            .optional()?;
+        match status.as_deref() {
+            None => Ok(None),
+            Some("armed") => Ok(Some(Mark::Armed)),
+            Some("consumed") => Ok(Some(Mark::Consumed)),
+            Some(other) => Err(StoreError::Db(rusqlite::Error::InvalidColumnType(
+                0,
+                format!("ledger status `{other}`"),
+                rusqlite::types::Type::Text,
+            ))),
+        }
     }
 
     // --- keys ---
@@ -917,14 +971,14 @@ pub(crate) fn set_session(
 pub(crate) fn set_ledger(
     c: &Connection,
     session: &str,
-    item: &str,
-    status: &str,
+    item: SingleUse,
+    mark: Mark,
 ) -> Result<(), StoreError> {
     c.execute(
         "INSERT INTO ledger (session_id, item, status, updated_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (session_id, item) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at
          WHERE ledger.status <> 'consumed'",
-        params![session, item, status, now() as i64],
+        params![session, item.as_str(), mark.as_str(), now() as i64],
     )?;
     Ok(())
 }
@@ -982,14 +1036,16 @@ mod tests {
     #[test]
     fn racing_claims_of_one_item_have_exactly_one_winner() {
         let (_dir, mut dbs) = db_with_session(7);
-        dbs[0].set_ledger("s", "presignature", "armed").unwrap();
+        dbs[0]
+            .set_ledger("s", SingleUse::Presignature, Mark::Armed)
+            .unwrap();
         let results: Vec<Claim> = std::thread::scope(|scope| {
             let handles: Vec<_> = dbs
                 .iter_mut()
                 .enumerate()
                 .map(|(i, db)| {
                     scope.spawn(move || {
-                        db.claim("s", "presignature", &format!("use {i}"), false)
+                        db.claim("s", SingleUse::Presignature, &format!("use {i}"), false)
                             .unwrap()
                     })
                 })
@@ -1002,19 +1058,28 @@ mod tests {
         let winner = results.iter().position(|c| *c == Claim::Won).unwrap();
         let binding = format!("use {winner}");
         assert_eq!(
-            dbs[0].claim("s", "presignature", &binding, false).unwrap(),
+            dbs[0]
+                .claim("s", SingleUse::Presignature, &binding, false)
+                .unwrap(),
             Claim::Again
         );
-        dbs[0].set_ledger("s", "presignature", "armed").unwrap();
+        dbs[0]
+            .set_ledger("s", SingleUse::Presignature, Mark::Armed)
+            .unwrap();
         assert_eq!(
-            dbs[0].ledger("s", "presignature").unwrap().as_deref(),
-            Some("consumed")
+            dbs[0].ledger("s", SingleUse::Presignature).unwrap(),
+            Some(Mark::Consumed)
         );
         assert_eq!(
-            dbs[0].claim("s", "other", "x", false).unwrap(),
+            dbs[0]
+                .claim("s", SingleUse::PartialSignature, "x", false)
+                .unwrap(),
             Claim::Unknown
         );
-        assert_eq!(dbs[0].claim("s", "nonce", "x", true).unwrap(), Claim::Won);
+        assert_eq!(
+            dbs[0].claim("s", SingleUse::Nonce, "x", true).unwrap(),
+            Claim::Won
+        );
     }
 
     #[test]

@@ -11,9 +11,10 @@
 //! costs one X25519 decryption; the slow passphrase KDF runs once, when the identity is
 //! unlocked.
 
-pub mod audit;
 pub mod db;
+pub use db::audit;
 pub mod fsutil;
+pub mod keystore;
 pub mod vault;
 
 use crate::identity::{Card, Identity, IdentityError};
@@ -62,6 +63,32 @@ pub enum StoreError {
     /// Another process changed the record first (a lost race, not damage).
     #[error("{0}")]
     Changed(String),
+    /// This party holds no share of the key.
+    #[error("no share for key {key_id} in this home ({place})")]
+    NoShare {
+        /// The key.
+        key_id: String,
+        /// Where the share would be.
+        place: String,
+    },
+    /// A stored record or item is unreadable (damaged, or written by a bug).
+    #[error("{what}: {reason}")]
+    Corrupt {
+        /// What is damaged.
+        what: String,
+        /// Why it does not parse.
+        reason: String,
+    },
+    /// The key may not sign in its present status.
+    #[error("key {key_id} is {}; it cannot sign", status.as_str())]
+    CannotSign {
+        /// The key.
+        key_id: String,
+        /// Its status.
+        status: db::KeyStatus,
+        /// When it is to be deleted, if it is.
+        delete_after: Option<u64>,
+    },
 }
 
 /// What a ceremony keeps: the metadata database and the vault of secret items, either
@@ -199,7 +226,7 @@ impl Home {
     pub fn add_primes(&self, identity: &Identity, plain: &[u8]) -> Result<PathBuf, StoreError> {
         let path = self
             .primes_dir()
-            .join(format!("{}.age", &crate::plan::fresh_nonce()[..16]));
+            .join(format!("{}.age", hex::encode(rand::random::<[u8; 8]>())));
         self.write_sealed(&path, identity, plain)?;
         Ok(path)
     }

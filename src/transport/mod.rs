@@ -11,6 +11,7 @@ pub mod dir;
 pub mod memory;
 pub mod qr;
 pub mod relay;
+pub mod wire;
 
 use crate::envelope::{Envelope, NameInfo};
 

@@ -457,7 +457,7 @@ mod tests {
             threshold: 2,
             parties: vec![card.clone(), Identity::generate("carol").card()],
             label: "t".into(),
-            expires_at: crate::plan::now() + 60,
+            expires_at: crate::clock::now() + 60,
             nonce: crate::plan::fresh_nonce(),
             aux: None,
         });

@@ -7,8 +7,8 @@
 //! (it restarted and lost what it held) the client starts reading from the beginning and
 //! uploads everything again.
 
+use super::wire::{self, FrameError, Kind};
 use crate::identity::Identity;
-use crate::relay::wire::{self, FrameError, Kind};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::net::{TcpStream, ToSocketAddrs};

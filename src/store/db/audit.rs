@@ -18,9 +18,9 @@
 //! checkpoints; only an anchor kept outside the home catches that. Rows after the latest
 //! checkpoint are reported as not yet checkpointed. Details never contain secrets.
 
-use super::StoreError;
-use super::db::Db;
-use crate::plan::now;
+use super::Db;
+use crate::clock::now;
+use crate::store::StoreError;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
