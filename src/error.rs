@@ -180,6 +180,138 @@ impl From<crate::store::StoreError> for Failure {
     }
 }
 
+impl From<crate::ceremony::Error> for Failure {
+    /// A ceremony's error as the user sees it: the exit status from its kind, the hint
+    /// from its advice, culprits by their plan labels; an error of a lower layer (the
+    /// store, a plan, ...) exactly as that layer's own conversion words it.
+    fn from(e: crate::ceremony::Error) -> Self {
+        use crate::ceremony::ErrorKind as K;
+        use crate::ceremony::error::Lower;
+        let p = e.into_parts();
+        let mut f = match p.lower {
+            Some(Lower::Store(e)) => Failure::from(e),
+            Some(Lower::Plan(e)) => Failure::from(e),
+            Some(Lower::Identity(e)) => Failure::from(e),
+            Some(Lower::Envelope(e)) => Failure::from(e),
+            Some(Lower::Key(e)) => Failure::from(e),
+            None => {
+                let exit = match p.kind {
+                    K::Rejected | K::Refused | K::Spent | K::PrimesNeeded | K::Ended => Exit::Usage,
+                    K::Misbehaved | K::Aborted => Exit::Aborted,
+                    K::Storage | K::Bug => Exit::Internal,
+                };
+                Failure::new(exit, p.message)
+            }
+        };
+        f.causes.extend(p.causes);
+        if let Some(a) = p.advice {
+            f.hint = Some(advice(a).to_string());
+        }
+        if !p.culprits.is_empty() {
+            f.culprits = p.culprits.into_iter().map(|c| c.label).collect();
+        }
+        f
+    }
+}
+
+/// The words for a ceremony's [`Advice`](crate::ceremony::Advice), naming the commands
+/// that help.
+fn advice(a: crate::ceremony::Advice) -> &'static str {
+    use crate::ceremony::Advice as A;
+    match a {
+        A::ReplaceFile => {
+            "remove or replace this file (nothing was stored from it), then run the step again"
+        }
+        A::InvestigateEquivocator => {
+            "a party that equivocates may be compromised; investigate before starting a new session"
+        }
+        A::InvestigateCulprit => "investigate the named party before starting a new session",
+        A::CompareRoundMessages => {
+            "compare the round messages each party received before starting a new session"
+        }
+        A::NewPresignature => "make a new one with `mpc presign`, or sign without --presigned",
+        A::PresignatureSpent => "the presignature is spent; make a new one and sign again",
+        A::ListPresignatures => "list them with `mpc presign list`",
+        A::GeneratePrimes => {
+            "run `mpc primes generate` (takes seconds to minutes), then this step again"
+        }
+        A::RotateByNewKey => {
+            "nothing was sent; to rotate this key, generate a new one and move the funds"
+        }
+        A::GenerateAux => "write the plan with `--aux generate`",
+        A::NewPlan => "write a new plan and start again",
+        A::NewSession => "start a new session with a new plan",
+        A::CompareFingerprint => "compare the plan fingerprint with every party, then run again",
+        A::NewSigningSession => "start a new signing session; this one cannot continue safely",
+        A::FixRelay => {
+            "nothing was lost; fix the relay (its limits, or a session it expired) or use another, then run this again"
+        }
+        A::ShareNotLost => "a repair is for a party whose share is lost; check `mpc keys show`",
+        A::FinishRefresh => "finish the refresh under way first",
+        A::SeeKey => "see `mpc keys show`",
+        A::RestoreOrRepair => "restore it (`mpc keys restore`) or have it repaired (`mpc repair`)",
+    }
+}
+
+impl From<crate::lifecycle::Error> for Failure {
+    /// A lifecycle refusal with the command that gets out of it.
+    fn from(e: crate::lifecycle::Error) -> Self {
+        use crate::lifecycle::{Error as E, Transition as T};
+        use crate::store::db::KeyStatus as S;
+        let text = e.to_string();
+        match e {
+            E::NotAllowed {
+                key_id: id,
+                status,
+                transition,
+            } => Failure::input(text).hint(match (transition, status) {
+                (T::Suspend, _) => "only an active key can be suspended".to_string(),
+                (T::Resume, S::PendingDeletion) => {
+                    format!("cancel the deletion first: `mpc delete {id} --cancel`")
+                }
+                (T::Resume, _) => "only a suspended key can be resumed".to_string(),
+                (T::ScheduleDeletion(_), S::PendingDeletion) => {
+                    format!("cancel first (`mpc delete {id} --cancel`) to change the date")
+                }
+                (T::ScheduleDeletion(_), _) => {
+                    "only an active or suspended key can be deleted".to_string()
+                }
+                (T::CancelDeletion, _) => {
+                    "only a key pending deletion has a deletion to cancel".to_string()
+                }
+            }),
+            E::TooEarly { .. } | E::NotShareBackup | E::Unsupported { .. } | E::CannotOpen => {
+                Failure::input(text)
+            }
+            E::NotPendingDeletion { key_id, .. } => {
+                Failure::input(text).hint(format!("schedule it first: `mpc delete {key_id}`"))
+            }
+            E::NotBackupable { status, .. } => {
+                let f = Failure::input(text);
+                match status {
+                    S::Rotating => f.hint(
+                        "finish the refresh (`mpc refresh run PLAN`), then back up the new share",
+                    ),
+                    _ => f,
+                }
+            }
+            E::NotABackup(why) | E::Damaged(why) => Failure::input(text).cause(why),
+            E::Refused {
+                why, foreign_share, ..
+            } => {
+                let f = Failure::input(text).cause(why);
+                if foreign_share {
+                    f.hint("a share works only with the identity it was made for: restore that party's identity.age and card.json into this home first")
+                } else {
+                    f
+                }
+            }
+            E::Store(e) => Failure::from(e),
+            E::Bug { what, cause } => Failure::internal(what).cause(cause),
+        }
+    }
+}
+
 impl From<crate::plan::PlanError> for Failure {
     fn from(e: crate::plan::PlanError) -> Self {
         Failure::input("the plan cannot be used").cause(e)

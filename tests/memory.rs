@@ -2,7 +2,7 @@
 //! keygen and signing through the in-memory board and in-memory stores, and the same
 //! admission that guards message files rejects bad input there.
 
-use mpc::ceremony::{Ceremony, Outcome, Progress, Report};
+use mpc::ceremony::{Advice, Ceremony, Error, ErrorKind, Outcome, Progress, Report};
 use mpc::envelope::Envelope;
 use mpc::identity::Identity;
 use mpc::plan::{KeygenPlan, Plan, SignPlan, Valid, fresh_nonce, now};
@@ -42,7 +42,7 @@ fn open(
     carrier: Box<dyn Carrier>,
 ) -> Ceremony {
     Ceremony::open(store, id.clone(), plan.clone(), vec![carrier], |_, _| {
-        Ok(true)
+        Ok::<_, Error>(true)
     })
     .unwrap()
 }
@@ -267,11 +267,16 @@ fn admission_rejects_the_same_bad_input_from_memory_as_from_files() {
         let Err(from_file) = alice.step() else {
             panic!("{what}: a bad file must stop the step")
         };
-        assert_eq!(from_file.exit, mpc::error::Exit::Usage, "{what}");
-        assert_eq!(from_file.message, format!("rejected {}", path.display()));
-        assert_eq!(from_memory.exit, mpc::error::Exit::Usage, "{what}");
-        assert_eq!(from_memory.causes, from_file.causes, "{what}: same reason");
-        let cause = from_file.causes.join("; ");
+        assert_eq!(from_file.kind(), ErrorKind::Rejected, "{what}");
+        assert_eq!(from_file.message(), format!("rejected {}", path.display()));
+        assert_eq!(from_file.advice(), Some(Advice::ReplaceFile));
+        assert_eq!(from_memory.kind(), ErrorKind::Rejected, "{what}");
+        assert_eq!(
+            from_memory.causes(),
+            from_file.causes(),
+            "{what}: same reason"
+        );
+        let cause = from_file.causes().join("; ");
         assert!(cause.contains(expected), "{what}: {cause}");
         assert!(alice.into_store().db.messages(&sid).unwrap().is_empty());
     }
@@ -297,6 +302,12 @@ fn an_equivocation_on_the_board_aborts_and_names_the_sender() {
     let Err(f) = alice.step() else {
         panic!("an equivocation must abort")
     };
-    assert_eq!(f.exit, mpc::error::Exit::Aborted);
-    assert_eq!(f.culprits, [plan.party_label(2)]);
+    assert_eq!(f.kind(), ErrorKind::Misbehaved);
+    let culprits: Vec<(u16, String)> = f
+        .culprits()
+        .iter()
+        .map(|c| (c.index, c.label.clone()))
+        .collect();
+    assert_eq!(culprits, [(2, plan.party_label(2))]);
+    assert_eq!(f.advice(), Some(Advice::InvestigateEquivocator));
 }

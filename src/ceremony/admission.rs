@@ -4,16 +4,12 @@
 //! offered to the accepted log; a different envelope for a filled slot is equivocation.
 //! A rejection names where the message came from and stores nothing.
 
+use super::error::{Advice, Error, ErrorKind, Result};
 use super::{Ceremony, EVIDENCE_ROUND, Report};
 use crate::envelope::{Envelope, Header, NameInfo};
-use crate::error::{Exit, Failure, Result};
 use crate::store::db::{Accept, IncomingMessage};
 use crate::transport::Incoming;
 use std::path::Path;
-
-/// What to do about a file that failed admission.
-const REPLACE_FILE: &str =
-    "remove or replace this file (nothing was stored from it), then run the step again";
 
 impl Ceremony {
     /// Takes what every carrier brought and stores each valid new envelope; returns how
@@ -29,12 +25,12 @@ impl Ceremony {
             for msg in incoming {
                 match self.admit(&msg) {
                     Ok(fresh) => new += usize::from(fresh),
-                    Err(f) if !msg.stops && f.exit == Exit::Usage => {
+                    Err(f) if !msg.stops && f.kind() == ErrorKind::Rejected => {
                         self.reports.push(Report::Ignored(f));
                         continue;
                     }
-                    Err(f) if msg.stops && f.exit == Exit::Usage => {
-                        return Err(f.hint(REPLACE_FILE));
+                    Err(f) if msg.stops && f.kind() == ErrorKind::Rejected => {
+                        return Err(f.advise(Advice::ReplaceFile));
                     }
                     Err(f) => return Err(f),
                 }
@@ -51,22 +47,25 @@ impl Ceremony {
         let bytes = msg
             .bytes
             .as_ref()
-            .map_err(|e| Failure::input(format!("rejected {}", msg.origin)).cause(e))?;
+            .map_err(|e| Error::rejected(format!("rejected {}", msg.origin)).cause(e))?;
         let env = self.check(bytes, &msg.origin, msg.name.as_ref())?;
         let h = &env.header;
         match self.offer(&env, &msg.origin)? {
             Accept::Conflict => {
-                let mut f = Failure::new(
-                    Exit::Aborted,
+                let f = Error::new(
+                    ErrorKind::Misbehaved,
                     format!(
                         "party {} sent two different round-{} messages; the session is aborted",
                         self.party_label(h.sender),
                         h.round
                     ),
                 )
-                .cause(format!("{}: conflicts with the message accepted earlier", msg.origin))
-                .hint("a party that equivocates may be compromised; investigate before starting a new session");
-                f.culprits = vec![self.party_label(h.sender)];
+                .cause(format!(
+                    "{}: conflicts with the message accepted earlier",
+                    msg.origin
+                ))
+                .advise(Advice::InvestigateEquivocator)
+                .blaming(vec![self.culprit(h.sender)]);
                 Err(f)
             }
             Accept::New => {
@@ -105,7 +104,7 @@ impl Ceremony {
         origin: &str,
         name: Option<&NameInfo>,
     ) -> Result<Envelope> {
-        let bad = |reason: String| Failure::input(format!("rejected {origin}")).cause(reason);
+        let bad = |reason: String| Error::rejected(format!("rejected {origin}")).cause(reason);
         let env = Envelope::decode(bytes).map_err(|e| bad(e.to_string()))?;
         let h: &Header = &env.header;
         if h.session != self.session {

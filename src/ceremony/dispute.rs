@@ -1,10 +1,10 @@
 //! Settling an echo mismatch by evidence: who sent different broadcasts to different
 //! parties, proven by the signed envelopes each party accepted (see `Ceremony::dispute`).
 
+use super::error::{Advice, Error, ErrorKind, Result};
 use super::{Ceremony, Generic, Journal, Progress};
 use crate::engine::EngineError;
 use crate::envelope::{Envelope, Protocol};
-use crate::error::{Exit, Failure, Result};
 use crate::store::db::Accept;
 
 /// The envelope round of the evidence a party broadcasts when another party's echo of a
@@ -63,7 +63,7 @@ impl Ceremony {
                 }
                 let env = self
                     .check(&inner, &origin, None)
-                    .map_err(|f| self.blame(forged(f.causes.join("; "))))?;
+                    .map_err(|f| self.blame(forged(f.causes().join("; "))))?;
                 let h = &env.header;
                 if h.protocol != protocol || h.round != round || h.recipient().is_some() {
                     return Err(self.blame(forged(format!(
@@ -73,8 +73,7 @@ impl Ceremony {
                 }
                 let digest = hex::encode(env.digest());
                 if self.offer(&env, &origin)? == Accept::Conflict {
-                    let mut f = Failure::new(
-                        Exit::Aborted,
+                    let f = Error::new(ErrorKind::Misbehaved,
                         format!(
                             "party {} sent different round-{round} broadcasts to different parties; the session is aborted",
                             self.party_label(h.sender)
@@ -84,8 +83,8 @@ impl Ceremony {
                         "evidence: {origin} holds its signed round-{round} message {}, which differs from the one you accepted",
                         &digest[..16]
                     ))
-                    .hint("a party that equivocates may be compromised; investigate before starting a new session");
-                    f.culprits = vec![self.party_label(h.sender)];
+                    .advise(Advice::InvestigateEquivocator)
+                    .blaming(vec![self.culprit(h.sender)]);
                     return Err(f);
                 }
             }
@@ -112,7 +111,7 @@ impl Ceremony {
     ) -> Result<()> {
         let decoded = |raw: &[u8]| {
             Envelope::decode(raw)
-                .map_err(|e| Failure::internal("a stored message no longer decodes").cause(e))
+                .map_err(|e| Error::bug("a stored message no longer decodes").cause(e))
         };
         for raw in &journal.sent {
             if decoded(raw)?.header.round == EVIDENCE_ROUND {
@@ -127,7 +126,7 @@ impl Ceremony {
             }
         }
         let payload = postcard::to_allocvec(&accepted)
-            .map_err(|e| Failure::internal("cannot encode evidence").cause(e))?;
+            .map_err(|e| Error::bug("cannot encode evidence").cause(e))?;
         journal
             .sent
             .push(self.seal(protocol, EVIDENCE_ROUND, None, &payload)?);
@@ -144,7 +143,7 @@ impl Ceremony {
             return Ok(());
         };
         let protocol = Protocol::from_name(&protocol)
-            .ok_or_else(|| Failure::internal("evidence of an unknown protocol was accepted"))?;
+            .ok_or_else(|| Error::bug("evidence of an unknown protocol was accepted"))?;
         let mut journal = self.load_journal()?;
         self.send_evidence(&mut journal, protocol, 1)
     }

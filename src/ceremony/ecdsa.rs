@@ -10,11 +10,11 @@
 //! result (public key or signature): cggmp21 itself enforces that every party saw the
 //! same broadcasts (its reliable-broadcast echo round is kept on).
 
+use super::error::{Advice, Error, ErrorKind, Result};
 use super::{Ceremony, Journal, JournalState, Outcome, Progress};
 use crate::engine::cggmp::{self, AuxInfo, EcdsaKeyShare, Live, Received, Replay, Started};
 use crate::engine::{EngineError, tagged_hash};
 use crate::envelope::{Envelope, Protocol};
-use crate::error::{Failure, Result};
 use crate::plan::{AuxMode, Plan, Presign, parse_path, party_set_id};
 use crate::pubkey;
 use crate::secret::Secret;
@@ -113,18 +113,18 @@ struct Rx {
 fn state(journal: &mut Journal) -> Result<&mut EcdsaState> {
     match &mut journal.state {
         JournalState::Ecdsa(s) => Ok(s),
-        _ => Err(Failure::internal("a FROST journal in an ECDSA session")),
+        _ => Err(Error::bug("a FROST journal in an ECDSA session")),
     }
 }
 
 fn decode<T: serde::de::DeserializeOwned>(json: &str, what: &str) -> Result<T> {
     serde_json::from_str(json)
-        .map_err(|e| Failure::internal(format!("stored {what} is unreadable")).cause(e))
+        .map_err(|e| Error::bug(format!("stored {what} is unreadable")).cause(e))
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<Secret<Vec<u8>>> {
     Ok(Secret::new(
-        serde_json::to_vec(value).map_err(|e| Failure::internal("encode").cause(e))?,
+        serde_json::to_vec(value).map_err(|e| Error::bug("encode").cause(e))?,
     ))
 }
 
@@ -351,7 +351,7 @@ impl Ceremony {
                 self.presignature_step(&mut journal, p, &seed, &rx)
             }
             Plan::Refresh(p) => self.refresh_ecdsa(&mut journal, p, &seed, &rx),
-            Plan::Repair(_) => Err(Failure::internal(
+            Plan::Repair(_) => Err(Error::bug(
                 "ECDSA shares are not repaired (the plan should not validate)",
             )),
             Plan::Sign(p) => {
@@ -363,13 +363,11 @@ impl Ceremony {
                 let params = cggmp::Params {
                     session: self.session,
                     seed: *seed.expose(),
-                    i: position(self.me).ok_or_else(|| Failure::internal("not a signer"))?,
+                    i: position(self.me).ok_or_else(|| Error::bug("not a signer"))?,
                     n: p.signers.len() as u16,
                 };
                 let at_keygen: Vec<u16> = p.signers.iter().map(|s| s - 1).collect();
-                let digest = plan
-                    .digest()
-                    .ok_or_else(|| Failure::internal("no digest"))?;
+                let digest = plan.digest().ok_or_else(|| Error::bug("no digest"))?;
                 let st = state(&mut journal)?;
                 let sent = st.sent_main.clone();
                 let round = st.round_main;
@@ -379,7 +377,7 @@ impl Ceremony {
                     share,
                     signers_at_keygen: at_keygen,
                     path: match &p.path {
-                        Some(path) => parse_path(path).map_err(Failure::input)?,
+                        Some(path) => parse_path(path).map_err(Error::rejected)?,
                         None => Vec::new(),
                     },
                 };
@@ -394,11 +392,10 @@ impl Ceremony {
                     }
                     Replay::Done { output, new } => {
                         self.send(&mut journal, Protocol::Sign, &new, to_plan)?;
-                        let pk = cggmp::derived_public_key(&job.share, &job.path).map_err(|e| {
-                            Failure::internal("cannot derive the child key").cause(e)
-                        })?;
+                        let pk = cggmp::derived_public_key(&job.share, &job.path)
+                            .map_err(|e| Error::bug("cannot derive the child key").cause(e))?;
                         if !pubkey::verify_ecdsa_prehash(&pk, &digest, &output)? {
-                            return Err(Failure::internal(
+                            return Err(Error::bug(
                                 "the ECDSA signature failed independent verification",
                             ));
                         }
@@ -428,7 +425,7 @@ impl Ceremony {
         rx: &[Rx],
     ) -> Result<Progress> {
         let position = |s: u16| p.signers.iter().position(|&x| x == s).map(|i| i as u16);
-        let me = position(self.me).ok_or_else(|| Failure::internal("not a signer"))?;
+        let me = position(self.me).ok_or_else(|| Error::bug("not a signer"))?;
         let to_plan = |i: u16| p.signers[i as usize];
         match &p.presign {
             Some(Presign::Generate) => {
@@ -492,10 +489,7 @@ impl Ceremony {
                     // the envelope leaves the machine. A rerun after a crash holds the
                     // same claim and computes the same partial signature again.
                     self.ensure_key_signs(&p.key_id)?;
-                    let digest = self
-                        .plan
-                        .digest()
-                        .ok_or_else(|| Failure::internal("no digest"))?;
+                    let digest = self.plan.digest().ok_or_else(|| Error::bug("no digest"))?;
                     let binding = hex::encode(tagged_hash(
                         "mpc-presignature-use",
                         &self.session,
@@ -508,24 +502,24 @@ impl Ceremony {
                     {
                         Claim::Won | Claim::Again => {}
                         Claim::Spent => {
-                            return Err(Failure::input(format!(
+                            return Err(Error::rejected(format!(
                                 "presignature {short} is already used; a presignature signs exactly one message"
                             ))
-                            .hint("make a new one with `mpc presign`, or sign without --presigned"));
+                            .advise(Advice::NewPresignature));
                         }
                         Claim::Unknown => {
-                            return Err(Failure::input(format!(
+                            return Err(Error::rejected(format!(
                                 "presignature {short} is unknown in this home"
                             ))
-                            .hint("list them with `mpc presign list`"));
+                            .advise(Advice::ListPresignatures));
                         }
                     }
                     crate::fault::point("presignature-claimed");
                     let bytes = self.vault.read(presig, &self.identity)?.ok_or_else(|| {
-                        Failure::input("this home has no presignature from that session")
+                        Error::rejected("this home has no presignature from that session")
                     })?;
                     let presig: cggmp::Presignature = serde_json::from_slice(bytes.expose())
-                        .map_err(|e| Failure::internal("the presignature is damaged").cause(e))?;
+                        .map_err(|e| Error::bug("the presignature is damaged").cause(e))?;
                     let partial =
                         cggmp::partial_signature(presig, &digest).map_err(|e| self.blame(e))?;
                     let new = [cggmp::Sent {
@@ -539,16 +533,15 @@ impl Ceremony {
                 self.vault.remove(presig)?;
                 let mut partials: Vec<(u16, Vec<u8>)> = Vec::new();
                 for raw in &journal.sent {
-                    let env = Envelope::decode(raw).map_err(|e| {
-                        Failure::internal("a sent message no longer decodes").cause(e)
-                    })?;
+                    let env = Envelope::decode(raw)
+                        .map_err(|e| Error::bug("a sent message no longer decodes").cause(e))?;
                     let packed = env
                         .open(&self.identity)
-                        .map_err(|e| Failure::internal("own message").cause(e))?;
+                        .map_err(|e| Error::bug("own message").cause(e))?;
                     partials.push((
                         me,
                         unpack(&packed)
-                            .ok_or_else(|| Failure::internal("own message does not inflate"))?,
+                            .ok_or_else(|| Error::bug("own message does not inflate"))?,
                     ));
                 }
                 partials.extend(
@@ -561,20 +554,14 @@ impl Ceremony {
                 }
                 partials.sort_by_key(|(i, _)| *i);
                 let signature = cggmp::combine(&partials).map_err(|e| self.blame(e))?;
-                let digest = self
-                    .plan
-                    .digest()
-                    .ok_or_else(|| Failure::internal("no digest"))?;
+                let digest = self.plan.digest().ok_or_else(|| Error::bug("no digest"))?;
                 let pk = hex::decode(&p.group_public_key)
-                    .map_err(|e| Failure::input("the plan's public key is not hex").cause(e))?;
+                    .map_err(|e| Error::rejected("the plan's public key is not hex").cause(e))?;
                 if !pubkey::verify_ecdsa_prehash(&pk, &digest, &signature)? {
-                    let mut f = Failure::new(
-                        crate::error::Exit::Aborted,
+                    return Err(Error::new(ErrorKind::Misbehaved,
                         "the partial signatures do not combine into a valid signature: a signer cheated or used another presignature",
-                    );
-                    f.hint =
-                        Some("the presignature is spent; make a new one and sign again".into());
-                    return Err(f);
+                    )
+                    .advise(Advice::PresignatureSpent));
                 }
                 let recovery_id = pubkey::recovery_id(&pk, &digest, &signature)?;
                 self.complete(Outcome::Sign {
@@ -586,7 +573,7 @@ impl Ceremony {
                     transcript: hex::encode(sign_transcript(&self.session, &signature)),
                 })
             }
-            None => Err(Failure::internal("not a presignature plan")),
+            None => Err(Error::bug("not a presignature plan")),
         }
     }
 
@@ -645,12 +632,14 @@ impl Ceremony {
     fn primes(&mut self, journal: &mut Journal) -> Result<cggmp::Primes> {
         if state(journal)?.primes.is_none() {
             let primes = self.vault.take_primes(&self.identity)?.ok_or_else(|| {
-                Failure::input("no Paillier primes in this home for new aux info").hint(
-                    "run `mpc primes generate` (takes seconds to minutes), then this step again",
+                Error::new(
+                    ErrorKind::PrimesNeeded,
+                    "no Paillier primes in this home for new aux info",
                 )
+                .advise(Advice::GeneratePrimes)
             })?;
             let text = String::from_utf8(primes.expose().clone())
-                .map_err(|e| Failure::internal("stored primes are unreadable").cause(e))?;
+                .map_err(|e| Error::bug("stored primes are unreadable").cause(e))?;
             state(journal)?.primes = Some(text);
             self.save_journal(journal)?;
         }
@@ -676,11 +665,11 @@ impl Ceremony {
             None => {
                 let share = self.load_ecdsa_share(&p.key_id)?;
                 if !cggmp::refreshable(&share) {
-                    return Err(Failure::input(format!(
+                    return Err(Error::rejected(format!(
                         "key {} was generated as a threshold key (by an mpc before n-of-n ECDSA keys were made without VSS); cggmp21 0.6 cannot refresh it",
                         p.key_id
                     ))
-                    .hint("nothing was sent; to rotate this key, generate a new one and move the funds"));
+                    .advise(Advice::RotateByNewKey));
                 }
                 let primes = self.primes(journal)?;
                 let params = cggmp::Params {
@@ -706,7 +695,7 @@ impl Ceremony {
                     Replay::Done { output, new } => {
                         self.send(journal, Protocol::Refresh, &new, |i| i + 1)?;
                         if cggmp::public_key(&output) != cggmp::public_key(&share) {
-                            return Err(Failure::internal(
+                            return Err(Error::bug(
                                 "the refreshed ECDSA share names a different public key",
                             ));
                         }
@@ -785,18 +774,18 @@ impl Ceremony {
     fn load_aux(&self, party_set: &str) -> Result<AuxInfo> {
         let item = Item::Aux(party_set);
         let bytes = self.vault.read(item, &self.identity)?.ok_or_else(|| {
-            Failure::input("this plan reuses aux info, but this home has none for these parties")
-                .hint("write the plan with `--aux generate`")
+            Error::rejected("this plan reuses aux info, but this home has none for these parties")
+                .advise(Advice::GenerateAux)
         })?;
         serde_json::from_slice(bytes.expose()).map_err(|e| {
-            Failure::internal(format!("aux info {} is damaged", self.vault.locate(item))).cause(e)
+            Error::bug(format!("aux info {} is damaged", self.vault.locate(item))).cause(e)
         })
     }
 
     fn load_ecdsa_share(&self, key_id: &str) -> Result<EcdsaKeyShare> {
         let material = super::load_share(&*self.vault, &self.identity, key_id)?;
         serde_json::from_slice(material.key_package.expose())
-            .map_err(|e| Failure::internal("the ECDSA key share is damaged").cause(e))
+            .map_err(|e| Error::bug("the ECDSA key share is damaged").cause(e))
     }
 
     fn store_ecdsa_key(

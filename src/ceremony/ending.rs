@@ -1,8 +1,8 @@
 //! How an unfinished session ends for good: aborted by a peer's misbehaviour, abandoned
 //! by this party, or expired with its plan. Each destroys the session's secrets.
 
+use super::error::{Advice, Culprit, Error, ErrorKind, Result};
 use super::shares;
-use crate::error::{Exit, Failure, Result};
 use crate::plan::Plan;
 use crate::store::db::{Db, SessionRecord, SessionStatus, set_session};
 use crate::store::vault::Vault;
@@ -48,16 +48,16 @@ pub fn abandon(vault: &dyn Vault, db: &mut Db, sid: &str) -> Result<()> {
     let _lock = vault.lock_session(sid)?;
     let rec = db
         .session(sid)?
-        .ok_or_else(|| Failure::input(format!("no session {sid} in this home")))?;
+        .ok_or_else(|| Error::rejected(format!("no session {sid} in this home")))?;
     if rec.status != SessionStatus::Running {
-        return Err(Failure::input(format!(
+        return Err(Error::rejected(format!(
             "session {} is already {}; there is nothing to abandon",
             &sid[..16.min(sid.len())],
             rec.status.as_str()
         )));
     }
     let plan = Plan::from_json(rec.plan.as_bytes())
-        .map_err(|e| Failure::internal("the session's stored plan is unreadable").cause(e))?;
+        .map_err(|e| Error::bug("the session's stored plan is unreadable").cause(e))?;
     end_unfinished(
         vault,
         db,
@@ -72,7 +72,7 @@ pub fn abandon(vault: &dyn Vault, db: &mut Db, sid: &str) -> Result<()> {
 /// The failure for a plan that expired while its session here was unfinished: the
 /// session is ended (its secret state destroyed) so that no nonce lingers; the caller
 /// holds the session's lock.
-pub(super) fn expire(vault: &dyn Vault, db: &mut Db, plan: &Plan, sid: &str) -> Result<Failure> {
+pub(super) fn expire(vault: &dyn Vault, db: &mut Db, plan: &Plan, sid: &str) -> Result<Error> {
     let at = crate::clock::format_time(plan.expires_at());
     end_unfinished(
         vault,
@@ -83,20 +83,30 @@ pub(super) fn expire(vault: &dyn Vault, db: &mut Db, plan: &Plan, sid: &str) -> 
         &format!("the plan expired at {at}"),
         &[],
     )?;
-    Ok(Failure::input(format!("the plan expired at {at}"))
+    Ok(Error::rejected(format!("the plan expired at {at}"))
         .cause("this party's unfinished session was ended and its secret state destroyed; no round of it runs after the plan's expiry")
-        .hint("write a new plan and start again"))
+        .advise(Advice::NewPlan))
 }
 
 /// The failure for a session that was aborted earlier, with the culprits it named then:
 /// exit 3 for a protocol abort, exit 2 for a session this party abandoned or that
 /// expired (nobody else's fault).
-pub(super) fn aborted(rec: SessionRecord, message: impl Into<String>) -> Failure {
-    let exit = match rec.state.as_str() {
-        "abandoned" | "expired" => Exit::Usage,
-        _ => Exit::Aborted,
+pub(super) fn aborted(plan: &Plan, rec: SessionRecord, message: impl Into<String>) -> Error {
+    let kind = match rec.state.as_str() {
+        "abandoned" | "expired" => ErrorKind::Ended,
+        _ => ErrorKind::Aborted,
     };
-    let mut f = Failure::new(exit, message).cause(rec.result.unwrap_or_default());
-    f.culprits = rec.culprits;
-    f
+    let culprits = rec
+        .culprits
+        .into_iter()
+        .map(|label| Culprit {
+            index: (1..=plan.parties().len() as u16)
+                .find(|&i| plan.party_label(i) == label)
+                .unwrap_or(0),
+            label,
+        })
+        .collect();
+    Error::new(kind, message)
+        .cause(rec.result.unwrap_or_default())
+        .blaming(culprits)
 }

@@ -19,7 +19,7 @@ use crate::engine::{
     SignParams, SignState, Step,
 };
 use crate::envelope::{Envelope, Header, Protocol};
-use crate::error::{Exit, Failure, Result};
+
 use crate::identity::{Card, Identity, words};
 use crate::plan::{AuxMode, KeygenPlan, Plan, PlanError, Valid};
 use crate::pubkey;
@@ -39,12 +39,14 @@ mod describe;
 mod dispute;
 pub(crate) mod ecdsa;
 mod ending;
+pub mod error;
 mod shares;
 
 pub use describe::{describe_message, describe_plan};
 pub use dispute::EVIDENCE_ROUND;
 pub use ending::abandon;
 use ending::{aborted, end_unfinished, expire};
+pub use error::{Advice, Culprit, Error, ErrorKind, Result};
 
 /// The encrypted per-session journal.
 #[derive(Serialize, Deserialize)]
@@ -142,9 +144,8 @@ impl Outcome {
             | Outcome::Refresh { transcript, .. }
             | Outcome::Repair { transcript, .. } => transcript,
         };
-        let bytes = crate::identity::parse_digest(t).ok_or_else(|| {
-            Failure::internal("the session's transcript hash is not 32 bytes of hex")
-        })?;
+        let bytes = crate::identity::parse_digest(t)
+            .ok_or_else(|| Error::bug("the session's transcript hash is not 32 bytes of hex"))?;
         Ok(words(&bytes))
     }
 }
@@ -169,7 +170,7 @@ pub enum Report {
     Received(String),
     /// A message from a carrier that skips bad input (a relay) failed admission; nothing
     /// was stored from it.
-    Ignored(Failure),
+    Ignored(Error),
 }
 
 /// One party's view of one session. It owns what it works with (the store, the
@@ -200,14 +201,43 @@ pub struct Ceremony {
 impl Ceremony {
     /// Opens this party's session for `plan` in `store`, or starts it if `confirm` (shown
     /// the plan and this party's index) says the plan is the one every party agreed on.
-    /// Messages travel by `carriers`, all admitted the same way.
-    pub fn open(
+    /// Messages travel by `carriers`, all admitted the same way. The confirmation's
+    /// error type is the caller's (a prompt may fail in its own way).
+    pub fn open<E: From<Error>>(
         store: Store,
         identity: Arc<Identity>,
         plan: Valid<Plan>,
         carriers: Vec<Box<dyn Carrier>>,
-        confirm: impl FnOnce(&Plan, u16) -> Result<bool>,
-    ) -> Result<Ceremony> {
+        confirm: impl FnOnce(&Plan, u16) -> std::result::Result<bool, E>,
+    ) -> std::result::Result<Ceremony, E> {
+        let (mut c, new) = Ceremony::prepare(store, identity, plan, carriers)?;
+        if new {
+            if !confirm(&c.plan, c.me)? {
+                return Err(Error::rejected("plan not confirmed; nothing was done")
+                    .advise(Advice::CompareFingerprint)
+                    .into());
+            }
+            let plan = &c.plan;
+            c.db.insert_session(
+                &c.sid,
+                plan.kind(),
+                &plan.to_json(),
+                c.me,
+                serde_json::json!({"label": plan.label(), "scheme": plan.scheme().id(), "index": c.me}),
+            )
+            .map_err(Error::from)?;
+        }
+        Ok(c)
+    }
+
+    /// Everything [`Ceremony::open`] checks before asking for confirmation; says whether
+    /// the session is new in this store.
+    fn prepare(
+        store: Store,
+        identity: Arc<Identity>,
+        plan: Valid<Plan>,
+        carriers: Vec<Box<dyn Carrier>>,
+    ) -> Result<(Ceremony, bool)> {
         let plan = plan.into_inner();
         let card = identity.card();
         let session = plan.session_id();
@@ -244,25 +274,15 @@ impl Ceremony {
         }
         match existing {
             Some(rec) if rec.status == SessionStatus::Aborted => {
-                return Err(aborted(rec, format!("session {} was aborted", &sid[..16]))
-                    .hint("start a new session with a new plan"));
+                return Err(
+                    aborted(&plan, rec, format!("session {} was aborted", &sid[..16]))
+                        .advise(Advice::NewSession),
+                );
             }
-            Some(_) => {}
-            None => {
-                if !confirm(&plan, me)? {
-                    return Err(Failure::input("plan not confirmed; nothing was done")
-                        .hint("compare the plan fingerprint with every party, then run again"));
-                }
-                db.insert_session(
-                    &sid,
-                    plan.kind(),
-                    &plan.to_json(),
-                    me,
-                    serde_json::json!({"label": plan.label(), "scheme": plan.scheme().id(), "index": me}),
-                )?;
-            }
+            _ => {}
         }
-        Ok(Ceremony {
+        let new = existing.is_none();
+        let c = Ceremony {
             vault,
             identity,
             db,
@@ -275,7 +295,8 @@ impl Ceremony {
             last_wait: None,
             live: None,
             pending_dispute: None,
-        })
+        };
+        Ok((c, new))
     }
 
     /// Ends this handle on the session and gives back its store (the session itself
@@ -306,6 +327,14 @@ impl Ceremony {
     /// The session's plan.
     pub fn plan(&self) -> &Plan {
         &self.plan
+    }
+
+    /// A party to blame, by its plan index.
+    fn culprit(&self, index: u16) -> Culprit {
+        Culprit {
+            index,
+            label: self.party_label(index),
+        }
     }
 
     /// A party's label.
@@ -345,14 +374,12 @@ impl Ceremony {
         match rec.status {
             SessionStatus::Complete => {
                 self.deliver_all()?;
-                let outcome =
-                    serde_json::from_str(rec.result.as_deref().unwrap_or("")).map_err(|e| {
-                        Failure::internal("stored session result is unreadable").cause(e)
-                    })?;
+                let outcome = serde_json::from_str(rec.result.as_deref().unwrap_or(""))
+                    .map_err(|e| Error::bug("stored session result is unreadable").cause(e))?;
                 return Ok(Progress::Done(outcome));
             }
             SessionStatus::Aborted => {
-                return Err(aborted(rec, "this session was aborted"));
+                return Err(aborted(&self.plan, rec, "this session was aborted"));
             }
             SessionStatus::Running => {}
         }
@@ -380,10 +407,11 @@ impl Ceremony {
                 Ok(progress)
             }
         });
-        if let Err(f) = &result
-            && f.exit == Exit::Aborted
+        if let Err(e) = &result
+            && e.kind() == ErrorKind::Misbehaved
         {
-            self.abort(&f.message, &f.culprits)?;
+            let labels: Vec<String> = e.culprits().iter().map(|c| c.label.clone()).collect();
+            self.abort(&e.message(), &labels)?;
         }
         self.deliver_all()?;
         result
@@ -392,7 +420,7 @@ impl Ceremony {
     fn record(&self) -> Result<crate::store::db::SessionRecord> {
         self.db
             .session(&self.sid)?
-            .ok_or_else(|| Failure::internal("session vanished"))
+            .ok_or_else(|| Error::bug("session vanished"))
     }
 
     /// Brings the database's record of sent envelopes (and the nonce ledger) up to the
@@ -469,10 +497,10 @@ impl Ceremony {
         let mut out = Vec::new();
         for raw in self.db.messages(&self.sid)? {
             let env = Envelope::decode(&raw)
-                .map_err(|e| Failure::internal("a stored message no longer decodes").cause(e))?;
+                .map_err(|e| Error::bug("a stored message no longer decodes").cause(e))?;
             let data = env
                 .open(&self.identity)
-                .map_err(|e| Failure::internal("a stored message no longer opens").cause(e))?;
+                .map_err(|e| Error::bug("a stored message no longer opens").cause(e))?;
             out.push((env.header, data));
         }
         Ok(out)
@@ -505,7 +533,7 @@ impl Ceremony {
                 sent: Vec::new(),
             }),
             Some(bytes) => postcard::from_bytes(bytes.expose()).map_err(|e| {
-                Failure::internal(format!(
+                Error::bug(format!(
                     "session journal {} is damaged",
                     self.vault.locate(item)
                 ))
@@ -517,7 +545,7 @@ impl Ceremony {
     fn save_journal(&self, journal: &Journal) -> Result<()> {
         let bytes = Secret::new(
             postcard::to_allocvec(journal)
-                .map_err(|e| Failure::internal("cannot encode journal").cause(e))?,
+                .map_err(|e| Error::bug("cannot encode journal").cause(e))?,
         );
         self.vault
             .write(Item::Journal(&self.sid), &self.identity, bytes.expose())?;
@@ -543,7 +571,7 @@ impl Ceremony {
                 JournalState::Refresh(state) => self.refresh_step(state, &inbox)?,
                 JournalState::Repair(state) => self.repair_step(state, &inbox)?,
                 JournalState::Ecdsa(_) => {
-                    return Err(Failure::internal("an ECDSA journal in a FROST session"));
+                    return Err(Error::bug("an ECDSA journal in a FROST session"));
                 }
             };
             match step {
@@ -600,8 +628,7 @@ impl Ceremony {
     /// The status, the result and its audit row are written in one transaction, so a
     /// result is never reported (now, or by a later run) without its audit row.
     fn complete(&mut self, outcome: Outcome) -> Result<Progress> {
-        let json =
-            serde_json::to_string(&outcome).map_err(|e| Failure::internal("encode").cause(e))?;
+        let json = serde_json::to_string(&outcome).map_err(|e| Error::bug("encode").cause(e))?;
         let (action, subject) = match &outcome {
             Outcome::Keygen { key_id, .. } => ("keygen.complete", key_id.clone()),
             Outcome::Sign { key_id, .. } => ("sign.complete", key_id.clone()),
@@ -653,7 +680,7 @@ impl Ceremony {
                 n: p.parties.len() as u16,
                 my_index: self.me,
                 parties_json: serde_json::to_string(&p.parties)
-                    .map_err(|e| Failure::internal("encode").cause(e))?,
+                    .map_err(|e| Error::bug("encode").cause(e))?,
                 label: p.label.clone(),
                 status: KeyStatus::Active,
                 session_id: self.sid.clone(),
@@ -714,7 +741,7 @@ impl Ceremony {
             Some(r) => Some(
                 self.plan
                     .party(r)
-                    .ok_or_else(|| Failure::internal("no such recipient"))?
+                    .ok_or_else(|| Error::bug("no such recipient"))?
                     .recipient()?,
             ),
             None => None,
@@ -726,7 +753,7 @@ impl Ceremony {
         )
     }
 
-    fn blame(&self, e: EngineError) -> Failure {
+    fn blame(&self, e: EngineError) -> Error {
         match e {
             EngineError::PeerMisbehaved { culprits, reason } => {
                 let names: Vec<String> = culprits.iter().map(|&c| self.party_label(c)).collect();
@@ -735,24 +762,23 @@ impl Ceremony {
                 } else {
                     format!("protocol aborted: party {} {reason}", names.join(", "))
                 };
-                let mut f = Failure::new(Exit::Aborted, message);
-                f.culprits = names;
-                f.hint("investigate the named party before starting a new session")
+                Error::new(ErrorKind::Misbehaved, message)
+                    .blaming(culprits.iter().map(|&c| self.culprit(c)).collect())
+                    .advise(Advice::InvestigateCulprit)
             }
             EngineError::EchoMismatch { round, echoers } => {
                 // Settled by `dispute` where the protocol allows; elsewhere nobody can be
                 // named from an echo alone.
                 let names: Vec<String> = echoers.iter().map(|&c| self.party_label(c)).collect();
-                Failure::new(
-                    Exit::Aborted,
+                Error::new(ErrorKind::Misbehaved,
                     format!(
                         "protocol aborted: party {} saw different round-{round} broadcasts than you did; someone sent conflicting broadcasts",
                         names.join(", ")
                     ),
                 )
-                .hint("compare the round messages each party received before starting a new session")
+                .advise(Advice::CompareRoundMessages)
             }
-            EngineError::Bug(m) => Failure::internal("internal protocol error").cause(m),
+            EngineError::Bug(m) => Error::bug("internal protocol error").cause(m),
         }
     }
 
@@ -769,7 +795,7 @@ impl Ceremony {
 
     fn keygen_step(&mut self, state: &KeygenState, inbox: &Inbox) -> Result<Generic> {
         let Plan::Keygen(p) = &self.plan else {
-            return Err(Failure::internal("journal does not match the plan kind"));
+            return Err(Error::bug("journal does not match the plan kind"));
         };
         let params = self.keygen_params();
         let step = match self.settle(engine::keygen_step(&params, state, inbox))? {
@@ -798,7 +824,7 @@ impl Ceremony {
 
     fn sign_step(&mut self, state: &SignState, inbox: &Inbox) -> Result<Generic> {
         let Plan::Sign(p) = &self.plan else {
-            return Err(Failure::internal("journal does not match the plan kind"));
+            return Err(Error::bug("journal does not match the plan kind"));
         };
         if !matches!(state, SignState::Shared { .. }) {
             self.ensure_key_signs(&p.key_id)?;
@@ -823,10 +849,10 @@ impl Ceremony {
             Step::Waiting { round, missing } => Ok(Generic::Waiting { round, missing }),
             Step::Done(r) => {
                 let pk = hex::decode(&p.group_public_key)
-                    .map_err(|e| Failure::input("the plan's public key is not hex").cause(e))?;
+                    .map_err(|e| Error::rejected("the plan's public key is not hex").cause(e))?;
                 let ok = pubkey::verify(p.scheme, &pk, &params.message, &r.signature)?;
                 if !ok {
-                    return Err(Failure::internal(
+                    return Err(Error::bug(
                         "the aggregated signature failed independent verification",
                     ));
                 }
@@ -849,7 +875,7 @@ impl Ceremony {
         let key = self
             .db
             .key(key_id)?
-            .ok_or_else(|| Failure::input(format!("key {key_id} is no longer in this home")))?;
+            .ok_or_else(|| Error::rejected(format!("key {key_id} is no longer in this home")))?;
         Ok(keystore::ensure_signs(&key)?)
     }
 
@@ -869,11 +895,11 @@ impl Ceremony {
                 crate::fault::point("nonce-claimed");
                 Ok(())
             }
-            Claim::Spent | Claim::Unknown => Err(Failure::input(
+            Claim::Spent | Claim::Unknown => Err(Error::rejected(
                 "refusing to reuse a signing nonce: it was already used for a different signature share",
             )
             .cause("this home's session journal was rolled back (restored from a copy?); a second share from the same nonces would reveal the key share")
-            .hint("start a new signing session; this one cannot continue safely")),
+            .advise(Advice::NewSigningSession)),
         }
     }
 
@@ -881,7 +907,7 @@ impl Ceremony {
     fn deliver_all(&mut self) -> Result<()> {
         for raw in self.db.sent(&self.sid)? {
             let env = Envelope::decode(&raw)
-                .map_err(|e| Failure::internal("a sent message no longer decodes").cause(e))?;
+                .map_err(|e| Error::bug("a sent message no longer decodes").cause(e))?;
             for carrier in &mut self.carriers {
                 carrier.deliver(&env).map_err(carrier_failure)?;
             }
@@ -928,34 +954,34 @@ pub fn load_share(vault: &dyn Vault, identity: &Identity, key_id: &str) -> Resul
     let share = keystore::read_share(vault, identity, key_id)?;
     let kp = Secret::new(
         hex::decode(&share.key_package)
-            .map_err(|e| Failure::internal("share file is damaged").cause(e))?,
+            .map_err(|e| Error::bug("share file is damaged").cause(e))?,
     );
     Ok(KeyMaterial {
         key_package: kp,
         public_key_package: hex::decode(&share.public_key_package)
-            .map_err(|e| Failure::internal("share file is damaged").cause(e))?,
+            .map_err(|e| Error::bug("share file is damaged").cause(e))?,
     })
 }
 
 fn check_sign_plan(db: &Db, p: &crate::plan::SignPlan, me: u16) -> Result<()> {
     let key = db.key(&p.key_id)?.ok_or_else(|| {
-        Failure::input(format!("the plan's key {} is not in this home", p.key_id))
+        Error::rejected(format!("the plan's key {} is not in this home", p.key_id))
     })?;
     if key.public_key != p.group_public_key || key.scheme != p.scheme.id() {
-        return Err(Failure::input(format!(
+        return Err(Error::rejected(format!(
             "the plan's public key or scheme does not match key {} in this home",
             p.key_id
         )));
     }
     let parties: Vec<Card> = key.parties()?;
     if parties != p.parties || key.threshold != p.threshold {
-        return Err(Failure::input(
+        return Err(Error::rejected(
             "the plan's parties or threshold do not match the key's",
         ));
     }
     keystore::ensure_signs(&key)?;
     if !p.signers.contains(&me) {
-        return Err(Failure::input(format!(
+        return Err(Error::rejected(format!(
             "you (party {me}) are not one of this plan's signers {:?}",
             p.signers
         )));
@@ -965,18 +991,16 @@ fn check_sign_plan(db: &Db, p: &crate::plan::SignPlan, me: u16) -> Result<()> {
 
 /// A carrier's failure as the step's: unreadable input is the user's to fix, an
 /// unwritable output or a refusal is reported as it is.
-fn carrier_failure(e: crate::transport::CarrierError) -> Failure {
+fn carrier_failure(e: crate::transport::CarrierError) -> Error {
     use crate::transport::CarrierError;
     match e {
         CarrierError::Read { place, reason } => {
-            Failure::input(format!("cannot read {place}")).cause(reason)
+            Error::rejected(format!("cannot read {place}")).cause(reason)
         }
         CarrierError::Write { place, reason } => {
-            Failure::internal(format!("cannot write to {place}")).cause(reason)
+            Error::bug(format!("cannot write to {place}")).cause(reason)
         }
-        CarrierError::Refused(m) => Failure::input(m).hint(
-            "nothing was lost; fix the relay (its limits, or a session it expired) or use another, then run this again",
-        ),
+        CarrierError::Refused(m) => Error::rejected(m).advise(Advice::FixRelay),
     }
 }
 

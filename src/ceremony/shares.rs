@@ -23,11 +23,11 @@
 //! threshold (VSS) shares, so mpc makes n-of-n ECDSA keys without VSS. cggmp21 has no
 //! share repair.
 
+use super::error::{Advice, Error, Result};
 use super::{Ceremony, Generic, JournalState, Outcome, load_share};
 use crate::engine::{
     self, RefreshResult, RefreshState, RepairParams, RepairResult, RepairState, Step,
 };
-use crate::error::{Failure, Result};
 use crate::identity::Card;
 use crate::plan::Plan;
 use crate::pubkey;
@@ -73,7 +73,7 @@ fn plan_key(db: &Db, plan: &Plan) -> Result<Option<KeyRecord>> {
         || parties != plan.parties()
         || key.threshold != plan.threshold()
     {
-        return Err(Failure::input(format!(
+        return Err(Error::rejected(format!(
             "the plan's public key, scheme, parties or threshold do not match key {key_id} in this home"
         )));
     }
@@ -92,39 +92,39 @@ pub(super) fn check_plan(vault: &dyn Vault, db: &Db, plan: &Plan, me: u16) -> Re
     let has_share = vault.contains(Item::Share(key_id));
     if lost == Some(me) {
         return match key {
-            Some(k) if k.status == KeyStatus::Deleted => Err(Failure::input(format!(
+            Some(k) if k.status == KeyStatus::Deleted => Err(Error::rejected(format!(
                 "key {key_id} was deleted in this home; a deleted share is not repaired"
             ))),
-            _ if has_share => Err(Failure::input(format!(
+            _ if has_share => Err(Error::rejected(format!(
                 "this home still holds a share of key {key_id}; there is nothing to repair"
             ))
-            .hint("a repair is for a party whose share is lost; check `mpc keys show`")),
+            .advise(Advice::ShareNotLost)),
             _ => Ok(()),
         };
     }
     let key =
-        key.ok_or_else(|| Failure::input(format!("the plan's key {key_id} is not in this home")))?;
+        key.ok_or_else(|| Error::rejected(format!("the plan's key {key_id} is not in this home")))?;
     let allowed: &[KeyStatus] = match plan {
         Plan::Refresh(_) => &[KeyStatus::Active, KeyStatus::Suspended, KeyStatus::Rotating],
         _ => &[KeyStatus::Active, KeyStatus::Suspended],
     };
     if !allowed.contains(&key.status) {
-        return Err(Failure::input(format!(
+        return Err(Error::rejected(format!(
             "key {key_id} is {}; a {} needs it active or suspended",
             key.status.as_str(),
             plan.kind()
         ))
-        .hint(match key.status {
-            KeyStatus::Rotating => "finish the refresh under way first",
-            _ => "see `mpc keys show`",
+        .advise(match key.status {
+            KeyStatus::Rotating => Advice::FinishRefresh,
+            _ => Advice::SeeKey,
         }));
     }
     if !has_share {
-        return Err(Failure::input(format!(
+        return Err(Error::rejected(format!(
             "this home has no share of key {key_id} ({})",
             vault.locate(Item::Share(key_id))
         ))
-        .hint("restore it (`mpc keys restore`) or have it repaired (`mpc repair`)"));
+        .advise(Advice::RestoreOrRepair));
     }
     Ok(())
 }
@@ -136,7 +136,7 @@ impl Ceremony {
         inbox: &engine::Inbox,
     ) -> Result<Generic> {
         let Plan::Refresh(p) = &self.plan else {
-            return Err(Failure::internal("journal does not match the plan kind"));
+            return Err(Error::bug("journal does not match the plan kind"));
         };
         let params = self.keygen_params();
         let key = load_share(&*self.vault, &self.identity, &p.key_id)?;
@@ -157,7 +157,7 @@ impl Ceremony {
             }) => {
                 let p = p.clone();
                 let group = hex::decode(&p.group_public_key)
-                    .map_err(|e| Failure::internal("plan key").cause(e))?;
+                    .map_err(|e| Error::bug("plan key").cause(e))?;
                 // The switch: the new share replaces the old one in one rename.
                 self.write_share(
                     p.scheme,
@@ -208,13 +208,13 @@ impl Ceremony {
         inbox: &engine::Inbox,
     ) -> Result<Generic> {
         let Plan::Repair(p) = &self.plan else {
-            return Err(Failure::internal("journal does not match the plan kind"));
+            return Err(Error::bug("journal does not match the plan kind"));
         };
         let p = p.clone();
         let helping = p.lost != self.me;
         let (key, info) = if helping {
-            let record = plan_key(&self.db, &self.plan)?
-                .ok_or_else(|| Failure::internal("the key vanished"))?;
+            let record =
+                plan_key(&self.db, &self.plan)?.ok_or_else(|| Error::bug("the key vanished"))?;
             let info = KeyInfo {
                 label: record.label,
                 session_id: record.session_id,
@@ -222,13 +222,13 @@ impl Ceremony {
             };
             (
                 Some(load_share(&*self.vault, &self.identity, &p.key_id)?),
-                serde_json::to_vec(&info).map_err(|e| Failure::internal("encode").cause(e))?,
+                serde_json::to_vec(&info).map_err(|e| Error::bug("encode").cause(e))?,
             )
         } else {
             (None, Vec::new())
         };
         let group_key =
-            hex::decode(&p.group_public_key).map_err(|e| Failure::internal("plan key").cause(e))?;
+            hex::decode(&p.group_public_key).map_err(|e| Error::bug("plan key").cause(e))?;
         let params = RepairParams {
             scheme: p.scheme,
             session: self.session,
@@ -263,7 +263,7 @@ impl Ceremony {
                 transcript,
             }) => {
                 let info: KeyInfo = serde_json::from_slice(&info).map_err(|_| {
-                    Failure::input("the helpers' key details do not decode").cause(
+                    Error::rejected("the helpers' key details do not decode").cause(
                         "every helper sent the same details, so all of them run a different mpc",
                     )
                 })?;
@@ -283,7 +283,7 @@ impl Ceremony {
                         n: p.parties.len() as u16,
                         my_index: self.me,
                         parties_json: serde_json::to_string(&p.parties)
-                            .map_err(|e| Failure::internal("encode").cause(e))?,
+                            .map_err(|e| Error::bug("encode").cause(e))?,
                         label: info.label,
                         status: KeyStatus::Active,
                         session_id: info.session_id,

@@ -61,7 +61,9 @@ pub fn create(ctx: &Ctx, db: &mut Db, args: KeysBackupArgs) -> Result<()> {
 /// Runs `mpc keys restore`.
 pub fn restore(ctx: &Ctx, db: &mut Db, args: KeysRestoreArgs) -> Result<()> {
     let bytes = read_input(&args.file)?;
-    let named = |f: Failure| f.context(format!("cannot restore {}", args.file.display()));
+    let named = |e: crate::lifecycle::Error| {
+        Failure::from(e).context(format!("cannot restore {}", args.file.display()))
+    };
     let passphrase = if backup::needs_passphrase(&bytes).map_err(named)? {
         Some(ctx.printer.secret(
             "Backup passphrase",

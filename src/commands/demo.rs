@@ -304,7 +304,7 @@ fn run_all(
                     }
                 };
                 while step.recv().is_ok() {
-                    let progress = c.step();
+                    let progress = c.step().map_err(Failure::from);
                     let more = matches!(progress, Ok(Progress::Waiting { .. }));
                     if report.send(progress).is_err() || !more {
                         return;

@@ -55,7 +55,7 @@ pub fn run(ctx: &Ctx, args: crate::cli::InspectArgs) -> Result<()> {
 /// An age file (a share backup, or a sealed file of a home): only who can open it.
 fn age_file(ctx: &Ctx, name: &str, bytes: &[u8]) -> Result<()> {
     let passphrase = crate::lifecycle::backup::needs_passphrase(bytes)
-        .map_err(|f| f.context(format!("{name} is a damaged age file")))?;
+        .map_err(|e| Failure::from(e).context(format!("{name} is a damaged age file")))?;
     let to = if passphrase {
         "a passphrase"
     } else {

@@ -197,7 +197,8 @@ impl Link {
         for report in c.take_reports() {
             match report {
                 Report::Received(what) => printer.detail(format!("received {what}")),
-                Report::Ignored(f) => {
+                Report::Ignored(e) => {
+                    let f = Failure::from(e);
                     let why = f.causes.join("; ");
                     printer.warn(format!("{}: {why}; ignored, nothing was stored", f.message));
                 }

@@ -9,7 +9,7 @@
 //! secret share's), that it is this home's party's, and that it belongs to the key's
 //! public key.
 
-use crate::error::{Failure, Result};
+use super::{Error, Result};
 use crate::identity::{Card, Identity};
 use crate::secret::Secret;
 use crate::store::Home;
@@ -55,16 +55,21 @@ pub enum Seal {
 /// a refresh (the share is about to be replaced). Checked before any passphrase is asked.
 pub fn ensure_backupable(key: &KeyRecord) -> Result<()> {
     match key.status {
-        KeyStatus::Deleted => Err(Failure::input(format!(
-            "key {} was deleted; there is no share to back up",
-            key.id
-        ))),
-        KeyStatus::Rotating => Err(Failure::input(format!(
-            "key {} is in the middle of a refresh; a backup now would hold the share that is about to be replaced",
-            key.id
-        ))
-        .hint("finish the refresh (`mpc refresh run PLAN`), then back up the new share")),
+        KeyStatus::Deleted | KeyStatus::Rotating => Err(Error::NotBackupable {
+            key_id: key.id.clone(),
+            status: key.status,
+        }),
         _ => Ok(()),
+    }
+}
+
+/// Why a key in `status` cannot be backed up.
+pub(super) fn not_backupable(key_id: &str, status: KeyStatus) -> String {
+    match status {
+        KeyStatus::Rotating => format!(
+            "key {key_id} is in the middle of a refresh; a backup now would hold the share that is about to be replaced"
+        ),
+        _ => format!("key {key_id} was deleted; there is no share to back up"),
     }
 }
 
@@ -73,7 +78,7 @@ pub fn create(home: &Home, identity: &Identity, key: &KeyRecord, seal: &Seal) ->
     ensure_backupable(key)?;
     let share = read_share(home, identity, &key.id)?;
     for part in [&share.key_package, &share.public_key_package] {
-        hex::decode(part).map_err(|e| Failure::internal("share file is damaged").cause(e))?;
+        hex::decode(part).map_err(|e| Error::bug("share file is damaged", e))?;
     }
     let file = BackupFile {
         format: FORMAT.into(),
@@ -98,10 +103,8 @@ pub fn create(home: &Home, identity: &Identity, key: &KeyRecord, seal: &Seal) ->
             public_key_package: share.public_key_package.clone(),
         },
     };
-    let plain =
-        Secret::new(serde_json::to_vec(&file).map_err(|e| Failure::internal("encode").cause(e))?);
-    let failed =
-        |e: &dyn std::fmt::Display| Failure::internal("cannot encrypt the backup").cause(e);
+    let plain = Secret::new(serde_json::to_vec(&file).map_err(|e| Error::bug("encode", e))?);
+    let failed = |e: &dyn std::fmt::Display| Error::bug("cannot encrypt the backup", e);
     let scrypt;
     let recipients: Vec<&dyn age::Recipient> = match seal {
         Seal::Passphrase(p) => {
@@ -126,7 +129,7 @@ pub fn create(home: &Home, identity: &Identity, key: &KeyRecord, seal: &Seal) ->
 /// Whether a backup is encrypted to a passphrase (else to age recipients).
 pub fn needs_passphrase(bytes: &[u8]) -> Result<bool> {
     let d = age::Decryptor::new_buffered(age::armor::ArmoredReader::new(bytes))
-        .map_err(|e| Failure::input("not an age-encrypted backup").cause(e))?;
+        .map_err(|e| Error::NotABackup(e.to_string()))?;
     Ok(d.is_scrypt())
 }
 
@@ -151,7 +154,7 @@ pub fn restore(
     extra: &[age::x25519::Identity],
 ) -> Result<Restored> {
     let d = age::Decryptor::new_buffered(age::armor::ArmoredReader::new(bytes))
-        .map_err(|e| Failure::input("not an age-encrypted backup").cause(e))?;
+        .map_err(|e| Error::NotABackup(e.to_string()))?;
     let scrypt = passphrase.map(|p| {
         let mut id = age::scrypt::Identity::new(p);
         id.set_max_work_factor(24);
@@ -163,27 +166,26 @@ pub fn restore(
         ids = vec![s];
     }
     let mut reader = d.decrypt(ids.into_iter()).map_err(|e| match e {
-        age::DecryptError::DecryptionFailed | age::DecryptError::NoMatchingKeys => Failure::input(
-            "cannot open the backup: wrong passphrase, or not encrypted to this party",
-        ),
-        other => Failure::input("the backup is damaged").cause(other),
+        age::DecryptError::DecryptionFailed | age::DecryptError::NoMatchingKeys => {
+            Error::CannotOpen
+        }
+        other => Error::Damaged(other.to_string()),
     })?;
     let mut plain = Secret::new(Vec::new());
     reader
         .read_to_end(plain.expose_mut())
-        .map_err(|e| Failure::input("the backup is damaged").cause(e))?;
-    let file: BackupFile = serde_json::from_slice(plain.expose())
-        .map_err(|_| Failure::input("the file decrypts but is not an mpc share backup"))?;
+        .map_err(|e| Error::Damaged(e.to_string()))?;
+    let file: BackupFile =
+        serde_json::from_slice(plain.expose()).map_err(|_| Error::NotShareBackup)?;
     if file.format != FORMAT || file.version != 1 {
-        return Err(Failure::input(format!(
-            "unsupported backup {} version {}",
-            file.format, file.version
-        )));
+        return Err(Error::Unsupported {
+            format: file.format.clone(),
+            version: file.version,
+        });
     }
     check(db, identity, &file)?;
-    let plain_share = Secret::new(
-        serde_json::to_vec(&file.share).map_err(|e| Failure::internal("encode").cause(e))?,
-    );
+    let plain_share =
+        Secret::new(serde_json::to_vec(&file.share).map_err(|e| Error::bug("encode", e))?);
     home.write_sealed(
         &home.share_path(&file.key_id),
         identity,
@@ -222,20 +224,25 @@ pub fn restore(
 
 /// Everything a restore checks before it writes.
 fn check(db: &Db, identity: &Identity, file: &BackupFile) -> Result<()> {
-    let scheme: crate::scheme::Scheme = file.scheme.parse().map_err(Failure::input)?;
-    let bad = |why: String| {
-        Failure::input(format!("the backup of key {} is refused", file.key_id)).cause(why)
+    let bad = |why: String| Error::Refused {
+        key_id: file.key_id.clone(),
+        why,
+        foreign_share: false,
     };
+    let scheme: crate::scheme::Scheme = file.scheme.parse().map_err(bad)?;
     let parties: Vec<Card> = serde_json::from_str(&file.parties).map_err(|e| bad(e.to_string()))?;
     let mine = parties
         .get(usize::from(file.my_index).wrapping_sub(1))
         .ok_or_else(|| bad("its party index is not in its party list".into()))?;
     if *mine != identity.card() {
-        return Err(bad(format!(
-            "it is party {} ({})'s share, and this home's identity is not that party",
-            file.my_index, mine.name
-        ))
-        .hint("a share works only with the identity it was made for: restore that party's identity.age and card.json into this home first"));
+        return Err(Error::Refused {
+            key_id: file.key_id.clone(),
+            why: format!(
+                "it is party {} ({})'s share, and this home's identity is not that party",
+                file.my_index, mine.name
+            ),
+            foreign_share: true,
+        });
     }
     if let Some(existing) = db.key(&file.key_id)? {
         if existing.status == KeyStatus::Deleted {

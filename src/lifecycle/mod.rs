@@ -17,11 +17,103 @@
 pub mod backup;
 
 use crate::clock::format_time;
-use crate::error::{Failure, Result};
 use crate::store::Home;
+use crate::store::StoreError;
 use crate::store::db::{Db, KeyRecord, KeyStatus, change_key_status};
 use crate::store::fsutil::remove_durably;
 use crate::store::keystore::destroy_presignatures;
+
+/// A lifecycle failure. The command layer words the advice (which command helps).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The key's status does not allow the transition.
+    #[error("key {key_id} is {}; it cannot be {}", status.as_str(), transition.verb(*status))]
+    NotAllowed {
+        /// The key.
+        key_id: String,
+        /// Its status.
+        status: KeyStatus,
+        /// What was asked.
+        transition: Transition,
+    },
+    /// The deletion date has not come.
+    #[error("key {key_id} may not be destroyed before {}", format_time(*at))]
+    TooEarly {
+        /// The key.
+        key_id: String,
+        /// Its deletion date.
+        at: u64,
+    },
+    /// Only a key pending deletion is destroyed.
+    #[error("key {key_id} is {}, not pending deletion", status.as_str())]
+    NotPendingDeletion {
+        /// The key.
+        key_id: String,
+        /// Its status.
+        status: KeyStatus,
+    },
+    /// The share cannot be backed up in the key's status.
+    #[error("{}", backup::not_backupable(key_id, *status))]
+    NotBackupable {
+        /// The key.
+        key_id: String,
+        /// Its status (deleted, or rotating).
+        status: KeyStatus,
+    },
+    /// The bytes are not an age-encrypted backup.
+    #[error("not an age-encrypted backup")]
+    NotABackup(String),
+    /// Neither the passphrase nor this party's identities open the backup.
+    #[error("cannot open the backup: wrong passphrase, or not encrypted to this party")]
+    CannotOpen,
+    /// The backup decrypts only in part.
+    #[error("the backup is damaged")]
+    Damaged(String),
+    /// The plaintext is not a share backup.
+    #[error("the file decrypts but is not an mpc share backup")]
+    NotShareBackup,
+    /// A backup format this build does not know.
+    #[error("unsupported backup {format} version {version}")]
+    Unsupported {
+        /// Its `format`.
+        format: String,
+        /// Its `version`.
+        version: u8,
+    },
+    /// The backup does not fit this home.
+    #[error("the backup of key {key_id} is refused")]
+    Refused {
+        /// The key.
+        key_id: String,
+        /// Why.
+        why: String,
+        /// It is another party's share (the identity must be restored first).
+        foreign_share: bool,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Something that cannot happen, or cannot be encoded.
+    #[error("{what}")]
+    Bug {
+        /// What.
+        what: String,
+        /// Why.
+        cause: String,
+    },
+}
+
+impl Error {
+    fn bug(what: &str, cause: impl std::fmt::Display) -> Error {
+        Error::Bug {
+            what: what.into(),
+            cause: cause.to_string(),
+        }
+    }
+}
+
+/// The lifecycle's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// A change of status asked for by the user.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,6 +138,17 @@ impl Transition {
             Transition::CancelDeletion => "key.delete.cancel",
         }
     }
+
+    /// How a refusal of this transition from `status` words it.
+    pub fn verb(self, status: KeyStatus) -> &'static str {
+        match (self, status) {
+            (Transition::Suspend, _) => "suspended",
+            (Transition::Resume, _) => "resumed",
+            (Transition::ScheduleDeletion(_), KeyStatus::PendingDeletion) => "scheduled again",
+            (Transition::ScheduleDeletion(_), _) => "deleted",
+            (Transition::CancelDeletion, _) => "un-deleted",
+        }
+    }
 }
 
 /// Applies `t` to `key` if its status allows, and records it in the audit log.
@@ -57,47 +160,17 @@ pub fn apply(
 ) -> Result<KeyStatus> {
     use KeyStatus::*;
     let id = &key.id;
-    let refused = |what: &str, hint: String| {
-        Err(Failure::input(format!(
-            "key {id} is {}; it cannot be {what}",
-            key.status.as_str()
-        ))
-        .hint(hint))
-    };
     let (status, delete_after) = match (t, key.status) {
         (Transition::Suspend, Active) => (Suspended, None),
-        (Transition::Suspend, _) => {
-            return refused("suspended", "only an active key can be suspended".into());
-        }
         (Transition::Resume, Suspended) => (Active, None),
-        (Transition::Resume, PendingDeletion) => {
-            return refused(
-                "resumed",
-                format!("cancel the deletion first: `mpc delete {id} --cancel`"),
-            );
-        }
-        (Transition::Resume, _) => {
-            return refused("resumed", "only a suspended key can be resumed".into());
-        }
         (Transition::ScheduleDeletion(at), Active | Suspended) => (PendingDeletion, Some(at)),
-        (Transition::ScheduleDeletion(_), PendingDeletion) => {
-            return refused(
-                "scheduled again",
-                format!("cancel first (`mpc delete {id} --cancel`) to change the date"),
-            );
-        }
-        (Transition::ScheduleDeletion(_), _) => {
-            return refused(
-                "deleted",
-                "only an active or suspended key can be deleted".into(),
-            );
-        }
         (Transition::CancelDeletion, PendingDeletion) => (Suspended, None),
-        (Transition::CancelDeletion, _) => {
-            return refused(
-                "un-deleted",
-                "only a key pending deletion has a deletion to cancel".into(),
-            );
+        _ => {
+            return Err(Error::NotAllowed {
+                key_id: id.clone(),
+                status: key.status,
+                transition: t,
+            });
         }
     };
     db.audited(
@@ -120,25 +193,22 @@ pub fn destroy(home: &Home, db: &mut Db, key: &KeyRecord, now: u64) -> Result<Ve
     match (key.status, key.delete_after) {
         (KeyStatus::PendingDeletion, Some(at)) if at <= now => {}
         (KeyStatus::PendingDeletion, Some(at)) => {
-            return Err(Failure::input(format!(
-                "key {} may not be destroyed before {}",
-                key.id,
-                format_time(at)
-            )));
+            return Err(Error::TooEarly {
+                key_id: key.id.clone(),
+                at,
+            });
         }
         _ => {
-            return Err(Failure::input(format!(
-                "key {} is {}, not pending deletion",
-                key.id,
-                key.status.as_str()
-            ))
-            .hint(format!("schedule it first: `mpc delete {}`", key.id)));
+            return Err(Error::NotPendingDeletion {
+                key_id: key.id.clone(),
+                status: key.status,
+            });
         }
     }
     let mut destroyed = destroy_presignatures(home, db, &key.id)?;
     let share = home.share_path(&key.id);
     remove_durably(&share)
-        .map_err(|e| Failure::internal(format!("cannot remove {}", share.display())).cause(e))?;
+        .map_err(|e| Error::bug(&format!("cannot remove {}", share.display()), e))?;
     destroyed.push(share.display().to_string());
     db.audited(
         "key.delete.destroy",
