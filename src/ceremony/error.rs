@@ -120,9 +120,12 @@ enum Source {
     Key(KeyError),
 }
 
-/// A ceremony failure. See the module doc.
+/// A ceremony failure. See the module doc. (Boxed: a step's `Result` stays small.)
 #[derive(Debug)]
-pub struct Error {
+pub struct Error(Box<Inner>);
+
+#[derive(Debug)]
+struct Inner {
     kind: ErrorKind,
     message: String,
     causes: Vec<String>,
@@ -134,14 +137,20 @@ pub struct Error {
 impl Error {
     /// An error of `kind`.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
-        Error {
+        Error(Box::new(Inner {
             kind,
             message: message.into(),
             causes: Vec::new(),
             culprits: Vec::new(),
             advice: None,
             source: None,
-        }
+        }))
+    }
+
+    fn lower(kind: ErrorKind, source: Source) -> Error {
+        let mut e = Error::new(kind, "");
+        e.0.source = Some(source);
+        e
     }
 
     /// Bad input.
@@ -161,53 +170,53 @@ impl Error {
 
     /// Adds a cause line.
     pub fn cause(mut self, cause: impl fmt::Display) -> Error {
-        self.causes.push(cause.to_string());
+        self.0.causes.push(cause.to_string());
         self
     }
 
     /// Sets the advice.
     pub fn advise(mut self, advice: Advice) -> Error {
-        self.advice = Some(advice);
+        self.0.advice = Some(advice);
         self
     }
 
     /// Names the culprits.
     pub fn blaming(mut self, culprits: Vec<Culprit>) -> Error {
-        self.culprits = culprits;
+        self.0.culprits = culprits;
         self
     }
 
     /// The kind.
     pub fn kind(&self) -> ErrorKind {
-        self.kind
+        self.0.kind
     }
 
     /// What went wrong, one line, no secrets.
     pub fn message(&self) -> String {
-        match &self.source {
-            None => self.message.clone(),
+        match &self.0.source {
+            None => self.0.message.clone(),
             Some(s) => s.to_string(),
         }
     }
 
     /// Why, outermost first.
     pub fn causes(&self) -> &[String] {
-        &self.causes
+        &self.0.causes
     }
 
     /// The parties to blame.
     pub fn culprits(&self) -> &[Culprit] {
-        &self.culprits
+        &self.0.culprits
     }
 
     /// What to do next.
     pub fn advice(&self) -> Option<Advice> {
-        self.advice
+        self.0.advice
     }
 
     /// The store's error, if this is one.
     pub fn store_error(&self) -> Option<&StoreError> {
-        match &self.source {
+        match &self.0.source {
             Some(Source::Store(e)) => Some(e),
             _ => None,
         }
@@ -215,13 +224,14 @@ impl Error {
 
     /// Takes the error of a lower layer out, for a caller that words it itself.
     pub fn into_parts(self) -> Parts {
+        let e = *self.0;
         Parts {
-            kind: self.kind,
-            message: self.message,
-            causes: self.causes,
-            culprits: self.culprits,
-            advice: self.advice,
-            lower: self.source.map(|s| match s {
+            kind: e.kind,
+            message: e.message,
+            causes: e.causes,
+            culprits: e.culprits,
+            advice: e.advice,
+            lower: e.source.map(|s| match s {
                 Source::Store(e) => Lower::Store(e),
                 Source::Plan(e) => Lower::Plan(e),
                 Source::Identity(e) => Lower::Identity(e),
@@ -292,10 +302,7 @@ impl From<StoreError> for Error {
             }
             _ => ErrorKind::Rejected,
         };
-        Error {
-            source: Some(Source::Store(e)),
-            ..Error::new(kind, "")
-        }
+        Error::lower(kind, Source::Store(e))
     }
 }
 
@@ -303,10 +310,7 @@ macro_rules! rejected_from {
     ($($t:ty => $v:ident),*) => {$(
         impl From<$t> for Error {
             fn from(e: $t) -> Error {
-                Error {
-                    source: Some(Source::$v(e)),
-                    ..Error::new(ErrorKind::Rejected, "")
-                }
+                Error::lower(ErrorKind::Rejected, Source::$v(e))
             }
         }
     )*};
