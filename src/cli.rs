@@ -137,6 +137,7 @@ pub enum Command {
     /// Run a whole 2-of-3 keygen and signing for every scheme (ECDSA too) in temporary homes
     Demo(DemoArgs),
     /// Measure threshold ECDSA on this machine, in-process and end to end
+    #[cfg(feature = "bench")]
     Bench(BenchArgs),
     /// Print the version, the commit it was built from, the compiler and the crypto crates
     Version,
@@ -794,6 +795,7 @@ pub struct DemoArgs {
 }
 
 /// `mpc bench`
+#[cfg(feature = "bench")]
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     /// Number of parties

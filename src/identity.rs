@@ -152,7 +152,9 @@ impl Identity {
     }
 
     /// An identity from given secret keys: for deterministic test vectors only (see
-    /// `vectors`); real identities come from [`Identity::generate`].
+    /// `vectors`, feature `test-vectors`); real identities come from
+    /// [`Identity::generate`].
+    #[cfg(feature = "test-vectors")]
     pub fn from_secrets(name: &str, ed25519: [u8; 32], x25519: [u8; 32]) -> Identity {
         let hrp = bech32::Hrp::parse("age-secret-key-").expect("a valid HRP");
         let text = bech32::encode::<bech32::Bech32>(hrp, &x25519)

@@ -24,6 +24,7 @@ pub mod scheme;
 pub mod secret;
 pub mod store;
 pub mod transport;
+#[cfg(feature = "test-vectors")]
 pub mod vectors;
 
 use clap::Parser;

@@ -597,7 +597,7 @@ fn frost_vectors<C: Ciphersuite>(scheme: Scheme, seed: [u8; 32]) -> Result<Vecto
 /// `primes` (slow: Paillier proofs). Deterministic; its output is the fixture
 /// `testdata/vectors/ecdsa-aux-info.json`.
 pub fn ecdsa_aux_info(primes: Vec<cggmp::Primes>) -> Result<Vec<AuxInfo>, EngineError> {
-    cggmp::simulate::aux_info(3, primes)
+    cggmp::simulate::aux_info_seeded(primes)
 }
 
 /// Runs one cggmp21 protocol for `parties` (plan indices) by the engine's replay runs,

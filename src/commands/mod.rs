@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod backup;
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod contacts;
 pub mod delete;
@@ -90,6 +91,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Inspect(a) => inspect::run(&ctx, a),
         Command::Audit(c) => audit::run(&ctx, c),
         Command::Demo(a) => demo::run(&ctx, a),
+        #[cfg(feature = "bench")]
         Command::Bench(a) => bench::run(&ctx, a),
         Command::Version => version::run(&ctx),
         Command::Completions(a) => generate::completions(a),

@@ -29,8 +29,13 @@ pub const BUILD: BuildInfo = BuildInfo {
     profile: env!("MPC_PROFILE"),
 };
 
-/// The cargo features this binary was built with (mpc defines none yet).
-const FEATURES: &[&str] = &[];
+/// The cargo features this binary was built with.
+const FEATURES: &[&str] = &[
+    #[cfg(feature = "bench")]
+    "bench",
+    #[cfg(feature = "test-vectors")]
+    "test-vectors",
+];
 
 /// The cryptographic crates and their versions, as `(name, version)`.
 pub fn crates() -> Vec<(&'static str, &'static str)> {

@@ -590,7 +590,9 @@ pub fn derived_public_key(share: &EcdsaKeyShare, path: &[u32]) -> Result<Vec<u8>
 }
 
 /// In-process simulation of all parties at once, driving the state machines directly
-/// (no replay, no envelopes): what the library alone costs. Used by `mpc bench`.
+/// (no replay, no envelopes): what the library alone costs. Used by `mpc bench`
+/// (feature `bench`) and the test vectors (feature `test-vectors`).
+#[cfg(any(feature = "bench", feature = "test-vectors"))]
 pub mod simulate {
     use super::*;
     use cggmp21::round_based::Outgoing;
@@ -664,14 +666,33 @@ pub mod simulate {
         Ok(out.into_iter().flatten().collect())
     }
 
-    fn rngs(n: u16, tag: &str) -> Vec<ChaCha20Rng> {
-        (0..n).map(|i| rng(&[i as u8; 32], tag)).collect()
+    /// Fresh generators for `n` parties, seeded from the operating system: a benchmark
+    /// runs real key generation, never a fixed one.
+    fn rngs(n: u16, _tag: &str) -> Vec<ChaCha20Rng> {
+        use rand_core::SeedableRng;
+        (0..n)
+            .map(|_| ChaCha20Rng::from_rng(rand_core::OsRng).expect("the OS generator works"))
+            .collect()
     }
 
     /// Aux info for `n` parties from their primes.
     pub fn aux_info(n: u16, primes: Vec<Primes>) -> Result<Vec<AuxInfo>, EngineError> {
+        aux_info_from(rngs(n, "aux"), primes)
+    }
+
+    /// [`aux_info`] from fixed seeds, for reproducible test vectors only.
+    #[cfg(feature = "test-vectors")]
+    pub fn aux_info_seeded(primes: Vec<Primes>) -> Result<Vec<AuxInfo>, EngineError> {
+        let n = primes.len() as u16;
+        aux_info_from((0..n).map(|i| rng(&[i as u8; 32], "aux")).collect(), primes)
+    }
+
+    fn aux_info_from(
+        mut rngs: Vec<ChaCha20Rng>,
+        primes: Vec<Primes>,
+    ) -> Result<Vec<AuxInfo>, EngineError> {
+        let n = rngs.len() as u16;
         let eid_bytes = [1u8; 32];
-        let mut rngs = rngs(n, "aux");
         let sms = rngs
             .iter_mut()
             .zip(primes)

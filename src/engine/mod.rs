@@ -378,6 +378,7 @@ macro_rules! frost_dispatch {
         }
     }};
 }
+#[cfg(feature = "test-vectors")]
 pub(crate) use frost_dispatch;
 
 /// Advances a DKG by one step.
