@@ -280,6 +280,32 @@ impl Ceremony {
     /// What we are waiting for: the earliest round (up to `round`, the last one we sent)
     /// of `protocol` that some other participant has not sent yet, and who they are.
     /// Once every other participant has sent `round`, the next round from all of them.
+    /// Commits and sends what a run emitted, then hands back its output if it finished,
+    /// or where it waits (for the round after the last it sent, from `participants`).
+    #[allow(clippy::too_many_arguments)]
+    fn settle_run<O>(
+        &mut self,
+        journal: &mut Journal,
+        protocol: Protocol,
+        replay: Replay<O>,
+        to_plan: impl Fn(u16) -> u16,
+        rx: &[Rx],
+        round: u8,
+        participants: &[u16],
+    ) -> Result<std::result::Result<O, Progress>> {
+        match replay {
+            Replay::Waiting { new } => {
+                self.send(journal, protocol, &new, to_plan)?;
+                let round = new.iter().map(envelope_round).max().unwrap_or(round);
+                Ok(Err(self.waiting(rx, protocol, round, participants)))
+            }
+            Replay::Done { output, new } => {
+                self.send(journal, protocol, &new, to_plan)?;
+                Ok(Ok(output))
+            }
+        }
+    }
+
     fn waiting(&self, rx: &[Rx], protocol: Protocol, round: u8, participants: &[u16]) -> Progress {
         let others: Vec<u16> = participants
             .iter()
@@ -329,19 +355,24 @@ impl Ceremony {
                 let sent = st.sent_main.clone();
                 let round = st.round_main;
                 let received = Self::for_engine(&rx, Protocol::Keygen, position);
-                match self.live_run(
+                let replay = self.live_run(
                     Protocol::Keygen,
                     &received,
                     |i| Some(i + 1),
                     || cggmp::keygen(&params, p.threshold, &aux, &received, &sent),
+                )?;
+                let keygen = Protocol::Keygen;
+                match self.settle_run(
+                    &mut journal,
+                    keygen,
+                    replay,
+                    |i| i + 1,
+                    &rx,
+                    round,
+                    &everyone,
                 )? {
-                    Replay::Waiting { new } => {
-                        self.send(&mut journal, Protocol::Keygen, &new, |i| i + 1)?;
-                        let round = new.iter().map(envelope_round).max().unwrap_or(round);
-                        Ok(self.waiting(&rx, Protocol::Keygen, round, &everyone))
-                    }
-                    Replay::Done { output, new } => {
-                        self.send(&mut journal, Protocol::Keygen, &new, |i| i + 1)?;
+                    Err(waiting) => Ok(waiting),
+                    Ok(output) => {
                         let outcome = self.store_ecdsa_key(p, &output)?;
                         self.complete(outcome)
                     }
@@ -382,16 +413,21 @@ impl Ceremony {
                     },
                 };
                 let signer = |i: u16| p.signers.get(i as usize).copied();
-                match self.live_run(Protocol::Sign, &received, signer, || {
+                let replay = self.live_run(Protocol::Sign, &received, signer, || {
                     cggmp::sign(&params, &job, &digest, &received, &sent)
-                })? {
-                    Replay::Waiting { new } => {
-                        self.send(&mut journal, Protocol::Sign, &new, to_plan)?;
-                        let round = new.iter().map(envelope_round).max().unwrap_or(round);
-                        Ok(self.waiting(&rx, Protocol::Sign, round, &p.signers))
-                    }
-                    Replay::Done { output, new } => {
-                        self.send(&mut journal, Protocol::Sign, &new, to_plan)?;
+                })?;
+                let sign = Protocol::Sign;
+                match self.settle_run(
+                    &mut journal,
+                    sign,
+                    replay,
+                    to_plan,
+                    &rx,
+                    round,
+                    &p.signers,
+                )? {
+                    Err(waiting) => Ok(waiting),
+                    Ok(output) => {
                         let pk = cggmp::derived_public_key(&job.share, &job.path)
                             .map_err(|e| Error::bug("cannot derive the child key").cause(e))?;
                         if !pubkey::verify_ecdsa_prehash(&pk, &digest, &output)? {
@@ -447,16 +483,13 @@ impl Ceremony {
                     path: Vec::new(),
                 };
                 let signer = |i: u16| p.signers.get(i as usize).copied();
-                match self.live_run(Protocol::Sign, &received, signer, || {
+                let replay = self.live_run(Protocol::Sign, &received, signer, || {
                     cggmp::presign(&params, &job, &received, &sent)
-                })? {
-                    Replay::Waiting { new } => {
-                        self.send(journal, Protocol::Sign, &new, to_plan)?;
-                        let round = new.iter().map(envelope_round).max().unwrap_or(round);
-                        Ok(self.waiting(rx, Protocol::Sign, round, &p.signers))
-                    }
-                    Replay::Done { output, new } => {
-                        self.send(journal, Protocol::Sign, &new, to_plan)?;
+                })?;
+                let sign = Protocol::Sign;
+                match self.settle_run(journal, sign, replay, to_plan, rx, round, &p.signers)? {
+                    Err(waiting) => Ok(waiting),
+                    Ok(output) => {
                         let json = encode(&output)?;
                         drop(output);
                         self.vault.write(
@@ -595,19 +628,23 @@ impl Ceremony {
         let sent = st.sent_aux.clone();
         let round = st.round_aux;
         let received = Self::for_engine(rx, Protocol::Aux, |s| s.checked_sub(1));
-        match self.live_run(
+        let replay = self.live_run(
             Protocol::Aux,
             &received,
             |i| Some(i + 1),
             || cggmp::aux_info(params, primes, &received, &sent),
+        )?;
+        match self.settle_run(
+            journal,
+            Protocol::Aux,
+            replay,
+            |i| i + 1,
+            rx,
+            round,
+            everyone,
         )? {
-            Replay::Waiting { new } => {
-                self.send(journal, Protocol::Aux, &new, |i| i + 1)?;
-                let round = new.iter().map(envelope_round).max().unwrap_or(round);
-                Ok(Err(self.waiting(rx, Protocol::Aux, round, everyone)))
-            }
-            Replay::Done { output, new } => {
-                self.send(journal, Protocol::Aux, &new, |i| i + 1)?;
+            Err(waiting) => Ok(Err(waiting)),
+            Ok(output) => {
                 let json = encode(&output)?;
                 let Plan::Keygen(p) = &self.plan else {
                     unreachable!("aux only in keygen")
@@ -681,19 +718,16 @@ impl Ceremony {
                 let st = state(journal)?;
                 let (sent, round) = (st.sent_main.clone(), st.round_main);
                 let received = Self::for_engine(rx, Protocol::Refresh, |s| s.checked_sub(1));
-                match self.live_run(
+                let replay = self.live_run(
                     Protocol::Refresh,
                     &received,
                     |i| Some(i + 1),
                     || cggmp::key_refresh(&params, &share, primes, &received, &sent),
-                )? {
-                    Replay::Waiting { new } => {
-                        self.send(journal, Protocol::Refresh, &new, |i| i + 1)?;
-                        let round = new.iter().map(envelope_round).max().unwrap_or(round);
-                        return Ok(self.waiting(rx, Protocol::Refresh, round, &everyone));
-                    }
-                    Replay::Done { output, new } => {
-                        self.send(journal, Protocol::Refresh, &new, |i| i + 1)?;
+                )?;
+                let refresh = Protocol::Refresh;
+                match self.settle_run(journal, refresh, replay, |i| i + 1, rx, round, &everyone)? {
+                    Err(waiting) => return Ok(waiting),
+                    Ok(output) => {
                         if cggmp::public_key(&output) != cggmp::public_key(&share) {
                             return Err(Error::bug(
                                 "the refreshed ECDSA share names a different public key",
