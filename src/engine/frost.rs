@@ -269,6 +269,19 @@ fn dkg_round2<C: Ciphersuite>(
     Ok((decode_round1::<C>(inbox, others)?, round2))
 }
 
+/// FROST round 2: the signature share, from nonces taken by value. The nonces are
+/// consumed (and zeroized when dropped) by computing the one share they may ever make;
+/// the ceremony then claims them in its ledger for exactly this share before the share
+/// is stored or sent.
+fn round2<C: Ciphersuite>(
+    nonces: SigningNonces<C>,
+    package: &frost_core::SigningPackage<C>,
+    key_package: &KeyPackage<C>,
+    signers: &[u16],
+) -> Result<SignatureShare<C>, EngineError> {
+    frost_core::round2::sign(package, &nonces, key_package).map_err(|e| blame(e, signers))
+}
+
 /// One signing step.
 pub fn sign_step<C: Ciphersuite>(
     p: &SignParams,
@@ -315,8 +328,7 @@ pub(crate) fn sign_step_with<C: Ciphersuite, R: rand_core::RngCore + rand_core::
             }
             let (package, echo) = signing_package::<C>(p, inbox, &others, own)?;
             let nonces = SigningNonces::<C>::deserialize(nonces).map_err(bug)?;
-            let share = frost_core::round2::sign(&package, &nonces, &key_package)
-                .map_err(|e| blame(e, &p.signers))?;
+            let share = round2::<C>(nonces, &package, &key_package, &p.signers)?;
             let own_share = share.serialize();
             let payload = SignRound2 {
                 echo,
