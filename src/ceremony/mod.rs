@@ -14,24 +14,15 @@
 //! file is replaced. A conflicting second message for a filled slot aborts the session
 //! and names the sender.
 
-use crate::engine::{
-    self, EngineError, Inbox, KeyMaterial, KeygenParams, KeygenState, RefreshState, RepairState,
-    SignParams, SignState, Step,
-};
+use crate::engine::{EngineError, Inbox, RefreshState, SignState};
 use crate::envelope::{Envelope, Header, Protocol};
 
-use crate::identity::{Card, Identity, words};
-use crate::plan::{AuxMode, KeygenPlan, Plan, PlanError, Valid};
-use crate::pubkey;
-use crate::secret::Secret;
+use crate::identity::Identity;
+use crate::plan::{AuxMode, Plan, PlanError, Valid};
 use crate::store::Store;
-use crate::store::db::{
-    Claim, Db, KeyRecord, KeyStatus, Mark, SessionStatus, SingleUse, set_session,
-};
-use crate::store::keystore::{self, ShareFile};
-use crate::store::vault::{Item, Vault};
+use crate::store::db::{Db, Mark, SessionStatus, SingleUse, set_session};
+use crate::store::vault::Vault;
 use crate::transport::Carrier;
-use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 mod admission;
@@ -40,6 +31,10 @@ mod dispute;
 pub(crate) mod ecdsa;
 mod ending;
 pub mod error;
+mod frost;
+mod journal;
+mod keys;
+mod outcome;
 mod shares;
 
 pub use describe::{describe_message, describe_plan};
@@ -47,108 +42,11 @@ pub use dispute::EVIDENCE_ROUND;
 pub use ending::abandon;
 use ending::{aborted, end_unfinished, expire};
 pub use error::{Advice, Culprit, Error, ErrorKind, Result};
-
-/// The encrypted per-session journal.
-#[derive(Serialize, Deserialize)]
-struct Journal {
-    version: u8,
-    state: JournalState,
-    /// Every envelope this party has produced in the session, in order.
-    sent: Vec<Vec<u8>>,
-}
-
-#[derive(Serialize, Deserialize)]
-enum JournalState {
-    Keygen(KeygenState),
-    Sign(SignState),
-    Ecdsa(ecdsa::EcdsaState),
-    Refresh(RefreshState),
-    Repair(RepairState),
-}
-
-/// What a finished ceremony produced (public).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Outcome {
-    /// A new key.
-    Keygen {
-        /// Key id.
-        key_id: String,
-        /// Scheme.
-        scheme: String,
-        /// Public key in the scheme's standard form, hex.
-        public_key: String,
-        /// Transcript hash, hex.
-        transcript: String,
-    },
-    /// A signature.
-    Sign {
-        /// Key id.
-        key_id: String,
-        /// Scheme.
-        scheme: String,
-        /// Signature, hex (ECDSA: compact r||s).
-        signature: String,
-        /// ECDSA only: the recovery id (0 or 1).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        recovery_id: Option<u8>,
-        /// ECDSA with a derivation path: the child public key that verifies it, hex.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        derived_public_key: Option<String>,
-        /// Transcript hash, hex.
-        transcript: String,
-    },
-    /// An ECDSA presignature, stored sealed, usable once by the same signers.
-    Presign {
-        /// Key id.
-        key_id: String,
-        /// The signers, 1-based plan indices.
-        signers: Vec<u16>,
-        /// Transcript hash, hex.
-        transcript: String,
-    },
-    /// New shares of the same key; the old ones are destroyed.
-    Refresh {
-        /// Key id.
-        key_id: String,
-        /// Scheme.
-        scheme: String,
-        /// Public key in the scheme's standard form, hex (unchanged).
-        public_key: String,
-        /// Transcript hash, hex.
-        transcript: String,
-    },
-    /// A lost share repaired.
-    Repair {
-        /// Key id.
-        key_id: String,
-        /// Scheme.
-        scheme: String,
-        /// Public key in the scheme's standard form, hex.
-        public_key: String,
-        /// The party whose share was repaired, 1-based.
-        repaired: u16,
-        /// Transcript hash, hex.
-        transcript: String,
-    },
-}
-
-impl Outcome {
-    /// The transcript fingerprint in words. An unreadable transcript hash is an error,
-    /// never a default fingerprint.
-    pub fn transcript_words(&self) -> Result<String> {
-        let t = match self {
-            Outcome::Keygen { transcript, .. }
-            | Outcome::Sign { transcript, .. }
-            | Outcome::Presign { transcript, .. }
-            | Outcome::Refresh { transcript, .. }
-            | Outcome::Repair { transcript, .. } => transcript,
-        };
-        let bytes = crate::identity::parse_digest(t)
-            .ok_or_else(|| Error::bug("the session's transcript hash is not 32 bytes of hex"))?;
-        Ok(words(&bytes))
-    }
-}
+use frost::Generic;
+use journal::{Journal, JournalState, state_name};
+use keys::check_sign_plan;
+pub use keys::{check_plan_here, load_share};
+pub use outcome::Outcome;
 
 /// Where a step left the session.
 pub enum Progress {
@@ -423,23 +321,6 @@ impl Ceremony {
             .ok_or_else(|| Error::bug("session vanished"))
     }
 
-    /// Brings the database's record of sent envelopes (and the nonce ledger) up to the
-    /// committed journal. The journal is the commit point of a step; the database is
-    /// written after it, so a crash in between leaves the record behind, and this
-    /// repairs it. A record ahead of the journal means the journal was rolled back (or
-    /// deleted), and the step refuses.
-    fn reconcile(&mut self) -> Result<()> {
-        let journal = self.load_journal()?;
-        let ledger = match &journal.state {
-            JournalState::Sign(SignState::Committed { .. }) => {
-                Some((SingleUse::Nonce, Mark::Armed))
-            }
-            _ => None,
-        };
-        self.db.record_sent(&self.sid, &journal.sent, ledger)?;
-        Ok(())
-    }
-
     /// Ends the session as aborted (see [`end_unfinished`]).
     fn abort(&mut self, reason: &str, culprits: &[String]) -> Result<()> {
         let action = format!("{}.abort", self.plan.kind());
@@ -514,42 +395,6 @@ impl Ceremony {
             }
         }
         Ok(inbox)
-    }
-
-    fn load_journal(&self) -> Result<Journal> {
-        let item = Item::Journal(&self.sid);
-        match self.vault.read(item, &self.identity)? {
-            None => Ok(Journal {
-                version: 1,
-                state: match self.plan {
-                    _ if !self.plan.scheme().is_frost() => {
-                        JournalState::Ecdsa(ecdsa::EcdsaState::fresh())
-                    }
-                    Plan::Keygen(_) => JournalState::Keygen(KeygenState::Start),
-                    Plan::Sign(_) => JournalState::Sign(SignState::Start),
-                    Plan::Refresh(_) => JournalState::Refresh(RefreshState::Start),
-                    Plan::Repair(_) => JournalState::Repair(RepairState::Start),
-                },
-                sent: Vec::new(),
-            }),
-            Some(bytes) => postcard::from_bytes(bytes.expose()).map_err(|e| {
-                Error::bug(format!(
-                    "session journal {} is damaged",
-                    self.vault.locate(item)
-                ))
-                .cause(e)
-            }),
-        }
-    }
-
-    fn save_journal(&self, journal: &Journal) -> Result<()> {
-        let bytes = Secret::new(
-            postcard::to_allocvec(journal)
-                .map_err(|e| Error::bug("cannot encode journal").cause(e))?,
-        );
-        self.vault
-            .write(Item::Journal(&self.sid), &self.identity, bytes.expose())?;
-        Ok(())
     }
 
     fn advance(&mut self) -> Result<Progress> {
@@ -657,68 +502,6 @@ impl Ceremony {
         Ok(Progress::Done(outcome))
     }
 
-    /// Stores a new key: the share file (sealed, atomic) first, then the metadata.
-    /// Idempotent, so a crash between the two is repaired by the next step.
-    fn store_key(
-        &mut self,
-        p: &KeygenPlan,
-        key_package: &[u8],
-        public_key_package: &[u8],
-        group_key: &[u8],
-        transcript: [u8; 32],
-    ) -> Result<Outcome> {
-        let key_id = pubkey::key_id(p.scheme, group_key);
-        self.write_share(p.scheme, &key_id, key_package, public_key_package)?;
-        crate::fault::point("share-written");
-        if self.db.key(&key_id)?.is_none() {
-            let now = crate::clock::now();
-            self.db.insert_key(&KeyRecord {
-                id: key_id.clone(),
-                scheme: p.scheme.id().into(),
-                public_key: hex::encode(group_key),
-                threshold: p.threshold,
-                n: p.parties.len() as u16,
-                my_index: self.me,
-                parties_json: serde_json::to_string(&p.parties)
-                    .map_err(|e| Error::bug("encode").cause(e))?,
-                label: p.label.clone(),
-                status: KeyStatus::Active,
-                session_id: self.sid.clone(),
-                transcript: hex::encode(transcript),
-                created_at: now,
-                updated_at: now,
-                delete_after: None,
-            })?;
-        }
-        Ok(Outcome::Keygen {
-            key_id,
-            scheme: p.scheme.id().into(),
-            public_key: hex::encode(pubkey::standard_form(p.scheme, group_key)),
-            transcript: hex::encode(transcript),
-        })
-    }
-
-    /// Writes this party's share file for `key_id` (sealed, atomically replacing any
-    /// previous share).
-    fn write_share(
-        &self,
-        scheme: crate::scheme::Scheme,
-        key_id: &str,
-        key_package: &[u8],
-        public_key_package: &[u8],
-    ) -> Result<()> {
-        let share = ShareFile {
-            version: 1,
-            scheme: scheme.id().into(),
-            key_id: key_id.into(),
-            index: self.me,
-            key_package: hex::encode(key_package),
-            public_key_package: hex::encode(public_key_package),
-        };
-        keystore::write_share(&*self.vault, &self.identity, &share)?;
-        Ok(())
-    }
-
     /// Builds and signs the envelope for one outgoing payload; private payloads are
     /// encrypted to their recipient. Returns the envelope bytes.
     fn seal(
@@ -782,127 +565,6 @@ impl Ceremony {
         }
     }
 
-    /// What a DKG or a refresh among all the plan's parties fixes.
-    fn keygen_params(&self) -> KeygenParams {
-        KeygenParams {
-            scheme: self.plan.scheme(),
-            session: self.session,
-            me: self.me,
-            t: self.plan.threshold(),
-            n: self.plan.parties().len() as u16,
-        }
-    }
-
-    fn keygen_step(&mut self, state: &KeygenState, inbox: &Inbox) -> Result<Generic> {
-        let Plan::Keygen(p) = &self.plan else {
-            return Err(Error::bug("journal does not match the plan kind"));
-        };
-        let params = self.keygen_params();
-        let step = match self.settle(engine::keygen_step(&params, state, inbox))? {
-            Ok(step) => step,
-            Err(dispute) => return Ok(dispute),
-        };
-        match step {
-            Step::Advanced { state, outgoing } => Ok(Generic::Advanced {
-                state: JournalState::Keygen(state),
-                outgoing,
-            }),
-            Step::Waiting { round, missing } => Ok(Generic::Waiting { round, missing }),
-            Step::Done(r) => {
-                let p = p.clone();
-                let outcome = self.store_key(
-                    &p,
-                    r.key_package.expose(),
-                    &r.public_key_package,
-                    &r.group_key,
-                    r.transcript,
-                )?;
-                Ok(Generic::Done(outcome))
-            }
-        }
-    }
-
-    fn sign_step(&mut self, state: &SignState, inbox: &Inbox) -> Result<Generic> {
-        let Plan::Sign(p) = &self.plan else {
-            return Err(Error::bug("journal does not match the plan kind"));
-        };
-        if !matches!(state, SignState::Shared { .. }) {
-            self.ensure_key_signs(&p.key_id)?;
-        }
-        let key = load_share(&*self.vault, &self.identity, &p.key_id)?;
-        let params = SignParams {
-            scheme: p.scheme,
-            session: self.session,
-            me: self.me,
-            signers: p.signers.clone(),
-            message: self.plan.message().unwrap_or_default(),
-        };
-        let step = match self.settle(engine::sign_step(&params, &key, state, inbox))? {
-            Ok(step) => step,
-            Err(dispute) => return Ok(dispute),
-        };
-        match step {
-            Step::Advanced { state, outgoing } => Ok(Generic::Advanced {
-                state: JournalState::Sign(state),
-                outgoing,
-            }),
-            Step::Waiting { round, missing } => Ok(Generic::Waiting { round, missing }),
-            Step::Done(r) => {
-                let pk = hex::decode(&p.group_public_key)
-                    .map_err(|e| Error::rejected("the plan's public key is not hex").cause(e))?;
-                let ok = pubkey::verify(p.scheme, &pk, &params.message, &r.signature)?;
-                if !ok {
-                    return Err(Error::bug(
-                        "the aggregated signature failed independent verification",
-                    ));
-                }
-                Ok(Generic::Done(Outcome::Sign {
-                    key_id: p.key_id.clone(),
-                    scheme: p.scheme.id().into(),
-                    signature: hex::encode(&r.signature),
-                    recovery_id: None,
-                    derived_public_key: None,
-                    transcript: hex::encode(r.transcript),
-                }))
-            }
-        }
-    }
-
-    /// Refuses unless `key_id` may sign now. Checked before every signature share or
-    /// presignature is computed, not only when the session opened: a key suspended while
-    /// its session waits must not sign.
-    fn ensure_key_signs(&self, key_id: &str) -> Result<()> {
-        let key = self
-            .db
-            .key(key_id)?
-            .ok_or_else(|| Error::rejected(format!("key {key_id} is no longer in this home")))?;
-        Ok(keystore::ensure_signs(&key)?)
-    }
-
-    /// Consumes this session's FROST nonces for the signature share in `outgoing`: the
-    /// ledger binds them to the hash of that share, atomically. A rerun after a crash
-    /// computes the same share from the same nonces and messages, and passes; anything
-    /// else (a rolled-back journal meeting different commitments) is refused before the
-    /// share is stored or sent.
-    fn claim_nonce(&mut self, outgoing: &[engine::Outgoing]) -> Result<()> {
-        let binding = hex::encode(engine::tagged_hash(
-            "mpc-nonce-use",
-            &self.session,
-            outgoing.iter().map(|o| &o.data[..]),
-        ));
-        match self.db.claim(&self.sid, SingleUse::Nonce, &binding, true)? {
-            Claim::Won | Claim::Again => {
-                crate::fault::point("nonce-claimed");
-                Ok(())
-            }
-            Claim::Spent | Claim::Unknown => Err(Error::rejected(
-                "refusing to reuse a signing nonce: it was already used for a different signature share",
-            )
-            .cause("this home's session journal was rolled back (restored from a copy?); a second share from the same nonces would reveal the key share")
-            .advise(Advice::NewSigningSession)),
-        }
-    }
-
     /// Offers every envelope we have sent to every carrier (each skips what it has).
     fn deliver_all(&mut self) -> Result<()> {
         for raw in self.db.sent(&self.sid)? {
@@ -914,79 +576,6 @@ impl Ceremony {
         }
         Ok(())
     }
-}
-
-enum Generic {
-    Advanced {
-        state: JournalState,
-        outgoing: Vec<engine::Outgoing>,
-    },
-    Waiting {
-        round: u8,
-        missing: Vec<u16>,
-    },
-    /// An echo mismatch: settled by the evidence round (`dispute`).
-    Disputed {
-        round: u8,
-        echoers: Vec<u16>,
-    },
-    Done(Outcome),
-}
-
-fn state_name(s: &JournalState) -> &'static str {
-    match s {
-        JournalState::Keygen(k) => k.name(),
-        JournalState::Sign(k) => k.name(),
-        JournalState::Refresh(k) => k.name(),
-        JournalState::Repair(k) => k.name(),
-        JournalState::Ecdsa(_) => "running",
-    }
-}
-
-/// Checks a refresh or repair plan against this party's store (its vault and open
-/// database `db`), as taking part will.
-pub fn check_plan_here(vault: &dyn Vault, db: &Db, plan: &Plan, me: u16) -> Result<()> {
-    shares::check_plan(vault, db, plan, me)
-}
-
-/// Loads and decrypts this party's share of `key_id`.
-pub fn load_share(vault: &dyn Vault, identity: &Identity, key_id: &str) -> Result<KeyMaterial> {
-    let share = keystore::read_share(vault, identity, key_id)?;
-    let kp = Secret::new(
-        hex::decode(&share.key_package)
-            .map_err(|e| Error::bug("share file is damaged").cause(e))?,
-    );
-    Ok(KeyMaterial {
-        key_package: kp,
-        public_key_package: hex::decode(&share.public_key_package)
-            .map_err(|e| Error::bug("share file is damaged").cause(e))?,
-    })
-}
-
-fn check_sign_plan(db: &Db, p: &crate::plan::SignPlan, me: u16) -> Result<()> {
-    let key = db.key(&p.key_id)?.ok_or_else(|| {
-        Error::rejected(format!("the plan's key {} is not in this home", p.key_id))
-    })?;
-    if key.public_key != p.group_public_key || key.scheme != p.scheme.id() {
-        return Err(Error::rejected(format!(
-            "the plan's public key or scheme does not match key {} in this home",
-            p.key_id
-        )));
-    }
-    let parties: Vec<Card> = key.parties()?;
-    if parties != p.parties || key.threshold != p.threshold {
-        return Err(Error::rejected(
-            "the plan's parties or threshold do not match the key's",
-        ));
-    }
-    keystore::ensure_signs(&key)?;
-    if !p.signers.contains(&me) {
-        return Err(Error::rejected(format!(
-            "you (party {me}) are not one of this plan's signers {:?}",
-            p.signers
-        )));
-    }
-    Ok(())
 }
 
 /// A carrier's failure as the step's: unreadable input is the user's to fix, an

@@ -1,0 +1,97 @@
+//! The session journal: this party's secret state of a session and every envelope it
+//! sent, sealed in the store's vault. It is the commit point of a step: written before
+//! anything leaves, and the record of what was sent is brought up to it
+//! ([`Ceremony::reconcile`]) before every step.
+
+use super::Ceremony;
+use super::ecdsa;
+use super::error::{Error, Result};
+use crate::engine::{KeygenState, RefreshState, RepairState, SignState};
+use crate::plan::Plan;
+use crate::secret::Secret;
+use crate::store::db::{Mark, SingleUse};
+use crate::store::vault::Item;
+use serde::{Deserialize, Serialize};
+
+/// The encrypted per-session journal.
+#[derive(Serialize, Deserialize)]
+pub(super) struct Journal {
+    pub(super) version: u8,
+    pub(super) state: JournalState,
+    /// Every envelope this party has produced in the session, in order.
+    pub(super) sent: Vec<Vec<u8>>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(super) enum JournalState {
+    Keygen(KeygenState),
+    Sign(SignState),
+    Ecdsa(ecdsa::EcdsaState),
+    Refresh(RefreshState),
+    Repair(RepairState),
+}
+
+pub(super) fn state_name(s: &JournalState) -> &'static str {
+    match s {
+        JournalState::Keygen(k) => k.name(),
+        JournalState::Sign(k) => k.name(),
+        JournalState::Refresh(k) => k.name(),
+        JournalState::Repair(k) => k.name(),
+        JournalState::Ecdsa(_) => "running",
+    }
+}
+
+impl Ceremony {
+    /// Brings the database's record of sent envelopes (and the nonce ledger) up to the
+    /// committed journal. The journal is the commit point of a step; the database is
+    /// written after it, so a crash in between leaves the record behind, and this
+    /// repairs it. A record ahead of the journal means the journal was rolled back (or
+    /// deleted), and the step refuses.
+    pub(super) fn reconcile(&mut self) -> Result<()> {
+        let journal = self.load_journal()?;
+        let ledger = match &journal.state {
+            JournalState::Sign(SignState::Committed { .. }) => {
+                Some((SingleUse::Nonce, Mark::Armed))
+            }
+            _ => None,
+        };
+        self.db.record_sent(&self.sid, &journal.sent, ledger)?;
+        Ok(())
+    }
+
+    pub(super) fn load_journal(&self) -> Result<Journal> {
+        let item = Item::Journal(&self.sid);
+        match self.vault.read(item, &self.identity)? {
+            None => Ok(Journal {
+                version: 1,
+                state: match self.plan {
+                    _ if !self.plan.scheme().is_frost() => {
+                        JournalState::Ecdsa(ecdsa::EcdsaState::fresh())
+                    }
+                    Plan::Keygen(_) => JournalState::Keygen(KeygenState::Start),
+                    Plan::Sign(_) => JournalState::Sign(SignState::Start),
+                    Plan::Refresh(_) => JournalState::Refresh(RefreshState::Start),
+                    Plan::Repair(_) => JournalState::Repair(RepairState::Start),
+                },
+                sent: Vec::new(),
+            }),
+            Some(bytes) => postcard::from_bytes(bytes.expose()).map_err(|e| {
+                Error::bug(format!(
+                    "session journal {} is damaged",
+                    self.vault.locate(item)
+                ))
+                .cause(e)
+            }),
+        }
+    }
+
+    pub(super) fn save_journal(&self, journal: &Journal) -> Result<()> {
+        let bytes = Secret::new(
+            postcard::to_allocvec(journal)
+                .map_err(|e| Error::bug("cannot encode journal").cause(e))?,
+        );
+        self.vault
+            .write(Item::Journal(&self.sid), &self.identity, bytes.expose())?;
+        Ok(())
+    }
+}
