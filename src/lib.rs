@@ -7,9 +7,9 @@
 
 pub mod ceremony;
 pub mod chain;
-pub mod cli;
 pub mod clock;
 pub mod commands;
+pub use commands::cli;
 pub mod engine;
 pub mod envelope;
 pub mod error;

@@ -2,11 +2,30 @@
 //! (what is and is not detected: `store::audit`).
 
 use super::Ctx;
-use crate::cli::{AuditCommand, AuditVerifyArgs};
 use crate::error::{Exit, Failure, Result};
 use crate::identity::words;
 use crate::plan::format_time;
 use crate::store::audit::HomeRecords;
+use clap::{Args, Subcommand};
+
+/// `mpc audit`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Print the audit log
+    Log,
+    /// Check the chain, its latest signed checkpoint and an anchor (exit 1 on any break)
+    Verify(AuditVerifyArgs),
+    /// Sign the current head with this party's identity and print it, for a worksheet
+    Head,
+}
+
+/// `mpc audit verify`
+#[derive(Debug, Args)]
+pub struct AuditVerifyArgs {
+    /// A head recorded elsewhere (`mpc audit head`), as SEQ:HASH: the log must still extend it
+    #[arg(long, value_name = "SEQ:HASH", value_parser = parse_anchor)]
+    pub anchor: Option<(i64, String)>,
+}
 
 /// Runs `mpc audit ...`.
 pub fn run(ctx: &Ctx, cmd: AuditCommand) -> Result<()> {
@@ -104,4 +123,20 @@ fn head(ctx: &Ctx) -> Result<()> {
         "signer": fingerprint,
         "at": format_time(cp.at as u64),
     }))
+}
+
+fn parse_anchor(s: &str) -> Result<(i64, String), String> {
+    let (seq, hash) = s
+        .split_once(':')
+        .ok_or_else(|| format!("`{s}` is not SEQ:HASH"))?;
+    let seq: i64 = seq
+        .parse()
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("`{seq}` is not an entry number"))?;
+    let hash = hash.trim().to_ascii_lowercase();
+    if hash.len() != 64 || !hash.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(format!("`{hash}` is not a 64-digit hex hash"));
+    }
+    Ok((seq, hash))
 }

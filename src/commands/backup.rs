@@ -2,11 +2,42 @@
 //! The format and the checks are in [`crate::lifecycle::backup`].
 
 use super::{Ctx, read_input, resolve_key};
-use crate::cli::{KeysBackupArgs, KeysRestoreArgs};
 use crate::error::{Failure, Result};
 use crate::lifecycle::backup::{self, Seal};
 use crate::store::db::Db;
+use clap::Args;
+use std::path::PathBuf;
 use std::str::FromStr;
+
+/// `mpc keys backup`
+#[derive(Debug, Args)]
+pub struct KeysBackupArgs {
+    /// The key id (or a unique prefix)
+    pub key: String,
+    /// Write the backup to FILE (ASCII-armored age, mode 0600)
+    #[arg(long, short, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Encrypt to this age recipient (age1...) instead of a passphrase; repeatable
+    #[arg(long = "to", value_name = "RECIPIENT")]
+    pub to: Vec<String>,
+    /// Read the backup's passphrase from the first line of FILE [env: MPC_BACKUP_PASSPHRASE]
+    #[arg(long, value_name = "FILE", conflicts_with = "to")]
+    pub backup_passphrase_file: Option<PathBuf>,
+}
+
+/// `mpc keys restore`
+#[derive(Debug, Args)]
+pub struct KeysRestoreArgs {
+    /// The backup file
+    pub file: PathBuf,
+    /// Read the backup's passphrase from the first line of FILE [env: MPC_BACKUP_PASSPHRASE]
+    #[arg(long, value_name = "FILE")]
+    pub backup_passphrase_file: Option<PathBuf>,
+    /// An age identity file that opens a backup made with --to (your own identity is tried
+    /// first)
+    #[arg(long, value_name = "FILE")]
+    pub identity: Option<PathBuf>,
+}
 
 const ENV: &str = "MPC_BACKUP_PASSPHRASE";
 const FLAG: &str = "--backup-passphrase-file FILE";

@@ -14,13 +14,33 @@
 //! generated first, which is then measured too.
 
 use super::Ctx;
-use crate::cli::BenchArgs;
 use crate::engine::cggmp::{self, Primes, simulate};
 use crate::error::{Failure, Result};
+use clap::Args;
 use sha2::{Digest, Sha256};
 use std::path::Path;
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
+
+/// `mpc bench`
+#[cfg(feature = "bench")]
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Number of parties
+    #[arg(short = 'n', long, default_value_t = 3)]
+    pub parties: u16,
+    /// Signers required
+    #[arg(short = 't', long, default_value_t = 2)]
+    pub threshold: u16,
+    /// Use pregenerated primes `primes-K.json` from DIR (e.g. testdata/primes) instead of
+    /// generating them (which is then measured)
+    #[arg(long, value_name = "DIR")]
+    pub primes_dir: Option<PathBuf>,
+    /// Also run every ceremony through mpc processes over files
+    #[arg(long)]
+    pub e2e: bool,
+}
 
 struct Row {
     what: String,

@@ -1,9 +1,30 @@
 //! `mpc contacts`: import and list other parties' cards.
 
 use super::{Ctx, read_input};
-use crate::cli::{ContactsAddArgs, ContactsCommand};
 use crate::error::{Failure, Result};
 use crate::identity::{Card, words};
+use clap::{Args, Subcommand};
+use std::path::PathBuf;
+
+/// `mpc contacts`
+#[derive(Debug, Subcommand)]
+pub enum ContactsCommand {
+    /// Import cards (after comparing their fingerprints with their owners)
+    Add(ContactsAddArgs),
+    /// List imported cards
+    List,
+}
+
+/// `mpc contacts add`
+#[derive(Debug, Args)]
+pub struct ContactsAddArgs {
+    /// Card files
+    #[arg(required = true, value_name = "CARD")]
+    pub cards: Vec<PathBuf>,
+    /// Do not ask to confirm the fingerprints
+    #[arg(long, short)]
+    pub yes: bool,
+}
 
 /// Runs `mpc contacts ...`.
 pub fn run(ctx: &Ctx, cmd: ContactsCommand) -> Result<()> {

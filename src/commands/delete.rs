@@ -6,11 +6,34 @@
 //! deleted, and the audit log records each step.
 
 use super::{Ctx, keys::apply_signed, resolve_key};
-use crate::cli::DeleteArgs;
 use crate::error::{Failure, Result};
 use crate::lifecycle::{Transition, destroy};
 use crate::plan::{format_time, now};
 use crate::store::db::KeyStatus;
+use clap::Args;
+
+/// `mpc delete`
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// The key id (or a unique prefix)
+    #[arg(required_unless_present = "purge", conflicts_with = "purge")]
+    pub key: Option<String>,
+    /// How long from now the share may be destroyed (by `mpc delete --purge`)
+    #[arg(long, default_value = "30d", value_parser = humantime::parse_duration)]
+    pub after: std::time::Duration,
+    /// Cancel the key's scheduled deletion; the key stays suspended
+    #[arg(long, conflicts_with = "purge")]
+    pub cancel: bool,
+    /// Destroy the shares of every key whose deletion date has passed (metadata is kept)
+    #[arg(long)]
+    pub purge: bool,
+    /// Why (recorded in the audit log)
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Do not ask for confirmation
+    #[arg(long, short)]
+    pub yes: bool,
+}
 
 /// Runs `mpc delete`.
 pub fn run(ctx: &Ctx, args: DeleteArgs) -> Result<()> {

@@ -10,7 +10,6 @@
 
 use super::Ctx;
 use crate::ceremony::{Ceremony, Outcome, Progress};
-use crate::cli::DemoArgs;
 use crate::error::{Failure, Result};
 use crate::identity::Identity;
 use crate::output::Printer;
@@ -20,7 +19,20 @@ use crate::scheme::Scheme;
 use crate::store::Home;
 use age::secrecy::SecretString;
 use base64::Engine as _;
+use clap::Args;
 use std::path::Path;
+use std::path::PathBuf;
+
+/// `mpc demo`
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Run the demo for this scheme only (default: every scheme, ECDSA included)
+    #[arg(long)]
+    pub scheme: Option<Scheme>,
+    /// Keep the demo homes and messages in DIR instead of a temporary directory
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<PathBuf>,
+}
 
 const NAMES: [&str; 3] = ["alice", "bob", "carol"];
 /// Demo homes use a cheap KDF so the demo is quick; real homes default to 2^18.

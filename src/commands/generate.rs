@@ -2,7 +2,9 @@
 //! copies under `completions/` and `man/` are kept fresh by a test.
 
 use super::Ctx;
-use crate::cli::{Cli, CompletionsArgs, ManArgs};
+use super::cli::Cli;
+use super::cli::CompletionsArgs;
+use super::cli::ManArgs;
 use crate::error::{Failure, Result};
 use clap::CommandFactory;
 use std::path::Path;

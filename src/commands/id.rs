@@ -1,9 +1,18 @@
 //! `mpc id`: print this party's card.
 
 use super::{Ctx, write_output};
-use crate::cli::IdArgs;
 use crate::error::Result;
 use crate::identity::words;
+use clap::Args;
+use std::path::PathBuf;
+
+/// `mpc id`
+#[derive(Debug, Args)]
+pub struct IdArgs {
+    /// Also write the card to FILE
+    #[arg(long, short, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
 
 /// Runs `mpc id`.
 pub fn run(ctx: &Ctx, args: IdArgs) -> Result<()> {

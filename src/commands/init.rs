@@ -1,9 +1,20 @@
 //! `mpc init`: create a party home.
 
 use super::Ctx;
-use crate::cli::InitArgs;
 use crate::error::{Failure, Result};
 use crate::identity::{validate_name, words};
+use clap::Args;
+
+/// `mpc init`
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// This party's name, as the others will see it (letters, digits, - _ .)
+    #[arg(long)]
+    pub name: String,
+    /// scrypt work factor for the passphrase (log2 N). Lower only for tests.
+    #[arg(long, default_value_t = 18, value_parser = clap::value_parser!(u8).range(1..=22), value_name = "LOG_N")]
+    pub kdf_log_n: u8,
+}
 
 /// Runs `mpc init`.
 pub fn run(ctx: &Ctx, args: InitArgs) -> Result<()> {

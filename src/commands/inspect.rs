@@ -8,9 +8,18 @@ use crate::error::{Failure, Result};
 use crate::identity::{Card, words};
 use crate::plan::Plan;
 use crate::scheme::Scheme;
+use clap::Args;
+use std::path::PathBuf;
+
+/// `mpc inspect`
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// A plan, card or round message file, a QR image, or a text file of ur: parts
+    pub file: PathBuf,
+}
 
 /// Runs `mpc inspect`.
-pub fn run(ctx: &Ctx, args: crate::cli::InspectArgs) -> Result<()> {
+pub fn run(ctx: &Ctx, args: InspectArgs) -> Result<()> {
     let bytes = read_input(&args.file)?;
     let name = args.file.display().to_string();
     if looks_like_envelope(&bytes) {

@@ -1,17 +1,52 @@
 //! `mpc keygen plan` and `mpc keygen run`.
 
+use super::args::PlanOutputArgs;
+use super::run::RunArgs;
 use super::{
     Ctx, read_input,
     run::{Ran, run_ceremony},
     write_output,
 };
 use crate::ceremony::Outcome;
-use crate::cli::{KeygenCommand, KeygenPlanArgs, RunArgs};
 use crate::error::{Failure, Result};
 use crate::identity::Card;
 use crate::plan::{AuxMode, KeygenPlan, Plan, fresh_nonce, now, party_set_id};
 use crate::scheme::Scheme;
+use clap::{Args, Subcommand};
 use std::path::Path;
+
+/// `mpc keygen`
+#[derive(Debug, Subcommand)]
+pub enum KeygenCommand {
+    /// Write a keygen plan for the parties to confirm
+    Plan(KeygenPlanArgs),
+    /// Take part in the keygen of a plan
+    Run(RunArgs),
+}
+
+/// `mpc keygen plan`
+#[derive(Debug, Args)]
+pub struct KeygenPlanArgs {
+    /// The signature scheme
+    #[arg(long, value_enum)]
+    pub scheme: Scheme,
+    /// Signers required (t of t-of-n)
+    #[arg(short = 't', long)]
+    pub threshold: u16,
+    /// A party, in order: a card file, a contact name, or `me`. Repeat for each party.
+    #[arg(long = "party", required = true, value_name = "CARD|NAME|me")]
+    pub parties: Vec<String>,
+    /// A label for the key
+    #[arg(long)]
+    pub label: String,
+    /// ecdsa-secp256k1: generate aux info (Paillier keys) in this ceremony, or reuse the
+    /// aux info these parties generated before [default: reuse if this home has it]
+    #[arg(long, value_enum)]
+    pub aux: Option<crate::plan::AuxMode>,
+    /// Expiry and output file
+    #[command(flatten)]
+    pub output: PlanOutputArgs,
+}
 
 /// Runs `mpc keygen ...`.
 pub fn run(ctx: &Ctx, cmd: KeygenCommand) -> Result<()> {

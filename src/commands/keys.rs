@@ -1,9 +1,10 @@
 //! `mpc keys list|show|export|address` (backup and restore are in `backup.rs`).
 
+use super::args::KeyIdArgs;
+use super::backup::{KeysBackupArgs, KeysRestoreArgs};
 use super::{Ctx, resolve_key};
 use crate::ceremony::load_share;
 use crate::chain;
-use crate::cli::{KeyFormat, KeysAddressArgs, KeysCommand};
 use crate::engine::cggmp::{EcdsaKeyShare, derived_public_key};
 use crate::error::{Failure, Result};
 use crate::identity::{Card, words};
@@ -12,6 +13,71 @@ use crate::plan::parse_path;
 use crate::pubkey;
 use crate::scheme::Scheme;
 use crate::store::db::{Db, KeyRecord, KeyStatus};
+use clap::{Args, Subcommand, ValueEnum};
+
+/// `mpc keys`
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// List keys
+    List,
+    /// Show a key's metadata
+    Show(KeyIdArgs),
+    /// Print a key's public key
+    Export(KeysExportArgs),
+    /// Print a key's address on a chain
+    Address(KeysAddressArgs),
+    /// Write an encrypted backup of your share of a key
+    ///
+    /// This is the supported backup: it holds the share and the key's metadata, and no
+    /// signing nonces. Never snapshot or restore a whole home (a VM snapshot, a file-level
+    /// copy) while it has unfinished signing sessions: a restored copy would hold nonces
+    /// already used, and answering a co-signer's different commitments from them would
+    /// reveal the share. `mpc sessions list` shows unfinished sessions; `mpc sessions
+    /// abandon` ends one.
+    Backup(KeysBackupArgs),
+    /// Restore a share from a backup, after checking it against the key
+    Restore(KeysRestoreArgs),
+}
+
+/// `mpc keys address`
+#[derive(Debug, Args)]
+pub struct KeysAddressArgs {
+    /// The key id (or a unique prefix)
+    pub key: String,
+    /// The chain
+    #[arg(long, value_enum)]
+    pub chain: crate::chain::Chain,
+    /// cosmos: the bech32 prefix of the chain (cosmos, osmo, terra, ...)
+    #[arg(long, default_value = "cosmos")]
+    pub prefix: String,
+    /// ecdsa-secp256k1: the address of the child key at this non-hardened BIP32 path
+    /// (reads your share, so it asks for the passphrase)
+    #[arg(long, value_name = "PATH")]
+    pub path: Option<String>,
+}
+
+/// `mpc keys export`
+#[derive(Debug, Args)]
+pub struct KeysExportArgs {
+    /// The key id (or a unique prefix)
+    pub key: String,
+    /// Output form
+    #[arg(long, value_enum, default_value_t = KeyFormat::Hex)]
+    pub format: KeyFormat,
+    /// ecdsa-secp256k1: the child key at this non-hardened BIP32 path, e.g. m/0/1
+    /// (reads your share, so it asks for the passphrase)
+    #[arg(long, value_name = "PATH")]
+    pub path: Option<String>,
+}
+
+/// Public key output forms.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum KeyFormat {
+    /// The scheme's standard form, hex (Ed25519 32, BIP340 x-only 32, secp256k1 33 bytes)
+    Hex,
+    /// PEM SubjectPublicKeyInfo
+    Pem,
+}
 
 /// Runs `mpc keys ...`.
 pub fn run(ctx: &Ctx, cmd: KeysCommand) -> Result<()> {

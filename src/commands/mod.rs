@@ -1,9 +1,11 @@
 //! One file per subcommand: validate the arguments, call the library, print.
 
+pub mod args;
 pub mod audit;
 pub mod backup;
 #[cfg(feature = "bench")]
 pub mod bench;
+pub mod cli;
 pub mod contacts;
 pub mod delete;
 pub mod demo;
@@ -27,11 +29,11 @@ pub mod suspend;
 pub mod verify;
 pub mod version;
 
-use crate::cli::{Cli, Command};
 use crate::error::{Failure, Result};
 use crate::identity::Identity;
 use crate::output::Printer;
 use crate::store::Home;
+use cli::{Cli, Command};
 use std::io::Read;
 use std::path::Path;
 
@@ -114,7 +116,7 @@ pub fn read_input(path: &Path) -> Result<Vec<u8>> {
 }
 
 /// The message from `--message FILE|-` or `--message-hex`.
-pub fn read_message(args: &crate::cli::MessageArgs) -> Result<Vec<u8>> {
+pub fn read_message(args: &args::MessageArgs) -> Result<Vec<u8>> {
     match (&args.message, &args.message_hex) {
         (Some(f), _) => read_input(f),
         (None, Some(h)) => hex::decode(h.trim())

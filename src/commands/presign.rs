@@ -7,6 +7,8 @@
 //! Following the cggmp21 0.6 advisory (CVE-2025-66017), presignatures are never used with
 //! HD derivation or with a caller-supplied raw hash.
 
+use super::args::PlanOutputArgs;
+use super::run::RunArgs;
 use super::sign::resolve_signers;
 use super::{
     Ctx,
@@ -14,11 +16,39 @@ use super::{
     run::{Ran, run_ceremony},
 };
 use crate::ceremony::Outcome;
-use crate::cli::{PresignCommand, PresignPlanArgs};
 use crate::error::{Failure, Result};
 use crate::plan::{Plan, Presign, SignPlan, fresh_nonce, now};
 use crate::scheme::Scheme;
 use crate::store::keystore::unused_presignatures;
+use clap::{Args, Subcommand};
+
+/// `mpc presign`
+#[derive(Debug, Subcommand)]
+pub enum PresignCommand {
+    /// Write a presigning plan for a key and a signer set
+    Plan(PresignPlanArgs),
+    /// Take part in a presigning session
+    Run(RunArgs),
+    /// List this home's unused presignatures
+    List,
+}
+
+/// `mpc presign plan`
+#[derive(Debug, Args)]
+pub struct PresignPlanArgs {
+    /// The key id (or a unique prefix)
+    #[arg(long)]
+    pub key: String,
+    /// The signers who will later sign with it: names or 1-based indices, comma separated
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub signers: Vec<String>,
+    /// A label for the session
+    #[arg(long, default_value = "")]
+    pub label: String,
+    /// Expiry and output file
+    #[command(flatten)]
+    pub output: PlanOutputArgs,
+}
 
 /// Runs `mpc presign ...`.
 pub fn run(ctx: &Ctx, cmd: PresignCommand) -> Result<()> {

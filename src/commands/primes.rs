@@ -5,14 +5,42 @@
 //! sealed to the party's own key in `HOME/primes/` and used exactly once.
 
 use super::{Ctx, read_input};
-use crate::cli::PrimesCommand;
 use crate::engine::cggmp::Primes;
 use crate::error::{Failure, Result};
 use crate::identity::Identity;
 use crate::output::Printer;
 use crate::secret::Secret;
 use crate::store::Home;
+use clap::{Args, Subcommand};
 use indicatif::ProgressBar;
+use std::path::PathBuf;
+
+/// `mpc primes`
+#[derive(Debug, Subcommand)]
+pub enum PrimesCommand {
+    /// Generate prime sets into this home (each takes seconds to minutes)
+    Generate(PrimesGenerateArgs),
+    /// Add prime sets from files (JSON, as in testdata/primes)
+    Import(PrimesImportArgs),
+    /// Show how many prime sets are ready
+    List,
+}
+
+/// `mpc primes generate`
+#[derive(Debug, Args)]
+pub struct PrimesGenerateArgs {
+    /// How many sets to generate (one is used per aux-info ceremony)
+    #[arg(long, default_value_t = 1)]
+    pub count: u32,
+}
+
+/// `mpc primes import`
+#[derive(Debug, Args)]
+pub struct PrimesImportArgs {
+    /// Prime set files
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
 
 /// Runs `mpc primes ...`.
 pub fn run(ctx: &Ctx, cmd: PrimesCommand) -> Result<()> {

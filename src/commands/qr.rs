@@ -8,13 +8,69 @@
 //! which its next step validates like any other file.
 
 use super::{Ctx, read_input, run::load_plan};
-use crate::cli::{QrCommand, QrScanArgs, QrShowArgs};
 use crate::error::{Failure, Result};
 use crate::transport::dir::{DirTransport, Placed};
 use crate::transport::qr::{self, Item, QrError, Scanner, Stream};
+use clap::{Args, Subcommand};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+/// `mpc qr`
+#[derive(Debug, Subcommand)]
+pub enum QrCommand {
+    /// Show your round messages (or cards and plans) as one stream of QR codes (terminal, PNG, SVG or text)
+    Show(QrShowArgs),
+    /// Read a stream of QR codes (images, folders of frames, ur: text) into a message folder (cards and plans too)
+    Scan(QrScanArgs),
+}
+
+/// `mpc qr show`
+#[derive(Debug, Args)]
+pub struct QrShowArgs {
+    /// Files to put in the stream: round messages, cards or plans [default: with --plan, what
+    /// your latest step wrote to --dir]
+    pub files: Vec<PathBuf>,
+    /// The ceremony's plan: show the messages your latest step wrote to --dir
+    #[arg(long, value_name = "PLAN", conflicts_with = "files")]
+    pub plan: Option<PathBuf>,
+    /// The message directory your steps write to
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+    /// With --plan: every message of yours in the session, not only the latest round
+    #[arg(long, requires = "plan")]
+    pub all: bool,
+    /// Bytes of message per QR code
+    #[arg(long, value_enum, default_value = "normal")]
+    pub density: crate::transport::qr::Density,
+    /// Frames per second in the terminal
+    #[arg(long, default_value_t = 4.0, value_parser = parse_fps)]
+    pub fps: f64,
+    /// Write the codes as PNG files into DIR instead of the terminal
+    #[arg(long, value_name = "DIR")]
+    pub png: Option<PathBuf>,
+    /// Write the codes as SVG files into DIR instead of the terminal
+    #[arg(long, value_name = "DIR")]
+    pub svg: Option<PathBuf>,
+    /// Write the parts as ur: text, one per line, to FILE (- for stdout)
+    #[arg(long, value_name = "FILE")]
+    pub text: Option<PathBuf>,
+    /// Parts to write to files [default: the number of fragments, the fewest that rebuild
+    /// the stream]; more parts are fountain-coded mixes that make up for lost ones
+    #[arg(long, value_name = "N")]
+    pub parts: Option<usize>,
+}
+
+/// `mpc qr scan`
+#[derive(Debug, Args)]
+pub struct QrScanArgs {
+    /// PNG or JPEG images, folders of frames, text files of ur: parts, or - for pasted parts
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// The message directory to write the messages into (the one your steps read)
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
+}
 
 /// Runs `mpc qr`.
 pub fn run(ctx: &Ctx, cmd: QrCommand) -> Result<()> {
@@ -406,5 +462,12 @@ fn write_new(path: &Path, bytes: &[u8]) -> std::result::Result<(), Option<std::i
             crate::store::fsutil::write_atomic(path, bytes).map_err(Some)
         }
         Err(e) => Err(Some(e)),
+    }
+}
+
+fn parse_fps(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.2..=30.0).contains(&v) => Ok(v),
+        _ => Err("a number of frames per second from 0.2 to 30".into()),
     }
 }

@@ -3,6 +3,8 @@
 //!
 //! See `ceremony::shares` for the protocol and for when the old share is destroyed.
 
+use super::args::PlanOutputArgs;
+use super::run::RunArgs;
 use super::{
     Ctx,
     keygen::emit_plan,
@@ -10,9 +12,32 @@ use super::{
     run::{Ran, run_ceremony},
 };
 use crate::ceremony::Outcome;
-use crate::cli::{RefreshCommand, RefreshPlanArgs};
 use crate::error::{Failure, Result};
 use crate::plan::{Plan, RefreshPlan, fresh_nonce, now};
+use clap::{Args, Subcommand};
+
+/// `mpc refresh`
+#[derive(Debug, Subcommand)]
+pub enum RefreshCommand {
+    /// Write a refresh plan for a key (all of its parties take part)
+    Plan(RefreshPlanArgs),
+    /// Take part in a refresh session
+    Run(RunArgs),
+}
+
+/// `mpc refresh plan`
+#[derive(Debug, Args)]
+pub struct RefreshPlanArgs {
+    /// The key id (or a unique prefix)
+    #[arg(long)]
+    pub key: String,
+    /// A label for the session
+    #[arg(long, default_value = "")]
+    pub label: String,
+    /// Expiry and output file
+    #[command(flatten)]
+    pub output: PlanOutputArgs,
+}
 
 /// Runs `mpc refresh ...`.
 pub fn run(ctx: &Ctx, cmd: RefreshCommand) -> Result<()> {

@@ -5,11 +5,54 @@
 //! (useful with port 0). The log never holds message contents.
 
 use super::Ctx;
-use crate::cli::RelayArgs;
 use crate::error::{Failure, Result};
 use crate::relay::{Event, Limits, Relay};
+use clap::Args;
 use std::io::Write;
 use std::net::TcpListener;
+
+/// `mpc relay`
+#[derive(Debug, Args)]
+pub struct RelayArgs {
+    /// The address to listen on (port 0 picks a free port; the address is printed)
+    #[arg(long, value_name = "HOST:PORT")]
+    pub listen: String,
+    /// The largest message accepted, in bytes (K, M suffixes allowed)
+    #[arg(long, default_value = "2M", value_parser = parse_size, value_name = "BYTES")]
+    pub max_message_size: usize,
+    /// Messages one session may hold
+    #[arg(long, default_value_t = 2000, value_name = "N")]
+    pub max_messages: usize,
+    /// How long a session is kept after its first party connects
+    #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
+    pub session_lifetime: std::time::Duration,
+    /// Sessions held at once
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub max_sessions: usize,
+    /// Connections open at once
+    #[arg(long, default_value_t = 256, value_name = "N")]
+    pub max_connections: usize,
+    /// Close a connection that sends nothing for this long
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+    pub idle_timeout: std::time::Duration,
+}
+
+/// Parses `4096`, `64K` or `2M` (powers of 1024).
+fn parse_size(s: &str) -> Result<usize, String> {
+    let (digits, unit) = match s.trim_end_matches(['B', 'b', 'i']).strip_suffix(['K', 'k']) {
+        Some(d) => (d, 1 << 10),
+        None => match s.trim_end_matches(['B', 'b', 'i']).strip_suffix(['M', 'm']) {
+            Some(d) => (d, 1 << 20),
+            None => (s, 1),
+        },
+    };
+    let n: usize = digits
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size like 4096, 64K or 2M"))?;
+    n.checked_mul(unit)
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("`{s}` is not a usable size"))
+}
 
 /// Runs `mpc relay`.
 pub fn run(ctx: &Ctx, args: RelayArgs) -> Result<()> {

@@ -5,6 +5,8 @@
 //! (restored from its backup, see ceremonies/recover-share-from-backup.md) but no share
 //! and no key metadata: the plan and the helpers bring both.
 
+use super::args::PlanOutputArgs;
+use super::run::RunArgs;
 use super::sign::party_indices;
 use super::{
     Ctx,
@@ -13,9 +15,35 @@ use super::{
     run::{Ran, run_ceremony},
 };
 use crate::ceremony::Outcome;
-use crate::cli::{RepairCommand, RepairPlanArgs};
 use crate::error::{Failure, Result};
 use crate::plan::{Plan, RepairPlan, fresh_nonce, now};
+use clap::{Args, Subcommand};
+
+/// `mpc repair`
+#[derive(Debug, Subcommand)]
+pub enum RepairCommand {
+    /// Write a repair plan: who lost the share, who helps
+    Plan(RepairPlanArgs),
+    /// Take part in a repair session (as a helper, or as the party being repaired)
+    Run(RunArgs),
+}
+
+/// `mpc repair plan`
+#[derive(Debug, Args)]
+pub struct RepairPlanArgs {
+    /// The key id (or a unique prefix)
+    #[arg(long)]
+    pub key: String,
+    /// The party that lost its share: a name or 1-based index
+    #[arg(long)]
+    pub lost: String,
+    /// The helpers, at least t parties holding shares: names or 1-based indices, comma separated
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub helpers: Vec<String>,
+    /// Expiry and output file
+    #[command(flatten)]
+    pub output: PlanOutputArgs,
+}
 
 /// Runs `mpc repair ...`.
 pub fn run(ctx: &Ctx, cmd: RepairCommand) -> Result<()> {

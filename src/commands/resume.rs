@@ -1,7 +1,7 @@
 //! `mpc resume KEY`: a suspended key signs again.
 
+use super::args::KeyIdArgs;
 use super::{Ctx, keys::apply_signed, resolve_key};
-use crate::cli::KeyIdArgs;
 use crate::error::Result;
 use crate::lifecycle::Transition;
 

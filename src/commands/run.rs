@@ -11,7 +11,6 @@
 
 use super::{Ctx, read_input};
 use crate::ceremony::{Ceremony, Outcome, Progress, Report, describe_plan};
-use crate::cli::RunArgs;
 use crate::error::{Exit, Failure, Result};
 use crate::output::Printer;
 use crate::plan::{Plan, Valid};
@@ -19,9 +18,33 @@ use crate::store::Store;
 use crate::transport::Carrier;
 use crate::transport::dir::DirTransport;
 use crate::transport::relay::{RelayCarrier, RelayClient};
+use clap::Args;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// `mpc keygen run` and `mpc sign run`
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The plan file
+    pub plan: PathBuf,
+    /// The message directory shared with the other parties (a USB stick, a shared folder).
+    /// With --relay, where downloaded messages are kept [default: HOME/relay/SESSION]
+    #[arg(long, value_name = "DIR", required_unless_present = "relay")]
+    pub dir: Option<PathBuf>,
+    /// Exchange messages through an `mpc relay` at HOST:PORT instead of a shared directory
+    #[arg(long, value_name = "HOST:PORT")]
+    pub relay: Option<String>,
+    /// Do what can be done now, then exit (4 if still waiting); run again after copying files
+    #[arg(long)]
+    pub step: bool,
+    /// Confirm the plan without asking (only after comparing its fingerprint)
+    #[arg(long, short)]
+    pub yes: bool,
+    /// How long to wait for the other parties without --step
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    pub timeout: std::time::Duration,
+}
 
 /// How often a waiting process looks for new messages.
 const POLL: Duration = Duration::from_millis(250);

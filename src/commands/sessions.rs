@@ -8,10 +8,37 @@
 //! it signs (the passphrase is asked for first: a wrong one changes nothing).
 
 use super::Ctx;
-use crate::cli::{SessionsAbandonArgs, SessionsCommand, SessionsListArgs};
 use crate::error::{Failure, Result};
 use crate::plan::{Plan, format_time, now};
 use crate::store::db::{SessionRecord, SessionStatus};
+use clap::{Args, Subcommand};
+
+/// `mpc sessions`
+#[derive(Debug, Subcommand)]
+pub enum SessionsCommand {
+    /// List unfinished sessions: kind, label, age, and what each waits for
+    List(SessionsListArgs),
+    /// End an unfinished session for good and destroy its secret state (nonces, seeds)
+    Abandon(SessionsAbandonArgs),
+}
+
+/// `mpc sessions list`
+#[derive(Debug, Args)]
+pub struct SessionsListArgs {
+    /// Also list finished and aborted sessions
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// `mpc sessions abandon`
+#[derive(Debug, Args)]
+pub struct SessionsAbandonArgs {
+    /// The session id (or a unique prefix of at least 8 hex digits)
+    pub session: String,
+    /// Do not ask for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
 
 /// Runs `mpc sessions ...`.
 pub fn run(ctx: &Ctx, cmd: SessionsCommand) -> Result<()> {

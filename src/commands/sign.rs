@@ -1,5 +1,10 @@
 //! `mpc sign plan` and `mpc sign run`.
 
+use super::args::EcdsaFormat;
+use super::args::Encoding;
+use super::args::MessageArgs;
+use super::args::PlanOutputArgs;
+use super::run::RunArgs;
 use super::{
     Ctx,
     keygen::emit_plan,
@@ -9,7 +14,6 @@ use super::{
     write_output,
 };
 use crate::ceremony::Outcome;
-use crate::cli::{EcdsaFormat, Encoding, SignCommand, SignPlanArgs, SignRunArgs};
 use crate::error::{Failure, Result};
 use crate::identity::Card;
 use crate::plan::{HashMode, MAX_MESSAGE_LEN, Plan, Presign, SignPlan, fresh_nonce, now};
@@ -18,6 +22,64 @@ use crate::scheme::Scheme;
 use crate::store::db::KeyRecord;
 use crate::store::keystore::unused_presignatures;
 use base64::Engine as _;
+use clap::{Args, Subcommand};
+use std::path::PathBuf;
+
+/// `mpc sign`
+#[derive(Debug, Subcommand)]
+pub enum SignCommand {
+    /// Write a signing plan: the key, the signers and the exact message
+    Plan(SignPlanArgs),
+    /// Take part in the signing session of a plan
+    Run(SignRunArgs),
+}
+
+/// `mpc sign plan`
+#[derive(Debug, Args)]
+pub struct SignPlanArgs {
+    /// The key id (or a unique prefix)
+    #[arg(long)]
+    pub key: String,
+    /// The signers: names or 1-based indices, comma separated (at least t)
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub signers: Vec<String>,
+    /// The message
+    #[command(flatten)]
+    pub message: MessageArgs,
+    /// A label for the session
+    #[arg(long, default_value = "")]
+    pub label: String,
+    /// ecdsa-secp256k1: how the message is hashed before signing [default: sha256]
+    #[arg(long, value_enum)]
+    pub hash: Option<crate::plan::HashMode>,
+    /// ecdsa-secp256k1: sign with the child key at this non-hardened BIP32 path, e.g. m/0/1
+    #[arg(long, value_name = "PATH", conflicts_with = "presigned")]
+    pub path: Option<String>,
+    /// ecdsa-secp256k1: sign in one round with an unused presignature of these signers
+    /// (see `mpc presign`); not with --path or --hash prehash
+    #[arg(long)]
+    pub presigned: bool,
+    /// Expiry and output file
+    #[command(flatten)]
+    pub output: PlanOutputArgs,
+}
+
+/// `mpc sign run`
+#[derive(Debug, Args)]
+pub struct SignRunArgs {
+    /// Plan, directory and waiting options
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Write the signature to FILE (default: stdout)
+    #[arg(long, short, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// The signature's encoding
+    #[arg(long, value_enum, default_value_t = Encoding::Hex)]
+    pub encoding: Encoding,
+    /// ecdsa-secp256k1: the signature form
+    #[arg(long, value_enum, default_value_t = EcdsaFormat::Compact)]
+    pub ecdsa_format: EcdsaFormat,
+}
 
 /// Runs `mpc sign ...`.
 pub fn run(ctx: &Ctx, cmd: SignCommand) -> Result<()> {

@@ -1,9 +1,19 @@
 //! `mpc suspend KEY`: this party's share of the key refuses to sign until `mpc resume`.
 
 use super::{Ctx, keys::apply_signed, resolve_key};
-use crate::cli::SuspendArgs;
 use crate::error::Result;
 use crate::lifecycle::Transition;
+use clap::Args;
+
+/// `mpc suspend`
+#[derive(Debug, Args)]
+pub struct SuspendArgs {
+    /// The key id (or a unique prefix)
+    pub key: String,
+    /// Why (recorded in the audit log)
+    #[arg(long)]
+    pub reason: Option<String>,
+}
 
 /// Runs `mpc suspend`.
 pub fn run(ctx: &Ctx, args: SuspendArgs) -> Result<()> {

@@ -1,14 +1,36 @@
 //! `mpc verify`: check a signature with only the public key. Exit 0 valid, 1 invalid,
 //! 2 bad input. Needs no party home.
 
+use super::args::MessageArgs;
 use super::{Ctx, read_message};
-use crate::cli::VerifyArgs;
 use crate::error::{Exit, Failure, Result};
 use crate::plan::{HashMode, digest_of};
 use crate::pubkey;
 use crate::scheme::Scheme;
 use base64::Engine as _;
+use clap::Args;
 use std::path::Path;
+
+/// `mpc verify`
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The signature scheme
+    #[arg(long, value_enum)]
+    pub scheme: Scheme,
+    /// The public key as hex (Ed25519 32 bytes; BIP340 32-byte x-only or 33; secp256k1 33)
+    #[arg(long, value_name = "HEX")]
+    pub public_key: String,
+    /// The message
+    #[command(flatten)]
+    pub message: MessageArgs,
+    /// The signature: hex or base64 text, or a file holding hex, base64 or raw bytes.
+    /// ECDSA: compact r||s, r||s||v, or DER.
+    #[arg(long, value_name = "SIG|FILE")]
+    pub signature: String,
+    /// ecdsa-secp256k1: how the message was hashed [default: sha256]
+    #[arg(long, value_enum)]
+    pub hash: Option<crate::plan::HashMode>,
+}
 
 /// Decodes text as hex or base64. Text made (almost) only of hex digits is taken to be
 /// hex, so a typo in a hex signature is reported as such, with its position, instead of
