@@ -8,9 +8,13 @@
 //! every envelope of a ceremony is bound to exactly one plan. Party `i` (1-based, in plan
 //! order) is FROST identifier `i`.
 
+mod message;
+mod validate;
+
 use crate::identity::{Card, words};
 use crate::scheme::Scheme;
 use base64::Engine as _;
+pub use message::{HashMode, digest_of, hash_message, parse_path};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -131,37 +135,6 @@ pub enum AuxMode {
     Reuse,
 }
 
-/// How an ECDSA signing plan's message becomes the 32-byte digest that is signed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum HashMode {
-    /// SHA-256 of the message (Bitcoin-style, generic).
-    Sha256,
-    /// Keccak-256 of the message (Ethereum-style).
-    Keccak256,
-    /// The message is already a 32-byte digest, signed as is.
-    Prehash,
-    /// Ethereum personal_sign (EIP-191 version 0x45): Keccak-256 of
-    /// "\x19Ethereum Signed Message:\n", the message's length in decimal, and the message.
-    Eip191,
-    /// EIP-712 typed data: the message is the JSON of `eth_signTypedData_v4`; its
-    /// signing hash is signed.
-    Eip712,
-}
-
-impl HashMode {
-    /// What the signer is shown before confirming.
-    pub fn describe(self) -> &'static str {
-        match self {
-            HashMode::Sha256 => "SHA-256 of the message",
-            HashMode::Keccak256 => "Keccak-256 of the message",
-            HashMode::Prehash => "the message itself, a 32-byte digest chosen by the plan's author",
-            HashMode::Eip191 => "the message as an Ethereum signed message (EIP-191 personal_sign)",
-            HashMode::Eip712 => "the EIP-712 signing hash of the typed data",
-        }
-    }
-}
-
 /// A signing plan.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignPlan {
@@ -210,58 +183,6 @@ pub enum Presign {
         /// The presigning session.
         session: String,
     },
-}
-
-/// Parses a non-hardened BIP32 path such as `m/0/1` into its indices. Hardened steps
-/// cannot be derived by threshold parties and are refused.
-pub fn parse_path(path: &str) -> Result<Vec<u32>, String> {
-    let rest = path
-        .strip_prefix('m')
-        .ok_or_else(|| format!("derivation path `{path}` must start with `m`"))?;
-    let mut out = Vec::new();
-    for part in rest.split('/').skip(1) {
-        if part.ends_with('\'') || part.ends_with('h') || part.ends_with('H') {
-            return Err(format!(
-                "`{path}` has a hardened step `{part}`; threshold keys derive only non-hardened children"
-            ));
-        }
-        let i: u32 = part
-            .parse()
-            .map_err(|_| format!("`{part}` in `{path}` is not a child index"))?;
-        if i >= 1 << 31 {
-            return Err(format!("child index {i} in `{path}` is a hardened index"));
-        }
-        out.push(i);
-    }
-    if rest.split('/').next() != Some("") || (!rest.is_empty() && out.is_empty()) {
-        return Err(format!("`{path}` is not a derivation path like m/0/1"));
-    }
-    Ok(out)
-}
-
-/// The 32-byte digest of `msg` under `mode`; `None` if a prehash is not 32 bytes.
-pub fn hash_message(mode: HashMode, msg: &[u8]) -> Option<[u8; 32]> {
-    digest_of(mode, msg).ok()
-}
-
-/// The 32-byte digest an ECDSA signature over `msg` signs under `mode`, or why there is
-/// none.
-pub fn digest_of(mode: HashMode, msg: &[u8]) -> Result<[u8; 32], String> {
-    match mode {
-        HashMode::Sha256 => Ok(Sha256::digest(msg).into()),
-        HashMode::Keccak256 => Ok(sha3::Keccak256::digest(msg).into()),
-        HashMode::Prehash => msg
-            .try_into()
-            .map_err(|_| "with --hash prehash the message must be exactly 32 bytes".to_string()),
-        HashMode::Eip191 => {
-            let mut h = sha3::Keccak256::new();
-            h.update(b"\x19Ethereum Signed Message:\n");
-            h.update(msg.len().to_string().as_bytes());
-            h.update(msg);
-            Ok(h.finalize().into())
-        }
-        HashMode::Eip712 => crate::chain::eip712_digest(msg),
-    }
 }
 
 /// The id of an ordered party set (aux info is generated once per party set): 16 hex
@@ -476,157 +397,6 @@ impl Plan {
     pub fn digest(&self) -> Option<[u8; 32]> {
         let Plan::Sign(p) = self else { return None };
         hash_message(p.hash?, &self.message()?)
-    }
-
-    /// Checks internal consistency.
-    pub fn validate(&self) -> Result<(), PlanError> {
-        let bad = |m: String| Err(PlanError::Invalid(m));
-        let (version, nonce) = match self {
-            Plan::Keygen(p) => (p.version, &p.nonce),
-            Plan::Sign(p) => (p.version, &p.nonce),
-            Plan::Refresh(p) => (p.version, &p.nonce),
-            Plan::Repair(p) => (p.version, &p.nonce),
-        };
-        if version != 1 {
-            return bad(format!("unsupported plan version {version}"));
-        }
-        if hex::decode(nonce).map(|b| b.len()) != Ok(32) {
-            return bad("nonce must be 32 hex bytes".into());
-        }
-        let parties = self.parties();
-        let n = parties.len();
-        let t = self.threshold() as usize;
-        if !(2..=255).contains(&n) {
-            return bad(format!("a plan needs 2 to 255 parties, this one has {n}"));
-        }
-        if t < 2 || t > n {
-            return bad(format!("threshold must be between 2 and n={n}, got {t}"));
-        }
-        for (i, c) in parties.iter().enumerate() {
-            c.validate()
-                .map_err(|e| PlanError::Invalid(format!("party {}: {e}", i + 1)))?;
-            for d in &parties[..i] {
-                if d.name == c.name {
-                    return bad(format!("two parties are named `{}`", c.name));
-                }
-                if d.ed25519 == c.ed25519 || d.x25519 == c.x25519 {
-                    return bad(format!("party `{}` appears twice (same keys)", c.name));
-                }
-            }
-        }
-        if self.label().len() > 200 {
-            return bad("label is longer than 200 characters".into());
-        }
-        let ecdsa = self.scheme() == Scheme::EcdsaSecp256k1;
-        let generate = matches!(self, Plan::Sign(p) if p.presign == Some(Presign::Generate));
-        match self {
-            Plan::Keygen(p) if ecdsa != p.aux.is_some() => {
-                return bad(
-                    "an aux-info mode is required for ecdsa-secp256k1 and only for it".into(),
-                );
-            }
-            Plan::Sign(p)
-                if generate
-                    && (!ecdsa
-                        || p.hash.is_some()
-                        || p.path.is_some()
-                        || !p.message.is_empty()) =>
-            {
-                return bad(
-                    "a presigning plan is for ecdsa-secp256k1 and names no message, hash or path"
-                        .into(),
-                );
-            }
-            Plan::Sign(_) if generate => {}
-            Plan::Sign(p) if ecdsa != p.hash.is_some() => {
-                return bad("a hash mode is required for ecdsa-secp256k1 and only for it".into());
-            }
-            // cggmp21 0.6 advisory CVE-2025-66017: a presignature must not be combined
-            // with HD derivation or with a digest chosen by the caller.
-            Plan::Sign(p) if matches!(p.presign, Some(Presign::Consume { .. })) => {
-                if p.path.is_some() {
-                    return bad("a presignature cannot sign with an HD derivation path (cggmp21 advisory CVE-2025-66017); sign without --presigned".into());
-                }
-                if p.hash == Some(HashMode::Prehash) {
-                    return bad("a presignature cannot sign a caller-supplied raw hash (cggmp21 advisory CVE-2025-66017); let mpc hash the message".into());
-                }
-            }
-            _ => {}
-        }
-        if let Plan::Sign(p) = self
-            && let Some(path) = &p.path
-        {
-            if !ecdsa {
-                return bad("a derivation path applies only to ecdsa-secp256k1".into());
-            }
-            parse_path(path).map_err(PlanError::Invalid)?;
-        }
-        if let Plan::Sign(p) = self
-            && ecdsa
-            && !generate
-            && let Some(mode) = p.hash
-        {
-            digest_of(mode, &self.message().unwrap_or_default()).map_err(PlanError::Invalid)?;
-        }
-        if let Some((_, group_key)) = self.key()
-            && hex::decode(group_key).is_err()
-        {
-            return bad("group public key is not hex".into());
-        }
-        match self {
-            Plan::Refresh(_) if !self.scheme().is_frost() && t != n => {
-                return bad(format!(
-                    "this ECDSA key is {t}-of-{n}: cggmp21 0.6 refreshes only n-of-n ECDSA keys"
-                ));
-            }
-            Plan::Repair(_) if !self.scheme().is_frost() => {
-                return bad(
-                    "a repair applies to the FROST schemes only: cggmp21 has no share repair"
-                        .into(),
-                );
-            }
-            _ => {}
-        }
-        if let Plan::Repair(p) = self {
-            if p.lost == 0 || p.lost as usize > n {
-                return bad(format!("the party to repair must be between 1 and {n}"));
-            }
-            if p.helpers.len() < t {
-                return bad(format!(
-                    "a repair needs at least t={t} helpers, got {}",
-                    p.helpers.len()
-                ));
-            }
-            if !p.helpers.windows(2).all(|w| w[0] < w[1]) {
-                return bad("helpers must be listed once each, in ascending order".into());
-            }
-            if p.helpers.iter().any(|&h| h == 0 || h as usize > n) {
-                return bad(format!("helper indices must be between 1 and {n}"));
-            }
-            if p.helpers.contains(&p.lost) {
-                return bad("the party to repair cannot be one of its helpers".into());
-            }
-        }
-        if let Plan::Sign(p) = self {
-            if p.signers.len() < t || p.signers.len() > n {
-                return bad(format!(
-                    "a signing plan needs between t={t} and n={n} signers, got {}",
-                    p.signers.len()
-                ));
-            }
-            if !p.signers.windows(2).all(|w| w[0] < w[1]) {
-                return bad("signers must be listed once each, in ascending order".into());
-            }
-            if p.signers.iter().any(|&s| s == 0 || s as usize > n) {
-                return bad(format!("signer indices must be between 1 and {n}"));
-            }
-            match self.message() {
-                Some(m) if m.len() <= MAX_MESSAGE_LEN => {}
-                Some(_) => return bad("message is larger than 1 MiB".into()),
-                None => return bad("message is not valid base64".into()),
-            }
-        }
-        Ok(())
     }
 }
 

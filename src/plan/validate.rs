@@ -1,0 +1,157 @@
+//! A plan's internal consistency: what [`Plan::validate`] checks before a plan becomes a
+//! [`Valid<Plan>`](super::Valid).
+
+use super::*;
+
+impl Plan {
+    /// Checks internal consistency.
+    pub fn validate(&self) -> Result<(), PlanError> {
+        let bad = |m: String| Err(PlanError::Invalid(m));
+        let (version, nonce) = match self {
+            Plan::Keygen(p) => (p.version, &p.nonce),
+            Plan::Sign(p) => (p.version, &p.nonce),
+            Plan::Refresh(p) => (p.version, &p.nonce),
+            Plan::Repair(p) => (p.version, &p.nonce),
+        };
+        if version != 1 {
+            return bad(format!("unsupported plan version {version}"));
+        }
+        if hex::decode(nonce).map(|b| b.len()) != Ok(32) {
+            return bad("nonce must be 32 hex bytes".into());
+        }
+        let parties = self.parties();
+        let n = parties.len();
+        let t = self.threshold() as usize;
+        if !(2..=255).contains(&n) {
+            return bad(format!("a plan needs 2 to 255 parties, this one has {n}"));
+        }
+        if t < 2 || t > n {
+            return bad(format!("threshold must be between 2 and n={n}, got {t}"));
+        }
+        for (i, c) in parties.iter().enumerate() {
+            c.validate()
+                .map_err(|e| PlanError::Invalid(format!("party {}: {e}", i + 1)))?;
+            for d in &parties[..i] {
+                if d.name == c.name {
+                    return bad(format!("two parties are named `{}`", c.name));
+                }
+                if d.ed25519 == c.ed25519 || d.x25519 == c.x25519 {
+                    return bad(format!("party `{}` appears twice (same keys)", c.name));
+                }
+            }
+        }
+        if self.label().len() > 200 {
+            return bad("label is longer than 200 characters".into());
+        }
+        let ecdsa = self.scheme() == Scheme::EcdsaSecp256k1;
+        let generate = matches!(self, Plan::Sign(p) if p.presign == Some(Presign::Generate));
+        match self {
+            Plan::Keygen(p) if ecdsa != p.aux.is_some() => {
+                return bad(
+                    "an aux-info mode is required for ecdsa-secp256k1 and only for it".into(),
+                );
+            }
+            Plan::Sign(p)
+                if generate
+                    && (!ecdsa
+                        || p.hash.is_some()
+                        || p.path.is_some()
+                        || !p.message.is_empty()) =>
+            {
+                return bad(
+                    "a presigning plan is for ecdsa-secp256k1 and names no message, hash or path"
+                        .into(),
+                );
+            }
+            Plan::Sign(_) if generate => {}
+            Plan::Sign(p) if ecdsa != p.hash.is_some() => {
+                return bad("a hash mode is required for ecdsa-secp256k1 and only for it".into());
+            }
+            // cggmp21 0.6 advisory CVE-2025-66017: a presignature must not be combined
+            // with HD derivation or with a digest chosen by the caller.
+            Plan::Sign(p) if matches!(p.presign, Some(Presign::Consume { .. })) => {
+                if p.path.is_some() {
+                    return bad("a presignature cannot sign with an HD derivation path (cggmp21 advisory CVE-2025-66017); sign without --presigned".into());
+                }
+                if p.hash == Some(HashMode::Prehash) {
+                    return bad("a presignature cannot sign a caller-supplied raw hash (cggmp21 advisory CVE-2025-66017); let mpc hash the message".into());
+                }
+            }
+            _ => {}
+        }
+        if let Plan::Sign(p) = self
+            && let Some(path) = &p.path
+        {
+            if !ecdsa {
+                return bad("a derivation path applies only to ecdsa-secp256k1".into());
+            }
+            parse_path(path).map_err(PlanError::Invalid)?;
+        }
+        if let Plan::Sign(p) = self
+            && ecdsa
+            && !generate
+            && let Some(mode) = p.hash
+        {
+            digest_of(mode, &self.message().unwrap_or_default()).map_err(PlanError::Invalid)?;
+        }
+        if let Some((_, group_key)) = self.key()
+            && hex::decode(group_key).is_err()
+        {
+            return bad("group public key is not hex".into());
+        }
+        match self {
+            Plan::Refresh(_) if !self.scheme().is_frost() && t != n => {
+                return bad(format!(
+                    "this ECDSA key is {t}-of-{n}: cggmp21 0.6 refreshes only n-of-n ECDSA keys"
+                ));
+            }
+            Plan::Repair(_) if !self.scheme().is_frost() => {
+                return bad(
+                    "a repair applies to the FROST schemes only: cggmp21 has no share repair"
+                        .into(),
+                );
+            }
+            _ => {}
+        }
+        if let Plan::Repair(p) = self {
+            if p.lost == 0 || p.lost as usize > n {
+                return bad(format!("the party to repair must be between 1 and {n}"));
+            }
+            if p.helpers.len() < t {
+                return bad(format!(
+                    "a repair needs at least t={t} helpers, got {}",
+                    p.helpers.len()
+                ));
+            }
+            if !p.helpers.windows(2).all(|w| w[0] < w[1]) {
+                return bad("helpers must be listed once each, in ascending order".into());
+            }
+            if p.helpers.iter().any(|&h| h == 0 || h as usize > n) {
+                return bad(format!("helper indices must be between 1 and {n}"));
+            }
+            if p.helpers.contains(&p.lost) {
+                return bad("the party to repair cannot be one of its helpers".into());
+            }
+        }
+        if let Plan::Sign(p) = self {
+            if p.signers.len() < t || p.signers.len() > n {
+                return bad(format!(
+                    "a signing plan needs between t={t} and n={n} signers, got {}",
+                    p.signers.len()
+                ));
+            }
+            if !p.signers.windows(2).all(|w| w[0] < w[1]) {
+                return bad("signers must be listed once each, in ascending order".into());
+            }
+            if p.signers.iter().any(|&s| s == 0 || s as usize > n) {
+                return bad(format!("signer indices must be between 1 and {n}"));
+            }
+            match self.message() {
+                Some(m) if m.len() <= MAX_MESSAGE_LEN => {}
+                Some(_) => return bad("message is larger than 1 MiB".into()),
+                None => return bad("message is not valid base64".into()),
+            }
+        }
+        Ok(())
+    }
+}
