@@ -1,8 +1,28 @@
 //! `mpc`: threshold signatures with offline, air-gapped key ceremonies.
 //!
-//! Layers, each importing only those below it (see DESIGN.md):
-//! `commands` → `ceremony`, `lifecycle`, `relay` (the server) → `engine`, `envelope`,
-//! `transport` (files, QR, relay client), `store`, `chain` → crates.
+//! Layers, each importing only those below it (DESIGN.md "Layers"); there are no import
+//! circles among the modules:
+//!
+//! ```text
+//! commands (commands::cli: the clap types)  the CLI: exit codes, hints, prompts;
+//!   error, output                            Failure, human and --json printing
+//! relay                                      the relay server
+//! ceremony                                   one party's session: admission, the step loop,
+//!                                            over a Carrier and a Store; ceremony::Error
+//! lifecycle                                  a key's life in one party's store; lifecycle::Error
+//! engine, envelope, transport, store, chain  protocol state machines (no I/O); round messages;
+//!   plan                                     carriers (dir, qr, relay client, in-memory) and
+//!                                            the relay wire format; vault, keystore, db + audit;
+//!                                            addresses; plans and Valid<Plan>
+//! identity, scheme, pubkey, secret, clock    keys and cards; schemes; public keys; secrets;
+//!   fault                                    time; crash points (debug builds)
+//! ```
+//!
+//! A server embeds the same core: [`ceremony::Ceremony::open`] takes a
+//! [`store::Store`] (a party home, or [`store::Store::memory`]), carriers
+//! ([`transport::Carrier`]: a message directory, the relay, or
+//! [`transport::memory::MemoryCarrier`]) and a [`plan::Valid`] plan, and reports typed
+//! [`ceremony::Error`]s; only `commands` turns them into exit codes and hints.
 #![warn(missing_docs)]
 
 pub mod ceremony;

@@ -276,6 +276,11 @@ fn admission_rejects_the_same_bad_input_from_memory_as_from_files() {
             from_file.causes(),
             "{what}: same reason"
         );
+        // The same checks as a pure function, as a server calls them on a request body.
+        let direct = mpc::ceremony::admit_check(&plan, 1, &ids[0], &bytes, "a request", None)
+            .expect_err(what);
+        assert_eq!(direct.message(), "rejected a request");
+        assert_eq!(direct.causes(), from_file.causes(), "{what}: same reason");
         let cause = from_file.causes().join("; ");
         assert!(cause.contains(expected), "{what}: {cause}");
         assert!(alice.into_store().db.messages(&sid).unwrap().is_empty());

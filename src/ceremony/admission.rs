@@ -5,8 +5,10 @@
 //! A rejection names where the message came from and stores nothing.
 
 use super::error::{Advice, Error, ErrorKind, Result};
-use super::{Ceremony, EVIDENCE_ROUND, Report};
+use super::{Ceremony, EVIDENCE_ROUND, Report, max_round, protocols};
 use crate::envelope::{Envelope, Header, NameInfo};
+use crate::identity::Identity;
+use crate::plan::Plan;
 use crate::store::db::{Accept, IncomingMessage};
 use crate::transport::Incoming;
 use std::path::Path;
@@ -97,82 +99,102 @@ impl Ceremony {
         })?)
     }
 
-    /// Checks a message from `origin` (a file, or a relay download) against the plan.
+    /// Checks a message from `origin` against this session's plan (see [`admit_check`]).
     pub(super) fn check(
         &self,
         bytes: &[u8],
         origin: &str,
         name: Option<&NameInfo>,
     ) -> Result<Envelope> {
-        let bad = |reason: String| Error::rejected(format!("rejected {origin}")).cause(reason);
-        let env = Envelope::decode(bytes).map_err(|e| bad(e.to_string()))?;
-        let h: &Header = &env.header;
-        if h.session != self.session {
-            return Err(bad(format!(
-                "belongs to session {}, not this session {} (a message from another ceremony)",
-                hex::encode(&h.session[..8]),
-                &self.sid[..16]
-            )));
-        }
-        if h.scheme != self.plan.scheme().tag() || !self.protocols().contains(&h.protocol) {
-            return Err(bad(
-                "is for a different scheme or protocol than this plan".into()
-            ));
-        }
-        let Some(card) = self.plan.party(h.sender) else {
-            return Err(bad(format!(
-                "claims to be from party {}, who is not in the plan",
-                h.sender
-            )));
-        };
-        let expected_key = card.verifying_key()?.to_bytes();
-        if h.sender_key != expected_key {
-            return Err(bad(format!(
-                "is signed by a key that is not party {}'s (a party not in this plan, or a forgery)",
-                self.party_label(h.sender)
-            )));
-        }
-        if !self.plan.participants().contains(&h.sender) {
-            return Err(bad(format!(
-                "party {} is not a signer in this plan",
-                self.party_label(h.sender)
-            )));
-        }
-        if h.sender == self.me {
-            return Err(bad("claims to be from you, but you did not send it".into()));
-        }
-        if let Some(r) = h.recipient()
-            && r != self.me
-        {
-            return Err(bad(format!(
-                "is addressed to party {}, not to you (party {})",
-                self.party_label(r),
-                self.party_label(self.me)
-            )));
-        }
-        if h.round == 0 || (h.round > self.max_round() && h.round != EVIDENCE_ROUND) {
-            return Err(bad(format!(
-                "round {} does not exist in this protocol",
-                h.round
-            )));
-        }
-        if let Some(n) = name {
-            let matches = n.protocol == h.protocol.name()
-                && n.round == h.round
-                && n.sender == h.sender
-                && n.recipient == h.recipient();
-            if !matches {
-                return Err(bad(format!(
-                    "is named {} but contains {} (renamed, or replayed from another round)",
-                    Path::new(origin)
-                        .file_name()
-                        .map(|s| s.to_string_lossy())
-                        .unwrap_or_default(),
-                    env.file_name()
-                )));
-            }
-        }
-        env.open(&self.identity).map_err(|e| bad(e.to_string()))?;
-        Ok(env)
+        admit_check(&self.plan, self.me, &self.identity, bytes, origin, name)
     }
+}
+
+/// Admission: the checks every incoming message passes, whichever way it came (a file,
+/// a relay download, an in-memory board, another party's evidence, a server's request):
+/// it decodes, belongs to `plan`'s session, scheme and protocols, is signed by the key of
+/// the party it names as sender (a participant, not `me`), is addressed to `me` or to
+/// everyone, is of a round the protocol has, agrees with what its file `name` claims,
+/// and opens (a private payload decrypts for `identity`). A pure function: it stores
+/// nothing; a rejection names `origin` and says why.
+pub fn admit_check(
+    plan: &Plan,
+    me: u16,
+    identity: &Identity,
+    bytes: &[u8],
+    origin: &str,
+    name: Option<&NameInfo>,
+) -> Result<Envelope> {
+    let session = plan.session_id();
+    let sid = hex::encode(session);
+    let bad = |reason: String| Error::rejected(format!("rejected {origin}")).cause(reason);
+    let env = Envelope::decode(bytes).map_err(|e| bad(e.to_string()))?;
+    let h: &Header = &env.header;
+    if h.session != session {
+        return Err(bad(format!(
+            "belongs to session {}, not this session {} (a message from another ceremony)",
+            hex::encode(&h.session[..8]),
+            &sid[..16]
+        )));
+    }
+    if h.scheme != plan.scheme().tag() || !protocols(plan).contains(&h.protocol) {
+        return Err(bad(
+            "is for a different scheme or protocol than this plan".into()
+        ));
+    }
+    let Some(card) = plan.party(h.sender) else {
+        return Err(bad(format!(
+            "claims to be from party {}, who is not in the plan",
+            h.sender
+        )));
+    };
+    let expected_key = card.verifying_key()?.to_bytes();
+    if h.sender_key != expected_key {
+        return Err(bad(format!(
+            "is signed by a key that is not party {}'s (a party not in this plan, or a forgery)",
+            plan.party_label(h.sender)
+        )));
+    }
+    if !plan.participants().contains(&h.sender) {
+        return Err(bad(format!(
+            "party {} is not a signer in this plan",
+            plan.party_label(h.sender)
+        )));
+    }
+    if h.sender == me {
+        return Err(bad("claims to be from you, but you did not send it".into()));
+    }
+    if let Some(r) = h.recipient()
+        && r != me
+    {
+        return Err(bad(format!(
+            "is addressed to party {}, not to you (party {})",
+            plan.party_label(r),
+            plan.party_label(me)
+        )));
+    }
+    if h.round == 0 || (h.round > max_round(plan) && h.round != EVIDENCE_ROUND) {
+        return Err(bad(format!(
+            "round {} does not exist in this protocol",
+            h.round
+        )));
+    }
+    if let Some(n) = name {
+        let matches = n.protocol == h.protocol.name()
+            && n.round == h.round
+            && n.sender == h.sender
+            && n.recipient == h.recipient();
+        if !matches {
+            return Err(bad(format!(
+                "is named {} but contains {} (renamed, or replayed from another round)",
+                Path::new(origin)
+                    .file_name()
+                    .map(|s| s.to_string_lossy())
+                    .unwrap_or_default(),
+                env.file_name()
+            )));
+        }
+    }
+    env.open(identity).map_err(|e| bad(e.to_string()))?;
+    Ok(env)
 }

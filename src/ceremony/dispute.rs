@@ -130,9 +130,7 @@ impl Ceremony {
         journal
             .sent
             .push(self.seal(protocol, EVIDENCE_ROUND, None, &payload)?);
-        self.save_journal(journal)?;
-        self.db.record_sent(&self.sid, &journal.sent, None)?;
-        Ok(())
+        self.commit_step(journal, None)
     }
 
     /// Another party's evidence came in: this party answers with its own (once), so a

@@ -110,46 +110,26 @@ pub struct Culprit {
     pub label: String,
 }
 
-/// An error from a lower layer, kept whole.
-#[derive(Debug)]
-enum Source {
-    Store(StoreError),
-    Plan(PlanError),
-    Identity(IdentityError),
-    Envelope(EnvelopeError),
-    Key(KeyError),
-}
-
 /// A ceremony failure. See the module doc. (Boxed: a step's `Result` stays small.)
 #[derive(Debug)]
-pub struct Error(Box<Inner>);
-
-#[derive(Debug)]
-struct Inner {
-    kind: ErrorKind,
-    message: String,
-    causes: Vec<String>,
-    culprits: Vec<Culprit>,
-    advice: Option<Advice>,
-    source: Option<Source>,
-}
+pub struct Error(Box<Parts>);
 
 impl Error {
     /// An error of `kind`.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
-        Error(Box::new(Inner {
+        Error(Box::new(Parts {
             kind,
             message: message.into(),
             causes: Vec::new(),
             culprits: Vec::new(),
             advice: None,
-            source: None,
+            lower: None,
         }))
     }
 
-    fn lower(kind: ErrorKind, source: Source) -> Error {
+    fn lower(kind: ErrorKind, lower: Lower) -> Error {
         let mut e = Error::new(kind, "");
-        e.0.source = Some(source);
+        e.0.lower = Some(lower);
         e
     }
 
@@ -193,7 +173,7 @@ impl Error {
 
     /// What went wrong, one line, no secrets.
     pub fn message(&self) -> String {
-        match &self.0.source {
+        match &self.0.lower {
             None => self.0.message.clone(),
             Some(s) => s.to_string(),
         }
@@ -216,33 +196,20 @@ impl Error {
 
     /// The store's error, if this is one.
     pub fn store_error(&self) -> Option<&StoreError> {
-        match &self.0.source {
-            Some(Source::Store(e)) => Some(e),
+        match &self.0.lower {
+            Some(Lower::Store(e)) => Some(e),
             _ => None,
         }
     }
 
     /// Takes the error of a lower layer out, for a caller that words it itself.
     pub fn into_parts(self) -> Parts {
-        let e = *self.0;
-        Parts {
-            kind: e.kind,
-            message: e.message,
-            causes: e.causes,
-            culprits: e.culprits,
-            advice: e.advice,
-            lower: e.source.map(|s| match s {
-                Source::Store(e) => Lower::Store(e),
-                Source::Plan(e) => Lower::Plan(e),
-                Source::Identity(e) => Lower::Identity(e),
-                Source::Envelope(e) => Lower::Envelope(e),
-                Source::Key(e) => Lower::Key(e),
-            }),
-        }
+        *self.0
     }
 }
 
-/// An [`Error`] taken apart (see [`Error::into_parts`]).
+/// What an [`Error`] holds (see [`Error::into_parts`]).
+#[derive(Debug)]
 pub struct Parts {
     /// The kind.
     pub kind: ErrorKind,
@@ -259,6 +226,7 @@ pub struct Parts {
 }
 
 /// A lower layer's error inside an [`Error`].
+#[derive(Debug)]
 pub enum Lower {
     /// The store's.
     Store(StoreError),
@@ -278,14 +246,14 @@ impl fmt::Display for Error {
     }
 }
 
-impl fmt::Display for Source {
+impl fmt::Display for Lower {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Source::Store(e) => e.fmt(f),
-            Source::Plan(e) => e.fmt(f),
-            Source::Identity(e) => e.fmt(f),
-            Source::Envelope(e) => e.fmt(f),
-            Source::Key(e) => e.fmt(f),
+            Lower::Store(e) => e.fmt(f),
+            Lower::Plan(e) => e.fmt(f),
+            Lower::Identity(e) => e.fmt(f),
+            Lower::Envelope(e) => e.fmt(f),
+            Lower::Key(e) => e.fmt(f),
         }
     }
 }
@@ -302,7 +270,7 @@ impl From<StoreError> for Error {
             }
             _ => ErrorKind::Rejected,
         };
-        Error::lower(kind, Source::Store(e))
+        Error::lower(kind, Lower::Store(e))
     }
 }
 
@@ -310,7 +278,7 @@ macro_rules! rejected_from {
     ($($t:ty => $v:ident),*) => {$(
         impl From<$t> for Error {
             fn from(e: $t) -> Error {
-                Error::lower(ErrorKind::Rejected, Source::$v(e))
+                Error::lower(ErrorKind::Rejected, Lower::$v(e))
             }
         }
     )*};

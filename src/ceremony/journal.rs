@@ -85,6 +85,22 @@ impl Ceremony {
         }
     }
 
+    /// Commits a step: the journal (the commit point: the new state and everything sent,
+    /// before anything leaves the machine), then the record of what was sent and the
+    /// single-use ledger change, in that order. A crash between the two is repaired by
+    /// [`Ceremony::reconcile`] at the next step.
+    pub(super) fn commit_step(
+        &mut self,
+        journal: &Journal,
+        ledger: Option<(SingleUse, Mark)>,
+    ) -> Result<()> {
+        self.save_journal(journal)?;
+        crate::fault::point("journal-saved");
+        self.db.record_sent(&self.sid, &journal.sent, ledger)?;
+        crate::fault::point("sent-recorded");
+        Ok(())
+    }
+
     pub(super) fn save_journal(&self, journal: &Journal) -> Result<()> {
         let bytes = Secret::new(
             postcard::to_allocvec(journal)

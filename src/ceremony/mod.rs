@@ -37,6 +37,7 @@ mod keys;
 mod outcome;
 mod shares;
 
+pub use admission::admit_check;
 pub use describe::{describe_message, describe_plan};
 pub use dispute::EVIDENCE_ROUND;
 pub use ending::abandon;
@@ -336,31 +337,7 @@ impl Ceremony {
     }
 
     fn protocol(&self) -> Protocol {
-        match self.plan {
-            Plan::Keygen(_) => Protocol::Keygen,
-            Plan::Sign(_) => Protocol::Sign,
-            Plan::Refresh(_) => Protocol::Refresh,
-            Plan::Repair(_) => Protocol::Repair,
-        }
-    }
-
-    /// The protocols whose messages this session accepts.
-    fn protocols(&self) -> Vec<Protocol> {
-        match &self.plan {
-            Plan::Keygen(p) if p.aux == Some(AuxMode::Generate) => {
-                vec![Protocol::Aux, Protocol::Keygen]
-            }
-            _ => vec![self.protocol()],
-        }
-    }
-
-    /// The highest round number of this session's protocols.
-    fn max_round(&self) -> u8 {
-        match self.plan {
-            _ if !self.plan.scheme().is_frost() => ecdsa::MAX_ROUND,
-            Plan::Refresh(_) | Plan::Repair(_) => 3,
-            _ => 2,
-        }
+        protocol_of(&self.plan)
     }
 
     /// Every envelope this party has sent in the session, in order.
@@ -440,10 +417,7 @@ impl Ceremony {
                     };
                     // The commit point: the new state (without the nonces, once a share
                     // exists) and what it sent, before anything leaves the machine.
-                    self.save_journal(&journal)?;
-                    crate::fault::point("journal-saved");
-                    self.db.record_sent(&self.sid, &journal.sent, ledger)?;
-                    crate::fault::point("sent-recorded");
+                    self.commit_step(&journal, ledger)?;
                     if matches!(
                         journal.state,
                         JournalState::Refresh(RefreshState::Staged { .. })
@@ -598,3 +572,32 @@ const _: fn() = || {
     fn send<T: Send>() {}
     send::<Ceremony>();
 };
+
+/// The protocol a plan runs (an ECDSA keygen runs aux info first, see [`protocols`]).
+fn protocol_of(plan: &Plan) -> Protocol {
+    match plan {
+        Plan::Keygen(_) => Protocol::Keygen,
+        Plan::Sign(_) => Protocol::Sign,
+        Plan::Refresh(_) => Protocol::Refresh,
+        Plan::Repair(_) => Protocol::Repair,
+    }
+}
+
+/// The protocols whose messages a plan's session accepts.
+fn protocols(plan: &Plan) -> Vec<Protocol> {
+    match plan {
+        Plan::Keygen(p) if p.aux == Some(AuxMode::Generate) => {
+            vec![Protocol::Aux, Protocol::Keygen]
+        }
+        _ => vec![protocol_of(plan)],
+    }
+}
+
+/// The highest round number of a plan's protocols.
+fn max_round(plan: &Plan) -> u8 {
+    match plan {
+        _ if !plan.scheme().is_frost() => ecdsa::MAX_ROUND,
+        Plan::Refresh(_) | Plan::Repair(_) => 3,
+        _ => 2,
+    }
+}

@@ -272,18 +272,11 @@ impl Ceremony {
         hashes.extend(new.iter().map(|m| cggmp::sent_hash(&m.data)));
         *round = (*round).max(last);
         journal.sent.extend(rows);
-        self.save_journal(journal)?;
-        crate::fault::point("journal-saved");
         let ledger = (protocol == Protocol::Sign && last >= 4)
             .then_some((SingleUse::PartialSignature, Mark::Consumed));
-        self.db.record_sent(&self.sid, &journal.sent, ledger)?;
-        crate::fault::point("sent-recorded");
-        Ok(())
+        self.commit_step(journal, ledger)
     }
 
-    /// What we are waiting for: the earliest round (up to `round`, the last one we sent)
-    /// of `protocol` that some other participant has not sent yet, and who they are.
-    /// Once every other participant has sent `round`, the next round from all of them.
     /// Commits and sends what a run emitted, then hands back its output if it finished,
     /// or where it waits (for the round after the last it sent, from `participants`).
     #[allow(clippy::too_many_arguments)]
@@ -310,6 +303,9 @@ impl Ceremony {
         }
     }
 
+    /// What we are waiting for: the earliest round (up to `round`, the last one we sent)
+    /// of `protocol` that some other participant has not sent yet, and who they are.
+    /// Once every other participant has sent `round`, the next round from all of them.
     fn waiting(&self, rx: &[Rx], protocol: Protocol, round: u8, participants: &[u16]) -> Progress {
         let others: Vec<u16> = participants
             .iter()
