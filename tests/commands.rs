@@ -517,15 +517,20 @@ fn a_closed_stdout_ends_quietly_with_exit_0() {
         vec!["--json", "audit", "log"],
         vec!["audit", "log"],
     ] {
-        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("mpc"))
+        // A pipe whose reader is gone before the process starts: every write fails
+        // (EPIPE), however fast or slow the process is.
+        let mut fds = [0; 2];
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        unsafe { libc::close(fds[0]) };
+        let writer =
+            unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fds[1]) };
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("mpc"))
             .env("MPC_HOME", &w.parties[0].home)
             .args(&args)
-            .stdout(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::from(writer))
             .stderr(std::process::Stdio::piped())
-            .spawn()
+            .output()
             .unwrap();
-        drop(child.stdout.take()); // the reader is gone before anything is written
-        let out = child.wait_with_output().unwrap();
         assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
         assert!(stderr(&out).is_empty(), "{args:?}: {}", stderr(&out));
     }

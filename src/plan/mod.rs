@@ -433,6 +433,42 @@ mod tests {
         }
     }
 
+    /// RUSTSEC-2025-0127 (cggmp21 0.6, no patched release): a presignature must never
+    /// sign with an HD derivation or a caller-supplied raw hash. deny.toml ignores the
+    /// advisory because of this check; it must stay.
+    #[test]
+    fn a_presignature_refuses_hd_paths_and_raw_hashes() {
+        let r = repair_plan(Scheme::EcdsaSecp256k1, vec![1, 2], 3);
+        let sign = |hash: HashMode, path: Option<&str>| {
+            Plan::Sign(SignPlan {
+                version: 1,
+                scheme: Scheme::EcdsaSecp256k1,
+                key_id: "k".into(),
+                group_public_key: "00".into(),
+                threshold: 2,
+                parties: r.parties.clone(),
+                signers: vec![1, 2],
+                message: base64::engine::general_purpose::STANDARD.encode([7u8; 32]),
+                label: String::new(),
+                expires_at: r.expires_at,
+                nonce: fresh_nonce(),
+                hash: Some(hash),
+                path: path.map(str::to_string),
+                presign: Some(Presign::Consume {
+                    session: "00".repeat(32),
+                }),
+            })
+        };
+        sign(HashMode::Sha256, None).validate().unwrap();
+        for (plan, why) in [
+            (sign(HashMode::Sha256, Some("m/1")), "HD derivation path"),
+            (sign(HashMode::Prehash, None), "caller-supplied raw hash"),
+        ] {
+            let e = plan.validate().unwrap_err().to_string();
+            assert!(e.contains(why) && e.contains("CVE-2025-66017"), "{e}");
+        }
+    }
+
     #[test]
     fn refresh_and_repair_plans_are_for_frost_keys_and_sound_helper_sets() {
         let ok = repair_plan(Scheme::EddsaEd25519, vec![1, 2], 3);
