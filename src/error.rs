@@ -141,7 +141,13 @@ impl From<crate::store::StoreError> for Failure {
             .hint("start a new session with a new plan; this one cannot continue safely"),
             S::Changed(why) => Failure::input(why)
                 .hint("another mpc process changed it first; look at the current state and run again if still wanted"),
-            e @ (S::Io { .. } | S::Db(_)) => Failure::internal("storage error").cause(e),
+            S::Io { path, source } => disk_failure(&path, source),
+            S::Db(e) if is_busy(&e) => Failure::internal(
+                "the home's database is busy: another mpc process is using it",
+            )
+            .cause(e)
+            .hint("nothing was changed; wait for the other process to finish, then run this again"),
+            e @ S::Db(_) => Failure::internal("storage error").cause(e),
             e @ S::NoShare { .. } => Failure::input(e.to_string()),
             S::Corrupt { what, reason } => Failure::internal(what).cause(reason),
             S::CannotSign {
@@ -334,4 +340,29 @@ impl From<crate::pubkey::KeyError> for Failure {
     fn from(e: crate::pubkey::KeyError) -> Self {
         Failure::input(e.to_string())
     }
+}
+
+/// A file the store could not write or read. A full or read-only file system says so,
+/// with what to do: nothing was half-written (every write is atomic), so the step runs
+/// again once there is room.
+fn disk_failure(path: &std::path::Path, e: std::io::Error) -> Failure {
+    let shown = path.display();
+    let full = |what: &str| {
+        Failure::internal(format!("cannot write {shown}: {what}"))
+            .cause(&e)
+            .hint("nothing was lost or half-written; make room (or make the home writable), then run the same command again")
+    };
+    match e.raw_os_error() {
+        Some(libc::ENOSPC) | Some(libc::EDQUOT) => full("the disk is full"),
+        Some(libc::EROFS) => full("the file system is read-only"),
+        _ => Failure::internal("storage error").cause(format!("{shown}: {e}")),
+    }
+}
+
+/// Whether SQLite gave up waiting for another connection's lock.
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }

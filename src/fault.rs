@@ -7,6 +7,31 @@
 //! Release builds compile every point to nothing and ignore the variable, so a shipped
 //! binary cannot be made to crash by its environment.
 
+/// An injected write failure, for the hostile-disk tests: in a debug build,
+/// `MPC_FAULT_WRITE=ENOSPC:TEXT` (or `EROFS:TEXT`) makes every file write or directory
+/// creation under a path containing TEXT fail with that error, as a full or read-only
+/// file system would. Release builds never fail a write this way.
+pub fn write_error(path: &std::path::Path) -> Option<std::io::Error> {
+    #[cfg(debug_assertions)]
+    {
+        let spec = std::env::var("MPC_FAULT_WRITE").ok()?;
+        let (errno, text) = spec.split_once(':')?;
+        let errno = match errno {
+            "ENOSPC" => libc::ENOSPC,
+            "EROFS" => libc::EROFS,
+            _ => return None,
+        };
+        path.to_string_lossy()
+            .contains(text)
+            .then(|| std::io::Error::from_raw_os_error(errno))
+    }
+    #[cfg(not(debug_assertions))]
+    {
+        let _ = path;
+        None
+    }
+}
+
 /// A crash point named `name` (see the module doc).
 #[inline]
 pub fn point(name: &str) {

@@ -22,6 +22,9 @@ fn synced_temp<'p>(
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
+    if let Some(e) = crate::fault::write_error(path) {
+        return Err(e);
+    }
     let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
     set_private(tmp.path())?;
     tmp.write_all(bytes)?;
@@ -50,6 +53,9 @@ pub fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
 /// creates is synced, so the new directory survives a crash.
 pub fn create_private_dir(path: &Path) -> std::io::Result<()> {
     let existed = path.is_dir();
+    if !existed && let Some(e) = crate::fault::write_error(path) {
+        return Err(e);
+    }
     std::fs::create_dir_all(path)?;
     if !existed && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         sync_dir(parent)?;
