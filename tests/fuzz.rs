@@ -221,7 +221,7 @@ fn mutate(rng: &mut ChaCha20Rng, input: &[u8]) -> Vec<u8> {
             5 => {
                 let value = INTERESTING[n(rng, INTERESTING.len())];
                 let at = n(rng, len + 1);
-                if len > 0 && rng.next_u32() % 2 == 0 {
+                if len > 0 && rng.next_u32().is_multiple_of(2) {
                     let end = (at + value.len()).min(len);
                     v.splice(at..end, value.iter().copied());
                 } else {

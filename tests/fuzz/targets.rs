@@ -87,8 +87,11 @@ pub fn hd_path(data: &[u8]) {
     let _ = mpc::plan::parse_path(&String::from_utf8_lossy(data));
 }
 
+/// A fuzz target: any bytes in, no result out.
+pub type Target = fn(&[u8]);
+
 /// Every target by name.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("envelope", envelope),
     ("plan", plan),
     ("card", card),
