@@ -316,3 +316,43 @@ fn an_equivocation_on_the_board_aborts_and_names_the_sender() {
     assert_eq!(culprits, [(2, plan.party_label(2))]);
     assert_eq!(f.advice(), Some(Advice::InvestigateEquivocator));
 }
+
+/// A ceremony moves into a worker thread: three parties, each stepping on its own
+/// thread over one board, finish a keygen.
+#[test]
+fn ceremonies_move_into_worker_threads() {
+    let ids = parties();
+    let plan = keygen_plan(&ids);
+    let board = Board::new();
+    let workers: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let c = open(
+                Store::memory().unwrap(),
+                id,
+                &plan,
+                Box::new(MemoryCarrier::new(board.clone())),
+            );
+            std::thread::spawn(move || {
+                let mut c = c;
+                for _ in 0..2000 {
+                    match c.step().unwrap() {
+                        Progress::Done(o) => return o,
+                        Progress::Waiting { .. } => {
+                            std::thread::sleep(std::time::Duration::from_millis(2))
+                        }
+                    }
+                }
+                panic!("no progress")
+            })
+        })
+        .collect();
+    let keys: Vec<String> = workers
+        .into_iter()
+        .map(|w| match w.join().unwrap() {
+            Outcome::Keygen { public_key, .. } => public_key,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert!(keys.windows(2).all(|w| w[0] == w[1]), "{keys:?}");
+}
