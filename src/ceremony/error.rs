@@ -194,14 +194,6 @@ impl Error {
         self.0.advice
     }
 
-    /// The store's error, if this is one.
-    pub fn store_error(&self) -> Option<&StoreError> {
-        match &self.0.lower {
-            Some(Lower::Store(e)) => Some(e),
-            _ => None,
-        }
-    }
-
     /// Takes the error of a lower layer out, for a caller that words it itself.
     pub fn into_parts(self) -> Parts {
         *self.0

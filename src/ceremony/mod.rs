@@ -223,11 +223,6 @@ impl Ceremony {
         self.carriers.iter().find_map(|c| c.trouble())
     }
 
-    /// The session's plan.
-    pub fn plan(&self) -> &Plan {
-        &self.plan
-    }
-
     /// A party to blame, by its plan index.
     fn culprit(&self, index: u16) -> Culprit {
         Culprit {
@@ -338,11 +333,6 @@ impl Ceremony {
 
     fn protocol(&self) -> Protocol {
         protocol_of(&self.plan)
-    }
-
-    /// Every envelope this party has sent in the session, in order.
-    pub fn outbox(&self) -> Result<Vec<Vec<u8>>> {
-        Ok(self.db.sent(&self.sid)?)
     }
 
     /// This party's 1-based plan index.

@@ -141,20 +141,6 @@ impl DirTransport {
         }
     }
 
-    /// Stores an envelope whose canonical name holds a different message beside it, as
-    /// `<canonical stem>.<digest>.mpcmsg`, so the ceremony sees both and names the sender
-    /// who signed two different messages for one slot.
-    pub fn place_beside(&self, env: &Envelope) -> std::io::Result<PathBuf> {
-        let name = env.file_name();
-        let stem = name.strip_suffix(".mpcmsg").unwrap_or(&name);
-        let path = self
-            .dir
-            .join(format!("{stem}.{}.mpcmsg", hex::encode(&env.digest()[..4])));
-        // The name holds the digest: an existing file of that name is this message.
-        write_new(&path, env.as_bytes())?;
-        Ok(path)
-    }
-
     /// Writes an envelope under its canonical name unless an identical file is there.
     /// Returns whether it wrote.
     pub fn deliver(&self, env: &Envelope) -> std::io::Result<bool> {

@@ -307,16 +307,6 @@ impl RelayCarrier {
         }
     }
 
-    /// The relay's address.
-    pub fn addr(&self) -> &str {
-        self.client.addr()
-    }
-
-    /// Tries the relay again at the next call, even if it was unreachable a moment ago.
-    pub fn retry_now(&mut self) {
-        self.retry_at = std::time::Instant::now();
-    }
-
     /// Runs one exchange with the relay unless it is resting after a failure; an
     /// unreachable relay is noted (`None`), a refusal returned.
     fn attempt<T>(
