@@ -31,6 +31,19 @@ pub(super) enum JournalState {
     Repair(RepairState),
 }
 
+impl JournalState {
+    /// The single-use item this state holds, as the ledger must record it: a FROST
+    /// signing session's nonces are armed while the journal holds them.
+    pub(super) fn ledger(&self) -> Option<(SingleUse, Mark)> {
+        match self {
+            JournalState::Sign(SignState::Committed { .. }) => {
+                Some((SingleUse::Nonce, Mark::Armed))
+            }
+            _ => None,
+        }
+    }
+}
+
 pub(super) fn state_name(s: &JournalState) -> &'static str {
     match s {
         JournalState::Keygen(k) => k.name(),
@@ -49,12 +62,7 @@ impl Ceremony {
     /// deleted), and the step refuses.
     pub(super) fn reconcile(&mut self) -> Result<()> {
         let journal = self.load_journal()?;
-        let ledger = match &journal.state {
-            JournalState::Sign(SignState::Committed { .. }) => {
-                Some((SingleUse::Nonce, Mark::Armed))
-            }
-            _ => None,
-        };
+        let ledger = journal.state.ledger();
         self.db.record_sent(&self.sid, &journal.sent, ledger)?;
         Ok(())
     }

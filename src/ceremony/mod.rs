@@ -20,7 +20,7 @@ use crate::envelope::{Envelope, Header, Protocol};
 use crate::identity::Identity;
 use crate::plan::{AuxMode, Plan, PlanError, Valid};
 use crate::store::Store;
-use crate::store::db::{Db, Mark, SessionStatus, SingleUse, set_session};
+use crate::store::db::{Db, SessionStatus, set_session};
 use crate::store::vault::Vault;
 use crate::transport::Carrier;
 use std::sync::Arc;
@@ -399,12 +399,7 @@ impl Ceremony {
                         .collect::<Result<Vec<_>>>()?;
                     journal.sent.extend(rows);
                     journal.state = state;
-                    let ledger = match &journal.state {
-                        JournalState::Sign(SignState::Committed { .. }) => {
-                            Some((SingleUse::Nonce, Mark::Armed))
-                        }
-                        _ => None,
-                    };
+                    let ledger = journal.state.ledger();
                     // The commit point: the new state (without the nonces, once a share
                     // exists) and what it sent, before anything leaves the machine.
                     self.commit_step(&journal, ledger)?;
