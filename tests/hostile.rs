@@ -13,27 +13,16 @@ use std::process::Output;
 
 /// One `--step` of party `p` with the write fault `fault` armed.
 fn step_failing(w: &World, p: usize, plan: &Path, fault: &str) -> Output {
-    w.mpc(p)
-        .args(["keygen", "run"])
-        .arg(plan)
-        .arg("--dir")
-        .arg(&w.parties[p].dir)
-        .args(["--step", "--yes"])
+    let party = &w.parties[p];
+    step_cmd(&party.home, &party.dir, "keygen", plan)
         .env("MPC_FAULT_WRITE", fault)
         .output()
         .unwrap()
 }
 
 /// Temporary files of atomic writes left in a folder (there must be none).
-fn leftovers(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.starts_with(".tmp-"))
-                .collect()
-        })
-        .unwrap_or_default()
+fn leftovers(dir: &Path) -> Vec<std::path::PathBuf> {
+    files_matching(dir, ".tmp-")
 }
 
 fn keys_held(w: &World, p: usize) -> usize {

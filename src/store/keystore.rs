@@ -157,11 +157,6 @@ pub fn destroy_presignatures(
     Ok(destroyed)
 }
 
-/// Whether this party holds a share of `key_id`.
-pub fn has_share(vault: &dyn Vault, key_id: &str) -> bool {
-    vault.contains(Item::Share(key_id))
-}
-
 impl KeyStatus {
     /// Whether a key in this status may sign (or make presignatures): only an active one.
     pub fn may_sign(self) -> bool {

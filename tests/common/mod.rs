@@ -508,14 +508,18 @@ pub fn copy_dir(from: &Path, to: &Path) {
 
 /// One `--step` run of a ceremony by the party whose home and message directory are given.
 pub fn step_in(home: &Path, dir: &Path, kind: &str, plan: &Path) -> Output {
-    mpc(home)
-        .args([kind, "run"])
+    step_cmd(home, dir, kind, plan).output().unwrap()
+}
+
+/// The command of [`step_in`], to add to before it runs.
+pub fn step_cmd(home: &Path, dir: &Path, kind: &str, plan: &Path) -> Command {
+    let mut c = mpc(home);
+    c.args([kind, "run"])
         .arg(plan)
         .arg("--dir")
         .arg(dir)
-        .args(["--step", "--yes", "--json"])
-        .output()
-        .unwrap()
+        .args(["--step", "--yes", "--json"]);
+    c
 }
 
 pub fn rand_suffix() -> String {
