@@ -42,6 +42,7 @@ pub mod pubkey;
 pub mod relay;
 pub mod scheme;
 pub mod secret;
+pub mod serve;
 pub mod store;
 pub mod transport;
 #[cfg(feature = "test-vectors")]

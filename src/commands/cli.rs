@@ -138,6 +138,8 @@ pub enum Command {
     Sessions(SessionsCommand),
     /// Run an untrusted store-and-forward relay for round messages over TCP
     Relay(RelayArgs),
+    /// Run this home as a node of a signing cluster (HTTP API); manage its API tokens
+    Serve(super::serve::ServeArgs),
     /// Show what a plan, card, round message (file, QR image or ur: text) or backup is, without secrets
     Inspect(InspectArgs),
     /// Show and check the hash-chained audit log

@@ -23,6 +23,7 @@ pub mod relay;
 pub mod repair;
 pub mod resume;
 pub mod run;
+pub mod serve;
 pub mod sessions;
 pub mod sign;
 pub mod suspend;
@@ -90,6 +91,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Delete(a) => delete::run(&ctx, a),
         Command::Sessions(c) => sessions::run(&ctx, c),
         Command::Relay(a) => relay::run(&ctx, a),
+        Command::Serve(a) => serve::run(&ctx, a),
         Command::Inspect(a) => inspect::run(&ctx, a),
         Command::Audit(c) => audit::run(&ctx, c),
         Command::Demo(a) => demo::run(&ctx, a),

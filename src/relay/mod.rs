@@ -20,8 +20,12 @@
 //! - Everything is in memory. A restarted relay is empty: parties reconnect, see the new
 //!   relay id, and upload everything they have sent again, so a ceremony whose parties
 //!   are still running finishes.
+//! - Serve nodes use node mode ([`node`]): one authenticated connection per node for
+//!   all its sessions, with payloads pushed to their recipients as they arrive.
 
 pub use crate::transport::wire;
+
+mod node;
 
 use crate::envelope::Envelope;
 use ed25519_dalek::{Signature, VerifyingKey};
@@ -120,6 +124,8 @@ pub struct Relay {
     limits: Limits,
     boxes: Mutex<HashMap<[u8; 32], Mailbox>>,
     connections: AtomicUsize,
+    /// Serve nodes' links (node mode).
+    nodes: Mutex<node::NodeTable>,
     log: Box<dyn Fn(&Event) + Send + Sync>,
 }
 
@@ -133,6 +139,7 @@ impl Relay {
             limits,
             boxes: Mutex::new(HashMap::new()),
             connections: AtomicUsize::new(0),
+            nodes: Mutex::new(node::NodeTable::default()),
             log: Box::new(log),
         })
     }
@@ -273,7 +280,17 @@ impl Relay {
             nonce: hex::encode(nonce),
         };
         wire::write_json(&mut s, Kind::Challenge, &challenge).map_err(|e| e.to_string())?;
-        let peer = match self.authenticate(&mut s, addr, &nonce) {
+        let first = match wire::read_frame(&mut s, wire::MAX_CONTROL) {
+            Ok(f) => f,
+            Err(e) => {
+                refuse(&mut s, &e.to_string());
+                return Err(format!("not authenticated: {e}"));
+            }
+        };
+        if first.kind == Kind::NodeAuth {
+            return self.serve_node(s, addr, &nonce, first);
+        }
+        let peer = match self.authenticate(&mut s, addr, &nonce, first) {
             Ok(p) => p,
             Err(reason) => {
                 refuse(&mut s, &reason);
@@ -344,14 +361,16 @@ impl Relay {
         s: &mut TcpStream,
         addr: &str,
         nonce: &[u8; 32],
+        first: wire::Frame,
     ) -> Result<Peer, String> {
-        let auth: wire::Auth = wire::read_frame(s, wire::MAX_CONTROL)
-            .and_then(|f| f.expect(Kind::Auth))
-            .and_then(|f| f.json())
-            .map_err(|e| match e {
-                FrameError::Unexpected { .. } => "authenticate first".to_string(),
-                e => e.to_string(),
-            })?;
+        let auth: wire::Auth =
+            first
+                .expect(Kind::Auth)
+                .and_then(|f| f.json())
+                .map_err(|e| match e {
+                    FrameError::Unexpected { .. } => "authenticate first".to_string(),
+                    e => e.to_string(),
+                })?;
         let session: [u8; 32] =
             wire::hex_array(&auth.session).ok_or("the session id is not 32 bytes of hex")?;
         if auth.members.len() < 2 || auth.members.len() > MAX_MEMBERS {

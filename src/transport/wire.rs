@@ -13,6 +13,16 @@
 //!    `Fetch {"after":n}` (answered by one `Msg` per waiting envelope, 8-byte sequence
 //!    number then the envelope, and `End {"next":n}`).
 //!
+//! A serve node's link (node mode), one connection for all of a node's sessions:
+//! 1. relay → node `Challenge`, as above.
+//! 2. node → relay `NodeAuth` `{"key","signature"}`: the node's identity key signs
+//!    [`node_auth_message`]. The relay answers `Ok` or `Error`.
+//! 3. Then the node sends `Post` frames ([`post_body`]: flags, recipient keys, payload)
+//!    without answers, and the relay pushes each payload to its recipients as a `Push`
+//!    frame (the sender's key, then the payload) as soon as it arrives, holding it a
+//!    short while for a recipient that is not connected. The relay vouches for nothing:
+//!    payloads are envelopes or node messages signed by their senders.
+//!
 //! An `Error` answer to a frame the relay could not read (too large, unknown kind, bad
 //! JSON, wrong order) is followed by closing the connection; an `Error` answer to a
 //! readable `Put` (a bad envelope, a limit) leaves the connection open.
@@ -47,6 +57,12 @@ pub enum Kind {
     Msg = 7,
     /// relay → client: no more envelopes for now.
     End = 8,
+    /// node → relay: authenticate a serve node's long-lived link (node mode).
+    NodeAuth = 9,
+    /// node → relay: forward a payload to these nodes (node mode).
+    Post = 10,
+    /// relay → node: a payload another node posted (node mode).
+    Push = 11,
 }
 
 impl Kind {
@@ -60,6 +76,9 @@ impl Kind {
             6 => Kind::Fetch,
             7 => Kind::Msg,
             8 => Kind::End,
+            9 => Kind::NodeAuth,
+            10 => Kind::Post,
+            11 => Kind::Push,
             _ => return None,
         })
     }
@@ -274,6 +293,67 @@ pub fn auth_message(
     msg
 }
 
+/// `NodeAuth`: a serve node's link, authenticated once for all its sessions.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeAuth {
+    /// The node's Ed25519 identity key, hex.
+    pub key: String,
+    /// Ed25519 signature over [`node_auth_message`], hex.
+    pub signature: String,
+}
+
+/// What a serve node signs to open its link: domain-separated from session
+/// authentication and envelopes, and bound to the relay's nonce.
+pub fn node_auth_message(nonce: &[u8; 32], key: &[u8; 32]) -> Vec<u8> {
+    let mut msg = b"mpc relay node v1\0".to_vec();
+    msg.extend_from_slice(nonce);
+    msg.extend_from_slice(key);
+    msg
+}
+
+/// `Post` flag: drop the payload for a node that is not connected instead of holding
+/// it (presence beats, which are stale by the time anyone reads them).
+pub const POST_EPHEMERAL: u8 = 1;
+
+/// A `Post` body: flags, the number of recipients, their keys, then the payload.
+pub fn post_body(flags: u8, to: &[[u8; 32]], payload: &[u8]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(2 + 32 * to.len() + payload.len());
+    body.push(flags);
+    body.push(u8::try_from(to.len()).unwrap_or(u8::MAX));
+    for k in to.iter().take(255) {
+        body.extend_from_slice(k);
+    }
+    body.extend_from_slice(payload);
+    body
+}
+
+/// A `Post` body's parts.
+pub struct Post<'a> {
+    /// Flags ([`POST_EPHEMERAL`]).
+    pub flags: u8,
+    /// The recipients' keys.
+    pub to: Vec<[u8; 32]>,
+    /// The payload.
+    pub payload: &'a [u8],
+}
+
+/// A `Post` body's parts. `None` if it is too short.
+pub fn parse_post(body: &[u8]) -> Option<Post<'_>> {
+    let (&flags, rest) = body.split_first()?;
+    let (&n, rest) = rest.split_first()?;
+    let keys_len = 32 * usize::from(n);
+    if rest.len() < keys_len {
+        return None;
+    }
+    let (keys, payload) = rest.split_at(keys_len);
+    let to = keys
+        .chunks_exact(32)
+        .map(|c| c.try_into().expect("32-byte chunk"))
+        .collect();
+    Some(Post { flags, to, payload })
+}
+
 /// Decodes fixed-length hex.
 pub fn hex_array<const N: usize>(s: &str) -> Option<[u8; N]> {
     hex::decode(s).ok()?.try_into().ok()
@@ -311,6 +391,22 @@ mod tests {
         assert!(matches!(read_frame(&mut r, 10), Err(FrameError::Io(_))));
         let mut r = &buf[..2];
         assert!(matches!(read_frame(&mut r, 10), Err(FrameError::Io(_))));
+    }
+
+    #[test]
+    fn post_bodies_round_trip_and_short_ones_are_refused() {
+        let body = post_body(POST_EPHEMERAL, &[[1; 32], [2; 32]], b"hi");
+        let p = parse_post(&body).unwrap();
+        assert_eq!(
+            (p.flags, p.to, p.payload),
+            (1, vec![[1; 32], [2; 32]], &b"hi"[..])
+        );
+        assert!(parse_post(&body[..40]).is_none());
+        assert!(parse_post(&[]).is_none());
+        assert_ne!(
+            node_auth_message(&[1; 32], &[2; 32]),
+            node_auth_message(&[2; 32], &[2; 32])
+        );
     }
 
     #[test]

@@ -1,0 +1,439 @@
+//! `mpc serve`: run this party home as a node of a signing cluster (see
+//! [`crate::serve`]); `mpc serve token ...` manages its API tokens; `mpc serve cluster
+//! init` writes a cluster file from members' cards.
+//!
+//! The node prints the address it listens on (stdout, JSON with `--json`), then logs
+//! one line per session decision and failure to stderr; the log never holds a share,
+//! nonce, token or passphrase.
+
+use super::{Ctx, read_input};
+use crate::error::{Failure, Result};
+use crate::identity::Card;
+use crate::serve::bus::Bus;
+use crate::serve::node::{Config, Node};
+use crate::serve::tokens::{self, Scope};
+use crate::serve::{api, cluster, log};
+use clap::{Args, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// `mpc serve`
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ServeArgs {
+    /// Manage API tokens or the cluster file
+    #[command(subcommand)]
+    pub command: Option<ServeCommand>,
+    /// How to run the node
+    #[command(flatten)]
+    pub run: ServeRunArgs,
+}
+
+/// How a node runs.
+#[derive(Debug, Args)]
+pub struct ServeRunArgs {
+    /// The HTTP address to listen on (port 0 picks a free port; the address is printed)
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8700")]
+    pub listen: String,
+    /// Allow plain HTTP on an address other than loopback (tokens then cross the network
+    /// in clear; put a TLS proxy in front instead where you can)
+    #[arg(long)]
+    pub insecure_http: bool,
+    /// The relay the cluster's nodes meet on (node mode of `mpc relay`)
+    #[arg(long, value_name = "HOST:PORT")]
+    pub relay: Option<String>,
+    /// The cluster file (`mpc serve cluster init`): the members' cards
+    #[arg(long, value_name = "FILE")]
+    pub cluster: Option<PathBuf>,
+    /// A member's card file (repeatable; with or instead of --cluster)
+    #[arg(long = "peer", value_name = "CARD")]
+    pub peers: Vec<PathBuf>,
+    /// How long a signing session may take before the request fails with 504
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub session_timeout: Duration,
+    /// How long a key generation may take
+    #[arg(long, default_value = "2m", value_parser = humantime::parse_duration)]
+    pub keygen_timeout: Duration,
+    /// Sessions this node runs at once (coordinated and joined); more are refused
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    pub max_sessions: usize,
+}
+
+/// `mpc serve token|cluster`
+#[derive(Debug, Subcommand)]
+pub enum ServeCommand {
+    /// Create, list and revoke API tokens
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Write a cluster file
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
+}
+
+/// `mpc serve token`
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token; it is shown once
+    Create(TokenCreateArgs),
+    /// List tokens (never their secrets)
+    List,
+    /// Revoke a token by its id
+    Revoke(TokenRevokeArgs),
+}
+
+/// `mpc serve token create`
+#[derive(Debug, Args)]
+pub struct TokenCreateArgs {
+    /// What the token may do: read; sign (and read); admin (everything)
+    #[arg(long, value_enum)]
+    pub scope: Scope,
+    /// Limit the token to these key ids, comma separated
+    #[arg(long, value_delimiter = ',', value_name = "ID,...")]
+    pub keys: Vec<String>,
+    /// Expire after this long (e.g. 30d, 12h)
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub expires: Option<Duration>,
+    /// A name for people
+    #[arg(long, default_value = "")]
+    pub name: String,
+}
+
+/// `mpc serve token revoke`
+#[derive(Debug, Args)]
+pub struct TokenRevokeArgs {
+    /// The token's id (or a unique prefix of at least 4 digits)
+    pub id: String,
+}
+
+/// `mpc serve cluster`
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// Write a cluster file from the members' cards
+    Init(ClusterInitArgs),
+}
+
+/// `mpc serve cluster init`
+#[derive(Debug, Args)]
+pub struct ClusterInitArgs {
+    /// The members' card files (this node's own included)
+    #[arg(required = true, value_name = "CARD")]
+    pub cards: Vec<PathBuf>,
+    /// Where to write the cluster file
+    #[arg(long, short, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+/// The cluster file.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterFile {
+    /// Format version (1).
+    pub version: u8,
+    /// The members' cards.
+    pub members: Vec<Card>,
+}
+
+/// Runs `mpc serve ...`.
+pub fn run(ctx: &Ctx, args: ServeArgs) -> Result<()> {
+    match args.command {
+        None => serve(ctx, args.run),
+        Some(ServeCommand::Token(TokenCommand::Create(a))) => token_create(ctx, a),
+        Some(ServeCommand::Token(TokenCommand::List)) => token_list(ctx),
+        Some(ServeCommand::Token(TokenCommand::Revoke(a))) => token_revoke(ctx, a),
+        Some(ServeCommand::Cluster(ClusterCommand::Init(a))) => cluster_init(ctx, a),
+    }
+}
+
+fn read_card(path: &std::path::Path) -> Result<Card> {
+    Card::from_json(&read_input(path)?)
+        .map_err(|e| Failure::input(format!("{} is not a card", path.display())).cause(e))
+}
+
+fn cluster_init(ctx: &Ctx, a: ClusterInitArgs) -> Result<()> {
+    let mut members: Vec<Card> = Vec::new();
+    for p in &a.cards {
+        let card = read_card(p)?;
+        if members
+            .iter()
+            .any(|m| m.name == card.name || m.ed25519 == card.ed25519)
+        {
+            return Err(Failure::input(format!(
+                "{} repeats a member (`{}`): names and keys must be unique",
+                p.display(),
+                card.name
+            )));
+        }
+        members.push(card);
+    }
+    let file = ClusterFile {
+        version: 1,
+        members,
+    };
+    let text = serde_json::to_string_pretty(&file).map_err(|e| Failure::internal(e.to_string()))?;
+    crate::store::fsutil::write_atomic(&a.out, text.as_bytes())
+        .map_err(|e| Failure::input(format!("cannot write {}", a.out.display())).cause(e))?;
+    for m in &file.members {
+        ctx.printer.status(format!(
+            "member {:<16} {}",
+            m.name,
+            crate::identity::words(&m.fingerprint())
+        ));
+    }
+    ctx.printer.status(format!(
+        "wrote {}; compare each fingerprint with its owner before starting a node with it",
+        a.out.display()
+    ));
+    ctx.printer.json(&serde_json::json!({
+        "file": a.out,
+        "members": file.members.iter().map(|m| serde_json::json!({"name": m.name, "fingerprint": crate::identity::words(&m.fingerprint())})).collect::<Vec<_>>(),
+    }))
+}
+
+fn token_create(ctx: &Ctx, a: TokenCreateArgs) -> Result<()> {
+    // Whoever can make tokens can sign through a running node: it takes the passphrase.
+    ctx.unlock()?;
+    let mut db = ctx.home.db()?;
+    for k in &a.keys {
+        if db.key(k)?.is_none() {
+            return Err(Failure::input(format!("no key {k} in this home"))
+                .hint("give whole key ids, from `mpc keys list`"));
+        }
+    }
+    let keys = (!a.keys.is_empty()).then_some(a.keys);
+    let (rec, token) = tokens::create(&mut db, &a.name, a.scope, keys, a.expires)?;
+    ctx.printer.status(format!(
+        "token {} ({}, scope {}): shown once; only its hash is kept",
+        rec.id,
+        if rec.name.is_empty() {
+            "no name"
+        } else {
+            &rec.name
+        },
+        rec.scope.as_str()
+    ));
+    ctx.printer.data(token.as_str());
+    ctx.printer
+        .json(&serde_json::json!({"token": token.as_str(), "record": rec}))
+}
+
+fn token_list(ctx: &Ctx) -> Result<()> {
+    let list = tokens::list(&ctx.home.db()?)?;
+    let at = crate::clock::now();
+    for t in &list {
+        let state = match (t.revoked_at, t.usable(at)) {
+            (Some(_), _) => "revoked",
+            (None, false) => "expired",
+            (None, true) => "active",
+        };
+        ctx.printer.data(format!(
+            "{}  {:<6} {:<8} {}{}",
+            t.id,
+            t.scope.as_str(),
+            state,
+            t.name,
+            t.keys
+                .as_ref()
+                .map(|k| format!(" (keys {})", k.join(",")))
+                .unwrap_or_default()
+        ));
+    }
+    if list.is_empty() {
+        ctx.printer.status(
+            "no tokens yet; create one with `mpc serve token create --scope read|sign|admin`",
+        );
+    }
+    ctx.printer.json(&serde_json::json!({"tokens": list}))
+}
+
+fn token_revoke(ctx: &Ctx, a: TokenRevokeArgs) -> Result<()> {
+    ctx.unlock()?;
+    let rec = tokens::revoke(&mut ctx.home.db()?, &a.id)?.ok_or_else(|| {
+        Failure::input(format!("no single token matches `{}`", a.id))
+            .hint("`mpc serve token list` shows the ids; give at least 4 digits")
+    })?;
+    ctx.printer.status(format!("token {} is revoked", rec.id));
+    ctx.printer.json(&serde_json::json!({"revoked": rec}))
+}
+
+fn members(a: &ServeRunArgs) -> Result<Vec<Card>> {
+    let mut out = Vec::new();
+    if let Some(path) = &a.cluster {
+        let f: ClusterFile = serde_json::from_slice(&read_input(path)?).map_err(|e| {
+            Failure::input(format!("{} is not a cluster file", path.display())).cause(e)
+        })?;
+        if f.version != 1 {
+            return Err(Failure::input(format!(
+                "{}: unsupported cluster file version {}",
+                path.display(),
+                f.version
+            )));
+        }
+        for c in f.members {
+            c.validate().map_err(|e| {
+                Failure::input(format!("{}: a member's card is invalid", path.display())).cause(e)
+            })?;
+            out.push(c);
+        }
+    }
+    for p in &a.peers {
+        out.push(read_card(p)?);
+    }
+    Ok(out)
+}
+
+fn serve(ctx: &Ctx, a: ServeRunArgs) -> Result<()> {
+    let addr: SocketAddr = a.listen.parse().map_err(|e| {
+        Failure::input(format!(
+            "--listen {} is not an IP address and port",
+            a.listen
+        ))
+        .cause(e)
+    })?;
+    if !addr.ip().is_loopback() && !a.insecure_http {
+        return Err(Failure::input(format!(
+            "refusing to serve plain HTTP on {addr}, which is not a loopback address"
+        ))
+        .hint("listen on 127.0.0.1 and put a TLS proxy in front, or pass --insecure-http on a network you trust"));
+    }
+    let members = members(&a)?;
+    if a.relay.is_none() && !members.is_empty() {
+        return Err(Failure::input(
+            "a cluster needs a bus: give --relay HOST:PORT",
+        ));
+    }
+    let identity = ctx.unlock()?;
+    let config = Config {
+        session_timeout: a.session_timeout,
+        keygen_timeout: a.keygen_timeout,
+        max_sessions: a.max_sessions,
+    };
+    let node = Arc::new(
+        Node::new(ctx.home.clone(), identity, members, config)
+            .map_err(|e| Failure::internal("cannot start the node").cause(e.message))?,
+    );
+    let bus = a.relay.as_deref().map(|relay| {
+        let weak = Arc::downgrade(&node);
+        let bus = Bus::start(
+            relay,
+            Arc::clone(&node.identity),
+            Arc::new(move |from, payload| {
+                let Some(node) = weak.upgrade() else { return };
+                match node.cluster.receive(from, &payload) {
+                    Ok(Some((plan, proposer))) => node.proposed(plan, proposer),
+                    Ok(None) => {}
+                    Err(why) => log(&why),
+                }
+            }),
+        );
+        node.cluster.attach(Arc::clone(&bus));
+        start_beats(&node);
+        bus
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("mpc-http")
+        .build()
+        .map_err(|e| Failure::internal("cannot start the HTTP runtime").cause(e))?;
+    let request_timeout = a.keygen_timeout.max(a.session_timeout) + Duration::from_secs(5);
+    let result = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+            Failure::input(format!("cannot listen on {addr}"))
+                .cause(e)
+                .hint("give a free HOST:PORT, e.g. --listen 127.0.0.1:8700")
+        })?;
+        let bound = listener
+            .local_addr()
+            .map_err(|e| Failure::internal(e.to_string()))?;
+        ctx.printer.data(format!("listening on http://{bound}"));
+        ctx.printer.json(&serde_json::json!({
+            "listening": bound.to_string(),
+            "node": node.cluster.me.name,
+            "members": node.cluster.members.iter().map(|m| &m.name).collect::<Vec<_>>(),
+        }))?;
+        log(&format!(
+            "node {} serving {} member(s){}",
+            node.cluster.me.name,
+            node.cluster.members.len(),
+            a.relay
+                .as_deref()
+                .map(|r| format!(" over the relay at {r}"))
+                .unwrap_or_default()
+        ));
+        let app = api::router(Arc::clone(&node), request_timeout);
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .map_err(|e| Failure::internal("the HTTP server stopped").cause(e))
+    });
+    // Stopped accepting requests: let joined sessions finish, within a bound.
+    node.stop_accepting();
+    let bound = std::time::Instant::now() + a.session_timeout + Duration::from_secs(2);
+    while node.running() > 0 && std::time::Instant::now() < bound {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if node.running() > 0 {
+        log(&format!(
+            "{} session(s) still running at shutdown; their secret state is destroyed when they time out",
+            node.running()
+        ));
+    }
+    if let Some(bus) = bus {
+        bus.stop();
+    }
+    let identity = Arc::clone(&node.identity);
+    node.db().checkpoint(|m| identity.sign(m))?;
+    log("stopped");
+    result
+}
+
+/// Beats to the other members, so they know this node is up.
+fn start_beats(node: &Arc<Node>) {
+    let weak = Arc::downgrade(node);
+    std::thread::spawn(move || {
+        loop {
+            let Some(node) = weak.upgrade() else { return };
+            let others: Vec<&Card> = node
+                .cluster
+                .members
+                .iter()
+                .filter(|m| !node.cluster.is_me(m))
+                .collect();
+            let keys = node.db().keys().map(|k| k.len()).unwrap_or(0);
+            let _ = node.cluster.send_node(
+                &node.identity,
+                &others,
+                &cluster::NodeMsg::Beat {
+                    at: crate::clock::now(),
+                    version: env!("CARGO_PKG_VERSION").into(),
+                    keys,
+                },
+            );
+            drop(node);
+            std::thread::sleep(cluster::BEAT);
+        }
+    });
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    log("shutting down: no new requests; running sessions get their time to finish");
+}

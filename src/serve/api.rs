@@ -1,0 +1,686 @@
+//! The HTTP API of a node (DESIGN.md "HTTP API").
+//!
+//! Every response under `/api/v1` and `/health` is the envelope
+//! `{"success", "data", "error": {"code", "message", "details"}, "meta": {"request_id",
+//! "timestamp"}}`. Requests under `/api/v1` need a bearer token; each is written to the audit chain (request id, token id, route, status, key,
+//! session, message digest) before its response leaves, so no signature is returned
+//! without its audit row.
+
+use super::node::{KeygenRequest, MessageEncoding, Node, SignRequest, decode_message};
+use super::tokens::{self, Scope, TokenRecord};
+use super::{ApiError, policy};
+use crate::ceremony::Outcome;
+use crate::plan::{HashMode, digest_of};
+use crate::pubkey;
+use crate::scheme::Scheme;
+use crate::store::db::KeyRecord;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, Extension, MatchedPath, Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The largest request body.
+pub const MAX_BODY: usize = 2 << 20;
+
+/// The request id: the client's `x-request-id` when it is short and plain, else fresh.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+/// Who called: the token's record.
+#[derive(Clone, Debug)]
+pub struct Caller(pub TokenRecord);
+
+impl Caller {
+    fn require(&self, scope: Scope) -> Result<(), ApiError> {
+        if self.0.scope >= scope {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                403,
+                "forbidden",
+                format!(
+                    "this token's scope is `{}`; this needs `{}`",
+                    self.0.scope.as_str(),
+                    scope.as_str()
+                ),
+            ))
+        }
+    }
+
+    fn require_key(&self, key_id: &str) -> Result<(), ApiError> {
+        if self.0.allows_key(key_id) {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                403,
+                "forbidden",
+                format!("this token may not use key {key_id}"),
+            ))
+        }
+    }
+}
+
+/// What a handler adds to its request's audit row.
+#[derive(Clone, Debug, Default)]
+struct AuditNote {
+    key: Option<String>,
+    session: Option<String>,
+    digest: Option<String>,
+}
+
+type Shared = Arc<Node>;
+
+/// The router of `node`: `/health/*` and `/api/v1/*`.
+pub fn router(node: Shared, request_timeout: Duration) -> Router {
+    let api = Router::new()
+        .route("/keys", get(list_keys).post(create_key))
+        .route("/keys/{id}", get(show_key).put(update_key))
+        .route("/sign", post(sign))
+        .route("/verify", post(verify))
+        .route("/nodes", get(list_nodes))
+        .route("/sessions", get(list_sessions))
+        .route("/sessions/{id}", get(show_session))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            node.clone(),
+            authenticate_and_audit,
+        ));
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/health/live", get(live))
+        .route("/health/ready", get(ready))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::GATEWAY_TIMEOUT,
+            request_timeout,
+        ))
+        .layer(middleware::from_fn(request_id))
+        .with_state(node)
+}
+
+fn meta(rid: &str) -> serde_json::Value {
+    serde_json::json!({"request_id": rid, "timestamp": crate::clock::format_time(crate::clock::now())})
+}
+
+/// A success in the envelope.
+fn ok(status: StatusCode, data: impl Serialize, rid: &RequestId) -> Response {
+    let body =
+        serde_json::json!({"success": true, "data": data, "error": null, "meta": meta(&rid.0)});
+    (status, Json(body)).into_response()
+}
+
+/// A failure in the envelope.
+fn fail(e: ApiError, rid: &str) -> Response {
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::json!({"success": false, "data": null, "error": e, "meta": meta(rid)});
+    let mut r = (status, Json(body)).into_response();
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    r
+}
+
+/// A handler's result: data, or a failure; both in the envelope.
+struct Reply {
+    rid: String,
+    result: Result<(StatusCode, serde_json::Value), ApiError>,
+    note: AuditNote,
+}
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        let mut r = match self.result {
+            Ok((status, data)) => ok(status, data, &RequestId(self.rid)),
+            Err(e) => fail(e, &self.rid),
+        };
+        r.extensions_mut().insert(self.note);
+        r
+    }
+}
+
+fn reply<T: Serialize>(rid: &RequestId, result: Result<T, ApiError>) -> Reply {
+    Reply {
+        rid: rid.0.clone(),
+        result: result.and_then(|d| {
+            serde_json::to_value(d)
+                .map(|v| (StatusCode::OK, v))
+                .map_err(ApiError::internal)
+        }),
+        note: AuditNote::default(),
+    }
+}
+
+/// Sets the request id on the request (for handlers) and the response header.
+async fn request_id(mut req: Request, next: Next) -> Response {
+    let given = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .map(str::to_string);
+    let rid = given.unwrap_or_else(|| {
+        let mut b = [0u8; 12];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut b);
+        hex::encode(b)
+    });
+    req.extensions_mut().insert(RequestId(rid.clone()));
+    let mut res = next.run(req).await;
+    if let Ok(v) = HeaderValue::from_str(&rid) {
+        res.headers_mut().insert("x-request-id", v);
+    }
+    res
+}
+
+/// Checks the bearer token, runs the handler, and writes the request's audit row
+/// before the response leaves.
+async fn authenticate_and_audit(
+    State(node): State<Shared>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let rid = req
+        .extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default();
+    let route = format!(
+        "{} {}",
+        req.method(),
+        req.extensions()
+            .get::<MatchedPath>()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| req.uri().path().to_string())
+    );
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| zeroize::Zeroizing::new(t.trim().to_string()));
+    let checked = match presented {
+        None => Err(ApiError::new(
+            401,
+            "unauthorized",
+            "a bearer token is needed (Authorization: Bearer mpc_...)",
+        )),
+        Some(token) => {
+            let n = node.clone();
+            tokio::task::spawn_blocking(move || tokens::check(&n.db(), &token))
+                .await
+                .map_err(ApiError::internal)
+                .and_then(|r| r.map_err(|e| ApiError::new(401, "unauthorized", e.to_string())))
+        }
+    };
+    let (res, token_id) = match checked {
+        Ok(rec) => {
+            let id = rec.id.clone();
+            req.extensions_mut().insert(Caller(rec));
+            (next.run(req).await, Some(id))
+        }
+        Err(e) => (fail(e, &rid), None),
+    };
+    let note = res
+        .extensions()
+        .get::<AuditNote>()
+        .cloned()
+        .unwrap_or_default();
+    let status = res.status().as_u16();
+    let detail = serde_json::json!({
+        "request_id": rid,
+        "token": token_id,
+        "status": status,
+        "key": note.key,
+        "session": note.session,
+        "message_sha256": note.digest,
+    });
+    let n = node.clone();
+    let written = tokio::task::spawn_blocking(move || n.db().audit("api", &route, detail)).await;
+    match written {
+        Ok(Ok(())) => res,
+        // The audit row is the condition for answering: without it, nothing leaves.
+        Ok(Err(e)) => fail(
+            ApiError::internal(format!("the audit row was not written: {e}")),
+            &rid,
+        ),
+        Err(e) => fail(ApiError::internal(e), &rid),
+    }
+}
+
+/// A JSON body, or the failure that says what is wrong with it.
+fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    match b {
+        Ok(Json(v)) => Ok(v),
+        Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::new(
+            415,
+            "unsupported_media_type",
+            "the body must be JSON (Content-Type: application/json)",
+        )),
+        Err(JsonRejection::BytesRejection(e)) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            Err(ApiError::new(
+                413,
+                "too_large",
+                format!("the body is larger than {MAX_BODY} bytes"),
+            ))
+        }
+        Err(e) => Err(ApiError::new(400, "bad_request", e.body_text())),
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(ApiError::internal)?
+}
+
+async fn not_found(Extension(rid): Extension<RequestId>) -> Response {
+    fail(ApiError::new(404, "not_found", "no such route"), &rid.0)
+}
+
+async fn method_not_allowed(Extension(rid): Extension<RequestId>) -> Response {
+    fail(
+        ApiError::new(
+            405,
+            "method_not_allowed",
+            "this route does not take that method",
+        ),
+        &rid.0,
+    )
+}
+
+async fn live(Extension(rid): Extension<RequestId>) -> Response {
+    ok(StatusCode::OK, serde_json::json!({"status": "live"}), &rid)
+}
+
+async fn ready(State(node): State<Shared>, Extension(rid): Extension<RequestId>) -> Response {
+    let bus = node.cluster.bus();
+    let linked = bus.as_ref().is_none_or(|b| b.connected());
+    let data = serde_json::json!({
+        "identity": "unlocked",
+        "bus": match &bus { None => "none".to_string(), Some(b) if b.connected() => "connected".into(), Some(b) => b.trouble().unwrap_or_else(|| "down".into()) },
+        "sessions": node.running(),
+    });
+    if linked {
+        ok(StatusCode::OK, data, &rid)
+    } else {
+        fail(
+            ApiError::new(503, "not_ready", "the bus link is down").details(data),
+            &rid.0,
+        )
+    }
+}
+
+/// A key as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct KeyInfo {
+    /// Key id.
+    pub id: String,
+    /// Scheme id.
+    pub scheme: String,
+    /// The public key in the scheme's standard form, hex.
+    pub public_key: String,
+    /// t.
+    pub threshold: u16,
+    /// n.
+    pub n: u16,
+    /// The nodes holding shares, in key order.
+    pub parties: Vec<String>,
+    /// Label.
+    pub label: String,
+    /// Status.
+    pub status: crate::store::db::KeyStatus,
+    /// This node's policy for the key.
+    pub policy: policy::Policy,
+    /// Unix seconds.
+    pub created_at: u64,
+}
+
+fn key_info(node: &Node, k: &KeyRecord) -> Result<KeyInfo, ApiError> {
+    let scheme: Scheme = k.scheme.parse().map_err(ApiError::internal)?;
+    let raw = hex::decode(&k.public_key).map_err(ApiError::internal)?;
+    Ok(KeyInfo {
+        id: k.id.clone(),
+        scheme: k.scheme.clone(),
+        public_key: hex::encode(pubkey::standard_form(scheme, &raw)),
+        threshold: k.threshold,
+        n: k.n,
+        parties: k
+            .parties()
+            .map_err(ApiError::store)?
+            .into_iter()
+            .map(|c| c.name)
+            .collect(),
+        label: k.label.clone(),
+        status: k.status,
+        policy: policy::get(&node.db(), &k.id).map_err(ApiError::store)?,
+        created_at: k.created_at,
+    })
+}
+
+async fn list_keys(
+    State(node): State<Shared>,
+    Extension(rid): Extension<RequestId>,
+    Extension(caller): Extension<Caller>,
+) -> Reply {
+    let result = async {
+        caller.require(Scope::Read)?;
+        blocking(move || {
+            let keys = node.db().keys().map_err(ApiError::store)?;
+            keys.iter()
+                .filter(|k| caller.0.allows_key(&k.id))
+                .map(|k| key_info(&node, k))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await
+    }
+    .await;
+    reply(&rid, result.map(|keys| serde_json::json!({"keys": keys})))
+}
+
+async fn show_key(
+    State(node): State<Shared>,
+    Extension(rid): Extension<RequestId>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Reply {
+    let result = async {
+        caller.require(Scope::Read)?;
+        blocking(move || {
+            let k = node.key(&id)?;
+            caller.require_key(&k.id)?;
+            key_info(&node, &k)
+        })
+        .await
+    }
+    .await;
+    let key = result.as_ref().ok().map(|k| k.id.clone());
+    let mut r = reply(&rid, result);
+    r.note.key = key;
+    r
+}
+
+/// `PUT /keys/{id}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyUpdate {
+    /// This node's policy for the key.
+    pub policy: policy::Policy,
+}
+
+async fn update_key(
+    State(node): State<Shared>,
+    Extension(rid): Extension<RequestId>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    b: Result<Json<KeyUpdate>, JsonRejection>,
+) -> Reply {
+    let result = async {
+        caller.require(Scope::Admin)?;
+        let update = body(b)?;
+        blocking(move || {
+            let k = node.key(&id)?;
+            caller.require_key(&k.id)?;
+            policy::set(&mut node.db(), &k.id, &update.policy).map_err(ApiError::store)?;
+            key_info(&node, &k)
+        })
+        .await
+    }
+    .await;
+    let key = result.as_ref().ok().map(|k| k.id.clone());
+    let mut r = reply(&rid, result);
+    r.note.key = key;
+    r
+}
+
+async fn create_key(
+    State(node): State<Shared>,
+    Extension(rid): Extension<RequestId>,
+    Extension(caller): Extension<Caller>,
+    b: Result<Json<KeygenRequest>, JsonRejection>,
+) -> Reply {
+    let result = async {
+        caller.require(Scope::Admin)?;
+        let req = body(b)?;
+        blocking(move || {
+            let outcome = node.keygen(&req)?;
+            let Outcome::Keygen { key_id, .. } = outcome else {
+                return Err(ApiError::internal(
+                    "a key generation ended with another kind of result",
+                ));
+            };
+            let k = node.key(&key_id)?;
+            key_info(&node, &k)
+        })
+        .await
+    }
+    .await;
+    let key = result.as_ref().ok().map(|k| k.id.clone());
+    let mut r = reply(&rid, result);
+    if let Ok((status, _)) = &mut r.result {
+        *status = StatusCode::CREATED;
+    }
+    r.note.key = key;
+    r
+}
+
+async fn sign(
+    State(node): State<Shared>,
+    Extension(rid): Extension<RequestId>,
+    Extension(caller): Extension<Caller>,
+    b: Result<Json<SignRequest>, JsonRejection>,
+) -> Reply {
+    let mut note = AuditNote::default();
+    let result = async {
+        caller.require(Scope::Sign)?;
+        let req = body(b)?;
+        let message = decode_message(&req.message, req.encoding)?;
+        note.digest = Some(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+            &message,
+        )));
+        let n = node.clone();
+        let id = req.key_id.clone();
+        let key = blocking(move || n.key(&id)).await?;
+        note.key = Some(key.id.clone());
+        caller.require_key(&key.id)?;
+        let rid2 = rid.0.clone();
+        blocking(move || node.sign(&req, &rid2)).await
+    }
+    .await;
+    note.session = match &result {
+        Ok(s) => Some(s.session.clone()),
+        Err(e) => e
+            .details
+            .get("session")
+            .and_then(|s| s.as_str())
+            .map(str::to_string),
+    };
+    let mut r = reply(&rid, result);
+    r.note = note;
+    r
+}
+
+/// `POST /verify`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    /// The scheme.
+    pub scheme: Scheme,
+    /// The public key, hex.
+    pub public_key: String,
+    /// The message.
+    pub message: String,
+    /// How `message` is written.
+    #[serde(default)]
+    pub encoding: MessageEncoding,
+    /// The signature, hex.
+    pub signature: String,
+    /// ecdsa-secp256k1: how the message was hashed (default sha256).
+    #[serde(default)]
+    pub hash: Option<HashMode>,
+}
+
+async fn verify(
+    Extension(rid): Extension<RequestId>,
+    Extension(caller): Extension<Caller>,
+    b: Result<Json<VerifyRequest>, JsonRejection>,
+) -> Reply {
+    let result = (|| {
+        caller.require(Scope::Read)?;
+        let req = body(b)?;
+        let bad =
+            |what: &str, e: String| ApiError::new(400, "bad_request", format!("`{what}` {e}"));
+        let pk = hex::decode(req.public_key.trim())
+            .map_err(|e| bad("public_key", format!("is not valid hex: {e}")))?;
+        let sig = hex::decode(req.signature.trim())
+            .map_err(|e| bad("signature", format!("is not valid hex: {e}")))?;
+        let message = decode_message(&req.message, req.encoding)?;
+        let valid = match (req.scheme, req.hash) {
+            (Scheme::EcdsaSecp256k1, mode) => {
+                let digest = digest_of(mode.unwrap_or(HashMode::Sha256), &message)
+                    .map_err(|e| ApiError::new(400, "bad_request", e))?;
+                pubkey::verify_ecdsa_prehash(&pk, &digest, &sig)
+            }
+            (_, Some(_)) => {
+                return Err(ApiError::new(
+                    400,
+                    "bad_request",
+                    "`hash` applies only to ecdsa-secp256k1",
+                ));
+            }
+            (scheme, None) => pubkey::verify(scheme, &pk, &message, &sig),
+        }
+        .map_err(|e| ApiError::new(400, "bad_request", e.to_string()))?;
+        Ok(serde_json::json!({"valid": valid, "scheme": req.scheme}))
+    })();
+    reply(&rid, result)
+}
+
+/// A member as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct NodeInfo {
+    /// Its name (from its card).
+    pub name: String,
+    /// Its identity key, hex.
+    pub key: String,
+    /// Whether this is the node answering.
+    pub this_node: bool,
+    /// Up: this node's bus is connected and the member's beats arrive.
+    pub up: bool,
+    /// Seconds since its last beat.
+    pub last_seen_secs: Option<u64>,
+    /// Its version, from its beats.
+    pub version: Option<String>,
+    /// Keys it holds, from its beats.
+    pub keys: Option<usize>,
+}
+
+async fn list_nodes(
+    State(node): State<Shared>,
+    Extension(rid): Extension<RequestId>,
+    Extension(caller): Extension<Caller>,
+) -> Reply {
+    let result = caller.require(Scope::Read).map(|()| {
+        let c = &node.cluster;
+        let nodes: Vec<NodeInfo> = c
+            .members
+            .iter()
+            .map(|m| {
+                let p = c.presence(m);
+                NodeInfo {
+                    name: m.name.clone(),
+                    key: m.ed25519.clone(),
+                    this_node: c.is_me(m),
+                    up: c.is_up(m),
+                    last_seen_secs: p.as_ref().map(|p| p.seen.elapsed().as_secs()),
+                    version: p.as_ref().map(|p| p.version.clone()),
+                    keys: p.map(|p| p.keys),
+                }
+            })
+            .collect();
+        serde_json::json!({"nodes": nodes})
+    });
+    reply(&rid, result)
+}
+
+fn session_info(r: &crate::store::db::SessionRecord) -> serde_json::Value {
+    serde_json::json!({
+        "id": r.id,
+        "kind": r.kind,
+        "status": r.status.as_str(),
+        "state": r.state,
+        "waiting": r.waiting,
+        "culprits": r.culprits,
+        "result": r.result.as_deref().and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok()),
+        "created_at": r.created_at,
+        "updated_at": r.updated_at,
+    })
+}
+
+async fn list_sessions(
+    State(node): State<Shared>,
+    Extension(rid): Extension<RequestId>,
+    Extension(caller): Extension<Caller>,
+) -> Reply {
+    let result = async {
+        caller.require(Scope::Read)?;
+        blocking(move || {
+            let rows = node.db().sessions_matching("", false).map_err(ApiError::store)?;
+            Ok(serde_json::json!({"sessions": rows.iter().take(100).map(session_info).collect::<Vec<_>>()}))
+        })
+        .await
+    }
+    .await;
+    reply(&rid, result)
+}
+
+async fn show_session(
+    State(node): State<Shared>,
+    Extension(rid): Extension<RequestId>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Reply {
+    let sid = id.clone();
+    let result = async {
+        caller.require(Scope::Read)?;
+        blocking(move || {
+            let rows = node
+                .db()
+                .sessions_matching(&id, false)
+                .map_err(ApiError::store)?;
+            match rows.as_slice() {
+                [one] => Ok(session_info(one)),
+                [] => Err(ApiError::new(
+                    404,
+                    "session_not_found",
+                    format!("no session {id} on this node"),
+                )),
+                more => Err(ApiError::new(
+                    400,
+                    "ambiguous_session",
+                    format!("{} sessions start with {id}", more.len()),
+                )),
+            }
+        })
+        .await
+    }
+    .await;
+    let mut r = reply(&rid, result);
+    r.note.session = Some(sid);
+    r
+}

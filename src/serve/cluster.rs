@@ -1,0 +1,467 @@
+//! What serve nodes say to each other over the bus, and the carrier that moves a
+//! session's envelopes over it.
+//!
+//! A bus payload is either an envelope (tag 0; signed by its sender, checked by
+//! admission like any message file) or a node message (tag 1): JSON signed by the
+//! sending node's identity key, accepted only from a cluster member. Node messages
+//! propose a session (the plan), decline one (the node's policy said no), or beat
+//! (presence, for `GET /nodes` and for picking signers).
+
+use super::bus::Bus;
+use crate::envelope::Envelope;
+use crate::identity::{Card, Identity};
+use crate::transport::{Carrier, CarrierError, Incoming};
+use ed25519_dalek::{Signature, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+const TAG_ENVELOPE: u8 = 0;
+const TAG_NODE: u8 = 1;
+/// How long envelopes of a session this node has not opened (yet) are kept.
+const PENDING_FOR: Duration = Duration::from_secs(30);
+/// At most this many such sessions, and envelopes per session.
+const PENDING_MAX: usize = 256;
+/// How often a node beats.
+pub const BEAT: Duration = Duration::from_secs(1);
+/// A member not heard from for this long is taken to be down.
+pub const SILENT_AFTER: Duration = Duration::from_secs(4);
+
+/// A node message.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum NodeMsg {
+    /// Join the session of this plan (JSON).
+    Propose {
+        /// The plan.
+        plan: String,
+    },
+    /// This node will not take part in the session.
+    Decline {
+        /// Session id, hex.
+        session: String,
+        /// A stable code (`policy_refused`, `plan_refused`, `busy`).
+        code: String,
+        /// Why, for people.
+        reason: String,
+    },
+    /// Presence.
+    Beat {
+        /// Unix seconds when sent.
+        at: u64,
+        /// The node's `mpc` version.
+        version: String,
+        /// How many keys it holds a share of.
+        keys: usize,
+    },
+}
+
+fn node_signed_message(sender: &[u8; 32], json: &[u8]) -> Vec<u8> {
+    let mut m = b"mpc node message v1\0".to_vec();
+    m.extend_from_slice(sender);
+    m.extend_from_slice(json);
+    m
+}
+
+/// A node message as a bus payload, signed by `identity`.
+pub fn encode_node(identity: &Identity, msg: &NodeMsg) -> Vec<u8> {
+    let key = identity.card().verifying_key().expect("own key").to_bytes();
+    let json = serde_json::to_vec(msg).expect("node messages serialize");
+    let sig = identity.sign(&node_signed_message(&key, &json));
+    let mut out = Vec::with_capacity(1 + 64 + json.len());
+    out.push(TAG_NODE);
+    out.extend_from_slice(&sig);
+    out.extend_from_slice(&json);
+    out
+}
+
+/// What a bus payload is.
+#[derive(Debug)]
+pub enum Payload {
+    /// An envelope of this session (not yet admitted).
+    Envelope([u8; 32], Vec<u8>),
+    /// A node message whose signature verified with the sender's key.
+    Node(NodeMsg),
+}
+
+/// Reads a payload from the member with key `from`. An envelope is only routed here
+/// (admission checks it); a node message must verify with `from`.
+pub fn decode(from: &[u8; 32], payload: &[u8]) -> Result<Payload, String> {
+    match payload.split_first() {
+        Some((&TAG_ENVELOPE, bytes)) => {
+            let (env, _) = Envelope::decode_for_inspection(bytes)
+                .map_err(|e| format!("not an envelope: {e}"))?;
+            Ok(Payload::Envelope(env.header.session, bytes.to_vec()))
+        }
+        Some((&TAG_NODE, rest)) if rest.len() > 64 => {
+            let (sig, json) = rest.split_at(64);
+            let vk = VerifyingKey::from_bytes(from).map_err(|_| "not an Ed25519 key")?;
+            let sig = Signature::from_slice(sig).map_err(|_| "a malformed signature")?;
+            vk.verify_strict(&node_signed_message(from, json), &sig)
+                .map_err(|_| "the node message's signature does not verify")?;
+            serde_json::from_slice(json)
+                .map(Payload::Node)
+                .map_err(|e| format!("a malformed node message: {e}"))
+        }
+        _ => Err("an unknown payload".into()),
+    }
+}
+
+/// An envelope as a bus payload.
+pub fn encode_envelope(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1 + bytes.len());
+    out.push(TAG_ENVELOPE);
+    out.extend_from_slice(bytes);
+    out
+}
+
+/// A member's refusal to take part, as its coordinator hears it.
+#[derive(Clone, Debug)]
+pub struct Declined {
+    /// The member's name.
+    pub node: String,
+    /// A stable code.
+    pub code: String,
+    /// Why.
+    pub reason: String,
+}
+
+#[derive(Default)]
+struct InboxState {
+    envelopes: Vec<Vec<u8>>,
+    declined: Vec<Declined>,
+}
+
+/// What has arrived for one session, with a wake-up for the thread running it.
+#[derive(Default)]
+pub struct Inbox {
+    state: Mutex<InboxState>,
+    ready: Condvar,
+}
+
+impl Inbox {
+    fn lock(&self) -> std::sync::MutexGuard<'_, InboxState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn push(&self, bytes: Vec<u8>) {
+        self.lock().envelopes.push(bytes);
+        self.ready.notify_all();
+    }
+
+    fn decline(&self, d: Declined) {
+        self.lock().declined.push(d);
+        self.ready.notify_all();
+    }
+
+    /// Waits up to `max` for something to arrive (returns at once if something has).
+    pub fn wait(&self, max: Duration) {
+        let s = self.lock();
+        if s.envelopes.is_empty() && s.declined.is_empty() {
+            let _ = self.ready.wait_timeout(s, max);
+        }
+    }
+
+    /// The first member that declined, if one did.
+    pub fn declined(&self) -> Option<Declined> {
+        self.lock().declined.first().cloned()
+    }
+
+    fn take(&self) -> Vec<Vec<u8>> {
+        std::mem::take(&mut self.lock().envelopes)
+    }
+}
+
+/// Envelopes of sessions not opened here (yet), with when the first arrived.
+type Early = HashMap<[u8; 32], (Instant, Vec<Vec<u8>>)>;
+
+/// What a node knows of a member.
+#[derive(Clone, Debug)]
+pub struct Presence {
+    /// When its last beat arrived.
+    pub seen: Instant,
+    /// Unix seconds of its last beat.
+    pub at: u64,
+    /// Its version.
+    pub version: String,
+    /// Keys it holds.
+    pub keys: usize,
+}
+
+/// The cluster as one node sees it: members, the bus, open sessions' inboxes.
+pub struct Cluster {
+    /// This node's card.
+    pub me: Card,
+    /// Every member's card (this node included), in the cluster file's order.
+    pub members: Vec<Card>,
+    keys: Vec<[u8; 32]>,
+    bus: Mutex<Option<Arc<Bus>>>,
+    inboxes: Mutex<HashMap<[u8; 32], Arc<Inbox>>>,
+    pending: Mutex<Early>,
+    presence: Mutex<HashMap<[u8; 32], Presence>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Cluster {
+    /// The cluster of `members` (which should include `me`).
+    pub fn new(me: Card, mut members: Vec<Card>) -> Cluster {
+        if !members.iter().any(|c| c.ed25519 == me.ed25519) {
+            members.insert(0, me.clone());
+        }
+        let keys = members.iter().map(card_key).collect();
+        Cluster {
+            me,
+            members,
+            keys,
+            bus: Mutex::new(None),
+            inboxes: Mutex::new(HashMap::new()),
+            pending: Mutex::new(HashMap::new()),
+            presence: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Attaches the bus link.
+    pub fn attach(&self, bus: Arc<Bus>) {
+        *lock(&self.bus) = Some(bus);
+    }
+
+    /// The bus link, if there is one.
+    pub fn bus(&self) -> Option<Arc<Bus>> {
+        lock(&self.bus).clone()
+    }
+
+    /// The member with key `key`.
+    pub fn member(&self, key: &[u8; 32]) -> Option<&Card> {
+        self.keys
+            .iter()
+            .position(|k| k == key)
+            .map(|i| &self.members[i])
+    }
+
+    /// The member named `name`.
+    pub fn member_named(&self, name: &str) -> Option<&Card> {
+        self.members.iter().find(|c| c.name == name)
+    }
+
+    /// Whether `card` is this node.
+    pub fn is_me(&self, card: &Card) -> bool {
+        card.ed25519 == self.me.ed25519
+    }
+
+    /// What this node last heard from `card`.
+    pub fn presence(&self, card: &Card) -> Option<Presence> {
+        lock(&self.presence).get(&card_key(card)).cloned()
+    }
+
+    /// Whether `card` is up: this node while its bus is connected, another member while
+    /// its beats arrive.
+    pub fn is_up(&self, card: &Card) -> bool {
+        let linked = self.bus().is_some_and(|b| b.connected());
+        if self.is_me(card) {
+            return linked;
+        }
+        linked
+            && self
+                .presence(card)
+                .is_some_and(|p| p.seen.elapsed() < SILENT_AFTER)
+    }
+
+    /// Opens the inbox of `session` (with whatever arrived for it already).
+    pub fn open_inbox(&self, session: [u8; 32]) -> Arc<Inbox> {
+        let inbox = Arc::clone(lock(&self.inboxes).entry(session).or_default());
+        if let Some((_, early)) = lock(&self.pending).remove(&session) {
+            for e in early {
+                inbox.push(e);
+            }
+        }
+        inbox
+    }
+
+    /// Closes the inbox of `session`.
+    pub fn close_inbox(&self, session: &[u8; 32]) {
+        lock(&self.inboxes).remove(session);
+    }
+
+    /// Sends a node message to the members with these cards.
+    pub fn send_node(
+        &self,
+        identity: &Identity,
+        to: &[&Card],
+        msg: &NodeMsg,
+    ) -> Result<(), String> {
+        let bus = self
+            .bus()
+            .ok_or("this node has no bus (start it with --relay)")?;
+        let to: Vec<[u8; 32]> = to.iter().map(|c| card_key(c)).collect();
+        bus.post(
+            &to,
+            &encode_node(identity, msg),
+            matches!(msg, NodeMsg::Beat { .. }),
+        )
+    }
+
+    /// Handles one pushed payload; returns a proposal (plan JSON, proposer) for the
+    /// node to decide on. Payloads from non-members and bad node messages are dropped
+    /// with the reason returned as `Err` for the log.
+    pub fn receive(
+        &self,
+        from: [u8; 32],
+        payload: &[u8],
+    ) -> Result<Option<(String, Card)>, String> {
+        let Some(sender) = self.member(&from).cloned() else {
+            return Err(format!(
+                "a payload from {}, which is not a cluster member, was dropped",
+                hex::encode(&from[..8])
+            ));
+        };
+        match decode(&from, payload).map_err(|e| format!("from {}: {e}", sender.name))? {
+            Payload::Envelope(session, bytes) => {
+                let inbox = lock(&self.inboxes).get(&session).cloned();
+                match inbox {
+                    Some(i) => i.push(bytes),
+                    None => {
+                        let mut p = lock(&self.pending);
+                        p.retain(|_, (at, _)| at.elapsed() < PENDING_FOR);
+                        if p.len() < PENDING_MAX || p.contains_key(&session) {
+                            let (_, list) = p
+                                .entry(session)
+                                .or_insert_with(|| (Instant::now(), Vec::new()));
+                            if list.len() < PENDING_MAX {
+                                list.push(bytes);
+                            }
+                        }
+                    }
+                }
+                Ok(None)
+            }
+            Payload::Node(NodeMsg::Propose { plan }) => Ok(Some((plan, sender))),
+            Payload::Node(NodeMsg::Decline {
+                session,
+                code,
+                reason,
+            }) => {
+                if let Some(s) = crate::transport::wire::hex_array::<32>(&session)
+                    && let Some(i) = lock(&self.inboxes).get(&s)
+                {
+                    i.decline(Declined {
+                        node: sender.name.clone(),
+                        code,
+                        reason,
+                    });
+                }
+                Ok(None)
+            }
+            Payload::Node(NodeMsg::Beat { at, version, keys }) => {
+                // A replayed old beat says nothing about now.
+                if at + 30 >= crate::clock::now() {
+                    lock(&self.presence).insert(
+                        from,
+                        Presence {
+                            seen: Instant::now(),
+                            at,
+                            version,
+                            keys,
+                        },
+                    );
+                }
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// A card's Ed25519 key bytes (a card is validated when it is read).
+pub fn card_key(card: &Card) -> [u8; 32] {
+    card.verifying_key()
+        .map(|k| k.to_bytes())
+        .unwrap_or([0; 32])
+}
+
+/// One session's carrier over the bus: envelopes come from the session's [`Inbox`],
+/// and go to the session's other participants.
+pub struct BusCarrier {
+    cluster: Arc<Cluster>,
+    inbox: Arc<Inbox>,
+    /// The other participants' keys, by plan index.
+    peers: HashMap<u16, [u8; 32]>,
+    /// Delivered on this link generation.
+    sent: HashSet<[u8; 32]>,
+    generation: u64,
+    trouble: Option<String>,
+}
+
+impl BusCarrier {
+    /// The carrier of the session with this inbox; `participants` are (plan index,
+    /// card) of every participant but this node.
+    pub fn new(
+        cluster: Arc<Cluster>,
+        inbox: Arc<Inbox>,
+        participants: Vec<(u16, Card)>,
+    ) -> BusCarrier {
+        BusCarrier {
+            cluster,
+            inbox,
+            peers: participants
+                .iter()
+                .map(|(i, c)| (*i, card_key(c)))
+                .collect(),
+            sent: HashSet::new(),
+            generation: 0,
+            trouble: None,
+        }
+    }
+}
+
+impl Carrier for BusCarrier {
+    fn incoming(&mut self, _: &[u8; 32], _: u16) -> Result<Vec<Incoming>, CarrierError> {
+        Ok(self
+            .inbox
+            .take()
+            .into_iter()
+            .map(|bytes| Incoming {
+                origin: "a message from the bus".into(),
+                bytes: Ok(bytes),
+                name: None,
+                stops: false,
+            })
+            .collect())
+    }
+
+    fn handled(&mut self, _: &Incoming) {}
+
+    fn deliver(&mut self, envelope: &Envelope) -> Result<(), CarrierError> {
+        let Some(bus) = self.cluster.bus() else {
+            return Err(CarrierError::Refused("this node has no bus".into()));
+        };
+        if bus.generation() != self.generation {
+            // A new link (the relay may have restarted): send everything again.
+            self.sent.clear();
+            self.generation = bus.generation();
+        }
+        let digest: [u8; 32] = Sha256::digest(envelope.as_bytes()).into();
+        if self.sent.contains(&digest) {
+            return Ok(());
+        }
+        let to: Vec<[u8; 32]> = match envelope.header.recipient() {
+            Some(r) => self.peers.get(&r).copied().into_iter().collect(),
+            None => self.peers.values().copied().collect(),
+        };
+        match bus.post(&to, &encode_envelope(envelope.as_bytes()), false) {
+            Ok(()) => {
+                self.sent.insert(digest);
+                self.trouble = None;
+            }
+            Err(why) => self.trouble = Some(why),
+        }
+        Ok(())
+    }
+
+    fn trouble(&self) -> Option<String> {
+        self.trouble.clone()
+    }
+}

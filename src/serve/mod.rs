@@ -1,0 +1,115 @@
+//! `mpc serve`: one party home as a long-running node of a signing cluster (DESIGN.md
+//! "Serve nodes and clusters").
+//!
+//! - [`node`]: the node, unlocked once; sessions it coordinates or joins.
+//! - [`cluster`]: members, node messages, and the carrier over the bus.
+//! - [`bus`]: the link to the relay in node mode.
+//! - [`api`]: the HTTP API under `/api/v1`, with the response envelope, tokens and
+//!   audit of every request.
+//! - [`tokens`], [`policy`]: API tokens, and each key's policy on this node.
+//!
+//! What changes from the CLI is where state lives and how messages travel; admission,
+//! the single-use ledger, key records and the audit chain are the CLI's own code
+//! (`ceremony`, `store`).
+
+pub mod api;
+pub mod bus;
+pub mod cluster;
+pub mod node;
+pub mod policy;
+pub mod tokens;
+
+use serde::Serialize;
+
+/// An API failure: an HTTP status, a stable code, a message for people and details for
+/// programs. Messages name what and why, never a secret.
+#[derive(Clone, Debug, Serialize)]
+pub struct ApiError {
+    /// HTTP status.
+    #[serde(skip)]
+    pub status: u16,
+    /// Stable code.
+    pub code: &'static str,
+    /// For people.
+    pub message: String,
+    /// For programs.
+    pub details: serde_json::Value,
+}
+
+impl ApiError {
+    /// A failure.
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            details: serde_json::Value::Null,
+        }
+    }
+
+    /// With details.
+    pub fn details(mut self, details: serde_json::Value) -> ApiError {
+        self.details = details;
+        self
+    }
+
+    /// Names the session in the details.
+    pub fn session(mut self, sid: &str) -> ApiError {
+        if !self.details.is_object() {
+            self.details = serde_json::json!({});
+        }
+        self.details["session"] = serde_json::json!(sid);
+        self
+    }
+
+    /// An unexpected failure: a 500 whose message says only that, and which the log
+    /// keeps (the request id ties the two together).
+    pub fn internal(e: impl std::fmt::Display) -> ApiError {
+        log(&format!("internal error: {e}"));
+        ApiError::new(
+            500,
+            "internal",
+            "an internal error; the node's log has the request id",
+        )
+    }
+
+    /// A storage failure.
+    pub fn store(e: crate::store::StoreError) -> ApiError {
+        use crate::store::StoreError;
+        match e {
+            StoreError::CannotSign { .. } => ApiError::new(409, "wrong_key_state", e.to_string()),
+            other => ApiError::internal(other),
+        }
+    }
+
+    /// A ceremony's failure, by its kind.
+    pub fn ceremony(e: crate::ceremony::Error) -> ApiError {
+        use crate::ceremony::ErrorKind;
+        let (status, code) = match e.kind() {
+            ErrorKind::Rejected => (400, "bad_request"),
+            ErrorKind::Refused => (409, "wrong_key_state"),
+            ErrorKind::Spent => (409, "spent"),
+            ErrorKind::PrimesNeeded => (503, "primes_needed"),
+            ErrorKind::Misbehaved => (502, "peer_misbehaved"),
+            ErrorKind::Aborted | ErrorKind::Ended => (409, "session_ended"),
+            ErrorKind::Storage | ErrorKind::Bug => return ApiError::internal(e.message()),
+        };
+        let culprits: Vec<&str> = e.culprits().iter().map(|c| c.label.as_str()).collect();
+        ApiError::new(status, code, e.message()).details(serde_json::json!({
+            "kind": e.kind().code(),
+            "culprits": culprits,
+        }))
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.message, self.code)
+    }
+}
+
+/// One line in the node's log (stderr), with the time. Callers never pass secrets:
+/// names, session ids, codes and reasons only.
+pub fn log(line: &str) {
+    eprintln!("{} {line}", crate::clock::format_time(crate::clock::now()));
+}

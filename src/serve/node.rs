@@ -1,0 +1,664 @@
+//! One serve node: a party home unlocked once, its cluster, and the sessions it runs
+//! as coordinator (for an HTTP request) or participant (for a member's proposal).
+//!
+//! A session runs on a blocking thread: [`Ceremony::step`] with a [`BusCarrier`],
+//! woken by the session's inbox as envelopes arrive, until it is done, a member
+//! declines, or the deadline passes. A session that does not finish is abandoned at
+//! once: its secret state (a FROST nonce, a presignature) is destroyed, so it is never
+//! left ambiguous and never used later.
+
+use super::ApiError;
+use super::cluster::{BusCarrier, Cluster, NodeMsg};
+use super::policy::{self, SIGN_ACTION};
+use crate::ceremony::{self, Ceremony, Outcome, Progress};
+use crate::identity::{Card, Identity};
+use crate::plan::{AuxMode, HashMode, KeygenPlan, Plan, SignPlan, Valid, fresh_nonce, now};
+use crate::scheme::Scheme;
+use crate::store::db::{Db, KeyRecord};
+use crate::store::keystore::{Lookup, lookup};
+use crate::store::{Home, Store};
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A node's settings.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// How long a signing session may take before the request fails.
+    pub session_timeout: Duration,
+    /// How long a key generation may take.
+    pub keygen_timeout: Duration,
+    /// Sessions running at once on this node.
+    pub max_sessions: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            session_timeout: Duration::from_secs(5),
+            keygen_timeout: Duration::from_secs(120),
+            max_sessions: 64,
+        }
+    }
+}
+
+/// The node.
+pub struct Node {
+    /// The party home.
+    pub home: Home,
+    /// The identity, unlocked once.
+    pub identity: Arc<Identity>,
+    /// Members and bus.
+    pub cluster: Arc<Cluster>,
+    /// The API's connection to the home's database (tokens, policies, audit).
+    pub db: Mutex<Db>,
+    /// Settings.
+    pub config: Config,
+    /// When the node started.
+    pub started: Instant,
+    running: AtomicUsize,
+    stopping: AtomicBool,
+}
+
+/// Counts a running session; the count drops with it.
+struct Slot<'a>(&'a AtomicUsize);
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Node {
+    /// A node for `home`, unlocked as `identity`, in `cluster`.
+    pub fn new(
+        home: Home,
+        identity: Identity,
+        members: Vec<Card>,
+        config: Config,
+    ) -> Result<Node, ApiError> {
+        let identity = Arc::new(identity);
+        let db = home.db().map_err(ApiError::store)?;
+        Ok(Node {
+            cluster: Arc::new(Cluster::new(identity.card(), members)),
+            home,
+            identity,
+            db: Mutex::new(db),
+            config,
+            started: Instant::now(),
+            running: AtomicUsize::new(0),
+            stopping: AtomicBool::new(false),
+        })
+    }
+
+    /// The API's database connection.
+    pub fn db(&self) -> std::sync::MutexGuard<'_, Db> {
+        self.db.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Sessions running now.
+    pub fn running(&self) -> usize {
+        self.running.load(Ordering::SeqCst)
+    }
+
+    /// Refuses new sessions from now on (shutdown).
+    pub fn stop_accepting(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+    }
+
+    fn slot(&self) -> Result<Slot<'_>, String> {
+        if self.stopping.load(Ordering::SeqCst) {
+            return Err("the node is shutting down".into());
+        }
+        if self.running.fetch_add(1, Ordering::SeqCst) >= self.config.max_sessions {
+            self.running.fetch_sub(1, Ordering::SeqCst);
+            return Err(format!(
+                "the node runs {} sessions already, its limit",
+                self.config.max_sessions
+            ));
+        }
+        Ok(Slot(&self.running))
+    }
+
+    /// The key `id` (or a unique prefix) in this home.
+    pub fn key(&self, id: &str) -> Result<KeyRecord, ApiError> {
+        match lookup(&self.db(), id).map_err(ApiError::store)? {
+            Lookup::Found(k) => Ok(*k),
+            Lookup::None => Err(ApiError::new(
+                404,
+                "key_not_found",
+                format!("no key {id} on this node"),
+            )),
+            Lookup::Ambiguous(n) => Err(ApiError::new(
+                400,
+                "ambiguous_key",
+                format!("{n} keys start with {id}; give more of the id"),
+            )),
+        }
+    }
+
+    /// Runs this node's part of `plan` with the other `participants` until it is done,
+    /// a member declines, or `deadline`.
+    fn run_session(&self, plan: Valid<Plan>, deadline: Instant) -> Result<Outcome, ApiError> {
+        let session = plan.session_id();
+        let me = self.cluster.me.clone();
+        let others: Vec<(u16, Card)> = plan
+            .participants()
+            .into_iter()
+            .filter_map(|i| plan.party(i).map(|c| (i, c.clone())))
+            .filter(|(_, c)| c.ed25519 != me.ed25519)
+            .collect();
+        let inbox = self.cluster.open_inbox(session);
+        let carrier = BusCarrier::new(Arc::clone(&self.cluster), Arc::clone(&inbox), others);
+        let result = (|| {
+            let store = Store::home(&self.home).map_err(ApiError::store)?;
+            let mut c = Ceremony::open(
+                store,
+                Arc::clone(&self.identity),
+                plan,
+                vec![Box::new(carrier)],
+                |_, _| Ok::<_, ceremony::Error>(true),
+            )
+            .map_err(ApiError::ceremony)?;
+            loop {
+                let missing = match c.step().map_err(ApiError::ceremony)? {
+                    Progress::Done(o) => return Ok(o),
+                    Progress::Waiting { missing, .. } => missing,
+                };
+                let stop = if let Some(d) = inbox.declined() {
+                    Some(
+                        ApiError::new(
+                            422,
+                            "policy_refused",
+                            format!("node {} declined: {}", d.node, d.reason),
+                        )
+                        .details(serde_json::json!({"node": d.node, "code": d.code})),
+                    )
+                } else if Instant::now() >= deadline {
+                    let names: Vec<String> = missing.iter().map(|&i| c.party_label(i)).collect();
+                    let trouble = c.trouble();
+                    Some(
+                        ApiError::new(
+                            504,
+                            "timed_out",
+                            format!(
+                                "the session did not finish in time; waiting for {}{}",
+                                names.join(", "),
+                                trouble.map(|t| format!(" ({t})")).unwrap_or_default()
+                            ),
+                        )
+                        .details(serde_json::json!({"awaited": names})),
+                    )
+                } else {
+                    None
+                };
+                if let Some(e) = stop {
+                    let sid = c.session_hex().to_string();
+                    let mut store = c.into_store();
+                    // Nothing secret of an unfinished session outlives the request.
+                    let _ = ceremony::abandon(&*store.vault, &mut store.db, &sid);
+                    return Err(e.session(&sid));
+                }
+                inbox.wait(
+                    deadline
+                        .saturating_duration_since(Instant::now())
+                        .min(Duration::from_millis(250)),
+                );
+            }
+        })();
+        self.cluster.close_inbox(&session);
+        result
+    }
+
+    /// Coordinates a signature (`POST /sign`).
+    pub fn sign(&self, req: &SignRequest, request_id: &str) -> Result<Signed, ApiError> {
+        let _slot = self.slot().map_err(|e| ApiError::new(503, "busy", e))?;
+        let key = self.key(&req.key_id)?;
+        crate::store::keystore::ensure_signs(&key)
+            .map_err(|e| ApiError::new(409, "wrong_key_state", e.to_string()))?;
+        let scheme: Scheme = key.scheme.parse().map_err(ApiError::internal)?;
+        let message = req.message_bytes()?;
+        let parties = key.parties().map_err(ApiError::store)?;
+        let signers = self.pick(&parties, key.threshold)?;
+        let hash = match (scheme, req.hash) {
+            (Scheme::EcdsaSecp256k1, h) => Some(h.unwrap_or(HashMode::Sha256)),
+            (_, Some(_)) => {
+                return Err(ApiError::new(
+                    400,
+                    "bad_request",
+                    "`hash` applies only to ecdsa-secp256k1",
+                ));
+            }
+            (_, None) => None,
+        };
+        if req.path.is_some() && scheme != Scheme::EcdsaSecp256k1 {
+            return Err(ApiError::new(
+                400,
+                "bad_request",
+                "`path` applies only to ecdsa-secp256k1",
+            ));
+        }
+        use base64::Engine as _;
+        let plan = Plan::Sign(SignPlan {
+            version: 1,
+            scheme,
+            key_id: key.id.clone(),
+            group_public_key: key.public_key.clone(),
+            threshold: key.threshold,
+            parties: parties.clone(),
+            signers: signers.clone(),
+            message: base64::engine::general_purpose::STANDARD.encode(&message),
+            label: format!("api request {request_id}"),
+            expires_at: now() + self.config.session_timeout.as_secs() + 60,
+            nonce: fresh_nonce(),
+            hash,
+            path: req.path.clone(),
+            presign: None,
+        })
+        .validated()
+        .map_err(|e| ApiError::new(400, "bad_request", e.to_string()))?;
+        let Plan::Sign(sp) = &*plan else {
+            unreachable!("a sign plan")
+        };
+        self.decide_sign(sp, &self.cluster.me.clone())
+            .map_err(|why| {
+                ApiError::new(422, "policy_refused", why)
+                    .details(serde_json::json!({"node": self.cluster.me.name}))
+            })?;
+        let others: Vec<&Card> = signers
+            .iter()
+            .filter_map(|&i| parties.get(usize::from(i) - 1))
+            .filter(|c| !self.cluster.is_me(c))
+            .collect();
+        self.cluster
+            .send_node(
+                &self.identity,
+                &others,
+                &NodeMsg::Propose {
+                    plan: plan.to_json(),
+                },
+            )
+            .map_err(|e| ApiError::new(503, "bus_unavailable", e))?;
+        let session = hex::encode(plan.session_id());
+        let deadline = Instant::now() + self.config.session_timeout;
+        let outcome = self.run_session(plan, deadline)?;
+        let Outcome::Sign {
+            signature,
+            recovery_id,
+            derived_public_key,
+            ..
+        } = outcome
+        else {
+            return Err(ApiError::internal(
+                "the signing session ended with another kind of result",
+            ));
+        };
+        let raw = hex::decode(&signature).map_err(ApiError::internal)?;
+        let der = match (scheme, <[u8; 64]>::try_from(raw.as_slice())) {
+            (Scheme::EcdsaSecp256k1, Ok(rs)) => Some(hex::encode(
+                crate::pubkey::ecdsa_der(&rs).map_err(ApiError::internal)?,
+            )),
+            _ => None,
+        };
+        Ok(Signed {
+            key_id: key.id,
+            scheme: scheme.id().to_string(),
+            signature_base64: base64::engine::general_purpose::STANDARD.encode(&raw),
+            signature,
+            signature_der: der,
+            recovery_id,
+            derived_public_key,
+            session,
+            signers: signers
+                .iter()
+                .filter_map(|&i| parties.get(usize::from(i) - 1).map(|c| c.name.clone()))
+                .collect(),
+            mode: "full".into(),
+        })
+    }
+
+    /// This node's decision on contributing to a signing plan proposed by `proposer`,
+    /// audited; `Err` says why not.
+    fn decide_sign(&self, plan: &SignPlan, proposer: &Card) -> Result<(), String> {
+        let mut db = self.db();
+        let decision = policy::get(&db, &plan.key_id)
+            .map_err(|e| e.to_string())
+            .and_then(|p| policy::check(&db, &p, plan));
+        let detail = serde_json::json!({
+            "session": hex::encode(Plan::Sign(plan.clone()).session_id()),
+            "proposer": proposer.name,
+            "joined": decision.is_ok(),
+            "reason": decision.as_ref().err(),
+            "message_sha256": hex::encode(<sha2::Sha256 as sha2::Digest>::digest(plan.message.as_bytes())),
+        });
+        let action = if decision.is_ok() {
+            SIGN_ACTION
+        } else {
+            "serve.decline"
+        };
+        db.audit(action, &plan.key_id, detail)
+            .map_err(|e| e.to_string())?;
+        decision
+    }
+
+    /// The signers for a new session of a key with `parties` and threshold `t`: this
+    /// node first, then members that are up, in key order.
+    fn pick(&self, parties: &[Card], t: u16) -> Result<Vec<u16>, ApiError> {
+        let mut chosen = Vec::new();
+        let mut down = Vec::new();
+        for (i, c) in parties.iter().enumerate() {
+            let index = i as u16 + 1;
+            if self.cluster.is_me(c) {
+                chosen.insert(0, index);
+            } else if self.cluster.member(&super::cluster::card_key(c)).is_none() {
+                down.push(format!("{} (not a cluster member)", c.name));
+            } else if self.cluster.is_up(c) {
+                chosen.push(index);
+            } else {
+                down.push(c.name.clone());
+            }
+        }
+        if chosen.len() < usize::from(t) {
+            return Err(ApiError::new(
+                503,
+                "not_enough_nodes",
+                format!(
+                    "{} of the {t} signers needed are up; not reachable: {}",
+                    chosen.len(),
+                    down.join(", ")
+                ),
+            )
+            .details(serde_json::json!({"unreachable": down})));
+        }
+        chosen.truncate(usize::from(t));
+        chosen.sort_unstable();
+        Ok(chosen)
+    }
+
+    /// Coordinates a key generation among cluster members (`POST /keys`).
+    pub fn keygen(&self, req: &KeygenRequest) -> Result<Outcome, ApiError> {
+        let _slot = self.slot().map_err(|e| ApiError::new(503, "busy", e))?;
+        let members: Vec<Card> = match &req.nodes {
+            None => self.cluster.members.clone(),
+            Some(names) => names
+                .iter()
+                .map(|n| {
+                    self.cluster.member_named(n).cloned().ok_or_else(|| {
+                        ApiError::new(400, "bad_request", format!("`{n}` is not a cluster member"))
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        if !members.iter().any(|c| self.cluster.is_me(c)) {
+            return Err(ApiError::new(
+                400,
+                "bad_request",
+                "the coordinating node must be one of the key's nodes",
+            ));
+        }
+        let down: Vec<String> = members
+            .iter()
+            .filter(|c| !self.cluster.is_up(c))
+            .map(|c| c.name.clone())
+            .collect();
+        if !down.is_empty() {
+            return Err(ApiError::new(
+                503,
+                "not_enough_nodes",
+                format!(
+                    "a key generation needs every node; not reachable: {}",
+                    down.join(", ")
+                ),
+            )
+            .details(serde_json::json!({"unreachable": down})));
+        }
+        let aux = (req.scheme == Scheme::EcdsaSecp256k1).then(|| {
+            if self
+                .home
+                .aux_path(&crate::plan::party_set_id(&members))
+                .exists()
+            {
+                AuxMode::Reuse
+            } else {
+                AuxMode::Generate
+            }
+        });
+        let plan = Plan::Keygen(KeygenPlan {
+            version: 1,
+            scheme: req.scheme,
+            threshold: req.threshold,
+            parties: members.clone(),
+            label: req.label.clone().unwrap_or_default(),
+            expires_at: now() + self.config.keygen_timeout.as_secs() + 60,
+            nonce: fresh_nonce(),
+            aux,
+        })
+        .validated()
+        .map_err(|e| ApiError::new(400, "bad_request", e.to_string()))?;
+        let others: Vec<&Card> = members.iter().filter(|c| !self.cluster.is_me(c)).collect();
+        self.cluster
+            .send_node(
+                &self.identity,
+                &others,
+                &NodeMsg::Propose {
+                    plan: plan.to_json(),
+                },
+            )
+            .map_err(|e| ApiError::new(503, "bus_unavailable", e))?;
+        self.run_session(plan, Instant::now() + self.config.keygen_timeout)
+    }
+
+    /// A member proposed a session: decide, and run it on its own thread if this node
+    /// joins. What is wrong with the proposal is answered with a `Decline` and logged.
+    pub fn proposed(self: &Arc<Self>, plan_json: String, proposer: Card) {
+        let plan = match Plan::from_json(plan_json.as_bytes()) {
+            Ok(p) => p,
+            Err(e) => {
+                super::log(&format!(
+                    "a proposal from {} was refused: {e}",
+                    proposer.name
+                ));
+                return;
+            }
+        };
+        let session = hex::encode(plan.session_id());
+        let decision = self.decide(&plan, &proposer);
+        let slot = decision.and_then(|()| {
+            self.slot()
+                .map(|s| {
+                    std::mem::forget(s);
+                })
+                .map_err(|e| ("busy", e))
+        });
+        if let Err((code, reason)) = slot {
+            super::log(&format!(
+                "declined session {} from {}: {reason}",
+                &session[..16],
+                proposer.name
+            ));
+            let _ = self.cluster.send_node(
+                &self.identity,
+                &[&proposer],
+                &NodeMsg::Decline {
+                    session,
+                    code: code.into(),
+                    reason,
+                },
+            );
+            return;
+        }
+        let node = Arc::clone(self);
+        let spawned = std::thread::Builder::new()
+            .name("mpc-session".into())
+            .spawn(move || {
+                let _slot = Slot(&node.running);
+                let budget = match &*plan {
+                    Plan::Keygen(_) => node.config.keygen_timeout,
+                    _ => node.config.session_timeout,
+                };
+                // A participant waits a little longer than its coordinator, so the
+                // coordinator is the one that gives up and reports.
+                let deadline = Instant::now() + budget + Duration::from_secs(1);
+                match node.run_session(plan, deadline) {
+                    Ok(_) => super::log(&format!(
+                        "session {} from {} done",
+                        &session[..16],
+                        proposer.name
+                    )),
+                    Err(e) => super::log(&format!(
+                        "session {} from {} failed: {}",
+                        &session[..16],
+                        proposer.name,
+                        e.message
+                    )),
+                }
+            });
+        if spawned.is_err() {
+            self.running.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    fn decide(&self, plan: &Plan, proposer: &Card) -> Result<(), (&'static str, String)> {
+        if plan.index_of(proposer).is_none() {
+            return Err((
+                "plan_refused",
+                format!("{} proposed a session it is not a party of", proposer.name),
+            ));
+        }
+        let me = self.cluster.me.clone();
+        if !plan
+            .participants()
+            .iter()
+            .any(|&i| plan.party(i).is_some_and(|c| c.ed25519 == me.ed25519))
+        {
+            return Err((
+                "plan_refused",
+                "this node is not a participant of the plan".into(),
+            ));
+        }
+        match plan {
+            Plan::Sign(p) if p.presign.is_none() => self
+                .decide_sign(p, proposer)
+                .map_err(|why| ("policy_refused", why)),
+            Plan::Keygen(_) => {
+                let detail = serde_json::json!({"session": hex::encode(plan.session_id()), "proposer": proposer.name, "joined": true});
+                self.db()
+                    .audit("serve.keygen", plan.label(), detail)
+                    .map_err(|e| ("storage", e.to_string()))
+            }
+            other => Err((
+                "unsupported",
+                format!(
+                    "this node does not join {} sessions proposed over the bus",
+                    other.kind()
+                ),
+            )),
+        }
+    }
+}
+
+/// How `message` is written in a request.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageEncoding {
+    /// The text itself, as UTF-8 bytes.
+    #[default]
+    Utf8,
+    /// Hex.
+    Hex,
+    /// Standard base64.
+    Base64,
+}
+
+/// Decodes a request's message.
+pub fn decode_message(message: &str, encoding: MessageEncoding) -> Result<Vec<u8>, ApiError> {
+    use base64::Engine as _;
+    let bytes = match encoding {
+        MessageEncoding::Utf8 => Ok(message.as_bytes().to_vec()),
+        MessageEncoding::Hex => {
+            hex::decode(message.trim()).map_err(|e| format!("`message` is not valid hex: {e}"))
+        }
+        MessageEncoding::Base64 => base64::engine::general_purpose::STANDARD
+            .decode(message.trim())
+            .map_err(|e| format!("`message` is not valid base64: {e}")),
+    }
+    .map_err(|e| ApiError::new(400, "bad_request", e))?;
+    if bytes.len() > crate::plan::MAX_MESSAGE_LEN {
+        return Err(ApiError::new(
+            413,
+            "too_large",
+            "the message is larger than 1 MiB",
+        ));
+    }
+    Ok(bytes)
+}
+
+/// `POST /sign`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignRequest {
+    /// The key id (or a unique prefix).
+    pub key_id: String,
+    /// The message.
+    pub message: String,
+    /// How `message` is written.
+    #[serde(default)]
+    pub encoding: MessageEncoding,
+    /// ecdsa-secp256k1: how the message is hashed (default sha256).
+    #[serde(default)]
+    pub hash: Option<HashMode>,
+    /// ecdsa-secp256k1: a non-hardened BIP32 path to sign with the child key.
+    #[serde(default)]
+    pub path: Option<String>,
+}
+
+impl SignRequest {
+    fn message_bytes(&self) -> Result<Vec<u8>, ApiError> {
+        decode_message(&self.message, self.encoding)
+    }
+}
+
+/// A signature made by the cluster.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Signed {
+    /// The key.
+    pub key_id: String,
+    /// The scheme.
+    pub scheme: String,
+    /// The signature, hex (ECDSA: compact r||s, low-s).
+    pub signature: String,
+    /// The same, base64.
+    pub signature_base64: String,
+    /// ECDSA: DER, hex.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature_der: Option<String>,
+    /// ECDSA: the recovery id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovery_id: Option<u8>,
+    /// ECDSA with a path: the child public key, hex.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub derived_public_key: Option<String>,
+    /// The signing session, hex.
+    pub session: String,
+    /// The nodes that signed.
+    pub signers: Vec<String>,
+    /// How it was made: `full` (a whole signing session).
+    pub mode: String,
+}
+
+/// `POST /keys`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeygenRequest {
+    /// The scheme.
+    pub scheme: Scheme,
+    /// Signers required.
+    pub threshold: u16,
+    /// A label.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// The nodes that hold shares, by name (default: every member).
+    #[serde(default)]
+    pub nodes: Option<Vec<String>>,
+}
