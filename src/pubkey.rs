@@ -220,6 +220,26 @@ pub fn recovery_id(
     )
 }
 
+/// An ECDSA signature in every form `mpc` offers besides compact `r||s`.
+#[derive(Clone, Debug)]
+pub struct EcdsaForms {
+    /// DER.
+    pub der: Vec<u8>,
+    /// `r||s||v`, v the recovery id (0 or 1).
+    pub recoverable: Vec<u8>,
+    /// `r||s||v` with v = 27 + recovery id (Ethereum).
+    pub eth: Vec<u8>,
+}
+
+/// The forms of the compact signature `rs` with recovery id `v`.
+pub fn ecdsa_forms(rs: &[u8; 64], v: u8) -> Result<EcdsaForms, KeyError> {
+    Ok(EcdsaForms {
+        der: ecdsa_der(rs)?,
+        recoverable: [&rs[..], &[v]].concat(),
+        eth: [&rs[..], &[v + 27]].concat(),
+    })
+}
+
 /// DER encoding of a compact ECDSA signature.
 pub fn ecdsa_der(signature: &[u8; 64]) -> Result<Vec<u8>, KeyError> {
     let sig = k256::ecdsa::Signature::from_slice(signature)

@@ -73,6 +73,18 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// What kind of result it is (`keygen`, `sign`, `presign`, `refresh`, `repair`), as
+    /// its JSON `kind`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Outcome::Keygen { .. } => "keygen",
+            Outcome::Sign { .. } => "sign",
+            Outcome::Presign { .. } => "presign",
+            Outcome::Refresh { .. } => "refresh",
+            Outcome::Repair { .. } => "repair",
+        }
+    }
+
     /// The transcript fingerprint in words. An unreadable transcript hash is an error,
     /// never a default fingerprint.
     pub fn transcript_words(&self) -> Result<String> {

@@ -59,6 +59,10 @@ pub struct ServeRunArgs {
     /// Sessions this node runs at once (coordinated and joined); more are refused
     #[arg(long, default_value_t = 64, value_name = "N")]
     pub max_sessions: usize,
+    /// Requests per second one API token may make, with bursts of as many (0: no limit);
+    /// more are answered 429 with Retry-After
+    #[arg(long, default_value_t = 500, value_name = "N")]
+    pub rate_limit: u32,
 }
 
 /// `mpc serve token|cluster`
@@ -308,6 +312,7 @@ fn serve(ctx: &Ctx, a: ServeRunArgs) -> Result<()> {
         session_timeout: a.session_timeout,
         keygen_timeout: a.keygen_timeout,
         max_sessions: a.max_sessions,
+        rate_limit: std::num::NonZeroU32::new(a.rate_limit),
     };
     let node = Arc::new(
         Node::new(ctx.home.clone(), identity, members, config)

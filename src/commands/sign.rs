@@ -205,14 +205,13 @@ fn run_sign(ctx: &Ctx, args: SignRunArgs) -> Result<()> {
         hex::decode(signature).map_err(|e| Failure::internal("bad stored signature").cause(e))?;
     // ECDSA signatures come in three forms; FROST signatures in one.
     let ecdsa = match (<[u8; 64]>::try_from(compact.as_slice()), recovery_id) {
-        (Ok(rs), Some(v)) => Some((pubkey::ecdsa_der(&rs)?, [&rs[..], &[*v]].concat())),
+        (Ok(rs), Some(v)) => Some(pubkey::ecdsa_forms(&rs, *v)?),
         _ => None,
     };
-    let eth = |rsv: &[u8]| [&rsv[..64], &[rsv[64] + 27]].concat();
     let sig = match (&ecdsa, args.ecdsa_format) {
-        (Some((der, _)), EcdsaFormat::Der) => der.clone(),
-        (Some((_, rsv)), EcdsaFormat::Recoverable) => rsv.clone(),
-        (Some((_, rsv)), EcdsaFormat::Eth) => eth(rsv),
+        (Some(f), EcdsaFormat::Der) => f.der.clone(),
+        (Some(f), EcdsaFormat::Recoverable) => f.recoverable.clone(),
+        (Some(f), EcdsaFormat::Eth) => f.eth.clone(),
         (None, EcdsaFormat::Der | EcdsaFormat::Recoverable | EcdsaFormat::Eth) => {
             return Err(Failure::input(format!(
                 "--ecdsa-format applies only to ECDSA keys, not {scheme}"
@@ -250,11 +249,11 @@ fn run_sign(ctx: &Ctx, args: SignRunArgs) -> Result<()> {
         "transcript_words": words,
         "session_id": session,
     });
-    if let Some((der, rsv)) = &ecdsa {
+    if let Some(f) = &ecdsa {
         json["recovery_id"] = serde_json::json!(recovery_id);
-        json["der"] = serde_json::json!(hex::encode(der));
-        json["recoverable"] = serde_json::json!(hex::encode(rsv));
-        json["eth"] = serde_json::json!(hex::encode(eth(rsv)));
+        json["der"] = serde_json::json!(hex::encode(&f.der));
+        json["recoverable"] = serde_json::json!(hex::encode(&f.recoverable));
+        json["eth"] = serde_json::json!(hex::encode(&f.eth));
     }
     if let Some(child) = derived_public_key {
         ctx.printer.status(format!("  derived public key: {child}"));

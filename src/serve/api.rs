@@ -122,7 +122,7 @@ fn ok(status: StatusCode, data: impl Serialize, rid: &RequestId) -> Response {
 fn fail(e: ApiError, rid: &str) -> Response {
     let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = serde_json::json!({"success": false, "data": null, "error": e, "meta": meta(rid)});
-    let mut r = (status, Json(body)).into_response();
+    let mut r = (status, Json(body.clone())).into_response();
     if status == StatusCode::TOO_MANY_REQUESTS {
         r.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
@@ -226,6 +226,26 @@ async fn authenticate_and_audit(
                 .and_then(|r| r.map_err(|e| ApiError::new(401, "unauthorized", e.to_string())))
         }
     };
+    let checked = checked.and_then(|rec| {
+        let Some(limiter) = &node.limiter else {
+            return Ok(rec);
+        };
+        limiter
+            .check_key(&rec.id)
+            .map(|_| rec)
+            .map_err(|not_until| {
+                let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                    &governor::clock::DefaultClock::default(),
+                ));
+                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                ApiError::new(
+                    429,
+                    "rate_limited",
+                    "this token made too many requests; try again later",
+                )
+                .details(serde_json::json!({"retry_after_secs": secs.max(1)}))
+            })
+    });
     let (res, token_id) = match checked {
         Ok(rec) => {
             let id = rec.id.clone();

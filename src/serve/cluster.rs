@@ -47,6 +47,15 @@ pub enum NodeMsg {
         /// Why, for people.
         reason: String,
     },
+    /// This node's part of a session it joined is over.
+    Finished {
+        /// Session id, hex.
+        session: String,
+        /// Whether it finished with a result (else it failed).
+        ok: bool,
+        /// The failure's code, or the result's kind.
+        detail: String,
+    },
     /// Presence.
     Beat {
         /// Unix seconds when sent.
@@ -128,10 +137,22 @@ pub struct Declined {
     pub reason: String,
 }
 
+/// A member's report that its part of a session is over.
+#[derive(Clone, Debug)]
+pub struct Finished {
+    /// The member's name.
+    pub node: String,
+    /// Whether it finished with a result.
+    pub ok: bool,
+    /// The failure's code, or the result's kind.
+    pub detail: String,
+}
+
 #[derive(Default)]
 struct InboxState {
     envelopes: Vec<Vec<u8>>,
     declined: Vec<Declined>,
+    finished: Vec<Finished>,
 }
 
 /// What has arrived for one session, with a wake-up for the thread running it.
@@ -162,6 +183,24 @@ impl Inbox {
         if s.envelopes.is_empty() && s.declined.is_empty() {
             let _ = self.ready.wait_timeout(s, max);
         }
+    }
+
+    /// Waits until `n` members reported their part over, or `deadline`; returns the
+    /// reports.
+    pub fn wait_finished(&self, n: usize, deadline: Instant) -> Vec<Finished> {
+        let mut s = self.lock();
+        while s.finished.len() < n {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            s = self
+                .ready
+                .wait_timeout(s, left)
+                .map(|(g, _)| g)
+                .unwrap_or_else(|p| p.into_inner().0);
+        }
+        s.finished.clone()
     }
 
     /// The first member that declined, if one did.
@@ -273,12 +312,16 @@ impl Cluster {
 
     /// Opens the inbox of `session` (with whatever arrived for it already).
     pub fn open_inbox(&self, session: [u8; 32]) -> Arc<Inbox> {
-        let inbox = Arc::clone(lock(&self.inboxes).entry(session).or_default());
+        // Lock order: inboxes, then pending (as in `receive`), so an envelope is
+        // either seen in the inbox or moved into it from pending, never left behind.
+        let mut inboxes = lock(&self.inboxes);
+        let inbox = Arc::clone(inboxes.entry(session).or_default());
         if let Some((_, early)) = lock(&self.pending).remove(&session) {
             for e in early {
                 inbox.push(e);
             }
         }
+        drop(inboxes);
         inbox
     }
 
@@ -321,8 +364,8 @@ impl Cluster {
         };
         match decode(&from, payload).map_err(|e| format!("from {}: {e}", sender.name))? {
             Payload::Envelope(session, bytes) => {
-                let inbox = lock(&self.inboxes).get(&session).cloned();
-                match inbox {
+                let inboxes = lock(&self.inboxes);
+                match inboxes.get(&session) {
                     Some(i) => i.push(bytes),
                     None => {
                         let mut p = lock(&self.pending);
@@ -353,6 +396,23 @@ impl Cluster {
                         code,
                         reason,
                     });
+                }
+                Ok(None)
+            }
+            Payload::Node(NodeMsg::Finished {
+                session,
+                ok,
+                detail,
+            }) => {
+                if let Some(s) = crate::transport::wire::hex_array::<32>(&session)
+                    && let Some(i) = lock(&self.inboxes).get(&s)
+                {
+                    i.lock().finished.push(Finished {
+                        node: sender.name.clone(),
+                        ok,
+                        detail,
+                    });
+                    i.ready.notify_all();
                 }
                 Ok(None)
             }

@@ -8,7 +8,7 @@
 //! left ambiguous and never used later.
 
 use super::ApiError;
-use super::cluster::{BusCarrier, Cluster, NodeMsg};
+use super::cluster::{BusCarrier, Cluster, Inbox, NodeMsg};
 use super::policy::{self, SIGN_ACTION};
 use crate::ceremony::{self, Ceremony, Outcome, Progress};
 use crate::identity::{Card, Identity};
@@ -31,6 +31,8 @@ pub struct Config {
     pub keygen_timeout: Duration,
     /// Sessions running at once on this node.
     pub max_sessions: usize,
+    /// Requests per second one token may make (a burst of as many); `None`: no limit.
+    pub rate_limit: Option<std::num::NonZeroU32>,
 }
 
 impl Default for Config {
@@ -39,6 +41,7 @@ impl Default for Config {
             session_timeout: Duration::from_secs(5),
             keygen_timeout: Duration::from_secs(120),
             max_sessions: 64,
+            rate_limit: std::num::NonZeroU32::new(500),
         }
     }
 }
@@ -57,8 +60,23 @@ pub struct Node {
     pub config: Config,
     /// When the node started.
     pub started: Instant,
+    /// Requests per token.
+    pub limiter: Option<governor::DefaultKeyedRateLimiter<String>>,
     running: AtomicUsize,
     stopping: AtomicBool,
+}
+
+/// A session's open inbox; closed when dropped.
+struct Opened {
+    cluster: Arc<Cluster>,
+    session: [u8; 32],
+    inbox: Arc<Inbox>,
+}
+
+impl Drop for Opened {
+    fn drop(&mut self) {
+        self.cluster.close_inbox(&self.session);
+    }
 }
 
 /// Counts a running session; the count drops with it.
@@ -85,6 +103,9 @@ impl Node {
             home,
             identity,
             db: Mutex::new(db),
+            limiter: config
+                .rate_limit
+                .map(|n| governor::RateLimiter::keyed(governor::Quota::per_second(n))),
             config,
             started: Instant::now(),
             running: AtomicUsize::new(0),
@@ -140,8 +161,12 @@ impl Node {
 
     /// Runs this node's part of `plan` with the other `participants` until it is done,
     /// a member declines, or `deadline`.
-    fn run_session(&self, plan: Valid<Plan>, deadline: Instant) -> Result<Outcome, ApiError> {
-        let session = plan.session_id();
+    fn run_session(
+        &self,
+        plan: Valid<Plan>,
+        deadline: Instant,
+        inbox: &Arc<Inbox>,
+    ) -> Result<Outcome, ApiError> {
         let me = self.cluster.me.clone();
         let others: Vec<(u16, Card)> = plan
             .participants()
@@ -149,9 +174,8 @@ impl Node {
             .filter_map(|i| plan.party(i).map(|c| (i, c.clone())))
             .filter(|(_, c)| c.ed25519 != me.ed25519)
             .collect();
-        let inbox = self.cluster.open_inbox(session);
-        let carrier = BusCarrier::new(Arc::clone(&self.cluster), Arc::clone(&inbox), others);
-        let result = (|| {
+        let carrier = BusCarrier::new(Arc::clone(&self.cluster), Arc::clone(inbox), others);
+        (|| {
             let store = Store::home(&self.home).map_err(ApiError::store)?;
             let mut c = Ceremony::open(
                 store,
@@ -206,9 +230,17 @@ impl Node {
                         .min(Duration::from_millis(250)),
                 );
             }
-        })();
-        self.cluster.close_inbox(&session);
-        result
+        })()
+    }
+
+    /// Opens the inbox of `plan`'s session until the guard is dropped.
+    fn open(&self, plan: &Plan) -> Opened {
+        let session = plan.session_id();
+        Opened {
+            inbox: self.cluster.open_inbox(session),
+            cluster: Arc::clone(&self.cluster),
+            session,
+        }
     }
 
     /// Coordinates a signature (`POST /sign`).
@@ -219,8 +251,6 @@ impl Node {
             .map_err(|e| ApiError::new(409, "wrong_key_state", e.to_string()))?;
         let scheme: Scheme = key.scheme.parse().map_err(ApiError::internal)?;
         let message = req.message_bytes()?;
-        let parties = key.parties().map_err(ApiError::store)?;
-        let signers = self.pick(&parties, key.threshold)?;
         let hash = match (scheme, req.hash) {
             (Scheme::EcdsaSecp256k1, h) => Some(h.unwrap_or(HashMode::Sha256)),
             (_, Some(_)) => {
@@ -239,6 +269,15 @@ impl Node {
                 "`path` applies only to ecdsa-secp256k1",
             ));
         }
+        // This node's own policy first: it is a signer of every session it coordinates.
+        let own = {
+            let db = self.db();
+            let p = policy::get(&db, &key.id).map_err(ApiError::store)?;
+            policy::check(&db, &p, &key.id, hash, req.path.as_deref())
+        };
+        own.map_err(|why| self.refused_here(why))?;
+        let parties = key.parties().map_err(ApiError::store)?;
+        let signers = self.pick(&parties, key.threshold)?;
         use base64::Engine as _;
         let plan = Plan::Sign(SignPlan {
             version: 1,
@@ -262,27 +301,14 @@ impl Node {
             unreachable!("a sign plan")
         };
         self.decide_sign(sp, &self.cluster.me.clone())
-            .map_err(|why| {
-                ApiError::new(422, "policy_refused", why)
-                    .details(serde_json::json!({"node": self.cluster.me.name}))
-            })?;
+            .map_err(|why| self.refused_here(why))?;
         let others: Vec<&Card> = signers
             .iter()
             .filter_map(|&i| parties.get(usize::from(i) - 1))
             .filter(|c| !self.cluster.is_me(c))
             .collect();
-        self.cluster
-            .send_node(
-                &self.identity,
-                &others,
-                &NodeMsg::Propose {
-                    plan: plan.to_json(),
-                },
-            )
-            .map_err(|e| ApiError::new(503, "bus_unavailable", e))?;
         let session = hex::encode(plan.session_id());
-        let deadline = Instant::now() + self.config.session_timeout;
-        let outcome = self.run_session(plan, deadline)?;
+        let outcome = self.coordinate(plan, &others, self.config.session_timeout, false)?;
         let Outcome::Sign {
             signature,
             recovery_id,
@@ -295,10 +321,10 @@ impl Node {
             ));
         };
         let raw = hex::decode(&signature).map_err(ApiError::internal)?;
-        let der = match (scheme, <[u8; 64]>::try_from(raw.as_slice())) {
-            (Scheme::EcdsaSecp256k1, Ok(rs)) => Some(hex::encode(
-                crate::pubkey::ecdsa_der(&rs).map_err(ApiError::internal)?,
-            )),
+        let forms = match (<[u8; 64]>::try_from(raw.as_slice()), recovery_id) {
+            (Ok(rs), Some(v)) => {
+                Some(crate::pubkey::ecdsa_forms(&rs, v).map_err(ApiError::internal)?)
+            }
             _ => None,
         };
         Ok(Signed {
@@ -306,7 +332,9 @@ impl Node {
             scheme: scheme.id().to_string(),
             signature_base64: base64::engine::general_purpose::STANDARD.encode(&raw),
             signature,
-            signature_der: der,
+            der: forms.as_ref().map(|f| hex::encode(&f.der)),
+            recoverable: forms.as_ref().map(|f| hex::encode(&f.recoverable)),
+            eth: forms.as_ref().map(|f| hex::encode(&f.eth)),
             recovery_id,
             derived_public_key,
             session,
@@ -318,13 +346,23 @@ impl Node {
         })
     }
 
+    /// This node's policy refused a request.
+    fn refused_here(&self, why: String) -> ApiError {
+        ApiError::new(
+            422,
+            "policy_refused",
+            format!("node {} declined: {why}", self.cluster.me.name),
+        )
+        .details(serde_json::json!({"node": self.cluster.me.name}))
+    }
+
     /// This node's decision on contributing to a signing plan proposed by `proposer`,
     /// audited; `Err` says why not.
     fn decide_sign(&self, plan: &SignPlan, proposer: &Card) -> Result<(), String> {
         let mut db = self.db();
         let decision = policy::get(&db, &plan.key_id)
             .map_err(|e| e.to_string())
-            .and_then(|p| policy::check(&db, &p, plan));
+            .and_then(|p| policy::check(&db, &p, &plan.key_id, plan.hash, plan.path.as_deref()));
         let detail = serde_json::json!({
             "session": hex::encode(Plan::Sign(plan.clone()).session_id()),
             "proposer": proposer.name,
@@ -347,17 +385,23 @@ impl Node {
     fn pick(&self, parties: &[Card], t: u16) -> Result<Vec<u16>, ApiError> {
         let mut chosen = Vec::new();
         let mut down = Vec::new();
+        let mut why = Vec::new();
         for (i, c) in parties.iter().enumerate() {
             let index = i as u16 + 1;
             if self.cluster.is_me(c) {
                 chosen.insert(0, index);
-            } else if self.cluster.member(&super::cluster::card_key(c)).is_none() {
-                down.push(format!("{} (not a cluster member)", c.name));
+                continue;
+            }
+            let reason = if self.cluster.member(&super::cluster::card_key(c)).is_none() {
+                " (not a cluster member)"
             } else if self.cluster.is_up(c) {
                 chosen.push(index);
+                continue;
             } else {
-                down.push(c.name.clone());
-            }
+                ""
+            };
+            down.push(c.name.clone());
+            why.push(format!("{}{reason}", c.name));
         }
         if chosen.len() < usize::from(t) {
             return Err(ApiError::new(
@@ -366,7 +410,7 @@ impl Node {
                 format!(
                     "{} of the {t} signers needed are up; not reachable: {}",
                     chosen.len(),
-                    down.join(", ")
+                    why.join(", ")
                 ),
             )
             .details(serde_json::json!({"unreachable": down})));
@@ -437,16 +481,60 @@ impl Node {
         .validated()
         .map_err(|e| ApiError::new(400, "bad_request", e.to_string()))?;
         let others: Vec<&Card> = members.iter().filter(|c| !self.cluster.is_me(c)).collect();
+        self.coordinate(plan, &others, self.config.keygen_timeout, true)
+    }
+
+    /// Proposes `plan` to `others` and runs this node's part within `budget`. With
+    /// `confirm`, also waits (within the budget) until every other node reports its
+    /// part over, so a key is reported made only once every node holds its share.
+    fn coordinate(
+        &self,
+        plan: Valid<Plan>,
+        others: &[&Card],
+        budget: Duration,
+        confirm: bool,
+    ) -> Result<Outcome, ApiError> {
+        let deadline = Instant::now() + budget;
+        // The inbox opens before the proposal leaves, so no early answer is missed.
+        let opened = self.open(&plan);
+        let sid = hex::encode(opened.session);
         self.cluster
             .send_node(
                 &self.identity,
-                &others,
+                others,
                 &NodeMsg::Propose {
                     plan: plan.to_json(),
                 },
             )
             .map_err(|e| ApiError::new(503, "bus_unavailable", e))?;
-        self.run_session(plan, Instant::now() + self.config.keygen_timeout)
+        let outcome = self.run_session(plan, deadline, &opened.inbox)?;
+        if confirm {
+            let reports = opened.inbox.wait_finished(others.len(), deadline);
+            if let Some(bad) = reports.iter().find(|f| !f.ok) {
+                return Err(ApiError::new(
+                    502,
+                    "node_failed",
+                    format!("node {} failed its part: {}", bad.node, bad.detail),
+                )
+                .details(serde_json::json!({"node": bad.node}))
+                .session(&sid));
+            }
+            let silent: Vec<String> = others
+                .iter()
+                .filter(|c| !reports.iter().any(|f| f.node == c.name))
+                .map(|c| c.name.clone())
+                .collect();
+            if !silent.is_empty() {
+                return Err(ApiError::new(
+                    504,
+                    "timed_out",
+                    format!("not confirmed in time by {}", silent.join(", ")),
+                )
+                .details(serde_json::json!({"awaited": silent}))
+                .session(&sid));
+            }
+        }
+        Ok(outcome)
     }
 
     /// A member proposed a session: decide, and run it on its own thread if this node
@@ -488,6 +576,9 @@ impl Node {
             );
             return;
         }
+        // Opened here, on the bus thread, before the next payload (the proposer's first
+        // envelope, likely) is read.
+        let opened = self.open(&plan);
         let node = Arc::clone(self);
         let spawned = std::thread::Builder::new()
             .name("mpc-session".into())
@@ -500,19 +591,27 @@ impl Node {
                 // A participant waits a little longer than its coordinator, so the
                 // coordinator is the one that gives up and reports.
                 let deadline = Instant::now() + budget + Duration::from_secs(1);
-                match node.run_session(plan, deadline) {
-                    Ok(_) => super::log(&format!(
-                        "session {} from {} done",
-                        &session[..16],
-                        proposer.name
-                    )),
-                    Err(e) => super::log(&format!(
-                        "session {} from {} failed: {}",
-                        &session[..16],
-                        proposer.name,
-                        e.message
-                    )),
-                }
+                let result = node.run_session(plan, deadline, &opened.inbox);
+                drop(opened);
+                let (ok, detail) = match &result {
+                    Ok(o) => (true, o.kind().to_string()),
+                    Err(e) => (false, format!("{}: {}", e.code, e.message)),
+                };
+                super::log(&format!(
+                    "session {} from {}: {}",
+                    &session[..16],
+                    proposer.name,
+                    if ok { "done" } else { &detail }
+                ));
+                let _ = node.cluster.send_node(
+                    &node.identity,
+                    &[&proposer],
+                    &NodeMsg::Finished {
+                        session,
+                        ok,
+                        detail,
+                    },
+                );
             });
         if spawned.is_err() {
             self.running.fetch_sub(1, Ordering::SeqCst);
@@ -632,7 +731,13 @@ pub struct Signed {
     pub signature_base64: String,
     /// ECDSA: DER, hex.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub signature_der: Option<String>,
+    pub der: Option<String>,
+    /// ECDSA: r||s||v, v the recovery id (0/1), hex.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recoverable: Option<String>,
+    /// ECDSA: r||s||v with v = 27 + recovery id (Ethereum), hex.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eth: Option<String>,
     /// ECDSA: the recovery id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recovery_id: Option<u8>,

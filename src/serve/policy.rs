@@ -4,7 +4,7 @@
 //! anything, whoever coordinates; the decision is audited.
 
 use crate::clock::now;
-use crate::plan::{HashMode, SignPlan};
+use crate::plan::HashMode;
 use crate::store::StoreError;
 use crate::store::db::Db;
 use rusqlite::{OptionalExtension, params};
@@ -109,30 +109,37 @@ pub fn set(db: &mut Db, key_id: &str, p: &Policy) -> Result<(), StoreError> {
     )
 }
 
-/// Whether this node may contribute to `plan` under `p`; `Err` says why not.
-pub fn check(db: &Db, p: &Policy, plan: &SignPlan) -> Result<(), String> {
+/// Whether this node may contribute to signing with `key_id`, hashing with `hash`, at
+/// HD path `path`, under `p`; `Err` says why not.
+pub fn check(
+    db: &Db,
+    p: &Policy,
+    key_id: &str,
+    hash: Option<HashMode>,
+    path: Option<&str>,
+) -> Result<(), String> {
     if p.mode == Mode::Never {
         return Err(format!(
             "the policy of key {} on this node is `never`",
-            plan.key_id
+            key_id
         ));
     }
-    if let (Some(allowed), Some(mode)) = (&p.hash_modes, plan.hash)
+    if let (Some(allowed), Some(mode)) = (&p.hash_modes, hash)
         && !allowed.contains(&mode)
     {
         return Err(format!(
             "the policy of key {} on this node does not allow the hash mode {}",
-            plan.key_id,
+            key_id,
             serde_json::json!(mode).as_str().unwrap_or("?")
         ));
     }
-    if let (Some(prefix), Some(path)) = (&p.path_prefix, &plan.path) {
+    if let (Some(prefix), Some(path)) = (&p.path_prefix, path) {
         let under =
             path == prefix || path.starts_with(&format!("{}/", prefix.trim_end_matches('/')));
         if !under {
             return Err(format!(
                 "the policy of key {} on this node allows only paths under {prefix}",
-                plan.key_id
+                key_id
             ));
         }
     }
@@ -142,14 +149,14 @@ pub fn check(db: &Db, p: &Policy, plan: &SignPlan) -> Result<(), String> {
             .conn()
             .query_row(
                 "SELECT COUNT(*) FROM audit WHERE action = ?1 AND subject = ?2 AND at >= ?3",
-                params![SIGN_ACTION, plan.key_id, since],
+                params![SIGN_ACTION, key_id, since],
                 |r| r.get(0),
             )
             .map_err(|e| format!("the policy's rate cannot be checked: {e}"))?;
         if used >= i64::from(max) {
             return Err(format!(
                 "key {} has signed {used} times in the last hour on this node, its policy's limit",
-                plan.key_id
+                key_id
             ));
         }
     }

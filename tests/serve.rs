@@ -1,0 +1,446 @@
+//! A signing cluster as users run it: three `mpc serve` processes, each with its own
+//! home, meeting on an `mpc relay` process, driven over HTTP on 127.0.0.1. Signatures
+//! are checked with other implementations (ed25519-dalek, k256, frost-secp256k1).
+
+mod common;
+
+use common::{RelayProc, World, code, stderr, verify_independently};
+use serde_json::{Value, json};
+use std::io::BufRead;
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+/// One `mpc serve` process, killed when dropped.
+struct NodeProc {
+    child: Child,
+    url: String,
+    log: std::sync::mpsc::Receiver<String>,
+}
+
+impl NodeProc {
+    fn start(home: &Path, relay: &str, cluster: &Path, extra: &[&str]) -> NodeProc {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("mpc"))
+            .env("MPC_HOME", home)
+            .env("MPC_PASSPHRASE", common::PASS)
+            .args([
+                "--no-input",
+                "--json",
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--relay",
+                relay,
+            ])
+            .arg("--cluster")
+            .arg(cluster)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        let first: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("the node did not start ({e}): {line}"));
+        let url = format!("http://{}", first["listening"].as_str().unwrap());
+        let stderr = child.stderr.take().unwrap();
+        let (tx, log) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for l in std::io::BufReader::new(stderr).lines() {
+                let Ok(l) = l else { break };
+                if tx.send(l).is_err() {
+                    break;
+                }
+            }
+        });
+        NodeProc { child, url, log }
+    }
+
+    fn log_lines(&self) -> Vec<String> {
+        self.log.try_iter().collect()
+    }
+}
+
+impl Drop for NodeProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(300)))
+        .build()
+        .into()
+}
+
+/// (status, body) of a request.
+fn call(method: &str, url: &str, token: &str, body: Option<Value>) -> (u16, Value) {
+    let a = agent();
+    let auth = format!("Bearer {token}");
+    let res = match (method, body) {
+        ("GET", _) => a.get(url).header("authorization", &auth).call(),
+        (_, Some(b)) => a.post(url).header("authorization", &auth).send_json(&b),
+        (m, None) => panic!("{m} without a body"),
+    };
+    let mut res = res.unwrap();
+    let status = res.status().as_u16();
+    let v: Value = res.body_mut().read_json().unwrap_or(Value::Null);
+    (status, v)
+}
+
+fn put(url: &str, token: &str, body: Value) -> (u16, Value) {
+    let mut res = agent()
+        .put(url)
+        .header("authorization", &format!("Bearer {token}"))
+        .send_json(&body)
+        .unwrap();
+    (
+        res.status().as_u16(),
+        res.body_mut().read_json().unwrap_or(Value::Null),
+    )
+}
+
+struct Cluster {
+    world: World,
+    relay: RelayProc,
+    cluster: std::path::PathBuf,
+    nodes: Vec<Option<NodeProc>>,
+    /// An admin token per node.
+    tokens: Vec<String>,
+}
+
+impl Cluster {
+    fn start(extra: &[&str]) -> Cluster {
+        Cluster::start_with(World::new(3), extra)
+    }
+
+    fn start_with(world: World, extra: &[&str]) -> Cluster {
+        let relay = RelayProc::start("127.0.0.1:0", &[]);
+        let cluster = world.path("cluster.json");
+        let mut init = world.mpc(0);
+        init.args(["serve", "cluster", "init", "--out"])
+            .arg(&cluster);
+        for p in &world.parties {
+            init.arg(&p.card);
+        }
+        let out = init.output().unwrap();
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let tokens = (0..3)
+            .map(|p| {
+                let out = world
+                    .mpc(p)
+                    .args([
+                        "--json", "serve", "token", "create", "--scope", "admin", "--name", "test",
+                    ])
+                    .output()
+                    .unwrap();
+                assert_eq!(code(&out), 0, "{}", stderr(&out));
+                common::json(&out)["token"].as_str().unwrap().to_string()
+            })
+            .collect();
+        let mut c = Cluster {
+            relay,
+            cluster,
+            nodes: Vec::new(),
+            tokens,
+            world,
+        };
+        for p in 0..3 {
+            let n = c.start_node(p, extra);
+            c.nodes.push(Some(n));
+        }
+        c.wait_up(&[0, 1, 2]);
+        c
+    }
+
+    fn start_node(&self, p: usize, extra: &[&str]) -> NodeProc {
+        NodeProc::start(
+            &self.world.parties[p].home,
+            &self.relay.addr,
+            &self.cluster,
+            extra,
+        )
+    }
+
+    fn url(&self, p: usize, path: &str) -> String {
+        format!("{}/api/v1{path}", self.nodes[p].as_ref().unwrap().url)
+    }
+
+    /// Waits until node `via` of the first listed sees every listed node up.
+    fn wait_up(&self, who: &[usize]) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        for &via in who {
+            loop {
+                let (status, v) = call("GET", &self.url(via, "/nodes"), &self.tokens[via], None);
+                assert_eq!(status, 200, "{v}");
+                let up: Vec<bool> = who
+                    .iter()
+                    .map(|&p| v["data"]["nodes"][p]["up"] == true)
+                    .collect();
+                if up.iter().all(|u| *u) {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "nodes not up: {v}");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+
+    fn keygen(&self, via: usize, scheme: &str) -> Value {
+        let (status, v) = call(
+            "POST",
+            &self.url(via, "/keys"),
+            &self.tokens[via],
+            Some(json!({"scheme": scheme, "threshold": 2, "label": format!("lab {scheme}")})),
+        );
+        assert_eq!(status, 201, "{v}");
+        v["data"].clone()
+    }
+
+    fn sign(&self, via: usize, key: &str, message: &str) -> (u16, Value) {
+        call(
+            "POST",
+            &self.url(via, "/sign"),
+            &self.tokens[via],
+            Some(json!({"key_id": key, "message": message})),
+        )
+    }
+
+    fn kill(&mut self, p: usize) {
+        self.nodes[p] = None;
+    }
+}
+
+fn verified(scheme: &str, key: &Value, message: &str, sig: &Value) {
+    let pk = hex::decode(key["public_key"].as_str().unwrap()).unwrap();
+    let s = hex::decode(sig["signature"].as_str().unwrap()).unwrap();
+    assert!(
+        verify_independently(scheme, &pk, message.as_bytes(), &s),
+        "{scheme}: {sig}"
+    );
+}
+
+#[test]
+fn a_three_node_cluster_makes_keys_and_signs_through_every_node_for_every_frost_scheme() {
+    let c = Cluster::start(&[]);
+    for (i, scheme) in ["eddsa-ed25519", "schnorr-secp256k1-tr", "schnorr-secp256k1"]
+        .into_iter()
+        .enumerate()
+    {
+        // Any node coordinates a key generation; every node then holds the same key.
+        let key = c.keygen(i, scheme);
+        let id = key["id"].as_str().unwrap();
+        assert_eq!(key["parties"], json!(["alice", "bob", "carol"]));
+        for p in 0..3 {
+            let (status, v) = call("GET", &c.url(p, &format!("/keys/{id}")), &c.tokens[p], None);
+            assert_eq!(status, 200, "{v}");
+            assert_eq!(v["data"]["public_key"], key["public_key"]);
+        }
+        // Each node coordinates a signature, with itself among the signers.
+        for p in 0..3 {
+            let message = format!("{scheme} through node {p}");
+            let (status, sig) = c.sign(p, id, &message);
+            assert_eq!(status, 200, "{sig}");
+            let data = &sig["data"];
+            assert_eq!(data["signers"].as_array().unwrap().len(), 2);
+            assert!(
+                data["signers"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&json!(c.world.parties[p].name))
+            );
+            verified(scheme, &key, &message, data);
+        }
+    }
+}
+
+#[test]
+fn policies_belong_to_each_node_and_a_refusal_names_the_node() {
+    let c = Cluster::start(&[]);
+    let key = c.keygen(0, "eddsa-ed25519");
+    let id = key["id"].as_str().unwrap();
+    // Bob's own policy for the key: never. Alice coordinates and picks bob (key order).
+    let (status, v) = put(
+        &c.url(1, &format!("/keys/{id}")),
+        &c.tokens[1],
+        json!({"policy": {"mode": "never"}}),
+    );
+    assert_eq!(status, 200, "{v}");
+    let (status, v) = c.sign(0, id, "refused by bob");
+    assert_eq!(status, 422, "{v}");
+    assert_eq!(v["error"]["code"], "policy_refused");
+    assert_eq!(v["error"]["details"]["node"], "bob");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("never"),
+        "{v}"
+    );
+    // Alice's policy does not bind bob, nor bob's alice: carol coordinates with alice.
+    let (status, v) = c.sign(2, id, "carol and alice");
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["data"]["signers"], json!(["alice", "carol"]));
+    verified("eddsa-ed25519", &key, "carol and alice", &v["data"]);
+    // Bob audited its refusal.
+    let out = c
+        .world
+        .mpc(1)
+        .args(["--json", "audit", "log"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("serve.decline"));
+}
+
+#[test]
+fn a_killed_node_fails_the_request_in_bounded_time_naming_it_and_the_rest_sign() {
+    let mut c = Cluster::start(&["--session-timeout", "3s"]);
+    let key = c.keygen(0, "eddsa-ed25519");
+    let id = key["id"].as_str().unwrap().to_string();
+    c.kill(1);
+    // At once, bob still looks up to alice: the session waits for him, then fails
+    // within the session timeout, naming him.
+    let started = Instant::now();
+    let (status, v) = c.sign(0, &id, "bob is gone");
+    let took = started.elapsed();
+    assert!(status == 504 || status == 503, "{v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("bob"),
+        "{v}"
+    );
+    assert!(took < Duration::from_secs(20), "took {took:?}");
+    // Alice's unfinished session is abandoned: its nonce is destroyed, not kept.
+    if status == 504 {
+        let sid = v["error"]["details"]["session"].as_str().unwrap();
+        let (_, s) = call(
+            "GET",
+            &c.url(0, &format!("/sessions/{sid}")),
+            &c.tokens[0],
+            None,
+        );
+        assert_eq!(s["data"]["status"], "aborted", "{s}");
+    }
+    // Once bob's silence is noticed, alice signs with carol.
+    std::thread::sleep(Duration::from_secs(5));
+    let (status, v) = c.sign(0, &id, "alice and carol");
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["data"]["signers"], json!(["alice", "carol"]));
+    verified("eddsa-ed25519", &key, "alice and carol", &v["data"]);
+    // With carol gone too, no two signers are up: 503 naming both.
+    c.kill(2);
+    std::thread::sleep(Duration::from_secs(5));
+    let (status, v) = c.sign(0, &id, "nobody");
+    assert_eq!(status, 503, "{v}");
+    assert_eq!(
+        v["error"]["details"]["unreachable"],
+        json!(["bob", "carol"])
+    );
+    // Bob comes back and signs again.
+    c.nodes[1] = Some(c.start_node(1, &["--session-timeout", "3s"]));
+    c.wait_up(&[0, 1]);
+    let (status, v) = c.sign(0, &id, "bob is back");
+    assert_eq!(status, 200, "{v}");
+    verified("eddsa-ed25519", &key, "bob is back", &v["data"]);
+}
+
+#[test]
+fn a_restarted_bus_is_rejoined_and_signing_resumes() {
+    let mut c = Cluster::start(&[]);
+    let key = c.keygen(0, "schnorr-secp256k1-tr");
+    let id = key["id"].as_str().unwrap().to_string();
+    let (status, v) = c.sign(1, &id, "before");
+    assert_eq!(status, 200, "{v}");
+    // The relay restarts on the same address: every node reconnects by itself.
+    let addr = c.relay.addr.clone();
+    c.relay.child.kill().unwrap();
+    c.relay.child.wait().unwrap();
+    let ready = format!("{}/health/ready", c.nodes[1].as_ref().unwrap().url);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while call("GET", &ready, "", None).0 != 503 {
+        assert!(Instant::now() < deadline, "still ready with the bus down");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    c.relay = RelayProc::start(&addr, &[]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, v) = c.sign(1, &id, "after");
+        if status == 200 {
+            verified("schnorr-secp256k1-tr", &key, "after", &v["data"]);
+            break;
+        }
+        assert!(matches!(status, 503 | 504), "{v}");
+        assert!(
+            Instant::now() < deadline,
+            "no signature after the relay restarted: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    // Ready again.
+    let (status, _) = call(
+        "GET",
+        &format!("{}/health/ready", c.nodes[1].as_ref().unwrap().url),
+        "",
+        None,
+    );
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn a_stranger_on_the_bus_is_ignored_and_nothing_is_started() {
+    let c = Cluster::start(&[]);
+    // A node that is not a member authenticates to the relay (the relay lets any key
+    // in) and proposes a key generation to alice: alice drops it and says why.
+    let stranger = std::sync::Arc::new(mpc::identity::Identity::generate("mallory"));
+    let bus = mpc::serve::bus::Bus::start(
+        &c.relay.addr,
+        stranger.clone(),
+        std::sync::Arc::new(|_, _| {}),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !bus.connected() {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let alice = c.world.parties[0].home.clone();
+    let card = |p: usize| {
+        mpc::identity::Card::from_json(&std::fs::read(&c.world.parties[p].card).unwrap()).unwrap()
+    };
+    let plan = mpc::plan::Plan::Keygen(mpc::plan::KeygenPlan {
+        version: 1,
+        scheme: mpc::scheme::Scheme::EddsaEd25519,
+        threshold: 2,
+        parties: vec![card(0), card(1), stranger.card()],
+        label: "not from a member".into(),
+        expires_at: mpc::plan::now() + 600,
+        nonce: mpc::plan::fresh_nonce(),
+        aux: None,
+    });
+    let payload = mpc::serve::cluster::encode_node(
+        &stranger,
+        &mpc::serve::cluster::NodeMsg::Propose {
+            plan: plan.to_json(),
+        },
+    );
+    let alice_key = mpc::serve::cluster::card_key(&card(0));
+    bus.post(&[alice_key], &payload, false).unwrap();
+    bus.post(&[alice_key], b"\x01garbage", false).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut log = Vec::new();
+    while !log
+        .iter()
+        .any(|l: &String| l.contains("not a cluster member"))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "alice did not report the stranger: {log:?}"
+        );
+        log.extend(c.nodes[0].as_ref().unwrap().log_lines());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (_, s) = call("GET", &c.url(0, "/sessions"), &c.tokens[0], None);
+    assert_eq!(s["data"]["sessions"], json!([]), "a session was started");
+    drop(alice);
+    bus.stop();
+}

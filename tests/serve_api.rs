@@ -1,0 +1,499 @@
+//! The node's HTTP API, in process: every route through the real router, the real
+//! token check and the real audit chain, against a party home made by the CLI. No bus:
+//! what needs the other members fails the way it does when they are unreachable.
+
+mod common;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use common::{PASS, World, code, stderr};
+use http_body_util::BodyExt;
+use mpc::serve::api;
+use mpc::serve::node::{Config, Node};
+use mpc::serve::policy::{self, Mode, Policy};
+use mpc::serve::tokens::{self, Scope};
+use mpc::store::Home;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+use tower::ServiceExt;
+
+struct Api {
+    world: World,
+    node: Arc<Node>,
+    app: Router,
+    key: String,
+    public_key: String,
+    admin: String,
+    signer: String,
+    reader: String,
+}
+
+fn node_for(world: &World, config: Config) -> Arc<Node> {
+    let home = Home::resolve(Some(world.parties[0].home.clone()));
+    let identity = home
+        .unlock(&age::secrecy::SecretString::from(PASS.to_string()))
+        .unwrap();
+    Arc::new(Node::new(home, identity, vec![], config).unwrap())
+}
+
+fn setup(config: Config) -> Api {
+    let world = World::new(3);
+    let (key, public_key) = world.keygen("eddsa-ed25519", 2);
+    let node = node_for(&world, config);
+    let token = |scope, keys: Option<Vec<String>>| {
+        tokens::create(&mut node.db(), "test", scope, keys, None)
+            .unwrap()
+            .1
+            .to_string()
+    };
+    let admin = token(Scope::Admin, None);
+    let signer = token(Scope::Sign, Some(vec!["0000000000000000".into()]));
+    let reader = token(Scope::Read, None);
+    let app = api::router(Arc::clone(&node), Duration::from_secs(10));
+    Api {
+        world,
+        node,
+        app,
+        key,
+        public_key,
+        admin,
+        signer,
+        reader,
+    }
+}
+
+struct Got {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: Value,
+    text: String,
+}
+
+impl Api {
+    async fn call(&self, method: &str, uri: &str, token: Option<&str>, body: Option<Body>) -> Got {
+        let mut req = Request::builder().method(method).uri(uri);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let body = match body {
+            Some(b) => {
+                req = req.header("content-type", "application/json");
+                b
+            }
+            None => Body::empty(),
+        };
+        let res = self
+            .app
+            .clone()
+            .oneshot(req.body(body).unwrap())
+            .await
+            .unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        // Whatever the route and outcome, no secret ever leaves.
+        for secret in [&self.admin, &self.signer, &self.reader] {
+            let tail = secret.rsplit('_').next().unwrap();
+            assert!(!text.contains(tail), "a response holds a token: {text}");
+        }
+        assert!(!text.contains(PASS), "a response holds the passphrase");
+        Got {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    async fn json(&self, method: &str, uri: &str, token: &str, body: Value) -> Got {
+        self.call(method, uri, Some(token), Some(Body::from(body.to_string())))
+            .await
+    }
+}
+
+/// A failure in the envelope with this status and code.
+fn failed(g: &Got, status: u16, code: &str) {
+    assert_eq!(g.status.as_u16(), status, "{}", g.text);
+    assert_eq!(g.body["success"], false, "{}", g.text);
+    assert_eq!(g.body["error"]["code"], code, "{}", g.text);
+    assert!(g.body["data"].is_null());
+    assert!(
+        g.body["meta"]["request_id"]
+            .as_str()
+            .is_some_and(|r| !r.is_empty())
+    );
+    assert!(!g.body["error"]["message"].as_str().unwrap().is_empty());
+}
+
+fn succeeded(g: &Got) -> &Value {
+    assert_eq!(g.status, StatusCode::OK, "{}", g.text);
+    assert_eq!(g.body["success"], true, "{}", g.text);
+    assert!(g.body["error"].is_null());
+    assert!(g.body["meta"]["timestamp"].is_string());
+    &g.body["data"]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_answers_in_the_envelope_with_precise_statuses() {
+    let a = setup(Config::default());
+    let key = a.key.clone();
+
+    // Health needs no token.
+    assert_eq!(
+        succeeded(&a.call("GET", "/health/live", None, None).await)["status"],
+        "live"
+    );
+    let ready = a.call("GET", "/health/ready", None, None).await;
+    assert_eq!(succeeded(&ready)["bus"], "none");
+
+    // 401: no token, a malformed one, a forged one, a revoked one.
+    failed(
+        &a.call("GET", "/api/v1/keys", None, None).await,
+        401,
+        "unauthorized",
+    );
+    failed(
+        &a.call("GET", "/api/v1/keys", Some("nonsense"), None).await,
+        401,
+        "unauthorized",
+    );
+    let mut forged = a.reader.clone();
+    forged.replace_range(forged.len() - 4.., "0000");
+    failed(
+        &a.call("GET", "/api/v1/keys", Some(&forged), None).await,
+        401,
+        "unauthorized",
+    );
+    let (rec, revoked) =
+        tokens::create(&mut a.node.db(), "gone", Scope::Admin, None, None).unwrap();
+    tokens::revoke(&mut a.node.db(), &rec.id).unwrap();
+    let g = a.call("GET", "/api/v1/keys", Some(&revoked), None).await;
+    failed(&g, 401, "unauthorized");
+    assert!(g.text.contains("revoked"));
+
+    // Reading.
+    let keys = a.call("GET", "/api/v1/keys", Some(&a.reader), None).await;
+    let list = succeeded(&keys)["keys"].as_array().unwrap().clone();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["id"], key.as_str());
+    assert_eq!(list[0]["public_key"], a.public_key.as_str());
+    assert_eq!(list[0]["parties"], json!(["alice", "bob", "carol"]));
+    assert_eq!(list[0]["policy"]["mode"], "auto");
+    let shown = a
+        .call(
+            "GET",
+            &format!("/api/v1/keys/{}", &key[..8]),
+            Some(&a.reader),
+            None,
+        )
+        .await;
+    assert_eq!(succeeded(&shown)["id"], key.as_str());
+    failed(
+        &a.call("GET", "/api/v1/keys/ffffffffffff", Some(&a.reader), None)
+            .await,
+        404,
+        "key_not_found",
+    );
+    // A sign token limited to another key sees none of this one.
+    let limited = a.call("GET", "/api/v1/keys", Some(&a.signer), None).await;
+    assert!(succeeded(&limited)["keys"].as_array().unwrap().is_empty());
+    failed(
+        &a.call("GET", &format!("/api/v1/keys/{key}"), Some(&a.signer), None)
+            .await,
+        403,
+        "forbidden",
+    );
+
+    // 404 and 405 for routes, in the envelope too.
+    failed(
+        &a.call("GET", "/api/v1/nothing", Some(&a.reader), None)
+            .await,
+        404,
+        "not_found",
+    );
+    failed(
+        &a.call("GET", "/nowhere", None, None).await,
+        404,
+        "not_found",
+    );
+    failed(
+        &a.call("DELETE", "/api/v1/sign", Some(&a.admin), None).await,
+        405,
+        "method_not_allowed",
+    );
+
+    // Scopes: a read token cannot sign or set policy.
+    let sign = json!({"key_id": key, "message": "hi"});
+    failed(
+        &a.json("POST", "/api/v1/sign", &a.reader, sign.clone())
+            .await,
+        403,
+        "forbidden",
+    );
+    failed(
+        &a.json("POST", "/api/v1/sign", &a.signer, sign.clone())
+            .await,
+        403,
+        "forbidden",
+    );
+    let never = json!({"policy": {"mode": "never"}});
+    failed(
+        &a.json(
+            "PUT",
+            &format!("/api/v1/keys/{key}"),
+            &a.reader,
+            never.clone(),
+        )
+        .await,
+        403,
+        "forbidden",
+    );
+
+    // 400: malformed JSON, unknown fields, bad encodings; 415 without JSON; 413.
+    let bad = a
+        .call(
+            "POST",
+            "/api/v1/sign",
+            Some(&a.admin),
+            Some(Body::from("{not json")),
+        )
+        .await;
+    failed(&bad, 400, "bad_request");
+    failed(
+        &a.json(
+            "POST",
+            "/api/v1/sign",
+            &a.admin,
+            json!({"key_id": key, "message": "hi", "extra": 1}),
+        )
+        .await,
+        400,
+        "bad_request",
+    );
+    failed(
+        &a.json(
+            "POST",
+            "/api/v1/sign",
+            &a.admin,
+            json!({"key_id": key, "message": "zz", "encoding": "hex"}),
+        )
+        .await,
+        400,
+        "bad_request",
+    );
+    failed(
+        &a.json(
+            "POST",
+            "/api/v1/sign",
+            &a.admin,
+            json!({"key_id": key, "message": "hi", "hash": "keccak256"}),
+        )
+        .await,
+        400,
+        "bad_request",
+    );
+    let plain = Request::builder()
+        .method("POST")
+        .uri("/api/v1/sign")
+        .header("authorization", format!("Bearer {}", a.admin))
+        .body(Body::from(sign.to_string()))
+        .unwrap();
+    let res = a.app.clone().oneshot(plain).await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let huge = json!({"key_id": key, "message": "x".repeat(api::MAX_BODY + 10)});
+    failed(
+        &a.json("POST", "/api/v1/sign", &a.admin, huge).await,
+        413,
+        "too_large",
+    );
+    failed(
+        &a.json(
+            "POST",
+            "/api/v1/sign",
+            &a.admin,
+            json!({"key_id": "ffffffffff", "message": "hi"}),
+        )
+        .await,
+        404,
+        "key_not_found",
+    );
+
+    // 503: the other members are unreachable (this node has no bus), named.
+    let g = a.json("POST", "/api/v1/sign", &a.admin, sign.clone()).await;
+    failed(&g, 503, "not_enough_nodes");
+    assert_eq!(
+        g.body["error"]["details"]["unreachable"],
+        json!(["bob", "carol"])
+    );
+
+    // 422: this node's own policy says never; the node is named.
+    let set = a
+        .json("PUT", &format!("/api/v1/keys/{key}"), &a.admin, never)
+        .await;
+    assert_eq!(succeeded(&set)["policy"]["mode"], "never");
+    assert_eq!(policy::get(&a.node.db(), &key).unwrap().mode, Mode::Never);
+    let g = a.json("POST", "/api/v1/sign", &a.admin, sign.clone()).await;
+    failed(&g, 422, "policy_refused");
+    assert_eq!(g.body["error"]["details"]["node"], "alice");
+    // A limit: no signatures at all this hour.
+    let limited = Policy {
+        max_per_hour: Some(0),
+        ..Policy::default()
+    };
+    policy::set(&mut a.node.db(), &key, &limited).unwrap();
+    let g = a.json("POST", "/api/v1/sign", &a.admin, sign.clone()).await;
+    failed(&g, 422, "policy_refused");
+    assert!(g.text.contains("limit"), "{}", g.text);
+    policy::set(&mut a.node.db(), &key, &Policy::default()).unwrap();
+
+    // A signature made by the CLI, to verify below.
+    let sig = a.world.sign(&key, &[0, 1], b"checked");
+
+    // 409: a suspended key.
+    let out = a
+        .world
+        .mpc(0)
+        .args(["suspend", &key, "--reason", "test"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    failed(
+        &a.json("POST", "/api/v1/sign", &a.admin, sign.clone()).await,
+        409,
+        "wrong_key_state",
+    );
+
+    // Verify: valid, invalid, malformed.
+    let v = json!({"scheme": "eddsa-ed25519", "public_key": a.public_key, "message": "checked", "signature": hex::encode(&sig)});
+    assert_eq!(
+        succeeded(&a.json("POST", "/api/v1/verify", &a.reader, v.clone()).await)["valid"],
+        true
+    );
+    let mut wrong = v.clone();
+    wrong["message"] = json!("other");
+    assert_eq!(
+        succeeded(&a.json("POST", "/api/v1/verify", &a.reader, wrong).await)["valid"],
+        false
+    );
+    let mut short = v.clone();
+    short["signature"] = json!("abcd");
+    failed(
+        &a.json("POST", "/api/v1/verify", &a.reader, short).await,
+        400,
+        "bad_request",
+    );
+
+    // Nodes and sessions.
+    let nodes = a.call("GET", "/api/v1/nodes", Some(&a.reader), None).await;
+    let nodes = succeeded(&nodes)["nodes"].as_array().unwrap().clone();
+    assert_eq!(nodes.len(), 1);
+    assert_eq!(nodes[0]["name"], "alice");
+    assert_eq!(nodes[0]["this_node"], true);
+    let sessions = a
+        .call("GET", "/api/v1/sessions", Some(&a.reader), None)
+        .await;
+    let sessions = succeeded(&sessions)["sessions"].as_array().unwrap().clone();
+    assert_eq!(sessions.len(), 2, "the keygen and the signing");
+    let sid = sessions[0]["id"].as_str().unwrap();
+    let one = a
+        .call(
+            "GET",
+            &format!("/api/v1/sessions/{}", &sid[..12]),
+            Some(&a.reader),
+            None,
+        )
+        .await;
+    assert_eq!(succeeded(&one)["id"], sid);
+    failed(
+        &a.call(
+            "GET",
+            "/api/v1/sessions/abcdefabcdef",
+            Some(&a.reader),
+            None,
+        )
+        .await,
+        404,
+        "session_not_found",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_request_has_exactly_one_audit_row_with_its_request_id_and_never_the_token() {
+    let a = setup(Config::default());
+    let mut ids = Vec::new();
+    for (uri, token) in [
+        ("/api/v1/keys", Some(a.reader.as_str())),
+        ("/api/v1/keys", None),
+        ("/api/v1/nodes", Some(a.admin.as_str())),
+        ("/api/v1/nope", Some(a.admin.as_str())),
+    ] {
+        let g = a.call("GET", uri, token, None).await;
+        let rid = g.body["meta"]["request_id"].as_str().unwrap().to_string();
+        assert_eq!(g.headers["x-request-id"], rid.as_str());
+        ids.push((rid, g.status.as_u16()));
+    }
+    // A client's own request id is kept.
+    let req = Request::builder()
+        .uri("/api/v1/keys")
+        .header("authorization", format!("Bearer {}", a.reader))
+        .header("x-request-id", "client-chosen-1")
+        .body(Body::empty())
+        .unwrap();
+    let res = a.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(res.headers()["x-request-id"], "client-chosen-1");
+    ids.push(("client-chosen-1".into(), 200));
+
+    let rows = a.node.db().audit_rows().unwrap();
+    let api: Vec<_> = rows.iter().filter(|r| r.action == "api").collect();
+    for (rid, status) in &ids {
+        let mine: Vec<_> = api
+            .iter()
+            .filter(|r| {
+                serde_json::from_str::<Value>(&r.detail).unwrap()["request_id"] == rid.as_str()
+            })
+            .collect();
+        assert_eq!(mine.len(), 1, "request {rid}");
+        let d: Value = serde_json::from_str(&mine[0].detail).unwrap();
+        assert_eq!(d["status"], *status);
+    }
+    for r in &rows {
+        for t in [&a.admin, &a.reader, &a.signer] {
+            assert!(
+                !r.detail.contains(t.rsplit('_').next().unwrap()),
+                "an audit row holds a token"
+            );
+        }
+    }
+    assert!(
+        a.node.db().audit_verify().unwrap().is_ok(),
+        "the chain is intact"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_over_its_rate_gets_429_with_retry_after() {
+    let a = setup(Config {
+        rate_limit: std::num::NonZeroU32::new(3),
+        ..Config::default()
+    });
+    let mut statuses = Vec::new();
+    let mut retry = None;
+    for _ in 0..6 {
+        let g = a.call("GET", "/api/v1/keys", Some(&a.reader), None).await;
+        if g.status == StatusCode::TOO_MANY_REQUESTS {
+            failed(&g, 429, "rate_limited");
+            retry = g.headers.get("retry-after").cloned();
+        }
+        statuses.push(g.status.as_u16());
+    }
+    assert_eq!(&statuses[..3], &[200, 200, 200]);
+    assert!(statuses[3..].contains(&429), "{statuses:?}");
+    assert!(retry.unwrap().to_str().unwrap().parse::<u64>().unwrap() >= 1);
+    // Another token has its own allowance.
+    let g = a.call("GET", "/api/v1/keys", Some(&a.admin), None).await;
+    succeeded(&g);
+}
