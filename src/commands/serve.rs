@@ -326,7 +326,7 @@ fn serve(ctx: &Ctx, a: ServeRunArgs) -> Result<()> {
             Arc::new(move |from, payload| {
                 let Some(node) = weak.upgrade() else { return };
                 match node.cluster.receive(from, &payload) {
-                    Ok(Some((plan, proposer))) => node.proposed(plan, proposer),
+                    Ok(Some((msg, sender))) => node.on_message(msg, sender),
                     Ok(None) => {}
                     Err(why) => log(&why),
                 }
@@ -334,6 +334,7 @@ fn serve(ctx: &Ctx, a: ServeRunArgs) -> Result<()> {
         );
         node.cluster.attach(Arc::clone(&bus));
         start_beats(&node);
+        start_refill(&node);
         bus
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -417,6 +418,19 @@ fn start_beats(node: &Arc<Node>) {
             );
             drop(node);
             std::thread::sleep(cluster::BEAT);
+        }
+    });
+}
+
+/// Keeps the FROST nonce pools filled (see `serve::fast`).
+fn start_refill(node: &Arc<Node>) {
+    let weak = Arc::downgrade(node);
+    std::thread::spawn(move || {
+        loop {
+            let Some(node) = weak.upgrade() else { return };
+            node.refill(None);
+            drop(node);
+            std::thread::sleep(Duration::from_millis(100));
         }
     });
 }

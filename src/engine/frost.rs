@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 mod maintenance;
+pub mod preprocessed;
 pub use maintenance::{refresh_step, repair_step};
 
 /// Every other party's round-1 DKG package, by identifier.

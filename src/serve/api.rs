@@ -6,7 +6,9 @@
 //! session, message digest) before its response leaves, so no signature is returned
 //! without its audit row.
 
-use super::node::{KeygenRequest, MessageEncoding, Node, SignRequest, decode_message};
+use super::node::{
+    BatchRequest, KeygenRequest, MessageEncoding, Node, SignRequest, decode_message,
+};
 use super::tokens::{self, Scope, TokenRecord};
 use super::{ApiError, policy};
 use crate::ceremony::Outcome;
@@ -82,6 +84,7 @@ pub fn router(node: Shared, request_timeout: Duration) -> Router {
         .route("/keys", get(list_keys).post(create_key))
         .route("/keys/{id}", get(show_key).put(update_key))
         .route("/sign", post(sign))
+        .route("/sign/batch", post(sign_batch))
         .route("/verify", post(verify))
         .route("/nodes", get(list_nodes))
         .route("/sessions", get(list_sessions))
@@ -268,16 +271,13 @@ async fn authenticate_and_audit(
         "session": note.session,
         "message_sha256": note.digest,
     });
-    let n = node.clone();
-    let written = tokio::task::spawn_blocking(move || n.db().audit("api", &route, detail)).await;
-    match written {
-        Ok(Ok(())) => res,
+    match node.audit.write_async("api", &route, detail).await {
+        Ok(()) => res,
         // The audit row is the condition for answering: without it, nothing leaves.
-        Ok(Err(e)) => fail(
+        Err(e) => fail(
             ApiError::internal(format!("the audit row was not written: {e}")),
             &rid,
         ),
-        Err(e) => fail(ApiError::internal(e), &rid),
     }
 }
 
@@ -531,6 +531,44 @@ async fn sign(
             .map(str::to_string),
     };
     let mut r = reply(&rid, result);
+    r.note = note;
+    r
+}
+
+async fn sign_batch(
+    State(node): State<Shared>,
+    Extension(rid): Extension<RequestId>,
+    Extension(caller): Extension<Caller>,
+    b: Result<Json<BatchRequest>, JsonRejection>,
+) -> Reply {
+    let mut note = AuditNote::default();
+    let result = async {
+        caller.require(Scope::Sign)?;
+        let req = body(b)?;
+        let mut digests = Vec::with_capacity(req.messages.len());
+        for m in &req.messages {
+            let bytes = decode_message(m, req.encoding)?;
+            digests.push(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)));
+        }
+        note.digest = Some(digests.join(","));
+        let n = node.clone();
+        let id = req.key_id.clone();
+        let key = blocking(move || n.key(&id)).await?;
+        note.key = Some(key.id.clone());
+        caller.require_key(&key.id)?;
+        let rid2 = rid.0.clone();
+        blocking(move || node.sign_batch(&req, &rid2)).await
+    }
+    .await;
+    note.session = match &result {
+        Ok(s) => s.first().map(|s| s.session.clone()),
+        Err(e) => e
+            .details
+            .get("session")
+            .and_then(|s| s.as_str())
+            .map(str::to_string),
+    };
+    let mut r = reply(&rid, result.map(|s| serde_json::json!({"signatures": s})));
     r.note = note;
     r
 }

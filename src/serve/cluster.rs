@@ -56,6 +56,40 @@ pub enum NodeMsg {
         /// The failure's code, or the result's kind.
         detail: String,
     },
+    /// Preprocessed FROST commitments of the sender's nonces for `key_id`, kept for the
+    /// recipient alone (each coordinator gets its own nonces, so two coordinators never
+    /// pick the same one).
+    Commitments {
+        /// The key.
+        key_id: String,
+        /// Drop every commitment of this sender for this key held before.
+        fresh: bool,
+        /// (nonce id, commitment hex).
+        items: Vec<(u64, String)>,
+    },
+    /// The sender (a coordinator) ran short of, or lost, the recipient's commitments for
+    /// `key_id`: drop the nonces kept for it and send fresh ones.
+    Want {
+        /// The key.
+        key_id: String,
+    },
+    /// Sign these messages with preprocessed nonces (one round trip).
+    FastSign {
+        /// The request id, hex (32 bytes); answers name it.
+        id: String,
+        /// The key.
+        key_id: String,
+        /// The messages (base64) and, per message, every signer's (nonce id, commitment
+        /// hex) by party index.
+        items: Vec<FastItem>,
+    },
+    /// The answer to `FastSign`: one share (hex) per message, in order.
+    Shares {
+        /// The request id.
+        id: String,
+        /// The shares.
+        shares: Vec<String>,
+    },
     /// Presence.
     Beat {
         /// Unix seconds when sent.
@@ -65,6 +99,16 @@ pub enum NodeMsg {
         /// How many keys it holds a share of.
         keys: usize,
     },
+}
+
+/// One message of a `FastSign` request.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FastItem {
+    /// The message, base64.
+    pub message: String,
+    /// (party index, nonce id, commitment hex) of every signer, ascending. (A list,
+    /// not a map: integer map keys do not survive the tagged enum in JSON.)
+    pub commitments: Vec<(u16, u64, String)>,
 }
 
 fn node_signed_message(sender: &[u8; 32], json: &[u8]) -> Vec<u8> {
@@ -153,6 +197,8 @@ struct InboxState {
     envelopes: Vec<Vec<u8>>,
     declined: Vec<Declined>,
     finished: Vec<Finished>,
+    /// `FastSign` answers: (member name, shares hex).
+    shares: Vec<(String, Vec<String>)>,
 }
 
 /// What has arrived for one session, with a wake-up for the thread running it.
@@ -201,6 +247,24 @@ impl Inbox {
                 .unwrap_or_else(|p| p.into_inner().0);
         }
         s.finished.clone()
+    }
+
+    /// Waits until `n` members answered a `FastSign`, one declined, or `deadline`;
+    /// returns the answers so far.
+    pub fn wait_shares(&self, n: usize, deadline: Instant) -> Vec<(String, Vec<String>)> {
+        let mut s = self.lock();
+        while s.shares.len() < n && s.declined.is_empty() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            s = self
+                .ready
+                .wait_timeout(s, left)
+                .map(|(g, _)| g)
+                .unwrap_or_else(|p| p.into_inner().0);
+        }
+        s.shares.clone()
     }
 
     /// The first member that declined, if one did.
@@ -348,14 +412,15 @@ impl Cluster {
         )
     }
 
-    /// Handles one pushed payload; returns a proposal (plan JSON, proposer) for the
-    /// node to decide on. Payloads from non-members and bad node messages are dropped
-    /// with the reason returned as `Err` for the log.
+    /// Handles one pushed payload: routes envelopes and answers to their sessions'
+    /// inboxes and records beats; returns a message for the node to act on (a proposal,
+    /// commitments, a request) with its sender. Payloads from non-members and bad node
+    /// messages are dropped with the reason returned as `Err` for the log.
     pub fn receive(
         &self,
         from: [u8; 32],
         payload: &[u8],
-    ) -> Result<Option<(String, Card)>, String> {
+    ) -> Result<Option<(NodeMsg, Card)>, String> {
         let Some(sender) = self.member(&from).cloned() else {
             return Err(format!(
                 "a payload from {}, which is not a cluster member, was dropped",
@@ -382,7 +447,21 @@ impl Cluster {
                 }
                 Ok(None)
             }
-            Payload::Node(NodeMsg::Propose { plan }) => Ok(Some((plan, sender))),
+            Payload::Node(NodeMsg::Shares { id, shares }) => {
+                if let Some(s) = crate::transport::wire::hex_array::<32>(&id)
+                    && let Some(i) = lock(&self.inboxes).get(&s)
+                {
+                    i.lock().shares.push((sender.name.clone(), shares));
+                    i.ready.notify_all();
+                }
+                Ok(None)
+            }
+            Payload::Node(
+                m @ (NodeMsg::Propose { .. }
+                | NodeMsg::Commitments { .. }
+                | NodeMsg::Want { .. }
+                | NodeMsg::FastSign { .. }),
+            ) => Ok(Some((m, sender))),
             Payload::Node(NodeMsg::Decline {
                 session,
                 code,

@@ -13,8 +13,10 @@
 //! (`ceremony`, `store`).
 
 pub mod api;
+pub mod audit;
 pub mod bus;
 pub mod cluster;
+pub mod fast;
 pub mod node;
 pub mod policy;
 pub mod tokens;

@@ -62,8 +62,21 @@ pub struct Node {
     pub started: Instant,
     /// Requests per token.
     pub limiter: Option<governor::DefaultKeyedRateLimiter<String>>,
+    /// The audit writer (group commit).
+    pub audit: super::audit::AuditWriter,
+    /// FROST nonce pools and cached shares.
+    pub pools: super::fast::Pools,
     running: AtomicUsize,
     stopping: AtomicBool,
+}
+
+/// Closes an inbox when dropped.
+pub(super) struct CloseOnDrop<'a>(pub &'a Cluster, pub [u8; 32]);
+
+impl Drop for CloseOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.close_inbox(&self.1);
+    }
 }
 
 /// A session's open inbox; closed when dropped.
@@ -98,7 +111,11 @@ impl Node {
     ) -> Result<Node, ApiError> {
         let identity = Arc::new(identity);
         let db = home.db().map_err(ApiError::store)?;
+        let audit = super::audit::AuditWriter::start(&home, Arc::clone(&identity))
+            .map_err(ApiError::store)?;
         Ok(Node {
+            audit,
+            pools: super::fast::Pools::default(),
             cluster: Arc::new(Cluster::new(identity.card(), members)),
             home,
             identity,
@@ -243,39 +260,128 @@ impl Node {
         }
     }
 
-    /// Coordinates a signature (`POST /sign`).
-    pub fn sign(&self, req: &SignRequest, request_id: &str) -> Result<Signed, ApiError> {
-        let _slot = self.slot().map_err(|e| ApiError::new(503, "busy", e))?;
-        let key = self.key(&req.key_id)?;
+    /// The key of a signing request, if it may sign with these options here (its
+    /// state, the hash mode's scheme, this node's own policy): this node is a signer of
+    /// every session it coordinates, so its policy is checked first.
+    fn signing_key(
+        &self,
+        key_id: &str,
+        hash: Option<HashMode>,
+        path: Option<&str>,
+    ) -> Result<(KeyRecord, Scheme, Option<HashMode>), ApiError> {
+        let key = self.key(key_id)?;
         crate::store::keystore::ensure_signs(&key)
             .map_err(|e| ApiError::new(409, "wrong_key_state", e.to_string()))?;
         let scheme: Scheme = key.scheme.parse().map_err(ApiError::internal)?;
-        let message = req.message_bytes()?;
-        let hash = match (scheme, req.hash) {
+        let bad = |m: &str| Err(ApiError::new(400, "bad_request", m.to_string()));
+        let hash = match (scheme, hash) {
             (Scheme::EcdsaSecp256k1, h) => Some(h.unwrap_or(HashMode::Sha256)),
-            (_, Some(_)) => {
-                return Err(ApiError::new(
-                    400,
-                    "bad_request",
-                    "`hash` applies only to ecdsa-secp256k1",
-                ));
-            }
+            (_, Some(_)) => return bad("`hash` applies only to ecdsa-secp256k1"),
             (_, None) => None,
         };
-        if req.path.is_some() && scheme != Scheme::EcdsaSecp256k1 {
-            return Err(ApiError::new(
-                400,
-                "bad_request",
-                "`path` applies only to ecdsa-secp256k1",
-            ));
+        if path.is_some() && scheme != Scheme::EcdsaSecp256k1 {
+            return bad("`path` applies only to ecdsa-secp256k1");
         }
-        // This node's own policy first: it is a signer of every session it coordinates.
         let own = {
             let db = self.db();
             let p = policy::get(&db, &key.id).map_err(ApiError::store)?;
-            policy::check(&db, &p, &key.id, hash, req.path.as_deref())
+            policy::check(&db, &p, &key.id, hash, path)
         };
         own.map_err(|why| self.refused_here(why))?;
+        Ok((key, scheme, hash))
+    }
+
+    /// Coordinates a signature (`POST /sign`): FROST from the nonce pools in one round
+    /// trip when they hold enough, else a whole signing session.
+    pub fn sign(&self, req: &SignRequest, request_id: &str) -> Result<Signed, ApiError> {
+        let _slot = self.slot().map_err(|e| ApiError::new(503, "busy", e))?;
+        let (key, scheme, hash) = self.signing_key(&req.key_id, req.hash, req.path.as_deref())?;
+        let message = req.message_bytes()?;
+        if scheme != Scheme::EcdsaSecp256k1 {
+            match self.sign_fast(&key, std::slice::from_ref(&message)) {
+                Some(Ok(f)) => {
+                    return self.signed(
+                        &key,
+                        scheme,
+                        &f.signatures[0],
+                        None,
+                        None,
+                        f.id,
+                        &f.signers,
+                        "preprocessed",
+                    );
+                }
+                // A signer lost its nonces (it restarted): a whole session still signs.
+                Some(Err(e)) if e.code == "node_refused" => {}
+                Some(Err(e)) => return Err(e),
+                None => {}
+            }
+        }
+        self.sign_full(&key, scheme, message, hash, req.path.clone(), request_id)
+    }
+
+    /// Coordinates signatures of several messages with one key (`POST /sign/batch`):
+    /// one round trip for all of them from the nonce pools, else one session each.
+    pub fn sign_batch(
+        &self,
+        req: &BatchRequest,
+        request_id: &str,
+    ) -> Result<Vec<Signed>, ApiError> {
+        let _slot = self.slot().map_err(|e| ApiError::new(503, "busy", e))?;
+        if req.messages.is_empty() || req.messages.len() > super::fast::MAX_BATCH {
+            return Err(ApiError::new(
+                400,
+                "bad_request",
+                format!("a batch has 1 to {} messages", super::fast::MAX_BATCH),
+            ));
+        }
+        let (key, scheme, hash) = self.signing_key(&req.key_id, req.hash, None)?;
+        let messages = req
+            .messages
+            .iter()
+            .map(|m| decode_message(m, req.encoding))
+            .collect::<Result<Vec<_>, _>>()?;
+        if scheme != Scheme::EcdsaSecp256k1 {
+            match self.sign_fast(&key, &messages) {
+                Some(Ok(f)) => {
+                    return f
+                        .signatures
+                        .iter()
+                        .map(|s| {
+                            self.signed(
+                                &key,
+                                scheme,
+                                s,
+                                None,
+                                None,
+                                f.id.clone(),
+                                &f.signers,
+                                "preprocessed",
+                            )
+                        })
+                        .collect();
+                }
+                Some(Err(e)) if e.code == "node_refused" => {}
+                Some(Err(e)) => return Err(e),
+                None => {}
+            }
+        }
+        messages
+            .into_iter()
+            .map(|m| self.sign_full(&key, scheme, m, hash, None, request_id))
+            .collect()
+    }
+
+    /// A whole signing session among this node and `t - 1` up members.
+    fn sign_full(
+        &self,
+        key: &KeyRecord,
+        scheme: Scheme,
+        message: Vec<u8>,
+        hash: Option<HashMode>,
+        path: Option<String>,
+        request_id: &str,
+    ) -> Result<Signed, ApiError> {
         let parties = key.parties().map_err(ApiError::store)?;
         let signers = self.pick(&parties, key.threshold)?;
         use base64::Engine as _;
@@ -292,7 +398,7 @@ impl Node {
             expires_at: now() + self.config.session_timeout.as_secs() + 60,
             nonce: fresh_nonce(),
             hash,
-            path: req.path.clone(),
+            path,
             presign: None,
         })
         .validated()
@@ -321,17 +427,44 @@ impl Node {
             ));
         };
         let raw = hex::decode(&signature).map_err(ApiError::internal)?;
-        let forms = match (<[u8; 64]>::try_from(raw.as_slice()), recovery_id) {
+        self.signed(
+            key,
+            scheme,
+            &raw,
+            recovery_id,
+            derived_public_key,
+            session,
+            &signers,
+            "full",
+        )
+    }
+
+    /// The answer for a signature.
+    #[allow(clippy::too_many_arguments)]
+    fn signed(
+        &self,
+        key: &KeyRecord,
+        scheme: Scheme,
+        raw: &[u8],
+        recovery_id: Option<u8>,
+        derived_public_key: Option<String>,
+        session: String,
+        signers: &[u16],
+        mode: &str,
+    ) -> Result<Signed, ApiError> {
+        use base64::Engine as _;
+        let forms = match (<[u8; 64]>::try_from(raw), recovery_id) {
             (Ok(rs), Some(v)) => {
                 Some(crate::pubkey::ecdsa_forms(&rs, v).map_err(ApiError::internal)?)
             }
             _ => None,
         };
+        let parties = key.parties().map_err(ApiError::store)?;
         Ok(Signed {
-            key_id: key.id,
+            key_id: key.id.clone(),
             scheme: scheme.id().to_string(),
-            signature_base64: base64::engine::general_purpose::STANDARD.encode(&raw),
-            signature,
+            signature: hex::encode(raw),
+            signature_base64: base64::engine::general_purpose::STANDARD.encode(raw),
             der: forms.as_ref().map(|f| hex::encode(&f.der)),
             recoverable: forms.as_ref().map(|f| hex::encode(&f.recoverable)),
             eth: forms.as_ref().map(|f| hex::encode(&f.eth)),
@@ -342,7 +475,7 @@ impl Node {
                 .iter()
                 .filter_map(|&i| parties.get(usize::from(i) - 1).map(|c| c.name.clone()))
                 .collect(),
-            mode: "full".into(),
+            mode: mode.into(),
         })
     }
 
@@ -359,24 +492,27 @@ impl Node {
     /// This node's decision on contributing to a signing plan proposed by `proposer`,
     /// audited; `Err` says why not.
     fn decide_sign(&self, plan: &SignPlan, proposer: &Card) -> Result<(), String> {
-        let mut db = self.db();
-        let decision = policy::get(&db, &plan.key_id)
-            .map_err(|e| e.to_string())
-            .and_then(|p| policy::check(&db, &p, &plan.key_id, plan.hash, plan.path.as_deref()));
+        let decision = {
+            let db = self.db();
+            policy::get(&db, &plan.key_id)
+                .map_err(|e| e.to_string())
+                .and_then(|p| policy::check(&db, &p, &plan.key_id, plan.hash, plan.path.as_deref()))
+        };
+        let whole = Plan::Sign(plan.clone());
         let detail = serde_json::json!({
-            "session": hex::encode(Plan::Sign(plan.clone()).session_id()),
+            "session": hex::encode(whole.session_id()),
             "proposer": proposer.name,
             "joined": decision.is_ok(),
             "reason": decision.as_ref().err(),
-            "message_sha256": hex::encode(<sha2::Sha256 as sha2::Digest>::digest(plan.message.as_bytes())),
+            "message_sha256": hex::encode(<sha2::Sha256 as sha2::Digest>::digest(whole.message().unwrap_or_default())),
+            "path": "full",
         });
         let action = if decision.is_ok() {
             SIGN_ACTION
         } else {
             "serve.decline"
         };
-        db.audit(action, &plan.key_id, detail)
-            .map_err(|e| e.to_string())?;
+        self.audit.write(action, &plan.key_id, detail)?;
         decision
     }
 
@@ -537,9 +673,56 @@ impl Node {
         Ok(outcome)
     }
 
+    /// A node message from member `sender` (see [`Cluster::receive`]). Runs on the bus
+    /// thread: what takes time goes to a thread of its own.
+    pub fn on_message(self: &Arc<Self>, msg: NodeMsg, sender: Card) {
+        match msg {
+            NodeMsg::Propose { plan } => self.proposed(plan, sender),
+            NodeMsg::Commitments {
+                key_id,
+                fresh,
+                items,
+            } => self.commitments(&sender, &key_id, fresh, items),
+            NodeMsg::Want { key_id } => {
+                let node = Arc::clone(self);
+                std::thread::spawn(move || node.refill(Some((&key_id, &sender))));
+            }
+            NodeMsg::FastSign { id, key_id, items } => {
+                let Ok(slot) = self.slot() else {
+                    let _ = self.cluster.send_node(
+                        &self.identity,
+                        &[&sender],
+                        &NodeMsg::Decline {
+                            session: id,
+                            code: "busy".into(),
+                            reason: "the node is at its limit of sessions".into(),
+                        },
+                    );
+                    return;
+                };
+                std::mem::forget(slot);
+                let node = Arc::clone(self);
+                let spawned =
+                    std::thread::Builder::new()
+                        .name("mpc-share".into())
+                        .spawn(move || {
+                            let _slot = Slot(&node.running);
+                            node.fast_sign_request(&sender, id, key_id, items);
+                        });
+                if spawned.is_err() {
+                    self.running.fetch_sub(1, Ordering::SeqCst);
+                }
+            }
+            other => super::log(&format!(
+                "unexpected node message from {}: {other:?}",
+                sender.name
+            )),
+        }
+    }
+
     /// A member proposed a session: decide, and run it on its own thread if this node
     /// joins. What is wrong with the proposal is answered with a `Decline` and logged.
-    pub fn proposed(self: &Arc<Self>, plan_json: String, proposer: Card) {
+    fn proposed(self: &Arc<Self>, plan_json: String, proposer: Card) {
         let plan = match Plan::from_json(plan_json.as_bytes()) {
             Ok(p) => p,
             Err(e) => {
@@ -642,9 +825,9 @@ impl Node {
                 .map_err(|why| ("policy_refused", why)),
             Plan::Keygen(_) => {
                 let detail = serde_json::json!({"session": hex::encode(plan.session_id()), "proposer": proposer.name, "joined": true});
-                self.db()
-                    .audit("serve.keygen", plan.label(), detail)
-                    .map_err(|e| ("storage", e.to_string()))
+                self.audit
+                    .write("serve.keygen", plan.label(), detail)
+                    .map_err(|e| ("storage", e))
             }
             other => Err((
                 "unsupported",
@@ -718,6 +901,22 @@ impl SignRequest {
     }
 }
 
+/// `POST /sign/batch`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    /// The key id (or a unique prefix).
+    pub key_id: String,
+    /// The messages.
+    pub messages: Vec<String>,
+    /// How the messages are written.
+    #[serde(default)]
+    pub encoding: MessageEncoding,
+    /// ecdsa-secp256k1: how the messages are hashed (default sha256).
+    #[serde(default)]
+    pub hash: Option<HashMode>,
+}
+
 /// A signature made by the cluster.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Signed {
@@ -748,7 +947,8 @@ pub struct Signed {
     pub session: String,
     /// The nodes that signed.
     pub signers: Vec<String>,
-    /// How it was made: `full` (a whole signing session).
+    /// How it was made: `preprocessed` (FROST, one round trip with pooled nonces) or
+    /// `full` (a whole signing session).
     pub mode: String,
 }
 

@@ -150,6 +150,20 @@ impl Db {
         self.audited(action, subject, detail, |_| Ok(()))
     }
 
+    /// Appends several audit rows in one write transaction (a group commit: one sync
+    /// for all of them).
+    pub fn audit_batch(
+        &mut self,
+        rows: &[(&str, &str, &serde_json::Value)],
+    ) -> Result<(), StoreError> {
+        let tx = self.write()?;
+        for (action, subject, detail) in rows {
+            append(&tx, action, subject, detail)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Runs `change` and appends its audit row in one write transaction: the change is
     /// never visible without its audit row, nor the row without the change.
     pub fn audited<T>(

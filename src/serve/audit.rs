@@ -1,0 +1,130 @@
+//! The node's audit writer: one thread with its own database connection appends the
+//! rows of every request and session decision, many per transaction (group commit),
+//! and answers each caller once its row is durable. A caller that needs the row
+//! before it goes on (a signature is not returned, a share is not sent, before its
+//! row) waits for that answer; the chain is the same hash-chained `audit` table the
+//! CLI writes, with a signed checkpoint at least every second while rows arrive.
+
+use crate::identity::Identity;
+use crate::store::{Home, StoreError};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// Rows written in one transaction at most.
+const BATCH: usize = 512;
+
+struct Row {
+    action: String,
+    subject: String,
+    detail: serde_json::Value,
+    done: tokio::sync::oneshot::Sender<Result<(), String>>,
+}
+
+/// A handle on the writer thread.
+#[derive(Clone)]
+pub struct AuditWriter {
+    tx: mpsc::Sender<Row>,
+}
+
+impl AuditWriter {
+    /// Starts the writer for `home`, signing checkpoints as `identity`.
+    pub fn start(home: &Home, identity: Arc<Identity>) -> Result<AuditWriter, StoreError> {
+        let mut db = home.db()?;
+        let (tx, rx) = mpsc::channel::<Row>();
+        std::thread::Builder::new()
+            .name("mpc-audit".into())
+            .spawn(move || {
+                let mut last_checkpoint = Instant::now();
+                while let Ok(first) = rx.recv() {
+                    let mut rows = vec![first];
+                    while rows.len() < BATCH {
+                        match rx.try_recv() {
+                            Ok(r) => rows.push(r),
+                            Err(_) => break,
+                        }
+                    }
+                    let list: Vec<(&str, &str, &serde_json::Value)> = rows
+                        .iter()
+                        .map(|r| (r.action.as_str(), r.subject.as_str(), &r.detail))
+                        .collect();
+                    let result = db.audit_batch(&list).map_err(|e| e.to_string());
+                    if result.is_ok() && last_checkpoint.elapsed() >= Duration::from_secs(1) {
+                        let _ = db.checkpoint(|m| identity.sign(m));
+                        last_checkpoint = Instant::now();
+                    }
+                    for r in rows {
+                        let _ = r.done.send(result.clone());
+                    }
+                }
+                // Every handle is gone: sign the head once more.
+                let _ = db.checkpoint(|m| identity.sign(m));
+            })
+            .map_err(|e| StoreError::Io {
+                path: home.db_path(),
+                source: e,
+            })?;
+        Ok(AuditWriter { tx })
+    }
+
+    fn submit(
+        &self,
+        action: &str,
+        subject: &str,
+        detail: serde_json::Value,
+    ) -> tokio::sync::oneshot::Receiver<Result<(), String>> {
+        let (done, rx) = tokio::sync::oneshot::channel();
+        let row = Row {
+            action: action.into(),
+            subject: subject.into(),
+            detail,
+            done,
+        };
+        if let Err(mpsc::SendError(row)) = self.tx.send(row) {
+            let _ = row.done.send(Err("the audit writer has stopped".into()));
+        }
+        rx
+    }
+
+    /// Appends a row and waits until it is durable (from a blocking thread).
+    pub fn write(
+        &self,
+        action: &str,
+        subject: &str,
+        detail: serde_json::Value,
+    ) -> Result<(), String> {
+        self.submit(action, subject, detail)
+            .blocking_recv()
+            .unwrap_or_else(|_| Err("the audit writer has stopped".into()))
+    }
+
+    /// Appends rows (`subject`, `detail`) under one action and waits until all are
+    /// durable.
+    pub fn write_all(
+        &self,
+        action: &str,
+        rows: Vec<(String, serde_json::Value)>,
+    ) -> Result<(), String> {
+        let waiting: Vec<_> = rows
+            .into_iter()
+            .map(|(subject, detail)| self.submit(action, &subject, detail))
+            .collect();
+        for w in waiting {
+            w.blocking_recv()
+                .unwrap_or_else(|_| Err("the audit writer has stopped".into()))?;
+        }
+        Ok(())
+    }
+
+    /// Appends a row and waits until it is durable (from async code).
+    pub async fn write_async(
+        &self,
+        action: &str,
+        subject: &str,
+        detail: serde_json::Value,
+    ) -> Result<(), String> {
+        self.submit(action, subject, detail)
+            .await
+            .unwrap_or_else(|_| Err("the audit writer has stopped".into()))
+    }
+}

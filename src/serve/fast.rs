@@ -1,0 +1,696 @@
+//! The FROST fast path of a cluster (DESIGN.md "Fast path state lives in memory").
+//!
+//! Every node keeps, per key and per coordinator (every member holding the key, itself
+//! included), a pool of preprocessed nonces in memory only, and sends each coordinator
+//! the commitments of the nonces kept for it ([`NodeMsg::Commitments`]). Nonces are
+//! never shared between coordinators, so two coordinators never pick the same one.
+//! A coordinator signs with one round trip: it takes one of its own nonces and one
+//! commitment of every other signer per message, sends [`NodeMsg::FastSign`], and
+//! aggregates the [`NodeMsg::Shares`]. A signer removes the nonces from its pool before
+//! it computes anything, so a replayed or repeated request finds them gone; a crash
+//! loses the pools, which is safe. A coordinator that runs short of a signer's
+//! commitments, or hears that one is unknown (the signer restarted), drops what it
+//! holds of that signer and asks for fresh ones ([`NodeMsg::Want`]); the request then
+//! takes the full two-round session instead.
+
+use super::ApiError;
+use super::cluster::{FastItem, NodeMsg, card_key};
+use super::node::Node;
+use crate::engine::KeyMaterial;
+use crate::identity::Card;
+use crate::scheme::Scheme;
+use crate::secret::SecretBytes;
+use crate::store::db::KeyRecord;
+use base64::Engine as _;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Nonces kept per key and coordinator.
+pub const TARGET: usize = 256;
+/// Refill below this many.
+pub const LOW: usize = 128;
+/// The most messages in one batch request.
+pub const MAX_BATCH: usize = 64;
+
+/// A key's share, decrypted once and kept in memory while the node runs.
+pub struct Loaded {
+    /// The scheme.
+    pub scheme: Scheme,
+    /// The share.
+    pub material: KeyMaterial,
+    /// This node's party index.
+    pub me: u16,
+    /// The parties, in key order.
+    pub parties: Vec<Card>,
+    /// t.
+    pub threshold: u16,
+    /// The key record's `updated_at` when loaded (a change reloads it).
+    pub updated_at: u64,
+}
+
+/// A signer's commitments held by a coordinator: (nonce id, commitment), oldest first.
+type Held = VecDeque<(u64, Vec<u8>)>;
+
+/// Signatures made in one round trip, their signers (party indices) and request id.
+pub(super) struct FastSigned {
+    /// One per message.
+    pub signatures: Vec<Vec<u8>>,
+    /// The signers.
+    pub signers: Vec<u16>,
+    /// The request id, hex.
+    pub id: String,
+}
+
+#[derive(Default)]
+struct Own {
+    next: u64,
+    nonces: HashMap<u64, SecretBytes>,
+}
+
+/// The node's pools.
+#[derive(Default)]
+pub struct Pools {
+    /// (key, coordinator key) → nonces kept for that coordinator.
+    own: Mutex<HashMap<(String, [u8; 32]), Own>>,
+    /// (key, signer index) → that signer's commitments held by this node.
+    held: Mutex<HashMap<(String, u16), Held>>,
+    /// When this node last asked a signer for fresh commitments.
+    wanted: Mutex<HashMap<(String, u16), Instant>>,
+    keys: Mutex<HashMap<String, Arc<Loaded>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Pools {
+    /// How many nonces this node keeps for `coordinator` for `key_id`.
+    pub fn own_len(&self, key_id: &str, coordinator: &[u8; 32]) -> usize {
+        lock(&self.own)
+            .get(&(key_id.to_string(), *coordinator))
+            .map_or(0, |o| o.nonces.len())
+    }
+
+    /// How many commitments of signer `index` this node holds for `key_id`.
+    pub fn held_len(&self, key_id: &str, index: u16) -> usize {
+        lock(&self.held)
+            .get(&(key_id.to_string(), index))
+            .map_or(0, VecDeque::len)
+    }
+
+    /// Levels for metrics and `/nodes`: (own nonces, held commitments) in all.
+    pub fn levels(&self) -> (usize, usize) {
+        (
+            lock(&self.own).values().map(|o| o.nonces.len()).sum(),
+            lock(&self.held).values().map(VecDeque::len).sum(),
+        )
+    }
+}
+
+impl Node {
+    /// The decrypted share of `key`, loaded once (again when the record changes).
+    pub(super) fn loaded(&self, key: &KeyRecord) -> Result<Arc<Loaded>, ApiError> {
+        if let Some(l) = lock(&self.pools.keys).get(&key.id)
+            && l.updated_at == key.updated_at
+        {
+            return Ok(Arc::clone(l));
+        }
+        let scheme: Scheme = key.scheme.parse().map_err(ApiError::internal)?;
+        let material = crate::ceremony::load_share(&self.home, &self.identity, &key.id)
+            .map_err(ApiError::ceremony)?;
+        let l = Arc::new(Loaded {
+            scheme,
+            material,
+            me: key.my_index,
+            parties: key.parties().map_err(ApiError::store)?,
+            threshold: key.threshold,
+            updated_at: key.updated_at,
+        });
+        lock(&self.pools.keys).insert(key.id.clone(), Arc::clone(&l));
+        Ok(l)
+    }
+
+    /// Tops up every pool this node keeps, sending the new commitments to their
+    /// coordinators. Runs in the background; `fresh_for` empties the pools of one
+    /// coordinator first (it asked).
+    pub fn refill(&self, fresh_for: Option<(&str, &Card)>) {
+        let keys = match self.db().keys() {
+            Ok(k) => k,
+            Err(e) => {
+                super::log(&format!("cannot list keys to refill nonce pools: {e}"));
+                return;
+            }
+        };
+        for key in keys.iter().filter(|k| k.status.may_sign()) {
+            let Ok(scheme) = key.scheme.parse::<Scheme>() else {
+                continue;
+            };
+            if scheme == Scheme::EcdsaSecp256k1 {
+                continue;
+            }
+            let Ok(parties) = key.parties() else { continue };
+            for c in &parties {
+                if self.cluster.member(&card_key(c)).is_none() || !self.cluster.is_up(c) {
+                    continue;
+                }
+                let fresh = fresh_for.is_some_and(|(k, f)| k == key.id && f.ed25519 == c.ed25519);
+                if let Err(e) = self.refill_one(key, c, fresh) {
+                    super::log(&format!(
+                        "cannot refill the nonces of key {} for {}: {}",
+                        key.id, c.name, e.message
+                    ));
+                }
+            }
+        }
+    }
+
+    fn refill_one(&self, key: &KeyRecord, coordinator: &Card, fresh: bool) -> Result<(), ApiError> {
+        let ck = card_key(coordinator);
+        let slot = (key.id.clone(), ck);
+        let have = {
+            let mut own = lock(&self.pools.own);
+            let o = own.entry(slot.clone()).or_default();
+            if fresh {
+                o.nonces.clear();
+            }
+            o.nonces.len()
+        };
+        if have >= LOW && !fresh {
+            return Ok(());
+        }
+        let loaded = self.loaded(key)?;
+        let made = crate::engine::preprocess(loaded.scheme, &loaded.material, TARGET - have)
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let mut items = Vec::with_capacity(made.len());
+        {
+            let mut own = lock(&self.pools.own);
+            let o = own.entry(slot).or_default();
+            for p in made {
+                o.next += 1;
+                items.push((o.next, p.commitment));
+                o.nonces.insert(o.next, p.nonces);
+            }
+        }
+        if self.cluster.is_me(coordinator) {
+            let mut held = lock(&self.pools.held);
+            let q = held.entry((key.id.clone(), loaded.me)).or_default();
+            if fresh {
+                q.clear();
+            }
+            q.extend(items);
+            return Ok(());
+        }
+        let msg = NodeMsg::Commitments {
+            key_id: key.id.clone(),
+            fresh,
+            items: items
+                .into_iter()
+                .map(|(id, c)| (id, hex::encode(c)))
+                .collect(),
+        };
+        self.cluster
+            .send_node(&self.identity, &[coordinator], &msg)
+            .map_err(|e| ApiError::new(503, "bus_unavailable", e))
+    }
+
+    /// Commitments from `sender`, for this node to coordinate with.
+    pub fn commitments(&self, sender: &Card, key_id: &str, fresh: bool, items: Vec<(u64, String)>) {
+        let Ok(Some(key)) = self.db().key(key_id) else {
+            return;
+        };
+        let Ok(parties) = key.parties() else { return };
+        let Some(index) = parties.iter().position(|c| c.ed25519 == sender.ed25519) else {
+            super::log(&format!(
+                "{} sent commitments for key {key_id}, of which it holds no share",
+                sender.name
+            ));
+            return;
+        };
+        let decoded: Option<Vec<(u64, Vec<u8>)>> = items
+            .into_iter()
+            .map(|(id, c)| hex::decode(c).ok().map(|c| (id, c)))
+            .collect();
+        let Some(decoded) = decoded else {
+            super::log(&format!("{} sent malformed commitments", sender.name));
+            return;
+        };
+        let mut held = lock(&self.pools.held);
+        let q = held
+            .entry((key_id.to_string(), index as u16 + 1))
+            .or_default();
+        if fresh {
+            q.clear();
+        }
+        q.extend(decoded);
+        // A coordinator holds a bounded number per signer.
+        while q.len() > 2 * TARGET {
+            q.pop_front();
+        }
+    }
+
+    /// Asks signer `index` of `key` for fresh commitments (at most once a second).
+    fn want(&self, key: &Loaded, key_id: &str, index: u16) {
+        let slot = (key_id.to_string(), index);
+        {
+            let mut w = lock(&self.pools.wanted);
+            if w.get(&slot)
+                .is_some_and(|t| t.elapsed() < Duration::from_secs(1))
+            {
+                return;
+            }
+            w.insert(slot.clone(), Instant::now());
+        }
+        lock(&self.pools.held).remove(&slot);
+        if let Some(c) = key.parties.get(usize::from(index) - 1) {
+            let _ = self.cluster.send_node(
+                &self.identity,
+                &[c],
+                &NodeMsg::Want {
+                    key_id: key_id.into(),
+                },
+            );
+        }
+    }
+
+    /// Signs `messages` with the preprocessed nonces, if this node holds enough of its
+    /// own and of `t - 1` up members' commitments. `None`: take the full path.
+    pub(super) fn sign_fast(
+        &self,
+        key: &KeyRecord,
+        messages: &[Vec<u8>],
+    ) -> Option<Result<FastSigned, ApiError>> {
+        let loaded = match self.loaded(key) {
+            Ok(l) => l,
+            Err(e) => return Some(Err(e)),
+        };
+        if loaded.scheme == Scheme::EcdsaSecp256k1 {
+            return None;
+        }
+        let m = messages.len();
+        // Signers: this node, then up members holding enough commitments, key order.
+        let mut signers = vec![loaded.me];
+        for (i, c) in loaded.parties.iter().enumerate() {
+            let index = i as u16 + 1;
+            if signers.len() == usize::from(loaded.threshold) {
+                break;
+            }
+            if index == loaded.me
+                || self.cluster.member(&card_key(c)).is_none()
+                || !self.cluster.is_up(c)
+            {
+                continue;
+            }
+            if self.pools.held_len(&key.id, index) >= m {
+                signers.push(index);
+            } else {
+                self.want(&loaded, &key.id, index);
+            }
+        }
+        if signers.len() < usize::from(loaded.threshold)
+            || self.pools.held_len(&key.id, loaded.me) < m
+        {
+            return None;
+        }
+        signers.sort_unstable();
+        // Take every commitment needed at once: used or not, none is offered again.
+        let mut taken: BTreeMap<u16, Vec<(u64, Vec<u8>)>> = BTreeMap::new();
+        {
+            let mut held = lock(&self.pools.held);
+            for &s in &signers {
+                let q = held.entry((key.id.clone(), s)).or_default();
+                if q.len() < m {
+                    return None;
+                }
+                taken.insert(s, q.drain(..m).collect());
+            }
+        }
+        let me_key = card_key(&self.cluster.me);
+        let own_nonces: Vec<SecretBytes> = {
+            let mut own = lock(&self.pools.own);
+            let o = own.entry((key.id.clone(), me_key)).or_default();
+            let mut out = Vec::with_capacity(m);
+            for (id, _) in &taken[&loaded.me] {
+                match o.nonces.remove(id) {
+                    Some(n) => out.push(n),
+                    None => return None,
+                }
+            }
+            out
+        };
+        Some(self.fast_round_trip(key, &loaded, messages, &signers, taken, own_nonces))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn fast_round_trip(
+        &self,
+        key: &KeyRecord,
+        loaded: &Loaded,
+        messages: &[Vec<u8>],
+        signers: &[u16],
+        taken: BTreeMap<u16, Vec<(u64, Vec<u8>)>>,
+        own_nonces: Vec<SecretBytes>,
+    ) -> Result<FastSigned, ApiError> {
+        let b64 = &base64::engine::general_purpose::STANDARD;
+        let commitments: Vec<BTreeMap<u16, Vec<u8>>> = (0..messages.len())
+            .map(|k| {
+                taken
+                    .iter()
+                    .map(|(&s, list)| (s, list[k].1.clone()))
+                    .collect()
+            })
+            .collect();
+        let items: Vec<FastItem> = messages
+            .iter()
+            .enumerate()
+            .map(|(k, msg)| FastItem {
+                message: b64.encode(msg),
+                commitments: taken
+                    .iter()
+                    .map(|(&s, list)| (s, list[k].0, hex::encode(&list[k].1)))
+                    .collect(),
+            })
+            .collect();
+        let mut id = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut id);
+        let sid = hex::encode(id);
+        let mine: Vec<u64> = taken[&loaded.me].iter().map(|(i, _)| *i).collect();
+        self.decide_fast(key, messages, &self.cluster.me.clone(), &sid, &mine)
+            .map_err(|why| {
+                ApiError::new(
+                    422,
+                    "policy_refused",
+                    format!("node {} declined: {why}", self.cluster.me.name),
+                )
+                .details(serde_json::json!({"node": self.cluster.me.name}))
+            })?;
+        // The nonces are spent whatever happens next.
+        let mut own_shares = Vec::with_capacity(messages.len());
+        for ((n, c), msg) in own_nonces.into_iter().zip(&commitments).zip(messages) {
+            own_shares.push(
+                crate::engine::preprocessed_share(
+                    loaded.scheme,
+                    &loaded.material,
+                    loaded.me,
+                    n,
+                    c,
+                    msg,
+                )
+                .map_err(|e| ApiError::internal(e.to_string()))?,
+            );
+        }
+        let others: Vec<&Card> = signers
+            .iter()
+            .filter(|&&s| s != loaded.me)
+            .filter_map(|&s| loaded.parties.get(usize::from(s) - 1))
+            .collect();
+        let inbox = self.cluster.open_inbox(id);
+        let _close = super::node::CloseOnDrop(&self.cluster, id);
+        self.cluster
+            .send_node(
+                &self.identity,
+                &others,
+                &NodeMsg::FastSign {
+                    id: sid.clone(),
+                    key_id: key.id.clone(),
+                    items,
+                },
+            )
+            .map_err(|e| ApiError::new(503, "bus_unavailable", e))?;
+        let deadline = Instant::now() + self.config.session_timeout;
+        let answers = inbox.wait_shares(others.len(), deadline);
+        if let Some(d) = inbox.declined() {
+            if d.code == "nonce_unknown"
+                && let Some(i) = loaded.parties.iter().position(|c| c.name == d.node)
+            {
+                self.want(loaded, &key.id, i as u16 + 1);
+            }
+            return Err(ApiError::new(
+                if d.code == "policy_refused" { 422 } else { 409 },
+                if d.code == "policy_refused" {
+                    "policy_refused"
+                } else {
+                    "node_refused"
+                },
+                format!("node {} declined: {}", d.node, d.reason),
+            )
+            .details(serde_json::json!({"node": d.node, "code": d.code}))
+            .session(&sid));
+        }
+        let silent: Vec<String> = others
+            .iter()
+            .filter(|c| !answers.iter().any(|(n, _)| *n == c.name))
+            .map(|c| c.name.clone())
+            .collect();
+        if !silent.is_empty() {
+            return Err(ApiError::new(
+                504,
+                "timed_out",
+                format!("no signature share in time from {}", silent.join(", ")),
+            )
+            .details(serde_json::json!({"awaited": silent}))
+            .session(&sid));
+        }
+        let mut signatures = Vec::with_capacity(messages.len());
+        for (k, msg) in messages.iter().enumerate() {
+            let mut shares = BTreeMap::new();
+            shares.insert(loaded.me, own_shares[k].clone());
+            for (name, list) in &answers {
+                let index = loaded
+                    .parties
+                    .iter()
+                    .position(|c| &c.name == name)
+                    .map(|i| i as u16 + 1);
+                let share = list.get(k).and_then(|h| hex::decode(h).ok());
+                match (index, share) {
+                    (Some(i), Some(s)) => {
+                        shares.insert(i, s);
+                    }
+                    _ => {
+                        return Err(ApiError::new(
+                            502,
+                            "peer_misbehaved",
+                            format!("node {name} sent a malformed answer"),
+                        )
+                        .details(serde_json::json!({"culprits": [name]}))
+                        .session(&sid));
+                    }
+                }
+            }
+            let sig = crate::engine::preprocessed_aggregate(
+                loaded.scheme,
+                &loaded.material,
+                &commitments[k],
+                &shares,
+                msg,
+            )
+            .map_err(|e| match e {
+                crate::engine::EngineError::PeerMisbehaved { culprits, reason } => {
+                    let names: Vec<String> = culprits
+                        .iter()
+                        .filter_map(|&i| {
+                            loaded
+                                .parties
+                                .get(usize::from(i) - 1)
+                                .map(|c| c.name.clone())
+                        })
+                        .collect();
+                    ApiError::new(
+                        502,
+                        "peer_misbehaved",
+                        format!("{}: {reason}", names.join(", ")),
+                    )
+                    .details(serde_json::json!({"culprits": names}))
+                    .session(&sid)
+                }
+                other => ApiError::internal(other.to_string()),
+            })?;
+            signatures.push(sig);
+        }
+        Ok(FastSigned {
+            signatures,
+            signers: signers.to_vec(),
+            id: sid,
+        })
+    }
+
+    /// This node's audited decision on signing `messages` with `key` for `proposer`.
+    fn decide_fast(
+        &self,
+        key: &KeyRecord,
+        messages: &[Vec<u8>],
+        proposer: &Card,
+        request: &str,
+        nonces: &[u64],
+    ) -> Result<(), String> {
+        let decision = {
+            let db = self.db();
+            super::policy::get(&db, &key.id)
+                .map_err(|e| e.to_string())
+                .and_then(|p| super::policy::check(&db, &p, &key.id, None, None))
+        };
+        let action = if decision.is_ok() {
+            super::policy::SIGN_ACTION
+        } else {
+            "serve.decline"
+        };
+        // One row per message, each naming the nonce it spends (nonce ids count up per
+        // key and coordinator, so a repeat would show), all committed together.
+        let rows: Vec<(String, serde_json::Value)> = messages
+            .iter()
+            .zip(nonces)
+            .map(|(m, n)| {
+                (
+                    key.id.clone(),
+                    serde_json::json!({
+                        "request": request,
+                        "proposer": proposer.name,
+                        "joined": decision.is_ok(),
+                        "reason": decision.as_ref().err(),
+                        "message_sha256": hex::encode(<sha2::Sha256 as sha2::Digest>::digest(m)),
+                        "path": "preprocessed",
+                        "nonce": n,
+                    }),
+                )
+            })
+            .collect();
+        self.audit.write_all(action, rows)?;
+        decision
+    }
+
+    /// A coordinator's `FastSign`: answer with shares, or decline.
+    pub fn fast_sign_request(
+        &self,
+        coordinator: &Card,
+        id: String,
+        key_id: String,
+        items: Vec<FastItem>,
+    ) {
+        let answer = self.fast_shares(coordinator, &id, &key_id, items);
+        let msg = match answer {
+            Ok(shares) => NodeMsg::Shares { id, shares },
+            Err((code, reason)) => {
+                super::log(&format!(
+                    "declined request {} from {}: {reason}",
+                    &id[..16.min(id.len())],
+                    coordinator.name
+                ));
+                NodeMsg::Decline {
+                    session: id,
+                    code: code.into(),
+                    reason,
+                }
+            }
+        };
+        let _ = self.cluster.send_node(&self.identity, &[coordinator], &msg);
+    }
+
+    fn fast_shares(
+        &self,
+        coordinator: &Card,
+        id: &str,
+        key_id: &str,
+        items: Vec<FastItem>,
+    ) -> Result<Vec<String>, (&'static str, String)> {
+        if items.is_empty() || items.len() > MAX_BATCH {
+            return Err((
+                "plan_refused",
+                format!("a request signs 1 to {MAX_BATCH} messages"),
+            ));
+        }
+        let key = self
+            .db()
+            .key(key_id)
+            .map_err(|e| ("storage", e.to_string()))?
+            .ok_or((
+                "plan_refused",
+                format!("this node holds no share of key {key_id}"),
+            ))?;
+        if !key.status.may_sign() {
+            return Err((
+                "wrong_key_state",
+                format!("key {key_id} may not sign on this node now"),
+            ));
+        }
+        let loaded = self.loaded(&key).map_err(|e| ("storage", e.message))?;
+        let coord_index = loaded
+            .parties
+            .iter()
+            .position(|c| c.ed25519 == coordinator.ed25519)
+            .map(|i| i as u16 + 1)
+            .ok_or((
+                "plan_refused",
+                format!("{} holds no share of key {key_id}", coordinator.name),
+            ))?;
+        let b64 = &base64::engine::general_purpose::STANDARD;
+        let mut messages = Vec::with_capacity(items.len());
+        let mut lists = Vec::with_capacity(items.len());
+        let mut ids = Vec::with_capacity(items.len());
+        for it in &items {
+            let signers: Vec<u16> = it.commitments.iter().map(|c| c.0).collect();
+            let ascending = signers.windows(2).all(|w| w[0] < w[1]);
+            if !ascending
+                || signers.len() != usize::from(loaded.threshold)
+                || !signers.contains(&loaded.me)
+                || !signers.contains(&coord_index)
+                || signers
+                    .iter()
+                    .any(|&s| s == 0 || usize::from(s) > loaded.parties.len())
+            {
+                return Err((
+                    "plan_refused",
+                    "the request's signers are not t distinct parties of the key including this node and its coordinator".into(),
+                ));
+            }
+            let msg = b64
+                .decode(&it.message)
+                .map_err(|_| ("plan_refused", "a message is not base64".to_string()))?;
+            let mut list = BTreeMap::new();
+            let mut mine = 0;
+            for (s, id, c) in &it.commitments {
+                if *s == loaded.me {
+                    mine = *id;
+                }
+                list.insert(
+                    *s,
+                    hex::decode(c)
+                        .map_err(|_| ("plan_refused", "a commitment is not hex".to_string()))?,
+                );
+            }
+            ids.push(mine);
+            messages.push(msg);
+            lists.push(list);
+        }
+        // The nonces leave the pool before anything is computed: all of them or none.
+        let nonces: Vec<SecretBytes> = {
+            let mut own = lock(&self.pools.own);
+            let o = own
+                .entry((key.id.clone(), card_key(coordinator)))
+                .or_default();
+            if ids.iter().any(|i| !o.nonces.contains_key(i)) || {
+                let mut sorted = ids.clone();
+                sorted.sort_unstable();
+                sorted.windows(2).any(|w| w[0] == w[1])
+            } {
+                return Err(("nonce_unknown", "the request names a nonce this node does not hold (used already, or from before a restart)".into()));
+            }
+            ids.iter().filter_map(|i| o.nonces.remove(i)).collect()
+        };
+        self.decide_fast(&key, &messages, coordinator, id, &ids)
+            .map_err(|why| ("policy_refused", why))?;
+        let mut shares = Vec::with_capacity(messages.len());
+        for ((n, list), msg) in nonces.into_iter().zip(&lists).zip(&messages) {
+            let share = crate::engine::preprocessed_share(
+                loaded.scheme,
+                &loaded.material,
+                loaded.me,
+                n,
+                list,
+                msg,
+            )
+            .map_err(|e| ("plan_refused", e.to_string()))?;
+            shares.push(hex::encode(share));
+        }
+        Ok(shares)
+    }
+}
