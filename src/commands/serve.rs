@@ -57,7 +57,7 @@ pub struct ServeRunArgs {
     #[arg(long, default_value = "2m", value_parser = humantime::parse_duration)]
     pub keygen_timeout: Duration,
     /// Sessions this node runs at once (coordinated and joined); more are refused
-    #[arg(long, default_value_t = 64, value_name = "N")]
+    #[arg(long, default_value_t = 256, value_name = "N")]
     pub max_sessions: usize,
     /// Requests per second one API token may make, with bursts of as many (0: no limit);
     /// more are answered 429 with Retry-After

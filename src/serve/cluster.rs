@@ -192,6 +192,26 @@ pub struct Finished {
     pub detail: String,
 }
 
+impl Declined {
+    /// The request's failure: 422 for a policy, 503 for a busy node, 409 for a
+    /// request the node will not serve as it stands (a nonce it no longer holds, a
+    /// plan it refuses).
+    pub fn error(&self) -> super::ApiError {
+        let (status, code) = match self.code.as_str() {
+            "policy_refused" => (422, "policy_refused"),
+            "busy" => (503, "busy"),
+            "storage" => (502, "node_failed"),
+            _ => (409, "node_refused"),
+        };
+        super::ApiError::new(
+            status,
+            code,
+            format!("node {} declined: {}", self.node, self.reason),
+        )
+        .details(serde_json::json!({"node": self.node, "code": self.code}))
+    }
+}
+
 #[derive(Default)]
 struct InboxState {
     envelopes: Vec<Vec<u8>>,

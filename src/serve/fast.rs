@@ -78,6 +78,7 @@ pub struct Pools {
     /// When this node last asked a signer for fresh commitments.
     wanted: Mutex<HashMap<(String, u16), Instant>>,
     keys: Mutex<HashMap<String, Arc<Loaded>>>,
+    refilling: Mutex<()>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -135,6 +136,10 @@ impl Node {
     /// coordinators. Runs in the background; `fresh_for` empties the pools of one
     /// coordinator first (it asked).
     pub fn refill(&self, fresh_for: Option<(&str, &Card)>) {
+        // One refill at a time: a coordinator must get a signer's commitment messages
+        // in the order the signer's pool changed (a fresh set after a top-up, never the
+        // other way round).
+        let _one = lock(&self.pools.refilling);
         let keys = match self.db().keys() {
             Ok(k) => k,
             Err(e) => {
@@ -425,17 +430,7 @@ impl Node {
             {
                 self.want(loaded, &key.id, i as u16 + 1);
             }
-            return Err(ApiError::new(
-                if d.code == "policy_refused" { 422 } else { 409 },
-                if d.code == "policy_refused" {
-                    "policy_refused"
-                } else {
-                    "node_refused"
-                },
-                format!("node {} declined: {}", d.node, d.reason),
-            )
-            .details(serde_json::json!({"node": d.node, "code": d.code}))
-            .session(&sid));
+            return Err(d.error().session(&sid));
         }
         let silent: Vec<String> = others
             .iter()

@@ -40,7 +40,7 @@ impl Default for Config {
         Config {
             session_timeout: Duration::from_secs(5),
             keygen_timeout: Duration::from_secs(120),
-            max_sessions: 64,
+            max_sessions: 256,
             rate_limit: std::num::NonZeroU32::new(500),
         }
     }
@@ -208,14 +208,7 @@ impl Node {
                     Progress::Waiting { missing, .. } => missing,
                 };
                 let stop = if let Some(d) = inbox.declined() {
-                    Some(
-                        ApiError::new(
-                            422,
-                            "policy_refused",
-                            format!("node {} declined: {}", d.node, d.reason),
-                        )
-                        .details(serde_json::json!({"node": d.node, "code": d.code})),
-                    )
+                    Some(d.error())
                 } else if Instant::now() >= deadline {
                     let names: Vec<String> = missing.iter().map(|&i| c.party_label(i)).collect();
                     let trouble = c.trouble();
