@@ -563,3 +563,187 @@ fn a_stranger_on_the_bus_is_ignored_and_nothing_is_started() {
     drop(alice);
     bus.stop();
 }
+
+#[test]
+fn ecdsa_keys_are_made_from_the_prime_pools_and_sign_through_the_cluster() {
+    let world = World::new(3);
+    for p in 0..3 {
+        world.import_primes(p, p);
+    }
+    let c = Cluster::start_with(
+        world,
+        &["--session-timeout", "30s", "--keygen-timeout", "5m"],
+    );
+    let key = c.keygen(2, "ecdsa-secp256k1");
+    let id = key["id"].as_str().unwrap();
+    let pk = hex::decode(key["public_key"].as_str().unwrap()).unwrap();
+    let vk = k256::ecdsa::VerifyingKey::from_sec1_bytes(&pk).unwrap();
+    for (via, message, hash) in [
+        (0, "plain text", None),
+        (1, "hello ethereum", Some("eip191")),
+    ] {
+        let mut body = json!({"key_id": id, "message": message});
+        if let Some(h) = hash {
+            body["hash"] = json!(h);
+        }
+        let (status, v) = call("POST", &c.url(via, "/sign"), &c.tokens[via], Some(body));
+        assert_eq!(status, 200, "{v}");
+        let d = &v["data"];
+        assert_eq!(
+            d["mode"], "full",
+            "ECDSA takes a whole session without a presignature"
+        );
+        let digest = mpc::plan::digest_of(
+            match hash {
+                Some(_) => mpc::plan::HashMode::Eip191,
+                None => mpc::plan::HashMode::Sha256,
+            },
+            message.as_bytes(),
+        )
+        .unwrap();
+        let compact = k256::ecdsa::Signature::from_slice(
+            &hex::decode(d["signature"].as_str().unwrap()).unwrap(),
+        )
+        .unwrap();
+        use k256::ecdsa::signature::hazmat::PrehashVerifier;
+        vk.verify_prehash(&digest, &compact).unwrap();
+        let der =
+            k256::ecdsa::Signature::from_der(&hex::decode(d["der"].as_str().unwrap()).unwrap())
+                .unwrap();
+        assert_eq!(der, compact);
+        let rsv = hex::decode(d["recoverable"].as_str().unwrap()).unwrap();
+        let recovered = k256::ecdsa::VerifyingKey::recover_from_prehash(
+            &digest,
+            &compact,
+            k256::ecdsa::RecoveryId::from_byte(rsv[64]).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(recovered, vk);
+    }
+}
+
+/// What a member's node receives, decoded, as the test plays that member.
+fn node_messages(
+    rx: &std::sync::mpsc::Receiver<([u8; 32], Vec<u8>)>,
+    wait: Duration,
+) -> Vec<mpc::serve::cluster::NodeMsg> {
+    let mut out = Vec::new();
+    let deadline = Instant::now() + wait;
+    while let Ok((from, payload)) =
+        rx.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+    {
+        if let Ok(mpc::serve::cluster::Payload::Node(m)) =
+            mpc::serve::cluster::decode(&from, &payload)
+        {
+            out.push(m);
+        }
+    }
+    out
+}
+
+#[test]
+fn a_signer_spends_each_nonce_once_and_only_under_its_own_commitment() {
+    use mpc::serve::cluster::{FastItem, NodeMsg, card_key, encode_node};
+    use std::sync::Arc;
+    let mut c = Cluster::start(&[]);
+    let key = c.keygen(0, "eddsa-ed25519");
+    let id = key["id"].as_str().unwrap().to_string();
+    // The test plays bob: his node stops, and his identity joins the bus from here.
+    c.kill(1);
+    let home = mpc::store::Home::resolve(Some(c.world.parties[1].home.clone()));
+    let bob = Arc::new(
+        home.unlock(&age::secrecy::SecretString::from(common::PASS.to_string()))
+            .unwrap(),
+    );
+    let (tx, rx) = std::sync::mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    let bus = mpc::serve::bus::Bus::start(
+        &c.relay.addr,
+        bob.clone(),
+        Arc::new(move |from, p| {
+            let _ = tx.lock().unwrap().send((from, p));
+        }),
+    );
+    let alice_card =
+        mpc::identity::Card::from_json(&std::fs::read(&c.world.parties[0].card).unwrap()).unwrap();
+    let alice = card_key(&alice_card);
+    let beat = || {
+        let m = NodeMsg::Beat {
+            at: mpc::plan::now(),
+            version: "test".into(),
+            keys: 1,
+        };
+        bus.post(&[alice], &encode_node(&bob, &m), true).unwrap();
+    };
+    // Beat until alice's nonces for bob arrive.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let commitments = loop {
+        if bus.connected() {
+            beat();
+        }
+        let got = node_messages(&rx, Duration::from_millis(300));
+        if let Some(NodeMsg::Commitments { items, .. }) = got
+            .into_iter()
+            .find(|m| matches!(m, NodeMsg::Commitments { .. }))
+        {
+            break items;
+        }
+        assert!(Instant::now() < deadline, "alice sent bob no commitments");
+    };
+    let (alice_nonce, alice_commitment) = commitments[0].clone();
+    // Bob's side of the signature, with his own share and a fresh nonce of his.
+    let material = mpc::ceremony::load_share(&home, &bob, &id).unwrap();
+    let scheme = mpc::scheme::Scheme::EddsaEd25519;
+    let mine = mpc::engine::preprocess(scheme, &material, 1)
+        .unwrap()
+        .pop()
+        .unwrap();
+    let message = b"bob coordinates".to_vec();
+    let request = |commitment: &str, nonce: u64| NodeMsg::FastSign {
+        id: hex::encode([7u8; 32]),
+        key_id: id.clone(),
+        items: vec![FastItem {
+            message: base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &message),
+            commitments: vec![
+                (1, nonce, commitment.to_string()),
+                (2, 1, hex::encode(&mine.commitment)),
+            ],
+        }],
+    };
+    let answer = |m: &NodeMsg| {
+        bus.post(&[alice], &encode_node(&bob, m), false).unwrap();
+        node_messages(&rx, Duration::from_secs(3))
+            .into_iter()
+            .find(|m| matches!(m, NodeMsg::Shares { .. } | NodeMsg::Decline { .. }))
+            .expect("alice answered")
+    };
+    // Under a commitment that is not alice's nonce's: refused, and that nonce is spent.
+    let (other_nonce, _) = commitments[1].clone();
+    match answer(&request(&alice_commitment, other_nonce)) {
+        NodeMsg::Decline { code, .. } => assert_eq!(code, "plan_refused"),
+        other => panic!("{other:?}"),
+    }
+    // The honest request: a share that makes a valid signature with bob's.
+    let share = match answer(&request(&alice_commitment, alice_nonce)) {
+        NodeMsg::Shares { shares, .. } => hex::decode(&shares[0]).unwrap(),
+        other => panic!("{other:?}"),
+    };
+    let list: std::collections::BTreeMap<u16, Vec<u8>> = [
+        (1, hex::decode(&alice_commitment).unwrap()),
+        (2, mine.commitment.clone()),
+    ]
+    .into();
+    let own = mpc::engine::preprocessed_share(scheme, &material, 2, mine.nonces, &list, &message)
+        .unwrap();
+    let shares: std::collections::BTreeMap<u16, Vec<u8>> = [(1, share), (2, own)].into();
+    let sig =
+        mpc::engine::preprocessed_aggregate(scheme, &material, &list, &shares, &message).unwrap();
+    let pk = hex::decode(key["public_key"].as_str().unwrap()).unwrap();
+    assert!(verify_independently("eddsa-ed25519", &pk, &message, &sig));
+    // The same request again (a replay, or a retry): the nonce is gone.
+    match answer(&request(&alice_commitment, alice_nonce)) {
+        NodeMsg::Decline { code, .. } => assert_eq!(code, "nonce_unknown"),
+        other => panic!("{other:?}"),
+    }
+    bus.stop();
+}
