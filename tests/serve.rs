@@ -694,10 +694,8 @@ fn a_signer_spends_each_nonce_once_and_only_under_its_own_commitment() {
     // Bob's side of the signature, with his own share and a fresh nonce of his.
     let material = mpc::ceremony::load_share(&home, &bob, &id).unwrap();
     let scheme = mpc::scheme::Scheme::EddsaEd25519;
-    let mine = mpc::engine::preprocess(scheme, &material, 1)
-        .unwrap()
-        .pop()
-        .unwrap();
+    let prepared = mpc::engine::prepare(scheme, &material).unwrap();
+    let mine = prepared.preprocess(1).unwrap().pop().unwrap();
     let message = b"bob coordinates".to_vec();
     let request = |commitment: &str, nonce: u64| NodeMsg::FastSign {
         id: hex::encode([7u8; 32]),
@@ -733,11 +731,9 @@ fn a_signer_spends_each_nonce_once_and_only_under_its_own_commitment() {
         (2, mine.commitment.clone()),
     ]
     .into();
-    let own = mpc::engine::preprocessed_share(scheme, &material, 2, mine.nonces, &list, &message)
-        .unwrap();
+    let own = prepared.share(2, mine.nonces, &list, &message).unwrap();
     let shares: std::collections::BTreeMap<u16, Vec<u8>> = [(1, share), (2, own)].into();
-    let sig =
-        mpc::engine::preprocessed_aggregate(scheme, &material, &list, &shares, &message).unwrap();
+    let sig = prepared.aggregate(&list, &shares, &message).unwrap();
     let pk = hex::decode(key["public_key"].as_str().unwrap()).unwrap();
     assert!(verify_independently("eddsa-ed25519", &pk, &message, &sig));
     // The same request again (a replay, or a retry): the nonce is gone.

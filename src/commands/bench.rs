@@ -26,7 +26,11 @@ use std::time::{Duration, Instant};
 /// `mpc bench`
 #[cfg(feature = "bench")]
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct BenchArgs {
+    /// Another benchmark than threshold ECDSA
+    #[command(subcommand)]
+    pub command: Option<BenchCommand>,
     /// Number of parties
     #[arg(short = 'n', long, default_value_t = 3)]
     pub parties: u16,
@@ -40,6 +44,13 @@ pub struct BenchArgs {
     /// Also run every ceremony through mpc processes over files
     #[arg(long)]
     pub e2e: bool,
+}
+
+/// `mpc bench serve`
+#[derive(Debug, clap::Subcommand)]
+pub enum BenchCommand {
+    /// Load a 3-node `mpc serve` cluster on loopback and compare it with the library
+    Serve(super::bench_serve::BenchServeArgs),
 }
 
 struct Row {
@@ -94,6 +105,9 @@ fn engine(e: crate::engine::EngineError) -> Failure {
 
 /// Runs `mpc bench ecdsa`.
 pub fn run(ctx: &Ctx, args: BenchArgs) -> Result<()> {
+    if let Some(BenchCommand::Serve(a)) = args.command {
+        return super::bench_serve::run(ctx, a);
+    }
     let (n, t) = (args.parties, args.threshold);
     if t < 2 || t > n {
         return Err(Failure::input(format!(

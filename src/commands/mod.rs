@@ -5,6 +5,8 @@ pub mod audit;
 pub mod backup;
 #[cfg(feature = "bench")]
 pub mod bench;
+#[cfg(feature = "bench")]
+pub mod bench_serve;
 pub mod cli;
 pub mod contacts;
 pub mod delete;

@@ -381,50 +381,16 @@ macro_rules! frost_dispatch {
 #[cfg(feature = "test-vectors")]
 pub(crate) use frost_dispatch;
 
-/// Makes `n` preprocessed signing nonces for `key` (FROST schemes;
-/// see [`frost::preprocessed`]).
-pub fn preprocess(
+/// `key` made ready for FROST signing with preprocessed nonces (FROST schemes; see
+/// [`frost::preprocessed`]).
+pub fn prepare(
     scheme: Scheme,
     key: &KeyMaterial,
-    n: usize,
-) -> Result<Vec<frost::preprocessed::Preprocessed>, EngineError> {
+) -> Result<Box<dyn frost::preprocessed::Prepared>, EngineError> {
     frost_dispatch!(
         scheme,
-        self::frost::preprocessed::preprocess,
-        (key, n),
-        "ECDSA has no FROST preprocessing"
-    )
-}
-
-/// Party `me`'s share with preprocessed `nonces` (consumed) under `commitments`.
-pub fn preprocessed_share(
-    scheme: Scheme,
-    key: &KeyMaterial,
-    me: u16,
-    nonces: SecretBytes,
-    commitments: &BTreeMap<u16, Vec<u8>>,
-    message: &[u8],
-) -> Result<Vec<u8>, EngineError> {
-    frost_dispatch!(
-        scheme,
-        self::frost::preprocessed::share,
-        (key, me, nonces, commitments, message),
-        "ECDSA has no FROST preprocessing"
-    )
-}
-
-/// The verified signature from preprocessed shares.
-pub fn preprocessed_aggregate(
-    scheme: Scheme,
-    key: &KeyMaterial,
-    commitments: &BTreeMap<u16, Vec<u8>>,
-    shares: &BTreeMap<u16, Vec<u8>>,
-    message: &[u8],
-) -> Result<Vec<u8>, EngineError> {
-    frost_dispatch!(
-        scheme,
-        self::frost::preprocessed::aggregate,
-        (key, commitments, shares, message),
+        self::frost::preprocessed::prepare,
+        (key),
         "ECDSA has no FROST preprocessing"
     )
 }

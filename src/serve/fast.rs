@@ -16,7 +16,6 @@
 use super::ApiError;
 use super::cluster::{FastItem, NodeMsg, card_key};
 use super::node::Node;
-use crate::engine::KeyMaterial;
 use crate::identity::Card;
 use crate::scheme::Scheme;
 use crate::secret::SecretBytes;
@@ -37,8 +36,8 @@ pub const MAX_BATCH: usize = 64;
 pub struct Loaded {
     /// The scheme.
     pub scheme: Scheme,
-    /// The share.
-    pub material: KeyMaterial,
+    /// The share, ready for signing.
+    pub prepared: Box<dyn crate::engine::frost::preprocessed::Prepared>,
     /// This node's party index.
     pub me: u16,
     /// The parties, in key order.
@@ -120,9 +119,11 @@ impl Node {
         let scheme: Scheme = key.scheme.parse().map_err(ApiError::internal)?;
         let material = crate::ceremony::load_share(&self.home, &self.identity, &key.id)
             .map_err(ApiError::ceremony)?;
+        let prepared = crate::engine::prepare(scheme, &material)
+            .map_err(|e| ApiError::internal(e.to_string()))?;
         let l = Arc::new(Loaded {
             scheme,
-            material,
+            prepared,
             me: key.my_index,
             parties: key.parties().map_err(ApiError::store)?,
             threshold: key.threshold,
@@ -185,7 +186,9 @@ impl Node {
             return Ok(());
         }
         let loaded = self.loaded(key)?;
-        let made = crate::engine::preprocess(loaded.scheme, &loaded.material, TARGET - have)
+        let made = loaded
+            .prepared
+            .preprocess(TARGET - have)
             .map_err(|e| ApiError::internal(e.to_string()))?;
         let mut items = Vec::with_capacity(made.len());
         {
@@ -393,15 +396,10 @@ impl Node {
         let mut own_shares = Vec::with_capacity(messages.len());
         for ((n, c), msg) in own_nonces.into_iter().zip(&commitments).zip(messages) {
             own_shares.push(
-                crate::engine::preprocessed_share(
-                    loaded.scheme,
-                    &loaded.material,
-                    loaded.me,
-                    n,
-                    c,
-                    msg,
-                )
-                .map_err(|e| ApiError::internal(e.to_string()))?,
+                loaded
+                    .prepared
+                    .share(loaded.me, n, c, msg)
+                    .map_err(|e| ApiError::internal(e.to_string()))?,
             );
         }
         let others: Vec<&Card> = signers
@@ -472,34 +470,30 @@ impl Node {
                     }
                 }
             }
-            let sig = crate::engine::preprocessed_aggregate(
-                loaded.scheme,
-                &loaded.material,
-                &commitments[k],
-                &shares,
-                msg,
-            )
-            .map_err(|e| match e {
-                crate::engine::EngineError::PeerMisbehaved { culprits, reason } => {
-                    let names: Vec<String> = culprits
-                        .iter()
-                        .filter_map(|&i| {
-                            loaded
-                                .parties
-                                .get(usize::from(i) - 1)
-                                .map(|c| c.name.clone())
-                        })
-                        .collect();
-                    ApiError::new(
-                        502,
-                        "peer_misbehaved",
-                        format!("{}: {reason}", names.join(", ")),
-                    )
-                    .details(serde_json::json!({"culprits": names}))
-                    .session(&sid)
-                }
-                other => ApiError::internal(other.to_string()),
-            })?;
+            let sig = loaded
+                .prepared
+                .aggregate(&commitments[k], &shares, msg)
+                .map_err(|e| match e {
+                    crate::engine::EngineError::PeerMisbehaved { culprits, reason } => {
+                        let names: Vec<String> = culprits
+                            .iter()
+                            .filter_map(|&i| {
+                                loaded
+                                    .parties
+                                    .get(usize::from(i) - 1)
+                                    .map(|c| c.name.clone())
+                            })
+                            .collect();
+                        ApiError::new(
+                            502,
+                            "peer_misbehaved",
+                            format!("{}: {reason}", names.join(", ")),
+                        )
+                        .details(serde_json::json!({"culprits": names}))
+                        .session(&sid)
+                    }
+                    other => ApiError::internal(other.to_string()),
+                })?;
             signatures.push(sig);
         }
         Ok(FastSigned {
@@ -675,15 +669,10 @@ impl Node {
             .map_err(|why| ("policy_refused", why))?;
         let mut shares = Vec::with_capacity(messages.len());
         for ((n, list), msg) in nonces.into_iter().zip(&lists).zip(&messages) {
-            let share = crate::engine::preprocessed_share(
-                loaded.scheme,
-                &loaded.material,
-                loaded.me,
-                n,
-                list,
-                msg,
-            )
-            .map_err(|e| ("plan_refused", e.to_string()))?;
+            let share = loaded
+                .prepared
+                .share(loaded.me, n, list, msg)
+                .map_err(|e| ("plan_refused", e.to_string()))?;
             shares.push(hex::encode(share));
         }
         Ok(shares)

@@ -1,0 +1,464 @@
+//! `mpc bench serve`: a 3-node cluster on loopback under load, next to the library.
+//!
+//! It makes three homes in a temporary directory, starts an `mpc relay` and three
+//! `mpc serve` processes of this binary, makes a key per FROST scheme through the API,
+//! and drives `POST /sign` (and `/sign/batch`) from client threads for a fixed time at
+//! each concurrency level, spreading requests over the three nodes. Each client keeps
+//! one HTTP/1.1 connection. The library figure, measured in the same run, is the
+//! engine's preprocessed FROST signing with the same key shares (2 signers: nonces,
+//! both shares, aggregate and verify) on as many threads as the machine has cores.
+
+use super::Ctx;
+use crate::error::{Failure, Result};
+use crate::scheme::Scheme;
+use clap::Args;
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// `mpc bench serve`
+#[derive(Debug, Args)]
+pub struct BenchServeArgs {
+    /// How long each load level runs
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub duration: Duration,
+    /// Client threads, one load level each (comma separated)
+    #[arg(long, value_delimiter = ',', default_value = "1,8,32")]
+    pub concurrency: Vec<usize>,
+    /// Messages per `/sign/batch` request
+    #[arg(long, default_value_t = 32)]
+    pub batch: usize,
+    /// The schemes (default: every FROST scheme)
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub schemes: Vec<Scheme>,
+}
+
+/// A minimal HTTP/1.1 client on one keep-alive connection (the API's answers carry a
+/// Content-Length).
+struct Client {
+    stream: BufReader<TcpStream>,
+    host: String,
+}
+
+impl Client {
+    fn connect(addr: &str) -> std::io::Result<Client> {
+        let s = TcpStream::connect(addr)?;
+        s.set_nodelay(true)?;
+        Ok(Client {
+            stream: BufReader::new(s),
+            host: addr.to_string(),
+        })
+    }
+
+    fn post(&mut self, path: &str, token: &str, body: &Value) -> std::io::Result<(u16, Value)> {
+        let body = body.to_string();
+        let req = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            self.host,
+            body.len()
+        );
+        self.stream.get_mut().write_all(req.as_bytes())?;
+        let mut line = String::new();
+        self.stream.read_line(&mut line)?;
+        let status: u16 = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| std::io::Error::other(format!("a bad status line: {line:?}")))?;
+        let mut len = 0;
+        loop {
+            line.clear();
+            self.stream.read_line(&mut line)?;
+            let l = line.trim_end();
+            if l.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = l.split_once(':')
+                && k.eq_ignore_ascii_case("content-length")
+            {
+                len = v.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut buf = vec![0; len];
+        self.stream.read_exact(&mut buf)?;
+        Ok((status, serde_json::from_slice(&buf).unwrap_or(Value::Null)))
+    }
+}
+
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// One load level's result.
+#[derive(serde::Serialize)]
+struct Level {
+    scheme: String,
+    kind: &'static str,
+    concurrency: usize,
+    signatures_per_sec: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    requests: usize,
+    failed: usize,
+    preprocessed_share: f64,
+    library_per_sec: f64,
+    ratio: f64,
+}
+
+fn fail(what: &str) -> impl Fn(std::io::Error) -> Failure + '_ {
+    move |e| Failure::internal(format!("bench serve: {what}")).cause(e)
+}
+
+/// The first line a child prints on stdout, as JSON.
+fn first_json(child: &mut Child) -> Result<Value> {
+    let out = child
+        .stdout
+        .take()
+        .ok_or_else(|| Failure::internal("no stdout"))?;
+    let mut line = String::new();
+    BufReader::new(out)
+        .read_line(&mut line)
+        .map_err(fail("reading a child's output"))?;
+    serde_json::from_str(&line)
+        .map_err(|e| Failure::internal(format!("bench serve: a child printed {line:?}")).cause(e))
+}
+
+/// Runs `mpc bench serve`.
+pub fn run(ctx: &Ctx, args: BenchServeArgs) -> Result<()> {
+    let schemes = if args.schemes.is_empty() {
+        vec![
+            Scheme::EddsaEd25519,
+            Scheme::SchnorrSecp256k1Tr,
+            Scheme::SchnorrSecp256k1,
+        ]
+    } else {
+        args.schemes.clone()
+    };
+    if schemes.contains(&Scheme::EcdsaSecp256k1) {
+        return Err(Failure::input(
+            "bench serve measures the FROST schemes; ECDSA signing in a cluster takes a whole session (see `mpc bench`)",
+        ));
+    }
+    let p = &ctx.printer;
+    let tmp = tempfile::tempdir().map_err(fail("a temporary directory"))?;
+    let root = tmp.path();
+    let exe = std::env::current_exe().map_err(fail("this binary"))?;
+    let mpc = |home: &Path| {
+        let mut c = Command::new(&exe);
+        c.env("MPC_HOME", home)
+            .env("MPC_PASSPHRASE", "bench")
+            .arg("--no-input");
+        c
+    };
+    let ok = |out: std::process::Output| -> Result<std::process::Output> {
+        if out.status.success() {
+            Ok(out)
+        } else {
+            Err(Failure::internal("a benchmark command failed")
+                .cause(String::from_utf8_lossy(&out.stderr).trim()))
+        }
+    };
+    let homes: Vec<PathBuf> = ["alice", "bob", "carol"]
+        .iter()
+        .map(|n| root.join(n))
+        .collect();
+    let mut cards = Vec::new();
+    for (home, name) in homes.iter().zip(["alice", "bob", "carol"]) {
+        ok(mpc(home)
+            .args(["-q", "init", "--name", name, "--kdf-log-n", "10"])
+            .output()
+            .map_err(fail("init"))?)?;
+        let card = root.join(format!("{name}.card"));
+        ok(mpc(home)
+            .args(["-q", "id", "--out"])
+            .arg(&card)
+            .output()
+            .map_err(fail("id"))?)?;
+        cards.push(card);
+    }
+    let cluster = root.join("cluster.json");
+    ok(mpc(&homes[0])
+        .args(["-q", "serve", "cluster", "init", "--out"])
+        .arg(&cluster)
+        .args(&cards)
+        .output()
+        .map_err(fail("cluster init"))?)?;
+    let mut relay = Proc(
+        Command::new(&exe)
+            .args(["--json", "relay", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(fail("the relay"))?,
+    );
+    let relay_addr = first_json(&mut relay.0)?["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let mut tokens = Vec::new();
+    let mut nodes = Vec::new();
+    let mut addrs = Vec::new();
+    for home in &homes {
+        let out = ok(mpc(home)
+            .args(["--json", "serve", "token", "create", "--scope", "admin"])
+            .output()
+            .map_err(fail("token"))?)?;
+        let v: Value = serde_json::from_slice(&out.stdout)
+            .map_err(|e| Failure::internal("token output").cause(e))?;
+        tokens.push(v["token"].as_str().unwrap_or_default().to_string());
+        let mut child = mpc(home)
+            .args([
+                "--json",
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--rate-limit",
+                "0",
+                "--relay",
+                &relay_addr,
+                "--cluster",
+            ])
+            .arg(&cluster)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(fail("a node"))?;
+        addrs.push(
+            first_json(&mut child)?["listening"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        );
+        nodes.push(Proc(child));
+    }
+    // The nodes need a beat or two to see each other.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut levels = Vec::new();
+    for scheme in &schemes {
+        let key = loop {
+            let (status, v) = Client::connect(&addrs[0])
+                .and_then(|mut c| {
+                    c.post(
+                        "/api/v1/keys",
+                        &tokens[0],
+                        &json!({"scheme": scheme, "threshold": 2}),
+                    )
+                })
+                .map_err(fail("keygen"))?;
+            if status == 201 {
+                break v["data"].clone();
+            }
+            if Instant::now() > deadline {
+                return Err(Failure::internal(format!(
+                    "bench serve: keygen answered {status}: {v}"
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        };
+        let key_id = key["id"].as_str().unwrap_or_default().to_string();
+        // Let the nonce pools meet before measuring.
+        std::thread::sleep(Duration::from_secs(2));
+        let library = library_rate(&homes, &key_id, *scheme)?;
+        for (kind, batch) in [("single", 1usize), ("batch", args.batch)] {
+            for &conc in &args.concurrency {
+                if kind == "batch" && conc > 8 {
+                    continue;
+                }
+                p.status(format!(
+                    "{} {kind} x{conc} for {:?}",
+                    scheme.id(),
+                    args.duration
+                ));
+                let mut l = load(&addrs, &tokens, &key_id, conc, batch, args.duration)?;
+                l.scheme = scheme.id().into();
+                l.kind = kind;
+                l.library_per_sec = library;
+                l.ratio = l.signatures_per_sec / library;
+                levels.push(l);
+            }
+        }
+    }
+    drop(nodes);
+    p.data("| scheme | requests | clients | signatures/s | p50 ms | p99 ms | failed | one round trip | library/s | ratio |");
+    p.data("|---|---|---|---|---|---|---|---|---|---|");
+    for l in &levels {
+        p.data(format!(
+            "| {} | {} | {} | {:.0} | {:.1} | {:.1} | {} | {:.0}% | {:.0} | {:.2} |",
+            l.scheme,
+            l.kind,
+            l.concurrency,
+            l.signatures_per_sec,
+            l.p50_ms,
+            l.p99_ms,
+            l.failed,
+            l.preprocessed_share * 100.0,
+            l.library_per_sec,
+            l.ratio
+        ));
+    }
+    p.json(&json!({ "levels": levels }))
+}
+
+/// `conc` clients sign for `duration`, spreading over the nodes.
+fn load(
+    addrs: &[String],
+    tokens: &[String],
+    key_id: &str,
+    conc: usize,
+    batch: usize,
+    duration: Duration,
+) -> Result<Level> {
+    let start = Instant::now();
+    let results: Vec<(Vec<Duration>, usize, usize, usize)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..conc)
+            .map(|c| {
+                s.spawn(move || {
+                    let node = c % addrs.len();
+                    let mut lat = Vec::new();
+                    let (mut failed, mut sigs, mut fast) = (0, 0, 0);
+                    let Ok(mut client) = Client::connect(&addrs[node]) else {
+                        return (lat, 1, 0, 0);
+                    };
+                    let mut i = 0u64;
+                    while start.elapsed() < duration {
+                        i += 1;
+                        let (path, body) = if batch == 1 {
+                            (
+                                "/api/v1/sign",
+                                json!({"key_id": key_id, "message": format!("c{c} m{i}")}),
+                            )
+                        } else {
+                            let msgs: Vec<String> =
+                                (0..batch).map(|k| format!("c{c} m{i} k{k}")).collect();
+                            (
+                                "/api/v1/sign/batch",
+                                json!({"key_id": key_id, "messages": msgs}),
+                            )
+                        };
+                        let t = Instant::now();
+                        match client.post(path, &tokens[node], &body) {
+                            Ok((200, v)) => {
+                                lat.push(t.elapsed());
+                                sigs += batch;
+                                let mode = if batch == 1 {
+                                    &v["data"]["mode"]
+                                } else {
+                                    &v["data"]["signatures"][0]["mode"]
+                                };
+                                if mode == "preprocessed" {
+                                    fast += batch;
+                                }
+                            }
+                            Ok(_) => failed += 1,
+                            Err(_) => {
+                                failed += 1;
+                                match Client::connect(&addrs[node]) {
+                                    Ok(c) => client = c,
+                                    Err(_) => break,
+                                }
+                            }
+                        }
+                    }
+                    (lat, failed, sigs, fast)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    let elapsed = start.elapsed().as_secs_f64();
+    let mut lat: Vec<Duration> = results.iter().flat_map(|r| r.0.clone()).collect();
+    lat.sort();
+    let pct = |q: f64| {
+        lat.get(((lat.len() as f64 * q) as usize).min(lat.len().saturating_sub(1)))
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    let sigs: usize = results.iter().map(|r| r.2).sum();
+    let fast: usize = results.iter().map(|r| r.3).sum();
+    Ok(Level {
+        scheme: String::new(),
+        kind: "",
+        concurrency: conc,
+        signatures_per_sec: sigs as f64 / elapsed,
+        p50_ms: pct(0.50),
+        p99_ms: pct(0.99),
+        requests: lat.len(),
+        failed: results.iter().map(|r| r.1).sum(),
+        preprocessed_share: if sigs == 0 {
+            0.0
+        } else {
+            fast as f64 / sigs as f64
+        },
+        library_per_sec: 0.0,
+        ratio: 0.0,
+    })
+}
+
+/// The engine alone: preprocessed FROST signing with two of the key's real shares, on
+/// every core, for two seconds.
+fn library_rate(homes: &[PathBuf], key_id: &str, scheme: Scheme) -> Result<f64> {
+    let shares: Vec<Box<dyn crate::engine::frost::preprocessed::Prepared>> = homes[..2]
+        .iter()
+        .map(|h| {
+            let home = crate::store::Home::resolve(Some(h.clone()));
+            let id = home.unlock(&age::secrecy::SecretString::from("bench".to_string()))?;
+            let material = crate::ceremony::load_share(&home, &id, key_id)?;
+            crate::engine::prepare(scheme, &material)
+                .map_err(|e| Failure::internal("cannot prepare a share").cause(e))
+        })
+        .collect::<Result<_>>()?;
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let run = Duration::from_secs(2);
+    let start = Instant::now();
+    let counts: Vec<usize> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..threads)
+            .map(|t| {
+                let shares = &shares;
+                s.spawn(move || {
+                    let mut n = 0;
+                    while start.elapsed() < run {
+                        let msg = format!("library {t} {n}").into_bytes();
+                        let pre: Vec<_> = shares
+                            .iter()
+                            .map(|k| k.preprocess(1).ok().and_then(|mut v| v.pop()))
+                            .collect();
+                        let Some(pre) = pre.into_iter().collect::<Option<Vec<_>>>() else {
+                            return n;
+                        };
+                        let list: std::collections::BTreeMap<u16, Vec<u8>> = [
+                            (1u16, pre[0].commitment.clone()),
+                            (2, pre[1].commitment.clone()),
+                        ]
+                        .into();
+                        let mut out = std::collections::BTreeMap::new();
+                        for ((i, p), k) in [1u16, 2].into_iter().zip(pre).zip(shares) {
+                            match k.share(i, p.nonces, &list, &msg) {
+                                Ok(s) => {
+                                    out.insert(i, s);
+                                }
+                                Err(_) => return n,
+                            }
+                        }
+                        if shares[0].aggregate(&list, &out, &msg).is_err() {
+                            return n;
+                        }
+                        n += 1;
+                    }
+                    n
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap_or(0)).collect()
+    });
+    Ok(counts.iter().sum::<usize>() as f64 / start.elapsed().as_secs_f64())
+}
