@@ -76,6 +76,9 @@ _mpc() {
             mpc,resume)
                 cmd="mpc__subcmd__resume"
                 ;;
+            mpc,serve)
+                cmd="mpc__subcmd__serve"
+                ;;
             mpc,sessions)
                 cmd="mpc__subcmd__sessions"
                 ;;
@@ -114,6 +117,18 @@ _mpc() {
                 ;;
             mpc__subcmd__audit__subcmd__help,verify)
                 cmd="mpc__subcmd__audit__subcmd__help__subcmd__verify"
+                ;;
+            mpc__subcmd__bench,help)
+                cmd="mpc__subcmd__bench__subcmd__help"
+                ;;
+            mpc__subcmd__bench,serve)
+                cmd="mpc__subcmd__bench__subcmd__serve"
+                ;;
+            mpc__subcmd__bench__subcmd__help,help)
+                cmd="mpc__subcmd__bench__subcmd__help__subcmd__help"
+                ;;
+            mpc__subcmd__bench__subcmd__help,serve)
+                cmd="mpc__subcmd__bench__subcmd__help__subcmd__serve"
                 ;;
             mpc__subcmd__contacts,add)
                 cmd="mpc__subcmd__contacts__subcmd__add"
@@ -193,6 +208,9 @@ _mpc() {
             mpc__subcmd__help,resume)
                 cmd="mpc__subcmd__help__subcmd__resume"
                 ;;
+            mpc__subcmd__help,serve)
+                cmd="mpc__subcmd__help__subcmd__serve"
+                ;;
             mpc__subcmd__help,sessions)
                 cmd="mpc__subcmd__help__subcmd__sessions"
                 ;;
@@ -216,6 +234,9 @@ _mpc() {
                 ;;
             mpc__subcmd__help__subcmd__audit,verify)
                 cmd="mpc__subcmd__help__subcmd__audit__subcmd__verify"
+                ;;
+            mpc__subcmd__help__subcmd__bench,serve)
+                cmd="mpc__subcmd__help__subcmd__bench__subcmd__serve"
                 ;;
             mpc__subcmd__help__subcmd__contacts,add)
                 cmd="mpc__subcmd__help__subcmd__contacts__subcmd__add"
@@ -282,6 +303,24 @@ _mpc() {
                 ;;
             mpc__subcmd__help__subcmd__repair,run)
                 cmd="mpc__subcmd__help__subcmd__repair__subcmd__run"
+                ;;
+            mpc__subcmd__help__subcmd__serve,cluster)
+                cmd="mpc__subcmd__help__subcmd__serve__subcmd__cluster"
+                ;;
+            mpc__subcmd__help__subcmd__serve,token)
+                cmd="mpc__subcmd__help__subcmd__serve__subcmd__token"
+                ;;
+            mpc__subcmd__help__subcmd__serve__subcmd__cluster,init)
+                cmd="mpc__subcmd__help__subcmd__serve__subcmd__cluster__subcmd__init"
+                ;;
+            mpc__subcmd__help__subcmd__serve__subcmd__token,create)
+                cmd="mpc__subcmd__help__subcmd__serve__subcmd__token__subcmd__create"
+                ;;
+            mpc__subcmd__help__subcmd__serve__subcmd__token,list)
+                cmd="mpc__subcmd__help__subcmd__serve__subcmd__token__subcmd__list"
+                ;;
+            mpc__subcmd__help__subcmd__serve__subcmd__token,revoke)
+                cmd="mpc__subcmd__help__subcmd__serve__subcmd__token__subcmd__revoke"
                 ;;
             mpc__subcmd__help__subcmd__sessions,abandon)
                 cmd="mpc__subcmd__help__subcmd__sessions__subcmd__abandon"
@@ -457,6 +496,72 @@ _mpc() {
             mpc__subcmd__repair__subcmd__help,run)
                 cmd="mpc__subcmd__repair__subcmd__help__subcmd__run"
                 ;;
+            mpc__subcmd__serve,cluster)
+                cmd="mpc__subcmd__serve__subcmd__cluster"
+                ;;
+            mpc__subcmd__serve,help)
+                cmd="mpc__subcmd__serve__subcmd__help"
+                ;;
+            mpc__subcmd__serve,token)
+                cmd="mpc__subcmd__serve__subcmd__token"
+                ;;
+            mpc__subcmd__serve__subcmd__cluster,help)
+                cmd="mpc__subcmd__serve__subcmd__cluster__subcmd__help"
+                ;;
+            mpc__subcmd__serve__subcmd__cluster,init)
+                cmd="mpc__subcmd__serve__subcmd__cluster__subcmd__init"
+                ;;
+            mpc__subcmd__serve__subcmd__cluster__subcmd__help,help)
+                cmd="mpc__subcmd__serve__subcmd__cluster__subcmd__help__subcmd__help"
+                ;;
+            mpc__subcmd__serve__subcmd__cluster__subcmd__help,init)
+                cmd="mpc__subcmd__serve__subcmd__cluster__subcmd__help__subcmd__init"
+                ;;
+            mpc__subcmd__serve__subcmd__help,cluster)
+                cmd="mpc__subcmd__serve__subcmd__help__subcmd__cluster"
+                ;;
+            mpc__subcmd__serve__subcmd__help,help)
+                cmd="mpc__subcmd__serve__subcmd__help__subcmd__help"
+                ;;
+            mpc__subcmd__serve__subcmd__help,token)
+                cmd="mpc__subcmd__serve__subcmd__help__subcmd__token"
+                ;;
+            mpc__subcmd__serve__subcmd__help__subcmd__cluster,init)
+                cmd="mpc__subcmd__serve__subcmd__help__subcmd__cluster__subcmd__init"
+                ;;
+            mpc__subcmd__serve__subcmd__help__subcmd__token,create)
+                cmd="mpc__subcmd__serve__subcmd__help__subcmd__token__subcmd__create"
+                ;;
+            mpc__subcmd__serve__subcmd__help__subcmd__token,list)
+                cmd="mpc__subcmd__serve__subcmd__help__subcmd__token__subcmd__list"
+                ;;
+            mpc__subcmd__serve__subcmd__help__subcmd__token,revoke)
+                cmd="mpc__subcmd__serve__subcmd__help__subcmd__token__subcmd__revoke"
+                ;;
+            mpc__subcmd__serve__subcmd__token,create)
+                cmd="mpc__subcmd__serve__subcmd__token__subcmd__create"
+                ;;
+            mpc__subcmd__serve__subcmd__token,help)
+                cmd="mpc__subcmd__serve__subcmd__token__subcmd__help"
+                ;;
+            mpc__subcmd__serve__subcmd__token,list)
+                cmd="mpc__subcmd__serve__subcmd__token__subcmd__list"
+                ;;
+            mpc__subcmd__serve__subcmd__token,revoke)
+                cmd="mpc__subcmd__serve__subcmd__token__subcmd__revoke"
+                ;;
+            mpc__subcmd__serve__subcmd__token__subcmd__help,create)
+                cmd="mpc__subcmd__serve__subcmd__token__subcmd__help__subcmd__create"
+                ;;
+            mpc__subcmd__serve__subcmd__token__subcmd__help,help)
+                cmd="mpc__subcmd__serve__subcmd__token__subcmd__help__subcmd__help"
+                ;;
+            mpc__subcmd__serve__subcmd__token__subcmd__help,list)
+                cmd="mpc__subcmd__serve__subcmd__token__subcmd__help__subcmd__list"
+                ;;
+            mpc__subcmd__serve__subcmd__token__subcmd__help,revoke)
+                cmd="mpc__subcmd__serve__subcmd__token__subcmd__help__subcmd__revoke"
+                ;;
             mpc__subcmd__sessions,abandon)
                 cmd="mpc__subcmd__sessions__subcmd__abandon"
                 ;;
@@ -500,7 +605,7 @@ _mpc() {
 
     case "${cmd}" in
         mpc)
-            opts="-q -v -h -V --home --json --quiet --verbose --no-input --passphrase-file --help --version init id contacts keygen sign verify keys primes presign qr refresh repair suspend resume delete sessions relay inspect audit demo bench version completions man help"
+            opts="-q -v -h -V --home --json --quiet --verbose --no-input --passphrase-file --help --version init id contacts keygen sign verify keys primes presign qr refresh repair suspend resume delete sessions relay serve inspect audit demo bench version completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -684,7 +789,7 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__bench)
-            opts="-n -t -q -v -h -V --parties --threshold --primes-dir --e2e --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            opts="-n -t -q -v -h -V --parties --threshold --primes-dir --e2e --home --json --quiet --verbose --no-input --passphrase-file --help --version serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -708,6 +813,86 @@ _mpc() {
                     ;;
                 --primes-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__bench__subcmd__help)
+            opts="serve help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__bench__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__bench__subcmd__help__subcmd__serve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__bench__subcmd__serve)
+            opts="-q -v -h -V --duration --concurrency --batch --schemes --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --duration)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --concurrency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --batch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --schemes)
+                    COMPREPLY=($(compgen -W "eddsa-ed25519 schnorr-secp256k1-tr schnorr-secp256k1 ecdsa-secp256k1" -- "${cur}"))
                     return 0
                     ;;
                 --home)
@@ -930,7 +1115,7 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__help)
-            opts="init id contacts keygen sign verify keys primes presign qr refresh repair suspend resume delete sessions relay inspect audit demo bench version completions man help"
+            opts="init id contacts keygen sign verify keys primes presign qr refresh repair suspend resume delete sessions relay serve inspect audit demo bench version completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1000,8 +1185,22 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__help__subcmd__bench)
-            opts=""
+            opts="serve"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__help__subcmd__bench__subcmd__serve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1562,6 +1761,104 @@ _mpc() {
         mpc__subcmd__help__subcmd__resume)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__help__subcmd__serve)
+            opts="token cluster"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__help__subcmd__serve__subcmd__cluster)
+            opts="init"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__help__subcmd__serve__subcmd__cluster__subcmd__init)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__help__subcmd__serve__subcmd__token)
+            opts="create list revoke"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__help__subcmd__serve__subcmd__token__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__help__subcmd__serve__subcmd__token__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__help__subcmd__serve__subcmd__token__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -3166,6 +3463,440 @@ _mpc() {
         mpc__subcmd__resume)
             opts="-q -v -h -V --home --json --quiet --verbose --no-input --passphrase-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__serve)
+            opts="-q -v -h -V --listen --insecure-http --relay --cluster --peer --session-timeout --keygen-timeout --max-sessions --rate-limit --home --json --quiet --verbose --no-input --passphrase-file --help --version token cluster help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --relay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --peer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --session-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keygen-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-sessions)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rate-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__serve__subcmd__cluster)
+            opts="-q -v -h -V --home --json --quiet --verbose --no-input --passphrase-file --help --version init help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__serve__subcmd__cluster__subcmd__help)
+            opts="init help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__serve__subcmd__cluster__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__serve__subcmd__cluster__subcmd__help__subcmd__init)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__serve__subcmd__cluster__subcmd__init)
+            opts="-o -q -v -h -V --out --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__serve__subcmd__help)
+            opts="token cluster help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__serve__subcmd__help__subcmd__cluster)
+            opts="init"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__serve__subcmd__help__subcmd__cluster__subcmd__init)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__serve__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__serve__subcmd__help__subcmd__token)
+            opts="create list revoke"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__serve__subcmd__help__subcmd__token__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__serve__subcmd__help__subcmd__token__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__serve__subcmd__help__subcmd__token__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__serve__subcmd__token)
+            opts="-q -v -h -V --home --json --quiet --verbose --no-input --passphrase-file --help --version create list revoke help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__serve__subcmd__token__subcmd__create)
+            opts="-q -v -h -V --scope --keys --expires --name --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --scope)
+                    COMPREPLY=($(compgen -W "read sign admin" -- "${cur}"))
+                    return 0
+                    ;;
+                --keys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expires)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__serve__subcmd__token__subcmd__help)
+            opts="create list revoke help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__serve__subcmd__token__subcmd__help__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__serve__subcmd__token__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__serve__subcmd__token__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__serve__subcmd__token__subcmd__help__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__serve__subcmd__token__subcmd__list)
+            opts="-q -v -h -V --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__serve__subcmd__token__subcmd__revoke)
+            opts="-q -v -h -V --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -6,7 +6,9 @@
 //! ```text
 //! commands (commands::cli: the clap types)  the CLI: exit codes, hints, prompts;
 //!   error, output                            Failure, human and --json printing
-//! relay                                      the relay server
+//! serve                                      a node of a signing cluster: HTTP API, tokens,
+//!                                            policies, FROST nonce pools, the bus link
+//! relay                                      the relay server (and its node mode)
 //! ceremony                                   one party's session: admission, the step loop,
 //!                                            over a Carrier and a Store; ceremony::Error
 //! lifecycle                                  a key's life in one party's store; lifecycle::Error

@@ -743,3 +743,96 @@ fn a_signer_spends_each_nonce_once_and_only_under_its_own_commitment() {
     }
     bus.stop();
 }
+
+#[test]
+fn the_serve_commands_refuse_plain_http_abroad_duplicate_members_and_never_show_a_stored_token() {
+    let w = World::new(2);
+    // Plain HTTP on a non-loopback address needs --insecure-http.
+    let out = w
+        .mpc(0)
+        .args(["serve", "--listen", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("refusing to serve plain HTTP"),
+        "{}",
+        stderr(&out)
+    );
+    // A cluster without a bus.
+    let out = w
+        .mpc(0)
+        .arg("serve")
+        .arg("--peer")
+        .arg(&w.parties[1].card)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("--relay"), "{}", stderr(&out));
+    // The same member twice.
+    let out = w
+        .mpc(0)
+        .args(["serve", "cluster", "init", "--out"])
+        .arg(w.path("c.json"))
+        .arg(&w.parties[0].card)
+        .arg(&w.parties[0].card)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(!w.path("c.json").exists());
+    // A token is shown once; listing shows its id and state, never the secret.
+    let out = w
+        .mpc(0)
+        .args([
+            "--json", "serve", "token", "create", "--scope", "sign", "--name", "ci",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let created = common::json(&out);
+    let token = created["token"].as_str().unwrap().to_string();
+    let id = created["record"]["id"].as_str().unwrap().to_string();
+    let secret = token.rsplit('_').next().unwrap();
+    let list = w
+        .mpc(0)
+        .args(["--json", "serve", "token", "list"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&list.stdout);
+    assert!(text.contains(&id) && !text.contains(secret), "{text}");
+    // A token for a key this home does not hold is refused; so is a wrong passphrase.
+    let out = w
+        .mpc(0)
+        .args([
+            "serve",
+            "token",
+            "create",
+            "--scope",
+            "sign",
+            "--keys",
+            "ffffffffffffffff",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    let out = w
+        .mpc(0)
+        .env("MPC_PASSPHRASE", "wrong")
+        .args(["serve", "token", "revoke", &id])
+        .output()
+        .unwrap();
+    assert_ne!(code(&out), 0);
+    let out = w
+        .mpc(0)
+        .args(["serve", "token", "revoke", &id[..6]])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let list = w
+        .mpc(0)
+        .args(["--json", "serve", "token", "list"])
+        .output()
+        .unwrap();
+    let v = common::json(&list);
+    assert!(v["tokens"][0]["revoked_at"].is_u64(), "{v}");
+}

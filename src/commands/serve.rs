@@ -430,7 +430,7 @@ fn start_refill(node: &Arc<Node>) {
             let Some(node) = weak.upgrade() else { return };
             node.refill(None);
             drop(node);
-            std::thread::sleep(Duration::from_millis(100));
+            std::thread::sleep(Duration::from_millis(25));
         }
     });
 }

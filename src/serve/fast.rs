@@ -26,9 +26,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Nonces kept per key and coordinator.
-pub const TARGET: usize = 256;
+pub const TARGET: usize = 1024;
 /// Refill below this many.
-pub const LOW: usize = 128;
+pub const LOW: usize = 768;
 /// The most messages in one batch request.
 pub const MAX_BATCH: usize = 64;
 
@@ -257,6 +257,21 @@ impl Node {
         }
     }
 
+    /// Whether this node holds `m` commitments of signer `index` for `key_id`, waiting a
+    /// moment for a refill under way (a full session costs far more than the wait).
+    fn wait_held(&self, key_id: &str, index: u16, m: usize) -> bool {
+        let until = Instant::now() + Duration::from_millis(250);
+        loop {
+            if self.pools.held_len(key_id, index) >= m {
+                return true;
+            }
+            if Instant::now() >= until {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     /// Asks signer `index` of `key` for fresh commitments (at most once a second).
     fn want(&self, key: &Loaded, key_id: &str, index: u16) {
         let slot = (key_id.to_string(), index);
@@ -309,15 +324,13 @@ impl Node {
             {
                 continue;
             }
-            if self.pools.held_len(&key.id, index) >= m {
+            if self.wait_held(&key.id, index, m) {
                 signers.push(index);
             } else {
                 self.want(&loaded, &key.id, index);
             }
         }
-        if signers.len() < usize::from(loaded.threshold)
-            || self.pools.held_len(&key.id, loaded.me) < m
-        {
+        if signers.len() < usize::from(loaded.threshold) || !self.wait_held(&key.id, loaded.me, m) {
             return None;
         }
         signers.sort_unstable();
