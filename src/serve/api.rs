@@ -163,6 +163,14 @@ fn reply<T: Serialize>(rid: &RequestId, result: Result<T, ApiError>) -> Reply {
     }
 }
 
+/// A key's answer, with the key in its audit row.
+fn reply_key(rid: &RequestId, result: Result<KeyInfo, ApiError>) -> Reply {
+    let key = result.as_ref().ok().map(|k| k.id.clone());
+    let mut r = reply(rid, result);
+    r.note.key = key;
+    r
+}
+
 /// Sets the request id on the request (for handlers) and the response header.
 async fn request_id(mut req: Request, next: Next) -> Response {
     let given = req
@@ -429,10 +437,7 @@ async fn show_key(
         .await
     }
     .await;
-    let key = result.as_ref().ok().map(|k| k.id.clone());
-    let mut r = reply(&rid, result);
-    r.note.key = key;
-    r
+    reply_key(&rid, result)
 }
 
 /// `PUT /keys/{id}`.
@@ -462,10 +467,7 @@ async fn update_key(
         .await
     }
     .await;
-    let key = result.as_ref().ok().map(|k| k.id.clone());
-    let mut r = reply(&rid, result);
-    r.note.key = key;
-    r
+    reply_key(&rid, result)
 }
 
 async fn create_key(
@@ -490,12 +492,50 @@ async fn create_key(
         .await
     }
     .await;
-    let key = result.as_ref().ok().map(|k| k.id.clone());
-    let mut r = reply(&rid, result);
+    let mut r = reply_key(&rid, result);
     if let Ok((status, _)) = &mut r.result {
         *status = StatusCode::CREATED;
     }
-    r.note.key = key;
+    r
+}
+
+/// A signing request's common part: the scope, the key (and the token's limit on it),
+/// the messages' digests and the session in the audit row; `run` signs on a blocking
+/// thread and says which session it used.
+async fn signing<T: Serialize + Send + 'static>(
+    node: Shared,
+    rid: &RequestId,
+    caller: Caller,
+    key_id: String,
+    messages: Result<Vec<Vec<u8>>, ApiError>,
+    run: impl FnOnce(&Node) -> Result<T, ApiError> + Send + 'static,
+    session_of: impl Fn(&T) -> Option<String>,
+) -> Reply {
+    let mut note = AuditNote::default();
+    let result = async {
+        caller.require(Scope::Sign)?;
+        let digests: Vec<String> = messages?
+            .iter()
+            .map(|m| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(m)))
+            .collect();
+        note.digest = Some(digests.join(","));
+        let n = node.clone();
+        let key = blocking(move || n.key(&key_id)).await?;
+        note.key = Some(key.id.clone());
+        caller.require_key(&key.id)?;
+        blocking(move || run(&node)).await
+    }
+    .await;
+    note.session = match &result {
+        Ok(s) => session_of(s),
+        Err(e) => e
+            .details
+            .get("session")
+            .and_then(|s| s.as_str())
+            .map(str::to_string),
+    };
+    let mut r = reply(rid, result);
+    r.note = note;
     r
 }
 
@@ -505,34 +545,29 @@ async fn sign(
     Extension(caller): Extension<Caller>,
     b: Result<Json<SignRequest>, JsonRejection>,
 ) -> Reply {
-    let mut note = AuditNote::default();
-    let result = async {
-        caller.require(Scope::Sign)?;
-        let req = body(b)?;
-        let message = decode_message(&req.message, req.encoding)?;
-        note.digest = Some(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
-            &message,
-        )));
-        let n = node.clone();
-        let id = req.key_id.clone();
-        let key = blocking(move || n.key(&id)).await?;
-        note.key = Some(key.id.clone());
-        caller.require_key(&key.id)?;
-        let rid2 = rid.0.clone();
-        blocking(move || node.sign(&req, &rid2)).await
-    }
-    .await;
-    note.session = match &result {
-        Ok(s) => Some(s.session.clone()),
-        Err(e) => e
-            .details
-            .get("session")
-            .and_then(|s| s.as_str())
-            .map(str::to_string),
+    // The scope before the body: a caller without it learns nothing about its input.
+    let req = match caller.require(Scope::Sign).and_then(|()| body(b)) {
+        Ok(r) => r,
+        Err(e) => return reply::<()>(&rid, Err(e)),
     };
-    let mut r = reply(&rid, result);
-    r.note = note;
-    r
+    let messages = decode_message(&req.message, req.encoding).map(|m| vec![m]);
+    let (key_id, r) = (req.key_id.clone(), rid.0.clone());
+    signing(
+        node,
+        &rid,
+        caller,
+        key_id,
+        messages,
+        move |n| n.sign(&req, &r),
+        |s| Some(s.session.clone()),
+    )
+    .await
+}
+
+/// `POST /sign/batch`'s answer.
+#[derive(Debug, Serialize)]
+struct Signatures {
+    signatures: Vec<super::node::Signed>,
 }
 
 async fn sign_batch(
@@ -541,36 +576,30 @@ async fn sign_batch(
     Extension(caller): Extension<Caller>,
     b: Result<Json<BatchRequest>, JsonRejection>,
 ) -> Reply {
-    let mut note = AuditNote::default();
-    let result = async {
-        caller.require(Scope::Sign)?;
-        let req = body(b)?;
-        let mut digests = Vec::with_capacity(req.messages.len());
-        for m in &req.messages {
-            let bytes = decode_message(m, req.encoding)?;
-            digests.push(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)));
-        }
-        note.digest = Some(digests.join(","));
-        let n = node.clone();
-        let id = req.key_id.clone();
-        let key = blocking(move || n.key(&id)).await?;
-        note.key = Some(key.id.clone());
-        caller.require_key(&key.id)?;
-        let rid2 = rid.0.clone();
-        blocking(move || node.sign_batch(&req, &rid2)).await
-    }
-    .await;
-    note.session = match &result {
-        Ok(s) => s.first().map(|s| s.session.clone()),
-        Err(e) => e
-            .details
-            .get("session")
-            .and_then(|s| s.as_str())
-            .map(str::to_string),
+    // The scope before the body: a caller without it learns nothing about its input.
+    let req = match caller.require(Scope::Sign).and_then(|()| body(b)) {
+        Ok(r) => r,
+        Err(e) => return reply::<()>(&rid, Err(e)),
     };
-    let mut r = reply(&rid, result.map(|s| serde_json::json!({"signatures": s})));
-    r.note = note;
-    r
+    let messages = req
+        .messages
+        .iter()
+        .map(|m| decode_message(m, req.encoding))
+        .collect();
+    let (key_id, r) = (req.key_id.clone(), rid.0.clone());
+    signing(
+        node,
+        &rid,
+        caller,
+        key_id,
+        messages,
+        move |n| {
+            n.sign_batch(&req, &r)
+                .map(|signatures| Signatures { signatures })
+        },
+        |s| s.signatures.first().map(|s| s.session.clone()),
+    )
+    .await
 }
 
 /// `POST /verify`.

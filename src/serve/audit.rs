@@ -21,6 +21,11 @@ struct Row {
     done: tokio::sync::oneshot::Sender<Result<(), String>>,
 }
 
+/// The answer when the writer is gone.
+fn stopped<E>(_: E) -> Result<(), String> {
+    Err("the audit writer has stopped".into())
+}
+
 /// A handle on the writer thread.
 #[derive(Clone)]
 pub struct AuditWriter {
@@ -81,7 +86,7 @@ impl AuditWriter {
             done,
         };
         if let Err(mpsc::SendError(row)) = self.tx.send(row) {
-            let _ = row.done.send(Err("the audit writer has stopped".into()));
+            let _ = row.done.send(stopped(()));
         }
         rx
     }
@@ -95,7 +100,7 @@ impl AuditWriter {
     ) -> Result<(), String> {
         self.submit(action, subject, detail)
             .blocking_recv()
-            .unwrap_or_else(|_| Err("the audit writer has stopped".into()))
+            .unwrap_or_else(stopped)
     }
 
     /// Appends rows (`subject`, `detail`) under one action and waits until all are
@@ -110,8 +115,7 @@ impl AuditWriter {
             .map(|(subject, detail)| self.submit(action, &subject, detail))
             .collect();
         for w in waiting {
-            w.blocking_recv()
-                .unwrap_or_else(|_| Err("the audit writer has stopped".into()))?;
+            w.blocking_recv().unwrap_or_else(stopped)?;
         }
         Ok(())
     }
@@ -125,6 +129,6 @@ impl AuditWriter {
     ) -> Result<(), String> {
         self.submit(action, subject, detail)
             .await
-            .unwrap_or_else(|_| Err("the audit writer has stopped".into()))
+            .unwrap_or_else(stopped)
     }
 }

@@ -251,11 +251,14 @@ impl Inbox {
         }
     }
 
-    /// Waits until `n` members reported their part over, or `deadline`; returns the
-    /// reports.
-    pub fn wait_finished(&self, n: usize, deadline: Instant) -> Vec<Finished> {
+    /// Waits until `done` holds or `deadline` passes; returns the state then.
+    fn wait_until(
+        &self,
+        deadline: Instant,
+        done: impl Fn(&InboxState) -> bool,
+    ) -> std::sync::MutexGuard<'_, InboxState> {
         let mut s = self.lock();
-        while s.finished.len() < n {
+        while !done(&s) {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;
@@ -266,25 +269,23 @@ impl Inbox {
                 .map(|(g, _)| g)
                 .unwrap_or_else(|p| p.into_inner().0);
         }
-        s.finished.clone()
+        s
+    }
+
+    /// Waits until `n` members reported their part over, or `deadline`; returns the
+    /// reports.
+    pub fn wait_finished(&self, n: usize, deadline: Instant) -> Vec<Finished> {
+        self.wait_until(deadline, |s| s.finished.len() >= n)
+            .finished
+            .clone()
     }
 
     /// Waits until `n` members answered a `FastSign`, one declined, or `deadline`;
     /// returns the answers so far.
     pub fn wait_shares(&self, n: usize, deadline: Instant) -> Vec<(String, Vec<String>)> {
-        let mut s = self.lock();
-        while s.shares.len() < n && s.declined.is_empty() {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            s = self
-                .ready
-                .wait_timeout(s, left)
-                .map(|(g, _)| g)
-                .unwrap_or_else(|p| p.into_inner().0);
-        }
-        s.shares.clone()
+        self.wait_until(deadline, |s| s.shares.len() >= n || !s.declined.is_empty())
+            .shares
+            .clone()
     }
 
     /// The first member that declined, if one did.
@@ -582,12 +583,7 @@ impl Carrier for BusCarrier {
             .inbox
             .take()
             .into_iter()
-            .map(|bytes| Incoming {
-                origin: "a message from the bus".into(),
-                bytes: Ok(bytes),
-                name: None,
-                stops: false,
-            })
+            .map(|bytes| Incoming::download("a message from the bus", bytes))
             .collect())
     }
 

@@ -443,20 +443,12 @@ impl Node {
             }
             return Err(d.error().session(&sid));
         }
-        let silent: Vec<String> = others
-            .iter()
-            .filter(|c| !answers.iter().any(|(n, _)| *n == c.name))
-            .map(|c| c.name.clone())
-            .collect();
-        if !silent.is_empty() {
-            return Err(ApiError::new(
-                504,
-                "timed_out",
-                format!("no signature share in time from {}", silent.join(", ")),
-            )
-            .details(serde_json::json!({"awaited": silent}))
-            .session(&sid));
-        }
+        super::node::awaited(
+            &others,
+            |n| answers.iter().any(|(a, _)| a == n),
+            "no signature share in time from",
+        )
+        .map_err(|e| e.session(&sid))?;
         let mut signatures = Vec::with_capacity(messages.len());
         for (k, msg) in messages.iter().enumerate() {
             let mut shares = BTreeMap::new();

@@ -648,20 +648,12 @@ impl Node {
                 .details(serde_json::json!({"node": bad.node}))
                 .session(&sid));
             }
-            let silent: Vec<String> = others
-                .iter()
-                .filter(|c| !reports.iter().any(|f| f.node == c.name))
-                .map(|c| c.name.clone())
-                .collect();
-            if !silent.is_empty() {
-                return Err(ApiError::new(
-                    504,
-                    "timed_out",
-                    format!("not confirmed in time by {}", silent.join(", ")),
-                )
-                .details(serde_json::json!({"awaited": silent}))
-                .session(&sid));
-            }
+            awaited(
+                others,
+                |n| reports.iter().any(|f| f.node == n),
+                "not confirmed in time by",
+            )
+            .map_err(|e| e.session(&sid))?;
         }
         Ok(outcome)
     }
@@ -831,6 +823,26 @@ impl Node {
             )),
         }
     }
+}
+
+/// A 504 naming the `others` that did not answer (`answered` says who did), or `Ok`.
+pub(super) fn awaited(
+    others: &[&Card],
+    answered: impl Fn(&str) -> bool,
+    what: &str,
+) -> Result<(), ApiError> {
+    let silent: Vec<String> = others
+        .iter()
+        .filter(|c| !answered(&c.name))
+        .map(|c| c.name.clone())
+        .collect();
+    if silent.is_empty() {
+        return Ok(());
+    }
+    Err(
+        ApiError::new(504, "timed_out", format!("{what} {}", silent.join(", ")))
+            .details(serde_json::json!({"awaited": silent})),
+    )
 }
 
 /// How `message` is written in a request.

@@ -68,12 +68,7 @@ impl Carrier for MemoryCarrier {
                         || (h.sender != me && h.recipient().is_none_or(|r| r == me))
                 })
             })
-            .map(|bytes| Incoming {
-                origin: "a message from the in-memory board".into(),
-                bytes: Ok(bytes),
-                name: None,
-                stops: false,
-            })
+            .map(|bytes| Incoming::download("a message from the in-memory board", bytes))
             .collect())
     }
 

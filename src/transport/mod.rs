@@ -31,6 +31,18 @@ pub struct Incoming {
     pub stops: bool,
 }
 
+impl Incoming {
+    /// A message a service handed over (not a file): a bad one is skipped, not fatal.
+    pub fn download(origin: impl Into<String>, bytes: Vec<u8>) -> Incoming {
+        Incoming {
+            origin: origin.into(),
+            bytes: Ok(bytes),
+            name: None,
+            stops: false,
+        }
+    }
+}
+
 /// A carrier failure.
 #[derive(Debug, thiserror::Error)]
 pub enum CarrierError {

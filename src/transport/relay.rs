@@ -342,12 +342,7 @@ impl super::Carrier for RelayCarrier {
         Ok(downloads
             .into_iter()
             .filter(|bytes| self.seen.insert(Sha256::digest(bytes).into()))
-            .map(|bytes| super::Incoming {
-                origin: origin.clone(),
-                bytes: Ok(bytes),
-                name: None,
-                stops: false,
-            })
+            .map(|bytes| super::Incoming::download(origin.clone(), bytes))
             .collect())
     }
 
