@@ -275,6 +275,16 @@ async fn every_route_answers_in_the_envelope_with_precise_statuses() {
             "bad_request",
         );
     }
+    // A batch holds 1 to 64 messages.
+    for n in [0, 65] {
+        let msgs: Vec<String> = (0..n).map(|i| format!("m{i}")).collect();
+        let body = json!({"key_id": key, "messages": msgs});
+        let g = a.json("POST", "/api/v1/sign/batch", &a.admin, body).await;
+        failed(&g, 400, "bad_request");
+    }
+    let one = json!({"key_id": key, "messages": ["m"]});
+    let g = a.json("POST", "/api/v1/sign/batch", &a.reader, one).await;
+    failed(&g, 403, "forbidden");
     let plain = Request::builder()
         .method("POST")
         .uri("/api/v1/sign")
