@@ -376,6 +376,18 @@ async fn every_route_answers_in_the_envelope_with_precise_statuses() {
         "bad_request",
     );
 
+    // Metrics: no token needed, routes as matched (never an id), levels read now.
+    let m = a.call("GET", "/metrics", None, None).await;
+    assert_eq!(m.status, StatusCode::OK);
+    assert!(m.text.contains("mpc_http_requests_total"), "{}", m.text);
+    assert!(
+        m.text.contains("route=\"GET /api/v1/keys/{id}\""),
+        "{}",
+        m.text
+    );
+    assert!(m.text.contains("mpc_sessions_running"), "{}", m.text);
+    assert!(!m.text.contains(&key), "a key id in the metrics");
+
     // Nodes and sessions.
     let nodes = a.call("GET", "/api/v1/nodes", Some(&a.reader), None).await;
     let nodes = succeeded(&nodes)["nodes"].as_array().unwrap().clone();
@@ -485,4 +497,37 @@ async fn a_token_over_its_rate_gets_429_with_retry_after() {
     // Another token has its own allowance.
     let g = a.call("GET", "/api/v1/keys", Some(&a.admin), None).await;
     succeeded(&g);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_over_the_in_flight_limit_are_shed_with_503() {
+    let a = setup(Config {
+        max_requests: 1,
+        ..Config::default()
+    });
+    let req = || {
+        Request::builder()
+            .uri("/api/v1/keys")
+            .header("authorization", format!("Bearer {}", a.reader))
+            .body(Body::empty())
+            .unwrap()
+    };
+    // The first request waits on the database, held by another thread; the second
+    // finds no room.
+    let node = Arc::clone(&a.node);
+    let (locked, is_locked) = std::sync::mpsc::channel();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        let _db = node.db();
+        locked.send(()).unwrap();
+        let _ = released.recv();
+    });
+    is_locked.recv().unwrap();
+    let first = tokio::spawn(a.app.clone().oneshot(req()));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let g = a.call("GET", "/api/v1/keys", Some(&a.reader), None).await;
+    failed(&g, 503, "overloaded");
+    release.send(()).unwrap();
+    holder.join().unwrap();
+    assert_eq!(first.await.unwrap().unwrap().status(), StatusCode::OK);
 }

@@ -63,6 +63,9 @@ pub struct ServeRunArgs {
     /// more are answered 429 with Retry-After
     #[arg(long, default_value_t = 500, value_name = "N")]
     pub rate_limit: u32,
+    /// HTTP requests in flight at once; more are answered 503 at once
+    #[arg(long, default_value_t = 1024, value_name = "N")]
+    pub max_requests: usize,
 }
 
 /// `mpc serve token|cluster`
@@ -313,6 +316,7 @@ fn serve(ctx: &Ctx, a: ServeRunArgs) -> Result<()> {
         keygen_timeout: a.keygen_timeout,
         max_sessions: a.max_sessions,
         rate_limit: std::num::NonZeroU32::new(a.rate_limit),
+        max_requests: a.max_requests,
     };
     let node = Arc::new(
         Node::new(ctx.home.clone(), identity, members, config)

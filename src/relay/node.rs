@@ -3,14 +3,15 @@
 //! A node authenticates once with its identity key and keeps one connection open for
 //! all its sessions. Each `Post` names its recipients by key; the relay writes the
 //! payload to each recipient's connection at once (a `Push`, no polling), or holds it a
-//! short while ([`HOLD`], at most `max_messages` per recipient) for a node that is not
-//! connected, and hands it over when that node connects. A newer connection of the same
+//! short while ([`HOLD`], at most `max_messages` per recipient, and in all at most 64
+//! times the largest message) for a node that is not connected but has been since the
+//! relay started, and hands it over when that node connects. A newer connection of the same
 //! node replaces the older one. Payloads are signed by their senders (envelopes, or
 //! node messages) and checked by the recipients; the relay only routes.
 
 use super::{Relay, refuse, wire};
 use ed25519_dalek::{Signature, VerifyingKey};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -27,6 +28,11 @@ type Held = VecDeque<(Instant, Arc<[u8]>)>;
 pub(super) struct NodeTable {
     links: HashMap<[u8; 32], Link>,
     held: HashMap<[u8; 32], Held>,
+    /// Bytes in `held`.
+    held_bytes: usize,
+    /// Nodes that authenticated since the relay started: only they are held for, so
+    /// naming random recipients holds nothing.
+    known: HashSet<[u8; 32]>,
     next_serial: u64,
 }
 
@@ -63,6 +69,7 @@ impl Relay {
             let mut t = self.nodes();
             t.next_serial += 1;
             let serial = t.next_serial;
+            t.known.insert(key);
             t.links.insert(
                 key,
                 Link {
@@ -74,15 +81,15 @@ impl Relay {
         };
         self.event("auth", Some(addr), None, format!("node {name} connected"));
         // What was held for this node while it was away.
-        let held: Vec<Arc<[u8]>> = self
-            .nodes()
-            .held
-            .remove(&key)
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|(at, _)| at.elapsed() < HOLD)
-            .map(|(_, p)| p)
-            .collect();
+        let held: Vec<Arc<[u8]>> = {
+            let mut t = self.nodes();
+            let q = t.held.remove(&key).unwrap_or_default();
+            t.held_bytes -= q.iter().map(|(_, p)| p.len()).sum::<usize>();
+            q.into_iter()
+                .filter(|(at, _)| at.elapsed() < HOLD)
+                .map(|(_, p)| p)
+                .collect()
+        };
         for p in held {
             write_locked(&writer, &p)?;
         }
@@ -150,12 +157,23 @@ impl Relay {
             return;
         }
         let mut t = self.nodes();
+        if !t.known.contains(to) {
+            return;
+        }
+        let cap = self.limits.max_message.saturating_mul(64);
+        let t = &mut *t;
         let q = t.held.entry(*to).or_default();
         while q.front().is_some_and(|(at, _)| at.elapsed() >= HOLD)
             || q.len() >= self.limits.max_messages
         {
-            q.pop_front();
+            if let Some((_, p)) = q.pop_front() {
+                t.held_bytes -= p.len();
+            }
         }
+        if t.held_bytes + push.len() > cap {
+            return;
+        }
+        t.held_bytes += push.len();
         q.push_back((Instant::now(), Arc::clone(push)));
     }
 
@@ -183,4 +201,108 @@ fn node_key(nonce: &[u8; 32], first: &wire::Frame) -> Result<[u8; 32], String> {
     )
     .map_err(|_| "the signature does not verify with the node's key")?;
     Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Limits, Relay};
+    use super::wire::{self, Kind};
+    use crate::identity::Identity;
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    fn start() -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let relay = Relay::new(Limits::default(), |_| {});
+        let r = Arc::clone(&relay);
+        std::thread::spawn(move || r.serve(listener));
+        addr
+    }
+
+    /// A node's link, authenticated as `id`.
+    fn link(addr: &str, id: &Identity) -> TcpStream {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let c: wire::Challenge = wire::read_frame(&mut s, wire::MAX_CONTROL)
+            .unwrap()
+            .json()
+            .unwrap();
+        let nonce: [u8; 32] = wire::hex_array(&c.nonce).unwrap();
+        let key = id.card().verifying_key().unwrap().to_bytes();
+        let auth = wire::NodeAuth {
+            key: hex::encode(key),
+            signature: hex::encode(id.sign(&wire::node_auth_message(&nonce, &key))),
+        };
+        wire::write_json(&mut s, Kind::NodeAuth, &auth).unwrap();
+        assert_eq!(
+            wire::read_frame(&mut s, wire::MAX_CONTROL).unwrap().kind,
+            Kind::Ok
+        );
+        s
+    }
+
+    fn key(id: &Identity) -> [u8; 32] {
+        id.card().verifying_key().unwrap().to_bytes()
+    }
+
+    fn post(s: &mut TcpStream, flags: u8, to: &[[u8; 32]], payload: &[u8]) {
+        wire::write_frame(s, Kind::Post, &wire::post_body(flags, to, payload)).unwrap();
+    }
+
+    /// The next push: (sender, payload), or `None` within `wait`.
+    fn next(s: &mut TcpStream, wait: Duration) -> Option<([u8; 32], Vec<u8>)> {
+        s.set_read_timeout(Some(wait)).unwrap();
+        let f = wire::read_frame(s, 1 << 20).ok()?;
+        assert_eq!(f.kind, Kind::Push);
+        Some((f.body[..32].try_into().unwrap(), f.body[32..].to_vec()))
+    }
+
+    #[test]
+    fn node_links_push_at_once_and_hold_only_for_known_nodes() {
+        let addr = start();
+        let (a, b, stranger) = (
+            Identity::generate("a"),
+            Identity::generate("b"),
+            Identity::generate("x"),
+        );
+        let mut la = link(&addr, &a);
+        let mut lb = link(&addr, &b);
+        // Pushed at once, naming the authenticated sender.
+        post(&mut la, 0, &[key(&b)], b"one");
+        assert_eq!(
+            next(&mut lb, Duration::from_secs(5)),
+            Some((key(&a), b"one".to_vec()))
+        );
+        // b goes away: a held payload reaches it when it is back; an ephemeral one does not.
+        drop(lb);
+        std::thread::sleep(Duration::from_millis(200));
+        post(&mut la, wire::POST_EPHEMERAL, &[key(&b)], b"beat");
+        post(&mut la, 0, &[key(&b)], b"two");
+        std::thread::sleep(Duration::from_millis(200));
+        let mut lb = link(&addr, &b);
+        assert_eq!(
+            next(&mut lb, Duration::from_secs(5)),
+            Some((key(&a), b"two".to_vec()))
+        );
+        assert_eq!(next(&mut lb, Duration::from_millis(300)), None);
+        // Nothing is held for a key that never connected.
+        post(&mut la, 0, &[key(&stranger)], b"lost");
+        std::thread::sleep(Duration::from_millis(200));
+        let mut ls = link(&addr, &stranger);
+        assert_eq!(next(&mut ls, Duration::from_millis(300)), None);
+        // A wrong signature is refused.
+        let mut s = TcpStream::connect(&addr).unwrap();
+        let _challenge = wire::read_frame(&mut s, wire::MAX_CONTROL).unwrap();
+        let auth = wire::NodeAuth {
+            key: hex::encode(key(&a)),
+            signature: hex::encode(b.sign(b"not the challenge")),
+        };
+        wire::write_json(&mut s, Kind::NodeAuth, &auth).unwrap();
+        assert_eq!(
+            wire::read_frame(&mut s, wire::MAX_CONTROL).unwrap().kind,
+            Kind::Error
+        );
+    }
 }

@@ -80,6 +80,7 @@ type Shared = Arc<Node>;
 
 /// The router of `node`: `/health/*` and `/api/v1/*`.
 pub fn router(node: Shared, request_timeout: Duration) -> Router {
+    let max_requests = node.config.max_requests.max(1);
     let api = Router::new()
         .route("/keys", get(list_keys).post(create_key))
         .route("/keys/{id}", get(show_key).put(update_key))
@@ -98,10 +99,18 @@ pub fn router(node: Shared, request_timeout: Duration) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .route("/health/live", get(live))
+        .route("/metrics", get(metrics_text))
         .route("/health/ready", get(ready))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        // More requests in flight than the node takes: 503 at once, not a queue.
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(axum::error_handling::HandleErrorLayer::new(overloaded))
+                .load_shed()
+                .concurrency_limit(max_requests),
+        )
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::GATEWAY_TIMEOUT,
             request_timeout,
@@ -204,6 +213,7 @@ async fn authenticate_and_audit(
     mut req: Request,
     next: Next,
 ) -> Response {
+    let started = std::time::Instant::now();
     let rid = req
         .extensions()
         .get::<RequestId>()
@@ -265,6 +275,11 @@ async fn authenticate_and_audit(
         }
         Err(e) => (fail(e, &rid), None),
     };
+    super::metrics::request(
+        &route,
+        res.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
     let note = res
         .extensions()
         .get::<AuditNote>()
@@ -317,6 +332,17 @@ async fn blocking<T: Send + 'static>(
         .map_err(ApiError::internal)?
 }
 
+async fn overloaded(Extension(rid): Extension<RequestId>, _: tower::BoxError) -> Response {
+    fail(
+        ApiError::new(
+            503,
+            "overloaded",
+            "the node has too many requests in flight; try again shortly",
+        ),
+        &rid.0,
+    )
+}
+
 async fn not_found(Extension(rid): Extension<RequestId>) -> Response {
     fail(ApiError::new(404, "not_found", "no such route"), &rid.0)
 }
@@ -330,6 +356,14 @@ async fn method_not_allowed(Extension(rid): Extension<RequestId>) -> Response {
         ),
         &rid.0,
     )
+}
+
+async fn metrics_text(State(node): State<Shared>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        super::metrics::render(&node),
+    )
+        .into_response()
 }
 
 async fn live(Extension(rid): Extension<RequestId>) -> Response {

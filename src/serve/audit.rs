@@ -98,9 +98,7 @@ impl AuditWriter {
         subject: &str,
         detail: serde_json::Value,
     ) -> Result<(), String> {
-        self.submit(action, subject, detail)
-            .blocking_recv()
-            .unwrap_or_else(stopped)
+        self.write_all(action, vec![(subject.to_string(), detail)])
     }
 
     /// Appends rows (`subject`, `detail`) under one action and waits until all are

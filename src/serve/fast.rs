@@ -64,7 +64,8 @@ pub(super) struct FastSigned {
 #[derive(Default)]
 struct Own {
     next: u64,
-    nonces: HashMap<u64, SecretBytes>,
+    /// Nonce id → (nonces, their commitment).
+    nonces: HashMap<u64, (SecretBytes, Vec<u8>)>,
 }
 
 /// The node's pools.
@@ -196,8 +197,8 @@ impl Node {
             let o = own.entry(slot).or_default();
             for p in made {
                 o.next += 1;
-                items.push((o.next, p.commitment));
-                o.nonces.insert(o.next, p.nonces);
+                items.push((o.next, p.commitment.clone()));
+                o.nonces.insert(o.next, (p.nonces, p.commitment));
             }
         }
         if self.cluster.is_me(coordinator) {
@@ -353,7 +354,7 @@ impl Node {
             let mut out = Vec::with_capacity(m);
             for (id, _) in &taken[&loaded.me] {
                 match o.nonces.remove(id) {
-                    Some(n) => out.push(n),
+                    Some((n, _)) => out.push(n),
                     None => return None,
                 }
             }
@@ -656,7 +657,7 @@ impl Node {
             lists.push(list);
         }
         // The nonces leave the pool before anything is computed: all of them or none.
-        let nonces: Vec<SecretBytes> = {
+        let nonces = {
             let mut own = lock(&self.pools.own);
             let o = own
                 .entry((key.id.clone(), card_key(coordinator)))
@@ -668,12 +669,26 @@ impl Node {
             } {
                 return Err(("nonce_unknown", "the request names a nonce this node does not hold (used already, or from before a restart)".into()));
             }
-            ids.iter().filter_map(|i| o.nonces.remove(i)).collect()
+            ids.iter()
+                .filter_map(|i| o.nonces.remove(i))
+                .collect::<Vec<_>>()
         };
+        // Each list must carry this node's own commitment for the nonce it names (the
+        // nonces are spent either way).
+        if nonces
+            .iter()
+            .zip(&lists)
+            .any(|((_, c), list)| list.get(&loaded.me) != Some(c))
+        {
+            return Err((
+                "plan_refused",
+                "the request lists another commitment for this node than its nonce's".into(),
+            ));
+        }
         self.decide_fast(&key, &messages, coordinator, id, &ids)
             .map_err(|why| ("policy_refused", why))?;
         let mut shares = Vec::with_capacity(messages.len());
-        for ((n, list), msg) in nonces.into_iter().zip(&lists).zip(&messages) {
+        for (((n, _), list), msg) in nonces.into_iter().zip(&lists).zip(&messages) {
             let share = loaded
                 .prepared
                 .share(loaded.me, n, list, msg)

@@ -17,6 +17,7 @@ pub mod audit;
 pub mod bus;
 pub mod cluster;
 pub mod fast;
+pub mod metrics;
 pub mod node;
 pub mod policy;
 pub mod tokens;

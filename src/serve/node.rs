@@ -33,6 +33,8 @@ pub struct Config {
     pub max_sessions: usize,
     /// Requests per second one token may make (a burst of as many); `None`: no limit.
     pub rate_limit: Option<std::num::NonZeroU32>,
+    /// HTTP requests in flight at once; more are answered 503 at once.
+    pub max_requests: usize,
 }
 
 impl Default for Config {
@@ -42,6 +44,7 @@ impl Default for Config {
             keygen_timeout: Duration::from_secs(120),
             max_sessions: 256,
             rate_limit: std::num::NonZeroU32::new(500),
+            max_requests: 1024,
         }
     }
 }
@@ -111,6 +114,7 @@ impl Node {
     ) -> Result<Node, ApiError> {
         let identity = Arc::new(identity);
         let db = home.db().map_err(ApiError::store)?;
+        super::metrics::init();
         let audit = super::audit::AuditWriter::start(&home, Arc::clone(&identity))
             .map_err(ApiError::store)?;
         Ok(Node {
@@ -453,6 +457,7 @@ impl Node {
             _ => None,
         };
         let parties = key.parties().map_err(ApiError::store)?;
+        super::metrics::signed(scheme.id(), mode, 1);
         Ok(Signed {
             key_id: key.id.clone(),
             scheme: scheme.id().to_string(),

@@ -1,0 +1,93 @@
+//! Prometheus metrics of a node (`GET /metrics`, text format), through the `metrics`
+//! facade and `metrics-exporter-prometheus`. Labels carry routes (as matched, never an
+//! id), statuses, schemes and paths taken: nothing that names a key, a token or a
+//! message. Levels (sessions running, nonce pools, the bus, members up) are read when
+//! scraped.
+
+use super::node::Node;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use std::sync::OnceLock;
+
+/// The process's recorder handle, installed on first use. (A process holds one global
+/// recorder; nodes run one per process, in-process tests share it.)
+fn handle() -> Option<&'static PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let h = PrometheusBuilder::new().install_recorder().ok()?;
+            describe();
+            Some(h)
+        })
+        .as_ref()
+}
+
+fn describe() {
+    metrics::describe_counter!(
+        "mpc_http_requests_total",
+        "API requests answered, by route and status"
+    );
+    metrics::describe_histogram!(
+        "mpc_http_request_duration_seconds",
+        metrics::Unit::Seconds,
+        "API request latency, by route"
+    );
+    metrics::describe_counter!(
+        "mpc_signatures_total",
+        "Signatures this node coordinated, by scheme and mode (preprocessed or full)"
+    );
+    metrics::describe_gauge!("mpc_sessions_running", "Sessions running on this node");
+    metrics::describe_gauge!("mpc_bus_connected", "1 while the bus link is up");
+    metrics::describe_gauge!(
+        "mpc_members_up",
+        "Cluster members this node sees up, itself included"
+    );
+    metrics::describe_gauge!(
+        "mpc_nonce_pool_own",
+        "Preprocessed FROST nonces this node keeps, for every coordinator"
+    );
+    metrics::describe_gauge!(
+        "mpc_nonce_pool_held",
+        "Other signers' FROST commitments this node holds to coordinate with"
+    );
+}
+
+/// Starts recording (call once when a node starts).
+pub fn init() {
+    let _ = handle();
+}
+
+/// Records an answered request.
+pub fn request(route: &str, status: u16, seconds: f64) {
+    metrics::counter!("mpc_http_requests_total", "route" => route.to_string(), "status" => status.to_string())
+        .increment(1);
+    metrics::histogram!("mpc_http_request_duration_seconds", "route" => route.to_string())
+        .record(seconds);
+}
+
+/// Records signatures made.
+pub fn signed(scheme: &str, mode: &str, n: u64) {
+    metrics::counter!("mpc_signatures_total", "scheme" => scheme.to_string(), "mode" => mode.to_string())
+        .increment(n);
+}
+
+/// The text exposition, with the levels read now.
+pub fn render(node: &Node) -> String {
+    let Some(h) = handle() else {
+        return "# another metrics recorder is installed in this process\n".into();
+    };
+    let (own, held) = node.pools.levels();
+    let up = node
+        .cluster
+        .members
+        .iter()
+        .filter(|m| node.cluster.is_up(m))
+        .count();
+    metrics::gauge!("mpc_sessions_running").set(node.running() as f64);
+    metrics::gauge!("mpc_bus_connected").set(f64::from(u8::from(
+        node.cluster.bus().is_some_and(|b| b.connected()),
+    )));
+    metrics::gauge!("mpc_members_up").set(up as f64);
+    metrics::gauge!("mpc_nonce_pool_own").set(own as f64);
+    metrics::gauge!("mpc_nonce_pool_held").set(held as f64);
+    h.render()
+}
