@@ -13,6 +13,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long one write to the relay may block.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 /// The largest payload a node accepts from the bus.
 pub const MAX_PAYLOAD: usize = 4 << 20;
 
@@ -182,8 +184,12 @@ impl Bus {
                 .unwrap_or_else(|_| format!("a {:?} answer", answer.kind));
             return Err(format!("the relay refused the node: {why}"));
         }
-        // Pushes may be far apart; the node's own beats keep the link busy.
+        // Pushes may be far apart; the node's own beats keep the link busy. A relay that
+        // stops reading must not hold a sender forever: a write that cannot finish in
+        // time drops the link (and the sender's request fails within its own deadline).
         s.set_read_timeout(None).map_err(|e| e.to_string())?;
+        s.set_write_timeout(Some(WRITE_TIMEOUT))
+            .map_err(|e| e.to_string())?;
         let w = s.try_clone().map_err(|e| e.to_string())?;
         let _ = (&w).flush();
         *self.writer() = Some(w);
