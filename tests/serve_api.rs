@@ -531,3 +531,81 @@ async fn requests_over_the_in_flight_limit_are_shed_with_503() {
     holder.join().unwrap();
     assert_eq!(first.await.unwrap().unwrap().status(), StatusCode::OK);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_are_shown_and_a_share_is_scheduled_for_deletion() {
+    let a = setup(Config::default());
+    let key = a.key.clone();
+    let g = a
+        .call("GET", "/api/v1/nodes/alice", Some(&a.reader), None)
+        .await;
+    let me = succeeded(&g);
+    assert_eq!(
+        (me["this_node"].as_bool(), me["keys"].as_u64()),
+        (Some(true), Some(1))
+    );
+    let g = a
+        .call("GET", "/api/v1/nodes/alice/health", Some(&a.reader), None)
+        .await;
+    let h = succeeded(&g);
+    assert_eq!(h["sessions_running"], 0);
+    assert!(
+        h["nonce_pool_own"].is_u64() && h["uptime_secs"].is_u64(),
+        "{h}"
+    );
+    failed(
+        &a.call("GET", "/api/v1/nodes/zed", Some(&a.reader), None)
+            .await,
+        404,
+        "node_not_found",
+    );
+    failed(
+        &a.call("GET", "/api/v1/nodes/zed/health", Some(&a.reader), None)
+            .await,
+        404,
+        "node_not_found",
+    );
+
+    // Deleting takes admin, a readable date, and a key that may be deleted.
+    let uri = format!("/api/v1/keys/{key}?after=1h&reason=retired");
+    failed(
+        &a.call("DELETE", &uri, Some(&a.reader), None).await,
+        403,
+        "forbidden",
+    );
+    let bad = format!("/api/v1/keys/{key}?after=soon");
+    failed(
+        &a.call("DELETE", &bad, Some(&a.admin), None).await,
+        400,
+        "bad_request",
+    );
+    let g = a.call("DELETE", &uri, Some(&a.admin), None).await;
+    assert_eq!(succeeded(&g)["status"], "pending_deletion");
+    let rec = a.node.db().key(&key).unwrap().unwrap();
+    let after = rec.delete_after.unwrap();
+    let now = mpc::clock::now();
+    assert!(
+        after > now + 3500 && after <= now + 3600,
+        "{after} vs {now}"
+    );
+    failed(
+        &a.call("DELETE", &uri, Some(&a.admin), None).await,
+        409,
+        "wrong_key_state",
+    );
+    // It no longer signs, here.
+    let sign = json!({"key_id": key, "message": "too late"});
+    failed(
+        &a.json("POST", "/api/v1/sign", &a.admin, sign).await,
+        409,
+        "wrong_key_state",
+    );
+    assert!(
+        a.node
+            .db()
+            .audit_rows()
+            .unwrap()
+            .iter()
+            .any(|r| r.action == "key.delete.schedule")
+    );
+}

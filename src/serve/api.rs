@@ -17,7 +17,7 @@ use crate::pubkey;
 use crate::scheme::Scheme;
 use crate::store::db::KeyRecord;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{DefaultBodyLimit, Extension, MatchedPath, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, Extension, MatchedPath, Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -83,11 +83,16 @@ pub fn router(node: Shared, request_timeout: Duration) -> Router {
     let max_requests = node.config.max_requests.max(1);
     let api = Router::new()
         .route("/keys", get(list_keys).post(create_key))
-        .route("/keys/{id}", get(show_key).put(update_key))
+        .route(
+            "/keys/{id}",
+            get(show_key).put(update_key).delete(delete_key),
+        )
         .route("/sign", post(sign))
         .route("/sign/batch", post(sign_batch))
         .route("/verify", post(verify))
         .route("/nodes", get(list_nodes))
+        .route("/nodes/{id}", get(show_node))
+        .route("/nodes/{id}/health", get(node_health))
         .route("/sessions", get(list_sessions))
         .route("/sessions/{id}", get(show_session))
         .fallback(not_found)
@@ -504,6 +509,73 @@ async fn update_key(
     reply_key(&rid, result)
 }
 
+/// `DELETE /keys/{id}` query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteQuery {
+    /// How long from now this node's share may be destroyed (`mpc delete --purge`), in
+    /// humantime form (`30d`, the default, `12h`).
+    #[serde(default)]
+    pub after: Option<String>,
+    /// Why (kept in the audit log).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// Schedules the deletion of this node's share of a key, as `mpc delete` does: the key
+/// stops signing here at once; the share is destroyed by `mpc delete --purge` after the
+/// date. The other nodes decide for their own shares.
+async fn delete_key(
+    State(node): State<Shared>,
+    Extension(rid): Extension<RequestId>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    q: Result<Query<DeleteQuery>, axum::extract::rejection::QueryRejection>,
+) -> Reply {
+    let result = async {
+        caller.require(Scope::Admin)?;
+        let Query(q) = q.map_err(|e| ApiError::new(400, "bad_request", e.body_text()))?;
+        let after = match q.after.as_deref() {
+            None => Duration::from_secs(30 * 24 * 3600),
+            Some(a) => humantime::parse_duration(a)
+                .map_err(|e| ApiError::new(400, "bad_request", format!("`after`: {e}")))?,
+        };
+        blocking(move || {
+            let k = node.key(&id)?;
+            caller.require_key(&k.id)?;
+            let at = crate::clock::now() + after.as_secs();
+            let mut db = node.db();
+            crate::lifecycle::apply(
+                &mut db,
+                &k,
+                crate::lifecycle::Transition::ScheduleDeletion(at),
+                q.reason.as_deref(),
+            )
+            .map_err(|e| match e {
+                crate::lifecycle::Error::NotAllowed { .. } => {
+                    ApiError::new(409, "wrong_key_state", e.to_string())
+                }
+                other => ApiError::internal(other),
+            })?;
+            let identity = Arc::clone(&node.identity);
+            db.checkpoint(|m| identity.sign(m))
+                .map_err(ApiError::store)?;
+            let k = node_key_after(&db, &k.id)?;
+            drop(db);
+            key_info(&node, &k)
+        })
+        .await
+    }
+    .await;
+    reply_key(&rid, result)
+}
+
+fn node_key_after(db: &crate::store::db::Db, id: &str) -> Result<KeyRecord, ApiError> {
+    db.key(id)
+        .map_err(ApiError::store)?
+        .ok_or_else(|| ApiError::internal("a key vanished while it was changed"))
+}
+
 async fn create_key(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
@@ -711,31 +783,94 @@ pub struct NodeInfo {
     pub keys: Option<usize>,
 }
 
+fn node_info(node: &Node, m: &crate::identity::Card) -> NodeInfo {
+    let c = &node.cluster;
+    let p = c.presence(m);
+    NodeInfo {
+        name: m.name.clone(),
+        key: m.ed25519.clone(),
+        this_node: c.is_me(m),
+        up: c.is_up(m),
+        last_seen_secs: p.as_ref().map(|p| p.seen.elapsed().as_secs()),
+        version: p.as_ref().map(|p| p.version.clone()),
+        keys: if c.is_me(m) {
+            node.db().keys().ok().map(|k| k.len())
+        } else {
+            p.map(|p| p.keys)
+        },
+    }
+}
+
 async fn list_nodes(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
     Extension(caller): Extension<Caller>,
 ) -> Reply {
     let result = caller.require(Scope::Read).map(|()| {
-        let c = &node.cluster;
-        let nodes: Vec<NodeInfo> = c
+        let nodes: Vec<NodeInfo> = node
+            .cluster
             .members
             .iter()
-            .map(|m| {
-                let p = c.presence(m);
-                NodeInfo {
-                    name: m.name.clone(),
-                    key: m.ed25519.clone(),
-                    this_node: c.is_me(m),
-                    up: c.is_up(m),
-                    last_seen_secs: p.as_ref().map(|p| p.seen.elapsed().as_secs()),
-                    version: p.as_ref().map(|p| p.version.clone()),
-                    keys: p.map(|p| p.keys),
-                }
-            })
+            .map(|m| node_info(&node, m))
             .collect();
         serde_json::json!({"nodes": nodes})
     });
+    reply(&rid, result)
+}
+
+fn member(node: &Node, name: &str) -> Result<crate::identity::Card, ApiError> {
+    node.cluster.member_named(name).cloned().ok_or_else(|| {
+        ApiError::new(
+            404,
+            "node_not_found",
+            format!("no member {name} in this cluster"),
+        )
+    })
+}
+
+async fn show_node(
+    State(node): State<Shared>,
+    Extension(rid): Extension<RequestId>,
+    Extension(caller): Extension<Caller>,
+    Path(name): Path<String>,
+) -> Reply {
+    let result = caller
+        .require(Scope::Read)
+        .and_then(|()| member(&node, &name))
+        .map(|m| node_info(&node, &m));
+    reply(&rid, result)
+}
+
+/// A member's health as this node sees it; for this node itself, also its own levels.
+async fn node_health(
+    State(node): State<Shared>,
+    Extension(rid): Extension<RequestId>,
+    Extension(caller): Extension<Caller>,
+    Path(name): Path<String>,
+) -> Reply {
+    let result = caller
+        .require(Scope::Read)
+        .and_then(|()| member(&node, &name))
+        .map(|m| {
+            let info = node_info(&node, &m);
+            let mut v = serde_json::json!({
+                "name": info.name,
+                "up": info.up,
+                "last_seen_secs": info.last_seen_secs,
+                "version": info.version,
+                "keys": info.keys,
+            });
+            if info.this_node {
+                let (own, held) = node.pools.levels();
+                v["version"] = serde_json::json!(env!("CARGO_PKG_VERSION"));
+                v["sessions_running"] = serde_json::json!(node.running());
+                v["bus"] = serde_json::json!(node.cluster.bus().map(|b| b.connected()));
+                v["nonce_pool_own"] = serde_json::json!(own);
+                v["nonce_pool_held"] = serde_json::json!(held);
+                v["uptime_secs"] = serde_json::json!(node.started.elapsed().as_secs());
+            }
+            v
+        });
     reply(&rid, result)
 }
 
