@@ -499,22 +499,10 @@ async fn a_token_over_its_rate_gets_429_with_retry_after() {
     succeeded(&g);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn requests_over_the_in_flight_limit_are_shed_with_503() {
-    let a = setup(Config {
-        max_requests: 1,
-        ..Config::default()
-    });
-    let req = || {
-        Request::builder()
-            .uri("/api/v1/keys")
-            .header("authorization", format!("Bearer {}", a.reader))
-            .body(Body::empty())
-            .unwrap()
-    };
-    // The first request waits on the database, held by another thread; the second
-    // finds no room.
-    let node = Arc::clone(&a.node);
+/// Holds the node's database from another thread until the returned sender is used
+/// (or dropped): requests that need it wait.
+fn hold_database(node: &Arc<Node>) -> (std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>) {
+    let node = Arc::clone(node);
     let (locked, is_locked) = std::sync::mpsc::channel();
     let (release, released) = std::sync::mpsc::channel::<()>();
     let holder = std::thread::spawn(move || {
@@ -523,13 +511,40 @@ async fn requests_over_the_in_flight_limit_are_shed_with_503() {
         let _ = released.recv();
     });
     is_locked.recv().unwrap();
-    let first = tokio::spawn(a.app.clone().oneshot(req()));
+    (release, holder)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_over_the_in_flight_limit_are_shed_with_503() {
+    let a = setup(Config {
+        max_requests: 1,
+        ..Config::default()
+    });
+    let req = Request::builder()
+        .uri("/api/v1/keys")
+        .header("authorization", format!("Bearer {}", a.reader))
+        .body(Body::empty())
+        .unwrap();
+    // The first request waits on the database; the second finds no room.
+    let (release, holder) = hold_database(&a.node);
+    let first = tokio::spawn(a.app.clone().oneshot(req));
     tokio::time::sleep(Duration::from_millis(200)).await;
     let g = a.call("GET", "/api/v1/keys", Some(&a.reader), None).await;
     failed(&g, 503, "overloaded");
     release.send(()).unwrap();
     holder.join().unwrap();
     assert_eq!(first.await.unwrap().unwrap().status(), StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_over_the_time_limit_gets_504_in_the_envelope() {
+    let mut a = setup(Config::default());
+    a.app = api::router(Arc::clone(&a.node), Duration::from_millis(300));
+    let (release, holder) = hold_database(&a.node);
+    let g = a.call("GET", "/api/v1/keys", Some(&a.reader), None).await;
+    failed(&g, 504, "timed_out");
+    release.send(()).unwrap();
+    holder.join().unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -109,17 +109,17 @@ pub fn router(node: Shared, request_timeout: Duration) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        // More requests in flight than the node takes: 503 at once, not a queue.
+        // More requests in flight than the node takes: 503 at once, not a queue; a
+        // request that outlasts the timeout: 504. Both in the envelope.
         .layer(
             tower::ServiceBuilder::new()
-                .layer(axum::error_handling::HandleErrorLayer::new(overloaded))
+                .layer(axum::error_handling::HandleErrorLayer::new(
+                    refused_by_layer,
+                ))
+                .timeout(request_timeout)
                 .load_shed()
                 .concurrency_limit(max_requests),
         )
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            StatusCode::GATEWAY_TIMEOUT,
-            request_timeout,
-        ))
         .layer(middleware::from_fn(request_id))
         .with_state(node)
 }
@@ -337,15 +337,23 @@ async fn blocking<T: Send + 'static>(
         .map_err(ApiError::internal)?
 }
 
-async fn overloaded(Extension(rid): Extension<RequestId>, _: tower::BoxError) -> Response {
-    fail(
+async fn refused_by_layer(Extension(rid): Extension<RequestId>, e: tower::BoxError) -> Response {
+    let err = if e.is::<tower::timeout::error::Elapsed>() {
+        ApiError::new(
+            504,
+            "timed_out",
+            "the request took longer than the node allows",
+        )
+    } else if e.is::<tower::load_shed::error::Overloaded>() {
         ApiError::new(
             503,
             "overloaded",
             "the node has too many requests in flight; try again shortly",
-        ),
-        &rid.0,
-    )
+        )
+    } else {
+        ApiError::internal(e)
+    };
+    fail(err, &rid.0)
 }
 
 async fn not_found(Extension(rid): Extension<RequestId>) -> Response {
