@@ -613,22 +613,23 @@ async fn create_key(
     r
 }
 
-/// A signing request's common part: the scope, the key (and the token's limit on it),
-/// the messages' digests and the session in the audit row; `run` signs on a blocking
-/// thread and says which session it used.
+/// A signing request's common part: the scope, the key (looked up once, and the
+/// token's limit on it), the messages (decoded once) with their digests and the session
+/// in the audit row; `run` signs on a blocking thread and says which session it used.
 async fn signing<T: Serialize + Send + 'static>(
     node: Shared,
     rid: &RequestId,
     caller: Caller,
     key_id: String,
     messages: Result<Vec<Vec<u8>>, ApiError>,
-    run: impl FnOnce(&Node) -> Result<T, ApiError> + Send + 'static,
+    run: impl FnOnce(&Node, KeyRecord, Vec<Vec<u8>>) -> Result<T, ApiError> + Send + 'static,
     session_of: impl Fn(&T) -> Option<String>,
 ) -> Reply {
     let mut note = AuditNote::default();
     let result = async {
         caller.require(Scope::Sign)?;
-        let digests: Vec<String> = messages?
+        let messages = messages?;
+        let digests: Vec<String> = messages
             .iter()
             .map(|m| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(m)))
             .collect();
@@ -637,7 +638,7 @@ async fn signing<T: Serialize + Send + 'static>(
         let key = blocking(move || n.key(&key_id)).await?;
         note.key = Some(key.id.clone());
         caller.require_key(&key.id)?;
-        blocking(move || run(&node)).await
+        blocking(move || run(&node, key, messages)).await
     }
     .await;
     note.session = match &result {
@@ -672,7 +673,10 @@ async fn sign(
         caller,
         key_id,
         messages,
-        move |n| n.sign(&req, &r),
+        move |n, key, mut messages| {
+            let message = messages.pop().unwrap_or_default();
+            n.sign(&key, message, req.hash, req.path, &r)
+        },
         |s| Some(s.session.clone()),
     )
     .await
@@ -707,8 +711,8 @@ async fn sign_batch(
         caller,
         key_id,
         messages,
-        move |n| {
-            n.sign_batch(&req, &r)
+        move |n, key, messages| {
+            n.sign_batch(&key, messages, req.hash, &r)
                 .map(|signatures| Signatures { signatures })
         },
         |s| s.signatures.first().map(|s| s.session.clone()),

@@ -233,14 +233,14 @@ impl Inbox {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn push(&self, bytes: Vec<u8>) {
-        self.lock().envelopes.push(bytes);
+    /// Adds what arrived (`add` changes the state) and wakes the session's thread.
+    fn add(&self, add: impl FnOnce(&mut InboxState)) {
+        add(&mut self.lock());
         self.ready.notify_all();
     }
 
-    fn decline(&self, d: Declined) {
-        self.lock().declined.push(d);
-        self.ready.notify_all();
+    fn push(&self, bytes: Vec<u8>) {
+        self.add(|s| s.envelopes.push(bytes));
     }
 
     /// Waits up to `max` for something to arrive (returns at once if something has).
@@ -410,6 +410,16 @@ impl Cluster {
         inbox
     }
 
+    /// Hands a member's answer to the open inbox of the session (or request) with hex
+    /// id `session`; an answer for none is dropped.
+    fn answer(&self, session: &str, add: impl FnOnce(&mut InboxState)) {
+        if let Some(s) = crate::transport::wire::hex_array::<32>(session)
+            && let Some(i) = lock(&self.inboxes).get(&s)
+        {
+            i.add(add);
+        }
+    }
+
     /// Closes the inbox of `session`.
     pub fn close_inbox(&self, session: &[u8; 32]) {
         lock(&self.inboxes).remove(session);
@@ -469,12 +479,7 @@ impl Cluster {
                 Ok(None)
             }
             Payload::Node(NodeMsg::Shares { id, shares }) => {
-                if let Some(s) = crate::transport::wire::hex_array::<32>(&id)
-                    && let Some(i) = lock(&self.inboxes).get(&s)
-                {
-                    i.lock().shares.push((sender.name.clone(), shares));
-                    i.ready.notify_all();
-                }
+                self.answer(&id, |s| s.shares.push((sender.name.clone(), shares)));
                 Ok(None)
             }
             Payload::Node(
@@ -488,15 +493,13 @@ impl Cluster {
                 code,
                 reason,
             }) => {
-                if let Some(s) = crate::transport::wire::hex_array::<32>(&session)
-                    && let Some(i) = lock(&self.inboxes).get(&s)
-                {
-                    i.decline(Declined {
+                self.answer(&session, |s| {
+                    s.declined.push(Declined {
                         node: sender.name.clone(),
                         code,
                         reason,
-                    });
-                }
+                    })
+                });
                 Ok(None)
             }
             Payload::Node(NodeMsg::Finished {
@@ -504,16 +507,13 @@ impl Cluster {
                 ok,
                 detail,
             }) => {
-                if let Some(s) = crate::transport::wire::hex_array::<32>(&session)
-                    && let Some(i) = lock(&self.inboxes).get(&s)
-                {
-                    i.lock().finished.push(Finished {
+                self.answer(&session, |s| {
+                    s.finished.push(Finished {
                         node: sender.name.clone(),
                         ok,
                         detail,
-                    });
-                    i.ready.notify_all();
-                }
+                    })
+                });
                 Ok(None)
             }
             Payload::Node(NodeMsg::Beat { at, version, keys }) => {

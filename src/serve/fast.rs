@@ -298,19 +298,21 @@ impl Node {
     }
 
     /// Signs `messages` with the preprocessed nonces, if this node holds enough of its
-    /// own and of `t - 1` up members' commitments. `None`: take the full path.
+    /// own and of `t - 1` up members' commitments. `None`: take the full path (always
+    /// for ECDSA).
     pub(super) fn sign_fast(
         &self,
         key: &KeyRecord,
         messages: &[Vec<u8>],
     ) -> Option<Result<FastSigned, ApiError>> {
+        // ECDSA has no preprocessing: its share is not even loaded here.
+        if key.scheme == Scheme::EcdsaSecp256k1.id() {
+            return None;
+        }
         let loaded = match self.loaded(key) {
             Ok(l) => l,
             Err(e) => return Some(Err(e)),
         };
-        if loaded.scheme == Scheme::EcdsaSecp256k1 {
-            return None;
-        }
         let m = messages.len();
         // Signers: this node, then up members holding enough commitments, key order.
         let mut signers = vec![loaded.me];
@@ -398,14 +400,7 @@ impl Node {
         let sid = hex::encode(id);
         let mine: Vec<u64> = taken[&loaded.me].iter().map(|(i, _)| *i).collect();
         self.decide_fast(key, messages, &self.cluster.me.clone(), &sid, &mine)
-            .map_err(|why| {
-                ApiError::new(
-                    422,
-                    "policy_refused",
-                    format!("node {} declined: {why}", self.cluster.me.name),
-                )
-                .details(serde_json::json!({"node": self.cluster.me.name}))
-            })?;
+            .map_err(|why| self.refused_here(why))?;
         // The nonces are spent whatever happens next.
         let mut own_shares = Vec::with_capacity(messages.len());
         for ((n, c), msg) in own_nonces.into_iter().zip(&commitments).zip(messages) {
@@ -421,8 +416,8 @@ impl Node {
             .filter(|&&s| s != loaded.me)
             .filter_map(|&s| loaded.parties.get(usize::from(s) - 1))
             .collect();
-        let inbox = self.cluster.open_inbox(id);
-        let _close = super::node::CloseOnDrop(&self.cluster, id);
+        let opened = self.open(id);
+        let inbox = &opened.inbox;
         self.cluster
             .send_node(
                 &self.identity,
@@ -518,17 +513,7 @@ impl Node {
         request: &str,
         nonces: &[u64],
     ) -> Result<(), String> {
-        let decision = {
-            let db = self.db();
-            super::policy::get(&db, &key.id)
-                .map_err(|e| e.to_string())
-                .and_then(|p| super::policy::check(&db, &p, &key.id, None, None))
-        };
-        let action = if decision.is_ok() {
-            super::policy::SIGN_ACTION
-        } else {
-            "serve.decline"
-        };
+        let decision = self.own_policy(&key.id, None, None);
         // One row per message, each naming the nonce it spends (nonce ids count up per
         // key and coordinator, so a repeat would show), all committed together.
         let rows: Vec<(String, serde_json::Value)> = messages
@@ -549,8 +534,7 @@ impl Node {
                 )
             })
             .collect();
-        self.audit.write_all(action, rows)?;
-        decision
+        self.audit_decision(decision, rows)
     }
 
     /// A coordinator's `FastSign`: answer with shares, or decline.

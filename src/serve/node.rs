@@ -73,20 +73,11 @@ pub struct Node {
     stopping: AtomicBool,
 }
 
-/// Closes an inbox when dropped.
-pub(super) struct CloseOnDrop<'a>(pub &'a Cluster, pub [u8; 32]);
-
-impl Drop for CloseOnDrop<'_> {
-    fn drop(&mut self) {
-        self.0.close_inbox(&self.1);
-    }
-}
-
-/// A session's open inbox; closed when dropped.
-struct Opened {
+/// A session's (or a request's) open inbox; closed when dropped.
+pub(super) struct Opened {
     cluster: Arc<Cluster>,
-    session: [u8; 32],
-    inbox: Arc<Inbox>,
+    pub(super) session: [u8; 32],
+    pub(super) inbox: Arc<Inbox>,
 }
 
 impl Drop for Opened {
@@ -196,60 +187,57 @@ impl Node {
             .filter(|(_, c)| c.ed25519 != me.ed25519)
             .collect();
         let carrier = BusCarrier::new(Arc::clone(&self.cluster), Arc::clone(inbox), others);
-        (|| {
-            let store = Store::home(&self.home).map_err(ApiError::store)?;
-            let mut c = Ceremony::open(
-                store,
-                Arc::clone(&self.identity),
-                plan,
-                vec![Box::new(carrier)],
-                |_, _| Ok::<_, ceremony::Error>(true),
-            )
-            .map_err(ApiError::ceremony)?;
-            loop {
-                let missing = match c.step().map_err(ApiError::ceremony)? {
-                    Progress::Done(o) => return Ok(o),
-                    Progress::Waiting { missing, .. } => missing,
-                };
-                let stop = if let Some(d) = inbox.declined() {
-                    Some(d.error())
-                } else if Instant::now() >= deadline {
-                    let names: Vec<String> = missing.iter().map(|&i| c.party_label(i)).collect();
-                    let trouble = c.trouble();
-                    Some(
-                        ApiError::new(
-                            504,
-                            "timed_out",
-                            format!(
-                                "the session did not finish in time; waiting for {}{}",
-                                names.join(", "),
-                                trouble.map(|t| format!(" ({t})")).unwrap_or_default()
-                            ),
-                        )
-                        .details(serde_json::json!({"awaited": names})),
+        let store = Store::home(&self.home).map_err(ApiError::store)?;
+        let mut c = Ceremony::open(
+            store,
+            Arc::clone(&self.identity),
+            plan,
+            vec![Box::new(carrier)],
+            |_, _| Ok::<_, ceremony::Error>(true),
+        )
+        .map_err(ApiError::ceremony)?;
+        loop {
+            let missing = match c.step().map_err(ApiError::ceremony)? {
+                Progress::Done(o) => return Ok(o),
+                Progress::Waiting { missing, .. } => missing,
+            };
+            let stop = if let Some(d) = inbox.declined() {
+                Some(d.error())
+            } else if Instant::now() >= deadline {
+                let names: Vec<String> = missing.iter().map(|&i| c.party_label(i)).collect();
+                let trouble = c.trouble();
+                Some(
+                    ApiError::new(
+                        504,
+                        "timed_out",
+                        format!(
+                            "the session did not finish in time; waiting for {}{}",
+                            names.join(", "),
+                            trouble.map(|t| format!(" ({t})")).unwrap_or_default()
+                        ),
                     )
-                } else {
-                    None
-                };
-                if let Some(e) = stop {
-                    let sid = c.session_hex().to_string();
-                    let mut store = c.into_store();
-                    // Nothing secret of an unfinished session outlives the request.
-                    let _ = ceremony::abandon(&*store.vault, &mut store.db, &sid);
-                    return Err(e.session(&sid));
-                }
-                inbox.wait(
-                    deadline
-                        .saturating_duration_since(Instant::now())
-                        .min(Duration::from_millis(250)),
-                );
+                    .details(serde_json::json!({"awaited": names})),
+                )
+            } else {
+                None
+            };
+            if let Some(e) = stop {
+                let sid = c.session_hex().to_string();
+                let mut store = c.into_store();
+                // Nothing secret of an unfinished session outlives the request.
+                let _ = ceremony::abandon(&*store.vault, &mut store.db, &sid);
+                return Err(e.session(&sid));
             }
-        })()
+            inbox.wait(
+                deadline
+                    .saturating_duration_since(Instant::now())
+                    .min(Duration::from_millis(250)),
+            );
+        }
     }
 
-    /// Opens the inbox of `plan`'s session until the guard is dropped.
-    fn open(&self, plan: &Plan) -> Opened {
-        let session = plan.session_id();
+    /// Opens the inbox of `session` until the guard is dropped.
+    pub(super) fn open(&self, session: [u8; 32]) -> Opened {
         Opened {
             inbox: self.cluster.open_inbox(session),
             cluster: Arc::clone(&self.cluster),
@@ -257,17 +245,16 @@ impl Node {
         }
     }
 
-    /// The key of a signing request, if it may sign with these options here (its
-    /// state, the hash mode's scheme, this node's own policy): this node is a signer of
-    /// every session it coordinates, so its policy is checked first.
+    /// Whether `key` may sign with these options here (its state, the hash mode's
+    /// scheme, this node's own policy: this node is a signer of every session it
+    /// coordinates, so its policy is checked first); its scheme and hash mode.
     fn signing_key(
         &self,
-        key_id: &str,
+        key: &KeyRecord,
         hash: Option<HashMode>,
         path: Option<&str>,
-    ) -> Result<(KeyRecord, Scheme, Option<HashMode>), ApiError> {
-        let key = self.key(key_id)?;
-        crate::store::keystore::ensure_signs(&key)
+    ) -> Result<(Scheme, Option<HashMode>), ApiError> {
+        crate::store::keystore::ensure_signs(key)
             .map_err(|e| ApiError::new(409, "wrong_key_state", e.to_string()))?;
         let scheme: Scheme = key.scheme.parse().map_err(ApiError::internal)?;
         let bad = |m: &str| Err(ApiError::new(400, "bad_request", m.to_string()));
@@ -279,108 +266,129 @@ impl Node {
         if path.is_some() && scheme != Scheme::EcdsaSecp256k1 {
             return bad("`path` applies only to ecdsa-secp256k1");
         }
-        let own = {
-            let db = self.db();
-            let p = policy::get(&db, &key.id).map_err(ApiError::store)?;
-            policy::check(&db, &p, &key.id, hash, path)
+        self.own_policy(&key.id, hash, path)
+            .map_err(|why| self.refused_here(why))?;
+        Ok((scheme, hash))
+    }
+
+    /// What this node's own policy for `key_id` says of signing with `hash` at `path`.
+    pub(super) fn own_policy(
+        &self,
+        key_id: &str,
+        hash: Option<HashMode>,
+        path: Option<&str>,
+    ) -> Result<(), String> {
+        let db = self.db();
+        let p = policy::get(&db, key_id).map_err(|e| e.to_string())?;
+        policy::check(&db, &p, key_id, hash, path)
+    }
+
+    /// Writes a signing decision's audit rows (`serve.sign` when it joins,
+    /// `serve.decline` when not), durably, and returns the decision.
+    pub(super) fn audit_decision(
+        &self,
+        decision: Result<(), String>,
+        rows: Vec<(String, serde_json::Value)>,
+    ) -> Result<(), String> {
+        let action = if decision.is_ok() {
+            SIGN_ACTION
+        } else {
+            "serve.decline"
         };
-        own.map_err(|why| self.refused_here(why))?;
-        Ok((key, scheme, hash))
+        self.audit.write_all(action, rows)?;
+        decision
     }
 
-    /// Coordinates a signature (`POST /sign`): FROST from the nonce pools in one round
-    /// trip when they hold enough, else a whole signing session.
-    pub fn sign(&self, req: &SignRequest, request_id: &str) -> Result<Signed, ApiError> {
-        let _slot = self.slot().map_err(|e| ApiError::new(503, "busy", e))?;
-        let (key, scheme, hash) = self.signing_key(&req.key_id, req.hash, req.path.as_deref())?;
-        let message = req.message_bytes()?;
-        if scheme != Scheme::EcdsaSecp256k1 {
-            match self.sign_fast(&key, std::slice::from_ref(&message)) {
-                Some(Ok(f)) => {
-                    return self.signed(
-                        &key,
-                        scheme,
-                        &f.signatures[0],
-                        None,
-                        None,
-                        f.id,
-                        &f.signers,
-                        "preprocessed",
-                    );
-                }
-                // A signer lost its nonces (it restarted): a whole session still signs.
-                Some(Err(e)) if e.code == "node_refused" => {}
-                Some(Err(e)) => return Err(e),
-                None => {}
-            }
-        }
-        self.sign_full(&key, scheme, message, hash, req.path.clone(), request_id)
+    /// Coordinates a signature of `message` with `key` (`POST /sign`).
+    pub fn sign(
+        &self,
+        key: &KeyRecord,
+        message: Vec<u8>,
+        hash: Option<HashMode>,
+        path: Option<String>,
+        request_id: &str,
+    ) -> Result<Signed, ApiError> {
+        let mut signed = self.sign_messages(key, vec![message], hash, path, request_id)?;
+        signed
+            .pop()
+            .ok_or_else(|| ApiError::internal("no signature was made"))
     }
 
-    /// Coordinates signatures of several messages with one key (`POST /sign/batch`):
-    /// one round trip for all of them from the nonce pools, else one session each.
+    /// Coordinates signatures of several messages with `key` (`POST /sign/batch`).
     pub fn sign_batch(
         &self,
-        req: &BatchRequest,
+        key: &KeyRecord,
+        messages: Vec<Vec<u8>>,
+        hash: Option<HashMode>,
         request_id: &str,
     ) -> Result<Vec<Signed>, ApiError> {
-        let _slot = self.slot().map_err(|e| ApiError::new(503, "busy", e))?;
-        if req.messages.is_empty() || req.messages.len() > super::fast::MAX_BATCH {
+        if messages.is_empty() || messages.len() > super::fast::MAX_BATCH {
             return Err(ApiError::new(
                 400,
                 "bad_request",
                 format!("a batch has 1 to {} messages", super::fast::MAX_BATCH),
             ));
         }
-        let (key, scheme, hash) = self.signing_key(&req.key_id, req.hash, None)?;
-        let messages = req
-            .messages
-            .iter()
-            .map(|m| decode_message(m, req.encoding))
-            .collect::<Result<Vec<_>, _>>()?;
-        if scheme != Scheme::EcdsaSecp256k1 {
-            match self.sign_fast(&key, &messages) {
-                Some(Ok(f)) => {
-                    return f
-                        .signatures
-                        .iter()
-                        .map(|s| {
-                            self.signed(
-                                &key,
-                                scheme,
-                                s,
-                                None,
-                                None,
-                                f.id.clone(),
-                                &f.signers,
-                                "preprocessed",
-                            )
-                        })
-                        .collect();
-                }
-                Some(Err(e)) if e.code == "node_refused" => {}
-                Some(Err(e)) => return Err(e),
-                None => {}
+        self.sign_messages(key, messages, hash, None, request_id)
+    }
+
+    /// FROST from the nonce pools, all messages in one round trip, when they hold
+    /// enough; else a whole signing session per message (and always for ECDSA).
+    fn sign_messages(
+        &self,
+        key: &KeyRecord,
+        messages: Vec<Vec<u8>>,
+        hash: Option<HashMode>,
+        path: Option<String>,
+        request_id: &str,
+    ) -> Result<Vec<Signed>, ApiError> {
+        let _slot = self.slot().map_err(|e| ApiError::new(503, "busy", e))?;
+        let (scheme, hash) = self.signing_key(key, hash, path.as_deref())?;
+        let parties = key.parties().map_err(ApiError::store)?;
+        match self.sign_fast(key, &messages) {
+            Some(Ok(f)) => {
+                return f
+                    .signatures
+                    .iter()
+                    .map(|s| {
+                        self.signed(
+                            key,
+                            &parties,
+                            scheme,
+                            s,
+                            None,
+                            None,
+                            f.id.clone(),
+                            &f.signers,
+                            "preprocessed",
+                        )
+                    })
+                    .collect();
             }
+            // A signer lost its nonces (it restarted): a whole session still signs.
+            Some(Err(e)) if e.code == "node_refused" => {}
+            Some(Err(e)) => return Err(e),
+            None => {}
         }
         messages
             .into_iter()
-            .map(|m| self.sign_full(&key, scheme, m, hash, None, request_id))
+            .map(|m| self.sign_full(key, &parties, scheme, m, hash, path.clone(), request_id))
             .collect()
     }
 
     /// A whole signing session among this node and `t - 1` up members.
+    #[allow(clippy::too_many_arguments)]
     fn sign_full(
         &self,
         key: &KeyRecord,
+        parties: &[Card],
         scheme: Scheme,
         message: Vec<u8>,
         hash: Option<HashMode>,
         path: Option<String>,
         request_id: &str,
     ) -> Result<Signed, ApiError> {
-        let parties = key.parties().map_err(ApiError::store)?;
-        let signers = self.pick(&parties, key.threshold)?;
+        let signers = self.pick(parties, key.threshold)?;
         use base64::Engine as _;
         let plan = Plan::Sign(SignPlan {
             version: 1,
@@ -388,7 +396,7 @@ impl Node {
             key_id: key.id.clone(),
             group_public_key: key.public_key.clone(),
             threshold: key.threshold,
-            parties: parties.clone(),
+            parties: parties.to_vec(),
             signers: signers.clone(),
             message: base64::engine::general_purpose::STANDARD.encode(&message),
             label: format!("api request {request_id}"),
@@ -426,6 +434,7 @@ impl Node {
         let raw = hex::decode(&signature).map_err(ApiError::internal)?;
         self.signed(
             key,
+            parties,
             scheme,
             &raw,
             recovery_id,
@@ -441,6 +450,7 @@ impl Node {
     fn signed(
         &self,
         key: &KeyRecord,
+        parties: &[Card],
         scheme: Scheme,
         raw: &[u8],
         recovery_id: Option<u8>,
@@ -456,7 +466,6 @@ impl Node {
             }
             _ => None,
         };
-        let parties = key.parties().map_err(ApiError::store)?;
         super::metrics::signed(scheme.id(), mode, 1);
         Ok(Signed {
             key_id: key.id.clone(),
@@ -478,7 +487,7 @@ impl Node {
     }
 
     /// This node's policy refused a request.
-    fn refused_here(&self, why: String) -> ApiError {
+    pub(super) fn refused_here(&self, why: String) -> ApiError {
         ApiError::new(
             422,
             "policy_refused",
@@ -490,12 +499,7 @@ impl Node {
     /// This node's decision on contributing to a signing plan proposed by `proposer`,
     /// audited; `Err` says why not.
     fn decide_sign(&self, plan: &SignPlan, proposer: &Card) -> Result<(), String> {
-        let decision = {
-            let db = self.db();
-            policy::get(&db, &plan.key_id)
-                .map_err(|e| e.to_string())
-                .and_then(|p| policy::check(&db, &p, &plan.key_id, plan.hash, plan.path.as_deref()))
-        };
+        let decision = self.own_policy(&plan.key_id, plan.hash, plan.path.as_deref());
         let whole = Plan::Sign(plan.clone());
         let detail = serde_json::json!({
             "session": hex::encode(whole.session_id()),
@@ -505,13 +509,7 @@ impl Node {
             "message_sha256": hex::encode(<sha2::Sha256 as sha2::Digest>::digest(whole.message().unwrap_or_default())),
             "path": "full",
         });
-        let action = if decision.is_ok() {
-            SIGN_ACTION
-        } else {
-            "serve.decline"
-        };
-        self.audit.write(action, &plan.key_id, detail)?;
-        decision
+        self.audit_decision(decision, vec![(plan.key_id.clone(), detail)])
     }
 
     /// The signers for a new session of a key with `parties` and threshold `t`: this
@@ -630,7 +628,7 @@ impl Node {
     ) -> Result<Outcome, ApiError> {
         let deadline = Instant::now() + budget;
         // The inbox opens before the proposal leaves, so no early answer is missed.
-        let opened = self.open(&plan);
+        let opened = self.open(plan.session_id());
         let sid = hex::encode(opened.session);
         self.cluster
             .send_node(
@@ -678,29 +676,13 @@ impl Node {
                 std::thread::spawn(move || node.refill(Some((&key_id, &sender))));
             }
             NodeMsg::FastSign { id, key_id, items } => {
-                let Ok(slot) = self.slot() else {
-                    let _ = self.cluster.send_node(
-                        &self.identity,
-                        &[&sender],
-                        &NodeMsg::Decline {
-                            session: id,
-                            code: "busy".into(),
-                            reason: "the node is at its limit of sessions".into(),
-                        },
-                    );
-                    return;
-                };
-                std::mem::forget(slot);
-                let node = Arc::clone(self);
-                let spawned =
-                    std::thread::Builder::new()
-                        .name("mpc-share".into())
-                        .spawn(move || {
-                            let _slot = Slot(&node.running);
-                            node.fast_sign_request(&sender, id, key_id, items);
-                        });
-                if spawned.is_err() {
-                    self.running.fetch_sub(1, Ordering::SeqCst);
+                let coordinator = sender.clone();
+                let (session, to) = (id.clone(), sender);
+                let spawned = self.spawn_counted("mpc-share", move |node| {
+                    node.fast_sign_request(&coordinator, id, key_id, items)
+                });
+                if let Err(reason) = spawned {
+                    self.decline(&to, session, "busy", reason);
                 }
             }
             other => super::log(&format!(
@@ -724,71 +706,88 @@ impl Node {
             }
         };
         let session = hex::encode(plan.session_id());
-        let decision = self.decide(&plan, &proposer);
-        let slot = decision.and_then(|()| {
-            self.slot()
-                .map(|s| {
-                    std::mem::forget(s);
-                })
-                .map_err(|e| ("busy", e))
-        });
-        if let Err((code, reason)) = slot {
-            super::log(&format!(
-                "declined session {} from {}: {reason}",
-                &session[..16],
-                proposer.name
-            ));
-            let _ = self.cluster.send_node(
-                &self.identity,
-                &[&proposer],
-                &NodeMsg::Decline {
-                    session,
-                    code: code.into(),
-                    reason,
-                },
-            );
+        if let Err((code, reason)) = self.decide(&plan, &proposer) {
+            self.decline(&proposer, session, code, reason);
             return;
         }
         // Opened here, on the bus thread, before the next payload (the proposer's first
         // envelope, likely) is read.
-        let opened = self.open(&plan);
+        let opened = self.open(plan.session_id());
+        let (to, sid) = (proposer.clone(), session.clone());
+        let spawned = self.spawn_counted("mpc-session", move |node| {
+            let budget = match &*plan {
+                Plan::Keygen(_) => node.config.keygen_timeout,
+                _ => node.config.session_timeout,
+            };
+            // A participant waits a little longer than its coordinator, so the
+            // coordinator is the one that gives up and reports.
+            let deadline = Instant::now() + budget + Duration::from_secs(1);
+            let result = node.run_session(plan, deadline, &opened.inbox);
+            drop(opened);
+            let (ok, detail) = match &result {
+                Ok(o) => (true, o.kind().to_string()),
+                Err(e) => (false, format!("{}: {}", e.code, e.message)),
+            };
+            super::log(&format!(
+                "session {} from {}: {}",
+                &session[..16],
+                proposer.name,
+                if ok { "done" } else { &detail }
+            ));
+            let _ = node.cluster.send_node(
+                &node.identity,
+                &[&proposer],
+                &NodeMsg::Finished {
+                    session,
+                    ok,
+                    detail,
+                },
+            );
+        });
+        if let Err(reason) = spawned {
+            self.decline(&to, sid, "busy", reason);
+        }
+    }
+
+    /// Tells `to` that this node will not take part in `session`, and logs why.
+    fn decline(&self, to: &Card, session: String, code: &str, reason: String) {
+        super::log(&format!(
+            "declined {} from {}: {reason}",
+            &session[..16.min(session.len())],
+            to.name
+        ));
+        let _ = self.cluster.send_node(
+            &self.identity,
+            &[to],
+            &NodeMsg::Decline {
+                session,
+                code: code.into(),
+                reason,
+            },
+        );
+    }
+
+    /// Runs `f` on a thread of its own, counted as a running session for as long as it
+    /// runs; refused (with the reason) at the limit, or when no thread can be had.
+    fn spawn_counted(
+        self: &Arc<Self>,
+        name: &str,
+        f: impl FnOnce(&Node) + Send + 'static,
+    ) -> Result<(), String> {
+        let slot = self.slot()?;
+        std::mem::forget(slot);
         let node = Arc::clone(self);
-        let spawned = std::thread::Builder::new()
-            .name("mpc-session".into())
+        std::thread::Builder::new()
+            .name(name.into())
             .spawn(move || {
                 let _slot = Slot(&node.running);
-                let budget = match &*plan {
-                    Plan::Keygen(_) => node.config.keygen_timeout,
-                    _ => node.config.session_timeout,
-                };
-                // A participant waits a little longer than its coordinator, so the
-                // coordinator is the one that gives up and reports.
-                let deadline = Instant::now() + budget + Duration::from_secs(1);
-                let result = node.run_session(plan, deadline, &opened.inbox);
-                drop(opened);
-                let (ok, detail) = match &result {
-                    Ok(o) => (true, o.kind().to_string()),
-                    Err(e) => (false, format!("{}: {}", e.code, e.message)),
-                };
-                super::log(&format!(
-                    "session {} from {}: {}",
-                    &session[..16],
-                    proposer.name,
-                    if ok { "done" } else { &detail }
-                ));
-                let _ = node.cluster.send_node(
-                    &node.identity,
-                    &[&proposer],
-                    &NodeMsg::Finished {
-                        session,
-                        ok,
-                        detail,
-                    },
-                );
-            });
-        if spawned.is_err() {
-            self.running.fetch_sub(1, Ordering::SeqCst);
-        }
+                f(&node);
+            })
+            .map(|_| ())
+            .map_err(|e| {
+                self.running.fetch_sub(1, Ordering::SeqCst);
+                format!("cannot start a thread: {e}")
+            })
     }
 
     fn decide(&self, plan: &Plan, proposer: &Card) -> Result<(), (&'static str, String)> {
@@ -903,12 +902,6 @@ pub struct SignRequest {
     /// ecdsa-secp256k1: a non-hardened BIP32 path to sign with the child key.
     #[serde(default)]
     pub path: Option<String>,
-}
-
-impl SignRequest {
-    fn message_bytes(&self) -> Result<Vec<u8>, ApiError> {
-        decode_message(&self.message, self.encoding)
-    }
 }
 
 /// `POST /sign/batch`.

@@ -26,30 +26,6 @@ pub struct Preprocessed {
     pub commitment: Vec<u8>,
 }
 
-/// Makes `n` nonces for the share in `key`.
-pub fn preprocess<C: Ciphersuite>(
-    key: &KeyMaterial,
-    n: usize,
-) -> Result<Vec<Preprocessed>, EngineError> {
-    let kp = KeyPackage::<C>::deserialize(key.key_package.expose()).map_err(bug)?;
-    commit_n(&kp, n)
-}
-
-fn commit_n<C: Ciphersuite>(
-    kp: &KeyPackage<C>,
-    n: usize,
-) -> Result<Vec<Preprocessed>, EngineError> {
-    (0..n)
-        .map(|_| {
-            let (nonces, commitments) = frost_core::round1::commit(kp.signing_share(), &mut OsRng);
-            Ok(Preprocessed {
-                nonces: Secret::new(nonces.serialize().map_err(bug)?),
-                commitment: commitments.serialize().map_err(bug)?,
-            })
-        })
-        .collect()
-}
-
 fn package<C: Ciphersuite>(
     commitments: &BTreeMap<u16, Vec<u8>>,
     message: &[u8],
@@ -65,84 +41,16 @@ fn package<C: Ciphersuite>(
     Ok(SigningPackage::new(map, message))
 }
 
-/// Party `me`'s signature share of `message` with the preprocessed `nonces`, under the
-/// signers' `commitments` (by party index). The nonces are consumed; the commitment
-/// listed for `me` must be theirs, so a coordinator cannot make a signer sign under a
-/// commitment it did not make.
-pub fn share<C: Ciphersuite>(
-    key: &KeyMaterial,
-    me: u16,
-    nonces: SecretBytes,
-    commitments: &BTreeMap<u16, Vec<u8>>,
-    message: &[u8],
-) -> Result<Vec<u8>, EngineError> {
-    let kp = KeyPackage::<C>::deserialize(key.key_package.expose()).map_err(bug)?;
-    share_with(&kp, me, nonces, commitments, message)
-}
-
-fn share_with<C: Ciphersuite>(
-    kp: &KeyPackage<C>,
-    me: u16,
-    nonces: SecretBytes,
-    commitments: &BTreeMap<u16, Vec<u8>>,
-    message: &[u8],
-) -> Result<Vec<u8>, EngineError> {
-    let nonces = SigningNonces::<C>::deserialize(nonces.expose()).map_err(bug)?;
-    let mine = nonces.commitments().serialize().map_err(bug)?;
-    if commitments.get(&me) != Some(&mine) {
-        return Err(EngineError::Bug(
-            "the request lists another commitment for this signer than its nonce's".into(),
-        ));
-    }
-    let signers: Vec<u16> = commitments.keys().copied().collect();
-    let package = package::<C>(commitments, message)?;
-    let share = frost_core::round2::sign(&package, &nonces, kp).map_err(|e| blame(e, &signers))?;
-    Ok(share.serialize())
-}
-
-/// The signature from every signer's share; verified before it is returned. A share
-/// that does not verify names its signer.
-pub fn aggregate<C: Ciphersuite>(
-    key: &KeyMaterial,
-    commitments: &BTreeMap<u16, Vec<u8>>,
-    shares: &BTreeMap<u16, Vec<u8>>,
-    message: &[u8],
-) -> Result<Vec<u8>, EngineError> {
-    let public = PublicKeyPackage::<C>::deserialize(&key.public_key_package).map_err(bug)?;
-    aggregate_with(&public, commitments, shares, message)
-}
-
-fn aggregate_with<C: Ciphersuite>(
-    public: &PublicKeyPackage<C>,
-    commitments: &BTreeMap<u16, Vec<u8>>,
-    shares: &BTreeMap<u16, Vec<u8>>,
-    message: &[u8],
-) -> Result<Vec<u8>, EngineError> {
-    let signers: Vec<u16> = commitments.keys().copied().collect();
-    let package = package::<C>(commitments, message)?;
-    let mut map = BTreeMap::new();
-    for (&i, s) in shares {
-        map.insert(
-            ident::<C>(i)?,
-            SignatureShare::<C>::deserialize(s).map_err(|_| malformed(i, "signature share"))?,
-        );
-    }
-    let signature =
-        frost_core::aggregate(&package, &map, public).map_err(|e| blame(e, &signers))?;
-    public
-        .verifying_key()
-        .verify(message, &signature)
-        .map_err(|e| bug(format!("aggregate signature does not verify: {e}")))?;
-    signature.serialize().map_err(bug)
-}
-
 /// A share made ready for many signatures: its packages deserialized once (a
 /// `KeyPackage` and a `PublicKeyPackage` take about 0.1 and 0.2 ms to read back, more
 /// than a share's arithmetic). A node keeps one per key while it runs.
 pub trait Prepared: Send + Sync {
-    /// [`preprocess`].
+    /// Makes `n` nonces for this share.
     fn preprocess(&self, n: usize) -> Result<Vec<Preprocessed>, EngineError>;
-    /// [`share`].
+    /// Party `me`'s signature share of `message` with the preprocessed `nonces`, under
+    /// the signers' `commitments` (by party index). The nonces are consumed; the
+    /// commitment listed for `me` must be theirs, so a coordinator cannot make a signer
+    /// sign under a commitment it did not make.
     fn share(
         &self,
         me: u16,
@@ -150,7 +58,8 @@ pub trait Prepared: Send + Sync {
         commitments: &BTreeMap<u16, Vec<u8>>,
         message: &[u8],
     ) -> Result<Vec<u8>, EngineError>;
-    /// [`aggregate`].
+    /// The signature from every signer's share; verified before it is returned. A
+    /// share that does not verify names its signer.
     fn aggregate(
         &self,
         commitments: &BTreeMap<u16, Vec<u8>>,
@@ -180,7 +89,16 @@ where
     PublicKeyPackage<C>: Send + Sync,
 {
     fn preprocess(&self, n: usize) -> Result<Vec<Preprocessed>, EngineError> {
-        commit_n(&self.kp, n)
+        (0..n)
+            .map(|_| {
+                let (nonces, commitments) =
+                    frost_core::round1::commit(self.kp.signing_share(), &mut OsRng);
+                Ok(Preprocessed {
+                    nonces: Secret::new(nonces.serialize().map_err(bug)?),
+                    commitment: commitments.serialize().map_err(bug)?,
+                })
+            })
+            .collect()
     }
 
     fn share(
@@ -190,7 +108,18 @@ where
         commitments: &BTreeMap<u16, Vec<u8>>,
         message: &[u8],
     ) -> Result<Vec<u8>, EngineError> {
-        share_with(&self.kp, me, nonces, commitments, message)
+        let nonces = SigningNonces::<C>::deserialize(nonces.expose()).map_err(bug)?;
+        let mine = nonces.commitments().serialize().map_err(bug)?;
+        if commitments.get(&me) != Some(&mine) {
+            return Err(EngineError::Bug(
+                "the request lists another commitment for this signer than its nonce's".into(),
+            ));
+        }
+        let signers: Vec<u16> = commitments.keys().copied().collect();
+        let package = package::<C>(commitments, message)?;
+        let share = frost_core::round2::sign(&package, &nonces, &self.kp)
+            .map_err(|e| blame(e, &signers))?;
+        Ok(share.serialize())
     }
 
     fn aggregate(
@@ -199,7 +128,22 @@ where
         shares: &BTreeMap<u16, Vec<u8>>,
         message: &[u8],
     ) -> Result<Vec<u8>, EngineError> {
-        aggregate_with(&self.public, commitments, shares, message)
+        let signers: Vec<u16> = commitments.keys().copied().collect();
+        let package = package::<C>(commitments, message)?;
+        let mut map = BTreeMap::new();
+        for (&i, s) in shares {
+            map.insert(
+                ident::<C>(i)?,
+                SignatureShare::<C>::deserialize(s).map_err(|_| malformed(i, "signature share"))?,
+            );
+        }
+        let signature =
+            frost_core::aggregate(&package, &map, &self.public).map_err(|e| blame(e, &signers))?;
+        self.public
+            .verifying_key()
+            .verify(message, &signature)
+            .map_err(|e| bug(format!("aggregate signature does not verify: {e}")))?;
+        signature.serialize().map_err(bug)
     }
 }
 
@@ -232,11 +176,12 @@ mod tests {
 
     #[test]
     fn preprocessed_shares_make_a_valid_signature_and_bad_ones_are_named() {
-        let keys = dealt_keys::<C>(3, 2);
+        let dealt = dealt_keys::<C>(3, 2);
+        let keys: Vec<Box<dyn Prepared>> = dealt.iter().map(|k| prepare::<C>(k).unwrap()).collect();
         let message = b"one round trip";
         let pre: Vec<Preprocessed> = [1usize, 3]
             .iter()
-            .map(|&i| preprocess::<C>(&keys[i - 1], 1).unwrap().pop().unwrap())
+            .map(|&i| keys[i - 1].preprocess(1).unwrap().pop().unwrap())
             .collect();
         let commitments: BTreeMap<u16, Vec<u8>> = [
             (1u16, pre[0].commitment.clone()),
@@ -244,25 +189,31 @@ mod tests {
         ]
         .into();
         let [p1, p3] = <[Preprocessed; 2]>::try_from(pre).ok().unwrap();
-        let s1 = share::<C>(&keys[0], 1, p1.nonces, &commitments, message).unwrap();
-        let s3 = share::<C>(&keys[2], 3, p3.nonces, &commitments, message).unwrap();
+        let s1 = keys[0].share(1, p1.nonces, &commitments, message).unwrap();
+        let s3 = keys[2].share(3, p3.nonces, &commitments, message).unwrap();
         let shares: BTreeMap<u16, Vec<u8>> = [(1u16, s1.clone()), (3, s3)].into();
-        let sig = aggregate::<C>(&keys[0], &commitments, &shares, message).unwrap();
-        let public = PublicKeyPackage::<C>::deserialize(&keys[0].public_key_package).unwrap();
+        let sig = keys[0].aggregate(&commitments, &shares, message).unwrap();
+        let public = PublicKeyPackage::<C>::deserialize(&dealt[0].public_key_package).unwrap();
         let sig = frost_core::Signature::<C>::deserialize(&sig).unwrap();
         public.verifying_key().verify(message, &sig).unwrap();
         // A share for another message is refused at aggregation, naming its signer.
-        let other = preprocess::<C>(&keys[2], 1).unwrap().pop().unwrap();
+        let other = keys[2].preprocess(1).unwrap().pop().unwrap();
         let mut c2 = commitments.clone();
         c2.insert(3, other.commitment.clone());
-        let wrong = share::<C>(&keys[2], 3, other.nonces, &c2, b"something else").unwrap();
+        let wrong = keys[2]
+            .share(3, other.nonces, &c2, b"something else")
+            .unwrap();
         let bad: BTreeMap<u16, Vec<u8>> = [(1u16, s1), (3, wrong)].into();
-        match aggregate::<C>(&keys[0], &commitments, &bad, message) {
+        match keys[0].aggregate(&commitments, &bad, message) {
             Err(EngineError::PeerMisbehaved { culprits, .. }) => assert_eq!(culprits, vec![3]),
             other => panic!("expected party 3 blamed, got {:?}", other.map(|_| ())),
         }
         // A signer never signs under a commitment that is not its own.
-        let fresh = preprocess::<C>(&keys[0], 1).unwrap().pop().unwrap();
-        assert!(share::<C>(&keys[0], 1, fresh.nonces, &commitments, message).is_err());
+        let fresh = keys[0].preprocess(1).unwrap().pop().unwrap();
+        assert!(
+            keys[0]
+                .share(1, fresh.nonces, &commitments, message)
+                .is_err()
+        );
     }
 }
