@@ -607,6 +607,8 @@ complete -c mpc -n "__fish_mpc_using_subcommand relay" -l no-input -d 'Never pro
 complete -c mpc -n "__fish_mpc_using_subcommand relay" -s h -l help -d 'Print help'
 complete -c mpc -n "__fish_mpc_using_subcommand relay" -s V -l version -d 'Print version'
 complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l listen -d 'The HTTP address to listen on (port 0 picks a free port; the address is printed)' -r
+complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l tls-cert -d 'Serve HTTPS with this PEM certificate chain (with --tls-key)' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l tls-key -d 'The PEM private key of --tls-cert' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l relay -d 'The relay the cluster\'s nodes meet on (node mode of `mpc relay`)' -r
 complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l cluster -d 'The cluster file (`mpc serve cluster init`): the members\' cards' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l peer -d 'A member\'s card file (repeatable; with or instead of --cluster)' -r -F
@@ -617,7 +619,7 @@ complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subco
 complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l max-requests -d 'HTTP requests in flight at once; more are answered 503 at once' -r
 complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
-complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l insecure-http -d 'Allow plain HTTP on an address other than loopback (tokens then cross the network in clear; put a TLS proxy in front instead where you can)'
+complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l insecure-http -d 'Allow plain HTTP on an address other than loopback (tokens then cross the network in clear; give --tls-cert and --tls-key instead)'
 complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l json -d 'Print one JSON object on stdout instead of human output'
 complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -s q -l quiet -d 'Print less on stderr'
 complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -s v -l verbose -d 'Print more on stderr'

@@ -912,3 +912,129 @@ fn the_serve_commands_refuse_plain_http_abroad_duplicate_members_and_never_show_
     let v = common::json(&list);
     assert!(v["tokens"][0]["revoked_at"].is_u64(), "{v}");
 }
+
+#[test]
+fn a_node_serves_https_with_its_certificate_and_refuses_a_bad_pair() {
+    let w = World::new(2);
+    let made =
+        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let (cert, key) = (w.path("cert.pem"), w.path("key.pem"));
+    std::fs::write(&cert, made.cert.pem()).unwrap();
+    std::fs::write(&key, made.signing_key.serialize_pem()).unwrap();
+    let out = w
+        .mpc(0)
+        .args(["--json", "serve", "token", "create", "--scope", "read"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let token = common::json(&out)["token"].as_str().unwrap().to_string();
+
+    // Bound to every address (TLS makes that allowed); only 127.0.0.1 is dialled.
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("mpc"))
+        .env("MPC_HOME", &w.parties[0].home)
+        .env("MPC_PASSPHRASE", common::PASS)
+        .args(["--no-input", "--json", "serve", "--listen", "0.0.0.0:0"])
+        .arg("--tls-cert")
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let first: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    let port = first["listening"]
+        .as_str()
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        first["url"].as_str().unwrap().starts_with("https://"),
+        "{first}"
+    );
+    let ca = ureq::tls::Certificate::from_pem(made.cert.pem().as_bytes()).unwrap();
+    let trusting: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .tls_config(
+            ureq::tls::TlsConfig::builder()
+                .root_certs(ureq::tls::RootCerts::Specific(std::sync::Arc::new(vec![
+                    ca,
+                ])))
+                .build(),
+        )
+        .build()
+        .into();
+    let res = trusting
+        .get(&format!("https://localhost:{port}/api/v1/keys"))
+        .header("authorization", &format!("Bearer {token}"))
+        .call();
+    let mut res = res.unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let v: Value = res.body_mut().read_json().unwrap();
+    assert_eq!(v["success"], true, "{v}");
+    // A client that does not trust the certificate gets no answer; neither does plain
+    // HTTP on the TLS port.
+    assert!(
+        agent()
+            .get(&format!("https://127.0.0.1:{port}/health/live"))
+            .call()
+            .is_err()
+    );
+    assert!(
+        agent()
+            .get(&format!("http://127.0.0.1:{port}/health/live"))
+            .call()
+            .is_err()
+    );
+    // The node still serves after those failed handshakes.
+    let res = trusting
+        .get(&format!("https://127.0.0.1:{port}/health/live"))
+        .call()
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let _ = child.kill();
+    let _ = child.wait();
+
+    // A key that is not the certificate's, a file that is not PEM, half a pair.
+    let other = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    std::fs::write(w.path("other.pem"), other.signing_key.serialize_pem()).unwrap();
+    let refused = |args: &[&std::ffi::OsStr], says: &str| {
+        let out = w
+            .mpc(0)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 2, "{}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{}", stderr(&out));
+    };
+    let (tls_cert, tls_key) = (
+        std::ffi::OsStr::new("--tls-cert"),
+        std::ffi::OsStr::new("--tls-key"),
+    );
+    refused(
+        &[
+            tls_cert,
+            cert.as_os_str(),
+            tls_key,
+            w.path("other.pem").as_os_str(),
+        ],
+        "do not make a usable pair",
+    );
+    refused(
+        &[
+            tls_cert,
+            w.parties[0].card.as_os_str(),
+            tls_key,
+            key.as_os_str(),
+        ],
+        "no certificate",
+    );
+    refused(&[tls_cert, cert.as_os_str()], "--tls-key");
+}

@@ -37,9 +37,15 @@ pub struct ServeRunArgs {
     /// The HTTP address to listen on (port 0 picks a free port; the address is printed)
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8700")]
     pub listen: String,
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key)
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Allow plain HTTP on an address other than loopback (tokens then cross the network
-    /// in clear; put a TLS proxy in front instead where you can)
-    #[arg(long)]
+    /// in clear; give --tls-cert and --tls-key instead)
+    #[arg(long, conflicts_with = "tls_cert")]
     pub insecure_http: bool,
     /// The relay the cluster's nodes meet on (node mode of `mpc relay`)
     #[arg(long, value_name = "HOST:PORT")]
@@ -298,11 +304,15 @@ fn serve(ctx: &Ctx, a: ServeRunArgs) -> Result<()> {
         ))
         .cause(e)
     })?;
-    if !addr.ip().is_loopback() && !a.insecure_http {
+    let tls = match (&a.tls_cert, &a.tls_key) {
+        (Some(cert), Some(key)) => Some(crate::serve::tls::load(cert, key)?),
+        _ => None,
+    };
+    if !addr.ip().is_loopback() && tls.is_none() && !a.insecure_http {
         return Err(Failure::input(format!(
             "refusing to serve plain HTTP on {addr}, which is not a loopback address"
         ))
-        .hint("listen on 127.0.0.1 and put a TLS proxy in front, or pass --insecure-http on a network you trust"));
+        .hint("give --tls-cert and --tls-key, or pass --insecure-http on a network you trust"));
     }
     let members = members(&a)?;
     if a.relay.is_none() && !members.is_empty() {
@@ -356,9 +366,11 @@ fn serve(ctx: &Ctx, a: ServeRunArgs) -> Result<()> {
         let bound = listener
             .local_addr()
             .map_err(|e| Failure::internal(e.to_string()))?;
-        ctx.printer.data(format!("listening on http://{bound}"));
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        ctx.printer.data(format!("listening on {scheme}://{bound}"));
         ctx.printer.json(&serde_json::json!({
             "listening": bound.to_string(),
+            "url": format!("{scheme}://{bound}"),
             "node": node.cluster.me.name,
             "members": node.cluster.members.iter().map(|m| &m.name).collect::<Vec<_>>(),
         }))?;
@@ -372,10 +384,21 @@ fn serve(ctx: &Ctx, a: ServeRunArgs) -> Result<()> {
                 .unwrap_or_default()
         ));
         let app = api::router(Arc::clone(&node), request_timeout);
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .map_err(|e| Failure::internal("the HTTP server stopped").cause(e))
+        let served = match tls {
+            Some(acceptor) => {
+                let listener = crate::serve::tls::TlsListener::new(listener, acceptor)
+                    .map_err(|e| Failure::internal("cannot listen").cause(e))?;
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(shutdown_signal())
+                    .await
+            }
+            None => {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(shutdown_signal())
+                    .await
+            }
+        };
+        served.map_err(|e| Failure::internal("the HTTP server stopped").cause(e))
     });
     // Stopped accepting requests: let joined sessions finish, within a bound.
     node.stop_accepting();

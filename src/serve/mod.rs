@@ -20,6 +20,7 @@ pub mod fast;
 pub mod metrics;
 pub mod node;
 pub mod policy;
+pub mod tls;
 pub mod tokens;
 
 use serde::Serialize;
