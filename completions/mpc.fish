@@ -614,6 +614,7 @@ complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subco
 complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l peer -d 'A member\'s card file (repeatable; with or instead of --cluster)' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l session-timeout -d 'How long a signing session may take before the request fails with 504' -r
 complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l keygen-timeout -d 'How long a key generation may take' -r
+complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l approval-timeout -d 'How long a session waits for an operator where a key\'s policy is `approval` (give every node the same)' -r
 complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l max-sessions -d 'Sessions this node runs at once (coordinated and joined); more are refused' -r
 complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l rate-limit -d 'Requests per second one API token may make, with bursts of as many (0: no limit); more are answered 429 with Retry-After' -r
 complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l max-requests -d 'HTTP requests in flight at once; more are answered 503 at once' -r

@@ -427,7 +427,7 @@ fn two_hundred_concurrent_requests_each_succeed_or_fail_cleanly_and_nothing_is_u
 
 #[test]
 fn policies_belong_to_each_node_and_a_refusal_names_the_node() {
-    let c = Cluster::start(&[]);
+    let c = Cluster::start(&["--approval-timeout", "4s"]);
     // A 2-of-2 key of alice and bob: alice cannot sign without bob.
     let (status, key) = call(
         "POST",
@@ -474,6 +474,178 @@ fn policies_belong_to_each_node_and_a_refusal_names_the_node() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("serve.decline"));
+
+    // Approval: bob's operator must join each session. Alice's request waits for it.
+    let (status, v) = put(
+        &c.url(1, &format!("/keys/{id}")),
+        &c.tokens[1],
+        json!({"policy": {"mode": "approval"}}),
+    );
+    assert_eq!(status, 200, "{v}");
+    let ask = |message: &'static str| {
+        let (url, token, key) = (c.url(0, "/sign"), c.tokens[0].clone(), id.to_string());
+        std::thread::spawn(move || {
+            call(
+                "POST",
+                &url,
+                &token,
+                Some(json!({"key_id": key, "message": message})),
+            )
+        })
+    };
+    let waiting_on_bob = || {
+        let deadline = Instant::now() + Duration::from_secs(3);
+        loop {
+            let (status, v) = call("GET", &c.url(1, "/sessions"), &c.tokens[1], None);
+            assert_eq!(status, 200, "{v}");
+            let found = v["data"]["sessions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["status"] == "awaiting_approval")
+                .cloned();
+            if let Some(s) = found {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "no session waits on bob: {v}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let pending = ask("approved by bob's operator");
+    let s = waiting_on_bob();
+    assert_eq!(s["key_id"], id);
+    assert_eq!(s["proposer"], "alice");
+    assert_eq!(
+        s["message_sha256"],
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+            b"approved by bob's operator"
+        ))
+    );
+    let sid = s["id"].as_str().unwrap().to_string();
+    // Alice's token means nothing to bob's node; an admin token of bob's does.
+    let (status, _) = call(
+        "POST",
+        &c.url(1, &format!("/sessions/{sid}/join")),
+        &c.tokens[0],
+        Some(json!({})),
+    );
+    assert_eq!(status, 401, "alice's token is not bob's");
+    let (status, v) = call(
+        "POST",
+        &c.url(1, &format!("/sessions/{}/join", &sid[..12])),
+        &c.tokens[1],
+        Some(json!({})),
+    );
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["data"]["status"], "approved");
+    let (status, v) = pending.join().unwrap();
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["data"]["mode"], "full");
+    verified(
+        "eddsa-ed25519",
+        &key,
+        "approved by bob's operator",
+        &v["data"],
+    );
+    // Joined once: a second join finds the session no longer waiting.
+    let (status, v) = call(
+        "POST",
+        &c.url(1, &format!("/sessions/{sid}/join")),
+        &c.tokens[1],
+        Some(json!({})),
+    );
+    assert_eq!(status, 409, "{v}");
+    assert_eq!(v["error"]["code"], "not_awaiting_approval");
+
+    // Bob's operator cancels: alice's request fails at once, naming bob.
+    let pending = ask("cancelled by bob's operator");
+    let sid = waiting_on_bob()["id"].as_str().unwrap().to_string();
+    let (status, v) = call(
+        "POST",
+        &c.url(1, &format!("/sessions/{sid}/cancel")),
+        &c.tokens[1],
+        Some(json!({})),
+    );
+    assert_eq!(status, 200, "{v}");
+    let (status, v) = pending.join().unwrap();
+    assert_eq!(status, 409, "{v}");
+    assert_eq!(v["error"]["code"], "cancelled");
+    assert_eq!(v["error"]["details"]["node"], "bob");
+
+    // Alice's operator cancels her running session: her request fails at once, and
+    // bob stops waiting for his operator (alice told him).
+    let pending = ask("cancelled by alice's operator");
+    let sid = waiting_on_bob()["id"].as_str().unwrap().to_string();
+    let (status, v) = call(
+        "POST",
+        &c.url(0, &format!("/sessions/{sid}/cancel")),
+        &c.tokens[0],
+        Some(json!({})),
+    );
+    assert_eq!(status, 200, "{v}");
+    let (status, v) = pending.join().unwrap();
+    assert_eq!(status, 409, "{v}");
+    assert_eq!(v["error"]["code"], "cancelled");
+    assert_eq!(v["error"]["details"]["node"], "alice");
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let (_, v) = call(
+            "GET",
+            &c.url(1, &format!("/sessions/{sid}")),
+            &c.tokens[1],
+            None,
+        );
+        if v["data"]["status"] != "awaiting_approval" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "bob still waits: {v}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // Nobody answers: the request fails when bob's approval timeout passes.
+    let started = Instant::now();
+    let (status, v) = ask("never approved").join().unwrap();
+    assert_eq!(status, 504, "{v}");
+    assert_eq!(v["error"]["code"], "approval_timed_out");
+    assert_eq!(v["error"]["details"]["node"], "bob");
+    assert!(started.elapsed() < Duration::from_secs(15), "{v}");
+    let (status, v) = call(
+        "POST",
+        &c.url(1, "/sessions/00000000/join"),
+        &c.tokens[1],
+        Some(json!({})),
+    );
+    assert_eq!(status, 404, "{v}");
+    // Bob audited each answer: who approved, and why the others were not joined.
+    let rows = audit_rows(&c.world, 1);
+    let decisions: Vec<Value> = rows
+        .iter()
+        .filter(|r| r["action"] == "serve.sign" || r["action"] == "serve.decline")
+        .map(detail)
+        .filter(|d| d["path"] == "full")
+        .collect();
+    assert!(
+        decisions
+            .iter()
+            .any(|d| d["approved_by"].is_string() && d["joined"] == true),
+        "{decisions:?}"
+    );
+    assert!(
+        decisions.iter().any(|d| d["joined"] == false
+            && d["reason"]
+                .as_str()
+                .unwrap()
+                .contains("refused the session")),
+        "{decisions:?}"
+    );
+    assert!(
+        decisions.iter().any(|d| d["joined"] == false
+            && d["reason"]
+                .as_str()
+                .unwrap()
+                .contains("no operator approved")),
+        "{decisions:?}"
+    );
 }
 
 #[test]

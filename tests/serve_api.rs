@@ -420,6 +420,74 @@ async fn every_route_answers_in_the_envelope_with_precise_statuses() {
         404,
         "session_not_found",
     );
+    // Joining and cancelling: admin only; a finished session is neither waiting nor
+    // running; a waiting one is listed first, and answered once.
+    let join = |id: &str| format!("/api/v1/sessions/{id}/join");
+    let cancel = |id: &str| format!("/api/v1/sessions/{id}/cancel");
+    failed(
+        &a.json("POST", &join(sid), &a.reader, json!({})).await,
+        403,
+        "forbidden",
+    );
+    failed(
+        &a.json("POST", &join(sid), &a.admin, json!({})).await,
+        409,
+        "not_awaiting_approval",
+    );
+    failed(
+        &a.json("POST", &cancel(sid), &a.admin, json!({})).await,
+        409,
+        "not_running",
+    );
+    failed(
+        &a.json("POST", &join("abcdefabcdef"), &a.admin, json!({}))
+            .await,
+        404,
+        "session_not_found",
+    );
+    let node = Arc::clone(&a.node);
+    let waiting = std::thread::spawn(move || {
+        node.approvals.ask(
+            mpc::serve::approval::Asked {
+                id: "ab".repeat(32),
+                kind: "sign",
+                status: "awaiting_approval",
+                key_id: "k".into(),
+                proposer: "bob".into(),
+                message_sha256: String::new(),
+                hash: None,
+                path: None,
+                approve_by: 0,
+            },
+            Duration::from_secs(30),
+            || false,
+        )
+    });
+    while a.node.approvals.list().is_empty() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let listed = a
+        .call("GET", "/api/v1/sessions", Some(&a.reader), None)
+        .await;
+    assert_eq!(
+        succeeded(&listed)["sessions"][0]["status"],
+        "awaiting_approval"
+    );
+    let shown = a
+        .call("GET", "/api/v1/sessions/abab", Some(&a.reader), None)
+        .await;
+    assert_eq!(succeeded(&shown)["proposer"], "bob");
+    let done = a.json("POST", &cancel("abab"), &a.admin, json!({})).await;
+    assert_eq!(succeeded(&done)["status"], "cancelled");
+    assert!(matches!(
+        waiting.join().unwrap(),
+        mpc::serve::approval::Verdict::Cancelled(_)
+    ));
+    failed(
+        &a.json("POST", &join("abab"), &a.admin, json!({})).await,
+        404,
+        "session_not_found",
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -62,6 +62,10 @@ pub struct ServeRunArgs {
     /// How long a key generation may take
     #[arg(long, default_value = "2m", value_parser = humantime::parse_duration)]
     pub keygen_timeout: Duration,
+    /// How long a session waits for an operator where a key's policy is `approval`
+    /// (give every node the same)
+    #[arg(long, default_value = "2m", value_parser = humantime::parse_duration)]
+    pub approval_timeout: Duration,
     /// Sessions this node runs at once (coordinated and joined); more are refused
     #[arg(long, default_value_t = 256, value_name = "N")]
     pub max_sessions: usize,
@@ -327,6 +331,7 @@ fn serve(ctx: &Ctx, a: ServeRunArgs) -> Result<()> {
         max_sessions: a.max_sessions,
         rate_limit: std::num::NonZeroU32::new(a.rate_limit),
         max_requests: a.max_requests,
+        approval_timeout: a.approval_timeout,
     };
     let node = Arc::new(
         Node::new(ctx.home.clone(), identity, members, config)
@@ -356,7 +361,11 @@ fn serve(ctx: &Ctx, a: ServeRunArgs) -> Result<()> {
         .thread_name("mpc-http")
         .build()
         .map_err(|e| Failure::internal("cannot start the HTTP runtime").cause(e))?;
-    let request_timeout = a.keygen_timeout.max(a.session_timeout) + Duration::from_secs(5);
+    // A request may wait for approvals and then run its session.
+    let request_timeout = a
+        .keygen_timeout
+        .max(a.session_timeout + a.approval_timeout + a.session_timeout)
+        + Duration::from_secs(5);
     let result = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
             Failure::input(format!("cannot listen on {addr}"))

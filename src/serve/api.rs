@@ -95,6 +95,8 @@ pub fn router(node: Shared, request_timeout: Duration) -> Router {
         .route("/nodes/{id}/health", get(node_health))
         .route("/sessions", get(list_sessions))
         .route("/sessions/{id}", get(show_session))
+        .route("/sessions/{id}/join", post(join_session))
+        .route("/sessions/{id}/cancel", post(cancel_session))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(
@@ -908,8 +910,19 @@ async fn list_sessions(
     let result = async {
         caller.require(Scope::Read)?;
         blocking(move || {
-            let rows = node.db().sessions_matching("", false).map_err(ApiError::store)?;
-            Ok(serde_json::json!({"sessions": rows.iter().take(100).map(session_info).collect::<Vec<_>>()}))
+            // Sessions waiting for an operator first: they are what one looks for here.
+            let mut all: Vec<serde_json::Value> = node
+                .approvals
+                .list()
+                .into_iter()
+                .map(|a| serde_json::json!(a))
+                .collect();
+            let rows = node
+                .db()
+                .sessions_matching("", false)
+                .map_err(ApiError::store)?;
+            all.extend(rows.iter().take(100).map(session_info));
+            Ok(serde_json::json!({"sessions": all}))
         })
         .await
     }
@@ -927,28 +940,138 @@ async fn show_session(
     let result = async {
         caller.require(Scope::Read)?;
         blocking(move || {
-            let rows = node
-                .db()
-                .sessions_matching(&id, false)
-                .map_err(ApiError::store)?;
-            match rows.as_slice() {
-                [one] => Ok(session_info(one)),
-                [] => Err(ApiError::new(
-                    404,
-                    "session_not_found",
-                    format!("no session {id} on this node"),
-                )),
-                more => Err(ApiError::new(
-                    400,
-                    "ambiguous_session",
-                    format!("{} sessions start with {id}", more.len()),
-                )),
+            if let Some(waiting) = node.approvals.find(&id)? {
+                return Ok(serde_json::json!(waiting));
             }
+            session_row(&node, &id).map(|r| session_info(&r))
         })
         .await
     }
     .await;
     let mut r = reply(&rid, result);
     r.note.session = Some(sid);
+    r
+}
+
+/// The session `id` (or a unique prefix) in this node's database.
+fn session_row(node: &Node, id: &str) -> Result<crate::store::db::SessionRecord, ApiError> {
+    let mut rows = node
+        .db()
+        .sessions_matching(id, false)
+        .map_err(ApiError::store)?;
+    match rows.len() {
+        1 => Ok(rows.remove(0)),
+        0 => Err(ApiError::new(
+            404,
+            "session_not_found",
+            format!("no session {id} on this node"),
+        )),
+        n => Err(ApiError::new(
+            400,
+            "ambiguous_session",
+            format!("{n} sessions start with {id}"),
+        )),
+    }
+}
+
+/// `POST /sessions/{id}/join` (admin): approves a session waiting for this node's
+/// operator (a key whose policy here is `approval`).
+async fn join_session(
+    State(node): State<Shared>,
+    Extension(rid): Extension<RequestId>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Reply {
+    answer_session(node, rid, caller, id, true).await
+}
+
+/// `POST /sessions/{id}/cancel` (admin): refuses a session waiting for approval, or
+/// stops one running on this node (its secret state is destroyed; the other members
+/// are told).
+async fn cancel_session(
+    State(node): State<Shared>,
+    Extension(rid): Extension<RequestId>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Reply {
+    answer_session(node, rid, caller, id, false).await
+}
+
+async fn answer_session(
+    node: Shared,
+    rid: RequestId,
+    caller: Caller,
+    id: String,
+    approve: bool,
+) -> Reply {
+    use super::approval::Verdict;
+    let mut note = AuditNote {
+        session: Some(id.clone()),
+        ..AuditNote::default()
+    };
+    let token = caller.0.id.clone();
+    let result = async {
+        caller.require(Scope::Admin)?;
+        blocking(move || {
+            let verdict = if approve {
+                Verdict::Approved(token.clone())
+            } else {
+                Verdict::Cancelled(token.clone())
+            };
+            if let Some(asked) = node.approvals.answer(&id, verdict)? {
+                let status = if approve { "approved" } else { "cancelled" };
+                super::log(&format!(
+                    "session {} {status} by token {token}",
+                    &asked.id[..16]
+                ));
+                return Ok(
+                    serde_json::json!({"id": asked.id, "key_id": asked.key_id, "status": status}),
+                );
+            }
+            if !approve
+                && let Some(sid) = node.cluster.cancel(
+                    &id,
+                    format!(
+                        "an operator of node {} cancelled it (token {token})",
+                        node.cluster.me.name
+                    ),
+                )?
+            {
+                super::log(&format!(
+                    "session {} cancelled by token {token}",
+                    &sid[..16]
+                ));
+                return Ok(serde_json::json!({"id": sid, "status": "cancelled"}));
+            }
+            let row = session_row(&node, &id)?;
+            Err(ApiError::new(
+                409,
+                if approve {
+                    "not_awaiting_approval"
+                } else {
+                    "not_running"
+                },
+                format!(
+                    "session {} is {} on this node; only a session {} can be {}",
+                    row.id,
+                    row.status.as_str(),
+                    if approve {
+                        "waiting for approval"
+                    } else {
+                        "waiting or running"
+                    },
+                    if approve { "joined" } else { "cancelled" }
+                ),
+            ))
+        })
+        .await
+    }
+    .await;
+    if let Ok(v) = &result {
+        note.session = v["id"].as_str().map(str::to_string);
+        note.key = v["key_id"].as_str().map(str::to_string);
+    }
+    let mut r = reply(&rid, result);
+    r.note = note;
     r
 }

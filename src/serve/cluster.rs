@@ -47,6 +47,14 @@ pub enum NodeMsg {
         /// Why, for people.
         reason: String,
     },
+    /// This node waits for its operator's approval of the session, for at most
+    /// `seconds` more.
+    Awaiting {
+        /// Session id, hex.
+        session: String,
+        /// The most it waits, in seconds.
+        seconds: u64,
+    },
     /// This node's part of a session it joined is over.
     Finished {
         /// Session id, hex.
@@ -199,6 +207,8 @@ impl Declined {
     pub fn error(&self) -> super::ApiError {
         let (status, code) = match self.code.as_str() {
             "policy_refused" => (422, "policy_refused"),
+            "not_approved" => (504, "approval_timed_out"),
+            "cancelled" => (409, "cancelled"),
             "busy" => (503, "busy"),
             "storage" => (502, "node_failed"),
             _ => (409, "node_refused"),
@@ -219,6 +229,8 @@ struct InboxState {
     finished: Vec<Finished>,
     /// `FastSign` answers: (member name, shares hex).
     shares: Vec<(String, Vec<String>)>,
+    /// The latest a member said it waits for its operator's approval.
+    awaiting: Option<Instant>,
 }
 
 /// What has arrived for one session, with a wake-up for the thread running it.
@@ -291,6 +303,11 @@ impl Inbox {
     /// The first member that declined, if one did.
     pub fn declined(&self) -> Option<Declined> {
         self.lock().declined.first().cloned()
+    }
+
+    /// Until when a member waits for its operator's approval (`None`: none does).
+    pub fn awaiting_until(&self) -> Option<Instant> {
+        self.lock().awaiting
     }
 
     fn take(&self) -> Vec<Vec<u8>> {
@@ -420,6 +437,37 @@ impl Cluster {
         }
     }
 
+    /// Cancels the session whose id starts with `prefix` and that runs on this node (its
+    /// inbox is open): the thread running it abandons it and tells the others. Returns
+    /// the session's id, or `None` when none runs; refuses an ambiguous prefix.
+    pub fn cancel(&self, prefix: &str, reason: String) -> Result<Option<String>, super::ApiError> {
+        let prefix = prefix.to_ascii_lowercase();
+        let inboxes = lock(&self.inboxes);
+        let found: Vec<(String, &Arc<Inbox>)> = inboxes
+            .iter()
+            .map(|(k, i)| (hex::encode(k), i))
+            .filter(|(k, _)| k.starts_with(&prefix))
+            .collect();
+        match found.as_slice() {
+            [] => Ok(None),
+            [(id, inbox)] => {
+                inbox.add(|s| {
+                    s.declined.push(Declined {
+                        node: self.me.name.clone(),
+                        code: "cancelled".into(),
+                        reason,
+                    })
+                });
+                Ok(Some(id.clone()))
+            }
+            more => Err(super::ApiError::new(
+                400,
+                "ambiguous_session",
+                format!("{} running sessions start with {prefix}", more.len()),
+            )),
+        }
+    }
+
     /// Closes the inbox of `session`.
     pub fn close_inbox(&self, session: &[u8; 32]) {
         lock(&self.inboxes).remove(session);
@@ -499,6 +547,14 @@ impl Cluster {
                         code,
                         reason,
                     })
+                });
+                Ok(None)
+            }
+            Payload::Node(NodeMsg::Awaiting { session, seconds }) => {
+                // Bounded by the coordinator's own approval timeout (`Node::run_session`).
+                let until = Instant::now() + Duration::from_secs(seconds.min(86_400));
+                self.answer(&session, |s| {
+                    s.awaiting = Some(s.awaiting.map_or(until, |a| a.max(until)))
                 });
                 Ok(None)
             }

@@ -186,6 +186,12 @@ impl Node {
         if have >= LOW && !fresh {
             return Ok(());
         }
+        // Nonces only for keys this node signs with unasked: with `approval` each
+        // signature is a session an operator joins, and with `never` there is none.
+        if self.own_policy(&key.id, None, None) != Ok(super::policy::Mode::Auto) {
+            lock(&self.pools.own).remove(&(key.id.clone(), ck));
+            return Ok(());
+        }
         let loaded = self.loaded(key)?;
         let made = loaded
             .prepared
@@ -400,7 +406,7 @@ impl Node {
         let sid = hex::encode(id);
         let mine: Vec<u64> = taken[&loaded.me].iter().map(|(i, _)| *i).collect();
         self.decide_fast(key, messages, &self.cluster.me.clone(), &sid, &mine)
-            .map_err(|why| self.refused_here(why))?;
+            .map_err(|(code, why)| self.refused_here(code, why))?;
         // The nonces are spent whatever happens next.
         let mut own_shares = Vec::with_capacity(messages.len());
         for ((n, c), msg) in own_nonces.into_iter().zip(&commitments).zip(messages) {
@@ -512,8 +518,20 @@ impl Node {
         proposer: &Card,
         request: &str,
         nonces: &[u64],
-    ) -> Result<(), String> {
-        let decision = self.own_policy(&key.id, None, None);
+    ) -> Result<(), (&'static str, String)> {
+        // `approval_required` sends the coordinator to a whole session, which an
+        // operator can join.
+        let (decision, code) = match self.own_policy(&key.id, None, None) {
+            Ok(super::policy::Mode::Auto) => (Ok(()), "policy_refused"),
+            Ok(_) => (
+                Err(format!(
+                    "the policy of key {} on this node asks for an operator's approval of each session",
+                    key.id
+                )),
+                "approval_required",
+            ),
+            Err(why) => (Err(why), "policy_refused"),
+        };
         // One row per message, each naming the nonce it spends (nonce ids count up per
         // key and coordinator, so a repeat would show), all committed together.
         let rows: Vec<(String, serde_json::Value)> = messages
@@ -535,6 +553,7 @@ impl Node {
             })
             .collect();
         self.audit_decision(decision, rows)
+            .map_err(|why| (code, why))
     }
 
     /// A coordinator's `FastSign`: answer with shares, or decline.
@@ -669,8 +688,7 @@ impl Node {
                 "the request lists another commitment for this node than its nonce's".into(),
             ));
         }
-        self.decide_fast(&key, &messages, coordinator, id, &ids)
-            .map_err(|why| ("policy_refused", why))?;
+        self.decide_fast(&key, &messages, coordinator, id, &ids)?;
         let mut shares = Vec::with_capacity(messages.len());
         for (((n, _), list), msg) in nonces.into_iter().zip(&lists).zip(&messages) {
             let share = loaded

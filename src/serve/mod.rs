@@ -13,6 +13,7 @@
 //! (`ceremony`, `store`).
 
 pub mod api;
+pub mod approval;
 pub mod audit;
 pub mod bus;
 pub mod cluster;

@@ -35,6 +35,9 @@ pub struct Config {
     pub rate_limit: Option<std::num::NonZeroU32>,
     /// HTTP requests in flight at once; more are answered 503 at once.
     pub max_requests: usize,
+    /// How long a session waits for an operator's approval where a key's policy asks
+    /// for one.
+    pub approval_timeout: Duration,
 }
 
 impl Default for Config {
@@ -45,6 +48,7 @@ impl Default for Config {
             max_sessions: 256,
             rate_limit: std::num::NonZeroU32::new(500),
             max_requests: 1024,
+            approval_timeout: Duration::from_secs(120),
         }
     }
 }
@@ -69,6 +73,8 @@ pub struct Node {
     pub audit: super::audit::AuditWriter,
     /// FROST nonce pools and cached shares.
     pub pools: super::fast::Pools,
+    /// Sessions waiting for an operator's approval.
+    pub approvals: super::approval::Approvals,
     running: AtomicUsize,
     stopping: AtomicBool,
 }
@@ -111,6 +117,7 @@ impl Node {
         Ok(Node {
             audit,
             pools: super::fast::Pools::default(),
+            approvals: super::approval::Approvals::default(),
             cluster: Arc::new(Cluster::new(identity.card(), members)),
             home,
             identity,
@@ -186,7 +193,10 @@ impl Node {
             .filter_map(|i| plan.party(i).map(|c| (i, c.clone())))
             .filter(|(_, c)| c.ed25519 != me.ed25519)
             .collect();
-        let carrier = BusCarrier::new(Arc::clone(&self.cluster), Arc::clone(inbox), others);
+        let carrier = BusCarrier::new(Arc::clone(&self.cluster), Arc::clone(inbox), others.clone());
+        // A member waiting for its operator's approval moves the deadline, up to this
+        // node's own approval timeout.
+        let latest = deadline + self.config.approval_timeout;
         let store = Store::home(&self.home).map_err(ApiError::store)?;
         let mut c = Ceremony::open(
             store,
@@ -200,6 +210,10 @@ impl Node {
             let missing = match c.step().map_err(ApiError::ceremony)? {
                 Progress::Done(o) => return Ok(o),
                 Progress::Waiting { missing, .. } => missing,
+            };
+            let deadline = match inbox.awaiting_until() {
+                Some(until) => deadline.max((until + self.config.session_timeout).min(latest)),
+                None => deadline,
             };
             let stop = if let Some(d) = inbox.declined() {
                 Some(d.error())
@@ -223,6 +237,23 @@ impl Node {
             };
             if let Some(e) = stop {
                 let sid = c.session_hex().to_string();
+                // The others stop waiting for this node at once, rather than at their
+                // own deadlines.
+                let to: Vec<&Card> = others.iter().map(|(_, c)| c).collect();
+                let _ = self.cluster.send_node(
+                    &self.identity,
+                    &to,
+                    &NodeMsg::Decline {
+                        session: sid.clone(),
+                        code: if e.code == "cancelled" {
+                            "cancelled"
+                        } else {
+                            "abandoned"
+                        }
+                        .into(),
+                        reason: format!("node {} abandoned the session: {}", me.name, e.message),
+                    },
+                );
                 let mut store = c.into_store();
                 // Nothing secret of an unfinished session outlives the request.
                 let _ = ceremony::abandon(&*store.vault, &mut store.db, &sid);
@@ -247,13 +278,14 @@ impl Node {
 
     /// Whether `key` may sign with these options here (its state, the hash mode's
     /// scheme, this node's own policy: this node is a signer of every session it
-    /// coordinates, so its policy is checked first); its scheme and hash mode.
+    /// coordinates, so its policy is checked first); its scheme, hash mode and policy
+    /// mode (`Approval`: an operator of this node must approve each session).
     fn signing_key(
         &self,
         key: &KeyRecord,
         hash: Option<HashMode>,
         path: Option<&str>,
-    ) -> Result<(Scheme, Option<HashMode>), ApiError> {
+    ) -> Result<(Scheme, Option<HashMode>, policy::Mode), ApiError> {
         crate::store::keystore::ensure_signs(key)
             .map_err(|e| ApiError::new(409, "wrong_key_state", e.to_string()))?;
         let scheme: Scheme = key.scheme.parse().map_err(ApiError::internal)?;
@@ -266,18 +298,20 @@ impl Node {
         if path.is_some() && scheme != Scheme::EcdsaSecp256k1 {
             return bad("`path` applies only to ecdsa-secp256k1");
         }
-        self.own_policy(&key.id, hash, path)
-            .map_err(|why| self.refused_here(why))?;
-        Ok((scheme, hash))
+        let mode = self
+            .own_policy(&key.id, hash, path)
+            .map_err(|why| self.refused_here("policy_refused", why))?;
+        Ok((scheme, hash, mode))
     }
 
-    /// What this node's own policy for `key_id` says of signing with `hash` at `path`.
+    /// What this node's own policy for `key_id` says of signing with `hash` at `path`:
+    /// the mode it allows it in, or why not.
     pub(super) fn own_policy(
         &self,
         key_id: &str,
         hash: Option<HashMode>,
         path: Option<&str>,
-    ) -> Result<(), String> {
+    ) -> Result<policy::Mode, String> {
         let db = self.db();
         let p = policy::get(&db, key_id).map_err(|e| e.to_string())?;
         policy::check(&db, &p, key_id, hash, path)
@@ -343,9 +377,14 @@ impl Node {
         request_id: &str,
     ) -> Result<Vec<Signed>, ApiError> {
         let _slot = self.slot().map_err(|e| ApiError::new(503, "busy", e))?;
-        let (scheme, hash) = self.signing_key(key, hash, path.as_deref())?;
+        let (scheme, hash, mode) = self.signing_key(key, hash, path.as_deref())?;
         let parties = key.parties().map_err(ApiError::store)?;
-        match self.sign_fast(key, &messages) {
+        // With approval here, each message gets a session an operator can see and join.
+        let fast = match mode {
+            policy::Mode::Approval => None,
+            _ => self.sign_fast(key, &messages),
+        };
+        match fast {
             Some(Ok(f)) => {
                 return f
                     .signatures
@@ -400,7 +439,9 @@ impl Node {
             signers: signers.clone(),
             message: base64::engine::general_purpose::STANDARD.encode(&message),
             label: format!("api request {request_id}"),
-            expires_at: now() + self.config.session_timeout.as_secs() + 60,
+            expires_at: now()
+                + (self.config.session_timeout + self.config.approval_timeout).as_secs()
+                + 60,
             nonce: fresh_nonce(),
             hash,
             path,
@@ -411,8 +452,9 @@ impl Node {
         let Plan::Sign(sp) = &*plan else {
             unreachable!("a sign plan")
         };
-        self.decide_sign(sp, &self.cluster.me.clone())
-            .map_err(|why| self.refused_here(why))?;
+        let me = self.cluster.me.clone();
+        self.decide_sign(sp, &me, None, |_| {})
+            .map_err(|(code, why)| self.refused_here(code, why))?;
         let others: Vec<&Card> = signers
             .iter()
             .filter_map(|&i| parties.get(usize::from(i) - 1))
@@ -487,29 +529,98 @@ impl Node {
     }
 
     /// This node's policy refused a request.
-    pub(super) fn refused_here(&self, why: String) -> ApiError {
-        ApiError::new(
-            422,
-            "policy_refused",
-            format!("node {} declined: {why}", self.cluster.me.name),
-        )
-        .details(serde_json::json!({"node": self.cluster.me.name}))
+    /// This node's refusal (`code` as in a member's `Decline`) as the request's failure.
+    pub(super) fn refused_here(&self, code: &str, why: String) -> ApiError {
+        super::cluster::Declined {
+            node: self.cluster.me.name.clone(),
+            code: code.into(),
+            reason: why,
+        }
+        .error()
     }
 
     /// This node's decision on contributing to a signing plan proposed by `proposer`,
-    /// audited; `Err` says why not.
-    fn decide_sign(&self, plan: &SignPlan, proposer: &Card) -> Result<(), String> {
-        let decision = self.own_policy(&plan.key_id, plan.hash, plan.path.as_deref());
+    /// audited; `Err` has a `Decline` code and says why not. Where the key's policy
+    /// asks for approval, the session waits for this node's operator (`waiting` is
+    /// told for how long first), so this may take up to the approval timeout.
+    fn decide_sign(
+        &self,
+        plan: &SignPlan,
+        proposer: &Card,
+        inbox: Option<&Inbox>,
+        waiting: impl FnOnce(Duration),
+    ) -> Result<(), (&'static str, String)> {
+        let own = || self.own_policy(&plan.key_id, plan.hash, plan.path.as_deref());
         let whole = Plan::Sign(plan.clone());
+        let session = hex::encode(whole.session_id());
+        let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+            whole.message().unwrap_or_default(),
+        ));
+        let mut approved_by = None;
+        let decision = match own() {
+            Ok(policy::Mode::Approval) => {
+                let max = self.config.approval_timeout;
+                waiting(max);
+                super::log(&format!(
+                    "session {} from {} (key {}) waits up to {} for an operator: POST /api/v1/sessions/{session}/join",
+                    &session[..16],
+                    proposer.name,
+                    plan.key_id,
+                    humantime::format_duration(max)
+                ));
+                let asked = super::approval::Asked {
+                    id: session.clone(),
+                    kind: "sign",
+                    status: "awaiting_approval",
+                    key_id: plan.key_id.clone(),
+                    proposer: proposer.name.clone(),
+                    message_sha256: digest.clone(),
+                    hash: plan.hash.map(|h| serde_json::json!(h)),
+                    path: plan.path.clone(),
+                    approve_by: now() + max.as_secs(),
+                };
+                let ended = || inbox.is_some_and(|i| i.declined().is_some());
+                match self.approvals.ask(asked, max, ended) {
+                    // The policy may have changed while the session waited.
+                    super::approval::Verdict::Approved(token) => {
+                        approved_by = Some(token);
+                        own().map(|_| ()).map_err(|why| ("policy_refused", why))
+                    }
+                    super::approval::Verdict::Cancelled(token) => Err((
+                        "cancelled",
+                        format!("an operator (token {token}) refused the session"),
+                    )),
+                    super::approval::Verdict::Ended => Err((
+                        "abandoned",
+                        "the session ended elsewhere while it waited for approval".into(),
+                    )),
+                    super::approval::Verdict::Waiting => Err((
+                        "not_approved",
+                        format!(
+                            "no operator approved the session within {}",
+                            humantime::format_duration(max)
+                        ),
+                    )),
+                }
+            }
+            Ok(_) => Ok(()),
+            Err(why) => Err(("policy_refused", why)),
+        };
         let detail = serde_json::json!({
-            "session": hex::encode(whole.session_id()),
+            "session": session,
             "proposer": proposer.name,
             "joined": decision.is_ok(),
-            "reason": decision.as_ref().err(),
-            "message_sha256": hex::encode(<sha2::Sha256 as sha2::Digest>::digest(whole.message().unwrap_or_default())),
+            "reason": decision.as_ref().err().map(|e| &e.1),
+            "approved_by": approved_by,
+            "message_sha256": digest,
             "path": "full",
         });
-        self.audit_decision(decision, vec![(plan.key_id.clone(), detail)])
+        let code = decision.as_ref().err().map_or("storage", |e| e.0);
+        self.audit_decision(
+            decision.map_err(|e| e.1),
+            vec![(plan.key_id.clone(), detail)],
+        )
+        .map_err(|why| (code, why))
     }
 
     /// The signers for a new session of a key with `parties` and threshold `t`: this
@@ -715,6 +826,24 @@ impl Node {
         let opened = self.open(plan.session_id());
         let (to, sid) = (proposer.clone(), session.clone());
         let spawned = self.spawn_counted("mpc-session", move |node| {
+            // A signing decision may wait for an operator, so it is made here, off the
+            // bus thread.
+            if let Plan::Sign(p) = &*plan {
+                let decided = node.decide_sign(p, &proposer, Some(&opened.inbox), |max| {
+                    let _ = node.cluster.send_node(
+                        &node.identity,
+                        &[&proposer],
+                        &NodeMsg::Awaiting {
+                            session: session.clone(),
+                            seconds: max.as_secs(),
+                        },
+                    );
+                });
+                if let Err((code, reason)) = decided {
+                    node.decline(&proposer, session, code, reason);
+                    return;
+                }
+            }
             let budget = match &*plan {
                 Plan::Keygen(_) => node.config.keygen_timeout,
                 _ => node.config.session_timeout,
@@ -809,9 +938,8 @@ impl Node {
             ));
         }
         match plan {
-            Plan::Sign(p) if p.presign.is_none() => self
-                .decide_sign(p, proposer)
-                .map_err(|why| ("policy_refused", why)),
+            // Decided on the session's thread (`decide_sign`).
+            Plan::Sign(p) if p.presign.is_none() => Ok(()),
             Plan::Keygen(_) => {
                 let detail = serde_json::json!({"session": hex::encode(plan.session_id()), "proposer": proposer.name, "joined": true});
                 self.audit

@@ -17,6 +17,9 @@ pub enum Mode {
     /// Join any valid session a cluster member proposes, within the limits.
     #[default]
     Auto,
+    /// Within the limits, wait for an operator of this node to approve each session
+    /// (`POST /sessions/{id}/join`), up to the node's approval timeout.
+    Approval,
     /// Join none.
     Never,
 }
@@ -85,6 +88,7 @@ pub fn get(db: &Db, key_id: &str) -> Result<Policy, StoreError> {
 pub fn set(db: &mut Db, key_id: &str, p: &Policy) -> Result<(), StoreError> {
     let mode = match p.mode {
         Mode::Auto => "auto",
+        Mode::Approval => "approval",
         Mode::Never => "never",
     };
     let hashes = p
@@ -110,14 +114,15 @@ pub fn set(db: &mut Db, key_id: &str, p: &Policy) -> Result<(), StoreError> {
 }
 
 /// Whether this node may contribute to signing with `key_id`, hashing with `hash`, at
-/// HD path `path`, under `p`; `Err` says why not.
+/// HD path `path`, under `p`: `Ok` with the mode (`Auto`, or `Approval` when an
+/// operator must approve), `Err` saying why not.
 pub fn check(
     db: &Db,
     p: &Policy,
     key_id: &str,
     hash: Option<HashMode>,
     path: Option<&str>,
-) -> Result<(), String> {
+) -> Result<Mode, String> {
     if p.mode == Mode::Never {
         return Err(format!(
             "the policy of key {} on this node is `never`",
@@ -160,5 +165,5 @@ pub fn check(
             ));
         }
     }
-    Ok(())
+    Ok(p.mode)
 }

@@ -219,6 +219,20 @@ CREATE TABLE key_policies (
     updated_at   INTEGER NOT NULL
 );
 "#,
+    r#"
+-- v6: the `approval` policy mode (SQLite cannot change a CHECK in place).
+CREATE TABLE key_policies_v6 (
+    key_id       TEXT PRIMARY KEY REFERENCES keys(id),
+    mode         TEXT NOT NULL CHECK (mode IN ('auto', 'approval', 'never')),
+    hash_modes   TEXT,
+    path_prefix  TEXT,
+    max_per_hour INTEGER,
+    updated_at   INTEGER NOT NULL
+);
+INSERT INTO key_policies_v6 SELECT key_id, mode, hash_modes, path_prefix, max_per_hour, updated_at FROM key_policies;
+DROP TABLE key_policies;
+ALTER TABLE key_policies_v6 RENAME TO key_policies;
+"#,
 ];
 
 /// A key's lifecycle status (DESIGN.md "Storage").

@@ -1,0 +1,202 @@
+//! Sessions waiting for an operator (a key whose policy on this node is `approval`):
+//! the session waits, holding nothing secret yet, until `POST /sessions/{id}/join`
+//! with an admin token approves it on this node, `POST /sessions/{id}/cancel` refuses
+//! it, or the approval timeout passes. The waits live in memory only: a node that
+//! restarts has none, and the sessions that waited fail at their coordinator's
+//! deadline.
+
+use super::ApiError;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// What an operator is asked to approve (shown by `GET /sessions`).
+#[derive(Clone, Debug, Serialize)]
+pub struct Asked {
+    /// The session id, hex.
+    pub id: String,
+    /// `sign`.
+    pub kind: &'static str,
+    /// Always `awaiting_approval`.
+    pub status: &'static str,
+    /// The key.
+    pub key_id: String,
+    /// The member that proposed the session.
+    pub proposer: String,
+    /// SHA-256 of the message, hex.
+    pub message_sha256: String,
+    /// ECDSA: the hash mode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hash: Option<serde_json::Value>,
+    /// ECDSA: the HD path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Unix seconds after which the session is refused unless approved.
+    pub approve_by: u64,
+}
+
+/// An operator's answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Not yet.
+    Waiting,
+    /// Approved with the token of this id.
+    Approved(String),
+    /// Refused with the token of this id.
+    Cancelled(String),
+    /// The session ended elsewhere while it waited (its coordinator gave up).
+    Ended,
+}
+
+struct Wait {
+    asked: Asked,
+    verdict: Mutex<Verdict>,
+    answered: Condvar,
+}
+
+/// The sessions waiting on this node.
+#[derive(Default)]
+pub struct Approvals {
+    waiting: Mutex<HashMap<String, Arc<Wait>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Approvals {
+    /// Waits up to `max` for an operator's answer to `asked`; `Waiting` when none came,
+    /// `Ended` as soon as `ended` says the session ended elsewhere (checked a few times
+    /// a second). The session is listed while it waits, and not after.
+    pub fn ask(&self, asked: Asked, max: Duration, ended: impl Fn() -> bool) -> Verdict {
+        let id = asked.id.clone();
+        let wait = Arc::new(Wait {
+            asked,
+            verdict: Mutex::new(Verdict::Waiting),
+            answered: Condvar::new(),
+        });
+        lock(&self.waiting).insert(id.clone(), Arc::clone(&wait));
+        let deadline = Instant::now() + max;
+        let mut v = lock(&wait.verdict);
+        while *v == Verdict::Waiting {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            if ended() {
+                *v = Verdict::Ended;
+                break;
+            }
+            v = wait
+                .answered
+                .wait_timeout(v, left.min(Duration::from_millis(200)))
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        let verdict = v.clone();
+        drop(v);
+        lock(&self.waiting).remove(&id);
+        verdict
+    }
+
+    /// The waiting sessions, oldest deadline first.
+    pub fn list(&self) -> Vec<Asked> {
+        let mut all: Vec<Asked> = lock(&self.waiting)
+            .values()
+            .map(|w| w.asked.clone())
+            .collect();
+        all.sort_by_key(|a| a.approve_by);
+        all
+    }
+
+    /// The waiting session `id` (or a unique prefix of it): `Ok(None)` when none waits.
+    pub fn find(&self, id: &str) -> Result<Option<Asked>, ApiError> {
+        Ok(self.matching(id)?.map(|w| w.asked.clone()))
+    }
+
+    fn matching(&self, id: &str) -> Result<Option<Arc<Wait>>, ApiError> {
+        let id = id.to_ascii_lowercase();
+        let waiting = lock(&self.waiting);
+        let found: Vec<&Arc<Wait>> = waiting
+            .iter()
+            .filter(|(k, _)| k.starts_with(&id))
+            .map(|(_, w)| w)
+            .collect();
+        match found.as_slice() {
+            [] => Ok(None),
+            [one] => Ok(Some(Arc::clone(one))),
+            more => Err(ApiError::new(
+                400,
+                "ambiguous_session",
+                format!("{} waiting sessions start with {id}", more.len()),
+            )),
+        }
+    }
+
+    /// Answers the waiting session `id`; what was asked, or `None` when no session of
+    /// that id waits (answered already, timed out, or never here).
+    pub fn answer(&self, id: &str, verdict: Verdict) -> Result<Option<Asked>, ApiError> {
+        let Some(wait) = self.matching(id)? else {
+            return Ok(None);
+        };
+        let mut v = lock(&wait.verdict);
+        if *v != Verdict::Waiting {
+            return Ok(None);
+        }
+        *v = verdict;
+        wait.answered.notify_all();
+        Ok(Some(wait.asked.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn asked(id: &str) -> Asked {
+        Asked {
+            id: id.into(),
+            kind: "sign",
+            status: "awaiting_approval",
+            key_id: "k".into(),
+            proposer: "alice".into(),
+            message_sha256: String::new(),
+            hash: None,
+            path: None,
+            approve_by: 0,
+        }
+    }
+
+    #[test]
+    fn a_wait_ends_with_the_first_answer_or_the_timeout() {
+        let a = Arc::new(Approvals::default());
+        let b = Arc::clone(&a);
+        let t = std::thread::spawn(move || b.ask(asked("abcd"), Duration::from_secs(30), || false));
+        while a.list().is_empty() {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(
+            a.answer("ab", Verdict::Approved("t1".into()))
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(t.join().unwrap(), Verdict::Approved("t1".into()));
+        // Gone once answered: a second answer finds nothing.
+        assert!(
+            a.answer("ab", Verdict::Cancelled("t2".into()))
+                .unwrap()
+                .is_none()
+        );
+        assert!(a.list().is_empty());
+        assert_eq!(
+            a.ask(asked("ef"), Duration::from_millis(20), || false),
+            Verdict::Waiting
+        );
+        assert_eq!(
+            a.ask(asked("ef"), Duration::from_secs(30), || true),
+            Verdict::Ended
+        );
+        assert!(a.list().is_empty());
+    }
+}
