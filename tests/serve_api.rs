@@ -319,6 +319,52 @@ async fn every_route_answers_in_the_envelope_with_precise_statuses() {
         json!(["bob", "carol"])
     );
 
+    // Label and metadata: replaced where given; checked; the answer shows them, with
+    // the key's addresses.
+    let url = format!("/api/v1/keys/{key}");
+    let set = a
+        .json(
+            "PUT",
+            &url,
+            &a.admin,
+            json!({"label": "treasury", "metadata": {"owner": "ops", "ticket": 42}}),
+        )
+        .await;
+    let shown = succeeded(&set);
+    assert_eq!(shown["label"], "treasury");
+    assert_eq!(shown["metadata"], json!({"owner": "ops", "ticket": 42}));
+    assert_eq!(
+        shown["policy"]["mode"], "auto",
+        "a policy not given is kept"
+    );
+    assert!(shown["addresses"]["solana"].is_string(), "{}", set.text);
+    assert!(shown["addresses"].get("ethereum").is_none(), "{}", set.text);
+    for bad in [
+        json!({}),
+        json!({"metadata": [1, 2]}),
+        json!({"label": "a\nb"}),
+        json!({"label": "x".repeat(201)}),
+        json!({"metadata": {"big": "x".repeat(17 * 1024)}}),
+        json!({"colour": "red"}),
+    ] {
+        failed(
+            &a.json("PUT", &url, &a.admin, bad).await,
+            400,
+            "bad_request",
+        );
+    }
+    let again = a.call("GET", &url, Some(&a.reader), None).await;
+    assert_eq!(succeeded(&again)["label"], "treasury");
+    // Rotation needs every node of the key; this one is alone.
+    let rotate = format!("/api/v1/keys/{key}/rotate");
+    failed(
+        &a.json("POST", &rotate, &a.signer, json!({})).await,
+        403,
+        "forbidden",
+    );
+    let g = a.json("POST", &rotate, &a.admin, json!({})).await;
+    failed(&g, 503, "not_enough_nodes");
+
     // 422: this node's own policy says never; the node is named.
     let set = a
         .json("PUT", &format!("/api/v1/keys/{key}"), &a.admin, never)

@@ -87,6 +87,7 @@ pub fn router(node: Shared, request_timeout: Duration) -> Router {
             "/keys/{id}",
             get(show_key).put(update_key).delete(delete_key),
         )
+        .route("/keys/{id}/rotate", post(rotate_key))
         .route("/sign", post(sign))
         .route("/sign/batch", post(sign_batch))
         .route("/verify", post(verify))
@@ -424,6 +425,11 @@ pub struct KeyInfo {
     pub status: crate::store::db::KeyStatus,
     /// This node's policy for the key.
     pub policy: policy::Policy,
+    /// This node's metadata for the key (a JSON object).
+    pub metadata: serde_json::Value,
+    /// The key's address on each chain its scheme has one on (`mpc keys address`;
+    /// Cosmos with the `cosmos` prefix).
+    pub addresses: std::collections::BTreeMap<String, String>,
     /// Unix seconds.
     pub created_at: u64,
 }
@@ -431,6 +437,7 @@ pub struct KeyInfo {
 fn key_info(node: &Node, k: &KeyRecord) -> Result<KeyInfo, ApiError> {
     let scheme: Scheme = k.scheme.parse().map_err(ApiError::internal)?;
     let raw = hex::decode(&k.public_key).map_err(ApiError::internal)?;
+    let db = node.db();
     Ok(KeyInfo {
         id: k.id.clone(),
         scheme: k.scheme.clone(),
@@ -445,7 +452,16 @@ fn key_info(node: &Node, k: &KeyRecord) -> Result<KeyInfo, ApiError> {
             .collect(),
         label: k.label.clone(),
         status: k.status,
-        policy: policy::get(&node.db(), &k.id).map_err(ApiError::store)?,
+        policy: policy::get(&db, &k.id).map_err(ApiError::store)?,
+        metadata: db.key_metadata(&k.id).map_err(ApiError::store)?,
+        addresses: <crate::chain::Chain as clap::ValueEnum>::value_variants()
+            .iter()
+            .filter_map(|&c| {
+                let a = crate::chain::address(c, scheme, &raw, None).ok()?;
+                let name = serde_json::to_value(c).ok()?.as_str()?.to_string();
+                Some((name, a.address))
+            })
+            .collect(),
         created_at: k.created_at,
     })
 }
@@ -489,12 +505,42 @@ async fn show_key(
     reply_key(&rid, result)
 }
 
-/// `PUT /keys/{id}`.
+/// `PUT /keys/{id}`: what is given is replaced, on this node.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeyUpdate {
+    /// A name for people (at most 200 characters, no control characters).
+    #[serde(default)]
+    pub label: Option<String>,
+    /// A JSON object for programs (at most 16 KiB as JSON).
+    #[serde(default)]
+    pub metadata: Option<serde_json::Value>,
     /// This node's policy for the key.
-    pub policy: policy::Policy,
+    #[serde(default)]
+    pub policy: Option<policy::Policy>,
+}
+
+impl KeyUpdate {
+    fn check(&self) -> Result<(), ApiError> {
+        let bad = |m: String| Err(ApiError::new(400, "bad_request", m));
+        if self.label.is_none() && self.metadata.is_none() && self.policy.is_none() {
+            return bad("give at least one of `label`, `metadata` and `policy`".into());
+        }
+        if let Some(l) = &self.label
+            && (l.chars().count() > 200 || l.chars().any(char::is_control))
+        {
+            return bad("`label`: at most 200 characters, none of them control characters".into());
+        }
+        if let Some(m) = &self.metadata {
+            if !m.is_object() {
+                return bad("`metadata` must be a JSON object".into());
+            }
+            if m.to_string().len() > 16 * 1024 {
+                return bad("`metadata` is over 16 KiB as JSON".into());
+            }
+        }
+        Ok(())
+    }
 }
 
 async fn update_key(
@@ -506,12 +552,24 @@ async fn update_key(
 ) -> Reply {
     let result = async {
         caller.require(Scope::Admin)?;
-        let update = body(b)?;
+        let update: KeyUpdate = body(b)?;
+        update.check()?;
         blocking(move || {
             let k = node.key(&id)?;
             caller.require_key(&k.id)?;
-            policy::set(&mut node.db(), &k.id, &update.policy).map_err(ApiError::store)?;
-            key_info(&node, &k)
+            {
+                let mut db = node.db();
+                if let Some(label) = &update.label {
+                    db.set_key_label(&k.id, label).map_err(ApiError::store)?;
+                }
+                if let Some(m) = &update.metadata {
+                    db.set_key_metadata(&k.id, m).map_err(ApiError::store)?;
+                }
+                if let Some(p) = &update.policy {
+                    policy::set(&mut db, &k.id, p).map_err(ApiError::store)?;
+                }
+            }
+            key_info(&node, &node.key(&k.id)?)
         })
         .await
     }
@@ -612,6 +670,39 @@ async fn create_key(
     if let Ok((status, _)) = &mut r.result {
         *status = StatusCode::CREATED;
     }
+    r
+}
+
+/// `POST /keys/{id}/rotate` (admin): new shares of the same key on every node that
+/// holds one (all must be up); 409 `cannot_rotate` where the scheme does not allow it.
+async fn rotate_key(
+    State(node): State<Shared>,
+    Extension(rid): Extension<RequestId>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Reply {
+    let request_id = rid.0.clone();
+    let result = async {
+        caller.require(Scope::Admin)?;
+        blocking(move || {
+            let k = node.key(&id)?;
+            caller.require_key(&k.id)?;
+            let outcome = node.rotate(&k, &request_id)?;
+            let words = outcome.transcript_words().map_err(ApiError::internal)?;
+            let info = key_info(&node, &node.key(&k.id)?)?;
+            let mut v = serde_json::to_value(info).map_err(ApiError::internal)?;
+            v["transcript_words"] = serde_json::json!(words);
+            Ok(v)
+        })
+        .await
+    }
+    .await;
+    let key = result
+        .as_ref()
+        .ok()
+        .and_then(|v| v["id"].as_str().map(str::to_string));
+    let mut r = reply(&rid, result);
+    r.note.key = key;
     r
 }
 

@@ -100,6 +100,14 @@ impl Pools {
             .map_or(0, VecDeque::len)
     }
 
+    /// Drops everything kept for `key_id` (its share was refreshed or deleted): the
+    /// loaded share, this node's nonces for it and the commitments held.
+    pub fn forget(&self, key_id: &str) {
+        lock(&self.keys).remove(key_id);
+        lock(&self.own).retain(|(k, _), _| k != key_id);
+        lock(&self.held).retain(|(k, _), _| k != key_id);
+    }
+
     /// Levels for metrics and `/nodes`: (own nonces, held commitments) in all.
     pub fn levels(&self) -> (usize, usize) {
         (

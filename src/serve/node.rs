@@ -12,7 +12,9 @@ use super::cluster::{BusCarrier, Cluster, Inbox, NodeMsg};
 use super::policy::{self, SIGN_ACTION};
 use crate::ceremony::{self, Ceremony, Outcome, Progress};
 use crate::identity::{Card, Identity};
-use crate::plan::{AuxMode, HashMode, KeygenPlan, Plan, SignPlan, Valid, fresh_nonce, now};
+use crate::plan::{
+    AuxMode, HashMode, KeygenPlan, Plan, RefreshPlan, SignPlan, Valid, fresh_nonce, now,
+};
 use crate::scheme::Scheme;
 use crate::store::db::{Db, KeyRecord};
 use crate::store::keystore::{Lookup, lookup};
@@ -684,22 +686,7 @@ impl Node {
                 "the coordinating node must be one of the key's nodes",
             ));
         }
-        let down: Vec<String> = members
-            .iter()
-            .filter(|c| !self.cluster.is_up(c))
-            .map(|c| c.name.clone())
-            .collect();
-        if !down.is_empty() {
-            return Err(ApiError::new(
-                503,
-                "not_enough_nodes",
-                format!(
-                    "a key generation needs every node; not reachable: {}",
-                    down.join(", ")
-                ),
-            )
-            .details(serde_json::json!({"unreachable": down})));
-        }
+        self.all_up(&members, "a key generation")?;
         let aux = (req.scheme == Scheme::EcdsaSecp256k1).then(|| {
             if self
                 .home
@@ -725,6 +712,65 @@ impl Node {
         .map_err(|e| ApiError::new(400, "bad_request", e.to_string()))?;
         let others: Vec<&Card> = members.iter().filter(|c| !self.cluster.is_me(c)).collect();
         self.coordinate(plan, &others, self.config.keygen_timeout, true)
+    }
+
+    /// `Ok` when every one of `nodes` is up (this node is), else 503 naming the others.
+    fn all_up(&self, nodes: &[Card], what: &str) -> Result<(), ApiError> {
+        let down: Vec<String> = nodes
+            .iter()
+            .filter(|c| !self.cluster.is_up(c))
+            .map(|c| c.name.clone())
+            .collect();
+        if down.is_empty() {
+            return Ok(());
+        }
+        Err(ApiError::new(
+            503,
+            "not_enough_nodes",
+            format!(
+                "{what} needs every node; not reachable: {}",
+                down.join(", ")
+            ),
+        )
+        .details(serde_json::json!({"unreachable": down})))
+    }
+
+    /// Coordinates a refresh of `key` among all its nodes (`POST /keys/{id}/rotate`):
+    /// new shares of the same public key, the old ones destroyed once every node has
+    /// confirmed (`ceremony::shares`).
+    pub fn rotate(&self, key: &KeyRecord, request_id: &str) -> Result<Outcome, ApiError> {
+        let _slot = self.slot().map_err(|e| ApiError::new(503, "busy", e))?;
+        let scheme: Scheme = key.scheme.parse().map_err(ApiError::internal)?;
+        if scheme == Scheme::EcdsaSecp256k1 && key.threshold != key.n {
+            return Err(ApiError::new(
+                409,
+                "cannot_rotate",
+                format!(
+                    "key {} is a {}-of-{} ECDSA key: cggmp21 0.6 refreshes only n-of-n ECDSA shares (make a new key and move to it instead)",
+                    key.id, key.threshold, key.n
+                ),
+            ));
+        }
+        let parties = key.parties().map_err(ApiError::store)?;
+        self.all_up(&parties, "a rotation")?;
+        let plan = Plan::Refresh(RefreshPlan {
+            version: 1,
+            scheme,
+            key_id: key.id.clone(),
+            group_public_key: key.public_key.clone(),
+            threshold: key.threshold,
+            parties: parties.clone(),
+            label: format!("api request {request_id}"),
+            expires_at: now() + self.config.keygen_timeout.as_secs() + 60,
+            nonce: fresh_nonce(),
+        })
+        .validated()
+        .map_err(|e| ApiError::new(400, "bad_request", e.to_string()))?;
+        let others: Vec<&Card> = parties.iter().filter(|c| !self.cluster.is_me(c)).collect();
+        let outcome = self.coordinate(plan, &others, self.config.keygen_timeout, true);
+        // Whatever happened, the share held in memory may be stale now.
+        self.pools.forget(&key.id);
+        outcome
     }
 
     /// Proposes `plan` to `others` and runs this node's part within `budget`. With
@@ -851,8 +897,15 @@ impl Node {
             // A participant waits a little longer than its coordinator, so the
             // coordinator is the one that gives up and reports.
             let deadline = Instant::now() + budget + Duration::from_secs(1);
+            let refreshed = match &*plan {
+                Plan::Refresh(p) => Some(p.key_id.clone()),
+                _ => None,
+            };
             let result = node.run_session(plan, deadline, &opened.inbox);
             drop(opened);
+            if let Some(key_id) = refreshed {
+                node.pools.forget(&key_id);
+            }
             let (ok, detail) = match &result {
                 Ok(o) => (true, o.kind().to_string()),
                 Err(e) => (false, format!("{}: {}", e.code, e.message)),
@@ -940,10 +993,14 @@ impl Node {
         match plan {
             // Decided on the session's thread (`decide_sign`).
             Plan::Sign(p) if p.presign.is_none() => Ok(()),
-            Plan::Keygen(_) => {
+            Plan::Keygen(_) | Plan::Refresh(_) => {
+                let (action, subject) = match plan {
+                    Plan::Refresh(p) => ("serve.rotate", p.key_id.as_str()),
+                    _ => ("serve.keygen", plan.label()),
+                };
                 let detail = serde_json::json!({"session": hex::encode(plan.session_id()), "proposer": proposer.name, "joined": true});
                 self.audit
-                    .write("serve.keygen", plan.label(), detail)
+                    .write(action, subject, detail)
                     .map_err(|e| ("storage", e))
             }
             other => Err((

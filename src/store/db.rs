@@ -232,6 +232,12 @@ CREATE TABLE key_policies_v6 (
 INSERT INTO key_policies_v6 SELECT key_id, mode, hash_modes, path_prefix, max_per_hour, updated_at FROM key_policies;
 DROP TABLE key_policies;
 ALTER TABLE key_policies_v6 RENAME TO key_policies;
+-- A key's metadata on this home (a JSON object; `PUT /keys/{id}`).
+CREATE TABLE key_metadata (
+    key_id     TEXT PRIMARY KEY REFERENCES keys(id),
+    metadata   TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+);
 "#,
 ];
 
@@ -686,6 +692,65 @@ impl Db {
         delete_after: Option<u64>,
     ) -> Result<(), StoreError> {
         change_key_status(&self.conn, id, from, to, delete_after)
+    }
+
+    /// Renames key `id` on this home (audited).
+    pub fn set_key_label(&mut self, id: &str, label: &str) -> Result<(), StoreError> {
+        self.audited(
+            "key.label",
+            id,
+            serde_json::json!({ "label": label }),
+            |c| {
+                c.execute(
+                    "UPDATE keys SET label = ?2, updated_at = ?3 WHERE id = ?1",
+                    params![id, label, now() as i64],
+                )?;
+                Ok(())
+            },
+        )
+    }
+
+    /// Key `id`'s metadata on this home: a JSON object, empty when none was set.
+    pub fn key_metadata(&self, id: &str) -> Result<serde_json::Value, StoreError> {
+        let text: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT metadata FROM key_metadata WHERE key_id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match text {
+            None => Ok(serde_json::json!({})),
+            Some(t) => serde_json::from_str(&t).map_err(|e| StoreError::Damaged {
+                path: format!("mpc.db, the metadata of key {id}").into(),
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    /// Replaces key `id`'s metadata (audited with its SHA-256, not its contents).
+    pub fn set_key_metadata(
+        &mut self,
+        id: &str,
+        metadata: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let text = metadata.to_string();
+        let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()));
+        self.audited(
+            "key.metadata",
+            id,
+            serde_json::json!({ "sha256": digest }),
+            |c| {
+                c.execute(
+                    "INSERT INTO key_metadata (key_id, metadata, updated_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (key_id) DO UPDATE SET metadata = excluded.metadata,
+                       updated_at = excluded.updated_at",
+                    params![id, text, now() as i64],
+                )?;
+                Ok(())
+            },
+        )
     }
 
     /// The key with exactly this id, if any.
