@@ -872,9 +872,20 @@ fn ecdsa_keys_are_made_from_the_prime_pools_and_sign_through_the_cluster() {
     for p in 0..3 {
         world.import_primes(p, p);
     }
+    // One presignature per node's pool: enough to see the one-round path, without
+    // filling the machine with presigning.
     let c = Cluster::start_with(
         world,
-        &["--session-timeout", "30s", "--keygen-timeout", "5m"],
+        &[
+            "--session-timeout",
+            "30s",
+            "--keygen-timeout",
+            "5m",
+            "--presign-pool",
+            "1",
+            "--presign-low",
+            "1",
+        ],
     );
     let key = c.keygen(2, "ecdsa-secp256k1");
     let id = key["id"].as_str().unwrap();
@@ -900,9 +911,30 @@ fn ecdsa_keys_are_made_from_the_prime_pools_and_sign_through_the_cluster() {
     assert_eq!(v["error"]["code"], "cannot_rotate");
     let pk = hex::decode(key["public_key"].as_str().unwrap()).unwrap();
     let vk = k256::ecdsa::VerifyingKey::from_sec1_bytes(&pk).unwrap();
-    for (via, message, hash) in [
-        (0, "plain text", None),
-        (1, "hello ethereum", Some("eip191")),
+    // Node 0 fills its pool in the background; a request it coordinates then signs in
+    // one round from a presignature.
+    let deadline = Instant::now() + Duration::from_secs(240);
+    loop {
+        let (_, h) = call("GET", &c.url(0, "/nodes/alice/health"), &c.tokens[0], None);
+        if h["data"]["presignature_pool"].as_u64().unwrap_or(0) >= 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no presignature made: {h}\n{}",
+            c.logs()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let mut spent = Vec::new();
+    for (via, message, hash, modes) in [
+        (0, "plain text", None, &["presigned"][..]),
+        (
+            1,
+            "hello ethereum",
+            Some("eip191"),
+            &["presigned", "full"][..],
+        ),
     ] {
         let mut body = json!({"key_id": id, "message": message});
         if let Some(h) = hash {
@@ -911,10 +943,14 @@ fn ecdsa_keys_are_made_from_the_prime_pools_and_sign_through_the_cluster() {
         let (status, v) = call("POST", &c.url(via, "/sign"), &c.tokens[via], Some(body));
         assert_eq!(status, 200, "{v}");
         let d = &v["data"];
-        assert_eq!(
-            d["mode"], "full",
-            "ECDSA takes a whole session without a presignature"
+        assert!(
+            modes.contains(&d["mode"].as_str().unwrap()),
+            "{v}\n{}",
+            c.logs()
         );
+        if d["mode"] == "presigned" {
+            spent.push(d["presignature"].as_str().unwrap().to_string());
+        }
         let digest = mpc::plan::digest_of(
             match hash {
                 Some(_) => mpc::plan::HashMode::Eip191,
@@ -942,6 +978,57 @@ fn ecdsa_keys_are_made_from_the_prime_pools_and_sign_through_the_cluster() {
         .unwrap();
         assert_eq!(recovered, vk);
     }
+    // An HD path never uses a presignature (the cggmp21 advisory): a whole session,
+    // under the child key.
+    let (status, v) = call(
+        "POST",
+        &c.url(0, "/sign"),
+        &c.tokens[0],
+        Some(json!({"key_id": id, "message": "derived", "path": "m/0/1"})),
+    );
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["data"]["mode"], "full", "{v}");
+    let child = hex::decode(v["data"]["derived_public_key"].as_str().unwrap()).unwrap();
+    let child = k256::ecdsa::VerifyingKey::from_sec1_bytes(&child).unwrap();
+    assert_ne!(child, vk);
+    let digest = mpc::plan::digest_of(mpc::plan::HashMode::Sha256, b"derived").unwrap();
+    let sig = k256::ecdsa::Signature::from_slice(
+        &hex::decode(v["data"]["signature"].as_str().unwrap()).unwrap(),
+    )
+    .unwrap();
+    use k256::ecdsa::signature::hazmat::PrehashVerifier;
+    child.verify_prehash(&digest, &sig).unwrap();
+    // A presignature is spent on every signer: none that a request used is left armed
+    // in any home; and the pool level shows in the metrics.
+    assert!(!spent.is_empty());
+    for p in 0..3 {
+        let out = c
+            .world
+            .mpc(p)
+            .args(["--json", "presign", "list"])
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let unused = String::from_utf8_lossy(&out.stdout).into_owned();
+        for s in &spent {
+            assert!(
+                !unused.contains(s.as_str()),
+                "node {p} still holds {s}: {unused}"
+            );
+        }
+    }
+    let metrics = agent()
+        .get(&format!("{}/metrics", c.nodes[0].as_ref().unwrap().url))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    assert!(metrics.contains("mpc_presignature_pool"), "{metrics}");
+    assert!(
+        metrics.contains("mpc_signatures_total{scheme=\"ecdsa-secp256k1\",mode=\"presigned\"} 1"),
+        "{metrics}"
+    );
 }
 
 /// What a member's node receives, decoded, as the test plays that member.

@@ -66,6 +66,14 @@ pub struct ServeRunArgs {
     /// (give every node the same)
     #[arg(long, default_value = "2m", value_parser = humantime::parse_duration)]
     pub approval_timeout: Duration,
+    /// ECDSA presignatures this node keeps per key and signer set, made in the
+    /// background by sessions it coordinates (0: none; every ECDSA signature is then a
+    /// whole session)
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub presign_pool: usize,
+    /// Top the presignature pool up when it holds fewer than this
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    pub presign_low: usize,
     /// Sessions this node runs at once (coordinated and joined); more are refused
     #[arg(long, default_value_t = 256, value_name = "N")]
     pub max_sessions: usize,
@@ -332,6 +340,8 @@ fn serve(ctx: &Ctx, a: ServeRunArgs) -> Result<()> {
         rate_limit: std::num::NonZeroU32::new(a.rate_limit),
         max_requests: a.max_requests,
         approval_timeout: a.approval_timeout,
+        presign_pool: a.presign_pool,
+        presign_low: a.presign_low.min(a.presign_pool),
     };
     let node = Arc::new(
         Node::new(ctx.home.clone(), identity, members, config)
@@ -354,6 +364,7 @@ fn serve(ctx: &Ctx, a: ServeRunArgs) -> Result<()> {
         node.cluster.attach(Arc::clone(&bus));
         start_beats(&node);
         start_refill(&node);
+        start_presigning(&node);
         bus
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -467,6 +478,31 @@ fn start_refill(node: &Arc<Node>) {
             node.refill(None);
             drop(node);
             std::thread::sleep(Duration::from_millis(25));
+        }
+    });
+}
+
+/// Keeps the ECDSA presignature pools filled (see `serve::presig`), after finding the
+/// node's own presignatures from before a restart.
+fn start_presigning(node: &Arc<Node>) {
+    if node.config.presign_pool == 0 {
+        return;
+    }
+    match node.load_presignatures() {
+        Ok(0) => {}
+        Ok(n) => log(&format!("{n} presignature(s) of this node's pools found")),
+        Err(e) => log(&format!("cannot read the presignature pools: {e}")),
+    }
+    let weak = Arc::downgrade(node);
+    std::thread::spawn(move || {
+        loop {
+            // Members need a moment to be seen up after a start.
+            std::thread::sleep(Duration::from_millis(500));
+            let Some(node) = weak.upgrade() else { return };
+            if !node.accepting() {
+                return;
+            }
+            node.fill_presignatures();
         }
     });
 }

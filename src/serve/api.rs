@@ -972,6 +972,7 @@ async fn node_health(
                 v["bus"] = serde_json::json!(node.cluster.bus().map(|b| b.connected()));
                 v["nonce_pool_own"] = serde_json::json!(own);
                 v["nonce_pool_held"] = serde_json::json!(held);
+                v["presignature_pool"] = serde_json::json!(node.presigs.level());
                 v["uptime_secs"] = serde_json::json!(node.started.elapsed().as_secs());
             }
             v

@@ -33,7 +33,7 @@ fn describe() {
     );
     metrics::describe_counter!(
         "mpc_signatures_total",
-        "Signatures this node coordinated, by scheme and mode (preprocessed or full)"
+        "Signatures this node coordinated, by scheme and mode (preprocessed, presigned or full)"
     );
     metrics::describe_gauge!("mpc_sessions_running", "Sessions running on this node");
     metrics::describe_gauge!("mpc_bus_connected", "1 while the bus link is up");
@@ -48,6 +48,10 @@ fn describe() {
     metrics::describe_gauge!(
         "mpc_nonce_pool_held",
         "Other signers' FROST commitments this node holds to coordinate with"
+    );
+    metrics::describe_gauge!(
+        "mpc_presignature_pool",
+        "ECDSA presignatures this node keeps for the requests it coordinates"
     );
 }
 
@@ -89,5 +93,6 @@ pub fn render(node: &Node) -> String {
     metrics::gauge!("mpc_members_up").set(up as f64);
     metrics::gauge!("mpc_nonce_pool_own").set(own as f64);
     metrics::gauge!("mpc_nonce_pool_held").set(held as f64);
+    metrics::gauge!("mpc_presignature_pool").set(node.presigs.level() as f64);
     h.render()
 }

@@ -21,6 +21,7 @@ pub mod fast;
 pub mod metrics;
 pub mod node;
 pub mod policy;
+pub mod presig;
 pub mod tls;
 pub mod tokens;
 

@@ -13,7 +13,7 @@ use super::policy::{self, SIGN_ACTION};
 use crate::ceremony::{self, Ceremony, Outcome, Progress};
 use crate::identity::{Card, Identity};
 use crate::plan::{
-    AuxMode, HashMode, KeygenPlan, Plan, RefreshPlan, SignPlan, Valid, fresh_nonce, now,
+    AuxMode, HashMode, KeygenPlan, Plan, Presign, RefreshPlan, SignPlan, Valid, fresh_nonce, now,
 };
 use crate::scheme::Scheme;
 use crate::store::db::{Db, KeyRecord};
@@ -40,6 +40,10 @@ pub struct Config {
     /// How long a session waits for an operator's approval where a key's policy asks
     /// for one.
     pub approval_timeout: Duration,
+    /// ECDSA presignatures this node keeps per key and signer set (0: none).
+    pub presign_pool: usize,
+    /// The pool is topped up when it holds fewer than this.
+    pub presign_low: usize,
 }
 
 impl Default for Config {
@@ -51,6 +55,8 @@ impl Default for Config {
             rate_limit: std::num::NonZeroU32::new(500),
             max_requests: 1024,
             approval_timeout: Duration::from_secs(120),
+            presign_pool: 0,
+            presign_low: 0,
         }
     }
 }
@@ -77,6 +83,8 @@ pub struct Node {
     pub pools: super::fast::Pools,
     /// Sessions waiting for an operator's approval.
     pub approvals: super::approval::Approvals,
+    /// ECDSA presignatures this node coordinated.
+    pub presigs: super::presig::Presigs,
     running: AtomicUsize,
     stopping: AtomicBool,
 }
@@ -95,7 +103,7 @@ impl Drop for Opened {
 }
 
 /// Counts a running session; the count drops with it.
-struct Slot<'a>(&'a AtomicUsize);
+pub(super) struct Slot<'a>(&'a AtomicUsize);
 
 impl Drop for Slot<'_> {
     fn drop(&mut self) {
@@ -120,6 +128,7 @@ impl Node {
             audit,
             pools: super::fast::Pools::default(),
             approvals: super::approval::Approvals::default(),
+            presigs: super::presig::Presigs::default(),
             cluster: Arc::new(Cluster::new(identity.card(), members)),
             home,
             identity,
@@ -144,12 +153,17 @@ impl Node {
         self.running.load(Ordering::SeqCst)
     }
 
+    /// Whether the node still takes new sessions (it is not shutting down).
+    pub fn accepting(&self) -> bool {
+        !self.stopping.load(Ordering::SeqCst)
+    }
+
     /// Refuses new sessions from now on (shutdown).
     pub fn stop_accepting(&self) {
         self.stopping.store(true, Ordering::SeqCst);
     }
 
-    fn slot(&self) -> Result<Slot<'_>, String> {
+    pub(super) fn slot(&self) -> Result<Slot<'_>, String> {
         if self.stopping.load(Ordering::SeqCst) {
             return Err("the node is shutting down".into());
         }
@@ -208,10 +222,29 @@ impl Node {
             |_, _| Ok::<_, ceremony::Error>(true),
         )
         .map_err(ApiError::ceremony)?;
+        // The others stop waiting for this node at once, rather than at their own
+        // deadlines, when its part ends without a result.
+        let tell_others = |sid: &str, code: &str, e: &ApiError| {
+            let to: Vec<&Card> = others.iter().map(|(_, c)| c).collect();
+            let _ = self.cluster.send_node(
+                &self.identity,
+                &to,
+                &NodeMsg::Decline {
+                    session: sid.to_string(),
+                    code: code.into(),
+                    reason: format!("node {} ended the session: {}", me.name, e.message),
+                },
+            );
+        };
         loop {
-            let missing = match c.step().map_err(ApiError::ceremony)? {
-                Progress::Done(o) => return Ok(o),
-                Progress::Waiting { missing, .. } => missing,
+            let missing = match c.step() {
+                Ok(Progress::Done(o)) => return Ok(o),
+                Ok(Progress::Waiting { missing, .. }) => missing,
+                Err(e) => {
+                    let e = ApiError::ceremony(e);
+                    tell_others(c.session_hex(), "failed", &e);
+                    return Err(e);
+                }
             };
             let deadline = match inbox.awaiting_until() {
                 Some(until) => deadline.max((until + self.config.session_timeout).min(latest)),
@@ -239,23 +272,12 @@ impl Node {
             };
             if let Some(e) = stop {
                 let sid = c.session_hex().to_string();
-                // The others stop waiting for this node at once, rather than at their
-                // own deadlines.
-                let to: Vec<&Card> = others.iter().map(|(_, c)| c).collect();
-                let _ = self.cluster.send_node(
-                    &self.identity,
-                    &to,
-                    &NodeMsg::Decline {
-                        session: sid.clone(),
-                        code: if e.code == "cancelled" {
-                            "cancelled"
-                        } else {
-                            "abandoned"
-                        }
-                        .into(),
-                        reason: format!("node {} abandoned the session: {}", me.name, e.message),
-                    },
-                );
+                let code = if e.code == "cancelled" {
+                    "cancelled"
+                } else {
+                    "abandoned"
+                };
+                tell_others(&sid, code, &e);
                 let mut store = c.into_store();
                 // Nothing secret of an unfinished session outlives the request.
                 let _ = ceremony::abandon(&*store.vault, &mut store.db, &sid);
@@ -417,7 +439,8 @@ impl Node {
             .collect()
     }
 
-    /// A whole signing session among this node and `t - 1` up members.
+    /// A signing session among this node and `t - 1` up members: for ECDSA from a
+    /// presignature of the pool where the advisory allows (one round), else whole.
     #[allow(clippy::too_many_arguments)]
     fn sign_full(
         &self,
@@ -430,6 +453,54 @@ impl Node {
         request_id: &str,
     ) -> Result<Signed, ApiError> {
         let signers = self.pick(parties, key.threshold)?;
+        if scheme == Scheme::EcdsaSecp256k1
+            && super::presig::allowed(hash, path.as_deref())
+            && let Some(session) = self.presigs.take(&key.id, &signers)
+        {
+            let presign = Some(Presign::Consume { session });
+            let (msg, who) = (message.as_slice(), signers.as_slice());
+            match self.sign_session(
+                key, parties, scheme, msg, hash, None, who, presign, request_id,
+            ) {
+                Ok(s) => return Ok(s),
+                // A signer that cannot use it (it lost it to a rotation, say): a whole
+                // session still signs. Refusals and timeouts are final.
+                Err(e)
+                    if matches!(
+                        e.code,
+                        "node_refused" | "bad_request" | "spent" | "session_ended"
+                    ) =>
+                {
+                    super::log(&format!(
+                        "a presignature of key {} could not be used ({e}); signing with a whole session",
+                        key.id
+                    ));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let (msg, who) = (message.as_slice(), signers.as_slice());
+        self.sign_session(key, parties, scheme, msg, hash, path, who, None, request_id)
+    }
+
+    /// One signing session of `message` among `signers`, with a presignature role.
+    #[allow(clippy::too_many_arguments)]
+    fn sign_session(
+        &self,
+        key: &KeyRecord,
+        parties: &[Card],
+        scheme: Scheme,
+        message: &[u8],
+        hash: Option<HashMode>,
+        path: Option<String>,
+        signers: &[u16],
+        presign: Option<Presign>,
+        request_id: &str,
+    ) -> Result<Signed, ApiError> {
+        let (mode, presignature) = match &presign {
+            Some(Presign::Consume { session }) => ("presigned", Some(session.clone())),
+            _ => ("full", None),
+        };
         use base64::Engine as _;
         let plan = Plan::Sign(SignPlan {
             version: 1,
@@ -438,8 +509,8 @@ impl Node {
             group_public_key: key.public_key.clone(),
             threshold: key.threshold,
             parties: parties.to_vec(),
-            signers: signers.clone(),
-            message: base64::engine::general_purpose::STANDARD.encode(&message),
+            signers: signers.to_vec(),
+            message: base64::engine::general_purpose::STANDARD.encode(message),
             label: format!("api request {request_id}"),
             expires_at: now()
                 + (self.config.session_timeout + self.config.approval_timeout).as_secs()
@@ -447,7 +518,7 @@ impl Node {
             nonce: fresh_nonce(),
             hash,
             path,
-            presign: None,
+            presign,
         })
         .validated()
         .map_err(|e| ApiError::new(400, "bad_request", e.to_string()))?;
@@ -476,7 +547,7 @@ impl Node {
             ));
         };
         let raw = hex::decode(&signature).map_err(ApiError::internal)?;
-        self.signed(
+        let mut signed = self.signed(
             key,
             parties,
             scheme,
@@ -484,9 +555,11 @@ impl Node {
             recovery_id,
             derived_public_key,
             session,
-            &signers,
-            "full",
-        )
+            signers,
+            mode,
+        )?;
+        signed.presignature = presignature;
+        Ok(signed)
     }
 
     /// The answer for a signature.
@@ -527,6 +600,7 @@ impl Node {
                 .filter_map(|&i| parties.get(usize::from(i) - 1).map(|c| c.name.clone()))
                 .collect(),
             mode: mode.into(),
+            presignature: None,
         })
     }
 
@@ -627,7 +701,7 @@ impl Node {
 
     /// The signers for a new session of a key with `parties` and threshold `t`: this
     /// node first, then members that are up, in key order.
-    fn pick(&self, parties: &[Card], t: u16) -> Result<Vec<u16>, ApiError> {
+    pub(super) fn pick(&self, parties: &[Card], t: u16) -> Result<Vec<u16>, ApiError> {
         let mut chosen = Vec::new();
         let mut down = Vec::new();
         let mut why = Vec::new();
@@ -770,13 +844,14 @@ impl Node {
         let outcome = self.coordinate(plan, &others, self.config.keygen_timeout, true);
         // Whatever happened, the share held in memory may be stale now.
         self.pools.forget(&key.id);
+        self.presigs.forget(&key.id);
         outcome
     }
 
     /// Proposes `plan` to `others` and runs this node's part within `budget`. With
     /// `confirm`, also waits (within the budget) until every other node reports its
     /// part over, so a key is reported made only once every node holds its share.
-    fn coordinate(
+    pub(super) fn coordinate(
         &self,
         plan: Valid<Plan>,
         others: &[&Card],
@@ -874,7 +949,9 @@ impl Node {
         let spawned = self.spawn_counted("mpc-session", move |node| {
             // A signing decision may wait for an operator, so it is made here, off the
             // bus thread.
-            if let Plan::Sign(p) = &*plan {
+            if let Plan::Sign(p) = &*plan
+                && !matches!(p.presign, Some(Presign::Generate))
+            {
                 let decided = node.decide_sign(p, &proposer, Some(&opened.inbox), |max| {
                     let _ = node.cluster.send_node(
                         &node.identity,
@@ -992,7 +1069,28 @@ impl Node {
         }
         match plan {
             // Decided on the session's thread (`decide_sign`).
-            Plan::Sign(p) if p.presign.is_none() => Ok(()),
+            Plan::Sign(p) if !matches!(p.presign, Some(Presign::Generate)) => Ok(()),
+            // A presignature signs nothing yet; it is made for keys this node signs
+            // with unasked.
+            Plan::Sign(p) => {
+                match self.own_policy(&p.key_id, None, None) {
+                    Ok(policy::Mode::Auto) => {}
+                    Ok(_) => {
+                        return Err((
+                            "policy_refused",
+                            format!(
+                                "the policy of key {} on this node makes no presignatures (not `auto`)",
+                                p.key_id
+                            ),
+                        ));
+                    }
+                    Err(why) => return Err(("policy_refused", why)),
+                }
+                let detail = serde_json::json!({"session": hex::encode(plan.session_id()), "proposer": proposer.name, "joined": true, "signers": p.signers});
+                self.audit
+                    .write("serve.presign", &p.key_id, detail)
+                    .map_err(|e| ("storage", e))
+            }
             Plan::Keygen(_) | Plan::Refresh(_) => {
                 let (action, subject) = match plan {
                     Plan::Refresh(p) => ("serve.rotate", p.key_id.as_str()),
@@ -1135,9 +1233,13 @@ pub struct Signed {
     pub session: String,
     /// The nodes that signed.
     pub signers: Vec<String>,
-    /// How it was made: `preprocessed` (FROST, one round trip with pooled nonces) or
-    /// `full` (a whole signing session).
+    /// How it was made: `preprocessed` (FROST, one round trip with pooled nonces),
+    /// `presigned` (ECDSA, one round from a presignature) or `full` (a whole signing
+    /// session).
     pub mode: String,
+    /// `presigned`: the presigning session whose presignature it spent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub presignature: Option<String>,
 }
 
 /// `POST /keys`.

@@ -1,0 +1,190 @@
+//! ECDSA presignature pools: each node keeps, per key and signer set, CGGMP21
+//! presignatures made by presigning sessions it coordinated, so a request it
+//! coordinates signs in one round instead of a whole CGGMP21 session.
+//!
+//! A presignature is the CLI's (`mpc presign`): made by a `Presign::Generate` session,
+//! stored encrypted in each signer's vault with an armed single-use ledger entry, and
+//! consumed by a `Presign::Consume` session, which claims it durably and destroys it
+//! before its partial signature leaves. The pool only chooses which presignature a
+//! request uses: each belongs to the node that coordinated its making (its plan's label
+//! names that node), so two coordinators never pick the same one, and a node hands out
+//! each of its own once (a request that fails still spends it; the ledger refuses a
+//! second use anyway). A node that restarts finds its own again by the label.
+//!
+//! Following the cggmp21 advisory (RUSTSEC-2025-0127), a request with an HD path or a
+//! caller-supplied raw hash never uses the pool (the plan's validation refuses it as
+//! well); it runs a whole session, as does a request that finds the pool empty. The
+//! answer's `mode` says which: `presigned` or `full`.
+
+use super::ApiError;
+use super::cluster::card_key;
+use super::node::Node;
+use super::policy::Mode;
+use crate::identity::Card;
+use crate::plan::{Plan, Presign, SignPlan, fresh_nonce, now};
+use crate::scheme::Scheme;
+use crate::store::keystore::unused_presignatures;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+
+/// This node's presignatures, by (key, signers), oldest first.
+#[derive(Default)]
+pub struct Presigs {
+    own: Mutex<HashMap<(String, Vec<u16>), VecDeque<String>>>,
+    /// One filler at a time.
+    filling: Mutex<()>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Presigs {
+    /// Presignatures held in all.
+    pub fn level(&self) -> usize {
+        lock(&self.own).values().map(VecDeque::len).sum()
+    }
+
+    fn count(&self, key_id: &str, signers: &[u16]) -> usize {
+        lock(&self.own)
+            .get(&(key_id.to_string(), signers.to_vec()))
+            .map_or(0, VecDeque::len)
+    }
+
+    fn add(&self, key_id: &str, signers: &[u16], session: String) {
+        lock(&self.own)
+            .entry((key_id.to_string(), signers.to_vec()))
+            .or_default()
+            .push_back(session);
+    }
+
+    /// Takes the oldest presignature of `key_id` for `signers`: it is never offered
+    /// again.
+    pub fn take(&self, key_id: &str, signers: &[u16]) -> Option<String> {
+        lock(&self.own)
+            .get_mut(&(key_id.to_string(), signers.to_vec()))
+            .and_then(VecDeque::pop_front)
+    }
+
+    /// Drops every presignature of `key_id` from the pool (the key was rotated or
+    /// deleted; the vault's copies are the ceremony's to destroy).
+    pub fn forget(&self, key_id: &str) {
+        lock(&self.own).retain(|(k, _), _| k != key_id);
+    }
+}
+
+/// The label of the presigning plans `me` coordinates for its pool.
+fn pool_label(me: &Card) -> String {
+    format!(
+        "serve presignature pool of {}",
+        hex::encode(&card_key(me)[..8])
+    )
+}
+
+/// Whether a request with this hash mode and path may use a presignature (the cggmp21
+/// advisory: no HD path, no caller-supplied raw hash).
+pub fn allowed(hash: Option<crate::plan::HashMode>, path: Option<&str>) -> bool {
+    path.is_none() && hash != Some(crate::plan::HashMode::Prehash)
+}
+
+impl Node {
+    /// Finds this node's own unused presignatures in its home (after a restart).
+    pub fn load_presignatures(&self) -> Result<usize, ApiError> {
+        let label = pool_label(&self.cluster.me);
+        let db = self.db();
+        let mut found = 0;
+        for p in unused_presignatures(&db).map_err(ApiError::store)? {
+            let mine = db
+                .sessions_matching(&p.session, false)
+                .map_err(ApiError::store)?
+                .first()
+                .and_then(|s| Plan::from_json(s.plan.as_bytes()).ok())
+                .is_some_and(|plan| plan.label() == label);
+            if mine {
+                self.presigs.add(&p.key_id, &p.signers, p.session);
+                found += 1;
+            }
+        }
+        Ok(found)
+    }
+
+    /// Tops up the pool of every ECDSA key this node signs with unasked (policy
+    /// `auto`), for the signers it would pick now, one presigning session at a time.
+    /// Runs in the background (`mpc serve`), never on a request's path.
+    pub fn fill_presignatures(&self) {
+        let (target, low) = (self.config.presign_pool, self.config.presign_low);
+        if target == 0 {
+            return;
+        }
+        let _one = lock(&self.presigs.filling);
+        let keys = match self.db().keys() {
+            Ok(k) => k,
+            Err(e) => {
+                super::log(&format!("cannot list keys to fill presignature pools: {e}"));
+                return;
+            }
+        };
+        for key in keys
+            .iter()
+            .filter(|k| k.status.may_sign() && k.scheme == Scheme::EcdsaSecp256k1.id())
+        {
+            if self.own_policy(&key.id, None, None) != Ok(Mode::Auto) {
+                continue;
+            }
+            let Ok(parties) = key.parties() else { continue };
+            let Ok(signers) = self.pick(&parties, key.threshold) else {
+                continue;
+            };
+            if self.presigs.count(&key.id, &signers) >= low.max(1) {
+                continue;
+            }
+            while self.presigs.count(&key.id, &signers) < target && self.accepting() {
+                if let Err(e) = self.presign_one(key, &parties, &signers) {
+                    super::log(&format!(
+                        "cannot fill the presignature pool of key {}: {e}",
+                        key.id
+                    ));
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Coordinates one presigning session of `key` among `signers`.
+    fn presign_one(
+        &self,
+        key: &crate::store::db::KeyRecord,
+        parties: &[Card],
+        signers: &[u16],
+    ) -> Result<(), ApiError> {
+        let _slot = self.slot().map_err(|e| ApiError::new(503, "busy", e))?;
+        let budget = self.config.keygen_timeout;
+        let plan = Plan::Sign(SignPlan {
+            version: 1,
+            scheme: Scheme::EcdsaSecp256k1,
+            key_id: key.id.clone(),
+            group_public_key: key.public_key.clone(),
+            threshold: key.threshold,
+            parties: parties.to_vec(),
+            signers: signers.to_vec(),
+            message: String::new(),
+            label: pool_label(&self.cluster.me),
+            expires_at: now() + budget.as_secs() + 60,
+            nonce: fresh_nonce(),
+            hash: None,
+            path: None,
+            presign: Some(Presign::Generate),
+        })
+        .validated()
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+        let session = hex::encode(plan.session_id());
+        let others: Vec<&Card> = signers
+            .iter()
+            .filter_map(|&i| parties.get(usize::from(i) - 1))
+            .filter(|c| !self.cluster.is_me(c))
+            .collect();
+        self.coordinate(plan, &others, budget, true)?;
+        self.presigs.add(&key.id, signers, session);
+        Ok(())
+    }
+}
