@@ -27,10 +27,13 @@ use crate::store::keystore::unused_presignatures;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
+/// A pool's key: the key id and the signers' indices.
+type PoolKey = (String, Vec<u16>);
+
 /// This node's presignatures, by (key, signers), oldest first.
 #[derive(Default)]
 pub struct Presigs {
-    own: Mutex<HashMap<(String, Vec<u16>), VecDeque<String>>>,
+    own: Mutex<HashMap<PoolKey, VecDeque<String>>>,
     /// One filler at a time.
     filling: Mutex<()>,
 }
