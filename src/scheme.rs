@@ -5,7 +5,18 @@ use std::fmt;
 use std::str::FromStr;
 
 /// A threshold signature scheme (see DESIGN.md "Schemes").
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+    utoipa::ToSchema,
+)]
 pub enum Scheme {
     /// FROST(Ed25519, SHA-512): RFC 8032 Ed25519 signatures.
     #[serde(rename = "eddsa-ed25519")]

@@ -78,6 +78,25 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
+/// Checks an answer against the OpenAPI document every node serves (the same one,
+/// built from the same code).
+fn documented(method: &str, url: &str, status: u16, body: &Value) {
+    static DOC: std::sync::OnceLock<common::openapi::Document> = std::sync::OnceLock::new();
+    let doc = DOC.get_or_init(|| {
+        common::openapi::Document(serde_json::to_value(mpc::serve::api::document()).unwrap())
+    });
+    let path = url
+        .splitn(4, '/')
+        .nth(3)
+        .map(|p| format!("/{p}"))
+        .unwrap_or_default();
+    let path = path.split('?').next().unwrap_or_default();
+    if path.starts_with("/api/v1/") {
+        doc.check(method, path, status, body)
+            .unwrap_or_else(|e| panic!("an answer departs from the document: {e}\n{body}"));
+    }
+}
+
 /// (status, body) of a request.
 fn call(method: &str, url: &str, token: &str, body: Option<Value>) -> (u16, Value) {
     let a = agent();
@@ -90,6 +109,7 @@ fn call(method: &str, url: &str, token: &str, body: Option<Value>) -> (u16, Valu
     let mut res = res.unwrap();
     let status = res.status().as_u16();
     let v: Value = res.body_mut().read_json().unwrap_or(Value::Null);
+    documented(method, url, status, &v);
     (status, v)
 }
 
@@ -99,10 +119,12 @@ fn put(url: &str, token: &str, body: Value) -> (u16, Value) {
         .header("authorization", &format!("Bearer {token}"))
         .send_json(&body)
         .unwrap();
-    (
+    let (status, v) = (
         res.status().as_u16(),
         res.body_mut().read_json().unwrap_or(Value::Null),
-    )
+    );
+    documented("PUT", url, status, &v);
+    (status, v)
 }
 
 struct Cluster {
@@ -403,7 +425,7 @@ fn two_hundred_concurrent_requests_each_succeed_or_fail_cleanly_and_nothing_is_u
                 &c.tokens[p],
                 None,
             );
-            if h["data"]["nonce_pool_held"].as_u64().unwrap_or(0) >= 2048 {
+            if h["data"]["own"]["nonce_pool_held"].as_u64().unwrap_or(0) >= 2048 {
                 break;
             }
             assert!(Instant::now() < deadline, "node {p}'s pools never met: {h}");
@@ -916,7 +938,7 @@ fn ecdsa_keys_are_made_from_the_prime_pools_and_sign_through_the_cluster() {
     let deadline = Instant::now() + Duration::from_secs(240);
     loop {
         let (_, h) = call("GET", &c.url(0, "/nodes/alice/health"), &c.tokens[0], None);
-        if h["data"]["presignature_pool"].as_u64().unwrap_or(0) >= 1 {
+        if h["data"]["own"]["presignature_pool"].as_u64().unwrap_or(0) >= 1 {
             break;
         }
         assert!(

@@ -23,6 +23,8 @@ struct Api {
     world: World,
     node: Arc<Node>,
     app: Router,
+    /// The OpenAPI document the node serves; every answer is checked against it.
+    doc: common::openapi::Document,
     key: String,
     public_key: String,
     admin: String,
@@ -52,16 +54,35 @@ fn setup(config: Config) -> Api {
     let signer = token(Scope::Sign, Some(vec!["0000000000000000".into()]));
     let reader = token(Scope::Read, None);
     let app = api::router(Arc::clone(&node), Duration::from_secs(10));
+    let doc = served_document(&app);
     Api {
         world,
         node,
         app,
+        doc,
         key,
         public_key,
         admin,
         signer,
         reader,
     }
+}
+
+/// The document as `GET /api/v1/openapi.json` serves it (no token needed).
+fn served_document(app: &Router) -> common::openapi::Document {
+    let req = Request::builder()
+        .uri("/api/v1/openapi.json")
+        .body(Body::empty())
+        .unwrap();
+    let res = futures_block(app.clone().oneshot(req)).unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let bytes = futures_block(res.into_body().collect()).unwrap().to_bytes();
+    common::openapi::Document(serde_json::from_slice(&bytes).unwrap())
+}
+
+/// Runs a future to completion on the current (test) runtime's thread.
+fn futures_block<F: std::future::Future>(f: F) -> F::Output {
+    tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(f))
 }
 
 struct Got {
@@ -95,6 +116,16 @@ impl Api {
         let bytes = res.into_body().collect().await.unwrap().to_bytes();
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        // Every answer of a documented route has the documented shape.
+        let path = uri.split('?').next().unwrap_or(uri);
+        if path.starts_with("/api/v1/")
+            && let Some(route) = self.doc.route(path)
+            && !self.doc.0["paths"][&route][method.to_ascii_lowercase()].is_null()
+        {
+            self.doc
+                .check(method, path, status.as_u16(), &body)
+                .unwrap_or_else(|e| panic!("an answer departs from the document: {e}\n{text}"));
+        }
         // Whatever the route and outcome, no secret ever leaves.
         for secret in [&self.admin, &self.signer, &self.reader] {
             let tail = secret.rsplit('_').next().unwrap();
@@ -677,9 +708,9 @@ async fn nodes_are_shown_and_a_share_is_scheduled_for_deletion() {
         .call("GET", "/api/v1/nodes/alice/health", Some(&a.reader), None)
         .await;
     let h = succeeded(&g);
-    assert_eq!(h["sessions_running"], 0);
+    assert_eq!(h["own"]["sessions_running"], 0);
     assert!(
-        h["nonce_pool_own"].is_u64() && h["uptime_secs"].is_u64(),
+        h["own"]["nonce_pool_own"].is_u64() && h["own"]["uptime_secs"].is_u64(),
         "{h}"
     );
     failed(
@@ -737,4 +768,55 @@ async fn nodes_are_shown_and_a_share_is_scheduled_for_deletion() {
             .iter()
             .any(|r| r.action == "key.delete.schedule")
     );
+}
+
+/// The document is served without a token, names every route the router serves (the
+/// router is built from the annotated handlers, so none can be missing), and the
+/// check the other tests run on every answer catches a departure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_describes_every_route_and_catches_a_departure() {
+    let a = setup(Config::default());
+    let doc = &a.doc;
+    assert_eq!(doc.0["openapi"].as_str().map(|v| &v[..2]), Some("3."));
+    assert!(doc.0["components"]["securitySchemes"]["bearer"].is_object());
+    // Each documented operation is served: none answers 404 `not_found` or 405.
+    let paths = doc.0["paths"].as_object().unwrap();
+    assert!(paths.len() >= 13, "{paths:?}");
+    for (template, ops) in paths {
+        let uri = template.replace("{id}", "zzzz");
+        for method in ops.as_object().unwrap().keys() {
+            let m = method.to_ascii_uppercase();
+            let body = (m != "GET" && m != "DELETE").then(|| Body::from("{}"));
+            let g = a.call(&m, &uri, Some(&a.admin), body).await;
+            assert!(
+                g.body["error"]["code"] != "not_found"
+                    && g.status != StatusCode::METHOD_NOT_ALLOWED,
+                "{m} {uri} is documented but not served: {}",
+                g.text
+            );
+        }
+    }
+    // A route that is not served is not documented either.
+    assert!(doc.route("/api/v1/keys/x/y/z").is_none());
+    // The check fails on a missing field, a stranger and a wrong type.
+    let good = a
+        .call("GET", "/api/v1/keys", Some(&a.reader), None)
+        .await
+        .body;
+    doc.check("GET", "/api/v1/keys", 200, &good).unwrap();
+    let mut missing = good.clone();
+    missing["data"]["keys"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("public_key");
+    assert!(doc.check("GET", "/api/v1/keys", 200, &missing).is_err());
+    let mut stranger = good.clone();
+    stranger["data"]["keys"][0]["secret"] = json!("x");
+    assert!(doc.check("GET", "/api/v1/keys", 200, &stranger).is_err());
+    let mut wrong = good.clone();
+    wrong["data"]["keys"][0]["threshold"] = json!("two");
+    assert!(doc.check("GET", "/api/v1/keys", 200, &wrong).is_err());
+    let mut unwrapped = good;
+    unwrapped["meta"] = json!(null);
+    assert!(doc.check("GET", "/api/v1/keys", 200, &unwrapped).is_err());
 }

@@ -6,8 +6,13 @@
 //! session, message digest) before its response leaves, so no signature is returned
 //! without its audit row.
 
+use super::node::Signed;
 use super::node::{
     BatchRequest, KeygenRequest, MessageEncoding, Node, SignRequest, decode_message,
+};
+use super::schema::{
+    Envelope, Failed, KeyList, Live, Meta, NodeHealth, NodeInfo, NodeList, OwnHealth, Ready,
+    Rotated, SessionAnswer, SessionEntry, SessionInfo, SessionList, Signatures, Verified,
 };
 use super::tokens::{self, Scope, TokenRecord};
 use super::{ApiError, policy};
@@ -21,11 +26,12 @@ use axum::extract::{DefaultBodyLimit, Extension, MatchedPath, Path, Query, Reque
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
+use utoipa_axum::router::OpenApiRouter;
 
 /// The largest request body.
 pub const MAX_BODY: usize = 2 << 20;
@@ -81,23 +87,9 @@ type Shared = Arc<Node>;
 /// The router of `node`: `/health/*` and `/api/v1/*`.
 pub fn router(node: Shared, request_timeout: Duration) -> Router {
     let max_requests = node.config.max_requests.max(1);
-    let api = Router::new()
-        .route("/keys", get(list_keys).post(create_key))
-        .route(
-            "/keys/{id}",
-            get(show_key).put(update_key).delete(delete_key),
-        )
-        .route("/keys/{id}/rotate", post(rotate_key))
-        .route("/sign", post(sign))
-        .route("/sign/batch", post(sign_batch))
-        .route("/verify", post(verify))
-        .route("/nodes", get(list_nodes))
-        .route("/nodes/{id}", get(show_node))
-        .route("/nodes/{id}/health", get(node_health))
-        .route("/sessions", get(list_sessions))
-        .route("/sessions/{id}", get(show_session))
-        .route("/sessions/{id}/join", post(join_session))
-        .route("/sessions/{id}/cancel", post(cancel_session))
+    let (api, _) = self::routes().split_for_parts();
+    let document = Arc::new(document());
+    let api = api
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(
@@ -106,6 +98,10 @@ pub fn router(node: Shared, request_timeout: Duration) -> Router {
         ));
     Router::new()
         .nest("/api/v1", api)
+        .route(
+            "/api/v1/openapi.json",
+            get(move || std::future::ready(Json(Arc::clone(&document)))),
+        )
         .route("/health/live", get(live))
         .route("/metrics", get(metrics_text))
         .route("/health/ready", get(ready))
@@ -127,22 +123,65 @@ pub fn router(node: Shared, request_timeout: Duration) -> Router {
         .with_state(node)
 }
 
-fn meta(rid: &str) -> serde_json::Value {
-    serde_json::json!({"request_id": rid, "timestamp": crate::clock::format_time(crate::clock::now())})
+/// Every route under `/api/v1`, with the OpenAPI document made from their
+/// annotations: a route cannot be served without being documented.
+pub fn routes() -> OpenApiRouter<Shared> {
+    use utoipa_axum::routes;
+    OpenApiRouter::new()
+        .routes(routes!(list_keys, create_key))
+        .routes(routes!(show_key, update_key, delete_key))
+        .routes(routes!(rotate_key))
+        .routes(routes!(sign))
+        .routes(routes!(sign_batch))
+        .routes(routes!(verify))
+        .routes(routes!(list_nodes))
+        .routes(routes!(show_node))
+        .routes(routes!(node_health))
+        .routes(routes!(list_sessions))
+        .routes(routes!(show_session))
+        .routes(routes!(join_session))
+        .routes(routes!(cancel_session))
+}
+
+/// The OpenAPI document of `/api/v1` (`GET /api/v1/openapi.json`).
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = <super::schema::Frame as utoipa::OpenApi>::openapi();
+    doc.merge(
+        OpenApiRouter::<Shared>::new()
+            .nest("/api/v1", self::routes())
+            .into_openapi(),
+    );
+    doc
+}
+
+fn meta(rid: &str) -> Meta {
+    Meta {
+        request_id: rid.to_string(),
+        timestamp: crate::clock::format_time(crate::clock::now()),
+    }
 }
 
 /// A success in the envelope.
 fn ok(status: StatusCode, data: impl Serialize, rid: &RequestId) -> Response {
-    let body =
-        serde_json::json!({"success": true, "data": data, "error": null, "meta": meta(&rid.0)});
+    let body = Envelope {
+        success: true,
+        data: Some(data),
+        error: None,
+        meta: meta(&rid.0),
+    };
     (status, Json(body)).into_response()
 }
 
 /// A failure in the envelope.
 fn fail(e: ApiError, rid: &str) -> Response {
     let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let body = serde_json::json!({"success": false, "data": null, "error": e, "meta": meta(rid)});
-    let mut r = (status, Json(body.clone())).into_response();
+    let body: Failed = Envelope {
+        success: false,
+        data: None,
+        error: Some(e),
+        meta: meta(rid),
+    };
+    let mut r = (status, Json(body)).into_response();
     if status == StatusCode::TOO_MANY_REQUESTS {
         r.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
@@ -383,29 +422,37 @@ async fn metrics_text(State(node): State<Shared>) -> Response {
 }
 
 async fn live(Extension(rid): Extension<RequestId>) -> Response {
-    ok(StatusCode::OK, serde_json::json!({"status": "live"}), &rid)
+    let live = Live {
+        status: "live".into(),
+    };
+    ok(StatusCode::OK, live, &rid)
 }
 
 async fn ready(State(node): State<Shared>, Extension(rid): Extension<RequestId>) -> Response {
     let bus = node.cluster.bus();
     let linked = bus.as_ref().is_none_or(|b| b.connected());
-    let data = serde_json::json!({
-        "identity": "unlocked",
-        "bus": match &bus { None => "none".to_string(), Some(b) if b.connected() => "connected".into(), Some(b) => b.trouble().unwrap_or_else(|| "down".into()) },
-        "sessions": node.running(),
-    });
+    let data = Ready {
+        identity: "unlocked".into(),
+        bus: match &bus {
+            None => "none".to_string(),
+            Some(b) if b.connected() => "connected".into(),
+            Some(b) => b.trouble().unwrap_or_else(|| "down".into()),
+        },
+        sessions: node.running(),
+    };
     if linked {
         ok(StatusCode::OK, data, &rid)
     } else {
         fail(
-            ApiError::new(503, "not_ready", "the bus link is down").details(data),
+            ApiError::new(503, "not_ready", "the bus link is down")
+                .details(serde_json::to_value(data).unwrap_or_default()),
             &rid.0,
         )
     }
 }
 
 /// A key as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct KeyInfo {
     /// Key id.
     pub id: String,
@@ -466,6 +513,7 @@ fn key_info(node: &Node, k: &KeyRecord) -> Result<KeyInfo, ApiError> {
     })
 }
 
+#[utoipa::path(get, path = "/keys", tag = "keys", security(("bearer" = [])), responses((status = 200, description = "the keys this node holds a share of", body = Envelope<KeyList>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
 async fn list_keys(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
@@ -483,9 +531,10 @@ async fn list_keys(
         .await
     }
     .await;
-    reply(&rid, result.map(|keys| serde_json::json!({"keys": keys})))
+    reply(&rid, result.map(|keys| KeyList { keys }))
 }
 
+#[utoipa::path(get, path = "/keys/{id}", tag = "keys", security(("bearer" = [])), params(("id" = String, Path, description = "the key id, or a unique prefix of it")), responses((status = 200, description = "the key", body = Envelope<KeyInfo>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
 async fn show_key(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
@@ -506,7 +555,7 @@ async fn show_key(
 }
 
 /// `PUT /keys/{id}`: what is given is replaced, on this node.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeyUpdate {
     /// A name for people (at most 200 characters, no control characters).
@@ -543,6 +592,7 @@ impl KeyUpdate {
     }
 }
 
+#[utoipa::path(put, path = "/keys/{id}", tag = "keys", security(("bearer" = [])), params(("id" = String, Path, description = "the key id, or a unique prefix of it")), request_body = KeyUpdate, responses((status = 200, description = "the key, changed", body = Envelope<KeyInfo>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
 async fn update_key(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
@@ -578,7 +628,8 @@ async fn update_key(
 }
 
 /// `DELETE /keys/{id}` query.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DeleteQuery {
     /// How long from now this node's share may be destroyed (`mpc delete --purge`), in
@@ -593,6 +644,7 @@ pub struct DeleteQuery {
 /// Schedules the deletion of this node's share of a key, as `mpc delete` does: the key
 /// stops signing here at once; the share is destroyed by `mpc delete --purge` after the
 /// date. The other nodes decide for their own shares.
+#[utoipa::path(delete, path = "/keys/{id}", tag = "keys", security(("bearer" = [])), params(("id" = String, Path, description = "the key id, or a unique prefix of it"), DeleteQuery), responses((status = 200, description = "this node's share is scheduled for deletion", body = Envelope<KeyInfo>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
 async fn delete_key(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
@@ -644,6 +696,7 @@ fn node_key_after(db: &crate::store::db::Db, id: &str) -> Result<KeyRecord, ApiE
         .ok_or_else(|| ApiError::internal("a key vanished while it was changed"))
 }
 
+#[utoipa::path(post, path = "/keys", tag = "keys", security(("bearer" = [])), request_body = KeygenRequest, responses((status = 201, description = "every node holds its share", body = Envelope<KeyInfo>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
 async fn create_key(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
@@ -675,6 +728,7 @@ async fn create_key(
 
 /// `POST /keys/{id}/rotate` (admin): new shares of the same key on every node that
 /// holds one (all must be up); 409 `cannot_rotate` where the scheme does not allow it.
+#[utoipa::path(post, path = "/keys/{id}/rotate", tag = "keys", security(("bearer" = [])), params(("id" = String, Path, description = "the key id, or a unique prefix of it")), responses((status = 200, description = "every node holds a new share of the same key", body = Envelope<Rotated>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
 async fn rotate_key(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
@@ -689,18 +743,15 @@ async fn rotate_key(
             caller.require_key(&k.id)?;
             let outcome = node.rotate(&k, &request_id)?;
             let words = outcome.transcript_words().map_err(ApiError::internal)?;
-            let info = key_info(&node, &node.key(&k.id)?)?;
-            let mut v = serde_json::to_value(info).map_err(ApiError::internal)?;
-            v["transcript_words"] = serde_json::json!(words);
-            Ok(v)
+            Ok(Rotated {
+                key: key_info(&node, &node.key(&k.id)?)?,
+                transcript_words: words,
+            })
         })
         .await
     }
     .await;
-    let key = result
-        .as_ref()
-        .ok()
-        .and_then(|v| v["id"].as_str().map(str::to_string));
+    let key = result.as_ref().ok().map(|r| r.key.id.clone());
     let mut r = reply(&rid, result);
     r.note.key = key;
     r
@@ -747,6 +798,7 @@ async fn signing<T: Serialize + Send + 'static>(
     r
 }
 
+#[utoipa::path(post, path = "/sign", tag = "signing", security(("bearer" = [])), request_body = SignRequest, responses((status = 200, description = "the signature", body = Envelope<Signed>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
 async fn sign(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
@@ -775,12 +827,7 @@ async fn sign(
     .await
 }
 
-/// `POST /sign/batch`'s answer.
-#[derive(Debug, Serialize)]
-struct Signatures {
-    signatures: Vec<super::node::Signed>,
-}
-
+#[utoipa::path(post, path = "/sign/batch", tag = "signing", security(("bearer" = [])), request_body = BatchRequest, responses((status = 200, description = "one signature per message", body = Envelope<Signatures>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
 async fn sign_batch(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
@@ -814,7 +861,7 @@ async fn sign_batch(
 }
 
 /// `POST /verify`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyRequest {
     /// The scheme.
@@ -833,6 +880,7 @@ pub struct VerifyRequest {
     pub hash: Option<HashMode>,
 }
 
+#[utoipa::path(post, path = "/verify", tag = "signing", security(("bearer" = [])), request_body = VerifyRequest, responses((status = 200, description = "whether the signature is valid", body = Envelope<Verified>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
 async fn verify(
     Extension(rid): Extension<RequestId>,
     Extension(caller): Extension<Caller>,
@@ -864,28 +912,12 @@ async fn verify(
             (scheme, None) => pubkey::verify(scheme, &pk, &message, &sig),
         }
         .map_err(|e| ApiError::new(400, "bad_request", e.to_string()))?;
-        Ok(serde_json::json!({"valid": valid, "scheme": req.scheme}))
+        Ok(Verified {
+            valid,
+            scheme: req.scheme,
+        })
     })();
     reply(&rid, result)
-}
-
-/// A member as the API shows it.
-#[derive(Debug, Serialize)]
-pub struct NodeInfo {
-    /// Its name (from its card).
-    pub name: String,
-    /// Its identity key, hex.
-    pub key: String,
-    /// Whether this is the node answering.
-    pub this_node: bool,
-    /// Up: this node's bus is connected and the member's beats arrive.
-    pub up: bool,
-    /// Seconds since its last beat.
-    pub last_seen_secs: Option<u64>,
-    /// Its version, from its beats.
-    pub version: Option<String>,
-    /// Keys it holds, from its beats.
-    pub keys: Option<usize>,
 }
 
 fn node_info(node: &Node, m: &crate::identity::Card) -> NodeInfo {
@@ -906,6 +938,7 @@ fn node_info(node: &Node, m: &crate::identity::Card) -> NodeInfo {
     }
 }
 
+#[utoipa::path(get, path = "/nodes", tag = "nodes", security(("bearer" = [])), responses((status = 200, description = "the cluster's members", body = Envelope<NodeList>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
 async fn list_nodes(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
@@ -918,7 +951,7 @@ async fn list_nodes(
             .iter()
             .map(|m| node_info(&node, m))
             .collect();
-        serde_json::json!({"nodes": nodes})
+        NodeList { nodes }
     });
     reply(&rid, result)
 }
@@ -933,6 +966,7 @@ fn member(node: &Node, name: &str) -> Result<crate::identity::Card, ApiError> {
     })
 }
 
+#[utoipa::path(get, path = "/nodes/{id}", tag = "nodes", security(("bearer" = [])), params(("id" = String, Path, description = "the member's name")), responses((status = 200, description = "the member", body = Envelope<NodeInfo>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
 async fn show_node(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
@@ -947,6 +981,7 @@ async fn show_node(
 }
 
 /// A member's health as this node sees it; for this node itself, also its own levels.
+#[utoipa::path(get, path = "/nodes/{id}/health", tag = "nodes", security(("bearer" = [])), params(("id" = String, Path, description = "the member's name")), responses((status = 200, description = "the member's health", body = Envelope<NodeHealth>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
 async fn node_health(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
@@ -957,43 +992,42 @@ async fn node_health(
         .require(Scope::Read)
         .and_then(|()| member(&node, &name))
         .map(|m| {
-            let info = node_info(&node, &m);
-            let mut v = serde_json::json!({
-                "name": info.name,
-                "up": info.up,
-                "last_seen_secs": info.last_seen_secs,
-                "version": info.version,
-                "keys": info.keys,
-            });
-            if info.this_node {
+            let mut info = node_info(&node, &m);
+            let own = info.this_node.then(|| {
                 let (own, held) = node.pools.levels();
-                v["version"] = serde_json::json!(env!("CARGO_PKG_VERSION"));
-                v["sessions_running"] = serde_json::json!(node.running());
-                v["bus"] = serde_json::json!(node.cluster.bus().map(|b| b.connected()));
-                v["nonce_pool_own"] = serde_json::json!(own);
-                v["nonce_pool_held"] = serde_json::json!(held);
-                v["presignature_pool"] = serde_json::json!(node.presigs.level());
-                v["uptime_secs"] = serde_json::json!(node.started.elapsed().as_secs());
-            }
-            v
+                info.version = Some(env!("CARGO_PKG_VERSION").into());
+                OwnHealth {
+                    sessions_running: node.running(),
+                    bus: node.cluster.bus().map(|b| b.connected()),
+                    nonce_pool_own: own,
+                    nonce_pool_held: held,
+                    presignature_pool: node.presigs.level(),
+                    uptime_secs: node.started.elapsed().as_secs(),
+                }
+            });
+            NodeHealth { node: info, own }
         });
     reply(&rid, result)
 }
 
-fn session_info(r: &crate::store::db::SessionRecord) -> serde_json::Value {
-    serde_json::json!({
-        "id": r.id,
-        "kind": r.kind,
-        "status": r.status.as_str(),
-        "state": r.state,
-        "waiting": r.waiting,
-        "culprits": r.culprits,
-        "result": r.result.as_deref().and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok()),
-        "created_at": r.created_at,
-        "updated_at": r.updated_at,
+fn session_info(r: &crate::store::db::SessionRecord) -> SessionEntry {
+    SessionEntry::Stored(SessionInfo {
+        id: r.id.clone(),
+        kind: r.kind.clone(),
+        status: r.status.as_str().into(),
+        state: r.state.clone(),
+        waiting: r.waiting.clone(),
+        culprits: r.culprits.clone(),
+        result: r
+            .result
+            .as_deref()
+            .and_then(|s| serde_json::from_str(s).ok()),
+        created_at: r.created_at,
+        updated_at: r.updated_at,
     })
 }
 
+#[utoipa::path(get, path = "/sessions", tag = "sessions", security(("bearer" = [])), responses((status = 200, description = "this node's sessions", body = Envelope<SessionList>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
 async fn list_sessions(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
@@ -1003,18 +1037,18 @@ async fn list_sessions(
         caller.require(Scope::Read)?;
         blocking(move || {
             // Sessions waiting for an operator first: they are what one looks for here.
-            let mut all: Vec<serde_json::Value> = node
+            let mut all: Vec<SessionEntry> = node
                 .approvals
                 .list()
                 .into_iter()
-                .map(|a| serde_json::json!(a))
+                .map(SessionEntry::Waiting)
                 .collect();
             let rows = node
                 .db()
                 .sessions_matching("", false)
                 .map_err(ApiError::store)?;
             all.extend(rows.iter().take(100).map(session_info));
-            Ok(serde_json::json!({"sessions": all}))
+            Ok(SessionList { sessions: all })
         })
         .await
     }
@@ -1022,6 +1056,7 @@ async fn list_sessions(
     reply(&rid, result)
 }
 
+#[utoipa::path(get, path = "/sessions/{id}", tag = "sessions", security(("bearer" = [])), params(("id" = String, Path, description = "the session id, or a unique prefix of it")), responses((status = 200, description = "the session", body = Envelope<SessionEntry>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
 async fn show_session(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
@@ -1033,7 +1068,7 @@ async fn show_session(
         caller.require(Scope::Read)?;
         blocking(move || {
             if let Some(waiting) = node.approvals.find(&id)? {
-                return Ok(serde_json::json!(waiting));
+                return Ok(SessionEntry::Waiting(waiting));
             }
             session_row(&node, &id).map(|r| session_info(&r))
         })
@@ -1068,6 +1103,7 @@ fn session_row(node: &Node, id: &str) -> Result<crate::store::db::SessionRecord,
 
 /// `POST /sessions/{id}/join` (admin): approves a session waiting for this node's
 /// operator (a key whose policy here is `approval`).
+#[utoipa::path(post, path = "/sessions/{id}/join", tag = "sessions", security(("bearer" = [])), params(("id" = String, Path, description = "the session id, or a unique prefix of it")), responses((status = 200, description = "approved", body = Envelope<SessionAnswer>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
 async fn join_session(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
@@ -1080,6 +1116,7 @@ async fn join_session(
 /// `POST /sessions/{id}/cancel` (admin): refuses a session waiting for approval, or
 /// stops one running on this node (its secret state is destroyed; the other members
 /// are told).
+#[utoipa::path(post, path = "/sessions/{id}/cancel", tag = "sessions", security(("bearer" = [])), params(("id" = String, Path, description = "the session id, or a unique prefix of it")), responses((status = 200, description = "cancelled", body = Envelope<SessionAnswer>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
 async fn cancel_session(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
@@ -1116,9 +1153,11 @@ async fn answer_session(
                     "session {} {status} by token {token}",
                     &asked.id[..16]
                 ));
-                return Ok(
-                    serde_json::json!({"id": asked.id, "key_id": asked.key_id, "status": status}),
-                );
+                return Ok(SessionAnswer {
+                    id: asked.id,
+                    key_id: Some(asked.key_id),
+                    status: status.into(),
+                });
             }
             if !approve
                 && let Some(sid) = node.cluster.cancel(
@@ -1133,7 +1172,11 @@ async fn answer_session(
                     "session {} cancelled by token {token}",
                     &sid[..16]
                 ));
-                return Ok(serde_json::json!({"id": sid, "status": "cancelled"}));
+                return Ok(SessionAnswer {
+                    id: sid,
+                    key_id: None,
+                    status: "cancelled".into(),
+                });
             }
             let row = session_row(&node, &id)?;
             Err(ApiError::new(
@@ -1159,9 +1202,9 @@ async fn answer_session(
         .await
     }
     .await;
-    if let Ok(v) = &result {
-        note.session = v["id"].as_str().map(str::to_string);
-        note.key = v["key_id"].as_str().map(str::to_string);
+    if let Ok(a) = &result {
+        note.session = Some(a.id.clone());
+        note.key = a.key_id.clone();
     }
     let mut r = reply(&rid, result);
     r.note = note;

@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod node;
 pub mod policy;
 pub mod presig;
+pub mod schema;
 pub mod tls;
 pub mod tokens;
 
@@ -29,7 +30,7 @@ use serde::Serialize;
 
 /// An API failure: an HTTP status, a stable code, a message for people and details for
 /// programs. Messages name what and why, never a secret.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct ApiError {
     /// HTTP status.
     #[serde(skip)]

@@ -1133,7 +1133,7 @@ pub(super) fn awaited(
 }
 
 /// How `message` is written in a request.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum MessageEncoding {
     /// The text itself, as UTF-8 bytes.
@@ -1169,7 +1169,7 @@ pub fn decode_message(message: &str, encoding: MessageEncoding) -> Result<Vec<u8
 }
 
 /// `POST /sign`.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignRequest {
     /// The key id (or a unique prefix).
@@ -1188,7 +1188,7 @@ pub struct SignRequest {
 }
 
 /// `POST /sign/batch`.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
     /// The key id (or a unique prefix).
@@ -1204,7 +1204,7 @@ pub struct BatchRequest {
 }
 
 /// A signature made by the cluster.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Signed {
     /// The key.
     pub key_id: String,
@@ -1243,7 +1243,7 @@ pub struct Signed {
 }
 
 /// `POST /keys`.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeygenRequest {
     /// The scheme.

@@ -242,7 +242,7 @@ CREATE TABLE key_metadata (
 ];
 
 /// A key's lifecycle status (DESIGN.md "Storage").
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum KeyStatus {
     /// DKG under way.

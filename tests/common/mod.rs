@@ -3,6 +3,8 @@
 //! way a USB stick would.
 #![allow(dead_code)]
 
+pub mod openapi;
+
 use assert_cmd::Command;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
