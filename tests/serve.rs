@@ -382,6 +382,52 @@ fn a_three_node_cluster_makes_keys_and_signs_through_every_node_for_every_frost_
             }
         }
     }
+    // Work started as a job: a key generation answered 202 at once and followed at
+    // GET /sessions/{id}, then a signature started through POST /sessions.
+    let (status, v) = call(
+        "POST",
+        &c.url(0, "/keys?wait=0s"),
+        &c.tokens[0],
+        Some(json!({"scheme": "eddsa-ed25519", "threshold": 2})),
+    );
+    assert_eq!(status, 202, "{v}");
+    assert_eq!(v["data"]["status"], "running");
+    let job = v["data"]["id"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let key = loop {
+        let (status, v) = call(
+            "GET",
+            &c.url(0, &format!("/sessions/{job}")),
+            &c.tokens[0],
+            None,
+        );
+        assert_eq!(status, 200, "{v}");
+        if v["data"]["status"] == "done" {
+            assert_eq!(v["data"]["http_status"], 201);
+            break v["data"]["result"].clone();
+        }
+        assert_eq!(v["data"]["status"], "running", "{v}");
+        assert!(
+            Instant::now() < deadline,
+            "the key generation never finished"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let id = key["id"].as_str().unwrap();
+    for p in 0..3 {
+        let (status, v) = call("GET", &c.url(p, &format!("/keys/{id}")), &c.tokens[p], None);
+        assert_eq!(status, 200, "{v}");
+    }
+    let (status, v) = call(
+        "POST",
+        &c.url(1, "/sessions?wait=20s"),
+        &c.tokens[1],
+        Some(json!({"kind": "sign", "key_id": id, "message": "a job"})),
+    );
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["data"]["kind"], "sign");
+    verified("eddsa-ed25519", &key, "a job", &v["data"]["result"]);
+
     // The coordinators counted their signatures, by scheme and mode.
     let metrics = agent()
         .get(&format!("{}/metrics", c.nodes[1].as_ref().unwrap().url))

@@ -820,3 +820,104 @@ async fn the_openapi_document_describes_every_route_and_catches_a_departure() {
     unwrapped["meta"] = json!(null);
     assert!(doc.check("GET", "/api/v1/keys", 200, &unwrapped).is_err());
 }
+
+/// `POST /sessions` starts work as a job, followed at `GET /sessions/{id}`; a job that
+/// fails carries the status and error the request would have had.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_started_through_the_api_are_jobs_to_follow() {
+    let a = setup(Config::default());
+    let key = a.key.clone();
+    let url = "/api/v1/sessions";
+    // Scopes by kind; a kind that does not exist; a body that is not one.
+    failed(
+        &a.json(
+            "POST",
+            url,
+            &a.reader,
+            json!({"kind": "sign", "key_id": key, "message": "x"}),
+        )
+        .await,
+        403,
+        "forbidden",
+    );
+    failed(
+        &a.json(
+            "POST",
+            url,
+            &a.reader,
+            json!({"kind": "refresh", "key_id": key}),
+        )
+        .await,
+        403,
+        "forbidden",
+    );
+    failed(
+        &a.json("POST", url, &a.admin, json!({"kind": "dance"}))
+            .await,
+        400,
+        "bad_request",
+    );
+    failed(
+        &a.json(
+            "POST",
+            &format!("{url}?wait=soon"),
+            &a.admin,
+            json!({"kind": "presign", "key_id": key}),
+        )
+        .await,
+        400,
+        "bad_request",
+    );
+    // A presignature for an EdDSA key: refused, once the job is over.
+    let g = a
+        .json(
+            "POST",
+            &format!("{url}?wait=10s"),
+            &a.admin,
+            json!({"kind": "presign", "key_id": key}),
+        )
+        .await;
+    failed(&g, 409, "wrong_key_state");
+    // A signature with the other nodes down: 202 at once, then the job fails with the
+    // request's 503, naming them.
+    let g = a
+        .json(
+            "POST",
+            url,
+            &a.admin,
+            json!({"kind": "sign", "key_id": key, "message": "later"}),
+        )
+        .await;
+    assert_eq!(g.status, StatusCode::ACCEPTED, "{}", g.text);
+    let id = g.body["data"]["id"].as_str().unwrap().to_string();
+    let job = loop {
+        let g = a
+            .call(
+                "GET",
+                &format!("{url}/{}", &id[..10]),
+                Some(&a.reader),
+                None,
+            )
+            .await;
+        let job = succeeded(&g).clone();
+        if job["status"] != "running" {
+            break job;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(job["status"], "failed", "{job}");
+    assert_eq!(job["kind"], "sign");
+    assert_eq!(job["http_status"], 503);
+    assert_eq!(job["error"]["code"], "not_enough_nodes");
+    // Listed among the sessions.
+    let g = a.call("GET", url, Some(&a.reader), None).await;
+    assert!(
+        succeeded(&g)["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["id"] == id),
+        "{}",
+        g.text
+    );
+}

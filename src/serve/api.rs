@@ -6,6 +6,7 @@
 //! session, message digest) before its response leaves, so no signature is returned
 //! without its audit row.
 
+use super::jobs::Job;
 use super::node::Signed;
 use super::node::{
     BatchRequest, KeygenRequest, MessageEncoding, Node, SignRequest, decode_message,
@@ -21,7 +22,7 @@ use crate::plan::{HashMode, digest_of};
 use crate::pubkey;
 use crate::scheme::Scheme;
 use crate::store::db::KeyRecord;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Extension, MatchedPath, Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -137,7 +138,7 @@ pub fn routes() -> OpenApiRouter<Shared> {
         .routes(routes!(list_nodes))
         .routes(routes!(show_node))
         .routes(routes!(node_health))
-        .routes(routes!(list_sessions))
+        .routes(routes!(list_sessions, start_session))
         .routes(routes!(show_session))
         .routes(routes!(join_session))
         .routes(routes!(cancel_session))
@@ -650,7 +651,7 @@ async fn delete_key(
     Extension(rid): Extension<RequestId>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-    q: Result<Query<DeleteQuery>, axum::extract::rejection::QueryRejection>,
+    q: Result<Query<DeleteQuery>, QueryRejection>,
 ) -> Reply {
     let result = async {
         caller.require(Scope::Admin)?;
@@ -696,33 +697,218 @@ fn node_key_after(db: &crate::store::db::Db, id: &str) -> Result<KeyRecord, ApiE
         .ok_or_else(|| ApiError::internal("a key vanished while it was changed"))
 }
 
-#[utoipa::path(post, path = "/keys", tag = "keys", security(("bearer" = [])), request_body = KeygenRequest, responses((status = 201, description = "every node holds its share", body = Envelope<KeyInfo>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
+#[utoipa::path(post, path = "/keys", tag = "keys", security(("bearer" = [])), params(WaitQuery), request_body = KeygenRequest, responses((status = 201, description = "every node holds its share", body = Envelope<KeyInfo>), (status = 202, description = "still running after `wait`: follow the job at GET /sessions/{id}", body = Envelope<Job>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
 async fn create_key(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
     Extension(caller): Extension<Caller>,
+    q: Result<Query<WaitQuery>, QueryRejection>,
     b: Result<Json<KeygenRequest>, JsonRejection>,
 ) -> Reply {
     let result = async {
         caller.require(Scope::Admin)?;
+        let wait = waiting(q, KEYGEN_WAIT.min(node.config.keygen_timeout))?;
         let req = body(b)?;
-        blocking(move || {
-            let outcome = node.keygen(&req)?;
-            let Outcome::Keygen { key_id, .. } = outcome else {
-                return Err(ApiError::internal(
-                    "a key generation ended with another kind of result",
-                ));
-            };
-            let k = node.key(&key_id)?;
-            key_info(&node, &k)
-        })
-        .await
+        blocking(move || run_job(&node, "keygen", wait, 201, move |n| keygen_job(n, &req))).await
     }
     .await;
-    let mut r = reply_key(&rid, result);
-    if let Ok((status, _)) = &mut r.result {
-        *status = StatusCode::CREATED;
+    job_reply(&rid, result, true)
+}
+
+/// What `POST /keys` waits for a key generation by default before answering 202.
+const KEYGEN_WAIT: Duration = Duration::from_secs(30);
+
+/// `?wait=` of `POST /keys` and `POST /sessions`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct WaitQuery {
+    /// How long to wait for the work before answering 202 with the job to follow at
+    /// `GET /sessions/{id}` (`0s`, `30s`, `2m`; `POST /keys`: 30s by default,
+    /// `POST /sessions`: 0s).
+    #[serde(default)]
+    pub wait: Option<String>,
+}
+
+fn waiting(
+    q: Result<Query<WaitQuery>, QueryRejection>,
+    default: Duration,
+) -> Result<Duration, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::new(400, "bad_request", e.body_text()))?;
+    match q.wait.as_deref() {
+        None => Ok(default),
+        Some(w) => humantime::parse_duration(w)
+            .map(|d| d.min(Duration::from_secs(600)))
+            .map_err(|e| ApiError::new(400, "bad_request", format!("`wait`: {e}"))),
     }
+}
+
+/// A key generation's answer: the key as every node now holds it.
+fn keygen_job(node: &Node, req: &KeygenRequest) -> Result<serde_json::Value, ApiError> {
+    let Outcome::Keygen { key_id, .. } = node.keygen(req)? else {
+        return Err(ApiError::internal(
+            "a key generation ended with another kind of result",
+        ));
+    };
+    let info = key_info(node, &node.key(&key_id)?)?;
+    serde_json::to_value(info).map_err(ApiError::internal)
+}
+
+/// Runs `work` as a job of `kind` on a thread of its own and waits up to `wait` for it;
+/// the job as it stands then. `ok` is the status its success answers with.
+fn run_job(
+    node: &Shared,
+    kind: &str,
+    wait: Duration,
+    ok: u16,
+    work: impl FnOnce(&Node) -> Result<serde_json::Value, ApiError> + Send + 'static,
+) -> Result<Job, ApiError> {
+    let id = node.jobs.start(kind);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (n, jid) = (Arc::clone(node), id.clone());
+    let started = std::thread::Builder::new()
+        .name("mpc-job".into())
+        .spawn(move || {
+            let r = work(&n);
+            n.jobs.finish(&jid, ok, r);
+            let _ = tx.send(());
+        });
+    if let Err(e) = started {
+        let e = ApiError::new(503, "busy", format!("cannot start a thread: {e}"));
+        node.jobs.finish(&id, ok, Err(e.clone()));
+        return Err(e);
+    }
+    let _ = rx.recv_timeout(wait);
+    node.jobs
+        .find(&id)?
+        .ok_or_else(|| ApiError::internal("a job vanished"))
+}
+
+/// A job's answer: 202 with the job while it runs; once over, its failure, or (with
+/// `result`) what it made, else the job.
+fn job_reply(rid: &RequestId, job: Result<Job, ApiError>, result: bool) -> Reply {
+    let mut note = AuditNote::default();
+    let answer = job.and_then(|j| {
+        note.session = Some(j.id.clone());
+        if let Some(r) = &j.result {
+            note.key = r["id"]
+                .as_str()
+                .or(r["key_id"].as_str())
+                .map(str::to_string);
+        }
+        match (j.status.as_str(), &j.error) {
+            ("running", _) => Ok((StatusCode::ACCEPTED, serde_json::to_value(&j))),
+            (_, Some(e)) => Err(e.clone()),
+            _ => {
+                let status =
+                    StatusCode::from_u16(j.http_status.unwrap_or(200)).unwrap_or(StatusCode::OK);
+                let body = match result {
+                    true => Ok(j.result.clone().unwrap_or_default()),
+                    false => serde_json::to_value(&j),
+                };
+                Ok((status, body))
+            }
+        }
+    });
+    let mut r = Reply {
+        rid: rid.0.clone(),
+        result: answer.and_then(|(s, v)| v.map(|v| (s, v)).map_err(ApiError::internal)),
+        note: AuditNote::default(),
+    };
+    r.note = note;
+    r
+}
+
+/// `POST /sessions`: the work to start.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum SessionRequest {
+    /// A key generation among the nodes (admin), as `POST /keys`.
+    Keygen(KeygenRequest),
+    /// A signature (sign), as `POST /sign`.
+    Sign(SignRequest),
+    /// A presignature for this node's pool (admin; ECDSA keys).
+    Presign {
+        /// The key id (or a unique prefix).
+        key_id: String,
+    },
+    /// New shares of a key on every node (admin), as `POST /keys/{id}/rotate`.
+    Refresh {
+        /// The key id (or a unique prefix).
+        key_id: String,
+    },
+}
+
+/// Starts a session as a job and answers 202 with it (or, with `?wait=`, the job once
+/// over if it is over by then); follow it at `GET /sessions/{id}`.
+#[utoipa::path(post, path = "/sessions", tag = "sessions", security(("bearer" = [])), params(WaitQuery), request_body = SessionRequest, responses((status = 202, description = "started: follow the job at GET /sessions/{id}", body = Envelope<Job>), (status = 200, description = "over within `wait`", body = Envelope<Job>), (status = 201, description = "a key generation over within `wait`", body = Envelope<Job>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
+async fn start_session(
+    State(node): State<Shared>,
+    Extension(rid): Extension<RequestId>,
+    Extension(caller): Extension<Caller>,
+    q: Result<Query<WaitQuery>, QueryRejection>,
+    b: Result<Json<SessionRequest>, JsonRejection>,
+) -> Reply {
+    let request_id = rid.0.clone();
+    let mut digest = None;
+    let result = async {
+        let wait = waiting(q, Duration::ZERO)?;
+        let req: SessionRequest = body(b)?;
+        match req {
+            SessionRequest::Keygen(k) => {
+                caller.require(Scope::Admin)?;
+                blocking(move || run_job(&node, "keygen", wait, 201, move |n| keygen_job(n, &k)))
+                    .await
+            }
+            SessionRequest::Sign(s) => {
+                caller.require(Scope::Sign)?;
+                let message = decode_message(&s.message, s.encoding)?;
+                digest = Some(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+                    &message,
+                )));
+                blocking(move || {
+                    let key = node.key(&s.key_id)?;
+                    caller.require_key(&key.id)?;
+                    run_job(&node, "sign", wait, 200, move |n| {
+                        let signed = n.sign(&key, message, s.hash, s.path, &request_id)?;
+                        serde_json::to_value(signed).map_err(ApiError::internal)
+                    })
+                })
+                .await
+            }
+            SessionRequest::Presign { key_id } => {
+                caller.require(Scope::Admin)?;
+                blocking(move || {
+                    let key = node.key(&key_id)?;
+                    caller.require_key(&key.id)?;
+                    run_job(&node, "presign", wait, 200, move |n| n.presign_now(&key))
+                })
+                .await
+            }
+            SessionRequest::Refresh { key_id } => {
+                caller.require(Scope::Admin)?;
+                blocking(move || {
+                    let key = node.key(&key_id)?;
+                    caller.require_key(&key.id)?;
+                    run_job(&node, "refresh", wait, 200, move |n| {
+                        let words = n
+                            .rotate(&key, &request_id)?
+                            .transcript_words()
+                            .map_err(ApiError::internal)?;
+                        let rotated = Rotated {
+                            key: key_info(n, &n.key(&key.id)?)?,
+                            transcript_words: words,
+                        };
+                        serde_json::to_value(rotated).map_err(ApiError::internal)
+                    })
+                })
+                .await
+            }
+        }
+    }
+    .await;
+    let mut r = job_reply(&rid, result, false);
+    r.note.digest = digest;
     r
 }
 
@@ -766,7 +952,7 @@ async fn signing<T: Serialize + Send + 'static>(
     caller: Caller,
     key_id: String,
     messages: Result<Vec<Vec<u8>>, ApiError>,
-    run: impl FnOnce(&Node, KeyRecord, Vec<Vec<u8>>) -> Result<T, ApiError> + Send + 'static,
+    run: impl FnOnce(&Shared, KeyRecord, Vec<Vec<u8>>) -> Result<T, ApiError> + Send + 'static,
     session_of: impl Fn(&T) -> Option<String>,
 ) -> Reply {
     let mut note = AuditNote::default();
@@ -1042,6 +1228,13 @@ async fn list_sessions(
                 .list()
                 .into_iter()
                 .map(SessionEntry::Waiting)
+                .chain(
+                    node.jobs
+                        .list()
+                        .into_iter()
+                        .take(100)
+                        .map(SessionEntry::Job),
+                )
                 .collect();
             let rows = node
                 .db()
@@ -1069,6 +1262,9 @@ async fn show_session(
         blocking(move || {
             if let Some(waiting) = node.approvals.find(&id)? {
                 return Ok(SessionEntry::Waiting(waiting));
+            }
+            if let Some(job) = node.jobs.find(&id)? {
+                return Ok(SessionEntry::Job(job));
             }
             session_row(&node, &id).map(|r| session_info(&r))
         })

@@ -18,6 +18,7 @@ pub mod audit;
 pub mod bus;
 pub mod cluster;
 pub mod fast;
+pub mod jobs;
 pub mod metrics;
 pub mod node;
 pub mod policy;

@@ -85,6 +85,8 @@ pub struct Node {
     pub approvals: super::approval::Approvals,
     /// ECDSA presignatures this node coordinated.
     pub presigs: super::presig::Presigs,
+    /// Work started through the API that answers later.
+    pub jobs: super::jobs::Jobs,
     running: AtomicUsize,
     stopping: AtomicBool,
 }
@@ -129,6 +131,7 @@ impl Node {
             pools: super::fast::Pools::default(),
             approvals: super::approval::Approvals::default(),
             presigs: super::presig::Presigs::default(),
+            jobs: super::jobs::Jobs::default(),
             cluster: Arc::new(Cluster::new(identity.card(), members)),
             home,
             identity,

@@ -153,13 +153,45 @@ impl Node {
         }
     }
 
-    /// Coordinates one presigning session of `key` among `signers`.
+    /// Makes one presignature of `key` for this node's pool now, among the signers it
+    /// would pick (`POST /sessions` with `presign`).
+    pub fn presign_now(
+        &self,
+        key: &crate::store::db::KeyRecord,
+    ) -> Result<serde_json::Value, ApiError> {
+        if key.scheme != Scheme::EcdsaSecp256k1.id() {
+            return Err(ApiError::new(
+                409,
+                "wrong_key_state",
+                format!(
+                    "presignatures are for ecdsa-secp256k1 keys; key {} is {}",
+                    key.id, key.scheme
+                ),
+            ));
+        }
+        crate::store::keystore::ensure_signs(key)
+            .map_err(|e| ApiError::new(409, "wrong_key_state", e.to_string()))?;
+        let parties = key.parties().map_err(ApiError::store)?;
+        let signers = self.pick(&parties, key.threshold)?;
+        let session = self.presign_one(key, &parties, &signers)?;
+        Ok(serde_json::json!({
+            "key_id": key.id,
+            "presignature": session,
+            "signers": signers
+                .iter()
+                .filter_map(|&i| parties.get(usize::from(i) - 1).map(|c| c.name.clone()))
+                .collect::<Vec<_>>(),
+            "pool": self.presigs.level(),
+        }))
+    }
+
+    /// Coordinates one presigning session of `key` among `signers`; its id.
     fn presign_one(
         &self,
         key: &crate::store::db::KeyRecord,
         parties: &[Card],
         signers: &[u16],
-    ) -> Result<(), ApiError> {
+    ) -> Result<String, ApiError> {
         let _slot = self.slot().map_err(|e| ApiError::new(503, "busy", e))?;
         let budget = self.config.keygen_timeout;
         let plan = Plan::Sign(SignPlan {
@@ -187,7 +219,7 @@ impl Node {
             .filter(|c| !self.cluster.is_me(c))
             .collect();
         self.coordinate(plan, &others, budget, true)?;
-        self.presigs.add(&key.id, signers, session);
-        Ok(())
+        self.presigs.add(&key.id, signers, session.clone());
+        Ok(session)
     }
 }

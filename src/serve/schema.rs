@@ -147,12 +147,15 @@ pub struct SessionInfo {
     pub updated_at: u64,
 }
 
-/// One of `GET /sessions`: waiting for this node's operator, or stored.
+/// One of `GET /sessions`: waiting for this node's operator, a job started through the
+/// API, or a session stored in the home.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum SessionEntry {
     /// Waiting for approval (`status: awaiting_approval`).
     Waiting(Asked),
+    /// A job (`POST /sessions`, or a key generation `POST /keys` answered 202).
+    Job(super::jobs::Job),
     /// In this node's home.
     Stored(SessionInfo),
 }
@@ -160,7 +163,8 @@ pub enum SessionEntry {
 /// `GET /sessions`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionList {
-    /// Those waiting for this node's operator first, then the newest stored (100 at most).
+    /// Those waiting for this node's operator first, then the newest jobs and the
+    /// newest stored sessions (100 at most of each).
     pub sessions: Vec<SessionEntry>,
 }
 
