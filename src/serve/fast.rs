@@ -318,6 +318,7 @@ impl Node {
         &self,
         key: &KeyRecord,
         messages: &[Vec<u8>],
+        without: &[String],
     ) -> Option<Result<FastSigned, ApiError>> {
         // ECDSA has no preprocessing: its share is not even loaded here.
         if key.scheme == Scheme::EcdsaSecp256k1.id() {
@@ -336,6 +337,7 @@ impl Node {
                 break;
             }
             if index == loaded.me
+                || without.contains(&c.name)
                 || self.cluster.member(&card_key(c)).is_none()
                 || !self.cluster.is_up(c)
             {

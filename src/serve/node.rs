@@ -406,10 +406,74 @@ impl Node {
         let _slot = self.slot().map_err(|e| ApiError::new(503, "busy", e))?;
         let (scheme, hash, mode) = self.signing_key(key, hash, path.as_deref())?;
         let parties = key.parties().map_err(ApiError::store)?;
+        let attempt = Attempt {
+            key,
+            parties: &parties,
+            scheme,
+            mode,
+            hash,
+            path: &path,
+            request_id,
+        };
+        let first = self.sign_attempt(&attempt, messages.clone(), &[]);
+        // The signers that did not answer or declined are named: where another t of
+        // the key's nodes are up, they sign instead (once).
+        let Err(e) = first else { return first };
+        let retry = matches!(
+            e.code,
+            "timed_out" | "busy" | "policy_refused" | "node_refused" | "node_failed"
+        );
+        let mut without: Vec<String> = match (&e.details["awaited"], &e.details["node"]) {
+            (serde_json::Value::Array(a), _) => a
+                .iter()
+                .filter_map(|n| n.as_str().map(str::to_string))
+                .collect(),
+            (_, serde_json::Value::String(n)) => vec![n.clone()],
+            _ => Vec::new(),
+        };
+        without.retain(|n| *n != self.cluster.me.name);
+        if !retry || without.is_empty() {
+            return Err(e);
+        }
+        super::log(&format!(
+            "request {request_id}: signing again without {} ({})",
+            without.join(", "),
+            e.code
+        ));
+        match self.sign_attempt(&attempt, messages, &without) {
+            Ok(mut signed) => {
+                for s in &mut signed {
+                    s.retried_without = Some(without.clone());
+                }
+                Ok(signed)
+            }
+            // No other t-subset: the first failure says what went wrong.
+            Err(again) if again.code == "not_enough_nodes" => Err(e),
+            Err(again) => Err(again),
+        }
+    }
+
+    /// One try at signing `messages`, leaving out the members named in `without`: FROST
+    /// from the nonce pools where they hold enough, else a session per message.
+    fn sign_attempt(
+        &self,
+        a: &Attempt<'_>,
+        messages: Vec<Vec<u8>>,
+        without: &[String],
+    ) -> Result<Vec<Signed>, ApiError> {
+        let Attempt {
+            key,
+            parties,
+            scheme,
+            mode,
+            hash,
+            path,
+            request_id,
+        } = *a;
         // With approval here, each message gets a session an operator can see and join.
         let fast = match mode {
             policy::Mode::Approval => None,
-            _ => self.sign_fast(key, &messages),
+            _ => self.sign_fast(key, &messages, without),
         };
         match fast {
             Some(Ok(f)) => {
@@ -438,7 +502,10 @@ impl Node {
         }
         messages
             .into_iter()
-            .map(|m| self.sign_full(key, &parties, scheme, m, hash, path.clone(), request_id))
+            .map(|m| {
+                let p = path.clone();
+                self.sign_full(key, &parties, scheme, m, hash, p, request_id, without)
+            })
             .collect()
     }
 
@@ -454,8 +521,9 @@ impl Node {
         hash: Option<HashMode>,
         path: Option<String>,
         request_id: &str,
+        without: &[String],
     ) -> Result<Signed, ApiError> {
-        let signers = self.pick(parties, key.threshold)?;
+        let signers = self.pick_without(parties, key.threshold, without)?;
         if scheme == Scheme::EcdsaSecp256k1
             && super::presig::allowed(hash, path.as_deref())
             && let Some(session) = self.presigs.take(&key.id, &signers)
@@ -604,6 +672,7 @@ impl Node {
                 .collect(),
             mode: mode.into(),
             presignature: None,
+            retried_without: None,
         })
     }
 
@@ -705,6 +774,16 @@ impl Node {
     /// The signers for a new session of a key with `parties` and threshold `t`: this
     /// node first, then members that are up, in key order.
     pub(super) fn pick(&self, parties: &[Card], t: u16) -> Result<Vec<u16>, ApiError> {
+        self.pick_without(parties, t, &[])
+    }
+
+    /// As [`Node::pick`], leaving out the members named in `without`.
+    fn pick_without(
+        &self,
+        parties: &[Card],
+        t: u16,
+        without: &[String],
+    ) -> Result<Vec<u16>, ApiError> {
         let mut chosen = Vec::new();
         let mut down = Vec::new();
         let mut why = Vec::new();
@@ -716,6 +795,8 @@ impl Node {
             }
             let reason = if self.cluster.member(&super::cluster::card_key(c)).is_none() {
                 " (not a cluster member)"
+            } else if without.contains(&c.name) {
+                " (did not sign just now)"
             } else if self.cluster.is_up(c) {
                 chosen.push(index);
                 continue;
@@ -1115,6 +1196,18 @@ impl Node {
     }
 }
 
+/// What a signing request is, for each try at it.
+#[derive(Clone, Copy)]
+struct Attempt<'a> {
+    key: &'a KeyRecord,
+    parties: &'a [Card],
+    scheme: Scheme,
+    mode: policy::Mode,
+    hash: Option<HashMode>,
+    path: &'a Option<String>,
+    request_id: &'a str,
+}
+
 /// A 504 naming the `others` that did not answer (`answered` says who did), or `Ok`.
 pub(super) fn awaited(
     others: &[&Card],
@@ -1243,6 +1336,10 @@ pub struct Signed {
     /// `presigned`: the presigning session whose presignature it spent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub presignature: Option<String>,
+    /// The signers first asked that did not answer or declined, when others signed
+    /// instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retried_without: Option<Vec<String>>,
 }
 
 /// `POST /keys`.
