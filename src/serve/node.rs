@@ -483,7 +483,7 @@ impl Node {
                     .map(|s| {
                         self.signed(
                             key,
-                            &parties,
+                            parties,
                             scheme,
                             s,
                             None,
@@ -504,7 +504,7 @@ impl Node {
             .into_iter()
             .map(|m| {
                 let p = path.clone();
-                self.sign_full(key, &parties, scheme, m, hash, p, request_id, without)
+                self.sign_full(key, parties, scheme, m, hash, p, request_id, without)
             })
             .collect()
     }
