@@ -679,6 +679,22 @@ async fn requests_over_the_in_flight_limit_are_shed_with_503() {
     release.send(()).unwrap();
     holder.join().unwrap();
     assert_eq!(first.await.unwrap().unwrap().status(), StatusCode::OK);
+    // The shed request has its audit row too, with its status.
+    assert_eq!(audit_statuses(&a, &g), vec![503]);
+}
+
+/// The statuses in the audit rows of the request `g` answered.
+fn audit_statuses(a: &Api, g: &Got) -> Vec<u64> {
+    let rid = g.body["meta"]["request_id"].as_str().unwrap();
+    a.node
+        .db()
+        .audit_rows()
+        .unwrap()
+        .iter()
+        .map(|r| serde_json::from_str::<Value>(&r.detail).unwrap())
+        .filter(|d| d["request_id"] == rid)
+        .map(|d| d["status"].as_u64().unwrap())
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -690,6 +706,9 @@ async fn a_request_over_the_time_limit_gets_504_in_the_envelope() {
     failed(&g, 504, "timed_out");
     release.send(()).unwrap();
     holder.join().unwrap();
+    // Exactly one audit row, the 504's: the handler that was stopped wrote none.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(audit_statuses(&a, &g), vec![504]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

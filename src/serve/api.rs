@@ -113,9 +113,15 @@ pub fn router(node: Shared, request_timeout: Duration) -> Router {
         // request that outlasts the timeout: 504. Both in the envelope.
         .layer(
             tower::ServiceBuilder::new()
-                .layer(axum::error_handling::HandleErrorLayer::new(
-                    refused_by_layer,
-                ))
+                .layer(axum::error_handling::HandleErrorLayer::new({
+                    let node = Arc::clone(&node);
+                    move |Extension(rid): Extension<RequestId>,
+                          method: axum::http::Method,
+                          uri: axum::http::Uri,
+                          e: tower::BoxError| {
+                        refused_by_layer(Arc::clone(&node), rid, method, uri, e)
+                    }
+                }))
                 .timeout(request_timeout)
                 .load_shed()
                 .concurrency_limit(max_requests),
@@ -342,7 +348,12 @@ async fn authenticate_and_audit(
         "session": note.session,
         "message_sha256": note.digest,
     });
-    match node.audit.write_async("api", &route, detail).await {
+    // Should the request's time run out while the row is written, the layer that
+    // answers 504 sees that the row is on its way and writes none of its own.
+    lock_set(&node.auditing).insert(rid.clone());
+    let written = node.audit.write_async("api", &route, detail).await;
+    lock_set(&node.auditing).remove(&rid);
+    match written {
         Ok(()) => res,
         // The audit row is the condition for answering: without it, nothing leaves.
         Err(e) => fail(
@@ -380,8 +391,46 @@ async fn blocking<T: Send + 'static>(
         .map_err(ApiError::internal)?
 }
 
-async fn refused_by_layer(Extension(rid): Extension<RequestId>, e: tower::BoxError) -> Response {
-    let err = if e.is::<tower::timeout::error::Elapsed>() {
+fn lock_set(
+    m: &std::sync::Mutex<std::collections::HashSet<String>>,
+) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The answer to a request the timeout or the load shedding stopped, with its audit
+/// row (an API request the handler never finished has none otherwise; the token is
+/// not known here, or not yet checked).
+async fn refused_by_layer(
+    node: Shared,
+    rid: RequestId,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    e: tower::BoxError,
+) -> Response {
+    let err = refusal(e);
+    if uri.path().starts_with("/api/v1/") && !lock_set(&node.auditing).remove(&rid.0) {
+        let detail = serde_json::json!({
+            "request_id": rid.0,
+            "token": null,
+            "status": err.status,
+            "key": null,
+            "session": null,
+            "message_sha256": null,
+        });
+        let route = format!("{method} {}", uri.path());
+        super::metrics::request(&route, err.status, 0.0);
+        if let Err(e) = node.audit.write_async("api", &route, detail).await {
+            return fail(
+                ApiError::internal(format!("the audit row was not written: {e}")),
+                &rid.0,
+            );
+        }
+    }
+    fail(err, &rid.0)
+}
+
+fn refusal(e: tower::BoxError) -> ApiError {
+    if e.is::<tower::timeout::error::Elapsed>() {
         ApiError::new(
             504,
             "timed_out",
@@ -395,8 +444,7 @@ async fn refused_by_layer(Extension(rid): Extension<RequestId>, e: tower::BoxErr
         )
     } else {
         ApiError::internal(e)
-    };
-    fail(err, &rid.0)
+    }
 }
 
 async fn not_found(Extension(rid): Extension<RequestId>) -> Response {

@@ -87,6 +87,8 @@ pub struct Node {
     pub presigs: super::presig::Presigs,
     /// Work started through the API that answers later.
     pub jobs: super::jobs::Jobs,
+    /// Request ids whose audit row is being written (see `api::refused_by_layer`).
+    pub auditing: Mutex<std::collections::HashSet<String>>,
     running: AtomicUsize,
     stopping: AtomicBool,
 }
@@ -132,6 +134,7 @@ impl Node {
             approvals: super::approval::Approvals::default(),
             presigs: super::presig::Presigs::default(),
             jobs: super::jobs::Jobs::default(),
+            auditing: Mutex::default(),
             cluster: Arc::new(Cluster::new(identity.card(), members)),
             home,
             identity,
