@@ -873,7 +873,7 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__bench__subcmd__serve)
-            opts="-q -v -h -V --duration --concurrency --batch --schemes --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            opts="-q -v -h -V --duration --concurrency --batch --schemes --presign-pool --home --json --quiet --verbose --no-input --passphrase-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -893,6 +893,10 @@ _mpc() {
                     ;;
                 --schemes)
                     COMPREPLY=($(compgen -W "eddsa-ed25519 schnorr-secp256k1-tr schnorr-secp256k1 ecdsa-secp256k1" -- "${cur}"))
+                    return 0
+                    ;;
+                --presign-pool)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --home)

@@ -736,10 +736,11 @@ complete -c mpc -n "__fish_mpc_using_subcommand bench; and not __fish_seen_subco
 complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from serve" -l duration -d 'How long each load level runs' -r
 complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from serve" -l concurrency -d 'Client threads, one load level each (comma separated)' -r
 complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from serve" -l batch -d 'Messages per `/sign/batch` request' -r
-complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from serve" -l schemes -d 'The schemes (default: every FROST scheme)' -r -f -a "eddsa-ed25519\t'FROST(Ed25519, SHA-512): RFC 8032 Ed25519 signatures'
+complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from serve" -l schemes -d 'The schemes (default: every FROST scheme; ecdsa-secp256k1 as well on request)' -r -f -a "eddsa-ed25519\t'FROST(Ed25519, SHA-512): RFC 8032 Ed25519 signatures'
 schnorr-secp256k1-tr\t'FROST with BIP340/Taproot: BIP340 Schnorr signatures under the BIP341-tweaked key'
 schnorr-secp256k1\t'FROST(secp256k1, SHA-256) as in RFC 9591'
 ecdsa-secp256k1\t'CGGMP21 threshold ECDSA on secp256k1: low-s ECDSA with a recovery id'"
+complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from serve" -l presign-pool -d 'ECDSA: presignatures each node\'s pool holds before measuring' -r
 complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from serve" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from serve" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from serve" -l json -d 'Print one JSON object on stdout instead of human output'

@@ -940,3 +940,124 @@ async fn sessions_started_through_the_api_are_jobs_to_follow() {
         g.text
     );
 }
+
+/// Members are added by card and fingerprint and removed on this node; the changes
+/// are audited and outlive a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_are_added_by_card_and_fingerprint_removed_and_kept_across_a_restart() {
+    let a = setup(Config::default());
+    let card: Value =
+        serde_json::from_slice(&std::fs::read(&a.world.parties[1].card).unwrap()).unwrap();
+    let fp = mpc::identity::words(
+        &mpc::identity::Card::from_json(card.to_string().as_bytes())
+            .unwrap()
+            .fingerprint(),
+    );
+    let url = "/api/v1/nodes";
+    failed(
+        &a.json(
+            "POST",
+            url,
+            &a.reader,
+            json!({"card": card, "fingerprint": fp}),
+        )
+        .await,
+        403,
+        "forbidden",
+    );
+    // A fingerprint that is not the card's; a card that is not one.
+    let other = mpc::identity::words(&[7u8; 32]);
+    failed(
+        &a.json(
+            "POST",
+            url,
+            &a.admin,
+            json!({"card": card, "fingerprint": other}),
+        )
+        .await,
+        400,
+        "fingerprint_mismatch",
+    );
+    failed(
+        &a.json(
+            "POST",
+            url,
+            &a.admin,
+            json!({"card": {"name": "x"}, "fingerprint": fp}),
+        )
+        .await,
+        400,
+        "bad_request",
+    );
+    // The owner's words, read out in capitals with extra spaces, will do.
+    let spoken = fp.to_uppercase().replace(' ', "   ");
+    let g = a
+        .json(
+            "POST",
+            url,
+            &a.admin,
+            json!({"card": card, "fingerprint": spoken}),
+        )
+        .await;
+    assert_eq!(g.status, StatusCode::CREATED, "{}", g.text);
+    assert_eq!(g.body["data"]["name"], "bob");
+    failed(
+        &a.json(
+            "POST",
+            url,
+            &a.admin,
+            json!({"card": card, "fingerprint": fp}),
+        )
+        .await,
+        409,
+        "already_member",
+    );
+    let g = a.call("GET", url, Some(&a.reader), None).await;
+    assert_eq!(succeeded(&g)["nodes"].as_array().unwrap().len(), 2);
+    // Alice cannot remove herself; nobody removes a stranger.
+    failed(
+        &a.call("DELETE", "/api/v1/nodes/alice", Some(&a.admin), None)
+            .await,
+        409,
+        "cannot_remove_self",
+    );
+    failed(
+        &a.call("DELETE", "/api/v1/nodes/zed", Some(&a.admin), None)
+            .await,
+        404,
+        "node_not_found",
+    );
+    // A restart keeps bob; then bob is removed, and a restart keeps that too.
+    let again = node_for(&a.world, Config::default());
+    let names: Vec<String> = again
+        .cluster
+        .members()
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
+    assert_eq!(names, ["alice", "bob"]);
+    drop(again);
+    let g = a
+        .call("DELETE", "/api/v1/nodes/bob", Some(&a.admin), None)
+        .await;
+    assert_eq!(succeeded(&g)["name"], "bob");
+    let again = node_for(&a.world, Config::default());
+    assert_eq!(again.cluster.members().len(), 1);
+    // Audited.
+    let actions: Vec<String> = a
+        .node
+        .db()
+        .audit_rows()
+        .unwrap()
+        .iter()
+        .map(|r| r.action.clone())
+        .collect();
+    assert!(
+        actions.contains(&"serve.member.add".to_string()),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&"serve.member.remove".to_string()),
+        "{actions:?}"
+    );
+}

@@ -7,6 +7,13 @@
 //! one HTTP/1.1 connection. The library figure, measured in the same run, is the
 //! engine's preprocessed FROST signing with the same key shares (2 signers: nonces,
 //! both shares, aggregate and verify) on as many threads as the machine has cores.
+//!
+//! With `--schemes ecdsa-secp256k1`, the homes get the demo's public Paillier primes
+//! (the homes are temporary and deleted after), the nodes fill presignature pools, and
+//! it measures signing from the pools (one client per node, as many requests as each
+//! pool holds) and whole sessions (requests with an HD path, which never use a
+//! presignature), next to the engine alone in the same run: signing from
+//! presignatures, and a whole signing, all parties in one process.
 
 use super::Ctx;
 use crate::error::{Failure, Result};
@@ -31,9 +38,12 @@ pub struct BenchServeArgs {
     /// Messages per `/sign/batch` request
     #[arg(long, default_value_t = 32)]
     pub batch: usize,
-    /// The schemes (default: every FROST scheme)
+    /// The schemes (default: every FROST scheme; ecdsa-secp256k1 as well on request)
     #[arg(long, value_enum, value_delimiter = ',')]
     pub schemes: Vec<Scheme>,
+    /// ECDSA: presignatures each node's pool holds before measuring
+    #[arg(long, default_value_t = 6)]
+    pub presign_pool: usize,
 }
 
 /// A minimal HTTP/1.1 client on one keep-alive connection (the API's answers carry a
@@ -54,9 +64,22 @@ impl Client {
     }
 
     fn post(&mut self, path: &str, token: &str, body: &Value) -> std::io::Result<(u16, Value)> {
-        let body = body.to_string();
+        self.request("POST", path, token, &body.to_string())
+    }
+
+    fn get(&mut self, path: &str, token: &str) -> std::io::Result<(u16, Value)> {
+        self.request("GET", path, token, "")
+    }
+
+    fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: &str,
+    ) -> std::io::Result<(u16, Value)> {
         let req = format!(
-            "POST {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
             self.host,
             body.len()
         );
@@ -142,11 +165,7 @@ pub fn run(ctx: &Ctx, args: BenchServeArgs) -> Result<()> {
     } else {
         args.schemes.clone()
     };
-    if schemes.contains(&Scheme::EcdsaSecp256k1) {
-        return Err(Failure::input(
-            "bench serve measures the FROST schemes; ECDSA signing in a cluster takes a whole session (see `mpc bench`)",
-        ));
-    }
+    let ecdsa = schemes.contains(&Scheme::EcdsaSecp256k1);
     let p = &ctx.printer;
     let tmp = tempfile::tempdir().map_err(fail("a temporary directory"))?;
     let root = tmp.path();
@@ -183,6 +202,14 @@ pub fn run(ctx: &Ctx, args: BenchServeArgs) -> Result<()> {
             .output()
             .map_err(fail("id"))?)?;
         cards.push(card);
+        if ecdsa {
+            // The demo's public primes: these homes are temporary, and deleted after.
+            let h = crate::store::Home::resolve(Some(home.clone()));
+            let id = h.unlock(&age::secrecy::SecretString::from("bench".to_string()))?;
+            let primes = super::primes::demo_primes()?;
+            let i = cards.len() - 1;
+            h.add_primes(&id, primes[i % primes.len()].as_bytes())?;
+        }
     }
     let cluster = root.join("cluster.json");
     ok(mpc(&homes[0])
@@ -227,6 +254,18 @@ pub fn run(ctx: &Ctx, args: BenchServeArgs) -> Result<()> {
                 "--cluster",
             ])
             .arg(&cluster)
+            .args(if ecdsa {
+                vec![
+                    "--session-timeout".to_string(),
+                    "60s".into(),
+                    "--presign-pool".into(),
+                    args.presign_pool.to_string(),
+                    "--presign-low".into(),
+                    args.presign_pool.to_string(),
+                ]
+            } else {
+                vec!["--presign-pool".to_string(), "0".into()]
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -248,7 +287,7 @@ pub fn run(ctx: &Ctx, args: BenchServeArgs) -> Result<()> {
             let (status, v) = Client::connect(&addrs[0])
                 .and_then(|mut c| {
                     c.post(
-                        "/api/v1/keys",
+                        "/api/v1/keys?wait=10m",
                         &tokens[0],
                         &json!({"scheme": scheme, "threshold": 2}),
                     )
@@ -266,6 +305,42 @@ pub fn run(ctx: &Ctx, args: BenchServeArgs) -> Result<()> {
         };
         let key_id = key["id"].as_str().unwrap_or_default().to_string();
         keys.push((*scheme, key_id.clone(), levels.len()));
+        if *scheme == Scheme::EcdsaSecp256k1 {
+            p.status(format!(
+                "ecdsa-secp256k1: filling each node's pool with {} presignatures",
+                args.presign_pool
+            ));
+            wait_for_pools(&addrs, &tokens, args.presign_pool)?;
+            // One client per node, as many requests as its pool holds: all from the pool.
+            let mut l = load(
+                &addrs,
+                &tokens,
+                &key_id,
+                3,
+                1,
+                Duration::MAX,
+                Some(args.presign_pool),
+                None,
+            )?;
+            l.scheme = scheme.id().into();
+            l.kind = "presigned";
+            levels.push(l);
+            // A whole session each (an HD path never uses a presignature).
+            let mut l = load(
+                &addrs,
+                &tokens,
+                &key_id,
+                1,
+                1,
+                Duration::MAX,
+                Some(3),
+                Some("m/0"),
+            )?;
+            l.scheme = scheme.id().into();
+            l.kind = "full";
+            levels.push(l);
+            continue;
+        }
         // Let the nonce pools fill before measuring.
         std::thread::sleep(Duration::from_secs(3));
         for (kind, batch) in [("single", 1usize), ("batch", args.batch)] {
@@ -278,7 +353,16 @@ pub fn run(ctx: &Ctx, args: BenchServeArgs) -> Result<()> {
                     scheme.id(),
                     args.duration
                 ));
-                let mut l = load(&addrs, &tokens, &key_id, conc, batch, args.duration)?;
+                let mut l = load(
+                    &addrs,
+                    &tokens,
+                    &key_id,
+                    conc,
+                    batch,
+                    args.duration,
+                    None,
+                    None,
+                )?;
                 l.scheme = scheme.id().into();
                 l.kind = kind;
                 levels.push(l);
@@ -290,9 +374,16 @@ pub fn run(ctx: &Ctx, args: BenchServeArgs) -> Result<()> {
     drop(nodes);
     for (i, (scheme, key_id, first)) in keys.iter().enumerate() {
         p.status(format!("{} library", scheme.id()));
-        let library = library_rate(&homes, key_id, *scheme)?;
         let end = keys.get(i + 1).map_or(levels.len(), |k| k.2);
+        let rates = if *scheme == Scheme::EcdsaSecp256k1 {
+            ecdsa_library_rates()?
+        } else {
+            let r = library_rate(&homes, key_id, *scheme)?;
+            (r, r)
+        };
         for l in &mut levels[*first..end] {
+            // A whole ECDSA session is measured against the engine's whole signing.
+            let library = if l.kind == "full" { rates.1 } else { rates.0 };
             l.library_per_sec = library;
             l.ratio = l.signatures_per_sec / library;
         }
@@ -317,7 +408,72 @@ pub fn run(ctx: &Ctx, args: BenchServeArgs) -> Result<()> {
     p.json(&json!({ "levels": levels }))
 }
 
-/// `conc` clients sign for `duration`, spreading over the nodes.
+/// Waits until every node's presignature pool holds `n`.
+fn wait_for_pools(addrs: &[String], tokens: &[String], n: usize) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(900);
+    let names = ["alice", "bob", "carol"];
+    for ((addr, token), name) in addrs.iter().zip(tokens).zip(names) {
+        loop {
+            let (_, v) = Client::connect(addr)
+                .and_then(|mut c| c.get(&format!("/api/v1/nodes/{name}/health"), token))
+                .map_err(fail("health"))?;
+            if v["data"]["own"]["presignature_pool"].as_u64().unwrap_or(0) >= n as u64 {
+                break;
+            }
+            if Instant::now() > deadline {
+                return Err(Failure::internal(format!(
+                    "bench serve: the presignature pool of {name} did not fill: {v}"
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+    Ok(())
+}
+
+/// The engine alone for ECDSA, all parties in one process with the demo's primes:
+/// (signatures per second from presignatures, whole signings per second), 2 signers.
+fn ecdsa_library_rates() -> Result<(f64, f64)> {
+    use crate::engine::cggmp::{self, Primes, simulate};
+    let engine = |e: crate::engine::EngineError| Failure::internal("the engine failed").cause(e);
+    let primes: Vec<Primes> = super::primes::demo_primes()?
+        .iter()
+        .map(|s| serde_json::from_str(s))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|e| Failure::internal("the demo primes do not parse").cause(e))?;
+    let aux = simulate::aux_info(3, primes).map_err(engine)?;
+    let shares = simulate::keygen(2, &aux).map_err(engine)?;
+    let signers = [0u16, 1];
+    let digest: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(b"bench serve").into();
+    let t = Instant::now();
+    let runs = 3;
+    for _ in 0..runs {
+        simulate::sign(&shares, &signers, &digest).map_err(engine)?;
+    }
+    let full = runs as f64 / t.elapsed().as_secs_f64();
+    let presigs: Vec<_> = (0..20)
+        .map(|_| simulate::presign(&shares, &signers).map_err(engine))
+        .collect::<Result<_>>()?;
+    let t = Instant::now();
+    for set in presigs {
+        let partials = set
+            .into_iter()
+            .enumerate()
+            .map(|(i, ps)| {
+                Ok((
+                    i as u16,
+                    cggmp::partial_signature(ps, &digest).map_err(engine)?,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        cggmp::combine(&partials).map_err(engine)?;
+    }
+    Ok((20.0 / t.elapsed().as_secs_f64(), full))
+}
+
+/// `conc` clients sign for `duration` (or `cap` requests each), spreading over the
+/// nodes; `path`: an ECDSA HD path for every request.
+#[allow(clippy::too_many_arguments)]
 fn load(
     addrs: &[String],
     tokens: &[String],
@@ -325,6 +481,8 @@ fn load(
     conc: usize,
     batch: usize,
     duration: Duration,
+    cap: Option<usize>,
+    hd_path: Option<&str>,
 ) -> Result<Level> {
     let start = Instant::now();
     let results: Vec<(Vec<Duration>, usize, usize, usize)> = std::thread::scope(|s| {
@@ -338,13 +496,14 @@ fn load(
                         return (lat, 1, 0, 0);
                     };
                     let mut i = 0u64;
-                    while start.elapsed() < duration {
+                    while start.elapsed() < duration && cap.is_none_or(|n| (i as usize) < n) {
                         i += 1;
                         let (path, body) = if batch == 1 {
-                            (
-                                "/api/v1/sign",
-                                json!({"key_id": key_id, "message": format!("c{c} m{i}")}),
-                            )
+                            let mut b = json!({"key_id": key_id, "message": format!("c{c} m{i}")});
+                            if let Some(p) = hd_path {
+                                b["path"] = json!(p);
+                            }
+                            ("/api/v1/sign", b)
                         } else {
                             let msgs: Vec<String> =
                                 (0..batch).map(|k| format!("c{c} m{i} k{k}")).collect();
@@ -363,7 +522,7 @@ fn load(
                                 } else {
                                     &v["data"]["signatures"][0]["mode"]
                                 };
-                                if mode == "preprocessed" {
+                                if mode == "preprocessed" || mode == "presigned" {
                                     fast += batch;
                                 }
                             }

@@ -392,12 +392,12 @@ fn serve(ctx: &Ctx, a: ServeRunArgs) -> Result<()> {
             "listening": bound.to_string(),
             "url": format!("{scheme}://{bound}"),
             "node": node.cluster.me.name,
-            "members": node.cluster.members.iter().map(|m| &m.name).collect::<Vec<_>>(),
+            "members": node.cluster.members().iter().map(|m| &m.name).collect::<Vec<_>>(),
         }))?;
         log(&format!(
             "node {} serving {} member(s){}",
             node.cluster.me.name,
-            node.cluster.members.len(),
+            node.cluster.members().len(),
             a.relay
                 .as_deref()
                 .map(|r| format!(" over the relay at {r}"))
@@ -447,12 +447,8 @@ fn start_beats(node: &Arc<Node>) {
     std::thread::spawn(move || {
         loop {
             let Some(node) = weak.upgrade() else { return };
-            let others: Vec<&Card> = node
-                .cluster
-                .members
-                .iter()
-                .filter(|m| !node.cluster.is_me(m))
-                .collect();
+            let members = node.cluster.members();
+            let others: Vec<&Card> = members.iter().filter(|m| !node.cluster.is_me(m)).collect();
             let keys = node.db().keys().map(|k| k.len()).unwrap_or(0);
             let _ = node.cluster.send_node(
                 &node.identity,

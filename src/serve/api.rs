@@ -141,8 +141,8 @@ pub fn routes() -> OpenApiRouter<Shared> {
         .routes(routes!(sign))
         .routes(routes!(sign_batch))
         .routes(routes!(verify))
-        .routes(routes!(list_nodes))
-        .routes(routes!(show_node))
+        .routes(routes!(list_nodes, add_node))
+        .routes(routes!(show_node, remove_node))
         .routes(routes!(node_health))
         .routes(routes!(list_sessions, start_session))
         .routes(routes!(show_session))
@@ -1181,7 +1181,7 @@ async fn list_nodes(
     let result = caller.require(Scope::Read).map(|()| {
         let nodes: Vec<NodeInfo> = node
             .cluster
-            .members
+            .members()
             .iter()
             .map(|m| node_info(&node, m))
             .collect();
@@ -1190,8 +1190,70 @@ async fn list_nodes(
     reply(&rid, result)
 }
 
+/// `POST /nodes`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewMember {
+    /// The member's card, as `mpc id --out` writes it.
+    pub card: serde_json::Value,
+    /// Its fingerprint as its owner reads it out (`mpc id`: four words and eight hex
+    /// digits), or the whole fingerprint in hex.
+    pub fingerprint: String,
+}
+
+/// Adds a member (admin) on this node; the other nodes' operators add it on theirs.
+#[utoipa::path(post, path = "/nodes", tag = "nodes", security(("bearer" = [])), request_body = NewMember, responses((status = 201, description = "a member now", body = Envelope<NodeInfo>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
+async fn add_node(
+    State(node): State<Shared>,
+    Extension(rid): Extension<RequestId>,
+    Extension(caller): Extension<Caller>,
+    b: Result<Json<NewMember>, JsonRejection>,
+) -> Reply {
+    let result = async {
+        caller.require(Scope::Admin)?;
+        let req: NewMember = body(b)?;
+        blocking(move || {
+            let card = req.card.to_string();
+            let card = super::members::add(
+                &mut node.db(),
+                &node.cluster,
+                card.as_bytes(),
+                &req.fingerprint,
+            )?;
+            Ok(node_info(&node, &card))
+        })
+        .await
+    }
+    .await;
+    let mut r = reply(&rid, result);
+    if let Ok((status, _)) = &mut r.result {
+        *status = StatusCode::CREATED;
+    }
+    r
+}
+
+/// Removes a member (admin) on this node: its messages are dropped from now on.
+#[utoipa::path(delete, path = "/nodes/{id}", tag = "nodes", security(("bearer" = [])), params(("id" = String, Path, description = "the member's name")), responses((status = 200, description = "no longer a member", body = Envelope<NodeInfo>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
+async fn remove_node(
+    State(node): State<Shared>,
+    Extension(rid): Extension<RequestId>,
+    Extension(caller): Extension<Caller>,
+    Path(name): Path<String>,
+) -> Reply {
+    let result = async {
+        caller.require(Scope::Admin)?;
+        blocking(move || {
+            let card = super::members::remove(&mut node.db(), &node.cluster, &name)?;
+            Ok(node_info(&node, &card))
+        })
+        .await
+    }
+    .await;
+    reply(&rid, result)
+}
+
 fn member(node: &Node, name: &str) -> Result<crate::identity::Card, ApiError> {
-    node.cluster.member_named(name).cloned().ok_or_else(|| {
+    node.cluster.member_named(name).ok_or_else(|| {
         ApiError::new(
             404,
             "node_not_found",

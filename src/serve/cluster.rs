@@ -335,9 +335,9 @@ pub struct Presence {
 pub struct Cluster {
     /// This node's card.
     pub me: Card,
-    /// Every member's card (this node included), in the cluster file's order.
-    pub members: Vec<Card>,
-    keys: Vec<[u8; 32]>,
+    /// Every member's card (this node included), in the cluster file's order, then as
+    /// added (`POST /nodes`).
+    members: std::sync::RwLock<Vec<Card>>,
     bus: Mutex<Option<Arc<Bus>>>,
     inboxes: Mutex<HashMap<[u8; 32], Arc<Inbox>>>,
     pending: Mutex<Early>,
@@ -354,11 +354,9 @@ impl Cluster {
         if !members.iter().any(|c| c.ed25519 == me.ed25519) {
             members.insert(0, me.clone());
         }
-        let keys = members.iter().map(card_key).collect();
         Cluster {
             me,
-            members,
-            keys,
+            members: std::sync::RwLock::new(members),
             bus: Mutex::new(None),
             inboxes: Mutex::new(HashMap::new()),
             pending: Mutex::new(HashMap::new()),
@@ -376,17 +374,52 @@ impl Cluster {
         lock(&self.bus).clone()
     }
 
+    /// The members now (this node included).
+    pub fn members(&self) -> Vec<Card> {
+        self.members
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// The member with key `key`.
-    pub fn member(&self, key: &[u8; 32]) -> Option<&Card> {
-        self.keys
+    pub fn member(&self, key: &[u8; 32]) -> Option<Card> {
+        self.members
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
             .iter()
-            .position(|k| k == key)
-            .map(|i| &self.members[i])
+            .find(|c| card_key(c) == *key)
+            .cloned()
     }
 
     /// The member named `name`.
-    pub fn member_named(&self, name: &str) -> Option<&Card> {
-        self.members.iter().find(|c| c.name == name)
+    pub fn member_named(&self, name: &str) -> Option<Card> {
+        self.members
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .find(|c| c.name == name)
+            .cloned()
+    }
+
+    /// Adds `card` as a member; `Err` when its key or name is a member's already.
+    pub fn add_member(&self, card: Card) -> Result<(), String> {
+        let mut m = self.members.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = m
+            .iter()
+            .find(|c| c.ed25519 == card.ed25519 || c.name == card.name)
+        {
+            return Err(format!("{} is a member already", c.name));
+        }
+        m.push(card);
+        Ok(())
+    }
+
+    /// Removes the member named `name` (never this node); its card, or `None`.
+    pub fn remove_member(&self, name: &str) -> Option<Card> {
+        let mut m = self.members.write().unwrap_or_else(|p| p.into_inner());
+        let i = m.iter().position(|c| c.name == name && !self.is_me(c))?;
+        Some(m.remove(i))
     }
 
     /// Whether `card` is this node.
@@ -500,7 +533,7 @@ impl Cluster {
         from: [u8; 32],
         payload: &[u8],
     ) -> Result<Option<(NodeMsg, Card)>, String> {
-        let Some(sender) = self.member(&from).cloned() else {
+        let Some(sender) = self.member(&from) else {
             return Err(format!(
                 "a payload from {}, which is not a cluster member, was dropped",
                 hex::encode(&from[..8])

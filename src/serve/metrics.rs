@@ -82,7 +82,7 @@ pub fn render(node: &Node) -> String {
     let (own, held) = node.pools.levels();
     let up = node
         .cluster
-        .members
+        .members()
         .iter()
         .filter(|m| node.cluster.is_up(m))
         .count();

@@ -19,6 +19,7 @@ pub mod bus;
 pub mod cluster;
 pub mod fast;
 pub mod jobs;
+pub mod members;
 pub mod metrics;
 pub mod node;
 pub mod policy;

@@ -125,6 +125,8 @@ impl Node {
     ) -> Result<Node, ApiError> {
         let identity = Arc::new(identity);
         let db = home.db().map_err(ApiError::store)?;
+        let cluster = Arc::new(Cluster::new(identity.card(), members));
+        super::members::apply_saved(&db, &cluster).map_err(ApiError::store)?;
         super::metrics::init();
         let audit = super::audit::AuditWriter::start(&home, Arc::clone(&identity))
             .map_err(ApiError::store)?;
@@ -135,7 +137,7 @@ impl Node {
             presigs: super::presig::Presigs::default(),
             jobs: super::jobs::Jobs::default(),
             auditing: Mutex::default(),
-            cluster: Arc::new(Cluster::new(identity.card(), members)),
+            cluster,
             home,
             identity,
             db: Mutex::new(db),
@@ -830,11 +832,11 @@ impl Node {
     pub fn keygen(&self, req: &KeygenRequest) -> Result<Outcome, ApiError> {
         let _slot = self.slot().map_err(|e| ApiError::new(503, "busy", e))?;
         let members: Vec<Card> = match &req.nodes {
-            None => self.cluster.members.clone(),
+            None => self.cluster.members(),
             Some(names) => names
                 .iter()
                 .map(|n| {
-                    self.cluster.member_named(n).cloned().ok_or_else(|| {
+                    self.cluster.member_named(n).ok_or_else(|| {
                         ApiError::new(400, "bad_request", format!("`{n}` is not a cluster member"))
                     })
                 })

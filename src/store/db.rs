@@ -232,6 +232,13 @@ CREATE TABLE key_policies_v6 (
 INSERT INTO key_policies_v6 SELECT key_id, mode, hash_modes, path_prefix, max_per_hour, updated_at FROM key_policies;
 DROP TABLE key_policies;
 ALTER TABLE key_policies_v6 RENAME TO key_policies;
+-- Members a serve node's operators added or removed (`POST /nodes`, `DELETE /nodes/{id}`).
+CREATE TABLE cluster_changes (
+    seq    INTEGER PRIMARY KEY AUTOINCREMENT,
+    action TEXT NOT NULL CHECK (action IN ('add', 'remove')),
+    card   TEXT NOT NULL,
+    at     INTEGER NOT NULL
+);
 -- A key's metadata on this home (a JSON object; `PUT /keys/{id}`).
 CREATE TABLE key_metadata (
     key_id     TEXT PRIMARY KEY REFERENCES keys(id),
