@@ -184,19 +184,7 @@ pub fn run(ctx: &Ctx, args: BenchArgs) -> Result<()> {
         in_process: Some(d),
         e2e: None,
     });
-    let (sig, d) = timed(|| {
-        let partials = presigs
-            .into_iter()
-            .enumerate()
-            .map(|(i, ps)| {
-                Ok((
-                    i as u16,
-                    cggmp::partial_signature(ps, &digest).map_err(engine)?,
-                ))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        cggmp::combine(&partials).map_err(engine)
-    })?;
+    let (sig, d) = timed(|| simulate::sign_presigned(presigs, &digest).map_err(engine))?;
     check(&pk, &digest, &sig)?;
     rows.push(Row {
         what: "signing from presignatures".into(),

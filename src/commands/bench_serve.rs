@@ -434,7 +434,7 @@ fn wait_for_pools(addrs: &[String], tokens: &[String], n: usize) -> Result<()> {
 /// The engine alone for ECDSA, all parties in one process with the demo's primes:
 /// (signatures per second from presignatures, whole signings per second), 2 signers.
 fn ecdsa_library_rates() -> Result<(f64, f64)> {
-    use crate::engine::cggmp::{self, Primes, simulate};
+    use crate::engine::cggmp::{Primes, simulate};
     let engine = |e: crate::engine::EngineError| Failure::internal("the engine failed").cause(e);
     let primes: Vec<Primes> = super::primes::demo_primes()?
         .iter()
@@ -456,17 +456,7 @@ fn ecdsa_library_rates() -> Result<(f64, f64)> {
         .collect::<Result<_>>()?;
     let t = Instant::now();
     for set in presigs {
-        let partials = set
-            .into_iter()
-            .enumerate()
-            .map(|(i, ps)| {
-                Ok((
-                    i as u16,
-                    cggmp::partial_signature(ps, &digest).map_err(engine)?,
-                ))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        cggmp::combine(&partials).map_err(engine)?;
+        simulate::sign_presigned(set, &digest).map_err(engine)?;
     }
     Ok((20.0 / t.elapsed().as_secs_f64(), full))
 }

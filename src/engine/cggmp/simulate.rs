@@ -185,3 +185,16 @@ pub fn presign(
         .collect();
     run(sms)
 }
+
+/// A signature from one presignature per signer: every partial signature, combined.
+pub fn sign_presigned(
+    presigs: Vec<Presignature>,
+    digest: &[u8; 32],
+) -> Result<[u8; 64], EngineError> {
+    let partials = presigs
+        .into_iter()
+        .enumerate()
+        .map(|(i, ps)| Ok((i as u16, partial_signature(ps, digest)?)))
+        .collect::<Result<Vec<_>, EngineError>>()?;
+    combine(&partials)
+}
