@@ -87,6 +87,8 @@ pub struct Node {
     pub presigs: super::presig::Presigs,
     /// Work started through the API that answers later.
     pub jobs: super::jobs::Jobs,
+    /// Permits for CPU-heavy ceremony steps, one per core.
+    pub cores: Permits,
     /// Request ids whose audit row is being written (see `api::refused_by_layer`).
     pub auditing: Mutex<std::collections::HashSet<String>>,
     running: AtomicUsize,
@@ -137,6 +139,7 @@ impl Node {
             presigs: super::presig::Presigs::default(),
             jobs: super::jobs::Jobs::default(),
             auditing: Mutex::default(),
+            cores: Permits::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
             cluster,
             home,
             identity,
@@ -211,6 +214,7 @@ impl Node {
         inbox: &Arc<Inbox>,
     ) -> Result<Outcome, ApiError> {
         let me = self.cluster.me.clone();
+        let plan_is_ecdsa = plan.scheme() == Scheme::EcdsaSecp256k1;
         let others: Vec<(u16, Card)> = plan
             .participants()
             .into_iter()
@@ -244,8 +248,15 @@ impl Node {
                 },
             );
         };
+        // CGGMP21 steps are CPU-heavy (Paillier proofs): as many run at once as there
+        // are cores, whatever the number of sessions; FROST steps are cheap and free.
+        let heavy = plan_is_ecdsa;
         loop {
-            let missing = match c.step() {
+            let stepped = {
+                let _core = heavy.then(|| self.cores.take());
+                c.step()
+            };
+            let missing = match stepped {
                 Ok(Progress::Done(o)) => return Ok(o),
                 Ok(Progress::Waiting { missing, .. }) => missing,
                 Err(e) => {
@@ -1201,6 +1212,45 @@ impl Node {
     }
 }
 
+/// A counting semaphore: `take` waits for a permit, which is given back when dropped.
+pub struct Permits {
+    free: Mutex<usize>,
+    given_back: std::sync::Condvar,
+}
+
+/// A permit of [`Permits`].
+pub struct Permit<'a>(&'a Permits);
+
+impl Permits {
+    /// `n` permits.
+    pub fn new(n: usize) -> Permits {
+        Permits {
+            free: Mutex::new(n.max(1)),
+            given_back: std::sync::Condvar::new(),
+        }
+    }
+
+    /// Waits for a permit.
+    pub fn take(&self) -> Permit<'_> {
+        let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
+        while *free == 0 {
+            free = self
+                .given_back
+                .wait(free)
+                .unwrap_or_else(|p| p.into_inner());
+        }
+        *free -= 1;
+        Permit(self)
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        self.0.given_back.notify_one();
+    }
+}
+
 /// What a signing request is, for each try at it.
 #[derive(Clone, Copy)]
 struct Attempt<'a> {
@@ -1361,4 +1411,36 @@ pub struct KeygenRequest {
     /// The nodes that hold shares, by name (default: every member).
     #[serde(default)]
     pub nodes: Option<Vec<String>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permits_bound_how_many_hold_one_at_once() {
+        let permits = Arc::new(Permits::new(2));
+        let holding = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let threads: Vec<_> = (0..6)
+            .map(|_| {
+                let (p, h, m) = (
+                    Arc::clone(&permits),
+                    Arc::clone(&holding),
+                    Arc::clone(&most),
+                );
+                std::thread::spawn(move || {
+                    let _permit = p.take();
+                    let now = h.fetch_add(1, Ordering::SeqCst) + 1;
+                    m.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(20));
+                    h.fetch_sub(1, Ordering::SeqCst);
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(most.load(Ordering::SeqCst), 2);
+    }
 }
