@@ -3487,7 +3487,7 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__serve)
-            opts="-q -v -h -V --listen --tls-cert --tls-key --insecure-http --relay --cluster --peer --session-timeout --keygen-timeout --approval-timeout --presign-pool --presign-low --max-sessions --rate-limit --max-requests --home --json --quiet --verbose --no-input --passphrase-file --help --version token cluster help"
+            opts="-q -v -h -V --listen --tls-cert --tls-key --insecure-http --relay --cluster --peer --session-timeout --keygen-timeout --approval-timeout --presign-pool --presign-low --prime-pool --max-sessions --rate-limit --max-requests --home --json --quiet --verbose --no-input --passphrase-file --help --version token cluster help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3534,6 +3534,10 @@ _mpc() {
                     return 0
                     ;;
                 --presign-low)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prime-pool)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -31,6 +31,9 @@ impl NodeProc {
                 "127.0.0.1:0",
                 "--relay",
                 relay,
+                // Tests never generate primes.
+                "--prime-pool",
+                "0",
             ])
             .arg("--cluster")
             .arg(cluster)

@@ -249,6 +249,8 @@ pub fn run(ctx: &Ctx, args: BenchServeArgs) -> Result<()> {
                 "127.0.0.1:0",
                 "--rate-limit",
                 "0",
+                "--prime-pool",
+                "0",
                 "--relay",
                 &relay_addr,
                 "--cluster",
@@ -261,7 +263,7 @@ pub fn run(ctx: &Ctx, args: BenchServeArgs) -> Result<()> {
                     "--presign-pool".into(),
                     args.presign_pool.to_string(),
                     "--presign-low".into(),
-                    args.presign_pool.to_string(),
+                    (args.presign_pool / 2).max(1).to_string(),
                 ]
             } else {
                 vec!["--presign-pool".to_string(), "0".into()]
@@ -446,19 +448,16 @@ fn ecdsa_library_rates() -> Result<(f64, f64)> {
     let signers = [0u16, 1];
     let digest: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(b"bench serve").into();
     let t = Instant::now();
-    let runs = 3;
-    for _ in 0..runs {
-        simulate::sign(&shares, &signers, &digest).map_err(engine)?;
-    }
-    let full = runs as f64 / t.elapsed().as_secs_f64();
-    let presigs: Vec<_> = (0..20)
+    simulate::sign(&shares, &signers, &digest).map_err(engine)?;
+    let full = 1.0 / t.elapsed().as_secs_f64();
+    let presigs: Vec<_> = (0..5)
         .map(|_| simulate::presign(&shares, &signers).map_err(engine))
         .collect::<Result<_>>()?;
     let t = Instant::now();
     for set in presigs {
         simulate::sign_presigned(set, &digest).map_err(engine)?;
     }
-    Ok((20.0 / t.elapsed().as_secs_f64(), full))
+    Ok((5.0 / t.elapsed().as_secs_f64(), full))
 }
 
 /// `conc` clients sign for `duration` (or `cap` requests each), spreading over the

@@ -74,6 +74,11 @@ pub struct ServeRunArgs {
     /// Top the presignature pool up when it holds fewer than this
     #[arg(long, default_value_t = 2, value_name = "N")]
     pub presign_low: usize,
+    /// Sets of Paillier primes to keep ready in the home for the aux info of new ECDSA
+    /// party sets, generated in the background (one core for 15 s to a minute or more
+    /// each; 0: never, use `mpc primes`)
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub prime_pool: usize,
     /// Sessions this node runs at once (coordinated and joined); more are refused
     #[arg(long, default_value_t = 256, value_name = "N")]
     pub max_sessions: usize,
@@ -365,6 +370,7 @@ fn serve(ctx: &Ctx, a: ServeRunArgs) -> Result<()> {
         start_beats(&node);
         start_refill(&node);
         start_presigning(&node);
+        start_primes(&node, a.prime_pool);
         bus
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -501,6 +507,37 @@ fn start_presigning(node: &Arc<Node>) {
             node.fill_presignatures();
         }
     });
+}
+
+/// Keeps `target` sets of Paillier primes in the home's pool, one generated at a time.
+fn start_primes(node: &Arc<Node>, target: usize) {
+    if target == 0 {
+        return;
+    }
+    let weak = Arc::downgrade(node);
+    std::thread::Builder::new()
+        .name("mpc-primes".into())
+        .spawn(move || {
+            loop {
+                let Some(node) = weak.upgrade() else { return };
+                if !node.accepting() {
+                    return;
+                }
+                let have = node.home.primes().map(|p| p.len()).unwrap_or(target);
+                if have < target {
+                    log(&format!(
+                        "generating a set of Paillier primes for the pool ({have} of {target} ready)"
+                    ));
+                    match super::primes::add_generated_primes(&node.home, &node.identity) {
+                        Ok(()) => log("a set of Paillier primes is ready"),
+                        Err(e) => log(&format!("cannot add primes to the pool: {e}")),
+                    }
+                }
+                drop(node);
+                std::thread::sleep(Duration::from_secs(10));
+            }
+        })
+        .ok();
 }
 
 async fn shutdown_signal() {

@@ -26,6 +26,20 @@ fn stopped<E>(_: E) -> Result<(), String> {
     Err("the audit writer has stopped".into())
 }
 
+/// Rows on their way to the log.
+#[must_use = "a row counts once it is durable: wait for it"]
+pub struct Pending(Vec<tokio::sync::oneshot::Receiver<Result<(), String>>>);
+
+impl Pending {
+    /// Waits until every row is durable (from a blocking thread).
+    pub fn wait(self) -> Result<(), String> {
+        for w in self.0 {
+            w.blocking_recv().unwrap_or_else(stopped)?;
+        }
+        Ok(())
+    }
+}
+
 /// A handle on the writer thread.
 #[derive(Clone)]
 pub struct AuditWriter {
@@ -108,14 +122,18 @@ impl AuditWriter {
         action: &str,
         rows: Vec<(String, serde_json::Value)>,
     ) -> Result<(), String> {
-        let waiting: Vec<_> = rows
-            .into_iter()
-            .map(|(subject, detail)| self.submit(action, &subject, detail))
-            .collect();
-        for w in waiting {
-            w.blocking_recv().unwrap_or_else(stopped)?;
-        }
-        Ok(())
+        self.submit_all(action, rows).wait()
+    }
+
+    /// Appends rows under one action without waiting: [`Pending::wait`] says when they
+    /// are durable. Rows are committed in the order they are submitted, so a row that
+    /// is durable means every row submitted before it is too.
+    pub fn submit_all(&self, action: &str, rows: Vec<(String, serde_json::Value)>) -> Pending {
+        Pending(
+            rows.into_iter()
+                .map(|(subject, detail)| self.submit(action, &subject, detail))
+                .collect(),
+        )
     }
 
     /// Appends a row and waits until it is durable (from async code).

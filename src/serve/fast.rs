@@ -415,7 +415,10 @@ impl Node {
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut id);
         let sid = hex::encode(id);
         let mine: Vec<u64> = taken[&loaded.me].iter().map(|(i, _)| *i).collect();
-        self.decide_fast(key, messages, &self.cluster.me.clone(), &sid, &mine)
+        // The decision's rows are committed while the shares travel; the signature
+        // leaves only once they are durable (below).
+        let decided = self
+            .decide_fast(key, messages, &self.cluster.me.clone(), &sid, &mine)
             .map_err(|(code, why)| self.refused_here(code, why))?;
         // The nonces are spent whatever happens next.
         let mut own_shares = Vec::with_capacity(messages.len());
@@ -513,6 +516,9 @@ impl Node {
                 })?;
             signatures.push(sig);
         }
+        decided
+            .wait()
+            .map_err(|e| ApiError::internal(format!("the audit row was not written: {e}")))?;
         Ok(FastSigned {
             signatures,
             signers: signers.to_vec(),
@@ -528,7 +534,7 @@ impl Node {
         proposer: &Card,
         request: &str,
         nonces: &[u64],
-    ) -> Result<(), (&'static str, String)> {
+    ) -> Result<super::audit::Pending, (&'static str, String)> {
         // `approval_required` sends the coordinator to a whole session, which an
         // operator can join.
         let (decision, code) = match self.own_policy(&key.id, None, None) {
@@ -562,7 +568,7 @@ impl Node {
                 )
             })
             .collect();
-        self.audit_decision(decision, rows)
+        self.audit_decision_pending(decision, rows)
             .map_err(|why| (code, why))
     }
 
@@ -698,7 +704,10 @@ impl Node {
                 "the request lists another commitment for this node than its nonce's".into(),
             ));
         }
-        self.decide_fast(&key, &messages, coordinator, id, &ids)?;
+        // The share leaves only once the decision is durable.
+        self.decide_fast(&key, &messages, coordinator, id, &ids)?
+            .wait()
+            .map_err(|e| ("storage", e))?;
         let mut shares = Vec::with_capacity(messages.len());
         for (((n, _), list), msg) in nonces.into_iter().zip(&lists).zip(&messages) {
             let share = loaded

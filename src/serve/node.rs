@@ -214,7 +214,9 @@ impl Node {
         inbox: &Arc<Inbox>,
     ) -> Result<Outcome, ApiError> {
         let me = self.cluster.me.clone();
-        let plan_is_ecdsa = plan.scheme() == Scheme::EcdsaSecp256k1;
+        // Signing from a presignature is a few scalar operations: not heavy.
+        let heavy = plan.scheme() == Scheme::EcdsaSecp256k1
+            && !matches!(&*plan, Plan::Sign(p) if matches!(p.presign, Some(Presign::Consume { .. })));
         let others: Vec<(u16, Card)> = plan
             .participants()
             .into_iter()
@@ -250,7 +252,6 @@ impl Node {
         };
         // CGGMP21 steps are CPU-heavy (Paillier proofs): as many run at once as there
         // are cores, whatever the number of sessions; FROST steps are cheap and free.
-        let heavy = plan_is_ecdsa;
         loop {
             let stepped = {
                 let _core = heavy.then(|| self.cores.take());
@@ -374,6 +375,23 @@ impl Node {
         };
         self.audit.write_all(action, rows)?;
         decision
+    }
+
+    /// As [`Node::audit_decision`], without waiting for the rows to be durable: the
+    /// caller waits on what it gets back before anything the decision allows leaves
+    /// the node.
+    pub(super) fn audit_decision_pending(
+        &self,
+        decision: Result<(), String>,
+        rows: Vec<(String, serde_json::Value)>,
+    ) -> Result<super::audit::Pending, String> {
+        let action = if decision.is_ok() {
+            SIGN_ACTION
+        } else {
+            "serve.decline"
+        };
+        let pending = self.audit.submit_all(action, rows);
+        decision.map(|()| pending)
     }
 
     /// Coordinates a signature of `message` with `key` (`POST /sign`).
