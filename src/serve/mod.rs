@@ -11,6 +11,17 @@
 //! What changes from the CLI is where state lives and how messages travel; admission,
 //! the single-use ledger, key records and the audit chain are the CLI's own code
 //! (`ceremony`, `store`).
+//!
+//! Choices that differ from the sketch, deliberately:
+//! - No tower-http. The request id, the body limit (axum's own), the timeout and the
+//!   load shedding (tower) are a few lines each here, and answer in the response
+//!   envelope with the request's audit row, which tower-http's layers would not.
+//! - governor directly, not `tower_governor`: the limit is per token, and the token is
+//!   known only once the auth middleware has checked it; the 429 is in the envelope.
+//! - SQLite: each session opens the home as the CLI does (WAL, `busy_timeout`), the
+//!   API reads through one connection, and every audit row goes through one writer
+//!   thread (`audit`). Sessions still write their own rows (journals, the single-use
+//!   ledger) on their own connections, so there is not a single writer yet.
 
 pub mod api;
 pub mod approval;
