@@ -379,10 +379,7 @@ fn serve(ctx: &Ctx, a: ServeRunArgs) -> Result<()> {
         .build()
         .map_err(|e| Failure::internal("cannot start the HTTP runtime").cause(e))?;
     // A request may wait for approvals and then run its session.
-    let request_timeout = a
-        .keygen_timeout
-        .max(a.session_timeout + a.approval_timeout + a.session_timeout)
-        + Duration::from_secs(5);
+    let request_timeout = node.config.request_budget() + Duration::from_secs(5);
     let result = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
             Failure::input(format!("cannot listen on {addr}"))

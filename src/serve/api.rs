@@ -755,7 +755,7 @@ async fn create_key(
 ) -> Reply {
     let result = async {
         caller.require(Scope::Admin)?;
-        let wait = waiting(q, KEYGEN_WAIT.min(node.config.keygen_timeout))?;
+        let wait = waiting(q, KEYGEN_WAIT)?.min(node.config.request_budget());
         let req = body(b)?;
         blocking(move || run_job(&node, "keygen", wait, 201, move |n| keygen_job(n, &req))).await
     }
@@ -900,7 +900,8 @@ async fn start_session(
     let request_id = rid.0.clone();
     let mut digest = None;
     let result = async {
-        let wait = waiting(q, Duration::ZERO)?;
+        // Answered (202 at the latest) before the request's own time runs out.
+        let wait = waiting(q, Duration::ZERO)?.min(node.config.request_budget());
         let req: SessionRequest = body(b)?;
         match req {
             SessionRequest::Keygen(k) => {

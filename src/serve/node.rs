@@ -46,6 +46,15 @@ pub struct Config {
     pub presign_low: usize,
 }
 
+impl Config {
+    /// The longest a request's own work may take: a key generation, or a signature
+    /// that waits for approvals and then, after one try, for a second set of signers.
+    pub fn request_budget(&self) -> Duration {
+        self.keygen_timeout
+            .max(self.session_timeout * 2 + self.approval_timeout)
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
