@@ -36,6 +36,9 @@ pub struct Presigs {
     own: Mutex<HashMap<PoolKey, VecDeque<String>>>,
     /// One filler at a time.
     filling: Mutex<()>,
+    /// Keys whose last presigning failed, and when: tried again a minute later, not at
+    /// every tick (a member that declines would otherwise be asked twice a second).
+    failed: Mutex<HashMap<String, std::time::Instant>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -141,12 +144,19 @@ impl Node {
             if self.presigs.count(&key.id, &signers) >= low.max(1) {
                 continue;
             }
+            if lock(&self.presigs.failed)
+                .get(&key.id)
+                .is_some_and(|at| at.elapsed() < std::time::Duration::from_secs(60))
+            {
+                continue;
+            }
             while self.presigs.count(&key.id, &signers) < target && self.accepting() {
                 if let Err(e) = self.presign_one(key, &parties, &signers) {
                     super::log(&format!(
-                        "cannot fill the presignature pool of key {}: {e}",
+                        "cannot fill the presignature pool of key {} (trying again in a minute): {e}",
                         key.id
                     ));
+                    lock(&self.presigs.failed).insert(key.id.clone(), std::time::Instant::now());
                     break;
                 }
             }
