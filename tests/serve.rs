@@ -791,6 +791,59 @@ fn policies_belong_to_each_node_and_a_refusal_names_the_node() {
                 .contains("no operator approved")),
         "{decisions:?}"
     );
+
+    // Membership is each node's own: alice removes bob, and signs nothing with him
+    // (the 2-of-2 key has no other pair), while his proposals to her are dropped.
+    let (status, v) = put(
+        &c.url(1, &format!("/keys/{id}")),
+        &c.tokens[1],
+        json!({"policy": {"mode": "auto"}}),
+    );
+    assert_eq!(status, 200, "{v}");
+    let gone = agent()
+        .delete(&c.url(0, "/nodes/bob"))
+        .header("authorization", &format!("Bearer {}", c.tokens[0]))
+        .call()
+        .unwrap()
+        .status()
+        .as_u16();
+    assert_eq!(gone, 200);
+    let (status, v) = c.sign(0, id, "bob is no member of alice's");
+    assert_eq!(status, 503, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a cluster member"),
+        "{v}"
+    );
+    let (status, v) = c.sign(1, id, "alice ignores bob");
+    assert_eq!(status, 504, "{v}");
+    assert_eq!(v["error"]["details"]["awaited"], json!(["alice"]), "{v}");
+    // Bob comes back by his card, confirmed by his fingerprint: they sign again.
+    let card: Value =
+        serde_json::from_slice(&std::fs::read(&c.world.parties[1].card).unwrap()).unwrap();
+    let fingerprint = mpc::identity::words(
+        &mpc::identity::Card::from_json(card.to_string().as_bytes())
+            .unwrap()
+            .fingerprint(),
+    );
+    let (status, v) = call(
+        "POST",
+        &c.url(0, "/nodes"),
+        &c.tokens[0],
+        Some(json!({"card": card, "fingerprint": fingerprint})),
+    );
+    assert_eq!(status, 201, "{v}");
+    c.wait_up(&[0, 1]);
+    let (status, v) = c.sign(0, id, "bob is back among alice's members");
+    assert_eq!(status, 200, "{v}");
+    verified(
+        "eddsa-ed25519",
+        &key,
+        "bob is back among alice's members",
+        &v["data"],
+    );
 }
 
 #[test]
@@ -1041,19 +1094,17 @@ fn ecdsa_keys_are_made_from_the_prime_pools_and_sign_through_the_cluster() {
     }
     // One presignature per node's pool: enough to see the one-round path, without
     // filling the machine with presigning.
-    let c = Cluster::start_with(
-        world,
-        &[
-            "--session-timeout",
-            "30s",
-            "--keygen-timeout",
-            "5m",
-            "--presign-pool",
-            "1",
-            "--presign-low",
-            "1",
-        ],
-    );
+    let extra = [
+        "--session-timeout",
+        "30s",
+        "--keygen-timeout",
+        "5m",
+        "--presign-pool",
+        "1",
+        "--presign-low",
+        "1",
+    ];
+    let mut c = Cluster::start_with(world, &extra);
     let key = c.keygen(2, "ecdsa-secp256k1");
     let id = key["id"].as_str().unwrap();
     assert!(
@@ -1093,6 +1144,23 @@ fn ecdsa_keys_are_made_from_the_prime_pools_and_sign_through_the_cluster() {
         );
         std::thread::sleep(Duration::from_millis(250));
     }
+    // Alice restarts: she finds her presignature again in her home (the pool is in
+    // memory; the presignatures are not), and uses it.
+    c.kill(0);
+    c.nodes[0] = Some(c.start_node(0, &extra));
+    c.wait_up(&[0, 1, 2]);
+    let (_, h) = call("GET", &c.url(0, "/nodes/alice/health"), &c.tokens[0], None);
+    assert_eq!(h["data"]["own"]["presignature_pool"], 1, "{h}");
+    assert!(
+        c.nodes[0]
+            .as_ref()
+            .unwrap()
+            .log_lines()
+            .iter()
+            .any(|l| l.contains("1 presignature(s) of this node's pools found")),
+        "{}",
+        c.logs()
+    );
     let mut spent = Vec::new();
     for (via, message, hash, modes) in [
         (0, "plain text", None, &["presigned"][..]),
