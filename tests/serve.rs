@@ -702,36 +702,29 @@ fn policies_belong_to_each_node_and_a_refusal_names_the_node() {
     assert_eq!(status, 409, "{v}");
     assert_eq!(v["error"]["code"], "not_awaiting_approval");
 
-    // Bob's operator cancels: alice's request fails at once, naming bob.
-    let pending = ask("cancelled by bob's operator");
-    let sid = waiting_on_bob()["id"].as_str().unwrap().to_string();
-    let (status, v) = call(
-        "POST",
-        &c.url(1, &format!("/sessions/{sid}/cancel")),
-        &c.tokens[1],
-        Some(json!({})),
-    );
-    assert_eq!(status, 200, "{v}");
-    let (status, v) = pending.join().unwrap();
-    assert_eq!(status, 409, "{v}");
-    assert_eq!(v["error"]["code"], "cancelled");
-    assert_eq!(v["error"]["details"]["node"], "bob");
-
-    // Alice's operator cancels her running session: her request fails at once, and
-    // bob stops waiting for his operator (alice told him).
-    let pending = ask("cancelled by alice's operator");
-    let sid = waiting_on_bob()["id"].as_str().unwrap().to_string();
-    let (status, v) = call(
-        "POST",
-        &c.url(0, &format!("/sessions/{sid}/cancel")),
-        &c.tokens[0],
-        Some(json!({})),
-    );
-    assert_eq!(status, 200, "{v}");
-    let (status, v) = pending.join().unwrap();
-    assert_eq!(status, 409, "{v}");
-    assert_eq!(v["error"]["code"], "cancelled");
-    assert_eq!(v["error"]["details"]["node"], "alice");
+    // An operator cancels the session on node `p`: alice's request fails at once,
+    // naming that node; the session's id.
+    let cancelled_on = |p: usize, message: &'static str| {
+        let pending = ask(message);
+        let sid = waiting_on_bob()["id"].as_str().unwrap().to_string();
+        let (status, v) = call(
+            "POST",
+            &c.url(p, &format!("/sessions/{sid}/cancel")),
+            &c.tokens[p],
+            Some(json!({})),
+        );
+        assert_eq!(status, 200, "{v}");
+        let (status, v) = pending.join().unwrap();
+        assert_eq!(status, 409, "{v}");
+        assert_eq!(v["error"]["code"], "cancelled");
+        assert_eq!(v["error"]["details"]["node"], c.world.parties[p].name);
+        sid
+    };
+    // Bob's operator refuses the waiting session.
+    cancelled_on(1, "cancelled by bob's operator");
+    // Alice's operator cancels her running session, and bob stops waiting for his
+    // operator (alice told him).
+    let sid = cancelled_on(0, "cancelled by alice's operator");
     let deadline = Instant::now() + Duration::from_secs(3);
     loop {
         let (_, v) = call(
