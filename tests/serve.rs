@@ -1279,7 +1279,7 @@ fn node_messages(
 }
 
 #[test]
-fn a_signer_spends_each_nonce_once_and_only_under_its_own_commitment() {
+fn a_signer_spends_each_nonce_once_under_its_own_commitment_and_a_cheating_signer_is_named() {
     use mpc::serve::cluster::{FastItem, NodeMsg, card_key, encode_node};
     use std::sync::Arc;
     let mut c = Cluster::start(&[]);
@@ -1380,6 +1380,72 @@ fn a_signer_spends_each_nonce_once_and_only_under_its_own_commitment() {
         NodeMsg::Decline { code, .. } => assert_eq!(code, "nonce_unknown"),
         other => panic!("{other:?}"),
     }
+    // Bob as a signer that cheats: he hands alice commitments, and when she asks for
+    // his share he sends a tampered one. Her request fails naming him, and no
+    // signature leaves.
+    let pre = prepared.preprocess(4).unwrap();
+    let items: Vec<(u64, String)> = pre
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (i as u64 + 1, hex::encode(&p.commitment)))
+        .collect();
+    let handed = NodeMsg::Commitments {
+        key_id: id.clone(),
+        fresh: true,
+        items,
+    };
+    bus.post(&[alice], &encode_node(&bob, &handed), false)
+        .unwrap();
+    let (url, token, key_id) = (c.url(0, "/sign"), c.tokens[0].clone(), id.clone());
+    let asked = std::thread::spawn(move || {
+        call(
+            "POST",
+            &url,
+            &token,
+            Some(json!({"key_id": key_id, "message": "bob cheats"})),
+        )
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let (request_id, item) = loop {
+        beat();
+        let asked_bob = node_messages(&rx, Duration::from_millis(200))
+            .into_iter()
+            .find_map(|(from, m)| match m {
+                NodeMsg::FastSign { id, mut items, .. } if from == alice => {
+                    Some((id, items.remove(0)))
+                }
+                _ => None,
+            });
+        if let Some(a) = asked_bob {
+            break a;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "alice never asked bob for a share"
+        );
+    };
+    let list: std::collections::BTreeMap<u16, Vec<u8>> = item
+        .commitments
+        .iter()
+        .map(|(s, _, c)| (*s, hex::decode(c).unwrap()))
+        .collect();
+    let nonce = item.commitments.iter().find(|(s, _, _)| *s == 2).unwrap().1;
+    let nonces = pre.into_iter().nth(nonce as usize - 1).unwrap().nonces;
+    let signed =
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &item.message).unwrap();
+    let mut share = prepared.share(2, nonces, &list, &signed).unwrap();
+    // Still a scalar, no longer his share.
+    share[0] ^= 1;
+    let tampered = NodeMsg::Shares {
+        id: request_id,
+        shares: vec![hex::encode(share)],
+    };
+    bus.post(&[alice], &encode_node(&bob, &tampered), false)
+        .unwrap();
+    let (status, v) = asked.join().unwrap();
+    assert_eq!(status, 502, "{v}");
+    assert_eq!(v["error"]["code"], "peer_misbehaved");
+    assert_eq!(v["error"]["details"]["culprits"], json!(["bob"]), "{v}");
     bus.stop();
 }
 
