@@ -282,7 +282,17 @@ impl Node {
             let stop = if let Some(d) = inbox.declined() {
                 Some(d.error())
             } else if Instant::now() >= deadline {
-                let names: Vec<String> = missing.iter().map(|&i| c.party_label(i)).collect();
+                let labels: Vec<String> = missing.iter().map(|&i| c.party_label(i)).collect();
+                // Node names, as everywhere in the API (and as a retry leaves them out).
+                let names: Vec<String> = missing
+                    .iter()
+                    .map(|&i| {
+                        others
+                            .iter()
+                            .find(|(j, _)| *j == i)
+                            .map_or_else(|| c.party_label(i), |(_, card)| card.name.clone())
+                    })
+                    .collect();
                 let trouble = c.trouble();
                 Some(
                     ApiError::new(
@@ -290,7 +300,7 @@ impl Node {
                         "timed_out",
                         format!(
                             "the session did not finish in time; waiting for {}{}",
-                            names.join(", "),
+                            labels.join(", "),
                             trouble.map(|t| format!(" ({t})")).unwrap_or_default()
                         ),
                     )
