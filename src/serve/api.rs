@@ -350,9 +350,9 @@ async fn authenticate_and_audit(
     });
     // Should the request's time run out while the row is written, the layer that
     // answers 504 sees that the row is on its way and writes none of its own.
-    lock_set(&node.auditing).insert(rid.clone());
+    super::lock(&node.auditing).insert(rid.clone());
     let written = node.audit.write_async("api", &route, detail).await;
-    lock_set(&node.auditing).remove(&rid);
+    super::lock(&node.auditing).remove(&rid);
     match written {
         Ok(()) => res,
         // The audit row is the condition for answering: without it, nothing leaves.
@@ -391,12 +391,6 @@ async fn blocking<T: Send + 'static>(
         .map_err(ApiError::internal)?
 }
 
-fn lock_set(
-    m: &std::sync::Mutex<std::collections::HashSet<String>>,
-) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 /// The answer to a request the timeout or the load shedding stopped, with its audit
 /// row (an API request the handler never finished has none otherwise; the token is
 /// not known here, or not yet checked).
@@ -408,7 +402,7 @@ async fn refused_by_layer(
     e: tower::BoxError,
 ) -> Response {
     let err = refusal(e);
-    if uri.path().starts_with("/api/v1/") && !lock_set(&node.auditing).remove(&rid.0) {
+    if uri.path().starts_with("/api/v1/") && !super::lock(&node.auditing).remove(&rid.0) {
         let detail = serde_json::json!({
             "request_id": rid.0,
             "token": null,

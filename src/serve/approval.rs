@@ -61,9 +61,7 @@ pub struct Approvals {
     waiting: Mutex<HashMap<String, Arc<Wait>>>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
+use super::lock;
 
 impl Approvals {
     /// Waits up to `max` for an operator's answer to `asked`; `Waiting` when none came,

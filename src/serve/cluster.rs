@@ -344,9 +344,7 @@ pub struct Cluster {
     presence: Mutex<HashMap<[u8; 32], Presence>>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
+use super::lock;
 
 impl Cluster {
     /// The cluster of `members` (which should include `me`).

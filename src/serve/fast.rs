@@ -81,9 +81,7 @@ pub struct Pools {
     refilling: Mutex<()>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
+use super::lock;
 
 impl Pools {
     /// How many nonces this node keeps for `coordinator` for `key_id`.

@@ -40,9 +40,7 @@ pub struct Jobs {
     all: Mutex<HashMap<String, Job>>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
+use super::lock;
 
 impl Jobs {
     /// Records a new running job of `kind`; its id.

@@ -128,6 +128,12 @@ impl std::fmt::Display for ApiError {
     }
 }
 
+/// Locks `m`; a lock poisoned by a panicking thread is taken as it is (what it guards
+/// is kept consistent by each holder, and the node goes on).
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// One line in the node's log (stderr), with the time. Callers never pass secrets:
 /// names, session ids, codes and reasons only.
 pub fn log(line: &str) {

@@ -41,9 +41,7 @@ pub struct Presigs {
     failed: Mutex<HashMap<String, std::time::Instant>>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
+use super::lock;
 
 impl Presigs {
     /// Presignatures held in all.
