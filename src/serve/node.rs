@@ -387,12 +387,7 @@ impl Node {
         decision: Result<(), String>,
         rows: Vec<(String, serde_json::Value)>,
     ) -> Result<(), String> {
-        let action = if decision.is_ok() {
-            SIGN_ACTION
-        } else {
-            "serve.decline"
-        };
-        self.audit.write_all(action, rows)?;
+        self.audit.write_all(decision_action(&decision), rows)?;
         decision
     }
 
@@ -404,12 +399,7 @@ impl Node {
         decision: Result<(), String>,
         rows: Vec<(String, serde_json::Value)>,
     ) -> Result<super::audit::Pending, String> {
-        let action = if decision.is_ok() {
-            SIGN_ACTION
-        } else {
-            "serve.decline"
-        };
-        let pending = self.audit.submit_all(action, rows);
+        let pending = self.audit.submit_all(decision_action(&decision), rows);
         decision.map(|()| pending)
     }
 
@@ -446,8 +436,8 @@ impl Node {
         self.sign_messages(key, messages, hash, None, request_id)
     }
 
-    /// FROST from the nonce pools, all messages in one round trip, when they hold
-    /// enough; else a whole signing session per message (and always for ECDSA).
+    /// Signs `messages` (see [`Node::sign_attempt`]); where signers did not answer or
+    /// declined, once more without them.
     fn sign_messages(
         &self,
         key: &KeyRecord,
@@ -468,7 +458,7 @@ impl Node {
             path: &path,
             request_id,
         };
-        let first = self.sign_attempt(&attempt, messages.clone(), &[]);
+        let first = self.sign_attempt(&attempt, &messages, &[]);
         // The signers that did not answer or declined are named: where another t of
         // the key's nodes are up, they sign instead (once).
         let Err(e) = first else { return first };
@@ -493,7 +483,7 @@ impl Node {
             without.join(", "),
             e.code
         ));
-        match self.sign_attempt(&attempt, messages, &without) {
+        match self.sign_attempt(&attempt, &messages, &without) {
             Ok(mut signed) => {
                 for s in &mut signed {
                     s.retried_without = Some(without.clone());
@@ -507,11 +497,12 @@ impl Node {
     }
 
     /// One try at signing `messages`, leaving out the members named in `without`: FROST
-    /// from the nonce pools where they hold enough, else a session per message.
+    /// from the nonce pools, all in one round trip, where they hold enough; else a
+    /// session per message (ECDSA: from a presignature where it can).
     fn sign_attempt(
         &self,
         a: &Attempt<'_>,
-        messages: Vec<Vec<u8>>,
+        messages: &[Vec<u8>],
         without: &[String],
     ) -> Result<Vec<Signed>, ApiError> {
         let Attempt {
@@ -526,7 +517,7 @@ impl Node {
         // With approval here, each message gets a session an operator can see and join.
         let fast = match mode {
             policy::Mode::Approval => None,
-            _ => self.sign_fast(key, &messages, without),
+            _ => self.sign_fast(key, messages, without),
         };
         match fast {
             Some(Ok(f)) => {
@@ -554,7 +545,7 @@ impl Node {
             None => {}
         }
         messages
-            .into_iter()
+            .iter()
             .map(|m| {
                 let p = path.clone();
                 self.sign_full(key, parties, scheme, m, hash, p, request_id, without)
@@ -570,7 +561,7 @@ impl Node {
         key: &KeyRecord,
         parties: &[Card],
         scheme: Scheme,
-        message: Vec<u8>,
+        message: &[u8],
         hash: Option<HashMode>,
         path: Option<String>,
         request_id: &str,
@@ -582,9 +573,9 @@ impl Node {
             && let Some(session) = self.presigs.take(&key.id, &signers)
         {
             let presign = Some(Presign::Consume { session });
-            let (msg, who) = (message.as_slice(), signers.as_slice());
+            let who = signers.as_slice();
             match self.sign_session(
-                key, parties, scheme, msg, hash, None, who, presign, request_id,
+                key, parties, scheme, message, hash, None, who, presign, request_id,
             ) {
                 Ok(s) => return Ok(s),
                 // A signer that cannot use it (it lost it to a rotation, say): a whole
@@ -603,8 +594,10 @@ impl Node {
                 Err(e) => return Err(e),
             }
         }
-        let (msg, who) = (message.as_slice(), signers.as_slice());
-        self.sign_session(key, parties, scheme, msg, hash, path, who, None, request_id)
+        let who = signers.as_slice();
+        self.sign_session(
+            key, parties, scheme, message, hash, path, who, None, request_id,
+        )
     }
 
     /// One signing session of `message` among `signers`, with a presignature role.
@@ -729,7 +722,6 @@ impl Node {
         })
     }
 
-    /// This node's policy refused a request.
     /// This node's refusal (`code` as in a member's `Decline`) as the request's failure.
     pub(super) fn refused_here(&self, code: &str, why: String) -> ApiError {
         super::cluster::Declined {
@@ -925,6 +917,14 @@ impl Node {
         self.coordinate(plan, &others, self.config.keygen_timeout, true)
     }
 
+    /// Drops what this node keeps in memory for `key_id` (its share was refreshed): the
+    /// loaded share, nonces and commitments, and its presignatures (made with the old
+    /// shares).
+    fn forget_key(&self, key_id: &str) {
+        self.pools.forget(key_id);
+        self.presigs.forget(key_id);
+    }
+
     /// `Ok` when every one of `nodes` is up (this node is), else 503 naming the others.
     fn all_up(&self, nodes: &[Card], what: &str) -> Result<(), ApiError> {
         let down: Vec<String> = nodes
@@ -980,8 +980,7 @@ impl Node {
         let others: Vec<&Card> = parties.iter().filter(|c| !self.cluster.is_me(c)).collect();
         let outcome = self.coordinate(plan, &others, self.config.keygen_timeout, true);
         // Whatever happened, the share held in memory may be stale now.
-        self.pools.forget(&key.id);
-        self.presigs.forget(&key.id);
+        self.forget_key(&key.id);
         outcome
     }
 
@@ -1118,7 +1117,7 @@ impl Node {
             let result = node.run_session(plan, deadline, &opened.inbox);
             drop(opened);
             if let Some(key_id) = refreshed {
-                node.pools.forget(&key_id);
+                node.forget_key(&key_id);
             }
             let (ok, detail) = match &result {
                 Ok(o) => (true, o.kind().to_string()),
@@ -1285,6 +1284,15 @@ impl Drop for Permit<'_> {
     fn drop(&mut self) {
         *self.0.free.lock().unwrap_or_else(|p| p.into_inner()) += 1;
         self.0.given_back.notify_one();
+    }
+}
+
+/// The audit action of a signing decision: joined, or declined.
+fn decision_action(decision: &Result<(), String>) -> &'static str {
+    if decision.is_ok() {
+        SIGN_ACTION
+    } else {
+        "serve.decline"
     }
 }
 
