@@ -278,18 +278,22 @@ pub fn terminal(part: &str) -> Result<(u32, String), QrError> {
 
 /// A part as a grayscale PNG, `scale` pixels per module.
 pub fn png(part: &str, scale: u32) -> Result<Vec<u8>, QrError> {
-    let (size, m) = modules(part)?;
-    let img = image::GrayImage::from_fn(size * scale, size * scale, |x, y| {
+    let img = picture(modules(part)?, scale);
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png)
+        .map_err(|e| QrError::Encode(e.to_string()))?;
+    Ok(out.into_inner())
+}
+
+/// Modules (side, row by row) as a black-on-white image, `scale` pixels per module.
+fn picture((size, m): (u32, Vec<bool>), scale: u32) -> image::GrayImage {
+    image::GrayImage::from_fn(size * scale, size * scale, |x, y| {
         Luma([if m[((y / scale) * size + x / scale) as usize] {
             0
         } else {
             255
         }])
-    });
-    let mut out = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Png)
-        .map_err(|e| QrError::Encode(e.to_string()))?;
-    Ok(out.into_inner())
+    })
 }
 
 /// A part as an SVG document.
@@ -306,18 +310,34 @@ pub fn read_image(path: &Path) -> Result<Vec<String>, QrError> {
     let img = image::open(path)
         .map_err(|e| QrError::Image(e.to_string()))?
         .to_luma8();
-    let mut prepared = rqrr::PreparedImage::prepare(img);
-    let mut out = Vec::new();
-    for grid in prepared.detect_grids() {
-        let (_, text) = grid
-            .decode()
-            .map_err(|e| QrError::Image(format!("a QR code does not decode: {e}")))?;
-        out.push(text);
+    scan(img)
+}
+
+/// Every QR code in `img`. What the scanner takes for a code but cannot decode (the
+/// data modules of a real code can look like a finder pattern) is ignored beside a code
+/// that decodes, and named when none does.
+fn scan(img: image::GrayImage) -> Result<Vec<String>, QrError> {
+    // The scanner asserts on some images (a code of one pixel per module): a refusal,
+    // not a crash.
+    let found = std::panic::catch_unwind(move || {
+        let mut prepared = rqrr::PreparedImage::prepare(img);
+        prepared
+            .detect_grids()
+            .into_iter()
+            .map(|g| g.decode().map(|(_, text)| text).map_err(|e| e.to_string()))
+            .collect::<Vec<_>>()
+    })
+    .map_err(|_| {
+        QrError::Image("the QR scanner cannot read this image (too small or distorted?)".into())
+    })?;
+    let (texts, failures): (Vec<_>, Vec<_>) = found.into_iter().partition(Result::is_ok);
+    if !texts.is_empty() {
+        return Ok(texts.into_iter().flatten().collect());
     }
-    if out.is_empty() {
-        return Err(QrError::Image("no QR code found".into()));
+    match failures.into_iter().find_map(Result::err) {
+        Some(e) => Err(QrError::Image(format!("a QR code does not decode: {e}"))),
+        None => Err(QrError::Image("no QR code found".into())),
     }
-    Ok(out)
 }
 
 /// Collects the parts of one stream until the bundle is complete.
@@ -554,5 +574,24 @@ mod tests {
             .save(&blank)
             .unwrap();
         assert!(matches!(read_image(&blank), Err(QrError::Image(m)) if m.contains("no QR code")));
+    }
+
+    /// The CI failure of 2026-12-01: a frame of `mpc qr show` whose data modules the
+    /// scanner also takes for a second code, which does not decode. The real code is
+    /// read; a picture too small for the scanner is refused, not a crash.
+    #[test]
+    fn a_phantom_code_beside_a_real_one_is_ignored_and_a_tiny_picture_refused() {
+        let part = include_str!("../../testdata/qr/misread-part.txt").trim();
+        let mut prepared = rqrr::PreparedImage::prepare(picture(modules(part).unwrap(), 4));
+        let grids = prepared.detect_grids();
+        assert_eq!(grids.len(), 2, "the scanner sees one code only now");
+        assert!(grids.iter().any(|g| g.decode().is_err()));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("part.png");
+        std::fs::write(&path, png(part, 4).unwrap()).unwrap();
+        assert_eq!(read_image(&path).unwrap(), vec![part.to_uppercase()]);
+        let tiny = dir.path().join("tiny.png");
+        std::fs::write(&tiny, png(part, 1).unwrap()).unwrap();
+        assert!(matches!(read_image(&tiny), Err(QrError::Image(m)) if m.contains("cannot read")));
     }
 }
