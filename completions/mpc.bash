@@ -873,7 +873,7 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__bench__subcmd__serve)
-            opts="-q -v -h -V --duration --concurrency --batch --schemes --presign-pool --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            opts="-q -v -h -V --duration --concurrency --batch --schemes --presign-pool --nats --home --json --quiet --verbose --no-input --passphrase-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -896,6 +896,10 @@ _mpc() {
                     return 0
                     ;;
                 --presign-pool)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nats)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2219,7 +2223,7 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__keygen__subcmd__run)
-            opts="-y -q -v -h -V --dir --relay --step --yes --timeout --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            opts="-y -q -v -h -V --dir --relay --nats-creds --step --yes --timeout --home --json --quiet --verbose --no-input --passphrase-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2230,6 +2234,10 @@ _mpc() {
                     return 0
                     ;;
                 --relay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nats-creds)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2749,7 +2757,7 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__presign__subcmd__run)
-            opts="-y -q -v -h -V --dir --relay --step --yes --timeout --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            opts="-y -q -v -h -V --dir --relay --nats-creds --step --yes --timeout --home --json --quiet --verbose --no-input --passphrase-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2760,6 +2768,10 @@ _mpc() {
                     return 0
                     ;;
                 --relay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nats-creds)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3223,7 +3235,7 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__refresh__subcmd__run)
-            opts="-y -q -v -h -V --dir --relay --step --yes --timeout --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            opts="-y -q -v -h -V --dir --relay --nats-creds --step --yes --timeout --home --json --quiet --verbose --no-input --passphrase-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3234,6 +3246,10 @@ _mpc() {
                     return 0
                     ;;
                 --relay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nats-creds)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3431,7 +3447,7 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__repair__subcmd__run)
-            opts="-y -q -v -h -V --dir --relay --step --yes --timeout --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            opts="-y -q -v -h -V --dir --relay --nats-creds --step --yes --timeout --home --json --quiet --verbose --no-input --passphrase-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3442,6 +3458,10 @@ _mpc() {
                     return 0
                     ;;
                 --relay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nats-creds)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3487,7 +3507,7 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__serve)
-            opts="-q -v -h -V --listen --tls-cert --tls-key --insecure-http --relay --cluster --peer --session-timeout --keygen-timeout --approval-timeout --presign-pool --presign-low --prime-pool --max-sessions --rate-limit --max-requests --home --json --quiet --verbose --no-input --passphrase-file --help --version token cluster help"
+            opts="-q -v -h -V --listen --tls-cert --tls-key --insecure-http --relay --nats-creds --cluster --peer --session-timeout --keygen-timeout --approval-timeout --presign-pool --presign-low --prime-pool --max-sessions --rate-limit --max-requests --home --json --quiet --verbose --no-input --passphrase-file --help --version token cluster help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3506,6 +3526,10 @@ _mpc() {
                     return 0
                     ;;
                 --relay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nats-creds)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -4211,7 +4235,7 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__sign__subcmd__run)
-            opts="-y -o -q -v -h -V --dir --relay --step --yes --timeout --out --encoding --ecdsa-format --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            opts="-y -o -q -v -h -V --dir --relay --nats-creds --step --yes --timeout --out --encoding --ecdsa-format --home --json --quiet --verbose --no-input --passphrase-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4222,6 +4246,10 @@ _mpc() {
                     return 0
                     ;;
                 --relay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nats-creds)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -139,7 +139,8 @@ complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcomma
 complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from plan" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from plan" -s V -l version -d 'Print version'
 complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from run" -l dir -d 'The message directory shared with the other parties (a USB stick, a shared folder). With --relay, where downloaded messages are kept [default: HOME/relay/SESSION]' -r -F
-complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from run" -l relay -d 'Exchange messages through an `mpc relay` at HOST:PORT instead of a shared directory' -r
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from run" -l relay -d 'Exchange messages through an `mpc relay` at HOST:PORT, or NATS JetStream at nats://HOST:PORT[,HOST:PORT...], instead of a shared directory' -r
+complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from run" -l nats-creds -d 'With --relay nats://...: the NATS credentials file (user JWT and seed, as `nsc` writes) or a file holding an NKEY user seed' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from run" -l timeout -d 'How long to wait for the other parties without --step' -r
 complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from run" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand keygen; and __fish_seen_subcommand_from run" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
@@ -188,7 +189,8 @@ complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from plan" -s V -l version -d 'Print version'
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from run" -l dir -d 'The message directory shared with the other parties (a USB stick, a shared folder). With --relay, where downloaded messages are kept [default: HOME/relay/SESSION]' -r -F
-complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from run" -l relay -d 'Exchange messages through an `mpc relay` at HOST:PORT instead of a shared directory' -r
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from run" -l relay -d 'Exchange messages through an `mpc relay` at HOST:PORT, or NATS JetStream at nats://HOST:PORT[,HOST:PORT...], instead of a shared directory' -r
+complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from run" -l nats-creds -d 'With --relay nats://...: the NATS credentials file (user JWT and seed, as `nsc` writes) or a file holding an NKEY user seed' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from run" -l timeout -d 'How long to wait for the other parties without --step' -r
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from run" -s o -l out -d 'Write the signature to FILE (default: stdout)' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand sign; and __fish_seen_subcommand_from run" -l encoding -d 'The signature\'s encoding' -r -f -a "hex\t'Lowercase hex'
@@ -384,7 +386,8 @@ complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcomm
 complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from plan" -s h -l help -d 'Print help'
 complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from plan" -s V -l version -d 'Print version'
 complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from run" -l dir -d 'The message directory shared with the other parties (a USB stick, a shared folder). With --relay, where downloaded messages are kept [default: HOME/relay/SESSION]' -r -F
-complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from run" -l relay -d 'Exchange messages through an `mpc relay` at HOST:PORT instead of a shared directory' -r
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from run" -l relay -d 'Exchange messages through an `mpc relay` at HOST:PORT, or NATS JetStream at nats://HOST:PORT[,HOST:PORT...], instead of a shared directory' -r
+complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from run" -l nats-creds -d 'With --relay nats://...: the NATS credentials file (user JWT and seed, as `nsc` writes) or a file holding an NKEY user seed' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from run" -l timeout -d 'How long to wait for the other parties without --step' -r
 complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from run" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand presign; and __fish_seen_subcommand_from run" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
@@ -474,7 +477,8 @@ complete -c mpc -n "__fish_mpc_using_subcommand refresh; and __fish_seen_subcomm
 complete -c mpc -n "__fish_mpc_using_subcommand refresh; and __fish_seen_subcommand_from plan" -s h -l help -d 'Print help'
 complete -c mpc -n "__fish_mpc_using_subcommand refresh; and __fish_seen_subcommand_from plan" -s V -l version -d 'Print version'
 complete -c mpc -n "__fish_mpc_using_subcommand refresh; and __fish_seen_subcommand_from run" -l dir -d 'The message directory shared with the other parties (a USB stick, a shared folder). With --relay, where downloaded messages are kept [default: HOME/relay/SESSION]' -r -F
-complete -c mpc -n "__fish_mpc_using_subcommand refresh; and __fish_seen_subcommand_from run" -l relay -d 'Exchange messages through an `mpc relay` at HOST:PORT instead of a shared directory' -r
+complete -c mpc -n "__fish_mpc_using_subcommand refresh; and __fish_seen_subcommand_from run" -l relay -d 'Exchange messages through an `mpc relay` at HOST:PORT, or NATS JetStream at nats://HOST:PORT[,HOST:PORT...], instead of a shared directory' -r
+complete -c mpc -n "__fish_mpc_using_subcommand refresh; and __fish_seen_subcommand_from run" -l nats-creds -d 'With --relay nats://...: the NATS credentials file (user JWT and seed, as `nsc` writes) or a file holding an NKEY user seed' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand refresh; and __fish_seen_subcommand_from run" -l timeout -d 'How long to wait for the other parties without --step' -r
 complete -c mpc -n "__fish_mpc_using_subcommand refresh; and __fish_seen_subcommand_from run" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand refresh; and __fish_seen_subcommand_from run" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
@@ -514,7 +518,8 @@ complete -c mpc -n "__fish_mpc_using_subcommand repair; and __fish_seen_subcomma
 complete -c mpc -n "__fish_mpc_using_subcommand repair; and __fish_seen_subcommand_from plan" -s h -l help -d 'Print help'
 complete -c mpc -n "__fish_mpc_using_subcommand repair; and __fish_seen_subcommand_from plan" -s V -l version -d 'Print version'
 complete -c mpc -n "__fish_mpc_using_subcommand repair; and __fish_seen_subcommand_from run" -l dir -d 'The message directory shared with the other parties (a USB stick, a shared folder). With --relay, where downloaded messages are kept [default: HOME/relay/SESSION]' -r -F
-complete -c mpc -n "__fish_mpc_using_subcommand repair; and __fish_seen_subcommand_from run" -l relay -d 'Exchange messages through an `mpc relay` at HOST:PORT instead of a shared directory' -r
+complete -c mpc -n "__fish_mpc_using_subcommand repair; and __fish_seen_subcommand_from run" -l relay -d 'Exchange messages through an `mpc relay` at HOST:PORT, or NATS JetStream at nats://HOST:PORT[,HOST:PORT...], instead of a shared directory' -r
+complete -c mpc -n "__fish_mpc_using_subcommand repair; and __fish_seen_subcommand_from run" -l nats-creds -d 'With --relay nats://...: the NATS credentials file (user JWT and seed, as `nsc` writes) or a file holding an NKEY user seed' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand repair; and __fish_seen_subcommand_from run" -l timeout -d 'How long to wait for the other parties without --step' -r
 complete -c mpc -n "__fish_mpc_using_subcommand repair; and __fish_seen_subcommand_from run" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand repair; and __fish_seen_subcommand_from run" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
@@ -609,7 +614,8 @@ complete -c mpc -n "__fish_mpc_using_subcommand relay" -s V -l version -d 'Print
 complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l listen -d 'The HTTP address to listen on (port 0 picks a free port; the address is printed)' -r
 complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l tls-cert -d 'Serve HTTPS with this PEM certificate chain (with --tls-key)' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l tls-key -d 'The PEM private key of --tls-cert' -r -F
-complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l relay -d 'The relay the cluster\'s nodes meet on (node mode of `mpc relay`)' -r
+complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l relay -d 'The bus the cluster\'s nodes meet on: an `mpc relay` (node mode) at HOST:PORT, or NATS JetStream at nats://HOST:PORT[,HOST:PORT...]' -r
+complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l nats-creds -d 'With --relay nats://...: the NATS credentials file (user JWT and seed, as `nsc` writes) or a file holding an NKEY user seed' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l cluster -d 'The cluster file (`mpc serve cluster init`): the members\' cards' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l peer -d 'A member\'s card file (repeatable; with or instead of --cluster)' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l session-timeout -d 'How long a signing session may take before the request fails with 504' -r
@@ -742,6 +748,7 @@ schnorr-secp256k1-tr\t'FROST with BIP340/Taproot: BIP340 Schnorr signatures unde
 schnorr-secp256k1\t'FROST(secp256k1, SHA-256) as in RFC 9591'
 ecdsa-secp256k1\t'CGGMP21 threshold ECDSA on secp256k1: low-s ECDSA with a recovery id'"
 complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from serve" -l presign-pool -d 'ECDSA: presignatures each node\'s pool holds before measuring' -r
+complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from serve" -l nats -d 'Also measure the cluster on this NATS JetStream server (nats://HOST:PORT), after the same measures on the built-in relay' -r
 complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from serve" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from serve" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from serve" -l json -d 'Print one JSON object on stdout instead of human output'

@@ -148,6 +148,8 @@ impl From<crate::store::StoreError> for Failure {
             .cause(e)
             .hint("nothing was changed; wait for the other process to finish, then run this again"),
             e @ S::Db(_) => Failure::internal("storage error").cause(e),
+            e @ S::ClusterLedger(_) => Failure::internal(e.to_string())
+                .hint("nothing was used; run it again once the bus is back"),
             e @ S::NoShare { .. } => Failure::input(e.to_string()),
             S::Corrupt { what, reason } => Failure::internal(what).cause(reason),
             S::CannotSign {

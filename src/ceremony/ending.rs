@@ -14,7 +14,7 @@ use crate::store::vault::Vault;
 /// share) is destroyed. The caller holds the session's lock.
 pub(super) fn end_unfinished(
     vault: &dyn Vault,
-    db: &mut Db,
+    db: &Db,
     plan: &Plan,
     sid: &str,
     (action, state): (&str, &str),
@@ -44,7 +44,7 @@ pub(super) fn end_unfinished(
 /// Abandons this party's unfinished session `sid` (`mpc sessions abandon`): it ends
 /// as aborted, audited as `session.abandon`, and its secret state is destroyed, so its
 /// nonces can never be used. Nothing is decrypted.
-pub fn abandon(vault: &dyn Vault, db: &mut Db, sid: &str) -> Result<()> {
+pub fn abandon(vault: &dyn Vault, db: &Db, sid: &str) -> Result<()> {
     let _lock = vault.lock_session(sid)?;
     let rec = db
         .session(sid)?
@@ -72,7 +72,7 @@ pub fn abandon(vault: &dyn Vault, db: &mut Db, sid: &str) -> Result<()> {
 /// The failure for a plan that expired while its session here was unfinished: the
 /// session is ended (its secret state destroyed) so that no nonce lingers; the caller
 /// holds the session's lock.
-pub(super) fn expire(vault: &dyn Vault, db: &mut Db, plan: &Plan, sid: &str) -> Result<Error> {
+pub(super) fn expire(vault: &dyn Vault, db: &Db, plan: &Plan, sid: &str) -> Result<Error> {
     let at = crate::clock::format_time(plan.expires_at());
     end_unfinished(
         vault,

@@ -255,7 +255,9 @@ impl std::error::Error for Error {}
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Error {
         let kind = match &e {
-            StoreError::Io { .. } | StoreError::Db(_) => ErrorKind::Storage,
+            StoreError::Io { .. } | StoreError::Db(_) | StoreError::ClusterLedger(_) => {
+                ErrorKind::Storage
+            }
             StoreError::Corrupt { .. } => ErrorKind::Bug,
             StoreError::RolledBack(_) | StoreError::Changed(_) | StoreError::CannotSign { .. } => {
                 ErrorKind::Refused

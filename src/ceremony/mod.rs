@@ -109,7 +109,7 @@ impl Ceremony {
         carriers: Vec<Box<dyn Carrier>>,
         confirm: impl FnOnce(&Plan, u16) -> std::result::Result<bool, E>,
     ) -> std::result::Result<Ceremony, E> {
-        let (mut c, new) = Ceremony::prepare(store, identity, plan, carriers)?;
+        let (c, new) = Ceremony::prepare(store, identity, plan, carriers)?;
         if new {
             if !confirm(&c.plan, c.me)? {
                 return Err(Error::rejected("plan not confirmed; nothing was done")
@@ -141,7 +141,7 @@ impl Ceremony {
         let card = identity.card();
         let session = plan.session_id();
         let sid = hex::encode(session);
-        let Store { mut db, vault } = store;
+        let Store { db, vault } = store;
         // What a killed process left: temporary files, journals of ended sessions.
         vault.clean_leftovers(&|id| {
             Ok(!matches!(
@@ -157,7 +157,7 @@ impl Ceremony {
                     (Some(SessionStatus::Complete), Some(me)) => me,
                     (Some(SessionStatus::Running), Some(_)) => {
                         let _lock = vault.lock_session(&sid)?;
-                        return Err(expire(&*vault, &mut db, &plan, &sid)?);
+                        return Err(expire(&*vault, &db, &plan, &sid)?);
                     }
                     _ => return Err(PlanError::Expired(at).into()),
                 }
@@ -257,7 +257,7 @@ impl Ceremony {
             rec = self.record()?; // as the previous holder of the lock left it
             if rec.status == SessionStatus::Running {
                 if crate::clock::now() > self.plan.expires_at() {
-                    return Err(expire(&*self.vault, &mut self.db, &self.plan, &self.sid)?);
+                    return Err(expire(&*self.vault, &self.db, &self.plan, &self.sid)?);
                 }
                 self.reconcile()?;
             }
@@ -322,7 +322,7 @@ impl Ceremony {
         let action = format!("{}.abort", self.plan.kind());
         end_unfinished(
             &*self.vault,
-            &mut self.db,
+            &self.db,
             &self.plan,
             &self.sid,
             (&action, "aborted"),

@@ -105,7 +105,7 @@ fn verify(ctx: &Ctx, args: AuditVerifyArgs) -> Result<()> {
 
 fn head(ctx: &Ctx) -> Result<()> {
     let identity = ctx.unlock()?;
-    let mut db = ctx.home.db()?;
+    let db = ctx.home.db()?;
     let Some(cp) = db.checkpoint(|m| identity.sign(m))? else {
         return Err(Failure::input("the audit log is empty"));
     };

@@ -43,7 +43,7 @@ const ENV: &str = "MPC_BACKUP_PASSPHRASE";
 const FLAG: &str = "--backup-passphrase-file FILE";
 
 /// Runs `mpc keys backup`.
-pub fn create(ctx: &Ctx, db: &mut Db, args: KeysBackupArgs) -> Result<()> {
+pub fn create(ctx: &Ctx, db: &Db, args: KeysBackupArgs) -> Result<()> {
     let key = resolve_key(db, &args.key)?;
     backup::ensure_backupable(&key)?;
     let seal = if args.to.is_empty() {
@@ -90,7 +90,7 @@ pub fn create(ctx: &Ctx, db: &mut Db, args: KeysBackupArgs) -> Result<()> {
 }
 
 /// Runs `mpc keys restore`.
-pub fn restore(ctx: &Ctx, db: &mut Db, args: KeysRestoreArgs) -> Result<()> {
+pub fn restore(ctx: &Ctx, db: &Db, args: KeysRestoreArgs) -> Result<()> {
     let bytes = read_input(&args.file)?;
     let named = |e: crate::lifecycle::Error| {
         Failure::from(e).context(format!("cannot restore {}", args.file.display()))

@@ -14,6 +14,11 @@
 //! pool holds) and whole sessions (requests with an HD path, which never use a
 //! presignature), next to the engine alone in the same run: signing from
 //! presignatures, and a whole signing, all parties in one process.
+//!
+//! With `--nats nats://HOST:PORT`, the same homes then start three nodes on that NATS
+//! JetStream server and every measure runs again, in the same run: the table's `bus`
+//! column tells them apart. The library figures use the keys made on the relay.
+//! `MPC_BENCH_NODE_LOG=FILE` keeps the nodes' logs.
 
 use super::Ctx;
 use crate::error::{Failure, Result};
@@ -44,6 +49,10 @@ pub struct BenchServeArgs {
     /// ECDSA: presignatures each node's pool holds before measuring
     #[arg(long, default_value_t = 6)]
     pub presign_pool: usize,
+    /// Also measure the cluster on this NATS JetStream server (nats://HOST:PORT), after
+    /// the same measures on the built-in relay
+    #[arg(long, value_name = "ADDR")]
+    pub nats: Option<String>,
 }
 
 /// A minimal HTTP/1.1 client on one keep-alive connection (the API's answers carry a
@@ -123,6 +132,7 @@ impl Drop for Proc {
 /// One load level's result.
 #[derive(serde::Serialize)]
 struct Level {
+    bus: &'static str,
     scheme: String,
     kind: &'static str,
     concurrency: usize,
@@ -185,9 +195,98 @@ pub fn run(ctx: &Ctx, args: BenchServeArgs) -> Result<()> {
                 .cause(String::from_utf8_lossy(&out.stderr).trim()))
         }
     };
+    if let Some(n) = &args.nats
+        && !crate::transport::nats::is_nats(n)
+    {
+        return Err(Failure::input(format!("--nats {n}: give nats://HOST:PORT")));
+    }
+    let mut relay = Proc(
+        Command::new(&exe)
+            .args(["--json", "relay", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(fail("the relay"))?,
+    );
+    let relay_addr = first_json(&mut relay.0)?["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let mut buses = vec![("relay", relay_addr)];
+    buses.extend(args.nats.iter().map(|n| ("nats", n.clone())));
+    let mut levels = Vec::new();
+    let mut keys = Vec::new();
+    let mut relay_homes = Vec::new();
+    for (bus, addr) in &buses {
+        p.status(format!("the cluster on the {bus} at {addr}"));
+        let (homes, cluster) = make_homes(&root.join(bus), ecdsa, &mpc, &ok)?;
+        let cluster = Cluster {
+            homes: &homes,
+            file: &cluster,
+            bus: addr,
+            mpc: &mpc,
+            ok: &ok,
+        };
+        let (mut measured, made) = cluster.measure(ctx, &args, &schemes)?;
+        measured.iter_mut().for_each(|l| l.bus = bus);
+        levels.extend(measured);
+        if *bus == "relay" {
+            keys = made;
+            relay_homes = homes;
+        }
+    }
+    drop(relay);
+    // The library alone, once the nodes are gone (their background work would take
+    // CPU from it), with the shares of the keys made on the relay.
+    for (scheme, key_id) in &keys {
+        p.status(format!("{} library", scheme.id()));
+        let rates = if *scheme == Scheme::EcdsaSecp256k1 {
+            ecdsa_library_rates()?
+        } else {
+            let r = library_rate(&relay_homes, key_id, *scheme)?;
+            (r, r)
+        };
+        for l in levels.iter_mut().filter(|l| l.scheme == scheme.id()) {
+            // A whole ECDSA session is measured against the engine's whole signing.
+            let library = if l.kind == "full" { rates.1 } else { rates.0 };
+            l.library_per_sec = library;
+            l.ratio = l.signatures_per_sec / library;
+        }
+    }
+    p.data("| bus | scheme | requests | clients | signatures/s | p50 ms | p99 ms | failed | one round trip | library/s | ratio |");
+    p.data("|---|---|---|---|---|---|---|---|---|---|---|");
+    for l in &levels {
+        p.data(format!(
+            "| {} | {} | {} | {} | {:.0} | {:.1} | {:.1} | {} | {:.0}% | {:.0} | {:.2} |",
+            l.bus,
+            l.scheme,
+            l.kind,
+            l.concurrency,
+            l.signatures_per_sec,
+            l.p50_ms,
+            l.p99_ms,
+            l.failed,
+            l.preprocessed_share * 100.0,
+            l.library_per_sec,
+            l.ratio
+        ));
+    }
+    p.json(&json!({ "levels": levels }))
+}
+
+/// Three fresh homes in `dir` (with the demo's primes for `ecdsa`) and their cluster
+/// file: each bus is measured on homes of its own, so one run's presignatures do not
+/// count in the next one's pools.
+fn make_homes(
+    dir: &Path,
+    ecdsa: bool,
+    mpc: &dyn Fn(&Path) -> Command,
+    ok: &dyn Fn(std::process::Output) -> Result<std::process::Output>,
+) -> Result<(Vec<PathBuf>, PathBuf)> {
+    std::fs::create_dir_all(dir).map_err(fail("a temporary directory"))?;
     let homes: Vec<PathBuf> = ["alice", "bob", "carol"]
         .iter()
-        .map(|n| root.join(n))
+        .map(|n| dir.join(n))
         .collect();
     let mut cards = Vec::new();
     for (home, name) in homes.iter().zip(["alice", "bob", "carol"]) {
@@ -195,7 +294,7 @@ pub fn run(ctx: &Ctx, args: BenchServeArgs) -> Result<()> {
             .args(["-q", "init", "--name", name, "--kdf-log-n", "10"])
             .output()
             .map_err(fail("init"))?)?;
-        let card = root.join(format!("{name}.card"));
+        let card = dir.join(format!("{name}.card"));
         ok(mpc(home)
             .args(["-q", "id", "--out"])
             .arg(&card)
@@ -211,203 +310,203 @@ pub fn run(ctx: &Ctx, args: BenchServeArgs) -> Result<()> {
             h.add_primes(&id, primes[i % primes.len()].as_bytes())?;
         }
     }
-    let cluster = root.join("cluster.json");
+    let cluster = dir.join("cluster.json");
     ok(mpc(&homes[0])
         .args(["-q", "serve", "cluster", "init", "--out"])
         .arg(&cluster)
         .args(&cards)
         .output()
         .map_err(fail("cluster init"))?)?;
-    let mut relay = Proc(
-        Command::new(&exe)
-            .args(["--json", "relay", "--listen", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(fail("the relay"))?,
-    );
-    let relay_addr = first_json(&mut relay.0)?["detail"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let mut tokens = Vec::new();
-    let mut nodes = Vec::new();
-    let mut addrs = Vec::new();
-    for home in &homes {
-        let out = ok(mpc(home)
-            .args(["--json", "serve", "token", "create", "--scope", "admin"])
-            .output()
-            .map_err(fail("token"))?)?;
-        let v: Value = serde_json::from_slice(&out.stdout)
-            .map_err(|e| Failure::internal("token output").cause(e))?;
-        tokens.push(v["token"].as_str().unwrap_or_default().to_string());
-        let mut child = mpc(home)
-            .args([
-                "--json",
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--rate-limit",
-                "0",
-                "--prime-pool",
-                "0",
-                "--relay",
-                &relay_addr,
-                "--cluster",
-            ])
-            .arg(&cluster)
-            .args(if ecdsa {
-                vec![
-                    "--session-timeout".to_string(),
-                    "60s".into(),
-                    "--presign-pool".into(),
-                    args.presign_pool.to_string(),
-                    "--presign-low".into(),
-                    (args.presign_pool / 2).max(1).to_string(),
-                ]
-            } else {
-                vec!["--presign-pool".to_string(), "0".into()]
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(fail("a node"))?;
-        addrs.push(
-            first_json(&mut child)?["listening"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-        );
-        nodes.push(Proc(child));
+    Ok((homes, cluster))
+}
+
+/// Where a node's log goes: the file `MPC_BENCH_NODE_LOG` names (appended to), for
+/// finding out why a level is slow; else nowhere.
+fn node_log() -> Result<Stdio> {
+    match std::env::var_os("MPC_BENCH_NODE_LOG") {
+        Some(f) => std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(f)
+            .map(Stdio::from)
+            .map_err(fail("the node log")),
+        None => Ok(Stdio::null()),
     }
-    // The nodes need a beat or two to see each other.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut levels = Vec::new();
-    let mut keys = Vec::new();
-    for scheme in &schemes {
-        let key = loop {
-            let (status, v) = Client::connect(&addrs[0])
-                .and_then(|mut c| {
-                    c.post(
-                        "/api/v1/keys?wait=10m",
-                        &tokens[0],
-                        &json!({"scheme": scheme, "threshold": 2}),
-                    )
+}
+
+/// A key made for the measures: its scheme and id.
+type KeyMade = (Scheme, String);
+
+/// The three nodes of the benchmark's homes, to be started on one bus.
+struct Cluster<'a> {
+    homes: &'a [PathBuf],
+    /// The cluster file.
+    file: &'a Path,
+    /// The bus's address (a relay, or nats://...).
+    bus: &'a str,
+    mpc: &'a dyn Fn(&Path) -> Command,
+    ok: &'a dyn Fn(std::process::Output) -> Result<std::process::Output>,
+}
+
+impl Cluster<'_> {
+    /// Starts the nodes on the bus, makes a key per scheme and measures every load
+    /// level; stops the nodes. The levels, and the keys made.
+    fn measure(
+        &self,
+        ctx: &Ctx,
+        args: &BenchServeArgs,
+        schemes: &[Scheme],
+    ) -> Result<(Vec<Level>, Vec<KeyMade>)> {
+        let (p, mpc, ok, ecdsa) = (
+            &ctx.printer,
+            self.mpc,
+            self.ok,
+            schemes.contains(&Scheme::EcdsaSecp256k1),
+        );
+        let mut tokens = Vec::new();
+        let mut nodes = Vec::new();
+        let mut addrs = Vec::new();
+        for home in self.homes {
+            let out = ok(mpc(home)
+                .args(["--json", "serve", "token", "create", "--scope", "admin"])
+                .output()
+                .map_err(fail("token"))?)?;
+            let v: Value = serde_json::from_slice(&out.stdout)
+                .map_err(|e| Failure::internal("token output").cause(e))?;
+            tokens.push(v["token"].as_str().unwrap_or_default().to_string());
+            let mut child = mpc(home)
+                .args([
+                    "--json",
+                    "serve",
+                    "--listen",
+                    "127.0.0.1:0",
+                    "--rate-limit",
+                    "0",
+                    "--prime-pool",
+                    "0",
+                    "--relay",
+                    self.bus,
+                    "--cluster",
+                ])
+                .arg(self.file)
+                .args(if ecdsa {
+                    vec![
+                        "--session-timeout".to_string(),
+                        "60s".into(),
+                        "--presign-pool".into(),
+                        args.presign_pool.to_string(),
+                        "--presign-low".into(),
+                        (args.presign_pool / 2).max(1).to_string(),
+                    ]
+                } else {
+                    vec!["--presign-pool".to_string(), "0".into()]
                 })
-                .map_err(fail("keygen"))?;
-            if status == 201 {
-                break v["data"].clone();
-            }
-            if Instant::now() > deadline {
-                return Err(Failure::internal(format!(
-                    "bench serve: keygen answered {status}: {v}"
-                )));
-            }
-            std::thread::sleep(Duration::from_millis(300));
-        };
-        let key_id = key["id"].as_str().unwrap_or_default().to_string();
-        keys.push((*scheme, key_id.clone(), levels.len()));
-        if *scheme == Scheme::EcdsaSecp256k1 {
-            p.status(format!(
-                "ecdsa-secp256k1: filling each node's pool with {} presignatures",
-                args.presign_pool
-            ));
-            wait_for_pools(&addrs, &tokens, args.presign_pool)?;
-            // One client per node, as many requests as its pool holds: all from the pool.
-            let mut l = load(
-                &addrs,
-                &tokens,
-                &key_id,
-                3,
-                1,
-                Duration::MAX,
-                Some(args.presign_pool),
-                None,
-            )?;
-            l.scheme = scheme.id().into();
-            l.kind = "presigned";
-            levels.push(l);
-            // A whole session each (an HD path never uses a presignature).
-            let mut l = load(
-                &addrs,
-                &tokens,
-                &key_id,
-                1,
-                1,
-                Duration::MAX,
-                Some(3),
-                Some("m/0"),
-            )?;
-            l.scheme = scheme.id().into();
-            l.kind = "full";
-            levels.push(l);
-            continue;
+                .stdout(Stdio::piped())
+                .stderr(node_log()?)
+                .spawn()
+                .map_err(fail("a node"))?;
+            addrs.push(
+                first_json(&mut child)?["listening"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            );
+            nodes.push(Proc(child));
         }
-        // Let the nonce pools fill before measuring.
-        std::thread::sleep(Duration::from_secs(3));
-        for (kind, batch) in [("single", 1usize), ("batch", args.batch)] {
-            for &conc in &args.concurrency {
-                if kind == "batch" && conc > 8 {
-                    continue;
+        // The nodes need a beat or two to see each other.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut levels = Vec::new();
+        let mut keys = Vec::new();
+        for scheme in schemes {
+            let key = loop {
+                let (status, v) = Client::connect(&addrs[0])
+                    .and_then(|mut c| {
+                        c.post(
+                            "/api/v1/keys?wait=10m",
+                            &tokens[0],
+                            &json!({"scheme": scheme, "threshold": 2}),
+                        )
+                    })
+                    .map_err(fail("keygen"))?;
+                if status == 201 {
+                    break v["data"].clone();
                 }
+                if Instant::now() > deadline {
+                    return Err(Failure::internal(format!(
+                        "bench serve: keygen answered {status}: {v}"
+                    )));
+                }
+                std::thread::sleep(Duration::from_millis(300));
+            };
+            let key_id = key["id"].as_str().unwrap_or_default().to_string();
+            keys.push((*scheme, key_id.clone()));
+            if *scheme == Scheme::EcdsaSecp256k1 {
                 p.status(format!(
-                    "{} {kind} x{conc} for {:?}",
-                    scheme.id(),
-                    args.duration
+                    "ecdsa-secp256k1: filling each node's pool with {} presignatures",
+                    args.presign_pool
                 ));
+                wait_for_pools(&addrs, &tokens, args.presign_pool)?;
+                // One client per node, as many requests as its pool holds: all from the pool.
                 let mut l = load(
                     &addrs,
                     &tokens,
                     &key_id,
-                    conc,
-                    batch,
-                    args.duration,
-                    None,
+                    3,
+                    1,
+                    Duration::MAX,
+                    Some(args.presign_pool),
                     None,
                 )?;
                 l.scheme = scheme.id().into();
-                l.kind = kind;
+                l.kind = "presigned";
                 levels.push(l);
+                // A whole session each (an HD path never uses a presignature).
+                let mut l = load(
+                    &addrs,
+                    &tokens,
+                    &key_id,
+                    1,
+                    1,
+                    Duration::MAX,
+                    Some(3),
+                    Some("m/0"),
+                )?;
+                l.scheme = scheme.id().into();
+                l.kind = "full";
+                levels.push(l);
+                continue;
+            }
+            // Let the nonce pools fill before measuring.
+            std::thread::sleep(Duration::from_secs(3));
+            for (kind, batch) in [("single", 1usize), ("batch", args.batch)] {
+                for &conc in &args.concurrency {
+                    if kind == "batch" && conc > 8 {
+                        continue;
+                    }
+                    p.status(format!(
+                        "{} {kind} x{conc} for {:?}",
+                        scheme.id(),
+                        args.duration
+                    ));
+                    let mut l = load(
+                        &addrs,
+                        &tokens,
+                        &key_id,
+                        conc,
+                        batch,
+                        args.duration,
+                        None,
+                        None,
+                    )?;
+                    l.scheme = scheme.id().into();
+                    l.kind = kind;
+                    levels.push(l);
+                }
             }
         }
+        drop(nodes);
+        Ok((levels, keys))
     }
-    // The library alone, once the nodes are gone (their background work would take
-    // CPU from it), with the same shares.
-    drop(nodes);
-    for (i, (scheme, key_id, first)) in keys.iter().enumerate() {
-        p.status(format!("{} library", scheme.id()));
-        let end = keys.get(i + 1).map_or(levels.len(), |k| k.2);
-        let rates = if *scheme == Scheme::EcdsaSecp256k1 {
-            ecdsa_library_rates()?
-        } else {
-            let r = library_rate(&homes, key_id, *scheme)?;
-            (r, r)
-        };
-        for l in &mut levels[*first..end] {
-            // A whole ECDSA session is measured against the engine's whole signing.
-            let library = if l.kind == "full" { rates.1 } else { rates.0 };
-            l.library_per_sec = library;
-            l.ratio = l.signatures_per_sec / library;
-        }
-    }
-    p.data("| scheme | requests | clients | signatures/s | p50 ms | p99 ms | failed | one round trip | library/s | ratio |");
-    p.data("|---|---|---|---|---|---|---|---|---|---|");
-    for l in &levels {
-        p.data(format!(
-            "| {} | {} | {} | {:.0} | {:.1} | {:.1} | {} | {:.0}% | {:.0} | {:.2} |",
-            l.scheme,
-            l.kind,
-            l.concurrency,
-            l.signatures_per_sec,
-            l.p50_ms,
-            l.p99_ms,
-            l.failed,
-            l.preprocessed_share * 100.0,
-            l.library_per_sec,
-            l.ratio
-        ));
-    }
-    p.json(&json!({ "levels": levels }))
 }
 
 /// Waits until every node's presignature pool holds `n`.
@@ -544,6 +643,7 @@ fn load(
     let sigs: usize = results.iter().map(|r| r.2).sum();
     let fast: usize = results.iter().map(|r| r.3).sum();
     Ok(Level {
+        bus: "",
         scheme: String::new(),
         kind: "",
         concurrency: conc,
@@ -598,16 +698,24 @@ fn library_rate(homes: &[PathBuf], key_id: &str, scheme: Scheme) -> Result<f64> 
                             (2, pre[1].commitment.clone()),
                         ]
                         .into();
+                        // As the nodes do: each signer reads the list once, and the
+                        // coordinator (1) aggregates with its own package.
                         let mut out = std::collections::BTreeMap::new();
+                        let mut coordinator = None;
                         for ((i, p), k) in [1u16, 2].into_iter().zip(pre).zip(shares) {
-                            match k.share(i, p.nonces, &list, &msg) {
-                                Ok(s) => {
-                                    out.insert(i, s);
-                                }
-                                Err(_) => return n,
-                            }
+                            let Ok(package) = k.package(i, &p, &list, &msg) else {
+                                return n;
+                            };
+                            let Ok(s) = k.share(p.nonces, &package) else {
+                                return n;
+                            };
+                            out.insert(i, s);
+                            coordinator.get_or_insert(package);
                         }
-                        if shares[0].aggregate(&list, &out, &msg).is_err() {
+                        let Some(package) = coordinator else {
+                            return n;
+                        };
+                        if shares[0].aggregate(&package, &out).is_err() {
                             return n;
                         }
                         n += 1;

@@ -35,7 +35,7 @@ pub fn run(ctx: &Ctx, cmd: ContactsCommand) -> Result<()> {
 }
 
 fn add(ctx: &Ctx, args: ContactsAddArgs) -> Result<()> {
-    let mut db = ctx.home.db()?;
+    let db = ctx.home.db()?;
     let own = ctx.home.card()?;
     let mut added = Vec::new();
     for path in &args.cards {

@@ -37,15 +37,15 @@ pub struct DeleteArgs {
 
 /// Runs `mpc delete`.
 pub fn run(ctx: &Ctx, args: DeleteArgs) -> Result<()> {
-    let mut db = ctx.home.db()?;
+    let db = ctx.home.db()?;
     if args.purge {
-        return purge(ctx, &mut db, &args);
+        return purge(ctx, &db, &args);
     }
     let key = resolve_key(&db, args.key.as_deref().unwrap_or_default())?;
     if args.cancel {
         let status = apply_signed(
             ctx,
-            &mut db,
+            &db,
             &key,
             Transition::CancelDeletion,
             args.reason.as_deref(),
@@ -69,7 +69,7 @@ pub fn run(ctx: &Ctx, args: DeleteArgs) -> Result<()> {
     }
     let status = apply_signed(
         ctx,
-        &mut db,
+        &db,
         &key,
         Transition::ScheduleDeletion(at),
         args.reason.as_deref(),
@@ -83,7 +83,7 @@ pub fn run(ctx: &Ctx, args: DeleteArgs) -> Result<()> {
     super::keys::print_status(ctx, &key.id, status, Some(at))
 }
 
-fn purge(ctx: &Ctx, db: &mut crate::store::db::Db, args: &DeleteArgs) -> Result<()> {
+fn purge(ctx: &Ctx, db: &crate::store::db::Db, args: &DeleteArgs) -> Result<()> {
     let t = now();
     let due: Vec<_> = db
         .keys()?

@@ -34,7 +34,7 @@ pub fn run(ctx: &Ctx, args: InitArgs) -> Result<()> {
     }
     let identity = identity?;
     let card = identity.card();
-    let mut db = ctx.home.db()?;
+    let db = ctx.home.db()?;
     let fp = words(&card.fingerprint());
     db.audit(
         "init",

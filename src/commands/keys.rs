@@ -81,7 +81,7 @@ pub enum KeyFormat {
 
 /// Runs `mpc keys ...`.
 pub fn run(ctx: &Ctx, cmd: KeysCommand) -> Result<()> {
-    let mut db = ctx.home.db()?;
+    let db = ctx.home.db()?;
     match cmd {
         KeysCommand::List => list(ctx, &db),
         KeysCommand::Show(a) => show(ctx, &resolve_key(&db, &a.key)?),
@@ -89,8 +89,8 @@ pub fn run(ctx: &Ctx, cmd: KeysCommand) -> Result<()> {
             export(ctx, &resolve_key(&db, &a.key)?, a.format, a.path.as_deref())
         }
         KeysCommand::Address(a) => address(ctx, &resolve_key(&db, &a.key)?, &a),
-        KeysCommand::Backup(a) => super::backup::create(ctx, &mut db, a),
-        KeysCommand::Restore(a) => super::backup::restore(ctx, &mut db, a),
+        KeysCommand::Backup(a) => super::backup::create(ctx, &db, a),
+        KeysCommand::Restore(a) => super::backup::restore(ctx, &db, a),
     }
 }
 
@@ -260,7 +260,7 @@ fn address(ctx: &Ctx, k: &KeyRecord, args: &KeysAddressArgs) -> Result<()> {
 /// new audit head is signed (a checkpoint), so `mpc audit verify` covers it at once.
 pub fn apply_signed(
     ctx: &Ctx,
-    db: &mut crate::store::db::Db,
+    db: &crate::store::db::Db,
     key: &KeyRecord,
     t: crate::lifecycle::Transition,
     reason: Option<&str>,

@@ -73,7 +73,7 @@ pub fn run(ctx: &Ctx, cmd: PrimesCommand) -> Result<()> {
                 })?;
                 ctx.home.add_primes(&identity, bytes.expose())?;
             }
-            let mut db = ctx.home.db()?;
+            let db = ctx.home.db()?;
             db.audit(
                 "primes.import",
                 "",

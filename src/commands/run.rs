@@ -32,9 +32,12 @@ pub struct RunArgs {
     /// With --relay, where downloaded messages are kept [default: HOME/relay/SESSION]
     #[arg(long, value_name = "DIR", required_unless_present = "relay")]
     pub dir: Option<PathBuf>,
-    /// Exchange messages through an `mpc relay` at HOST:PORT instead of a shared directory
-    #[arg(long, value_name = "HOST:PORT")]
+    /// Exchange messages through an `mpc relay` at HOST:PORT, or NATS JetStream at nats://HOST:PORT[,HOST:PORT...], instead of a shared directory
+    #[arg(long, value_name = "ADDR")]
     pub relay: Option<String>,
+    /// With --relay nats://...: the NATS credentials file (user JWT and seed, as `nsc` writes) or a file holding an NKEY user seed
+    #[arg(long, value_name = "FILE", env = "MPC_NATS_CREDS")]
+    pub nats_creds: Option<PathBuf>,
     /// Do what can be done now, then exit (4 if still waiting); run again after copying files
     #[arg(long)]
     pub step: bool,
@@ -110,14 +113,25 @@ pub fn run_ceremony(ctx: &Ctx, args: &RunArgs, kind: &str) -> Result<Ran> {
     let session_id = plan.session_id();
     let dir = message_dir(ctx, args, &session_id)?;
     let mut carriers = vec![dir_carrier(&dir)?];
+    let creds = crate::transport::nats::Credentials::for_bus(
+        args.relay.as_deref(),
+        args.nats_creds.clone(),
+    )
+    .map_err(Failure::input)?;
     if let (Some(addr), Some(me)) = (args.relay.as_deref(), plan.index_of(&identity.card())) {
-        let members = plan
-            .parties()
-            .iter()
-            .map(|card| Ok(card.verifying_key()?.to_bytes()))
-            .collect::<Result<Vec<_>>>()?;
-        let client = RelayClient::new(addr, session_id, me, members);
-        carriers.push(Box::new(RelayCarrier::new(client, identity.clone())));
+        if crate::transport::nats::is_nats(addr) {
+            let carrier = crate::transport::nats::NatsCarrier::new(addr, creds, session_id, me)
+                .map_err(Failure::input)?;
+            carriers.push(Box::new(carrier));
+        } else {
+            let members = plan
+                .parties()
+                .iter()
+                .map(|card| Ok(card.verifying_key()?.to_bytes()))
+                .collect::<Result<Vec<_>>>()?;
+            let client = RelayClient::new(addr, session_id, me, members);
+            carriers.push(Box::new(RelayCarrier::new(client, identity.clone())));
+        }
     }
     let mut c = Ceremony::open(
         Store::home(&ctx.home)?,

@@ -47,9 +47,12 @@ pub struct ServeRunArgs {
     /// in clear; give --tls-cert and --tls-key instead)
     #[arg(long, conflicts_with = "tls_cert")]
     pub insecure_http: bool,
-    /// The relay the cluster's nodes meet on (node mode of `mpc relay`)
-    #[arg(long, value_name = "HOST:PORT")]
+    /// The bus the cluster's nodes meet on: an `mpc relay` (node mode) at HOST:PORT, or NATS JetStream at nats://HOST:PORT[,HOST:PORT...]
+    #[arg(long, value_name = "ADDR")]
     pub relay: Option<String>,
+    /// With --relay nats://...: the NATS credentials file (user JWT and seed, as `nsc` writes) or a file holding an NKEY user seed
+    #[arg(long, value_name = "FILE", env = "MPC_NATS_CREDS")]
+    pub nats_creds: Option<PathBuf>,
     /// The cluster file (`mpc serve cluster init`): the members' cards
     #[arg(long, value_name = "FILE")]
     pub cluster: Option<PathBuf>,
@@ -224,7 +227,7 @@ fn cluster_init(ctx: &Ctx, a: ClusterInitArgs) -> Result<()> {
 fn token_create(ctx: &Ctx, a: TokenCreateArgs) -> Result<()> {
     // Whoever can make tokens can sign through a running node: it takes the passphrase.
     ctx.unlock()?;
-    let mut db = ctx.home.db()?;
+    let db = ctx.home.db()?;
     for k in &a.keys {
         if db.key(k)?.is_none() {
             return Err(Failure::input(format!("no key {k} in this home"))
@@ -232,7 +235,7 @@ fn token_create(ctx: &Ctx, a: TokenCreateArgs) -> Result<()> {
         }
     }
     let keys = (!a.keys.is_empty()).then_some(a.keys);
-    let (rec, token) = tokens::create(&mut db, &a.name, a.scope, keys, a.expires)?;
+    let (rec, token) = tokens::create(&db, &a.name, a.scope, keys, a.expires)?;
     ctx.printer.status(format!(
         "token {} ({}, scope {}): shown once; only its hash is kept",
         rec.id,
@@ -279,7 +282,7 @@ fn token_list(ctx: &Ctx) -> Result<()> {
 
 fn token_revoke(ctx: &Ctx, a: TokenRevokeArgs) -> Result<()> {
     ctx.unlock()?;
-    let rec = tokens::revoke(&mut ctx.home.db()?, &a.id)?.ok_or_else(|| {
+    let rec = tokens::revoke(&ctx.home.db()?, &a.id)?.ok_or_else(|| {
         Failure::input(format!("no single token matches `{}`", a.id))
             .hint("`mpc serve token list` shows the ids; give at least 4 digits")
     })?;
@@ -331,10 +334,13 @@ fn serve(ctx: &Ctx, a: ServeRunArgs) -> Result<()> {
         ))
         .hint("give --tls-cert and --tls-key, or pass --insecure-http on a network you trust"));
     }
+    let creds =
+        crate::transport::nats::Credentials::for_bus(a.relay.as_deref(), a.nats_creds.clone())
+            .map_err(Failure::input)?;
     let members = members(&a)?;
     if a.relay.is_none() && !members.is_empty() {
         return Err(Failure::input(
-            "a cluster needs a bus: give --relay HOST:PORT",
+            "a cluster needs a bus: give --relay HOST:PORT (an `mpc relay`) or --relay nats://HOST:PORT",
         ));
     }
     let identity = ctx.unlock()?;
@@ -352,27 +358,37 @@ fn serve(ctx: &Ctx, a: ServeRunArgs) -> Result<()> {
         Node::new(ctx.home.clone(), identity, members, config)
             .map_err(|e| Failure::internal("cannot start the node").cause(e.message))?,
     );
-    let bus = a.relay.as_deref().map(|relay| {
-        let weak = Arc::downgrade(&node);
-        let bus = Bus::start(
-            relay,
-            Arc::clone(&node.identity),
-            Arc::new(move |from, payload| {
-                let Some(node) = weak.upgrade() else { return };
-                match node.cluster.receive(from, &payload) {
-                    Ok(Some((msg, sender))) => node.on_message(msg, sender),
-                    Ok(None) => {}
-                    Err(why) => log(&why),
-                }
-            }),
-        );
-        node.cluster.attach(Arc::clone(&bus));
-        start_beats(&node);
-        start_refill(&node);
-        start_presigning(&node);
-        start_primes(&node, a.prime_pool);
-        bus
-    });
+    let bus = a
+        .relay
+        .as_deref()
+        .map(|relay| {
+            let weak = Arc::downgrade(&node);
+            let bus = Bus::start(
+                relay,
+                creds.clone(),
+                Arc::clone(&node.identity),
+                Arc::new(move |from, payload| {
+                    let Some(node) = weak.upgrade() else { return };
+                    match node.cluster.receive(from, &payload) {
+                        Ok(Some((msg, sender))) => node.on_message(msg, sender),
+                        Ok(None) => {}
+                        Err(why) => log(&why),
+                    }
+                }),
+            )
+            .map_err(|e| Failure::input(format!("cannot use the bus at {relay}")).cause(e))?;
+            let bus = Arc::new(bus);
+            if let Some(ledger) = bus.single_use() {
+                node.db().share_single_use(ledger);
+            }
+            node.cluster.attach(Arc::clone(&bus));
+            start_beats(&node);
+            start_refill(&node);
+            start_presigning(&node);
+            start_primes(&node, a.prime_pool);
+            Ok::<_, Failure>(bus)
+        })
+        .transpose()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("mpc-http")
@@ -403,7 +419,7 @@ fn serve(ctx: &Ctx, a: ServeRunArgs) -> Result<()> {
             node.cluster.members().len(),
             a.relay
                 .as_deref()
-                .map(|r| format!(" over the relay at {r}"))
+                .map(|r| format!(" over the bus at {r}"))
                 .unwrap_or_default()
         ));
         let app = api::router(Arc::clone(&node), request_timeout);

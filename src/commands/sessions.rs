@@ -114,7 +114,7 @@ fn abandon(ctx: &Ctx, args: SessionsAbandonArgs) -> Result<()> {
         ))
         .hint("`mpc sessions list` shows the unfinished sessions"));
     }
-    let mut db = ctx.home.db()?;
+    let db = ctx.home.db()?;
     let matches = db.sessions_matching(&prefix, false)?;
     let rec = match matches.as_slice() {
         [one] => one.clone(),
@@ -145,7 +145,7 @@ fn abandon(ctx: &Ctx, args: SessionsAbandonArgs) -> Result<()> {
         return Err(Failure::input("not abandoned; nothing was changed"));
     }
     let identity = ctx.unlock()?;
-    crate::ceremony::abandon(&ctx.home, &mut db, &rec.id)?;
+    crate::ceremony::abandon(&ctx.home, &db, &rec.id)?;
     db.checkpoint(|m| identity.sign(m))?;
     ctx.printer.status(format!(
         "session {} abandoned; its secret state is destroyed",

@@ -17,15 +17,9 @@ pub struct SuspendArgs {
 
 /// Runs `mpc suspend`.
 pub fn run(ctx: &Ctx, args: SuspendArgs) -> Result<()> {
-    let mut db = ctx.home.db()?;
+    let db = ctx.home.db()?;
     let key = resolve_key(&db, &args.key)?;
-    let status = apply_signed(
-        ctx,
-        &mut db,
-        &key,
-        Transition::Suspend,
-        args.reason.as_deref(),
-    )?;
+    let status = apply_signed(ctx, &db, &key, Transition::Suspend, args.reason.as_deref())?;
     ctx.printer.status(format!(
         "key {} suspended: your share will not sign until `mpc resume {}`",
         key.id, key.id

@@ -148,7 +148,7 @@ pub struct Restored {
 pub fn restore(
     home: &Home,
     identity: &Identity,
-    db: &mut Db,
+    db: &Db,
     bytes: &[u8],
     passphrase: Option<SecretString>,
     extra: &[age::x25519::Identity],

@@ -152,12 +152,7 @@ impl Transition {
 }
 
 /// Applies `t` to `key` if its status allows, and records it in the audit log.
-pub fn apply(
-    db: &mut Db,
-    key: &KeyRecord,
-    t: Transition,
-    reason: Option<&str>,
-) -> Result<KeyStatus> {
+pub fn apply(db: &Db, key: &KeyRecord, t: Transition, reason: Option<&str>) -> Result<KeyStatus> {
     use KeyStatus::*;
     let id = &key.id;
     let (status, delete_after) = match (t, key.status) {
@@ -189,7 +184,7 @@ pub fn apply(
 
 /// Destroys this party's share of `key` (and its unused presignatures), which must be
 /// pending deletion with its date passed, and marks it deleted. The metadata stays.
-pub fn destroy(home: &Home, db: &mut Db, key: &KeyRecord, now: u64) -> Result<Vec<String>> {
+pub fn destroy(home: &Home, db: &Db, key: &KeyRecord, now: u64) -> Result<Vec<String>> {
     match (key.status, key.delete_after) {
         (KeyStatus::PendingDeletion, Some(at)) if at <= now => {}
         (KeyStatus::PendingDeletion, Some(at)) => {

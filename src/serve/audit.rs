@@ -1,4 +1,4 @@
-//! The node's audit writer: one thread with its own database connection appends the
+//! The node's audit writer: one thread, on the node's one database connection, appends the
 //! rows of every request and session decision, many per transaction (group commit),
 //! and answers each caller once its row is durable. A caller that needs the row
 //! before it goes on (a signature is not returned, a share is not sent, before its
@@ -6,7 +6,7 @@
 //! CLI writes, with a signed checkpoint at least every second while rows arrive.
 
 use crate::identity::Identity;
-use crate::store::{Home, StoreError};
+use crate::store::db::Db;
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -47,9 +47,8 @@ pub struct AuditWriter {
 }
 
 impl AuditWriter {
-    /// Starts the writer for `home`, signing checkpoints as `identity`.
-    pub fn start(home: &Home, identity: Arc<Identity>) -> Result<AuditWriter, StoreError> {
-        let mut db = home.db()?;
+    /// Starts the writer on the node's database `db`, signing checkpoints as `identity`.
+    pub fn start(db: Db, identity: Arc<Identity>) -> std::io::Result<AuditWriter> {
         let (tx, rx) = mpsc::channel::<Row>();
         std::thread::Builder::new()
             .name("mpc-audit".into())
@@ -78,10 +77,6 @@ impl AuditWriter {
                 }
                 // Every handle is gone: sign the head once more.
                 let _ = db.checkpoint(|m| identity.sign(m));
-            })
-            .map_err(|e| StoreError::Io {
-                path: home.db_path(),
-                source: e,
             })?;
         Ok(AuditWriter { tx })
     }

@@ -1,8 +1,15 @@
-//! A serve node's link to the bus (the relay in node mode, see `relay::node`): one
-//! connection, authenticated once, carrying every session's messages, pushed as they
-//! arrive. A background thread keeps it connected and hands each pushed payload to the
-//! node; when the link drops it reconnects (with backoff) and bumps
-//! [`Bus::generation`], so carriers send again what the relay may have lost.
+//! A serve node's link to the bus: one link carrying every session's messages, pushed
+//! to the node as they arrive, on one of two buses:
+//! - the relay in node mode (`relay::node`, [`RelayLink`] here): one connection,
+//!   authenticated once; a background thread keeps it connected, and when it drops it
+//!   reconnects (with backoff) and bumps [`Bus::generation`], so carriers send again what
+//!   the relay may have lost;
+//! - NATS JetStream ([`nats::NatsLink`]): a durable consumer per node, presence in a KV
+//!   bucket with a TTL, and a cluster-wide single-use ledger (module doc there).
+//!
+//! Either way the bus is untrusted: what it pushes is checked by the node as from a file.
+
+pub mod nats;
 
 use crate::identity::Identity;
 use crate::transport::wire::{self, Kind};
@@ -21,8 +28,94 @@ pub const MAX_PAYLOAD: usize = 4 << 20;
 /// What receives pushed payloads: the sender's claimed key (unverified) and the bytes.
 pub type OnPush = Arc<dyn Fn([u8; 32], Vec<u8>) + Send + Sync>;
 
-/// The link.
+/// The bus, as a node sees it.
 pub struct Bus {
+    link: Link,
+}
+
+enum Link {
+    Relay(Arc<RelayLink>),
+    Nats(Arc<nats::NatsLink>),
+}
+
+impl Bus {
+    /// Connects to the bus at `addr` (an `mpc relay` at HOST:PORT, or nats://...) as
+    /// `identity`, in the background, and keeps the link up until [`Bus::stop`].
+    pub fn start(
+        addr: &str,
+        creds: crate::transport::nats::Credentials,
+        identity: Arc<Identity>,
+        on_push: OnPush,
+    ) -> Result<Bus, String> {
+        let link = if crate::transport::nats::is_nats(addr) {
+            Link::Nats(nats::NatsLink::start(addr, creds, &identity, on_push)?)
+        } else {
+            Link::Relay(RelayLink::start(addr, identity, on_push))
+        };
+        Ok(Bus { link })
+    }
+
+    /// The bus's address.
+    pub fn addr(&self) -> &str {
+        match &self.link {
+            Link::Relay(l) => &l.addr,
+            Link::Nats(l) => l.addr(),
+        }
+    }
+
+    /// Whether the link is up now.
+    pub fn connected(&self) -> bool {
+        match &self.link {
+            Link::Relay(l) => l.connected.load(Ordering::SeqCst),
+            Link::Nats(l) => l.connected(),
+        }
+    }
+
+    /// Counts connections made; changes when the link was re-made.
+    pub fn generation(&self) -> u64 {
+        match &self.link {
+            Link::Relay(l) => l.generation.load(Ordering::SeqCst),
+            Link::Nats(l) => l.generation(),
+        }
+    }
+
+    /// Why the link is down, while it is.
+    pub fn trouble(&self) -> Option<String> {
+        match &self.link {
+            Link::Relay(l) => l.trouble(),
+            Link::Nats(l) => l.trouble(),
+        }
+    }
+
+    /// Closes the link for good.
+    pub fn stop(&self) {
+        match &self.link {
+            Link::Relay(l) => l.stop(),
+            Link::Nats(l) => l.stop(),
+        }
+    }
+
+    /// Sends `payload` to the nodes with keys `to`. `ephemeral` (a beat): kept only as
+    /// long as it says something (the relay drops it for a node that is not connected;
+    /// NATS keeps the last one per node, for a few seconds).
+    pub fn post(&self, to: &[[u8; 32]], payload: &[u8], ephemeral: bool) -> Result<(), String> {
+        match &self.link {
+            Link::Relay(l) => l.post(to, payload, ephemeral),
+            Link::Nats(l) => l.post(to, payload, ephemeral),
+        }
+    }
+
+    /// The cluster-wide single-use ledger this bus keeps, if it keeps one (NATS does).
+    pub fn single_use(&self) -> Option<Arc<dyn crate::store::db::ClusterLedger>> {
+        match &self.link {
+            Link::Relay(_) => None,
+            Link::Nats(l) => Some(Arc::clone(l) as Arc<dyn crate::store::db::ClusterLedger>),
+        }
+    }
+}
+
+/// The link to an `mpc relay` in node mode.
+pub struct RelayLink {
     addr: String,
     writer: Mutex<Option<TcpStream>>,
     connected: AtomicBool,
@@ -31,11 +124,9 @@ pub struct Bus {
     stopped: AtomicBool,
 }
 
-impl Bus {
-    /// Connects to the relay at `addr` as `identity`, in the background, and keeps the
-    /// link up until [`Bus::stop`].
-    pub fn start(addr: &str, identity: Arc<Identity>, on_push: OnPush) -> Arc<Bus> {
-        let bus = Arc::new(Bus {
+impl RelayLink {
+    fn start(addr: &str, identity: Arc<Identity>, on_push: OnPush) -> Arc<RelayLink> {
+        let bus = Arc::new(RelayLink {
             addr: addr.to_string(),
             writer: Mutex::new(None),
             connected: AtomicBool::new(false),
@@ -51,31 +142,14 @@ impl Bus {
         bus
     }
 
-    /// The relay's address.
-    pub fn addr(&self) -> &str {
-        &self.addr
-    }
-
-    /// Whether the link is up now.
-    pub fn connected(&self) -> bool {
-        self.connected.load(Ordering::SeqCst)
-    }
-
-    /// Counts connections made; changes when the link was re-made.
-    pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::SeqCst)
-    }
-
-    /// Why the link is down, while it is.
-    pub fn trouble(&self) -> Option<String> {
+    fn trouble(&self) -> Option<String> {
         self.trouble
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
     }
 
-    /// Closes the link for good.
-    pub fn stop(&self) {
+    fn stop(&self) {
         self.stopped.store(true, Ordering::SeqCst);
         if let Some(s) = self.writer().take() {
             let _ = s.shutdown(std::net::Shutdown::Both);
@@ -86,9 +160,7 @@ impl Bus {
         self.writer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Sends `payload` to the nodes with keys `to`. `ephemeral`: the relay drops it for
-    /// a node that is not connected.
-    pub fn post(&self, to: &[[u8; 32]], payload: &[u8], ephemeral: bool) -> Result<(), String> {
+    fn post(&self, to: &[[u8; 32]], payload: &[u8], ephemeral: bool) -> Result<(), String> {
         let flags = if ephemeral { wire::POST_EPHEMERAL } else { 0 };
         let body = wire::post_body(flags, to, payload);
         let mut w = self.writer();

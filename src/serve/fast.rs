@@ -16,9 +16,9 @@
 use super::ApiError;
 use super::cluster::{FastItem, NodeMsg, card_key};
 use super::node::Node;
+use crate::engine::frost::preprocessed::Preprocessed;
 use crate::identity::Card;
 use crate::scheme::Scheme;
-use crate::secret::SecretBytes;
 use crate::store::db::KeyRecord;
 use base64::Engine as _;
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -64,8 +64,8 @@ pub(super) struct FastSigned {
 #[derive(Default)]
 struct Own {
     next: u64,
-    /// Nonce id → (nonces, their commitment).
-    nonces: HashMap<u64, (SecretBytes, Vec<u8>)>,
+    /// Nonce id → the nonces and their commitment.
+    nonces: HashMap<u64, Preprocessed>,
 }
 
 /// The node's pools.
@@ -210,7 +210,7 @@ impl Node {
             for p in made {
                 o.next += 1;
                 items.push((o.next, p.commitment.clone()));
-                o.nonces.insert(o.next, (p.nonces, p.commitment));
+                o.nonces.insert(o.next, p);
             }
         }
         if self.cluster.is_me(coordinator) {
@@ -364,13 +364,13 @@ impl Node {
             }
         }
         let me_key = card_key(&self.cluster.me);
-        let own_nonces: Vec<SecretBytes> = {
+        let own_nonces: Vec<Preprocessed> = {
             let mut own = lock(&self.pools.own);
             let o = own.entry((key.id.clone(), me_key)).or_default();
             let mut out = Vec::with_capacity(m);
             for (id, _) in &taken[&loaded.me] {
                 match o.nonces.remove(id) {
-                    Some((n, _)) => out.push(n),
+                    Some(p) => out.push(p),
                     None => return None,
                 }
             }
@@ -387,7 +387,7 @@ impl Node {
         messages: &[Vec<u8>],
         signers: &[u16],
         taken: BTreeMap<u16, Vec<(u64, Vec<u8>)>>,
-        own_nonces: Vec<SecretBytes>,
+        own_nonces: Vec<Preprocessed>,
     ) -> Result<FastSigned, ApiError> {
         let b64 = &base64::engine::general_purpose::STANDARD;
         let commitments: Vec<BTreeMap<u16, Vec<u8>>> = (0..messages.len())
@@ -418,15 +418,23 @@ impl Node {
         let decided = self
             .decide_fast(key, messages, &self.cluster.me.clone(), &sid, &mine)
             .map_err(|(code, why)| self.refused_here(code, why))?;
-        // The nonces are spent whatever happens next.
+        // The nonces are spent whatever happens next. Each list is read once, for this
+        // node's share and the aggregate.
         let mut own_shares = Vec::with_capacity(messages.len());
-        for ((n, c), msg) in own_nonces.into_iter().zip(&commitments).zip(messages) {
+        let mut packages = Vec::with_capacity(messages.len());
+        for ((own, c), msg) in own_nonces.into_iter().zip(&commitments).zip(messages) {
+            let internal = |e: crate::engine::EngineError| ApiError::internal(e.to_string());
+            let package = loaded
+                .prepared
+                .package(loaded.me, &own, c, msg)
+                .map_err(internal)?;
             own_shares.push(
                 loaded
                     .prepared
-                    .share(loaded.me, n, c, msg)
-                    .map_err(|e| ApiError::internal(e.to_string()))?,
+                    .share(own.nonces, &package)
+                    .map_err(internal)?,
             );
+            packages.push(package);
         }
         let others: Vec<&Card> = signers
             .iter()
@@ -463,7 +471,7 @@ impl Node {
         )
         .map_err(|e| e.session(&sid))?;
         let mut signatures = Vec::with_capacity(messages.len());
-        for (k, msg) in messages.iter().enumerate() {
+        for (k, package) in packages.iter().enumerate() {
             let mut shares = BTreeMap::new();
             shares.insert(loaded.me, own_shares[k].clone());
             for (name, list) in &answers {
@@ -490,7 +498,7 @@ impl Node {
             }
             let sig = loaded
                 .prepared
-                .aggregate(&commitments[k], &shares, msg)
+                .aggregate(package, &shares)
                 .map_err(|e| match e {
                     crate::engine::EngineError::PeerMisbehaved { culprits, reason } => {
                         let names: Vec<String> = culprits
@@ -695,7 +703,7 @@ impl Node {
         if nonces
             .iter()
             .zip(&lists)
-            .any(|((_, c), list)| list.get(&loaded.me) != Some(c))
+            .any(|(p, list)| list.get(&loaded.me) != Some(&p.commitment))
         {
             return Err((
                 "plan_refused",
@@ -707,11 +715,16 @@ impl Node {
             .wait()
             .map_err(|e| ("storage", e))?;
         let mut shares = Vec::with_capacity(messages.len());
-        for (((n, _), list), msg) in nonces.into_iter().zip(&lists).zip(&messages) {
+        for ((own, list), msg) in nonces.into_iter().zip(&lists).zip(&messages) {
+            let refused = |e: crate::engine::EngineError| ("plan_refused", e.to_string());
+            let package = loaded
+                .prepared
+                .package(loaded.me, &own, list, msg)
+                .map_err(refused)?;
             let share = loaded
                 .prepared
-                .share(loaded.me, n, list, msg)
-                .map_err(|e| ("plan_refused", e.to_string()))?;
+                .share(own.nonces, &package)
+                .map_err(refused)?;
             shares.push(hex::encode(share));
         }
         Ok(shares)

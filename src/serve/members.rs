@@ -17,9 +17,8 @@ use rusqlite::params;
 
 /// Applies the changes saved in `db` to `cluster`, oldest first.
 pub fn apply_saved(db: &Db, cluster: &Cluster) -> Result<(), StoreError> {
-    let mut stmt = db
-        .conn()
-        .prepare("SELECT action, card FROM cluster_changes ORDER BY seq")?;
+    let conn = db.read();
+    let mut stmt = conn.prepare("SELECT action, card FROM cluster_changes ORDER BY seq")?;
     let rows: Vec<(String, String)> = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
@@ -54,7 +53,7 @@ fn fingerprint_matches(card: &Card, given: &str) -> bool {
     norm(given) == norm(&words(&fp)) || given.trim().eq_ignore_ascii_case(&hex::encode(fp))
 }
 
-fn save(db: &mut Db, action: &str, card: &Card) -> Result<(), StoreError> {
+fn save(db: &Db, action: &str, card: &Card) -> Result<(), StoreError> {
     let json = serde_json::to_string(card).map_err(|e| StoreError::Damaged {
         path: "a card".into(),
         reason: e.to_string(),
@@ -71,12 +70,7 @@ fn save(db: &mut Db, action: &str, card: &Card) -> Result<(), StoreError> {
 }
 
 /// Adds the member with `card`, confirmed by `fingerprint`; saved and audited.
-pub fn add(
-    db: &mut Db,
-    cluster: &Cluster,
-    card: &[u8],
-    fingerprint: &str,
-) -> Result<Card, ApiError> {
+pub fn add(db: &Db, cluster: &Cluster, card: &[u8], fingerprint: &str) -> Result<Card, ApiError> {
     let card = Card::from_json(card)
         .map_err(|e| ApiError::new(400, "bad_request", format!("`card`: {e}")))?;
     if !fingerprint_matches(&card, fingerprint) {
@@ -101,7 +95,7 @@ pub fn add(
 }
 
 /// Removes the member named `name` (never this node); saved and audited.
-pub fn remove(db: &mut Db, cluster: &Cluster, name: &str) -> Result<Card, ApiError> {
+pub fn remove(db: &Db, cluster: &Cluster, name: &str) -> Result<Card, ApiError> {
     if cluster.me.name == name {
         return Err(ApiError::new(
             409,

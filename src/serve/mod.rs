@@ -3,7 +3,7 @@
 //!
 //! - [`node`]: the node, unlocked once; sessions it coordinates or joins.
 //! - [`cluster`]: members, node messages, and the carrier over the bus.
-//! - [`bus`]: the link to the relay in node mode.
+//! - [`bus`]: the link to the bus: the relay in node mode, or NATS JetStream.
 //! - [`api`]: the HTTP API under `/api/v1`, with the response envelope, tokens and
 //!   audit of every request.
 //! - [`tokens`], [`policy`]: API tokens, and each key's policy on this node.
@@ -18,10 +18,18 @@
 //!   envelope with the request's audit row, which tower-http's layers would not.
 //! - governor directly, not `tower_governor`: the limit is per token, and the token is
 //!   known only once the auth middleware has checked it; the 429 is in the envelope.
-//! - SQLite: each session opens the home as the CLI does (WAL, `busy_timeout`), the
-//!   API reads through one connection, and every audit row goes through one writer
-//!   thread (`audit`). Sessions still write their own rows (journals, the single-use
-//!   ledger) on their own connections, so there is not a single writer yet.
+//!
+//! SQLite: the node opens its home's database once (WAL) and every part of it uses that
+//! one connection in turn: the API's reads and writes, each session's journal and
+//! single-use ledger (its `Store` gets a clone of the node's [`Db`] handle, not a
+//! connection of its own as a CLI process has), and the audit writer thread, which
+//! group-commits every request's row. So the node has one writer, never waits on
+//! SQLite's file lock against itself, and its transactions follow one another in the
+//! order they take the connection. A CLI command run beside the node (`mpc serve token
+//! create`, `mpc audit verify`) is another process with its own connection, which
+//! SQLite's lock and the busy timeout order against the node's.
+//!
+//! [`Db`]: crate::store::db::Db
 
 pub mod api;
 pub mod approval;

@@ -6,6 +6,10 @@
 //! declines, or the deadline passes. A session that does not finish is abandoned at
 //! once: its secret state (a FROST nonce, a presignature) is destroyed, so it is never
 //! left ambiguous and never used later.
+//!
+//! Signing (checks, the fast paths, the retry, the answer) is in `sign`; key
+//! generation and rotation in `keys`; proposals from members and the sessions they
+//! start are here.
 
 use super::ApiError;
 use super::cluster::{BusCarrier, Cluster, Inbox, NodeMsg};
@@ -23,6 +27,13 @@ use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+mod keys;
+mod sign;
+
+pub use keys::KeygenRequest;
+pub(in crate::serve) use sign::awaited;
+pub use sign::{BatchRequest, MessageEncoding, SignRequest, Signed, decode_message};
 
 /// A node's settings.
 #[derive(Clone, Debug)]
@@ -79,7 +90,7 @@ pub struct Node {
     /// Members and bus.
     pub cluster: Arc<Cluster>,
     /// The API's connection to the home's database (tokens, policies, audit).
-    pub db: Mutex<Db>,
+    pub db: Db,
     /// Settings.
     pub config: Config,
     /// When the node started.
@@ -139,8 +150,8 @@ impl Node {
         let cluster = Arc::new(Cluster::new(identity.card(), members));
         super::members::apply_saved(&db, &cluster).map_err(ApiError::store)?;
         super::metrics::init();
-        let audit = super::audit::AuditWriter::start(&home, Arc::clone(&identity))
-            .map_err(ApiError::store)?;
+        let audit = super::audit::AuditWriter::start(db.clone(), Arc::clone(&identity))
+            .map_err(|e| ApiError::internal(format!("cannot start the audit writer: {e}")))?;
         Ok(Node {
             audit,
             pools: super::fast::Pools::default(),
@@ -152,7 +163,7 @@ impl Node {
             cluster,
             home,
             identity,
-            db: Mutex::new(db),
+            db,
             limiter: config
                 .rate_limit
                 .map(|n| governor::RateLimiter::keyed(governor::Quota::per_second(n))),
@@ -163,9 +174,10 @@ impl Node {
         })
     }
 
-    /// The API's database connection.
-    pub fn db(&self) -> std::sync::MutexGuard<'_, Db> {
-        self.db.lock().unwrap_or_else(|p| p.into_inner())
+    /// The node's database: one connection, which its sessions and its audit writer
+    /// share (see [`Db`]).
+    pub fn db(&self) -> &Db {
+        &self.db
     }
 
     /// Sessions running now.
@@ -199,7 +211,7 @@ impl Node {
 
     /// The key `id` (or a unique prefix) in this home.
     pub fn key(&self, id: &str) -> Result<KeyRecord, ApiError> {
-        match lookup(&self.db(), id).map_err(ApiError::store)? {
+        match lookup(self.db(), id).map_err(ApiError::store)? {
             Lookup::Found(k) => Ok(*k),
             Lookup::None => Err(ApiError::new(
                 404,
@@ -236,7 +248,10 @@ impl Node {
         // A member waiting for its operator's approval moves the deadline, up to this
         // node's own approval timeout.
         let latest = deadline + self.config.approval_timeout;
-        let store = Store::home(&self.home).map_err(ApiError::store)?;
+        let store = Store {
+            db: self.db.clone(),
+            vault: Arc::new(self.home.clone()),
+        };
         let mut c = Ceremony::open(
             store,
             Arc::clone(&self.identity),
@@ -259,6 +274,9 @@ impl Node {
                 },
             );
         };
+        // Messages that failed admission (tampered, replayed, foreign, misaddressed):
+        // nothing was stored from them; the log and a timeout's answer say why.
+        let mut ignored: Vec<String> = Vec::new();
         // CGGMP21 steps are CPU-heavy (Paillier proofs): as many run at once as there
         // are cores, whatever the number of sessions; FROST steps are cheap and free.
         loop {
@@ -266,6 +284,21 @@ impl Node {
                 let _core = heavy.then(|| self.cores.take());
                 c.step()
             };
+            for report in c.take_reports() {
+                if let ceremony::Report::Ignored(e) = report {
+                    let why = std::iter::once(e.message())
+                        .chain(e.causes().iter().cloned())
+                        .collect::<Vec<_>>()
+                        .join(": ");
+                    super::log(&format!(
+                        "session {}: a message was ignored: {why}",
+                        &c.session_hex()[..16]
+                    ));
+                    if ignored.len() < 8 {
+                        ignored.push(why);
+                    }
+                }
+            }
             let missing = match stepped {
                 Ok(Progress::Done(o)) => return Ok(o),
                 Ok(Progress::Waiting { missing, .. }) => missing,
@@ -304,7 +337,7 @@ impl Node {
                             trouble.map(|t| format!(" ({t})")).unwrap_or_default()
                         ),
                     )
-                    .details(serde_json::json!({"awaited": names})),
+                    .details(serde_json::json!({"awaited": names, "ignored": ignored})),
                 )
             } else {
                 None
@@ -317,9 +350,9 @@ impl Node {
                     "abandoned"
                 };
                 tell_others(&sid, code, &e);
-                let mut store = c.into_store();
+                let store = c.into_store();
                 // Nothing secret of an unfinished session outlives the request.
-                let _ = ceremony::abandon(&*store.vault, &mut store.db, &sid);
+                let _ = ceremony::abandon(&*store.vault, &store.db, &sid);
                 return Err(e.session(&sid));
             }
             inbox.wait(
@@ -337,696 +370,6 @@ impl Node {
             cluster: Arc::clone(&self.cluster),
             session,
         }
-    }
-
-    /// Whether `key` may sign with these options here (its state, the hash mode's
-    /// scheme, this node's own policy: this node is a signer of every session it
-    /// coordinates, so its policy is checked first); its scheme, hash mode and policy
-    /// mode (`Approval`: an operator of this node must approve each session).
-    fn signing_key(
-        &self,
-        key: &KeyRecord,
-        hash: Option<HashMode>,
-        path: Option<&str>,
-    ) -> Result<(Scheme, Option<HashMode>, policy::Mode), ApiError> {
-        crate::store::keystore::ensure_signs(key)
-            .map_err(|e| ApiError::new(409, "wrong_key_state", e.to_string()))?;
-        let scheme: Scheme = key.scheme.parse().map_err(ApiError::internal)?;
-        let bad = |m: &str| Err(ApiError::new(400, "bad_request", m.to_string()));
-        let hash = match (scheme, hash) {
-            (Scheme::EcdsaSecp256k1, h) => Some(h.unwrap_or(HashMode::Sha256)),
-            (_, Some(_)) => return bad("`hash` applies only to ecdsa-secp256k1"),
-            (_, None) => None,
-        };
-        if path.is_some() && scheme != Scheme::EcdsaSecp256k1 {
-            return bad("`path` applies only to ecdsa-secp256k1");
-        }
-        let mode = self
-            .own_policy(&key.id, hash, path)
-            .map_err(|why| self.refused_here("policy_refused", why))?;
-        Ok((scheme, hash, mode))
-    }
-
-    /// What this node's own policy for `key_id` says of signing with `hash` at `path`:
-    /// the mode it allows it in, or why not.
-    pub(super) fn own_policy(
-        &self,
-        key_id: &str,
-        hash: Option<HashMode>,
-        path: Option<&str>,
-    ) -> Result<policy::Mode, String> {
-        let db = self.db();
-        let p = policy::get(&db, key_id).map_err(|e| e.to_string())?;
-        policy::check(&db, &p, key_id, hash, path)
-    }
-
-    /// Writes a signing decision's audit rows (`serve.sign` when it joins,
-    /// `serve.decline` when not), durably, and returns the decision.
-    pub(super) fn audit_decision(
-        &self,
-        decision: Result<(), String>,
-        rows: Vec<(String, serde_json::Value)>,
-    ) -> Result<(), String> {
-        self.audit.write_all(decision_action(&decision), rows)?;
-        decision
-    }
-
-    /// As [`Node::audit_decision`], without waiting for the rows to be durable: the
-    /// caller waits on what it gets back before anything the decision allows leaves
-    /// the node.
-    pub(super) fn audit_decision_pending(
-        &self,
-        decision: Result<(), String>,
-        rows: Vec<(String, serde_json::Value)>,
-    ) -> Result<super::audit::Pending, String> {
-        let pending = self.audit.submit_all(decision_action(&decision), rows);
-        decision.map(|()| pending)
-    }
-
-    /// Coordinates a signature of `message` with `key` (`POST /sign`).
-    pub fn sign(
-        &self,
-        key: &KeyRecord,
-        message: Vec<u8>,
-        hash: Option<HashMode>,
-        path: Option<String>,
-        request_id: &str,
-    ) -> Result<Signed, ApiError> {
-        let mut signed = self.sign_messages(key, vec![message], hash, path, request_id)?;
-        signed
-            .pop()
-            .ok_or_else(|| ApiError::internal("no signature was made"))
-    }
-
-    /// Coordinates signatures of several messages with `key` (`POST /sign/batch`).
-    pub fn sign_batch(
-        &self,
-        key: &KeyRecord,
-        messages: Vec<Vec<u8>>,
-        hash: Option<HashMode>,
-        request_id: &str,
-    ) -> Result<Vec<Signed>, ApiError> {
-        if messages.is_empty() || messages.len() > super::fast::MAX_BATCH {
-            return Err(ApiError::new(
-                400,
-                "bad_request",
-                format!("a batch has 1 to {} messages", super::fast::MAX_BATCH),
-            ));
-        }
-        self.sign_messages(key, messages, hash, None, request_id)
-    }
-
-    /// Signs `messages` (see [`Node::sign_attempt`]); where signers did not answer or
-    /// declined, once more without them.
-    fn sign_messages(
-        &self,
-        key: &KeyRecord,
-        messages: Vec<Vec<u8>>,
-        hash: Option<HashMode>,
-        path: Option<String>,
-        request_id: &str,
-    ) -> Result<Vec<Signed>, ApiError> {
-        let _slot = self.slot().map_err(|e| ApiError::new(503, "busy", e))?;
-        let (scheme, hash, mode) = self.signing_key(key, hash, path.as_deref())?;
-        let parties = key.parties().map_err(ApiError::store)?;
-        let attempt = Attempt {
-            key,
-            parties: &parties,
-            scheme,
-            mode,
-            hash,
-            path: &path,
-            request_id,
-        };
-        let first = self.sign_attempt(&attempt, &messages, &[]);
-        // The signers that did not answer or declined are named: where another t of
-        // the key's nodes are up, they sign instead (once).
-        let Err(e) = first else { return first };
-        let retry = matches!(
-            e.code,
-            "timed_out" | "busy" | "policy_refused" | "node_refused" | "node_failed"
-        );
-        let mut without: Vec<String> = match (&e.details["awaited"], &e.details["node"]) {
-            (serde_json::Value::Array(a), _) => a
-                .iter()
-                .filter_map(|n| n.as_str().map(str::to_string))
-                .collect(),
-            (_, serde_json::Value::String(n)) => vec![n.clone()],
-            _ => Vec::new(),
-        };
-        without.retain(|n| *n != self.cluster.me.name);
-        if !retry || without.is_empty() {
-            return Err(e);
-        }
-        super::log(&format!(
-            "request {request_id}: signing again without {} ({})",
-            without.join(", "),
-            e.code
-        ));
-        match self.sign_attempt(&attempt, &messages, &without) {
-            Ok(mut signed) => {
-                for s in &mut signed {
-                    s.retried_without = Some(without.clone());
-                }
-                Ok(signed)
-            }
-            // No other t-subset: the first failure says what went wrong.
-            Err(again) if again.code == "not_enough_nodes" => Err(e),
-            Err(again) => Err(again),
-        }
-    }
-
-    /// One try at signing `messages`, leaving out the members named in `without`: FROST
-    /// from the nonce pools, all in one round trip, where they hold enough; else a
-    /// session per message (ECDSA: from a presignature where it can).
-    fn sign_attempt(
-        &self,
-        a: &Attempt<'_>,
-        messages: &[Vec<u8>],
-        without: &[String],
-    ) -> Result<Vec<Signed>, ApiError> {
-        let Attempt {
-            key,
-            parties,
-            scheme,
-            mode,
-            hash,
-            path,
-            request_id,
-        } = *a;
-        // With approval here, each message gets a session an operator can see and join.
-        let fast = match mode {
-            policy::Mode::Approval => None,
-            _ => self.sign_fast(key, messages, without),
-        };
-        match fast {
-            Some(Ok(f)) => {
-                return f
-                    .signatures
-                    .iter()
-                    .map(|s| {
-                        self.signed(
-                            key,
-                            parties,
-                            scheme,
-                            s,
-                            None,
-                            None,
-                            f.id.clone(),
-                            &f.signers,
-                            "preprocessed",
-                        )
-                    })
-                    .collect();
-            }
-            // A signer lost its nonces (it restarted): a whole session still signs.
-            Some(Err(e)) if e.code == "node_refused" => {}
-            Some(Err(e)) => return Err(e),
-            None => {}
-        }
-        messages
-            .iter()
-            .map(|m| {
-                let p = path.clone();
-                self.sign_full(key, parties, scheme, m, hash, p, request_id, without)
-            })
-            .collect()
-    }
-
-    /// A signing session among this node and `t - 1` up members: for ECDSA from a
-    /// presignature of the pool where the advisory allows (one round), else whole.
-    #[allow(clippy::too_many_arguments)]
-    fn sign_full(
-        &self,
-        key: &KeyRecord,
-        parties: &[Card],
-        scheme: Scheme,
-        message: &[u8],
-        hash: Option<HashMode>,
-        path: Option<String>,
-        request_id: &str,
-        without: &[String],
-    ) -> Result<Signed, ApiError> {
-        let signers = self.pick_without(parties, key.threshold, without)?;
-        if scheme == Scheme::EcdsaSecp256k1
-            && super::presig::allowed(hash, path.as_deref())
-            && let Some(session) = self.presigs.take(&key.id, &signers)
-        {
-            let presign = Some(Presign::Consume { session });
-            let who = signers.as_slice();
-            match self.sign_session(
-                key, parties, scheme, message, hash, None, who, presign, request_id,
-            ) {
-                Ok(s) => return Ok(s),
-                // A signer that cannot use it (it lost it to a rotation, say): a whole
-                // session still signs. Refusals and timeouts are final.
-                Err(e)
-                    if matches!(
-                        e.code,
-                        "node_refused" | "bad_request" | "spent" | "session_ended"
-                    ) =>
-                {
-                    super::log(&format!(
-                        "a presignature of key {} could not be used ({e}); signing with a whole session",
-                        key.id
-                    ));
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        let who = signers.as_slice();
-        self.sign_session(
-            key, parties, scheme, message, hash, path, who, None, request_id,
-        )
-    }
-
-    /// One signing session of `message` among `signers`, with a presignature role.
-    #[allow(clippy::too_many_arguments)]
-    fn sign_session(
-        &self,
-        key: &KeyRecord,
-        parties: &[Card],
-        scheme: Scheme,
-        message: &[u8],
-        hash: Option<HashMode>,
-        path: Option<String>,
-        signers: &[u16],
-        presign: Option<Presign>,
-        request_id: &str,
-    ) -> Result<Signed, ApiError> {
-        let (mode, presignature) = match &presign {
-            Some(Presign::Consume { session }) => ("presigned", Some(session.clone())),
-            _ => ("full", None),
-        };
-        use base64::Engine as _;
-        let plan = Plan::Sign(SignPlan {
-            version: 1,
-            scheme,
-            key_id: key.id.clone(),
-            group_public_key: key.public_key.clone(),
-            threshold: key.threshold,
-            parties: parties.to_vec(),
-            signers: signers.to_vec(),
-            message: base64::engine::general_purpose::STANDARD.encode(message),
-            label: format!("api request {request_id}"),
-            expires_at: now()
-                + (self.config.session_timeout + self.config.approval_timeout).as_secs()
-                + 60,
-            nonce: fresh_nonce(),
-            hash,
-            path,
-            presign,
-        })
-        .validated()
-        .map_err(|e| ApiError::new(400, "bad_request", e.to_string()))?;
-        let Plan::Sign(sp) = &*plan else {
-            unreachable!("a sign plan")
-        };
-        let me = self.cluster.me.clone();
-        self.decide_sign(sp, &me, None, |_| {})
-            .map_err(|(code, why)| self.refused_here(code, why))?;
-        let others: Vec<&Card> = signers
-            .iter()
-            .filter_map(|&i| parties.get(usize::from(i) - 1))
-            .filter(|c| !self.cluster.is_me(c))
-            .collect();
-        let session = hex::encode(plan.session_id());
-        let outcome = self.coordinate(plan, &others, self.config.session_timeout, false)?;
-        let Outcome::Sign {
-            signature,
-            recovery_id,
-            derived_public_key,
-            ..
-        } = outcome
-        else {
-            return Err(ApiError::internal(
-                "the signing session ended with another kind of result",
-            ));
-        };
-        let raw = hex::decode(&signature).map_err(ApiError::internal)?;
-        let mut signed = self.signed(
-            key,
-            parties,
-            scheme,
-            &raw,
-            recovery_id,
-            derived_public_key,
-            session,
-            signers,
-            mode,
-        )?;
-        signed.presignature = presignature;
-        Ok(signed)
-    }
-
-    /// The answer for a signature.
-    #[allow(clippy::too_many_arguments)]
-    fn signed(
-        &self,
-        key: &KeyRecord,
-        parties: &[Card],
-        scheme: Scheme,
-        raw: &[u8],
-        recovery_id: Option<u8>,
-        derived_public_key: Option<String>,
-        session: String,
-        signers: &[u16],
-        mode: &str,
-    ) -> Result<Signed, ApiError> {
-        use base64::Engine as _;
-        let forms = match (<[u8; 64]>::try_from(raw), recovery_id) {
-            (Ok(rs), Some(v)) => {
-                Some(crate::pubkey::ecdsa_forms(&rs, v).map_err(ApiError::internal)?)
-            }
-            _ => None,
-        };
-        super::metrics::signed(scheme.id(), mode, 1);
-        Ok(Signed {
-            key_id: key.id.clone(),
-            scheme: scheme.id().to_string(),
-            signature: hex::encode(raw),
-            signature_base64: base64::engine::general_purpose::STANDARD.encode(raw),
-            der: forms.as_ref().map(|f| hex::encode(&f.der)),
-            recoverable: forms.as_ref().map(|f| hex::encode(&f.recoverable)),
-            eth: forms.as_ref().map(|f| hex::encode(&f.eth)),
-            recovery_id,
-            derived_public_key,
-            session,
-            signers: signers
-                .iter()
-                .filter_map(|&i| parties.get(usize::from(i) - 1).map(|c| c.name.clone()))
-                .collect(),
-            mode: mode.into(),
-            presignature: None,
-            retried_without: None,
-        })
-    }
-
-    /// This node's refusal (`code` as in a member's `Decline`) as the request's failure.
-    pub(super) fn refused_here(&self, code: &str, why: String) -> ApiError {
-        super::cluster::Declined {
-            node: self.cluster.me.name.clone(),
-            code: code.into(),
-            reason: why,
-        }
-        .error()
-    }
-
-    /// This node's decision on contributing to a signing plan proposed by `proposer`,
-    /// audited; `Err` has a `Decline` code and says why not. Where the key's policy
-    /// asks for approval, the session waits for this node's operator (`waiting` is
-    /// told for how long first), so this may take up to the approval timeout.
-    fn decide_sign(
-        &self,
-        plan: &SignPlan,
-        proposer: &Card,
-        inbox: Option<&Inbox>,
-        waiting: impl FnOnce(Duration),
-    ) -> Result<(), (&'static str, String)> {
-        let own = || self.own_policy(&plan.key_id, plan.hash, plan.path.as_deref());
-        let whole = Plan::Sign(plan.clone());
-        let session = hex::encode(whole.session_id());
-        let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
-            whole.message().unwrap_or_default(),
-        ));
-        let mut approved_by = None;
-        let decision = match own() {
-            Ok(policy::Mode::Approval) => {
-                let max = self.config.approval_timeout;
-                waiting(max);
-                super::log(&format!(
-                    "session {} from {} (key {}) waits up to {} for an operator: POST /api/v1/sessions/{session}/join",
-                    &session[..16],
-                    proposer.name,
-                    plan.key_id,
-                    humantime::format_duration(max)
-                ));
-                let asked = super::approval::Asked {
-                    id: session.clone(),
-                    kind: "sign",
-                    status: "awaiting_approval",
-                    key_id: plan.key_id.clone(),
-                    proposer: proposer.name.clone(),
-                    message_sha256: digest.clone(),
-                    hash: plan.hash.map(|h| serde_json::json!(h)),
-                    path: plan.path.clone(),
-                    approve_by: now() + max.as_secs(),
-                };
-                let ended = || inbox.is_some_and(|i| i.declined().is_some());
-                match self.approvals.ask(asked, max, ended) {
-                    // The policy may have changed while the session waited.
-                    super::approval::Verdict::Approved(token) => {
-                        approved_by = Some(token);
-                        own().map(|_| ()).map_err(|why| ("policy_refused", why))
-                    }
-                    super::approval::Verdict::Cancelled(token) => Err((
-                        "cancelled",
-                        format!("an operator (token {token}) refused the session"),
-                    )),
-                    super::approval::Verdict::Ended => Err((
-                        "abandoned",
-                        "the session ended elsewhere while it waited for approval".into(),
-                    )),
-                    super::approval::Verdict::Waiting => Err((
-                        "not_approved",
-                        format!(
-                            "no operator approved the session within {}",
-                            humantime::format_duration(max)
-                        ),
-                    )),
-                }
-            }
-            Ok(_) => Ok(()),
-            Err(why) => Err(("policy_refused", why)),
-        };
-        let detail = serde_json::json!({
-            "session": session,
-            "proposer": proposer.name,
-            "joined": decision.is_ok(),
-            "reason": decision.as_ref().err().map(|e| &e.1),
-            "approved_by": approved_by,
-            "message_sha256": digest,
-            "path": "full",
-        });
-        let code = decision.as_ref().err().map_or("storage", |e| e.0);
-        self.audit_decision(
-            decision.map_err(|e| e.1),
-            vec![(plan.key_id.clone(), detail)],
-        )
-        .map_err(|why| (code, why))
-    }
-
-    /// The signers for a new session of a key with `parties` and threshold `t`: this
-    /// node first, then members that are up, in key order.
-    pub(super) fn pick(&self, parties: &[Card], t: u16) -> Result<Vec<u16>, ApiError> {
-        self.pick_without(parties, t, &[])
-    }
-
-    /// As [`Node::pick`], leaving out the members named in `without`.
-    fn pick_without(
-        &self,
-        parties: &[Card],
-        t: u16,
-        without: &[String],
-    ) -> Result<Vec<u16>, ApiError> {
-        let mut chosen = Vec::new();
-        let mut down = Vec::new();
-        let mut why = Vec::new();
-        for (i, c) in parties.iter().enumerate() {
-            let index = i as u16 + 1;
-            if self.cluster.is_me(c) {
-                chosen.insert(0, index);
-                continue;
-            }
-            let reason = if self.cluster.member(&super::cluster::card_key(c)).is_none() {
-                " (not a cluster member)"
-            } else if without.contains(&c.name) {
-                " (did not sign just now)"
-            } else if self.cluster.is_up(c) {
-                chosen.push(index);
-                continue;
-            } else {
-                ""
-            };
-            down.push(c.name.clone());
-            why.push(format!("{}{reason}", c.name));
-        }
-        if chosen.len() < usize::from(t) {
-            return Err(ApiError::new(
-                503,
-                "not_enough_nodes",
-                format!(
-                    "{} of the {t} signers needed are up; not reachable: {}",
-                    chosen.len(),
-                    why.join(", ")
-                ),
-            )
-            .details(serde_json::json!({"unreachable": down})));
-        }
-        chosen.truncate(usize::from(t));
-        chosen.sort_unstable();
-        Ok(chosen)
-    }
-
-    /// Coordinates a key generation among cluster members (`POST /keys`).
-    pub fn keygen(&self, req: &KeygenRequest) -> Result<Outcome, ApiError> {
-        let _slot = self.slot().map_err(|e| ApiError::new(503, "busy", e))?;
-        let members: Vec<Card> = match &req.nodes {
-            None => self.cluster.members(),
-            Some(names) => names
-                .iter()
-                .map(|n| {
-                    self.cluster.member_named(n).ok_or_else(|| {
-                        ApiError::new(400, "bad_request", format!("`{n}` is not a cluster member"))
-                    })
-                })
-                .collect::<Result<_, _>>()?,
-        };
-        if !members.iter().any(|c| self.cluster.is_me(c)) {
-            return Err(ApiError::new(
-                400,
-                "bad_request",
-                "the coordinating node must be one of the key's nodes",
-            ));
-        }
-        self.all_up(&members, "a key generation")?;
-        let aux = (req.scheme == Scheme::EcdsaSecp256k1).then(|| {
-            if self
-                .home
-                .aux_path(&crate::plan::party_set_id(&members))
-                .exists()
-            {
-                AuxMode::Reuse
-            } else {
-                AuxMode::Generate
-            }
-        });
-        let plan = Plan::Keygen(KeygenPlan {
-            version: 1,
-            scheme: req.scheme,
-            threshold: req.threshold,
-            parties: members.clone(),
-            label: req.label.clone().unwrap_or_default(),
-            expires_at: now() + self.config.keygen_timeout.as_secs() + 60,
-            nonce: fresh_nonce(),
-            aux,
-        })
-        .validated()
-        .map_err(|e| ApiError::new(400, "bad_request", e.to_string()))?;
-        let others: Vec<&Card> = members.iter().filter(|c| !self.cluster.is_me(c)).collect();
-        self.coordinate(plan, &others, self.config.keygen_timeout, true)
-    }
-
-    /// Drops what this node keeps in memory for `key_id` (its share was refreshed): the
-    /// loaded share, nonces and commitments, and its presignatures (made with the old
-    /// shares).
-    fn forget_key(&self, key_id: &str) {
-        self.pools.forget(key_id);
-        self.presigs.forget(key_id);
-    }
-
-    /// `Ok` when every one of `nodes` is up (this node is), else 503 naming the others.
-    fn all_up(&self, nodes: &[Card], what: &str) -> Result<(), ApiError> {
-        let down: Vec<String> = nodes
-            .iter()
-            .filter(|c| !self.cluster.is_up(c))
-            .map(|c| c.name.clone())
-            .collect();
-        if down.is_empty() {
-            return Ok(());
-        }
-        Err(ApiError::new(
-            503,
-            "not_enough_nodes",
-            format!(
-                "{what} needs every node; not reachable: {}",
-                down.join(", ")
-            ),
-        )
-        .details(serde_json::json!({"unreachable": down})))
-    }
-
-    /// Coordinates a refresh of `key` among all its nodes (`POST /keys/{id}/rotate`):
-    /// new shares of the same public key, the old ones destroyed once every node has
-    /// confirmed (`ceremony::shares`).
-    pub fn rotate(&self, key: &KeyRecord, request_id: &str) -> Result<Outcome, ApiError> {
-        let _slot = self.slot().map_err(|e| ApiError::new(503, "busy", e))?;
-        let scheme: Scheme = key.scheme.parse().map_err(ApiError::internal)?;
-        if scheme == Scheme::EcdsaSecp256k1 && key.threshold != key.n {
-            return Err(ApiError::new(
-                409,
-                "cannot_rotate",
-                format!(
-                    "key {} is a {}-of-{} ECDSA key: cggmp21 0.6 refreshes only n-of-n ECDSA shares (make a new key and move to it instead)",
-                    key.id, key.threshold, key.n
-                ),
-            ));
-        }
-        let parties = key.parties().map_err(ApiError::store)?;
-        self.all_up(&parties, "a rotation")?;
-        let plan = Plan::Refresh(RefreshPlan {
-            version: 1,
-            scheme,
-            key_id: key.id.clone(),
-            group_public_key: key.public_key.clone(),
-            threshold: key.threshold,
-            parties: parties.clone(),
-            label: format!("api request {request_id}"),
-            expires_at: now() + self.config.keygen_timeout.as_secs() + 60,
-            nonce: fresh_nonce(),
-        })
-        .validated()
-        .map_err(|e| ApiError::new(400, "bad_request", e.to_string()))?;
-        let others: Vec<&Card> = parties.iter().filter(|c| !self.cluster.is_me(c)).collect();
-        let outcome = self.coordinate(plan, &others, self.config.keygen_timeout, true);
-        // Whatever happened, the share held in memory may be stale now.
-        self.forget_key(&key.id);
-        outcome
-    }
-
-    /// Proposes `plan` to `others` and runs this node's part within `budget`. With
-    /// `confirm`, also waits (within the budget) until every other node reports its
-    /// part over, so a key is reported made only once every node holds its share.
-    pub(super) fn coordinate(
-        &self,
-        plan: Valid<Plan>,
-        others: &[&Card],
-        budget: Duration,
-        confirm: bool,
-    ) -> Result<Outcome, ApiError> {
-        let deadline = Instant::now() + budget;
-        // The inbox opens before the proposal leaves, so no early answer is missed.
-        let opened = self.open(plan.session_id());
-        let sid = hex::encode(opened.session);
-        self.cluster
-            .send_node(
-                &self.identity,
-                others,
-                &NodeMsg::Propose {
-                    plan: plan.to_json(),
-                },
-            )
-            .map_err(|e| ApiError::new(503, "bus_unavailable", e))?;
-        let outcome = self.run_session(plan, deadline, &opened.inbox)?;
-        if confirm {
-            let reports = opened.inbox.wait_finished(others.len(), deadline);
-            if let Some(bad) = reports.iter().find(|f| !f.ok) {
-                return Err(ApiError::new(
-                    502,
-                    "node_failed",
-                    format!("node {} failed its part: {}", bad.node, bad.detail),
-                )
-                .details(serde_json::json!({"node": bad.node}))
-                .session(&sid));
-            }
-            awaited(
-                others,
-                |n| reports.iter().any(|f| f.node == n),
-                "not confirmed in time by",
-            )
-            .map_err(|e| e.session(&sid))?;
-        }
-        Ok(outcome)
     }
 
     /// A node message from member `sender` (see [`Cluster::receive`]). Runs on the bus
@@ -1285,177 +628,6 @@ impl Drop for Permit<'_> {
         *self.0.free.lock().unwrap_or_else(|p| p.into_inner()) += 1;
         self.0.given_back.notify_one();
     }
-}
-
-/// The audit action of a signing decision: joined, or declined.
-fn decision_action(decision: &Result<(), String>) -> &'static str {
-    if decision.is_ok() {
-        SIGN_ACTION
-    } else {
-        "serve.decline"
-    }
-}
-
-/// What a signing request is, for each try at it.
-#[derive(Clone, Copy)]
-struct Attempt<'a> {
-    key: &'a KeyRecord,
-    parties: &'a [Card],
-    scheme: Scheme,
-    mode: policy::Mode,
-    hash: Option<HashMode>,
-    path: &'a Option<String>,
-    request_id: &'a str,
-}
-
-/// A 504 naming the `others` that did not answer (`answered` says who did), or `Ok`.
-pub(super) fn awaited(
-    others: &[&Card],
-    answered: impl Fn(&str) -> bool,
-    what: &str,
-) -> Result<(), ApiError> {
-    let silent: Vec<String> = others
-        .iter()
-        .filter(|c| !answered(&c.name))
-        .map(|c| c.name.clone())
-        .collect();
-    if silent.is_empty() {
-        return Ok(());
-    }
-    Err(
-        ApiError::new(504, "timed_out", format!("{what} {}", silent.join(", ")))
-            .details(serde_json::json!({"awaited": silent})),
-    )
-}
-
-/// How `message` is written in a request.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum MessageEncoding {
-    /// The text itself, as UTF-8 bytes.
-    #[default]
-    Utf8,
-    /// Hex.
-    Hex,
-    /// Standard base64.
-    Base64,
-}
-
-/// Decodes a request's message.
-pub fn decode_message(message: &str, encoding: MessageEncoding) -> Result<Vec<u8>, ApiError> {
-    use base64::Engine as _;
-    let bytes = match encoding {
-        MessageEncoding::Utf8 => Ok(message.as_bytes().to_vec()),
-        MessageEncoding::Hex => {
-            hex::decode(message.trim()).map_err(|e| format!("`message` is not valid hex: {e}"))
-        }
-        MessageEncoding::Base64 => base64::engine::general_purpose::STANDARD
-            .decode(message.trim())
-            .map_err(|e| format!("`message` is not valid base64: {e}")),
-    }
-    .map_err(|e| ApiError::new(400, "bad_request", e))?;
-    if bytes.len() > crate::plan::MAX_MESSAGE_LEN {
-        return Err(ApiError::new(
-            413,
-            "too_large",
-            "the message is larger than 1 MiB",
-        ));
-    }
-    Ok(bytes)
-}
-
-/// `POST /sign`.
-#[derive(Clone, Debug, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SignRequest {
-    /// The key id (or a unique prefix).
-    pub key_id: String,
-    /// The message.
-    pub message: String,
-    /// How `message` is written.
-    #[serde(default)]
-    pub encoding: MessageEncoding,
-    /// ecdsa-secp256k1: how the message is hashed (default sha256).
-    #[serde(default)]
-    pub hash: Option<HashMode>,
-    /// ecdsa-secp256k1: a non-hardened BIP32 path to sign with the child key.
-    #[serde(default)]
-    pub path: Option<String>,
-}
-
-/// `POST /sign/batch`.
-#[derive(Clone, Debug, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BatchRequest {
-    /// The key id (or a unique prefix).
-    pub key_id: String,
-    /// The messages.
-    pub messages: Vec<String>,
-    /// How the messages are written.
-    #[serde(default)]
-    pub encoding: MessageEncoding,
-    /// ecdsa-secp256k1: how the messages are hashed (default sha256).
-    #[serde(default)]
-    pub hash: Option<HashMode>,
-}
-
-/// A signature made by the cluster.
-#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Signed {
-    /// The key.
-    pub key_id: String,
-    /// The scheme.
-    pub scheme: String,
-    /// The signature, hex (ECDSA: compact r||s, low-s).
-    pub signature: String,
-    /// The same, base64.
-    pub signature_base64: String,
-    /// ECDSA: DER, hex.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub der: Option<String>,
-    /// ECDSA: r||s||v, v the recovery id (0/1), hex.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub recoverable: Option<String>,
-    /// ECDSA: r||s||v with v = 27 + recovery id (Ethereum), hex.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub eth: Option<String>,
-    /// ECDSA: the recovery id.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub recovery_id: Option<u8>,
-    /// ECDSA with a path: the child public key, hex.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub derived_public_key: Option<String>,
-    /// The signing session, hex.
-    pub session: String,
-    /// The nodes that signed.
-    pub signers: Vec<String>,
-    /// How it was made: `preprocessed` (FROST, one round trip with pooled nonces),
-    /// `presigned` (ECDSA, one round from a presignature) or `full` (a whole signing
-    /// session).
-    pub mode: String,
-    /// `presigned`: the presigning session whose presignature it spent.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub presignature: Option<String>,
-    /// The signers first asked that did not answer or declined, when others signed
-    /// instead.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub retried_without: Option<Vec<String>>,
-}
-
-/// `POST /keys`.
-#[derive(Clone, Debug, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct KeygenRequest {
-    /// The scheme.
-    pub scheme: Scheme,
-    /// Signers required.
-    pub threshold: u16,
-    /// A label.
-    #[serde(default)]
-    pub label: Option<String>,
-    /// The nodes that hold shares, by name (default: every member).
-    #[serde(default)]
-    pub nodes: Option<Vec<String>>,
 }
 
 #[cfg(test)]

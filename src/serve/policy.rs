@@ -50,10 +50,12 @@ pub const SIGN_ACTION: &str = "serve.sign";
 /// The policy of `key_id` on this node (the default, `auto` without limits, when none
 /// was set).
 pub fn get(db: &Db, key_id: &str) -> Result<Policy, StoreError> {
-    let row = db
-        .conn()
-        .query_row(
+    let conn = db.read();
+    let row = conn
+        .prepare_cached(
             "SELECT mode, hash_modes, path_prefix, max_per_hour FROM key_policies WHERE key_id = ?1",
+        )?
+        .query_row(
             [key_id],
             |r| {
                 Ok((
@@ -85,7 +87,7 @@ pub fn get(db: &Db, key_id: &str) -> Result<Policy, StoreError> {
 }
 
 /// Sets the policy of `key_id` (audited).
-pub fn set(db: &mut Db, key_id: &str, p: &Policy) -> Result<(), StoreError> {
+pub fn set(db: &Db, key_id: &str, p: &Policy) -> Result<(), StoreError> {
     let mode = match p.mode {
         Mode::Auto => "auto",
         Mode::Approval => "approval",
@@ -151,7 +153,7 @@ pub fn check(
     if let Some(max) = p.max_per_hour {
         let since = now().saturating_sub(3600) as i64;
         let used: i64 = db
-            .conn()
+            .read()
             .query_row(
                 "SELECT COUNT(*) FROM audit WHERE action = ?1 AND subject = ?2 AND at >= ?3",
                 params![SIGN_ACTION, key_id, since],

@@ -97,7 +97,7 @@ impl Node {
         let label = pool_label(&self.cluster.me);
         let db = self.db();
         let mut found = 0;
-        for p in unused_presignatures(&db).map_err(ApiError::store)? {
+        for p in unused_presignatures(db).map_err(ApiError::store)? {
             let mine = db
                 .sessions_matching(&p.session, false)
                 .map_err(ApiError::store)?

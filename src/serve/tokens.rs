@@ -101,7 +101,7 @@ fn hash(token: &str) -> [u8; 32] {
 
 /// Creates a token and returns its record and the token itself, which is shown once.
 pub fn create(
-    db: &mut Db,
+    db: &Db,
     name: &str,
     scope: Scope,
     keys: Option<Vec<String>>,
@@ -169,7 +169,8 @@ const COLUMNS: &str = "id, name, hash, scope, keys, created_at, expires_at, revo
 
 /// Every token's record, oldest first.
 pub fn list(db: &Db) -> Result<Vec<TokenRecord>, StoreError> {
-    let mut st = db.conn().prepare(&format!(
+    let conn = db.read();
+    let mut st = conn.prepare(&format!(
         "SELECT {COLUMNS} FROM api_tokens ORDER BY created_at, id"
     ))?;
     let rows = st.query_map([], row)?;
@@ -178,7 +179,7 @@ pub fn list(db: &Db) -> Result<Vec<TokenRecord>, StoreError> {
 
 /// Revokes the token with id `id` (or a unique prefix of at least 4 digits); returns
 /// its record, `None` when no token matches.
-pub fn revoke(db: &mut Db, id: &str) -> Result<Option<TokenRecord>, StoreError> {
+pub fn revoke(db: &Db, id: &str) -> Result<Option<TokenRecord>, StoreError> {
     let matching: Vec<TokenRecord> = list(db)?
         .into_iter()
         .filter(|t| id.len() >= 4 && t.id.starts_with(id))
@@ -213,13 +214,9 @@ pub fn check(db: &Db, presented: &str) -> Result<TokenRecord, TokenRefused> {
         .filter(|id| id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit()))
         .ok_or(TokenRefused::Invalid)?;
     let found = db
-        .conn()
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM api_tokens WHERE id = ?1"),
-            [id],
-            row,
-        )
-        .optional()
+        .read()
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM api_tokens WHERE id = ?1"))
+        .and_then(|mut st| st.query_row([id], row).optional())
         .map_err(|_| TokenRefused::Invalid)?;
     let Some((rec, stored)) = found else {
         return Err(TokenRefused::Invalid);
@@ -243,8 +240,8 @@ mod tests {
 
     #[test]
     fn a_token_is_checked_by_its_hash_and_refused_once_revoked() {
-        let mut db = Db::memory().unwrap();
-        let (rec, token) = create(&mut db, "ci", Scope::Sign, None, None).unwrap();
+        let db = Db::memory().unwrap();
+        let (rec, token) = create(&db, "ci", Scope::Sign, None, None).unwrap();
         assert_eq!(check(&db, &token).unwrap().id, rec.id);
         // Only the hash is stored: the secret appears nowhere in the table.
         let stored: String = db
@@ -266,16 +263,16 @@ mod tests {
             check(&db, "Bearer nonsense").err(),
             Some(TokenRefused::Invalid)
         );
-        assert!(revoke(&mut db, &rec.id[..6]).unwrap().is_some());
+        assert!(revoke(&db, &rec.id[..6]).unwrap().is_some());
         assert_eq!(check(&db, &token).err(), Some(TokenRefused::Revoked));
-        assert!(revoke(&mut db, "zzzz").unwrap().is_none());
+        assert!(revoke(&db, "zzzz").unwrap().is_none());
     }
 
     #[test]
     fn an_expired_token_is_refused_and_key_limits_hold() {
-        let mut db = Db::memory().unwrap();
+        let db = Db::memory().unwrap();
         let (_, token) = create(
-            &mut db,
+            &db,
             "old",
             Scope::Read,
             None,
@@ -283,7 +280,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(check(&db, &token).err(), Some(TokenRefused::Expired));
-        let (rec, _) = create(&mut db, "one", Scope::Sign, Some(vec!["k1".into()]), None).unwrap();
+        let (rec, _) = create(&db, "one", Scope::Sign, Some(vec!["k1".into()]), None).unwrap();
         assert!(rec.allows_key("k1") && !rec.allows_key("k2"));
         assert!(Scope::Admin > Scope::Sign && Scope::Sign > Scope::Read);
     }

@@ -12,9 +12,11 @@ pub use ledger::{Claim, Mark, SingleUse};
 
 use super::StoreError;
 use crate::clock::now;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::Serialize;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Schema migrations; entry `i` takes the schema from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -435,9 +437,127 @@ pub struct IncomingMessage<'a> {
     pub source: &'a str,
 }
 
-/// An open database.
+/// An open database: one writing connection, shared by every clone of this handle and
+/// used by one caller at a time, and (for a file) one read-only connection for reads
+/// that stand alone ([`Db::read`]), which WAL lets go on while the writer commits. The
+/// CLI opens one per process; a serve node opens one and hands clones to its sessions
+/// and its audit writer, so every write of the node goes through that one connection in
+/// turn (SQLite's one writer, with no waiting on its file lock and no "database is
+/// locked" between the node's own threads).
+#[derive(Clone)]
 pub struct Db {
-    conn: Connection,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    /// Every write, and the reads of a write.
+    writer: Locked,
+    /// Reads that stand alone, on a file's database: WAL lets them go on while the
+    /// writer commits (an fsync), so a node's lookups never wait behind its audit.
+    reader: Option<Locked>,
+    /// A serve cluster's shared single-use ledger, consulted after this one.
+    cluster: std::sync::OnceLock<Arc<dyn ClusterLedger>>,
+}
+
+/// A single-use ledger shared by a cluster's nodes (NATS JetStream KV on a NATS bus):
+/// a presignature claimed here binds it to one use across the whole cluster, so a node
+/// whose own ledger went back (a home restored from a copy) still cannot use it twice.
+pub trait ClusterLedger: Send + Sync {
+    /// Claims `key` for `binding`, create-only: [`Claim::Won`] for the first claim,
+    /// [`Claim::Again`] for a later one with the same binding, [`Claim::Spent`] for any
+    /// other. `Err` when the shared ledger cannot be reached (nothing is decided).
+    fn claim(&self, key: &str, binding: &str) -> Result<Claim, String>;
+}
+
+struct Locked {
+    conn: Mutex<Connection>,
+    /// The thread holding `conn` (see [`thread_tag`]), 0 when free: a second lock from
+    /// the same thread would wait forever, so it panics instead.
+    holder: AtomicU64,
+}
+
+impl Locked {
+    fn new(conn: Connection) -> Locked {
+        Locked {
+            conn: Mutex::new(conn),
+            holder: AtomicU64::new(0),
+        }
+    }
+
+    fn lock(&self) -> Conn<'_> {
+        let me = thread_tag();
+        assert_ne!(
+            self.holder.load(Ordering::Acquire),
+            me,
+            "a database connection is locked twice by one thread"
+        );
+        let guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        self.holder.store(me, Ordering::Release);
+        Conn {
+            guard,
+            holder: &self.holder,
+        }
+    }
+}
+
+/// A number for this thread, never 0 and never reused in the process.
+fn thread_tag() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    thread_local! {
+        static TAG: u64 = NEXT.fetch_add(1, Ordering::Relaxed);
+    }
+    TAG.with(|t| *t)
+}
+
+/// The connection, held by one caller until dropped (every other user of the handle,
+/// in this thread or another, waits for it meanwhile).
+pub struct Conn<'a> {
+    guard: MutexGuard<'a, Connection>,
+    holder: &'a AtomicU64,
+}
+
+impl std::ops::Deref for Conn<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.guard
+    }
+}
+
+impl Drop for Conn<'_> {
+    fn drop(&mut self) {
+        self.holder.store(0, Ordering::Release);
+    }
+}
+
+/// A write transaction (`BEGIN IMMEDIATE`), rolled back unless committed; it holds the
+/// connection until it ends.
+pub(crate) struct Tx<'a> {
+    conn: Conn<'a>,
+    open: bool,
+}
+
+impl Tx<'_> {
+    /// Commits the transaction.
+    pub(crate) fn commit(mut self) -> Result<(), rusqlite::Error> {
+        self.conn.execute_batch("COMMIT")?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for Tx<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
 }
 
 impl Db {
@@ -458,8 +578,16 @@ impl Db {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        let mut db = Db { conn };
+        let mut db = Db::new(conn);
         db.migrate()?;
+        let reader = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        reader.busy_timeout(std::time::Duration::from_secs(10))?;
+        if let Some(shared) = Arc::get_mut(&mut db.shared) {
+            shared.reader = Some(Locked::new(reader));
+        }
         Ok(db)
     }
 
@@ -468,14 +596,24 @@ impl Db {
     pub fn memory() -> Result<Db, StoreError> {
         let conn = Connection::open_in_memory()?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        let mut db = Db { conn };
+        let db = Db::new(conn);
         db.migrate()?;
         Ok(db)
     }
 
-    fn migrate(&mut self) -> Result<(), StoreError> {
+    fn new(conn: Connection) -> Db {
+        Db {
+            shared: Arc::new(Shared {
+                writer: Locked::new(conn),
+                reader: None,
+                cluster: std::sync::OnceLock::new(),
+            }),
+        }
+    }
+
+    fn migrate(&self) -> Result<(), StoreError> {
         let version: i64 = self
-            .conn
+            .conn()
             .pragma_query_value(None, "user_version", |r| r.get(0))?;
         if version > MIGRATIONS.len() as i64 {
             return Err(StoreError::TooNew(version));
@@ -492,21 +630,43 @@ impl Db {
     /// The schema version.
     pub fn schema_version(&self) -> Result<i64, StoreError> {
         Ok(self
-            .conn
+            .conn()
             .pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
 
-    pub(crate) fn conn(&self) -> &Connection {
-        &self.conn
+    /// The writing connection, for one caller at a time. Panics if this thread holds it
+    /// already (that would deadlock).
+    pub(crate) fn conn(&self) -> Conn<'_> {
+        self.shared.writer.lock()
+    }
+
+    /// Adds a cluster's shared single-use ledger to this handle and its clones (once).
+    pub fn share_single_use(&self, ledger: Arc<dyn ClusterLedger>) {
+        let _ = self.shared.cluster.set(ledger);
+    }
+
+    pub(crate) fn cluster_ledger(&self) -> Option<&Arc<dyn ClusterLedger>> {
+        self.shared.cluster.get()
+    }
+
+    /// A connection for a read that stands alone (it sees every committed write, and
+    /// does not wait for one being committed); the writing connection for a database in
+    /// memory. Panics if this thread holds it already.
+    pub fn read(&self) -> Conn<'_> {
+        self.shared
+            .reader
+            .as_ref()
+            .unwrap_or(&self.shared.writer)
+            .lock()
     }
 
     /// Starts a write transaction that takes the write lock at once (`BEGIN IMMEDIATE`),
     /// so a second process waits for it (up to the busy timeout) instead of failing
     /// halfway through with "database is locked".
-    pub(crate) fn write(&mut self) -> Result<rusqlite::Transaction<'_>, StoreError> {
-        Ok(self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?)
+    pub(crate) fn write(&self) -> Result<Tx<'_>, StoreError> {
+        let conn = self.conn();
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(Tx { conn, open: true })
     }
 
     // --- sessions ---
@@ -514,7 +674,7 @@ impl Db {
     /// The session, if known.
     pub fn session(&self, id: &str) -> Result<Option<SessionRecord>, StoreError> {
         Ok(self
-            .conn
+            .read()
             .query_row(
                 &format!("{SESSION_COLUMNS} WHERE id = ?1"),
                 [id],
@@ -530,7 +690,8 @@ impl Db {
         prefix: &str,
         running: bool,
     ) -> Result<Vec<SessionRecord>, StoreError> {
-        let mut st = self.conn.prepare(&format!(
+        let conn = self.read();
+        let mut st = conn.prepare(&format!(
             "{SESSION_COLUMNS} WHERE id LIKE ?1 || '%' AND (?2 = 0 OR status = 'running')
              ORDER BY created_at DESC, id"
         ))?;
@@ -541,7 +702,7 @@ impl Db {
 
     /// Records what an unfinished session waits for.
     pub fn set_waiting(&self, id: &str, waiting: &str) -> Result<(), StoreError> {
-        self.conn.execute(
+        self.conn().execute(
             "UPDATE sessions SET waiting = ?2 WHERE id = ?1",
             params![id, waiting],
         )?;
@@ -551,7 +712,7 @@ impl Db {
     /// Records a newly confirmed session and its audit row in one transaction. Returns
     /// false (and writes nothing) if another process recorded it first.
     pub fn insert_session(
-        &mut self,
+        &self,
         id: &str,
         kind: &str,
         plan: &str,
@@ -580,7 +741,7 @@ impl Db {
         state: &str,
         result: Option<&str>,
     ) -> Result<(), StoreError> {
-        set_session(&self.conn, id, status, state, result, None)
+        set_session(&self.conn(), id, status, state, result, None)
     }
 
     // --- messages ---
@@ -588,7 +749,7 @@ impl Db {
     /// Offers an incoming envelope for slot (round, sender, recipient), atomically: of
     /// two processes offering different envelopes for one slot, exactly one stores its
     /// envelope and the other is told [`Accept::Conflict`].
-    pub fn accept_message(&mut self, m: &IncomingMessage<'_>) -> Result<Accept, StoreError> {
+    pub fn accept_message(&self, m: &IncomingMessage<'_>) -> Result<Accept, StoreError> {
         let IncomingMessage {
             session,
             protocol,
@@ -632,7 +793,7 @@ impl Db {
         round: u8,
     ) -> Result<Option<String>, StoreError> {
         Ok(self
-            .conn
+            .read()
             .query_row(
                 "SELECT protocol FROM messages WHERE session_id = ?1 AND round = ?2 LIMIT 1",
                 params![session, round],
@@ -643,7 +804,8 @@ impl Db {
 
     /// Every accepted envelope of a session, in (round, sender) order.
     pub fn messages(&self, session: &str) -> Result<Vec<Vec<u8>>, StoreError> {
-        let mut st = self.conn.prepare(
+        let conn = self.read();
+        let mut st = conn.prepare(
             "SELECT envelope FROM messages WHERE session_id = ?1 ORDER BY protocol, round, sender, recipient",
         )?;
         let rows = st.query_map([session], |r| r.get(0))?;
@@ -652,7 +814,8 @@ impl Db {
 
     /// Completed sessions as (id, result JSON), oldest first.
     pub fn completed_sessions(&self) -> Result<Vec<(String, String)>, StoreError> {
-        let mut st = self.conn.prepare(
+        let conn = self.read();
+        let mut st = conn.prepare(
             "SELECT id, result FROM sessions WHERE status = 'complete' AND result IS NOT NULL ORDER BY created_at, id",
         )?;
         let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -663,7 +826,7 @@ impl Db {
 
     /// Inserts a new active key.
     pub fn insert_key(&self, k: &KeyRecord) -> Result<(), StoreError> {
-        self.conn.execute(
+        self.conn().execute(
             "INSERT INTO keys (id, scheme, public_key, threshold, n, my_index, parties, label, status,
                                session_id, transcript, created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)",
@@ -698,11 +861,11 @@ impl Db {
         to: KeyStatus,
         delete_after: Option<u64>,
     ) -> Result<(), StoreError> {
-        change_key_status(&self.conn, id, from, to, delete_after)
+        change_key_status(&self.conn(), id, from, to, delete_after)
     }
 
     /// Renames key `id` on this home (audited).
-    pub fn set_key_label(&mut self, id: &str, label: &str) -> Result<(), StoreError> {
+    pub fn set_key_label(&self, id: &str, label: &str) -> Result<(), StoreError> {
         self.audited(
             "key.label",
             id,
@@ -720,7 +883,7 @@ impl Db {
     /// Key `id`'s metadata on this home: a JSON object, empty when none was set.
     pub fn key_metadata(&self, id: &str) -> Result<serde_json::Value, StoreError> {
         let text: Option<String> = self
-            .conn
+            .read()
             .query_row(
                 "SELECT metadata FROM key_metadata WHERE key_id = ?1",
                 [id],
@@ -738,7 +901,7 @@ impl Db {
 
     /// Replaces key `id`'s metadata (audited with its SHA-256, not its contents).
     pub fn set_key_metadata(
-        &mut self,
+        &self,
         id: &str,
         metadata: &serde_json::Value,
     ) -> Result<(), StoreError> {
@@ -784,7 +947,8 @@ impl Db {
         sql: &str,
         p: P,
     ) -> Result<Vec<KeyRecord>, StoreError> {
-        let mut st = self.conn.prepare(sql)?;
+        let conn = self.read();
+        let mut st = conn.prepare_cached(sql)?;
         let rows = st.query_map(p, |r| {
             Ok(KeyRecord {
                 id: r.get("id")?,
@@ -815,7 +979,7 @@ impl Db {
         card_json: &str,
         fingerprint: &str,
     ) -> Result<(), StoreError> {
-        self.conn.execute(
+        self.conn().execute(
             "INSERT INTO contacts (name, card, fingerprint, added_at) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (name) DO UPDATE SET card = excluded.card, fingerprint = excluded.fingerprint,
              added_at = excluded.added_at",
@@ -827,7 +991,7 @@ impl Db {
     /// A contact's card JSON.
     pub fn contact(&self, name: &str) -> Result<Option<String>, StoreError> {
         Ok(self
-            .conn
+            .read()
             .query_row("SELECT card FROM contacts WHERE name = ?1", [name], |r| {
                 r.get(0)
             })
@@ -836,9 +1000,8 @@ impl Db {
 
     /// All contacts' card JSON, by name.
     pub fn contacts(&self) -> Result<Vec<String>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare("SELECT card FROM contacts ORDER BY name")?;
+        let conn = self.read();
+        let mut st = conn.prepare("SELECT card FROM contacts ORDER BY name")?;
         let rows = st.query_map([], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -926,7 +1089,7 @@ mod tests {
     pub(super) fn db_with_session(n: usize) -> (tempfile::TempDir, Vec<Db>) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("mpc.db");
-        let mut first = Db::open(&path).unwrap();
+        let first = Db::open(&path).unwrap();
         assert!(
             first
                 .insert_session("s", "sign", "{}", 1, serde_json::json!({}))
@@ -939,10 +1102,48 @@ mod tests {
 
     #[test]
     fn racing_offers_for_one_slot_store_one_and_report_the_other_as_a_conflict() {
-        let (_dir, mut dbs) = db_with_session(5);
+        // Six connections (six CLI processes), then six clones of one handle (a serve
+        // node's threads on its one connection).
+        let (_dir, dbs) = db_with_session(5);
+        race_for_one_slot(&dbs);
+        let (_dir, dbs) = db_with_session(0);
+        race_for_one_slot(&vec![dbs[0].clone(); 6]);
+    }
+
+    #[test]
+    fn a_thread_that_locks_the_connection_twice_panics_instead_of_deadlocking() {
+        let (_dir, dbs) = db_with_session(0);
+        let db = dbs[0].clone();
+        let twice = std::thread::spawn(move || {
+            let _held = db.conn();
+            db.write().map(drop)
+        })
+        .join();
+        assert!(twice.is_err(), "a second lock of the writer must panic");
+        let db = dbs[0].clone();
+        let twice = std::thread::spawn(move || {
+            let _held = db.read();
+            db.keys().map(|k| k.len())
+        })
+        .join();
+        assert!(twice.is_err(), "a second lock of the reader must panic");
+        // A read while this thread writes is another connection: it goes on, and sees
+        // what is committed, not what the open transaction changed.
+        let tx = dbs[0].write().unwrap();
+        tx.execute("DELETE FROM sessions", []).unwrap();
+        assert!(dbs[0].session("s").unwrap().is_some());
+        drop(tx);
+        // The connection is free again, for this thread and others.
+        assert!(dbs[0].keys().unwrap().is_empty());
+        let tx = dbs[0].write().unwrap();
+        drop(tx);
+        assert!(dbs[0].session("s").unwrap().is_some());
+    }
+
+    fn race_for_one_slot(dbs: &[Db]) {
         let results: Vec<Accept> = std::thread::scope(|scope| {
             let handles: Vec<_> = dbs
-                .iter_mut()
+                .iter()
                 .enumerate()
                 .map(|(i, db)| {
                     scope.spawn(move || {

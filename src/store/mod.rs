@@ -60,6 +60,9 @@ pub enum StoreError {
     /// deleted): continuing could reuse a single-use secret, so nothing is done.
     #[error("{0}")]
     RolledBack(String),
+    /// The cluster's shared single-use ledger could not be reached; nothing was used.
+    #[error("the cluster's single-use ledger cannot be reached: {0}")]
+    ClusterLedger(String),
     /// Another process changed the record first (a lost race, not damage).
     #[error("{0}")]
     Changed(String),

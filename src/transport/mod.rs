@@ -4,11 +4,12 @@
 //! brought it.
 //!
 //! Carriers: a message directory ([`dir::DirTransport`], also how QR codes arrive), the
-//! relay link ([`relay::RelayCarrier`]) and an in-process channel
-//! ([`memory::MemoryCarrier`]).
+//! relay link ([`relay::RelayCarrier`]), NATS JetStream ([`nats::NatsCarrier`]) and an
+//! in-process channel ([`memory::MemoryCarrier`]).
 
 pub mod dir;
 pub mod memory;
+pub mod nats;
 pub mod qr;
 pub mod relay;
 pub mod wire;

@@ -3,6 +3,7 @@
 //! way a USB stick would.
 #![allow(dead_code)]
 
+pub mod nats;
 pub mod openapi;
 
 use assert_cmd::Command;
@@ -534,7 +535,8 @@ pub fn rand_suffix() -> String {
     )
 }
 
-/// Independent verification: ed25519-dalek, k256 BIP340; frost-secp256k1 for RFC 9591.
+/// Independent verification: ed25519-dalek, k256 BIP340; frost-secp256k1 for RFC 9591;
+/// k256 ECDSA over the message's SHA-256 (a compact `r || s` signature).
 pub fn verify_independently(scheme: &str, public_key: &[u8], message: &[u8], sig: &[u8]) -> bool {
     match scheme {
         "eddsa-ed25519" => {
@@ -552,6 +554,14 @@ pub fn verify_independently(scheme: &str, public_key: &[u8], message: &[u8], sig
             let vk = frost_secp256k1::VerifyingKey::deserialize(public_key).unwrap();
             let sig = frost_secp256k1::Signature::deserialize(sig).unwrap();
             vk.verify(message, &sig).is_ok()
+        }
+        "ecdsa-secp256k1" => {
+            use k256::ecdsa::signature::hazmat::PrehashVerifier;
+            use sha2::Digest;
+            let vk = k256::ecdsa::VerifyingKey::from_sec1_bytes(public_key).unwrap();
+            let sig = k256::ecdsa::Signature::from_slice(sig).unwrap();
+            vk.verify_prehash(&sha2::Sha256::digest(message), &sig)
+                .is_ok()
         }
         other => panic!("unknown scheme {other}"),
     }
@@ -672,10 +682,26 @@ impl World {
         plan: &Path,
         addr: &str,
     ) -> Vec<std::process::Child> {
+        self.spawn_signed_in(who, kind, plan, addr, &[])
+    }
+
+    /// As [`World::spawn_relay_run`], party `p` signing in to NATS with `creds[p]`
+    /// (`MPC_NATS_CREDS`) where given.
+    pub fn spawn_signed_in(
+        &self,
+        who: &[usize],
+        kind: &str,
+        plan: &Path,
+        addr: &str,
+        creds: &[PathBuf],
+    ) -> Vec<std::process::Child> {
         who.iter()
             .map(|&p| {
-                std::process::Command::new(assert_cmd::cargo::cargo_bin("mpc"))
-                    .env("MPC_HOME", &self.parties[p].home)
+                let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("mpc"));
+                if let Some(c) = creds.get(p) {
+                    cmd.env("MPC_NATS_CREDS", c);
+                }
+                cmd.env("MPC_HOME", &self.parties[p].home)
                     .env("MPC_PASSPHRASE", PASS)
                     .args(["--no-input", "--json", kind, "run"])
                     .arg(plan)

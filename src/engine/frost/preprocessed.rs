@@ -9,36 +9,33 @@
 //! and guarantees each is used at most once by handing it over by value.
 
 use super::{EngineError, KeyMaterial, blame, bug, ident, malformed};
-use crate::secret::{Secret, SecretBytes};
 use frost_core::keys::{KeyPackage, PublicKeyPackage};
 use frost_core::round1::{SigningCommitments, SigningNonces};
 use frost_core::round2::SignatureShare;
 use frost_core::{Ciphersuite, SigningPackage};
 use rand::rngs::OsRng;
+use std::any::Any;
 use std::collections::BTreeMap;
 
-/// One preprocessed nonce: the secret nonces (serialized, zeroized on drop) and their
-/// public commitments.
+/// One signer's secret nonces, kept in process memory only and zeroized when dropped
+/// (frost-core's `SigningNonces`). Opaque: only the share it came from can use it.
+pub struct Nonces(Box<dyn Any + Send + Sync>);
+
+/// One preprocessed nonce: the secret nonces and their public commitment.
 pub struct Preprocessed {
-    /// `SigningNonces`, serialized.
-    pub nonces: SecretBytes,
+    /// The nonces.
+    pub nonces: Nonces,
     /// `SigningCommitments`, serialized.
     pub commitment: Vec<u8>,
 }
 
-fn package<C: Ciphersuite>(
-    commitments: &BTreeMap<u16, Vec<u8>>,
-    message: &[u8],
-) -> Result<SigningPackage<C>, EngineError> {
-    let mut map = BTreeMap::new();
-    for (&i, c) in commitments {
-        map.insert(
-            ident::<C>(i)?,
-            SigningCommitments::<C>::deserialize(c)
-                .map_err(|_| malformed(i, "signing commitment"))?,
-        );
-    }
-    Ok(SigningPackage::new(map, message))
+/// One signature's commitment list and message, read once for both the signer's share
+/// and the coordinator's aggregate. Reading a commitment checks its two points (a
+/// scalar multiplication each, for the subgroup check), so a node that reads each list
+/// once does a fraction of the work of reading it per step.
+pub struct Package {
+    inner: Box<dyn Any + Send + Sync>,
+    signers: Vec<u16>,
 }
 
 /// A share made ready for many signatures: its packages deserialized once (a
@@ -47,24 +44,27 @@ fn package<C: Ciphersuite>(
 pub trait Prepared: Send + Sync {
     /// Makes `n` nonces for this share.
     fn preprocess(&self, n: usize) -> Result<Vec<Preprocessed>, EngineError>;
-    /// Party `me`'s signature share of `message` with the preprocessed `nonces`, under
-    /// the signers' `commitments` (by party index). The nonces are consumed; the
-    /// commitment listed for `me` must be theirs, so a coordinator cannot make a signer
-    /// sign under a commitment it did not make.
-    fn share(
+    /// The package of `message` under the signers' `commitments` (by party index),
+    /// for signer `me` whose nonces are `own`. The commitment listed for `me` must be
+    /// `own`'s, so a coordinator cannot make a signer sign under a commitment it did not
+    /// make; it is taken from the nonces rather than read again.
+    fn package(
         &self,
         me: u16,
-        nonces: SecretBytes,
+        own: &Preprocessed,
         commitments: &BTreeMap<u16, Vec<u8>>,
         message: &[u8],
-    ) -> Result<Vec<u8>, EngineError>;
-    /// The signature from every signer's share; verified before it is returned. A
-    /// share that does not verify names its signer.
+    ) -> Result<Package, EngineError>;
+    /// This signer's signature share in `package`, with the nonces the package was made
+    /// for. The nonces are consumed.
+    fn share(&self, nonces: Nonces, package: &Package) -> Result<Vec<u8>, EngineError>;
+    /// The signature from every signer's share; verified under the group key before it
+    /// is returned (by frost-core's `aggregate`). A share that does not verify names
+    /// its signer.
     fn aggregate(
         &self,
-        commitments: &BTreeMap<u16, Vec<u8>>,
+        package: &Package,
         shares: &BTreeMap<u16, Vec<u8>>,
-        message: &[u8],
     ) -> Result<Vec<u8>, EngineError>;
 }
 
@@ -83,10 +83,16 @@ pub fn prepare<C: Ciphersuite + 'static>(
     }))
 }
 
-impl<C: Ciphersuite> Prepared for PreparedKey<C>
+fn mismatch() -> EngineError {
+    bug("the nonces or package belong to another scheme's share")
+}
+
+impl<C: Ciphersuite + 'static> Prepared for PreparedKey<C>
 where
     KeyPackage<C>: Send + Sync,
     PublicKeyPackage<C>: Send + Sync,
+    SigningNonces<C>: Send + Sync,
+    SigningPackage<C>: Send + Sync,
 {
     fn preprocess(&self, n: usize) -> Result<Vec<Preprocessed>, EngineError> {
         (0..n)
@@ -94,42 +100,70 @@ where
                 let (nonces, commitments) =
                     frost_core::round1::commit(self.kp.signing_share(), &mut OsRng);
                 Ok(Preprocessed {
-                    nonces: Secret::new(nonces.serialize().map_err(bug)?),
+                    nonces: Nonces(Box::new(nonces)),
                     commitment: commitments.serialize().map_err(bug)?,
                 })
             })
             .collect()
     }
 
-    fn share(
+    fn package(
         &self,
         me: u16,
-        nonces: SecretBytes,
+        own: &Preprocessed,
         commitments: &BTreeMap<u16, Vec<u8>>,
         message: &[u8],
-    ) -> Result<Vec<u8>, EngineError> {
-        let nonces = SigningNonces::<C>::deserialize(nonces.expose()).map_err(bug)?;
-        let mine = nonces.commitments().serialize().map_err(bug)?;
-        if commitments.get(&me) != Some(&mine) {
-            return Err(EngineError::Bug(
-                "the request lists another commitment for this signer than its nonce's".into(),
-            ));
+    ) -> Result<Package, EngineError> {
+        let nonces = own
+            .nonces
+            .0
+            .downcast_ref::<SigningNonces<C>>()
+            .ok_or_else(mismatch)?;
+        if commitments.get(&me) != Some(&own.commitment) {
+            return Err(EngineError::Bug(format!(
+                "the request lists another commitment for signer {me} than its nonce's"
+            )));
         }
-        let signers: Vec<u16> = commitments.keys().copied().collect();
-        let package = package::<C>(commitments, message)?;
-        let share = frost_core::round2::sign(&package, &nonces, &self.kp)
-            .map_err(|e| blame(e, &signers))?;
+        let mut map = BTreeMap::new();
+        for (&i, c) in commitments {
+            let commitment = if i == me {
+                *nonces.commitments()
+            } else {
+                SigningCommitments::<C>::deserialize(c)
+                    .map_err(|_| malformed(i, "signing commitment"))?
+            };
+            map.insert(ident::<C>(i)?, commitment);
+        }
+        Ok(Package {
+            inner: Box::new(SigningPackage::new(map, message)),
+            signers: commitments.keys().copied().collect(),
+        })
+    }
+
+    fn share(&self, nonces: Nonces, package: &Package) -> Result<Vec<u8>, EngineError> {
+        let nonces = nonces
+            .0
+            .downcast::<SigningNonces<C>>()
+            .map_err(|_| mismatch())?;
+        let pkg = package
+            .inner
+            .downcast_ref::<SigningPackage<C>>()
+            .ok_or_else(mismatch)?;
+        // `sign` also checks that the package lists these nonces' commitment.
+        let share = frost_core::round2::sign(pkg, &nonces, &self.kp)
+            .map_err(|e| blame(e, &package.signers))?;
         Ok(share.serialize())
     }
 
     fn aggregate(
         &self,
-        commitments: &BTreeMap<u16, Vec<u8>>,
+        package: &Package,
         shares: &BTreeMap<u16, Vec<u8>>,
-        message: &[u8],
     ) -> Result<Vec<u8>, EngineError> {
-        let signers: Vec<u16> = commitments.keys().copied().collect();
-        let package = package::<C>(commitments, message)?;
+        let pkg = package
+            .inner
+            .downcast_ref::<SigningPackage<C>>()
+            .ok_or_else(mismatch)?;
         let mut map = BTreeMap::new();
         for (&i, s) in shares {
             map.insert(
@@ -137,12 +171,11 @@ where
                 SignatureShare::<C>::deserialize(s).map_err(|_| malformed(i, "signature share"))?,
             );
         }
-        let signature =
-            frost_core::aggregate(&package, &map, &self.public).map_err(|e| blame(e, &signers))?;
-        self.public
-            .verifying_key()
-            .verify(message, &signature)
-            .map_err(|e| bug(format!("aggregate signature does not verify: {e}")))?;
+        // `aggregate` verifies the signature under the group key and returns it only if
+        // it verifies (otherwise it names the signers whose shares do not), so a second
+        // verification here would only double the work.
+        let signature = frost_core::aggregate(pkg, &map, &self.public)
+            .map_err(|e| blame(e, &package.signers))?;
         signature.serialize().map_err(bug)
     }
 }
@@ -150,6 +183,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secret::Secret;
 
     type C = frost_ed25519::Ed25519Sha512;
 
@@ -179,7 +213,7 @@ mod tests {
         let dealt = dealt_keys::<C>(3, 2);
         let keys: Vec<Box<dyn Prepared>> = dealt.iter().map(|k| prepare::<C>(k).unwrap()).collect();
         let message = b"one round trip";
-        let pre: Vec<Preprocessed> = [1usize, 3]
+        let mut pre: Vec<Preprocessed> = [1usize, 3]
             .iter()
             .map(|&i| keys[i - 1].preprocess(1).unwrap().pop().unwrap())
             .collect();
@@ -188,11 +222,15 @@ mod tests {
             (3, pre[1].commitment.clone()),
         ]
         .into();
-        let [p1, p3] = <[Preprocessed; 2]>::try_from(pre).ok().unwrap();
-        let s1 = keys[0].share(1, p1.nonces, &commitments, message).unwrap();
-        let s3 = keys[2].share(3, p3.nonces, &commitments, message).unwrap();
+        let p3 = pre.pop().unwrap();
+        let p1 = pre.pop().unwrap();
+        // Each signer reads the list once; the coordinator (1) aggregates with its own.
+        let pkg1 = keys[0].package(1, &p1, &commitments, message).unwrap();
+        let pkg3 = keys[2].package(3, &p3, &commitments, message).unwrap();
+        let s1 = keys[0].share(p1.nonces, &pkg1).unwrap();
+        let s3 = keys[2].share(p3.nonces, &pkg3).unwrap();
         let shares: BTreeMap<u16, Vec<u8>> = [(1u16, s1.clone()), (3, s3)].into();
-        let sig = keys[0].aggregate(&commitments, &shares, message).unwrap();
+        let sig = keys[0].aggregate(&pkg1, &shares).unwrap();
         let public = PublicKeyPackage::<C>::deserialize(&dealt[0].public_key_package).unwrap();
         let sig = frost_core::Signature::<C>::deserialize(&sig).unwrap();
         public.verifying_key().verify(message, &sig).unwrap();
@@ -200,20 +238,36 @@ mod tests {
         let other = keys[2].preprocess(1).unwrap().pop().unwrap();
         let mut c2 = commitments.clone();
         c2.insert(3, other.commitment.clone());
-        let wrong = keys[2]
-            .share(3, other.nonces, &c2, b"something else")
-            .unwrap();
+        let pkg_other = keys[2].package(3, &other, &c2, b"something else").unwrap();
+        let wrong = keys[2].share(other.nonces, &pkg_other).unwrap();
         let bad: BTreeMap<u16, Vec<u8>> = [(1u16, s1), (3, wrong)].into();
-        match keys[0].aggregate(&commitments, &bad, message) {
+        match keys[0].aggregate(&pkg1, &bad) {
             Err(EngineError::PeerMisbehaved { culprits, .. }) => assert_eq!(culprits, vec![3]),
             other => panic!("expected party 3 blamed, got {:?}", other.map(|_| ())),
         }
-        // A signer never signs under a commitment that is not its own.
+        // A signer never signs under a commitment that is not its own: the list must
+        // carry its nonces' commitment.
         let fresh = keys[0].preprocess(1).unwrap().pop().unwrap();
-        assert!(
-            keys[0]
-                .share(1, fresh.nonces, &commitments, message)
-                .is_err()
-        );
+        assert!(matches!(
+            keys[0].package(1, &fresh, &commitments, message),
+            Err(EngineError::Bug(_))
+        ));
+        // Nor with nonces other than the package's.
+        let pkg_fresh = {
+            let mut c = commitments.clone();
+            c.insert(1, fresh.commitment.clone());
+            keys[0].package(1, &fresh, &c, message).unwrap()
+        };
+        let stray = keys[0].preprocess(1).unwrap().pop().unwrap();
+        assert!(keys[0].share(stray.nonces, &pkg_fresh).is_err());
+        // A malformed commitment of another signer is named.
+        let mut c3 = commitments.clone();
+        c3.insert(3, vec![0u8; 7]);
+        let again = keys[0].preprocess(1).unwrap().pop().unwrap();
+        c3.insert(1, again.commitment.clone());
+        assert!(matches!(
+            keys[0].package(1, &again, &c3, message),
+            Err(EngineError::PeerMisbehaved { culprits, .. }) if culprits == vec![3]
+        ));
     }
 }

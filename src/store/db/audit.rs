@@ -117,32 +117,32 @@ pub(crate) fn append(
     subject: &str,
     detail: &serde_json::Value,
 ) -> Result<(), StoreError> {
+    // Cached statements: a serve node appends a row per request.
     let head: Option<(i64, String)> = c
-        .query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .prepare_cached("SELECT seq, hash FROM audit_head WHERE id = 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let (prev_seq, prev_hash) = head.unwrap_or((0, GENESIS.to_string()));
     let seq = prev_seq + 1;
     let at = now() as i64;
     let detail = detail.to_string();
     let hash = row_hash(&prev_hash, seq, at, action, subject, &detail);
-    c.execute(
+    c.prepare_cached(
         "INSERT INTO audit (seq, at, action, subject, detail, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![seq, at, action, subject, detail, prev_hash, hash],
-    )?;
-    c.execute(
+    )?
+    .execute(params![seq, at, action, subject, detail, prev_hash, hash])?;
+    c.prepare_cached(
         "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?1, ?2)
          ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-        params![seq, hash],
-    )?;
+    )?
+    .execute(params![seq, hash])?;
     Ok(())
 }
 
 impl Db {
     /// Appends an audit row.
     pub fn audit(
-        &mut self,
+        &self,
         action: &str,
         subject: &str,
         detail: serde_json::Value,
@@ -152,10 +152,7 @@ impl Db {
 
     /// Appends several audit rows in one write transaction (a group commit: one sync
     /// for all of them).
-    pub fn audit_batch(
-        &mut self,
-        rows: &[(&str, &str, &serde_json::Value)],
-    ) -> Result<(), StoreError> {
+    pub fn audit_batch(&self, rows: &[(&str, &str, &serde_json::Value)]) -> Result<(), StoreError> {
         let tx = self.write()?;
         for (action, subject, detail) in rows {
             append(&tx, action, subject, detail)?;
@@ -167,7 +164,7 @@ impl Db {
     /// Runs `change` and appends its audit row in one write transaction: the change is
     /// never visible without its audit row, nor the row without the change.
     pub fn audited<T>(
-        &mut self,
+        &self,
         action: &str,
         subject: &str,
         detail: serde_json::Value,
@@ -183,7 +180,7 @@ impl Db {
     /// Signs the current head with `sign` (the identity's Ed25519 key) and stores the
     /// checkpoint, unless that head already has one. `None` for an empty log.
     pub fn checkpoint(
-        &mut self,
+        &self,
         sign: impl FnOnce(&[u8]) -> [u8; 64],
     ) -> Result<Option<Checkpoint>, StoreError> {
         let Some((seq, hash)) = self.audit_head()? else {
@@ -323,12 +320,12 @@ impl Db {
         let has = |actions: &[&str], subject: &str| {
             actions.iter().any(|a| subjects.contains(&(*a, subject)))
         };
-        let mut st = self
-            .conn()
-            .prepare("SELECT id, kind FROM sessions ORDER BY id")?;
-        let sessions: Vec<(String, String)> = st
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<Result<_, _>>()?;
+        let sessions: Vec<(String, String)> = {
+            let conn = self.read();
+            let mut st = conn.prepare("SELECT id, kind FROM sessions ORDER BY id")?;
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?
+        };
         for (id, kind) in &sessions {
             if !has(&[&format!("{kind}.confirm")], id) {
                 let last = report.entries;
@@ -384,7 +381,8 @@ impl Db {
 
     /// All audit rows in order.
     pub fn audit_rows(&self) -> Result<Vec<AuditRow>, StoreError> {
-        let mut st = self.conn().prepare(
+        let conn = self.read();
+        let mut st = conn.prepare(
             "SELECT seq, at, action, subject, detail, prev_hash, hash FROM audit ORDER BY seq",
         )?;
         let rows = st.query_map([], |r| {
@@ -405,7 +403,7 @@ impl Db {
     pub fn audit_verify(&self) -> Result<Result<i64, AuditBreak>, StoreError> {
         let rows = self.audit_rows()?;
         let head: Option<(i64, String)> = self
-            .conn()
+            .read()
             .query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })
@@ -464,7 +462,7 @@ mod tests {
 
     #[test]
     fn detects_edit_delete_and_truncation() {
-        let (_d, mut db) = db();
+        let (_d, db) = db();
         for i in 0..4 {
             db.audit("test", &format!("s{i}"), serde_json::json!({"i": i}))
                 .unwrap();

@@ -66,7 +66,7 @@ impl Db {
     /// envelopes, and they are added here; a record holding more than the journal, or
     /// something else, means the journal went back in time, and nothing is written.
     pub fn record_sent(
-        &mut self,
+        &self,
         session: &str,
         sent: &[Vec<u8>],
         ledger: Option<(SingleUse, Mark)>,
@@ -113,9 +113,9 @@ impl Db {
 
     /// Every envelope we sent in a session.
     pub fn sent(&self, session: &str) -> Result<Vec<Vec<u8>>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare("SELECT envelope FROM outgoing WHERE session_id = ?1 ORDER BY seq")?;
+        let conn = self.read();
+        let mut st =
+            conn.prepare("SELECT envelope FROM outgoing WHERE session_id = ?1 ORDER BY seq")?;
         let rows = st.query_map([session], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -123,7 +123,7 @@ impl Db {
     /// Sets a single-use item's ledger status in its own transaction (a consumed item
     /// stays consumed).
     pub fn set_ledger(&self, session: &str, item: SingleUse, mark: Mark) -> Result<(), StoreError> {
-        set_ledger(&self.conn, session, item, mark)
+        set_ledger(&self.conn(), session, item, mark)
     }
 
     /// Consumes the single-use `item` of `session` for `binding` (the hash of the one
@@ -134,26 +134,26 @@ impl Db {
     /// `arm`, an item without a ledger row is armed first (its secret is in the caller's
     /// committed journal, which proves it exists).
     pub fn claim(
-        &mut self,
+        &self,
         session: &str,
         item: SingleUse,
         binding: &str,
         arm: bool,
     ) -> Result<Claim, StoreError> {
-        let item = item.as_str();
+        let name = item.as_str();
         let tx = self.write()?;
         let t = now() as i64;
         if arm {
             tx.execute(
                 "INSERT INTO ledger (session_id, item, status, updated_at) VALUES (?1, ?2, 'armed', ?3)
                  ON CONFLICT (session_id, item) DO NOTHING",
-                params![session, item, t],
+                params![session, name, t],
             )?;
         }
         let won = tx.execute(
             "UPDATE ledger SET status = 'consumed', binding = ?3, updated_at = ?4
              WHERE session_id = ?1 AND item = ?2 AND status = 'armed'",
-            params![session, item, binding, t],
+            params![session, name, binding, t],
         )? == 1;
         let claim = if won {
             Claim::Won
@@ -161,7 +161,7 @@ impl Db {
             let row: Option<Option<String>> = tx
                 .query_row(
                     "SELECT binding FROM ledger WHERE session_id = ?1 AND item = ?2",
-                    params![session, item],
+                    params![session, name],
                     |r| r.get(0),
                 )
                 .optional()?;
@@ -172,13 +172,26 @@ impl Db {
             }
         };
         tx.commit()?;
+        // A presignature is claimed cluster-wide as well, after the local claim, so a
+        // shared ledger that cannot be reached leaves it consumed here (a retry with the
+        // same binding passes the local claim and asks again), never usable twice.
+        if let (Claim::Won | Claim::Again, Some(cluster), SingleUse::Presignature) =
+            (&claim, self.cluster_ledger(), item)
+        {
+            let key = format!("{name}.{session}");
+            return match cluster.claim(&key, binding) {
+                Ok(Claim::Spent) => Ok(Claim::Spent),
+                Ok(_) => Ok(claim),
+                Err(why) => Err(StoreError::ClusterLedger(why)),
+            };
+        }
         Ok(claim)
     }
 
     /// The ledger status of a single-use item, if recorded.
     pub fn ledger(&self, session: &str, item: SingleUse) -> Result<Option<Mark>, StoreError> {
         let status: Option<String> = self
-            .conn
+            .read()
             .query_row(
                 "SELECT status FROM ledger WHERE session_id = ?1 AND item = ?2",
                 params![session, item.as_str()],
@@ -221,13 +234,20 @@ mod tests {
 
     #[test]
     fn racing_claims_of_one_item_have_exactly_one_winner() {
-        let (_dir, mut dbs) = db_with_session(7);
+        // Eight connections (processes), and eight clones of one handle (a serve node).
+        let (_dir, dbs) = db_with_session(7);
+        race_for_one_item(&dbs);
+        let (_dir, dbs) = db_with_session(0);
+        race_for_one_item(&vec![dbs[0].clone(); 8]);
+    }
+
+    fn race_for_one_item(dbs: &[Db]) {
         dbs[0]
             .set_ledger("s", SingleUse::Presignature, Mark::Armed)
             .unwrap();
         let results: Vec<Claim> = std::thread::scope(|scope| {
             let handles: Vec<_> = dbs
-                .iter_mut()
+                .iter()
                 .enumerate()
                 .map(|(i, db)| {
                     scope.spawn(move || {

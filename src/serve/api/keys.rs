@@ -1,0 +1,406 @@
+//! `/keys`: list, show, change, delete, create (a job when it outlasts the wait) and rotate.
+
+use super::*;
+
+/// A key as the API shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct KeyInfo {
+    /// Key id.
+    pub id: String,
+    /// Scheme id.
+    pub scheme: String,
+    /// The public key in the scheme's standard form, hex.
+    pub public_key: String,
+    /// t.
+    pub threshold: u16,
+    /// n.
+    pub n: u16,
+    /// The nodes holding shares, in key order.
+    pub parties: Vec<String>,
+    /// Label.
+    pub label: String,
+    /// Status.
+    pub status: crate::store::db::KeyStatus,
+    /// This node's policy for the key.
+    pub policy: policy::Policy,
+    /// This node's metadata for the key (a JSON object).
+    pub metadata: serde_json::Value,
+    /// The key's address on each chain its scheme has one on (`mpc keys address`;
+    /// Cosmos with the `cosmos` prefix).
+    pub addresses: std::collections::BTreeMap<String, String>,
+    /// Unix seconds.
+    pub created_at: u64,
+}
+
+pub(super) fn key_info(node: &Node, k: &KeyRecord) -> Result<KeyInfo, ApiError> {
+    let scheme: Scheme = k.scheme.parse().map_err(ApiError::internal)?;
+    let raw = hex::decode(&k.public_key).map_err(ApiError::internal)?;
+    let db = node.db();
+    Ok(KeyInfo {
+        id: k.id.clone(),
+        scheme: k.scheme.clone(),
+        public_key: hex::encode(pubkey::standard_form(scheme, &raw)),
+        threshold: k.threshold,
+        n: k.n,
+        parties: k
+            .parties()
+            .map_err(ApiError::store)?
+            .into_iter()
+            .map(|c| c.name)
+            .collect(),
+        label: k.label.clone(),
+        status: k.status,
+        policy: policy::get(db, &k.id).map_err(ApiError::store)?,
+        metadata: db.key_metadata(&k.id).map_err(ApiError::store)?,
+        addresses: <crate::chain::Chain as clap::ValueEnum>::value_variants()
+            .iter()
+            .filter_map(|&c| {
+                let a = crate::chain::address(c, scheme, &raw, None).ok()?;
+                let name = serde_json::to_value(c).ok()?.as_str()?.to_string();
+                Some((name, a.address))
+            })
+            .collect(),
+        created_at: k.created_at,
+    })
+}
+
+#[utoipa::path(get, path = "/keys", tag = "keys", security(("bearer" = [])), responses((status = 200, description = "the keys this node holds a share of", body = Envelope<KeyList>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
+pub(super) async fn list_keys(
+    State(node): State<Shared>,
+    Extension(rid): Extension<RequestId>,
+    Extension(caller): Extension<Caller>,
+) -> Reply {
+    let result = async {
+        caller.require(Scope::Read)?;
+        blocking(move || {
+            let keys = node.db().keys().map_err(ApiError::store)?;
+            keys.iter()
+                .filter(|k| caller.0.allows_key(&k.id))
+                .map(|k| key_info(&node, k))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await
+    }
+    .await;
+    reply(&rid, result.map(|keys| KeyList { keys }))
+}
+
+#[utoipa::path(get, path = "/keys/{id}", tag = "keys", security(("bearer" = [])), params(("id" = String, Path, description = "the key id, or a unique prefix of it")), responses((status = 200, description = "the key", body = Envelope<KeyInfo>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
+pub(super) async fn show_key(
+    State(node): State<Shared>,
+    Extension(rid): Extension<RequestId>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Reply {
+    let result = async {
+        caller.require(Scope::Read)?;
+        blocking(move || {
+            let k = node.key(&id)?;
+            caller.require_key(&k.id)?;
+            key_info(&node, &k)
+        })
+        .await
+    }
+    .await;
+    reply_key(&rid, result)
+}
+
+/// `PUT /keys/{id}`: what is given is replaced, on this node.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeyUpdate {
+    /// A name for people (at most 200 characters, no control characters).
+    #[serde(default)]
+    pub label: Option<String>,
+    /// A JSON object for programs (at most 16 KiB as JSON).
+    #[serde(default)]
+    pub metadata: Option<serde_json::Value>,
+    /// This node's policy for the key.
+    #[serde(default)]
+    pub policy: Option<policy::Policy>,
+}
+
+impl KeyUpdate {
+    fn check(&self) -> Result<(), ApiError> {
+        let bad = |m: String| Err(ApiError::new(400, "bad_request", m));
+        if self.label.is_none() && self.metadata.is_none() && self.policy.is_none() {
+            return bad("give at least one of `label`, `metadata` and `policy`".into());
+        }
+        if let Some(l) = &self.label
+            && (l.chars().count() > 200 || l.chars().any(char::is_control))
+        {
+            return bad("`label`: at most 200 characters, none of them control characters".into());
+        }
+        if let Some(m) = &self.metadata {
+            if !m.is_object() {
+                return bad("`metadata` must be a JSON object".into());
+            }
+            if m.to_string().len() > 16 * 1024 {
+                return bad("`metadata` is over 16 KiB as JSON".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+#[utoipa::path(put, path = "/keys/{id}", tag = "keys", security(("bearer" = [])), params(("id" = String, Path, description = "the key id, or a unique prefix of it")), request_body = KeyUpdate, responses((status = 200, description = "the key, changed", body = Envelope<KeyInfo>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
+pub(super) async fn update_key(
+    State(node): State<Shared>,
+    Extension(rid): Extension<RequestId>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    b: Result<Json<KeyUpdate>, JsonRejection>,
+) -> Reply {
+    let result = async {
+        caller.require(Scope::Admin)?;
+        let update: KeyUpdate = body(b)?;
+        update.check()?;
+        blocking(move || {
+            let k = node.key(&id)?;
+            caller.require_key(&k.id)?;
+            let db = node.db();
+            if let Some(label) = &update.label {
+                db.set_key_label(&k.id, label).map_err(ApiError::store)?;
+            }
+            if let Some(m) = &update.metadata {
+                db.set_key_metadata(&k.id, m).map_err(ApiError::store)?;
+            }
+            if let Some(p) = &update.policy {
+                policy::set(db, &k.id, p).map_err(ApiError::store)?;
+            }
+            key_info(&node, &node.key(&k.id)?)
+        })
+        .await
+    }
+    .await;
+    reply_key(&rid, result)
+}
+
+/// `DELETE /keys/{id}` query.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteQuery {
+    /// How long from now this node's share may be destroyed (`mpc delete --purge`), in
+    /// humantime form (`30d`, the default, `12h`).
+    #[serde(default)]
+    pub after: Option<String>,
+    /// Why (kept in the audit log).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// Schedules the deletion of this node's share of a key, as `mpc delete` does: the key
+/// stops signing here at once; the share is destroyed by `mpc delete --purge` after the
+/// date. The other nodes decide for their own shares.
+#[utoipa::path(delete, path = "/keys/{id}", tag = "keys", security(("bearer" = [])), params(("id" = String, Path, description = "the key id, or a unique prefix of it"), DeleteQuery), responses((status = 200, description = "this node's share is scheduled for deletion", body = Envelope<KeyInfo>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
+pub(super) async fn delete_key(
+    State(node): State<Shared>,
+    Extension(rid): Extension<RequestId>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    q: Result<Query<DeleteQuery>, QueryRejection>,
+) -> Reply {
+    let result = async {
+        caller.require(Scope::Admin)?;
+        let Query(q) = q.map_err(|e| ApiError::new(400, "bad_request", e.body_text()))?;
+        let after = match q.after.as_deref() {
+            None => Duration::from_secs(30 * 24 * 3600),
+            Some(a) => humantime::parse_duration(a)
+                .map_err(|e| ApiError::new(400, "bad_request", format!("`after`: {e}")))?,
+        };
+        blocking(move || {
+            let k = node.key(&id)?;
+            caller.require_key(&k.id)?;
+            let at = crate::clock::now() + after.as_secs();
+            let db = node.db();
+            crate::lifecycle::apply(
+                db,
+                &k,
+                crate::lifecycle::Transition::ScheduleDeletion(at),
+                q.reason.as_deref(),
+            )
+            .map_err(|e| match e {
+                crate::lifecycle::Error::NotAllowed { .. } => {
+                    ApiError::new(409, "wrong_key_state", e.to_string())
+                }
+                other => ApiError::internal(other),
+            })?;
+            let identity = Arc::clone(&node.identity);
+            db.checkpoint(|m| identity.sign(m))
+                .map_err(ApiError::store)?;
+            let k = node_key_after(db, &k.id)?;
+            key_info(&node, &k)
+        })
+        .await
+    }
+    .await;
+    reply_key(&rid, result)
+}
+
+pub(super) fn node_key_after(db: &crate::store::db::Db, id: &str) -> Result<KeyRecord, ApiError> {
+    db.key(id)
+        .map_err(ApiError::store)?
+        .ok_or_else(|| ApiError::internal("a key vanished while it was changed"))
+}
+
+#[utoipa::path(post, path = "/keys", tag = "keys", security(("bearer" = [])), params(WaitQuery), request_body = KeygenRequest, responses((status = 201, description = "every node holds its share", body = Envelope<KeyInfo>), (status = 202, description = "still running after `wait`: follow the job at GET /sessions/{id}", body = Envelope<Job>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
+pub(super) async fn create_key(
+    State(node): State<Shared>,
+    Extension(rid): Extension<RequestId>,
+    Extension(caller): Extension<Caller>,
+    q: Result<Query<WaitQuery>, QueryRejection>,
+    b: Result<Json<KeygenRequest>, JsonRejection>,
+) -> Reply {
+    let result = async {
+        caller.require(Scope::Admin)?;
+        let wait = waiting(q, KEYGEN_WAIT)?.min(node.config.request_budget());
+        let req = body(b)?;
+        blocking(move || run_job(&node, "keygen", wait, 201, move |n| keygen_job(n, &req))).await
+    }
+    .await;
+    job_reply(&rid, result, true)
+}
+
+/// What `POST /keys` waits for a key generation by default before answering 202.
+const KEYGEN_WAIT: Duration = Duration::from_secs(30);
+
+/// `?wait=` of `POST /keys` and `POST /sessions`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct WaitQuery {
+    /// How long to wait for the work before answering 202 with the job to follow at
+    /// `GET /sessions/{id}` (`0s`, `30s`, `2m`; `POST /keys`: 30s by default,
+    /// `POST /sessions`: 0s).
+    #[serde(default)]
+    pub wait: Option<String>,
+}
+
+pub(super) fn waiting(
+    q: Result<Query<WaitQuery>, QueryRejection>,
+    default: Duration,
+) -> Result<Duration, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::new(400, "bad_request", e.body_text()))?;
+    match q.wait.as_deref() {
+        None => Ok(default),
+        Some(w) => humantime::parse_duration(w)
+            .map(|d| d.min(Duration::from_secs(600)))
+            .map_err(|e| ApiError::new(400, "bad_request", format!("`wait`: {e}"))),
+    }
+}
+
+/// A key generation's answer: the key as every node now holds it.
+pub(super) fn keygen_job(node: &Node, req: &KeygenRequest) -> Result<serde_json::Value, ApiError> {
+    let Outcome::Keygen { key_id, .. } = node.keygen(req)? else {
+        return Err(ApiError::internal(
+            "a key generation ended with another kind of result",
+        ));
+    };
+    let info = key_info(node, &node.key(&key_id)?)?;
+    serde_json::to_value(info).map_err(ApiError::internal)
+}
+
+/// Runs `work` as a job of `kind` on a thread of its own and waits up to `wait` for it;
+/// the job as it stands then. `ok` is the status its success answers with.
+pub(super) fn run_job(
+    node: &Shared,
+    kind: &str,
+    wait: Duration,
+    ok: u16,
+    work: impl FnOnce(&Node) -> Result<serde_json::Value, ApiError> + Send + 'static,
+) -> Result<Job, ApiError> {
+    let id = node.jobs.start(kind);
+    // Without a wait the answer is the job as started (202), however fast it ends.
+    let started_job = node
+        .jobs
+        .find(&id)?
+        .ok_or_else(|| ApiError::internal("a job vanished"))?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (n, jid) = (Arc::clone(node), id.clone());
+    let started = std::thread::Builder::new()
+        .name("mpc-job".into())
+        .spawn(move || {
+            let r = work(&n);
+            n.jobs.finish(&jid, ok, r);
+            let _ = tx.send(());
+        });
+    if let Err(e) = started {
+        let e = ApiError::new(503, "busy", format!("cannot start a thread: {e}"));
+        node.jobs.finish(&id, ok, Err(e.clone()));
+        return Err(e);
+    }
+    if wait.is_zero() {
+        return Ok(started_job);
+    }
+    let _ = rx.recv_timeout(wait);
+    node.jobs
+        .find(&id)?
+        .ok_or_else(|| ApiError::internal("a job vanished"))
+}
+
+/// A job's answer: 202 with the job while it runs; once over, its failure, or (with
+/// `result`) what it made, else the job.
+pub(super) fn job_reply(rid: &RequestId, job: Result<Job, ApiError>, result: bool) -> Reply {
+    let mut note = AuditNote::default();
+    let answer = job.and_then(|j| {
+        note.session = Some(j.id.clone());
+        if let Some(r) = &j.result {
+            note.key = r["id"]
+                .as_str()
+                .or(r["key_id"].as_str())
+                .map(str::to_string);
+        }
+        match (j.status.as_str(), &j.error) {
+            ("running", _) => Ok((StatusCode::ACCEPTED, serde_json::to_value(&j))),
+            (_, Some(e)) => Err(e.clone()),
+            _ => {
+                let status =
+                    StatusCode::from_u16(j.http_status.unwrap_or(200)).unwrap_or(StatusCode::OK);
+                let body = match result {
+                    true => Ok(j.result.clone().unwrap_or_default()),
+                    false => serde_json::to_value(&j),
+                };
+                Ok((status, body))
+            }
+        }
+    });
+    let mut r = Reply {
+        rid: rid.0.clone(),
+        result: answer.and_then(|(s, v)| v.map(|v| (s, v)).map_err(ApiError::internal)),
+        note: AuditNote::default(),
+    };
+    r.note = note;
+    r
+}
+
+/// `POST /keys/{id}/rotate` (admin): new shares of the same key on every node that
+/// holds one (all must be up); 409 `cannot_rotate` where the scheme does not allow it.
+#[utoipa::path(post, path = "/keys/{id}/rotate", tag = "keys", security(("bearer" = [])), params(("id" = String, Path, description = "the key id, or a unique prefix of it")), responses((status = 200, description = "every node holds a new share of the same key", body = Envelope<Rotated>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
+pub(super) async fn rotate_key(
+    State(node): State<Shared>,
+    Extension(rid): Extension<RequestId>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Reply {
+    let request_id = rid.0.clone();
+    let result = async {
+        caller.require(Scope::Admin)?;
+        blocking(move || {
+            let k = node.key(&id)?;
+            caller.require_key(&k.id)?;
+            let outcome = node.rotate(&k, &request_id)?;
+            let words = outcome.transcript_words().map_err(ApiError::internal)?;
+            Ok(Rotated {
+                key: key_info(&node, &node.key(&k.id)?)?,
+                transcript_words: words,
+            })
+        })
+        .await
+    }
+    .await;
+    let key = result.as_ref().ok().map(|r| r.key.id.clone());
+    let mut r = reply(&rid, result);
+    r.note.key = key;
+    r
+}

@@ -1,0 +1,155 @@
+//! `/nodes`: the cluster's members, their health, and adding or removing one.
+
+use super::*;
+
+pub(super) fn node_info(node: &Node, m: &crate::identity::Card) -> NodeInfo {
+    let c = &node.cluster;
+    let p = c.presence(m);
+    NodeInfo {
+        name: m.name.clone(),
+        key: m.ed25519.clone(),
+        this_node: c.is_me(m),
+        up: c.is_up(m),
+        last_seen_secs: p.as_ref().map(|p| p.seen.elapsed().as_secs()),
+        version: p.as_ref().map(|p| p.version.clone()),
+        keys: if c.is_me(m) {
+            node.db().keys().ok().map(|k| k.len())
+        } else {
+            p.map(|p| p.keys)
+        },
+    }
+}
+
+#[utoipa::path(get, path = "/nodes", tag = "nodes", security(("bearer" = [])), responses((status = 200, description = "the cluster's members", body = Envelope<NodeList>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
+pub(super) async fn list_nodes(
+    State(node): State<Shared>,
+    Extension(rid): Extension<RequestId>,
+    Extension(caller): Extension<Caller>,
+) -> Reply {
+    let result = caller.require(Scope::Read).map(|()| {
+        let nodes: Vec<NodeInfo> = node
+            .cluster
+            .members()
+            .iter()
+            .map(|m| node_info(&node, m))
+            .collect();
+        NodeList { nodes }
+    });
+    reply(&rid, result)
+}
+
+/// `POST /nodes`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewMember {
+    /// The member's card, as `mpc id --out` writes it.
+    pub card: serde_json::Value,
+    /// Its fingerprint as its owner reads it out (`mpc id`: four words and eight hex
+    /// digits), or the whole fingerprint in hex.
+    pub fingerprint: String,
+}
+
+/// Adds a member (admin) on this node; the other nodes' operators add it on theirs.
+#[utoipa::path(post, path = "/nodes", tag = "nodes", security(("bearer" = [])), request_body = NewMember, responses((status = 201, description = "a member now", body = Envelope<NodeInfo>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
+pub(super) async fn add_node(
+    State(node): State<Shared>,
+    Extension(rid): Extension<RequestId>,
+    Extension(caller): Extension<Caller>,
+    b: Result<Json<NewMember>, JsonRejection>,
+) -> Reply {
+    let result = async {
+        caller.require(Scope::Admin)?;
+        let req: NewMember = body(b)?;
+        blocking(move || {
+            let card = req.card.to_string();
+            let card = crate::serve::members::add(
+                node.db(),
+                &node.cluster,
+                card.as_bytes(),
+                &req.fingerprint,
+            )?;
+            Ok(node_info(&node, &card))
+        })
+        .await
+    }
+    .await;
+    let mut r = reply(&rid, result);
+    if let Ok((status, _)) = &mut r.result {
+        *status = StatusCode::CREATED;
+    }
+    r
+}
+
+/// Removes a member (admin) on this node: its messages are dropped from now on.
+#[utoipa::path(delete, path = "/nodes/{id}", tag = "nodes", security(("bearer" = [])), params(("id" = String, Path, description = "the member's name")), responses((status = 200, description = "no longer a member", body = Envelope<NodeInfo>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
+pub(super) async fn remove_node(
+    State(node): State<Shared>,
+    Extension(rid): Extension<RequestId>,
+    Extension(caller): Extension<Caller>,
+    Path(name): Path<String>,
+) -> Reply {
+    let result = async {
+        caller.require(Scope::Admin)?;
+        blocking(move || {
+            let card = crate::serve::members::remove(node.db(), &node.cluster, &name)?;
+            Ok(node_info(&node, &card))
+        })
+        .await
+    }
+    .await;
+    reply(&rid, result)
+}
+
+pub(super) fn member(node: &Node, name: &str) -> Result<crate::identity::Card, ApiError> {
+    node.cluster.member_named(name).ok_or_else(|| {
+        ApiError::new(
+            404,
+            "node_not_found",
+            format!("no member {name} in this cluster"),
+        )
+    })
+}
+
+#[utoipa::path(get, path = "/nodes/{id}", tag = "nodes", security(("bearer" = [])), params(("id" = String, Path, description = "the member's name")), responses((status = 200, description = "the member", body = Envelope<NodeInfo>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
+pub(super) async fn show_node(
+    State(node): State<Shared>,
+    Extension(rid): Extension<RequestId>,
+    Extension(caller): Extension<Caller>,
+    Path(name): Path<String>,
+) -> Reply {
+    let result = caller
+        .require(Scope::Read)
+        .and_then(|()| member(&node, &name))
+        .map(|m| node_info(&node, &m));
+    reply(&rid, result)
+}
+
+/// A member's health as this node sees it; for this node itself, also its own levels.
+#[utoipa::path(get, path = "/nodes/{id}/health", tag = "nodes", security(("bearer" = [])), params(("id" = String, Path, description = "the member's name")), responses((status = 200, description = "the member's health", body = Envelope<NodeHealth>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
+pub(super) async fn node_health(
+    State(node): State<Shared>,
+    Extension(rid): Extension<RequestId>,
+    Extension(caller): Extension<Caller>,
+    Path(name): Path<String>,
+) -> Reply {
+    let result = caller
+        .require(Scope::Read)
+        .and_then(|()| member(&node, &name))
+        .map(|m| {
+            let mut info = node_info(&node, &m);
+            let own = info.this_node.then(|| {
+                let (own, held) = node.pools.levels();
+                info.version = Some(env!("CARGO_PKG_VERSION").into());
+                OwnHealth {
+                    sessions_running: node.running(),
+                    bus: node.cluster.bus().map(|b| b.connected()),
+                    nonce_pool_own: own,
+                    nonce_pool_held: held,
+                    presignature_pool: node.presigs.level(),
+                    uptime_secs: node.started.elapsed().as_secs(),
+                }
+            });
+            NodeHealth { node: info, own }
+        });
+    reply(&rid, result)
+}

@@ -1,0 +1,309 @@
+//! `/sessions`: start one as a job, list, show, and an operator's join or cancel.
+
+use super::*;
+
+/// `POST /sessions`: the work to start.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum SessionRequest {
+    /// A key generation among the nodes (admin), as `POST /keys`.
+    Keygen(KeygenRequest),
+    /// A signature (sign), as `POST /sign`.
+    Sign(SignRequest),
+    /// A presignature for this node's pool (admin; ECDSA keys).
+    Presign {
+        /// The key id (or a unique prefix).
+        key_id: String,
+    },
+    /// New shares of a key on every node (admin), as `POST /keys/{id}/rotate`.
+    Refresh {
+        /// The key id (or a unique prefix).
+        key_id: String,
+    },
+}
+
+/// Starts a session as a job and answers 202 with it (or, with `?wait=`, the job once
+/// over if it is over by then); follow it at `GET /sessions/{id}`.
+#[utoipa::path(post, path = "/sessions", tag = "sessions", security(("bearer" = [])), params(WaitQuery), request_body = SessionRequest, responses((status = 202, description = "started: follow the job at GET /sessions/{id}", body = Envelope<Job>), (status = 200, description = "over within `wait`", body = Envelope<Job>), (status = 201, description = "a key generation over within `wait`", body = Envelope<Job>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
+pub(super) async fn start_session(
+    State(node): State<Shared>,
+    Extension(rid): Extension<RequestId>,
+    Extension(caller): Extension<Caller>,
+    q: Result<Query<WaitQuery>, QueryRejection>,
+    b: Result<Json<SessionRequest>, JsonRejection>,
+) -> Reply {
+    let request_id = rid.0.clone();
+    let mut digest = None;
+    let result = async {
+        // Answered (202 at the latest) before the request's own time runs out.
+        let wait = waiting(q, Duration::ZERO)?.min(node.config.request_budget());
+        let req: SessionRequest = body(b)?;
+        match req {
+            SessionRequest::Keygen(k) => {
+                caller.require(Scope::Admin)?;
+                blocking(move || run_job(&node, "keygen", wait, 201, move |n| keygen_job(n, &k)))
+                    .await
+            }
+            SessionRequest::Sign(s) => {
+                caller.require(Scope::Sign)?;
+                let message = decode_message(&s.message, s.encoding)?;
+                digest = Some(message_digest(&message));
+                blocking(move || {
+                    let key = node.key(&s.key_id)?;
+                    caller.require_key(&key.id)?;
+                    run_job(&node, "sign", wait, 200, move |n| {
+                        let signed = n.sign(&key, message, s.hash, s.path, &request_id)?;
+                        serde_json::to_value(signed).map_err(ApiError::internal)
+                    })
+                })
+                .await
+            }
+            SessionRequest::Presign { key_id } => {
+                caller.require(Scope::Admin)?;
+                blocking(move || {
+                    let key = node.key(&key_id)?;
+                    caller.require_key(&key.id)?;
+                    run_job(&node, "presign", wait, 200, move |n| n.presign_now(&key))
+                })
+                .await
+            }
+            SessionRequest::Refresh { key_id } => {
+                caller.require(Scope::Admin)?;
+                blocking(move || {
+                    let key = node.key(&key_id)?;
+                    caller.require_key(&key.id)?;
+                    run_job(&node, "refresh", wait, 200, move |n| {
+                        let words = n
+                            .rotate(&key, &request_id)?
+                            .transcript_words()
+                            .map_err(ApiError::internal)?;
+                        let rotated = Rotated {
+                            key: key_info(n, &n.key(&key.id)?)?,
+                            transcript_words: words,
+                        };
+                        serde_json::to_value(rotated).map_err(ApiError::internal)
+                    })
+                })
+                .await
+            }
+        }
+    }
+    .await;
+    let mut r = job_reply(&rid, result, false);
+    r.note.digest = digest;
+    r
+}
+
+pub(super) fn session_info(r: &crate::store::db::SessionRecord) -> SessionEntry {
+    SessionEntry::Stored(SessionInfo {
+        id: r.id.clone(),
+        kind: r.kind.clone(),
+        status: r.status.as_str().into(),
+        state: r.state.clone(),
+        waiting: r.waiting.clone(),
+        culprits: r.culprits.clone(),
+        result: r
+            .result
+            .as_deref()
+            .and_then(|s| serde_json::from_str(s).ok()),
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    })
+}
+
+#[utoipa::path(get, path = "/sessions", tag = "sessions", security(("bearer" = [])), responses((status = 200, description = "this node's sessions", body = Envelope<SessionList>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
+pub(super) async fn list_sessions(
+    State(node): State<Shared>,
+    Extension(rid): Extension<RequestId>,
+    Extension(caller): Extension<Caller>,
+) -> Reply {
+    let result = async {
+        caller.require(Scope::Read)?;
+        blocking(move || {
+            // Sessions waiting for an operator first: they are what one looks for here.
+            let mut all: Vec<SessionEntry> = node
+                .approvals
+                .list()
+                .into_iter()
+                .map(SessionEntry::Waiting)
+                .chain(
+                    node.jobs
+                        .list()
+                        .into_iter()
+                        .take(100)
+                        .map(SessionEntry::Job),
+                )
+                .collect();
+            let rows = node
+                .db()
+                .sessions_matching("", false)
+                .map_err(ApiError::store)?;
+            all.extend(rows.iter().take(100).map(session_info));
+            Ok(SessionList { sessions: all })
+        })
+        .await
+    }
+    .await;
+    reply(&rid, result)
+}
+
+#[utoipa::path(get, path = "/sessions/{id}", tag = "sessions", security(("bearer" = [])), params(("id" = String, Path, description = "the session id, or a unique prefix of it")), responses((status = 200, description = "the session", body = Envelope<SessionEntry>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
+pub(super) async fn show_session(
+    State(node): State<Shared>,
+    Extension(rid): Extension<RequestId>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Reply {
+    let sid = id.clone();
+    let result = async {
+        caller.require(Scope::Read)?;
+        blocking(move || {
+            if let Some(waiting) = node.approvals.find(&id)? {
+                return Ok(SessionEntry::Waiting(waiting));
+            }
+            if let Some(job) = node.jobs.find(&id)? {
+                return Ok(SessionEntry::Job(job));
+            }
+            session_row(&node, &id).map(|r| session_info(&r))
+        })
+        .await
+    }
+    .await;
+    let mut r = reply(&rid, result);
+    r.note.session = Some(sid);
+    r
+}
+
+/// The session `id` (or a unique prefix) in this node's database.
+pub(super) fn session_row(
+    node: &Node,
+    id: &str,
+) -> Result<crate::store::db::SessionRecord, ApiError> {
+    let mut rows = node
+        .db()
+        .sessions_matching(id, false)
+        .map_err(ApiError::store)?;
+    match rows.len() {
+        1 => Ok(rows.remove(0)),
+        0 => Err(ApiError::new(
+            404,
+            "session_not_found",
+            format!("no session {id} on this node"),
+        )),
+        n => Err(ApiError::new(
+            400,
+            "ambiguous_session",
+            format!("{n} sessions start with {id}"),
+        )),
+    }
+}
+
+/// `POST /sessions/{id}/join` (admin): approves a session waiting for this node's
+/// operator (a key whose policy here is `approval`).
+#[utoipa::path(post, path = "/sessions/{id}/join", tag = "sessions", security(("bearer" = [])), params(("id" = String, Path, description = "the session id, or a unique prefix of it")), responses((status = 200, description = "approved", body = Envelope<SessionAnswer>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
+pub(super) async fn join_session(
+    State(node): State<Shared>,
+    Extension(rid): Extension<RequestId>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Reply {
+    answer_session(node, rid, caller, id, true).await
+}
+
+/// `POST /sessions/{id}/cancel` (admin): refuses a session waiting for approval, or
+/// stops one running on this node (its secret state is destroyed; the other members
+/// are told).
+#[utoipa::path(post, path = "/sessions/{id}/cancel", tag = "sessions", security(("bearer" = [])), params(("id" = String, Path, description = "the session id, or a unique prefix of it")), responses((status = 200, description = "cancelled", body = Envelope<SessionAnswer>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
+pub(super) async fn cancel_session(
+    State(node): State<Shared>,
+    Extension(rid): Extension<RequestId>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Reply {
+    answer_session(node, rid, caller, id, false).await
+}
+
+pub(super) async fn answer_session(
+    node: Shared,
+    rid: RequestId,
+    caller: Caller,
+    id: String,
+    approve: bool,
+) -> Reply {
+    use crate::serve::approval::Verdict;
+    let mut note = AuditNote {
+        session: Some(id.clone()),
+        ..AuditNote::default()
+    };
+    let token = caller.0.id.clone();
+    let result = async {
+        caller.require(Scope::Admin)?;
+        blocking(move || {
+            let verdict = if approve {
+                Verdict::Approved(token.clone())
+            } else {
+                Verdict::Cancelled(token.clone())
+            };
+            if let Some(asked) = node.approvals.answer(&id, verdict)? {
+                let status = if approve { "approved" } else { "cancelled" };
+                crate::serve::log(&format!(
+                    "session {} {status} by token {token}",
+                    &asked.id[..16]
+                ));
+                return Ok(SessionAnswer {
+                    id: asked.id,
+                    key_id: Some(asked.key_id),
+                    status: status.into(),
+                });
+            }
+            if !approve
+                && let Some(sid) = node.cluster.cancel(
+                    &id,
+                    format!(
+                        "an operator of node {} cancelled it (token {token})",
+                        node.cluster.me.name
+                    ),
+                )?
+            {
+                crate::serve::log(&format!(
+                    "session {} cancelled by token {token}",
+                    &sid[..16]
+                ));
+                return Ok(SessionAnswer {
+                    id: sid,
+                    key_id: None,
+                    status: "cancelled".into(),
+                });
+            }
+            let row = session_row(&node, &id)?;
+            Err(ApiError::new(
+                409,
+                if approve {
+                    "not_awaiting_approval"
+                } else {
+                    "not_running"
+                },
+                format!(
+                    "session {} is {} on this node; only a session {} can be {}",
+                    row.id,
+                    row.status.as_str(),
+                    if approve {
+                        "waiting for approval"
+                    } else {
+                        "waiting or running"
+                    },
+                    if approve { "joined" } else { "cancelled" }
+                ),
+            ))
+        })
+        .await
+    }
+    .await;
+    if let Ok(a) = &result {
+        note.session = Some(a.id.clone());
+        note.key = a.key_id.clone();
+    }
+    let mut r = reply(&rid, result);
+    r.note = note;
+    r
+}

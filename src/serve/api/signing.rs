@@ -1,0 +1,168 @@
+//! `/sign`, `/sign/batch` and `/verify`.
+
+use super::*;
+
+/// A message's digest in the audit row: SHA-256, hex (whatever the hash mode).
+pub(super) fn message_digest(message: &[u8]) -> String {
+    hex::encode(<sha2::Sha256 as sha2::Digest>::digest(message))
+}
+
+/// A signing request's common part: the scope, the key (looked up once, and the
+/// token's limit on it), the messages (decoded once) with their digests and the session
+/// in the audit row; `run` signs on a blocking thread and says which session it used.
+pub(super) async fn signing<T: Serialize + Send + 'static>(
+    node: Shared,
+    rid: &RequestId,
+    caller: Caller,
+    key_id: String,
+    messages: Result<Vec<Vec<u8>>, ApiError>,
+    run: impl FnOnce(&Shared, KeyRecord, Vec<Vec<u8>>) -> Result<T, ApiError> + Send + 'static,
+    session_of: impl Fn(&T) -> Option<String>,
+) -> Reply {
+    let mut note = AuditNote::default();
+    let result = async {
+        caller.require(Scope::Sign)?;
+        let messages = messages?;
+        let digests: Vec<String> = messages.iter().map(|m| message_digest(m)).collect();
+        note.digest = Some(digests.join(","));
+        let n = node.clone();
+        let key = blocking(move || n.key(&key_id)).await?;
+        note.key = Some(key.id.clone());
+        caller.require_key(&key.id)?;
+        blocking(move || run(&node, key, messages)).await
+    }
+    .await;
+    note.session = match &result {
+        Ok(s) => session_of(s),
+        Err(e) => e
+            .details
+            .get("session")
+            .and_then(|s| s.as_str())
+            .map(str::to_string),
+    };
+    let mut r = reply(rid, result);
+    r.note = note;
+    r
+}
+
+#[utoipa::path(post, path = "/sign", tag = "signing", security(("bearer" = [])), request_body = SignRequest, responses((status = 200, description = "the signature", body = Envelope<Signed>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
+pub(super) async fn sign(
+    State(node): State<Shared>,
+    Extension(rid): Extension<RequestId>,
+    Extension(caller): Extension<Caller>,
+    b: Result<Json<SignRequest>, JsonRejection>,
+) -> Reply {
+    // The scope before the body: a caller without it learns nothing about its input.
+    let req = match caller.require(Scope::Sign).and_then(|()| body(b)) {
+        Ok(r) => r,
+        Err(e) => return reply::<()>(&rid, Err(e)),
+    };
+    let messages = decode_message(&req.message, req.encoding).map(|m| vec![m]);
+    let (key_id, r) = (req.key_id.clone(), rid.0.clone());
+    signing(
+        node,
+        &rid,
+        caller,
+        key_id,
+        messages,
+        move |n, key, mut messages| {
+            let message = messages.pop().unwrap_or_default();
+            n.sign(&key, message, req.hash, req.path, &r)
+        },
+        |s| Some(s.session.clone()),
+    )
+    .await
+}
+
+#[utoipa::path(post, path = "/sign/batch", tag = "signing", security(("bearer" = [])), request_body = BatchRequest, responses((status = 200, description = "one signature per message", body = Envelope<Signatures>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
+pub(super) async fn sign_batch(
+    State(node): State<Shared>,
+    Extension(rid): Extension<RequestId>,
+    Extension(caller): Extension<Caller>,
+    b: Result<Json<BatchRequest>, JsonRejection>,
+) -> Reply {
+    // The scope before the body: a caller without it learns nothing about its input.
+    let req = match caller.require(Scope::Sign).and_then(|()| body(b)) {
+        Ok(r) => r,
+        Err(e) => return reply::<()>(&rid, Err(e)),
+    };
+    let messages = req
+        .messages
+        .iter()
+        .map(|m| decode_message(m, req.encoding))
+        .collect();
+    let (key_id, r) = (req.key_id.clone(), rid.0.clone());
+    signing(
+        node,
+        &rid,
+        caller,
+        key_id,
+        messages,
+        move |n, key, messages| {
+            n.sign_batch(&key, messages, req.hash, &r)
+                .map(|signatures| Signatures { signatures })
+        },
+        |s| s.signatures.first().map(|s| s.session.clone()),
+    )
+    .await
+}
+
+/// `POST /verify`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    /// The scheme.
+    pub scheme: Scheme,
+    /// The public key, hex.
+    pub public_key: String,
+    /// The message.
+    pub message: String,
+    /// How `message` is written.
+    #[serde(default)]
+    pub encoding: MessageEncoding,
+    /// The signature, hex.
+    pub signature: String,
+    /// ecdsa-secp256k1: how the message was hashed (default sha256).
+    #[serde(default)]
+    pub hash: Option<HashMode>,
+}
+
+#[utoipa::path(post, path = "/verify", tag = "signing", security(("bearer" = [])), request_body = VerifyRequest, responses((status = 200, description = "whether the signature is valid", body = Envelope<Verified>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
+pub(super) async fn verify(
+    Extension(rid): Extension<RequestId>,
+    Extension(caller): Extension<Caller>,
+    b: Result<Json<VerifyRequest>, JsonRejection>,
+) -> Reply {
+    let result = (|| {
+        caller.require(Scope::Read)?;
+        let req = body(b)?;
+        let bad =
+            |what: &str, e: String| ApiError::new(400, "bad_request", format!("`{what}` {e}"));
+        let pk = hex::decode(req.public_key.trim())
+            .map_err(|e| bad("public_key", format!("is not valid hex: {e}")))?;
+        let sig = hex::decode(req.signature.trim())
+            .map_err(|e| bad("signature", format!("is not valid hex: {e}")))?;
+        let message = decode_message(&req.message, req.encoding)?;
+        let valid = match (req.scheme, req.hash) {
+            (Scheme::EcdsaSecp256k1, mode) => {
+                let digest = digest_of(mode.unwrap_or(HashMode::Sha256), &message)
+                    .map_err(|e| ApiError::new(400, "bad_request", e))?;
+                pubkey::verify_ecdsa_prehash(&pk, &digest, &sig)
+            }
+            (_, Some(_)) => {
+                return Err(ApiError::new(
+                    400,
+                    "bad_request",
+                    "`hash` applies only to ecdsa-secp256k1",
+                ));
+            }
+            (scheme, None) => pubkey::verify(scheme, &pk, &message, &sig),
+        }
+        .map_err(|e| ApiError::new(400, "bad_request", e.to_string()))?;
+        Ok(Verified {
+            valid,
+            scheme: req.scheme,
+        })
+    })();
+    reply(&rid, result)
+}

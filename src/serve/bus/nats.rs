@@ -1,0 +1,469 @@
+//! A serve node's link to NATS JetStream (`mpc serve --relay nats://...`).
+//!
+//! Layout (README "Signing cluster", beside the ceremonies' [`STREAM`](crate::transport::nats::STREAM)):
+//! - the stream [`NODE_STREAM`] holds what nodes send each other (proposals, answers,
+//!   envelopes), on the subject `mpcnode.<recipient key, hex>`, with the sender's key in
+//!   the `Mpc-From` header (a claim: node messages are signed by their sender and checked
+//!   against it, envelopes by admission). A message's id is the SHA-256 of its
+//!   recipient and bytes, so the server drops a second copy (a retry). Messages are kept
+//!   for [`NODE_MAX_AGE`], on file storage;
+//! - each node reads its subject through its durable consumer `node-<key prefix>`,
+//!   acknowledging a message once the node has taken it, so a link that drops and a
+//!   server that restarts lose nothing. A node that starts makes its consumer anew
+//!   (delivering only what is sent from then on): what was sent to it while it was down
+//!   belongs to sessions that are over;
+//! - presence: each node's beat is the value of its key in the KV bucket
+//!   [`PRESENCE_BUCKET`], whose entries expire after [`PRESENCE_TTL`]; every node
+//!   watches the bucket (`GET /nodes` and the choice of signers read it);
+//! - single use: the KV bucket [`SINGLE_USE_BUCKET`] holds a create-only key per
+//!   presignature used by any node (`presignature.<session>`), whose value is the use's
+//!   binding, and is never trimmed (see [`ClusterLedger`]).
+//!
+//! A background runtime drives the client; what arrives is handed to the node on one
+//! thread, in order, as the relay link does.
+
+use super::OnPush;
+use crate::identity::Identity;
+use crate::store::db::{Claim, ClusterLedger};
+use crate::transport::nats::{Credentials, MAX_MESSAGE, connect, replicas};
+use async_nats::jetstream::{self, consumer::PullConsumer, kv, stream};
+use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+
+/// The stream of node messages.
+pub const NODE_STREAM: &str = "MPC_NODES";
+/// How long a node message is kept: far longer than any request waits.
+pub const NODE_MAX_AGE: Duration = Duration::from_secs(3600);
+/// The presence bucket.
+pub const PRESENCE_BUCKET: &str = "mpc_presence";
+/// How long a beat stays in the presence bucket.
+pub const PRESENCE_TTL: Duration = Duration::from_secs(10);
+/// The cluster-wide single-use ledger.
+pub const SINGLE_USE_BUCKET: &str = "mpc_single_use";
+/// How long one call to the server may take.
+const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+/// A presence watch that brought nothing for this long (not even this node's own beat,
+/// put every second) has stalled, as one can after the server leading the bucket is
+/// lost: it is made again from the last revision it brought.
+const WATCH_STALL: Duration = Duration::from_secs(3);
+
+/// What a node sends and watches through, while connected.
+#[derive(Clone)]
+struct Live {
+    js: jetstream::Context,
+    presence: kv::Store,
+    single_use: kv::Store,
+}
+
+/// One pushed payload on its way to the node, with what acknowledges it.
+struct Push {
+    from: [u8; 32],
+    payload: Vec<u8>,
+    ack: Option<jetstream::Message>,
+}
+
+/// The link. See the module doc.
+pub struct NatsLink {
+    addr: String,
+    me: [u8; 32],
+    creds: Credentials,
+    /// Always there until dropped (see the `Drop` impl).
+    rt: Option<tokio::runtime::Runtime>,
+    /// What the node sends through, while it is connected and its consumer reads.
+    live: Mutex<Option<Live>>,
+    generation: AtomicU64,
+    trouble: Mutex<Option<String>>,
+    stopped: AtomicBool,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The subject of the node with key `key`.
+pub fn node_subject(key: &[u8; 32]) -> String {
+    format!("mpcnode.{}", hex::encode(key))
+}
+
+impl NatsLink {
+    /// Starts the link for the node `identity` on the NATS servers of `addr`: the client
+    /// connects (and reconnects) in the background; pushed payloads go to `on_push`.
+    pub fn start(
+        addr: &str,
+        creds: Credentials,
+        identity: &Identity,
+        on_push: OnPush,
+    ) -> Result<Arc<NatsLink>, String> {
+        let me = identity
+            .card()
+            .verifying_key()
+            .map_err(|e| e.to_string())?
+            .to_bytes();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("mpc-nats")
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the NATS client: {e}"))?;
+        let link = Arc::new(NatsLink {
+            addr: addr.to_string(),
+            me,
+            creds,
+            rt: Some(rt),
+            live: Mutex::new(None),
+            generation: AtomicU64::new(0),
+            trouble: Mutex::new(Some("not connected yet".into())),
+            stopped: AtomicBool::new(false),
+        });
+        let (tx, rx) = mpsc::channel::<Push>();
+        let l = Arc::clone(&link);
+        link.rt().spawn(async move { l.keep_up(tx).await });
+        let l = Arc::clone(&link);
+        std::thread::Builder::new()
+            .name("mpc-bus".into())
+            .spawn(move || {
+                for push in rx {
+                    on_push(push.from, push.payload);
+                    if let Some(m) = push.ack {
+                        l.rt().spawn(async move {
+                            // One that does not arrive means one more delivery, which
+                            // the node takes as a duplicate.
+                            let _ = m.ack().await;
+                        });
+                    }
+                }
+            })
+            .map_err(|e| format!("cannot start the bus thread: {e}"))?;
+        Ok(link)
+    }
+
+    fn rt(&self) -> &tokio::runtime::Runtime {
+        self.rt
+            .as_ref()
+            .expect("the runtime lives as long as the link")
+    }
+
+    /// The servers' address.
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    /// Whether the client is connected and the node's consumer reads.
+    pub fn connected(&self) -> bool {
+        lock(&self.live).is_some()
+    }
+
+    /// Counts the consumers made: changes when the link was re-made.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Why the link is down, while it is.
+    pub fn trouble(&self) -> Option<String> {
+        lock(&self.trouble).clone()
+    }
+
+    /// Closes the link for good.
+    pub fn stop(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
+        *lock(&self.live) = None;
+    }
+
+    /// Runs `fut` on the link's runtime and waits for it (from any thread).
+    fn call<T: Send + 'static>(
+        &self,
+        fut: impl std::future::Future<Output = Result<T, String>> + Send + 'static,
+    ) -> Result<T, String> {
+        let (tx, rx) = mpsc::channel();
+        self.rt().spawn(async move {
+            let _ = tx.send(tokio::time::timeout(CALL_TIMEOUT, fut).await);
+        });
+        match rx.recv() {
+            Ok(Ok(r)) => r,
+            Ok(Err(_)) => Err(format!(
+                "NATS at {} did not answer within {}s",
+                self.addr,
+                CALL_TIMEOUT.as_secs()
+            )),
+            Err(_) => Err("the NATS client stopped".into()),
+        }
+    }
+
+    fn live(&self) -> Result<Live, String> {
+        lock(&self.live).clone().ok_or_else(|| {
+            self.trouble()
+                .unwrap_or_else(|| "the bus link is down".into())
+        })
+    }
+
+    /// Sends `payload` to the nodes `to` (stored until read); a beat (`ephemeral`)
+    /// becomes this node's entry in the presence bucket instead.
+    pub fn post(&self, to: &[[u8; 32]], payload: &[u8], ephemeral: bool) -> Result<(), String> {
+        let live = self.live()?;
+        let payload = bytes::Bytes::copy_from_slice(payload);
+        if ephemeral {
+            let key = hex::encode(self.me);
+            return self.call(async move {
+                live.presence
+                    .put(key, payload)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| format!("cannot beat on NATS: {e}"))
+            });
+        }
+        let (from, to) = (hex::encode(self.me), to.to_vec());
+        self.call(async move {
+            let mut acks = Vec::with_capacity(to.len());
+            for key in &to {
+                let mut id = Sha256::new();
+                id.update(key);
+                id.update(&payload);
+                let mut headers = async_nats::HeaderMap::new();
+                headers.insert("Nats-Msg-Id", hex::encode(id.finalize()).as_str());
+                headers.insert("Mpc-From", from.as_str());
+                acks.push(
+                    live.js
+                        .publish_with_headers(node_subject(key), headers, payload.clone())
+                        .await
+                        .map_err(|e| format!("sending to NATS failed: {e}"))?,
+                );
+            }
+            for ack in acks {
+                ack.await
+                    .map_err(|e| format!("NATS did not store a message: {e}"))?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Keeps the link up until [`NatsLink::stop`], feeding `tx`.
+    async fn keep_up(self: Arc<Self>, tx: mpsc::Sender<Push>) {
+        let mut backoff = Duration::from_millis(100);
+        let mut first = true;
+        while !self.stopped.load(Ordering::SeqCst) {
+            match self.connect(first).await {
+                Ok((live, consumer)) => {
+                    first = false;
+                    backoff = Duration::from_millis(100);
+                    let why = self.read(live, consumer, &tx).await;
+                    *lock(&self.live) = None;
+                    *lock(&self.trouble) = Some(why);
+                }
+                Err(why) => {
+                    *lock(&self.trouble) =
+                        Some(format!("cannot reach NATS at {}: {why}", self.addr));
+                }
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(2));
+        }
+    }
+
+    /// Connects, makes what is missing (stream, buckets, this node's consumer; a new
+    /// consumer when the node has just started).
+    async fn connect(&self, fresh: bool) -> Result<(Live, PullConsumer), String> {
+        let durable = format!("node-{}", &hex::encode(self.me)[..32]);
+        let client = connect(&self.addr, &self.creds, &durable).await?;
+        let copies = replicas(&self.addr);
+        let js = jetstream::new(client);
+        let stream = js
+            .get_or_create_stream(stream::Config {
+                name: NODE_STREAM.into(),
+                subjects: vec!["mpcnode.*".into()],
+                storage: stream::StorageType::File,
+                max_age: NODE_MAX_AGE,
+                max_bytes: 1 << 30,
+                max_message_size: MAX_MESSAGE,
+                duplicate_window: Duration::from_secs(120),
+                discard: stream::DiscardPolicy::Old,
+                num_replicas: copies,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        let presence = bucket(
+            &js,
+            kv::Config {
+                bucket: PRESENCE_BUCKET.into(),
+                history: 1,
+                max_age: PRESENCE_TTL,
+                storage: stream::StorageType::Memory,
+                num_replicas: copies,
+                ..Default::default()
+            },
+        )
+        .await?;
+        let single_use = bucket(
+            &js,
+            kv::Config {
+                bucket: SINGLE_USE_BUCKET.into(),
+                history: 1,
+                storage: stream::StorageType::File,
+                num_replicas: copies,
+                ..Default::default()
+            },
+        )
+        .await?;
+        if fresh {
+            // Gone already is fine; anything else shows at the creation below.
+            let _ = stream.delete_consumer(&durable).await;
+        }
+        let consumer: PullConsumer = stream
+            .get_or_create_consumer(
+                &durable,
+                jetstream::consumer::pull::Config {
+                    durable_name: Some(durable.clone()),
+                    filter_subject: node_subject(&self.me),
+                    deliver_policy: jetstream::consumer::DeliverPolicy::New,
+                    ack_policy: jetstream::consumer::AckPolicy::Explicit,
+                    ack_wait: Duration::from_secs(30),
+                    inactive_threshold: NODE_MAX_AGE,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok((
+            Live {
+                js,
+                presence,
+                single_use,
+            },
+            consumer,
+        ))
+    }
+
+    /// Reads the node's consumer and the presence bucket until either fails; returns why.
+    async fn read(&self, live: Live, consumer: PullConsumer, tx: &mpsc::Sender<Push>) -> String {
+        let mut messages = match consumer
+            .stream()
+            .heartbeat(Duration::from_secs(1))
+            .expires(Duration::from_secs(5))
+            .messages()
+            .await
+        {
+            Ok(m) => m,
+            Err(e) => return format!("cannot read from NATS: {e}"),
+        };
+        let presence = live.presence.clone();
+        let mut watch = match presence.watch_all().await {
+            Ok(w) => w,
+            Err(e) => return format!("cannot watch presence on NATS: {e}"),
+        };
+        let (mut heard, mut revision) = (std::time::Instant::now(), None::<u64>);
+        *lock(&self.trouble) = None;
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        *lock(&self.live) = Some(live);
+        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        loop {
+            tokio::select! {
+                m = messages.next() => match m {
+                    Some(Ok(m)) => {
+                        let from = m
+                            .headers
+                            .as_ref()
+                            .and_then(|h| h.get("Mpc-From"))
+                            .and_then(|v| crate::transport::wire::hex_array::<32>(v.as_str()));
+                        match from {
+                            Some(from) => {
+                                let payload = m.payload.to_vec();
+                                if tx.send(Push { from, payload, ack: Some(m) }).is_err() {
+                                    return "the node stopped".into();
+                                }
+                            }
+                            // Not from a node: nothing to hand on, nothing to read again.
+                            None => {
+                                let _ = m.ack().await;
+                            }
+                        }
+                    }
+                    Some(Err(e)) => return format!("reading from NATS failed: {e}"),
+                    None => return "the NATS consumer ended".into(),
+                },
+                e = watch.next() => match e {
+                    Some(Ok(entry)) => {
+                        (heard, revision) = (std::time::Instant::now(), Some(entry.revision));
+                        if entry.operation == kv::Operation::Put
+                            && let Some(from) = crate::transport::wire::hex_array::<32>(&entry.key)
+                            && from != self.me
+                        {
+                            let push = Push { from, payload: entry.value.to_vec(), ack: None };
+                            if tx.send(push).is_err() {
+                                return "the node stopped".into();
+                            }
+                        }
+                    }
+                    Some(Err(e)) => return format!("watching presence on NATS failed: {e}"),
+                    None => return "the presence watch ended".into(),
+                },
+                _ = tick.tick() => {
+                    if self.stopped.load(Ordering::SeqCst) {
+                        return "stopped".into();
+                    }
+                    if heard.elapsed() > WATCH_STALL {
+                        let again = match revision {
+                            Some(r) => presence.watch_all_from_revision(r + 1).await,
+                            None => presence.watch_all().await,
+                        };
+                        match again {
+                            Ok(w) => (watch, heard) = (w, std::time::Instant::now()),
+                            Err(e) => return format!("cannot watch presence on NATS: {e}"),
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Drop for NatsLink {
+    fn drop(&mut self) {
+        // The last reference may go on one of the runtime's own threads (the task that
+        // keeps the link up), where waiting for the runtime to stop is not allowed.
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// The KV bucket of `config`, made if missing.
+async fn bucket(js: &jetstream::Context, config: kv::Config) -> Result<kv::Store, String> {
+    match js.get_key_value(config.bucket.clone()).await {
+        Ok(s) => Ok(s),
+        Err(_) => js
+            .create_key_value(config)
+            .await
+            .map_err(|e| format!("cannot make a KV bucket on NATS: {e}")),
+    }
+}
+
+impl ClusterLedger for NatsLink {
+    fn claim(&self, key: &str, binding: &str) -> Result<Claim, String> {
+        let live = self.live()?;
+        let (key, binding) = (key.to_string(), binding.to_string());
+        self.call(async move {
+            match live
+                .single_use
+                .create(&key, bytes::Bytes::from(binding.clone()))
+                .await
+            {
+                Ok(_) => Ok(Claim::Won),
+                Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {
+                    let held = live
+                        .single_use
+                        .get(&key)
+                        .await
+                        .map_err(|e| format!("cannot read the single-use ledger: {e}"))?;
+                    Ok(match held {
+                        Some(b) if b.as_ref() == binding.as_bytes() => Claim::Again,
+                        _ => Claim::Spent,
+                    })
+                }
+                Err(e) => Err(format!("cannot write the single-use ledger: {e}")),
+            }
+        })
+    }
+}

@@ -1,0 +1,183 @@
+//! Key sessions a node coordinates: a key generation among members, and a rotation
+//! (refresh) among a key's nodes.
+
+use super::*;
+
+impl Node {
+    /// Coordinates a key generation among cluster members (`POST /keys`).
+    pub fn keygen(&self, req: &KeygenRequest) -> Result<Outcome, ApiError> {
+        let _slot = self.slot().map_err(|e| ApiError::new(503, "busy", e))?;
+        let members: Vec<Card> = match &req.nodes {
+            None => self.cluster.members(),
+            Some(names) => names
+                .iter()
+                .map(|n| {
+                    self.cluster.member_named(n).ok_or_else(|| {
+                        ApiError::new(400, "bad_request", format!("`{n}` is not a cluster member"))
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        if !members.iter().any(|c| self.cluster.is_me(c)) {
+            return Err(ApiError::new(
+                400,
+                "bad_request",
+                "the coordinating node must be one of the key's nodes",
+            ));
+        }
+        self.all_up(&members, "a key generation")?;
+        let aux = (req.scheme == Scheme::EcdsaSecp256k1).then(|| {
+            if self
+                .home
+                .aux_path(&crate::plan::party_set_id(&members))
+                .exists()
+            {
+                AuxMode::Reuse
+            } else {
+                AuxMode::Generate
+            }
+        });
+        let plan = Plan::Keygen(KeygenPlan {
+            version: 1,
+            scheme: req.scheme,
+            threshold: req.threshold,
+            parties: members.clone(),
+            label: req.label.clone().unwrap_or_default(),
+            expires_at: now() + self.config.keygen_timeout.as_secs() + 60,
+            nonce: fresh_nonce(),
+            aux,
+        })
+        .validated()
+        .map_err(|e| ApiError::new(400, "bad_request", e.to_string()))?;
+        let others: Vec<&Card> = members.iter().filter(|c| !self.cluster.is_me(c)).collect();
+        self.coordinate(plan, &others, self.config.keygen_timeout, true)
+    }
+
+    /// Drops what this node keeps in memory for `key_id` (its share was refreshed): the
+    /// loaded share, nonces and commitments, and its presignatures (made with the old
+    /// shares).
+    pub(in crate::serve) fn forget_key(&self, key_id: &str) {
+        self.pools.forget(key_id);
+        self.presigs.forget(key_id);
+    }
+
+    /// `Ok` when every one of `nodes` is up (this node is), else 503 naming the others.
+    fn all_up(&self, nodes: &[Card], what: &str) -> Result<(), ApiError> {
+        let down: Vec<String> = nodes
+            .iter()
+            .filter(|c| !self.cluster.is_up(c))
+            .map(|c| c.name.clone())
+            .collect();
+        if down.is_empty() {
+            return Ok(());
+        }
+        Err(ApiError::new(
+            503,
+            "not_enough_nodes",
+            format!(
+                "{what} needs every node; not reachable: {}",
+                down.join(", ")
+            ),
+        )
+        .details(serde_json::json!({"unreachable": down})))
+    }
+
+    /// Coordinates a refresh of `key` among all its nodes (`POST /keys/{id}/rotate`):
+    /// new shares of the same public key, the old ones destroyed once every node has
+    /// confirmed (`ceremony::shares`).
+    pub fn rotate(&self, key: &KeyRecord, request_id: &str) -> Result<Outcome, ApiError> {
+        let _slot = self.slot().map_err(|e| ApiError::new(503, "busy", e))?;
+        let scheme: Scheme = key.scheme.parse().map_err(ApiError::internal)?;
+        if scheme == Scheme::EcdsaSecp256k1 && key.threshold != key.n {
+            return Err(ApiError::new(
+                409,
+                "cannot_rotate",
+                format!(
+                    "key {} is a {}-of-{} ECDSA key: cggmp21 0.6 refreshes only n-of-n ECDSA shares (make a new key and move to it instead)",
+                    key.id, key.threshold, key.n
+                ),
+            ));
+        }
+        let parties = key.parties().map_err(ApiError::store)?;
+        self.all_up(&parties, "a rotation")?;
+        let plan = Plan::Refresh(RefreshPlan {
+            version: 1,
+            scheme,
+            key_id: key.id.clone(),
+            group_public_key: key.public_key.clone(),
+            threshold: key.threshold,
+            parties: parties.clone(),
+            label: format!("api request {request_id}"),
+            expires_at: now() + self.config.keygen_timeout.as_secs() + 60,
+            nonce: fresh_nonce(),
+        })
+        .validated()
+        .map_err(|e| ApiError::new(400, "bad_request", e.to_string()))?;
+        let others: Vec<&Card> = parties.iter().filter(|c| !self.cluster.is_me(c)).collect();
+        let outcome = self.coordinate(plan, &others, self.config.keygen_timeout, true);
+        // Whatever happened, the share held in memory may be stale now.
+        self.forget_key(&key.id);
+        outcome
+    }
+
+    /// Proposes `plan` to `others` and runs this node's part within `budget`. With
+    /// `confirm`, also waits (within the budget) until every other node reports its
+    /// part over, so a key is reported made only once every node holds its share.
+    pub(in crate::serve) fn coordinate(
+        &self,
+        plan: Valid<Plan>,
+        others: &[&Card],
+        budget: Duration,
+        confirm: bool,
+    ) -> Result<Outcome, ApiError> {
+        let deadline = Instant::now() + budget;
+        // The inbox opens before the proposal leaves, so no early answer is missed.
+        let opened = self.open(plan.session_id());
+        let sid = hex::encode(opened.session);
+        self.cluster
+            .send_node(
+                &self.identity,
+                others,
+                &NodeMsg::Propose {
+                    plan: plan.to_json(),
+                },
+            )
+            .map_err(|e| ApiError::new(503, "bus_unavailable", e))?;
+        let outcome = self.run_session(plan, deadline, &opened.inbox)?;
+        if confirm {
+            let reports = opened.inbox.wait_finished(others.len(), deadline);
+            if let Some(bad) = reports.iter().find(|f| !f.ok) {
+                return Err(ApiError::new(
+                    502,
+                    "node_failed",
+                    format!("node {} failed its part: {}", bad.node, bad.detail),
+                )
+                .details(serde_json::json!({"node": bad.node}))
+                .session(&sid));
+            }
+            awaited(
+                others,
+                |n| reports.iter().any(|f| f.node == n),
+                "not confirmed in time by",
+            )
+            .map_err(|e| e.session(&sid))?;
+        }
+        Ok(outcome)
+    }
+}
+
+/// `POST /keys`.
+#[derive(Clone, Debug, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeygenRequest {
+    /// The scheme.
+    pub scheme: Scheme,
+    /// Signers required.
+    pub threshold: u16,
+    /// A label.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// The nodes that hold shares, by name (default: every member).
+    #[serde(default)]
+    pub nodes: Option<Vec<String>>,
+}

@@ -1,0 +1,692 @@
+//! Signing on a node: the key and policy checks, the FROST fast path with its
+//! fallback to a whole session, presigned ECDSA, the retry with another `t` of the
+//! key's nodes, and the answer's forms.
+
+use super::*;
+use crate::serve;
+
+impl Node {
+    /// Whether `key` may sign with these options here (its state, the hash mode's
+    /// scheme, this node's own policy: this node is a signer of every session it
+    /// coordinates, so its policy is checked first); its scheme, hash mode and policy
+    /// mode (`Approval`: an operator of this node must approve each session).
+    fn signing_key(
+        &self,
+        key: &KeyRecord,
+        hash: Option<HashMode>,
+        path: Option<&str>,
+    ) -> Result<(Scheme, Option<HashMode>, policy::Mode), ApiError> {
+        crate::store::keystore::ensure_signs(key)
+            .map_err(|e| ApiError::new(409, "wrong_key_state", e.to_string()))?;
+        let scheme: Scheme = key.scheme.parse().map_err(ApiError::internal)?;
+        let bad = |m: &str| Err(ApiError::new(400, "bad_request", m.to_string()));
+        let hash = match (scheme, hash) {
+            (Scheme::EcdsaSecp256k1, h) => Some(h.unwrap_or(HashMode::Sha256)),
+            (_, Some(_)) => return bad("`hash` applies only to ecdsa-secp256k1"),
+            (_, None) => None,
+        };
+        if path.is_some() && scheme != Scheme::EcdsaSecp256k1 {
+            return bad("`path` applies only to ecdsa-secp256k1");
+        }
+        let mode = self
+            .own_policy(&key.id, hash, path)
+            .map_err(|why| self.refused_here("policy_refused", why))?;
+        Ok((scheme, hash, mode))
+    }
+
+    /// What this node's own policy for `key_id` says of signing with `hash` at `path`:
+    /// the mode it allows it in, or why not.
+    pub(in crate::serve) fn own_policy(
+        &self,
+        key_id: &str,
+        hash: Option<HashMode>,
+        path: Option<&str>,
+    ) -> Result<policy::Mode, String> {
+        let db = self.db();
+        let p = policy::get(db, key_id).map_err(|e| e.to_string())?;
+        policy::check(db, &p, key_id, hash, path)
+    }
+
+    /// Writes a signing decision's audit rows (`serve.sign` when it joins,
+    /// `serve.decline` when not), durably, and returns the decision.
+    fn audit_decision(
+        &self,
+        decision: Result<(), String>,
+        rows: Vec<(String, serde_json::Value)>,
+    ) -> Result<(), String> {
+        self.audit.write_all(decision_action(&decision), rows)?;
+        decision
+    }
+
+    /// As [`Node::audit_decision`], without waiting for the rows to be durable: the
+    /// caller waits on what it gets back before anything the decision allows leaves
+    /// the node.
+    pub(in crate::serve) fn audit_decision_pending(
+        &self,
+        decision: Result<(), String>,
+        rows: Vec<(String, serde_json::Value)>,
+    ) -> Result<serve::audit::Pending, String> {
+        let pending = self.audit.submit_all(decision_action(&decision), rows);
+        decision.map(|()| pending)
+    }
+
+    /// Coordinates a signature of `message` with `key` (`POST /sign`).
+    pub fn sign(
+        &self,
+        key: &KeyRecord,
+        message: Vec<u8>,
+        hash: Option<HashMode>,
+        path: Option<String>,
+        request_id: &str,
+    ) -> Result<Signed, ApiError> {
+        let mut signed = self.sign_messages(key, vec![message], hash, path, request_id)?;
+        signed
+            .pop()
+            .ok_or_else(|| ApiError::internal("no signature was made"))
+    }
+
+    /// Coordinates signatures of several messages with `key` (`POST /sign/batch`).
+    pub fn sign_batch(
+        &self,
+        key: &KeyRecord,
+        messages: Vec<Vec<u8>>,
+        hash: Option<HashMode>,
+        request_id: &str,
+    ) -> Result<Vec<Signed>, ApiError> {
+        if messages.is_empty() || messages.len() > serve::fast::MAX_BATCH {
+            return Err(ApiError::new(
+                400,
+                "bad_request",
+                format!("a batch has 1 to {} messages", serve::fast::MAX_BATCH),
+            ));
+        }
+        self.sign_messages(key, messages, hash, None, request_id)
+    }
+
+    /// Signs `messages` (see [`Node::sign_attempt`]); where signers did not answer or
+    /// declined, once more without them.
+    fn sign_messages(
+        &self,
+        key: &KeyRecord,
+        messages: Vec<Vec<u8>>,
+        hash: Option<HashMode>,
+        path: Option<String>,
+        request_id: &str,
+    ) -> Result<Vec<Signed>, ApiError> {
+        let _slot = self.slot().map_err(|e| ApiError::new(503, "busy", e))?;
+        let (scheme, hash, mode) = self.signing_key(key, hash, path.as_deref())?;
+        let parties = key.parties().map_err(ApiError::store)?;
+        let attempt = Attempt {
+            key,
+            parties: &parties,
+            scheme,
+            mode,
+            hash,
+            path: &path,
+            request_id,
+        };
+        let first = self.sign_attempt(&attempt, &messages, &[]);
+        // The signers that did not answer or declined are named: where another t of
+        // the key's nodes are up, they sign instead (once).
+        let Err(e) = first else { return first };
+        let retry = matches!(
+            e.code,
+            "timed_out" | "busy" | "policy_refused" | "node_refused" | "node_failed"
+        );
+        let mut without: Vec<String> = match (&e.details["awaited"], &e.details["node"]) {
+            (serde_json::Value::Array(a), _) => a
+                .iter()
+                .filter_map(|n| n.as_str().map(str::to_string))
+                .collect(),
+            (_, serde_json::Value::String(n)) => vec![n.clone()],
+            _ => Vec::new(),
+        };
+        without.retain(|n| *n != self.cluster.me.name);
+        if !retry || without.is_empty() {
+            return Err(e);
+        }
+        serve::log(&format!(
+            "request {request_id}: signing again without {} ({})",
+            without.join(", "),
+            e.code
+        ));
+        match self.sign_attempt(&attempt, &messages, &without) {
+            Ok(mut signed) => {
+                for s in &mut signed {
+                    s.retried_without = Some(without.clone());
+                }
+                Ok(signed)
+            }
+            // No other t-subset: the first failure says what went wrong.
+            Err(again) if again.code == "not_enough_nodes" => Err(e),
+            Err(again) => Err(again),
+        }
+    }
+
+    /// One try at signing `messages`, leaving out the members named in `without`: FROST
+    /// from the nonce pools, all in one round trip, where they hold enough; else a
+    /// session per message (ECDSA: from a presignature where it can).
+    fn sign_attempt(
+        &self,
+        a: &Attempt<'_>,
+        messages: &[Vec<u8>],
+        without: &[String],
+    ) -> Result<Vec<Signed>, ApiError> {
+        let Attempt {
+            key,
+            parties,
+            scheme,
+            mode,
+            hash,
+            path,
+            request_id,
+        } = *a;
+        // With approval here, each message gets a session an operator can see and join.
+        let fast = match mode {
+            policy::Mode::Approval => None,
+            _ => self.sign_fast(key, messages, without),
+        };
+        match fast {
+            Some(Ok(f)) => {
+                return f
+                    .signatures
+                    .iter()
+                    .map(|s| {
+                        self.signed(
+                            key,
+                            parties,
+                            scheme,
+                            s,
+                            None,
+                            None,
+                            f.id.clone(),
+                            &f.signers,
+                            "preprocessed",
+                        )
+                    })
+                    .collect();
+            }
+            // A signer lost its nonces (it restarted): a whole session still signs.
+            Some(Err(e)) if e.code == "node_refused" => {}
+            Some(Err(e)) => return Err(e),
+            None => {}
+        }
+        messages
+            .iter()
+            .map(|m| {
+                let p = path.clone();
+                self.sign_full(key, parties, scheme, m, hash, p, request_id, without)
+            })
+            .collect()
+    }
+
+    /// A signing session among this node and `t - 1` up members: for ECDSA from a
+    /// presignature of the pool where the advisory allows (one round), else whole.
+    #[allow(clippy::too_many_arguments)]
+    fn sign_full(
+        &self,
+        key: &KeyRecord,
+        parties: &[Card],
+        scheme: Scheme,
+        message: &[u8],
+        hash: Option<HashMode>,
+        path: Option<String>,
+        request_id: &str,
+        without: &[String],
+    ) -> Result<Signed, ApiError> {
+        let signers = self.pick_without(parties, key.threshold, without)?;
+        if scheme == Scheme::EcdsaSecp256k1
+            && serve::presig::allowed(hash, path.as_deref())
+            && let Some(session) = self.presigs.take(&key.id, &signers)
+        {
+            let presign = Some(Presign::Consume { session });
+            let who = signers.as_slice();
+            match self.sign_session(
+                key, parties, scheme, message, hash, None, who, presign, request_id,
+            ) {
+                Ok(s) => return Ok(s),
+                // A signer that cannot use it (it lost it to a rotation, say): a whole
+                // session still signs. Refusals and timeouts are final.
+                Err(e)
+                    if matches!(
+                        e.code,
+                        "node_refused" | "bad_request" | "spent" | "session_ended"
+                    ) =>
+                {
+                    serve::log(&format!(
+                        "a presignature of key {} could not be used ({e}); signing with a whole session",
+                        key.id
+                    ));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let who = signers.as_slice();
+        self.sign_session(
+            key, parties, scheme, message, hash, path, who, None, request_id,
+        )
+    }
+
+    /// One signing session of `message` among `signers`, with a presignature role.
+    #[allow(clippy::too_many_arguments)]
+    fn sign_session(
+        &self,
+        key: &KeyRecord,
+        parties: &[Card],
+        scheme: Scheme,
+        message: &[u8],
+        hash: Option<HashMode>,
+        path: Option<String>,
+        signers: &[u16],
+        presign: Option<Presign>,
+        request_id: &str,
+    ) -> Result<Signed, ApiError> {
+        let (mode, presignature) = match &presign {
+            Some(Presign::Consume { session }) => ("presigned", Some(session.clone())),
+            _ => ("full", None),
+        };
+        use base64::Engine as _;
+        let plan = Plan::Sign(SignPlan {
+            version: 1,
+            scheme,
+            key_id: key.id.clone(),
+            group_public_key: key.public_key.clone(),
+            threshold: key.threshold,
+            parties: parties.to_vec(),
+            signers: signers.to_vec(),
+            message: base64::engine::general_purpose::STANDARD.encode(message),
+            label: format!("api request {request_id}"),
+            expires_at: now()
+                + (self.config.session_timeout + self.config.approval_timeout).as_secs()
+                + 60,
+            nonce: fresh_nonce(),
+            hash,
+            path,
+            presign,
+        })
+        .validated()
+        .map_err(|e| ApiError::new(400, "bad_request", e.to_string()))?;
+        let Plan::Sign(sp) = &*plan else {
+            unreachable!("a sign plan")
+        };
+        let me = self.cluster.me.clone();
+        self.decide_sign(sp, &me, None, |_| {})
+            .map_err(|(code, why)| self.refused_here(code, why))?;
+        let others: Vec<&Card> = signers
+            .iter()
+            .filter_map(|&i| parties.get(usize::from(i) - 1))
+            .filter(|c| !self.cluster.is_me(c))
+            .collect();
+        let session = hex::encode(plan.session_id());
+        let outcome = self.coordinate(plan, &others, self.config.session_timeout, false)?;
+        let Outcome::Sign {
+            signature,
+            recovery_id,
+            derived_public_key,
+            ..
+        } = outcome
+        else {
+            return Err(ApiError::internal(
+                "the signing session ended with another kind of result",
+            ));
+        };
+        let raw = hex::decode(&signature).map_err(ApiError::internal)?;
+        let mut signed = self.signed(
+            key,
+            parties,
+            scheme,
+            &raw,
+            recovery_id,
+            derived_public_key,
+            session,
+            signers,
+            mode,
+        )?;
+        signed.presignature = presignature;
+        Ok(signed)
+    }
+
+    /// The answer for a signature.
+    #[allow(clippy::too_many_arguments)]
+    fn signed(
+        &self,
+        key: &KeyRecord,
+        parties: &[Card],
+        scheme: Scheme,
+        raw: &[u8],
+        recovery_id: Option<u8>,
+        derived_public_key: Option<String>,
+        session: String,
+        signers: &[u16],
+        mode: &str,
+    ) -> Result<Signed, ApiError> {
+        use base64::Engine as _;
+        let forms = match (<[u8; 64]>::try_from(raw), recovery_id) {
+            (Ok(rs), Some(v)) => {
+                Some(crate::pubkey::ecdsa_forms(&rs, v).map_err(ApiError::internal)?)
+            }
+            _ => None,
+        };
+        serve::metrics::signed(scheme.id(), mode, 1);
+        Ok(Signed {
+            key_id: key.id.clone(),
+            scheme: scheme.id().to_string(),
+            signature: hex::encode(raw),
+            signature_base64: base64::engine::general_purpose::STANDARD.encode(raw),
+            der: forms.as_ref().map(|f| hex::encode(&f.der)),
+            recoverable: forms.as_ref().map(|f| hex::encode(&f.recoverable)),
+            eth: forms.as_ref().map(|f| hex::encode(&f.eth)),
+            recovery_id,
+            derived_public_key,
+            session,
+            signers: signers
+                .iter()
+                .filter_map(|&i| parties.get(usize::from(i) - 1).map(|c| c.name.clone()))
+                .collect(),
+            mode: mode.into(),
+            presignature: None,
+            retried_without: None,
+        })
+    }
+
+    /// This node's refusal (`code` as in a member's `Decline`) as the request's failure.
+    pub(in crate::serve) fn refused_here(&self, code: &str, why: String) -> ApiError {
+        serve::cluster::Declined {
+            node: self.cluster.me.name.clone(),
+            code: code.into(),
+            reason: why,
+        }
+        .error()
+    }
+
+    /// This node's decision on contributing to a signing plan proposed by `proposer`,
+    /// audited; `Err` has a `Decline` code and says why not. Where the key's policy
+    /// asks for approval, the session waits for this node's operator (`waiting` is
+    /// told for how long first), so this may take up to the approval timeout.
+    pub(in crate::serve) fn decide_sign(
+        &self,
+        plan: &SignPlan,
+        proposer: &Card,
+        inbox: Option<&Inbox>,
+        waiting: impl FnOnce(Duration),
+    ) -> Result<(), (&'static str, String)> {
+        let own = || self.own_policy(&plan.key_id, plan.hash, plan.path.as_deref());
+        let whole = Plan::Sign(plan.clone());
+        let session = hex::encode(whole.session_id());
+        let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+            whole.message().unwrap_or_default(),
+        ));
+        let mut approved_by = None;
+        let decision = match own() {
+            Ok(policy::Mode::Approval) => {
+                let max = self.config.approval_timeout;
+                waiting(max);
+                serve::log(&format!(
+                    "session {} from {} (key {}) waits up to {} for an operator: POST /api/v1/sessions/{session}/join",
+                    &session[..16],
+                    proposer.name,
+                    plan.key_id,
+                    humantime::format_duration(max)
+                ));
+                let asked = serve::approval::Asked {
+                    id: session.clone(),
+                    kind: "sign",
+                    status: "awaiting_approval",
+                    key_id: plan.key_id.clone(),
+                    proposer: proposer.name.clone(),
+                    message_sha256: digest.clone(),
+                    hash: plan.hash.map(|h| serde_json::json!(h)),
+                    path: plan.path.clone(),
+                    approve_by: now() + max.as_secs(),
+                };
+                let ended = || inbox.is_some_and(|i| i.declined().is_some());
+                match self.approvals.ask(asked, max, ended) {
+                    // The policy may have changed while the session waited.
+                    serve::approval::Verdict::Approved(token) => {
+                        approved_by = Some(token);
+                        own().map(|_| ()).map_err(|why| ("policy_refused", why))
+                    }
+                    serve::approval::Verdict::Cancelled(token) => Err((
+                        "cancelled",
+                        format!("an operator (token {token}) refused the session"),
+                    )),
+                    serve::approval::Verdict::Ended => Err((
+                        "abandoned",
+                        "the session ended elsewhere while it waited for approval".into(),
+                    )),
+                    serve::approval::Verdict::Waiting => Err((
+                        "not_approved",
+                        format!(
+                            "no operator approved the session within {}",
+                            humantime::format_duration(max)
+                        ),
+                    )),
+                }
+            }
+            Ok(_) => Ok(()),
+            Err(why) => Err(("policy_refused", why)),
+        };
+        let detail = serde_json::json!({
+            "session": session,
+            "proposer": proposer.name,
+            "joined": decision.is_ok(),
+            "reason": decision.as_ref().err().map(|e| &e.1),
+            "approved_by": approved_by,
+            "message_sha256": digest,
+            "path": "full",
+        });
+        let code = decision.as_ref().err().map_or("storage", |e| e.0);
+        self.audit_decision(
+            decision.map_err(|e| e.1),
+            vec![(plan.key_id.clone(), detail)],
+        )
+        .map_err(|why| (code, why))
+    }
+
+    /// The signers for a new session of a key with `parties` and threshold `t`: this
+    /// node first, then members that are up, in key order.
+    pub(in crate::serve) fn pick(&self, parties: &[Card], t: u16) -> Result<Vec<u16>, ApiError> {
+        self.pick_without(parties, t, &[])
+    }
+
+    /// As [`Node::pick`], leaving out the members named in `without`.
+    fn pick_without(
+        &self,
+        parties: &[Card],
+        t: u16,
+        without: &[String],
+    ) -> Result<Vec<u16>, ApiError> {
+        let mut chosen = Vec::new();
+        let mut down = Vec::new();
+        let mut why = Vec::new();
+        for (i, c) in parties.iter().enumerate() {
+            let index = i as u16 + 1;
+            if self.cluster.is_me(c) {
+                chosen.insert(0, index);
+                continue;
+            }
+            let reason = if self.cluster.member(&serve::cluster::card_key(c)).is_none() {
+                " (not a cluster member)"
+            } else if without.contains(&c.name) {
+                " (did not sign just now)"
+            } else if self.cluster.is_up(c) {
+                chosen.push(index);
+                continue;
+            } else {
+                ""
+            };
+            down.push(c.name.clone());
+            why.push(format!("{}{reason}", c.name));
+        }
+        if chosen.len() < usize::from(t) {
+            return Err(ApiError::new(
+                503,
+                "not_enough_nodes",
+                format!(
+                    "{} of the {t} signers needed are up; not reachable: {}",
+                    chosen.len(),
+                    why.join(", ")
+                ),
+            )
+            .details(serde_json::json!({"unreachable": down})));
+        }
+        chosen.truncate(usize::from(t));
+        chosen.sort_unstable();
+        Ok(chosen)
+    }
+}
+
+/// The audit action of a signing decision: joined, or declined.
+fn decision_action(decision: &Result<(), String>) -> &'static str {
+    if decision.is_ok() {
+        SIGN_ACTION
+    } else {
+        "serve.decline"
+    }
+}
+
+/// What a signing request is, for each try at it.
+#[derive(Clone, Copy)]
+struct Attempt<'a> {
+    key: &'a KeyRecord,
+    parties: &'a [Card],
+    scheme: Scheme,
+    mode: policy::Mode,
+    hash: Option<HashMode>,
+    path: &'a Option<String>,
+    request_id: &'a str,
+}
+
+/// A 504 naming the `others` that did not answer (`answered` says who did), or `Ok`.
+pub(in crate::serve) fn awaited(
+    others: &[&Card],
+    answered: impl Fn(&str) -> bool,
+    what: &str,
+) -> Result<(), ApiError> {
+    let silent: Vec<String> = others
+        .iter()
+        .filter(|c| !answered(&c.name))
+        .map(|c| c.name.clone())
+        .collect();
+    if silent.is_empty() {
+        return Ok(());
+    }
+    Err(
+        ApiError::new(504, "timed_out", format!("{what} {}", silent.join(", ")))
+            .details(serde_json::json!({"awaited": silent})),
+    )
+}
+
+/// How `message` is written in a request.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageEncoding {
+    /// The text itself, as UTF-8 bytes.
+    #[default]
+    Utf8,
+    /// Hex.
+    Hex,
+    /// Standard base64.
+    Base64,
+}
+
+/// Decodes a request's message.
+pub fn decode_message(message: &str, encoding: MessageEncoding) -> Result<Vec<u8>, ApiError> {
+    use base64::Engine as _;
+    let bytes = match encoding {
+        MessageEncoding::Utf8 => Ok(message.as_bytes().to_vec()),
+        MessageEncoding::Hex => {
+            hex::decode(message.trim()).map_err(|e| format!("`message` is not valid hex: {e}"))
+        }
+        MessageEncoding::Base64 => base64::engine::general_purpose::STANDARD
+            .decode(message.trim())
+            .map_err(|e| format!("`message` is not valid base64: {e}")),
+    }
+    .map_err(|e| ApiError::new(400, "bad_request", e))?;
+    if bytes.len() > crate::plan::MAX_MESSAGE_LEN {
+        return Err(ApiError::new(
+            413,
+            "too_large",
+            "the message is larger than 1 MiB",
+        ));
+    }
+    Ok(bytes)
+}
+
+/// `POST /sign`.
+#[derive(Clone, Debug, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignRequest {
+    /// The key id (or a unique prefix).
+    pub key_id: String,
+    /// The message.
+    pub message: String,
+    /// How `message` is written.
+    #[serde(default)]
+    pub encoding: MessageEncoding,
+    /// ecdsa-secp256k1: how the message is hashed (default sha256).
+    #[serde(default)]
+    pub hash: Option<HashMode>,
+    /// ecdsa-secp256k1: a non-hardened BIP32 path to sign with the child key.
+    #[serde(default)]
+    pub path: Option<String>,
+}
+
+/// `POST /sign/batch`.
+#[derive(Clone, Debug, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    /// The key id (or a unique prefix).
+    pub key_id: String,
+    /// The messages.
+    pub messages: Vec<String>,
+    /// How the messages are written.
+    #[serde(default)]
+    pub encoding: MessageEncoding,
+    /// ecdsa-secp256k1: how the messages are hashed (default sha256).
+    #[serde(default)]
+    pub hash: Option<HashMode>,
+}
+
+/// A signature made by the cluster.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Signed {
+    /// The key.
+    pub key_id: String,
+    /// The scheme.
+    pub scheme: String,
+    /// The signature, hex (ECDSA: compact r||s, low-s).
+    pub signature: String,
+    /// The same, base64.
+    pub signature_base64: String,
+    /// ECDSA: DER, hex.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub der: Option<String>,
+    /// ECDSA: r||s||v, v the recovery id (0/1), hex.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recoverable: Option<String>,
+    /// ECDSA: r||s||v with v = 27 + recovery id (Ethereum), hex.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eth: Option<String>,
+    /// ECDSA: the recovery id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovery_id: Option<u8>,
+    /// ECDSA with a path: the child public key, hex.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub derived_public_key: Option<String>,
+    /// The signing session, hex.
+    pub session: String,
+    /// The nodes that signed.
+    pub signers: Vec<String>,
+    /// How it was made: `preprocessed` (FROST, one round trip with pooled nonces),
+    /// `presigned` (ECDSA, one round from a presignature) or `full` (a whole signing
+    /// session).
+    pub mode: String,
+    /// `presigned`: the presigning session whose presignature it spent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub presignature: Option<String>,
+    /// The signers first asked that did not answer or declined, when others signed
+    /// instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retried_without: Option<Vec<String>>,
+}
