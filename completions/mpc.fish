@@ -431,7 +431,7 @@ complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_f
 complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from show" -l png -d 'Write the codes as PNG files into DIR instead of the terminal' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from show" -l svg -d 'Write the codes as SVG files into DIR instead of the terminal' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from show" -l text -d 'Write the parts as ur: text, one per line, to FILE (- for stdout)' -r -F
-complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from show" -l parts -d 'Parts to write to files [default: the number of fragments, the fewest that rebuild the stream]; more parts are fountain-coded mixes that make up for lost ones' -r
+complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from show" -l parts -d 'Parts to write to files [default: as many as rebuild the stream, the number of fragments unless a picture was left out]; more parts are fountain-coded mixes that make up for lost ones' -r
 complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from show" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from show" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand qr; and __fish_seen_subcommand_from show" -l all -d 'With --plan: every message of yours in the session, not only the latest round'

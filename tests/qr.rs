@@ -20,7 +20,7 @@ fn alice_stream(w: &World, plan: &std::path::Path, extra: &[&str]) -> std::path:
     let out_dir = w.path(&format!("stream-{}", rand_suffix()));
     let out = w
         .mpc(0)
-        .args(["qr", "show", "--plan"])
+        .args(["--json", "qr", "show", "--plan"])
         .arg(plan)
         .arg("--dir")
         .arg(&w.parties[0].dir)
@@ -32,6 +32,16 @@ fn alice_stream(w: &World, plan: &std::path::Path, extra: &[&str]) -> std::path:
         .output()
         .unwrap();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // What it says it wrote is what is there; every picture was read back first.
+    let said = json(&out);
+    let parts = said["parts"].as_u64().unwrap() as usize;
+    assert_eq!(files_matching(&out_dir, ".png").len(), parts, "{said}");
+    let text = std::fs::read_to_string(out_dir.join("parts.txt")).unwrap();
+    assert_eq!(text.lines().count(), parts);
+    assert!(said["unreadable_left_out"].is_u64(), "{said}");
+    if extra.is_empty() {
+        assert!(parts >= said["fragments"].as_u64().unwrap() as usize);
+    }
     out_dir
 }
 

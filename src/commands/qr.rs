@@ -55,8 +55,9 @@ pub struct QrShowArgs {
     /// Write the parts as ur: text, one per line, to FILE (- for stdout)
     #[arg(long, value_name = "FILE")]
     pub text: Option<PathBuf>,
-    /// Parts to write to files [default: the number of fragments, the fewest that rebuild
-    /// the stream]; more parts are fountain-coded mixes that make up for lost ones
+    /// Parts to write to files [default: as many as rebuild the stream, the number of
+    /// fragments unless a picture was left out]; more parts are fountain-coded mixes that
+    /// make up for lost ones
     #[arg(long, value_name = "N")]
     pub parts: Option<usize>,
 }
@@ -154,27 +155,37 @@ fn show(ctx: &Ctx, args: QrShowArgs) -> Result<()> {
     )
     .to_lowercase();
     if to_files {
-        let count = args.parts.unwrap_or(fragments).max(1);
-        let mut lines = String::new();
         for dir in [&args.png, &args.svg].into_iter().flatten() {
             std::fs::create_dir_all(dir)
                 .map_err(|e| Failure::input(format!("cannot create {}", dir.display())).cause(e))?;
         }
-        let bar = ctx.printer.spinner(format!("writing {count} parts"));
-        for i in 0..count {
-            let part = stream
-                .next_part()
-                .map_err(|e| qr_failure("cannot encode", e))?;
+        // Pictures are checked against this program's own scanner; text needs no check.
+        let pictures = args.png.is_some() || args.svg.is_some();
+        let bar = ctx.printer.spinner("choosing parts".to_string());
+        let (parts, left_out) = stream
+            .parts_to_write(
+                args.parts,
+                |p| if pictures { qr::readable(p) } else { Ok(true) },
+                |n| {
+                    if let Some(b) = &bar {
+                        b.set_message(format!("choosing parts: {n}"));
+                    }
+                },
+            )
+            .map_err(|e| qr_failure("cannot draw the stream", e))?;
+        let count = parts.len();
+        let mut lines = String::new();
+        for (i, part) in parts.iter().enumerate() {
             let name = format!("part-{:05}", i + 1);
             if let Some(dir) = &args.png {
-                let png = qr::png(&part, 4).map_err(|e| qr_failure("cannot draw", e))?;
+                let png = qr::png(part, qr::PNG_SCALE).map_err(|e| qr_failure("cannot draw", e))?;
                 super::write_output(Some(&dir.join(format!("{name}.png"))), &png)?;
             }
             if let Some(dir) = &args.svg {
-                let svg = qr::svg(&part).map_err(|e| qr_failure("cannot draw", e))?;
+                let svg = qr::svg(part).map_err(|e| qr_failure("cannot draw", e))?;
                 super::write_output(Some(&dir.join(format!("{name}.svg"))), svg.as_bytes())?;
             }
-            lines.push_str(&part);
+            lines.push_str(part);
             lines.push('\n');
             if let Some(b) = &bar {
                 b.set_message(format!("writing parts {}/{count}", i + 1));
@@ -189,11 +200,18 @@ fn show(ctx: &Ctx, args: QrShowArgs) -> Result<()> {
         }
         ctx.printer
             .status(format!("wrote {count} parts of {summary}"));
+        if left_out > 0 {
+            ctx.printer.status(format!(
+                "{left_out} part(s) left out: mpc's own scanner could not read them back from \
+                 their pictures; the parts written make up for them"
+            ));
+        }
         return ctx.printer.json(&serde_json::json!({
             "messages": files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
             "bundle_bytes": bundle.len(),
             "fragments": fragments,
             "parts": count,
+            "unreadable_left_out": left_out,
         }));
     }
     if !std::io::stdout().is_terminal() {

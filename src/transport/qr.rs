@@ -229,6 +229,65 @@ impl Stream {
             .next_part()
             .map_err(|e| QrError::Encode(e.to_string()))
     }
+
+    /// The parts to write to files: `count` of them when given, otherwise as many as a
+    /// scanner needs to rebuild the bundle from them (the fragment count, unless parts
+    /// were left out). A part that `readable` refuses is left out: later parts make up
+    /// for it, as they do for a frame a camera misses. Returns the parts and how many
+    /// were left out; `progress` hears of each part kept.
+    pub fn parts_to_write(
+        &mut self,
+        count: Option<usize>,
+        mut readable: impl FnMut(&str) -> Result<bool, QrError>,
+        mut progress: impl FnMut(usize),
+    ) -> Result<(Vec<String>, usize), QrError> {
+        let fragments = self.fragments();
+        let mut check = Scanner::default();
+        let (mut parts, mut left_out, mut in_a_row) = (Vec::new(), 0, 0);
+        let mut complete = false;
+        while match count {
+            Some(n) => parts.len() < n.max(1),
+            None => !complete,
+        } {
+            let part = self.next_part()?;
+            if !readable(&part)? {
+                left_out += 1;
+                in_a_row += 1;
+                if in_a_row > MAX_UNREADABLE {
+                    return Err(QrError::Encode(format!(
+                        "{in_a_row} parts in a row do not read back from their own pictures"
+                    )));
+                }
+                continue;
+            }
+            in_a_row = 0;
+            complete = check.add(&part)?;
+            parts.push(part);
+            progress(parts.len());
+            if count.is_none() && parts.len() > 2 * fragments + MAX_UNREADABLE {
+                return Err(QrError::Encode(format!(
+                    "{} parts do not rebuild a stream of {fragments} fragments",
+                    parts.len()
+                )));
+            }
+        }
+        Ok((parts, left_out))
+    }
+}
+
+/// Parts in a row [`Stream::parts_to_write`] leaves out before it gives up.
+pub const MAX_UNREADABLE: usize = 8;
+
+/// Pixels per module of a PNG frame.
+pub const PNG_SCALE: u32 = 4;
+
+/// Whether this program's own scanner reads `part` back from its picture (a frame as
+/// `mpc qr show --png` draws it). The scanner misreads a very few codes it is shown
+/// perfectly (it fits the grid wrong: "version information corrupt"), whatever the
+/// camera; such a frame is better not shown at all.
+pub fn readable(part: &str) -> Result<bool, QrError> {
+    let img = picture(modules(part)?, PNG_SCALE);
+    Ok(matches!(scan(img), Ok(texts) if texts == [part.to_uppercase()]))
 }
 
 /// The QR code of one part. Parts are upper-cased so the code uses the compact
@@ -574,6 +633,47 @@ mod tests {
             .save(&blank)
             .unwrap();
         assert!(matches!(read_image(&blank), Err(QrError::Image(m)) if m.contains("no QR code")));
+    }
+
+    /// A part that does not read back from its picture is left out, and the parts
+    /// written still rebuild the stream: by default as many more as that takes, with
+    /// `--parts N` exactly N. A stream whose every part is refused is an error.
+    #[test]
+    fn unreadable_parts_are_left_out_and_the_rest_still_rebuild_the_stream() {
+        let b = bundle(&envelopes(2, 900));
+        let fragments = Stream::new(&b, Density::Normal).unwrap().fragments();
+        assert!(fragments >= 4);
+        let all = |_: &str| Ok(true);
+        let (parts, left_out) = Stream::new(&b, Density::Normal)
+            .unwrap()
+            .parts_to_write(None, all, |_| {})
+            .unwrap();
+        assert_eq!((parts.len(), left_out), (fragments, 0));
+        // The third fragment "does not read back": more parts make up for it.
+        let third = |p: &str| Ok(!p.starts_with(&format!("ur:{UR_TYPE}/3-")));
+        let mut heard = 0;
+        let (parts, left_out) = Stream::new(&b, Density::Normal)
+            .unwrap()
+            .parts_to_write(None, third, |n| heard = n)
+            .unwrap();
+        assert_eq!(left_out, 1);
+        assert!(parts.len() >= fragments, "{} parts", parts.len());
+        assert_eq!(heard, parts.len());
+        assert!(parts.iter().all(|p| third(p).unwrap()));
+        assert_eq!(scan_all(&parts).unwrap(), b);
+        let (parts, left_out) = Stream::new(&b, Density::Normal)
+            .unwrap()
+            .parts_to_write(Some(2), third, |_| {})
+            .unwrap();
+        assert_eq!((parts.len(), left_out), (2, 0));
+        let none = |_: &str| Ok(false);
+        let e = Stream::new(&b, Density::Normal)
+            .unwrap()
+            .parts_to_write(None, none, |_| {})
+            .unwrap_err();
+        assert!(e.to_string().contains("in a row"), "{e}");
+        // Every part of this stream reads back from its own picture.
+        assert!(parts.iter().all(|p| readable(p).unwrap()));
     }
 
     /// The CI failure of 2026-12-01: a frame of `mpc qr show` whose data modules the
