@@ -1229,8 +1229,12 @@ fn signing_through_a_bus_fault(mut c: Cluster, restart: bool) {
             }
         }
     }
+    // The relay keeps nothing: requests under way when it goes are refused. JetStream
+    // keeps what it had stored and the nodes publish again what they sent while it was
+    // away, so there a request under way may well finish, and none need be refused.
+    let relay = matches!(c.bus, BusProc::Relay(_));
     assert!(
-        signed > 0 && (refused > 0 || !restart),
+        signed > 0 && (refused > 0 || !restart || !relay),
         "signed {signed}, refused {refused}"
     );
     // Ready again.
