@@ -11,6 +11,7 @@
 
 pub mod nats;
 
+use super::lock;
 use crate::identity::Identity;
 use crate::transport::wire::{self, Kind};
 use std::io::Write;
@@ -143,10 +144,7 @@ impl RelayLink {
     }
 
     fn trouble(&self) -> Option<String> {
-        self.trouble
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        lock(&self.trouble).clone()
     }
 
     fn stop(&self) {
@@ -157,7 +155,7 @@ impl RelayLink {
     }
 
     fn writer(&self) -> std::sync::MutexGuard<'_, Option<TcpStream>> {
-        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.writer)
     }
 
     fn post(&self, to: &[[u8; 32]], payload: &[u8], ephemeral: bool) -> Result<(), String> {
@@ -185,7 +183,7 @@ impl RelayLink {
             match self.connect(identity) {
                 Ok(mut reader) => {
                     backoff = Duration::from_millis(100);
-                    *self.trouble.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                    *lock(&self.trouble) = None;
                     let why = loop {
                         match wire::read_frame(&mut reader, MAX_PAYLOAD + 32) {
                             Ok(f) if f.kind == Kind::Push && f.body.len() >= 32 => {
@@ -200,10 +198,10 @@ impl RelayLink {
                     };
                     self.connected.store(false, Ordering::SeqCst);
                     *self.writer() = None;
-                    *self.trouble.lock().unwrap_or_else(|p| p.into_inner()) = Some(why);
+                    *lock(&self.trouble) = Some(why);
                 }
                 Err(why) => {
-                    *self.trouble.lock().unwrap_or_else(|p| p.into_inner()) =
+                    *lock(&self.trouble) =
                         Some(format!("cannot reach the relay at {}: {why}", self.addr));
                 }
             }

@@ -242,7 +242,7 @@ pub struct Inbox {
 
 impl Inbox {
     fn lock(&self) -> std::sync::MutexGuard<'_, InboxState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.state)
     }
 
     /// Adds what arrived (`add` changes the state) and wakes the session's thread.

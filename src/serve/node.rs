@@ -13,6 +13,7 @@
 
 use super::ApiError;
 use super::cluster::{BusCarrier, Cluster, Inbox, NodeMsg};
+use super::lock;
 use super::policy::{self, SIGN_ACTION};
 use crate::ceremony::{self, Ceremony, Outcome, Progress};
 use crate::identity::{Card, Identity};
@@ -611,7 +612,7 @@ impl Permits {
 
     /// Waits for a permit.
     pub fn take(&self) -> Permit<'_> {
-        let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
+        let mut free = lock(&self.free);
         while *free == 0 {
             free = self
                 .given_back
@@ -625,7 +626,7 @@ impl Permits {
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
-        *self.0.free.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        *lock(&self.0.free) += 1;
         self.0.given_back.notify_one();
     }
 }

@@ -24,6 +24,7 @@
 
 use super::OnPush;
 use crate::identity::Identity;
+use crate::serve::lock;
 use crate::store::db::{Claim, ClusterLedger};
 use crate::transport::nats::{Credentials, MAX_MESSAGE, connect, replicas};
 use async_nats::jetstream::{self, consumer::PullConsumer, kv, stream};
@@ -77,10 +78,6 @@ pub struct NatsLink {
     generation: AtomicU64,
     trouble: Mutex<Option<String>>,
     stopped: AtomicBool,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The subject of the node with key `key`.
