@@ -261,7 +261,10 @@ impl Stream {
                 continue;
             }
             in_a_row = 0;
-            complete = check.add(&part)?;
+            // Only a stream of no set length needs to know when it is complete.
+            if count.is_none() {
+                complete = check.add(&part)?;
+            }
             parts.push(part);
             progress(parts.len());
             if count.is_none() && parts.len() > 2 * fragments + MAX_UNREADABLE {
