@@ -140,6 +140,7 @@ fn hostile_relay(old: Vec<Vec<u8>>) -> String {
                     v: wire::VERSION,
                     relay: "ab".repeat(16),
                     nonce: "11".repeat(32),
+                    max_message: None,
                 };
                 wire::write_json(&mut s, Kind::Challenge, &challenge).unwrap();
                 let _auth = wire::read_frame(&mut s, wire::MAX_CONTROL).unwrap();

@@ -2156,3 +2156,361 @@ fn a_presignature_is_bound_to_one_use_across_a_nats_cluster() {
         l.stop();
     }
 }
+
+/// A token of node `p` made by its operator's CLI beside the running node.
+fn token_on(c: &Cluster, p: usize, scope: &str, keys: Option<&str>) -> String {
+    let mut cmd = c.world.mpc(p);
+    cmd.args([
+        "--json", "serve", "token", "create", "--scope", scope, "--name", "t",
+    ]);
+    if let Some(k) = keys {
+        cmd.args(["--keys", k]);
+    }
+    let out = cmd.output().unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    common::json(&out)["token"].as_str().unwrap().to_string()
+}
+
+/// Signatures the audit of node `p` allowed for `key` (its `serve.sign` rows).
+fn signatures_allowed(c: &Cluster, p: usize, key: &str) -> usize {
+    audit_rows(&c.world, p)
+        .iter()
+        .filter(|r| r["action"] == "serve.sign" && r["subject"] == key)
+        .count()
+}
+
+#[test]
+fn hostile_requests_are_held_to_their_keys_to_each_signature_s_rate_and_to_the_bus_s_frame() {
+    let c = Cluster::start(&["--approval-timeout", "20s"]);
+    let a = c.keygen(0, "eddsa-ed25519");
+    let b = c.keygen(0, "eddsa-ed25519");
+    let (a_id, b_id) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap());
+
+    // 5. A batch whose node message would not fit the relay's frame is refused with 413
+    // before anything is sent, and costs no other request its answer.
+    let big: Vec<String> = (0..64)
+        .map(|i| format!("{i:02}{}", "x".repeat(30_000)))
+        .collect();
+    let workers: Vec<_> = (0..4)
+        .map(|w| {
+            let (url, token, key) = (c.url(0, "/sign"), c.tokens[0].clone(), a_id.to_string());
+            std::thread::spawn(move || {
+                (0..30)
+                    .map(|i| {
+                        let body = json!({"key_id": key, "message": format!("{w}/{i}")});
+                        call("POST", &url, &token, Some(body)).0
+                    })
+                    .collect::<Vec<u16>>()
+            })
+        })
+        .collect();
+    for _ in 0..3 {
+        let (status, v) = call(
+            "POST",
+            &c.url(0, "/sign/batch"),
+            &c.tokens[0],
+            Some(json!({"key_id": a_id, "messages": big})),
+        );
+        assert_eq!(status, 413, "{v}");
+        assert_eq!(v["error"]["code"], "too_large");
+    }
+    for w in workers {
+        let statuses = w.join().unwrap();
+        assert!(
+            statuses.iter().all(|s| *s == 200),
+            "{statuses:?}\n{}",
+            c.logs()
+        );
+    }
+    // The largest batch that fits is signed whole.
+    let fits: Vec<String> = (0..64)
+        .map(|i| format!("{i:02}{}", "y".repeat(20_000)))
+        .collect();
+    let (status, v) = call(
+        "POST",
+        &c.url(0, "/sign/batch"),
+        &c.tokens[0],
+        Some(json!({"key_id": a_id, "messages": fits})),
+    );
+    assert_eq!(status, 200, "{v}");
+    let sigs = v["data"]["signatures"].as_array().unwrap();
+    assert_eq!(sigs.len(), 64);
+    verified("eddsa-ed25519", &a, &fits[63], &sigs[63]);
+
+    // 3. `max_per_hour` counts signatures: a batch counts each message, on every node.
+    for p in 0..3 {
+        let (status, v) = put(
+            &c.url(p, &format!("/keys/{b_id}")),
+            &c.tokens[p],
+            json!({"policy": {"max_per_hour": 3}}),
+        );
+        assert_eq!(status, 200, "{v}");
+    }
+    let batch = |n: usize| {
+        let messages: Vec<String> = (0..n).map(|i| format!("counted {i}")).collect();
+        call(
+            "POST",
+            &c.url(0, "/sign/batch"),
+            &c.tokens[0],
+            Some(json!({"key_id": b_id, "messages": messages})),
+        )
+    };
+    let (status, v) = batch(4);
+    assert_eq!(status, 422, "{v}");
+    assert_eq!(v["error"]["code"], "policy_refused");
+    assert_eq!(batch(2).0, 200);
+    let (status, v) = batch(2);
+    assert_eq!(status, 422, "two more than three: {v}");
+    assert_eq!(c.sign(0, b_id, "the third").0, 200);
+    assert_eq!(c.sign(0, b_id, "a fourth").0, 422);
+    // Requests at once cannot overtake each other between the count and the rows.
+    let (status, c_key) = call(
+        "POST",
+        &c.url(0, "/keys"),
+        &c.tokens[0],
+        Some(json!({"scheme": "eddsa-ed25519", "threshold": 2})),
+    );
+    assert_eq!(status, 201, "{c_key}");
+    let c_id = c_key["data"]["id"].as_str().unwrap().to_string();
+    for p in 0..3 {
+        let (status, _) = put(
+            &c.url(p, &format!("/keys/{c_id}")),
+            &c.tokens[p],
+            json!({"policy": {"max_per_hour": 5}}),
+        );
+        assert_eq!(status, 200);
+    }
+    let racers: Vec<_> = (0..10)
+        .map(|i| {
+            let (url, token, key) = (c.url(i % 3, "/sign/batch"), c.tokens[i % 3].clone(), c_id.clone());
+            std::thread::spawn(move || {
+                let body = json!({"key_id": key, "messages": [format!("race {i} a"), format!("race {i} b")]});
+                call("POST", &url, &token, Some(body)).0
+            })
+        })
+        .collect();
+    let won = racers
+        .into_iter()
+        .map(|r| r.join().unwrap())
+        .filter(|s| *s == 200)
+        .count();
+    // Each node holds its own share to five: two nodes sign each batch, so at most
+    // three batches of two (fifteen allowances) can be signed in all.
+    assert!((1..=3).contains(&won), "{won} batches of two signed");
+    for p in 0..3 {
+        assert!(signatures_allowed(&c, p, &c_id) <= 5, "node {p}");
+        assert!(signatures_allowed(&c, p, b_id) <= 3, "node {p}");
+    }
+
+    // 2. A token limited to key A, even an admin one, reaches nothing of key B: not
+    // its sessions waiting for approval, nor the members, nor new keys.
+    let (status, _) = put(
+        &c.url(1, &format!("/keys/{a_id}")),
+        &c.tokens[1],
+        json!({"policy": {"mode": "approval"}}),
+    );
+    assert_eq!(status, 200);
+    let (status, _) = put(
+        &c.url(1, &format!("/keys/{b_id}")),
+        &c.tokens[1],
+        json!({"policy": {"mode": "approval", "max_per_hour": 100}}),
+    );
+    assert_eq!(status, 200);
+    for p in [0, 2] {
+        put(
+            &c.url(p, &format!("/keys/{b_id}")),
+            &c.tokens[p],
+            json!({"policy": {"max_per_hour": 100}}),
+        );
+    }
+    let limited = token_on(&c, 1, "admin", Some(a_id));
+    let waiting = {
+        let (url, token, key) = (c.url(0, "/sign"), c.tokens[0].clone(), b_id.to_string());
+        std::thread::spawn(move || {
+            call(
+                "POST",
+                &url,
+                &token,
+                Some(json!({"key_id": key, "message": "for bob's operator"})),
+            )
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let session = loop {
+        let (_, v) = call("GET", &c.url(1, "/sessions"), &c.tokens[1], None);
+        let found = v["data"]["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["status"] == "awaiting_approval" && s["key_id"] == b_id)
+            .cloned();
+        if let Some(s) = found {
+            break s["id"].as_str().unwrap().to_string();
+        }
+        assert!(Instant::now() < deadline, "nothing waits on bob: {v}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let (status, v) = call("GET", &c.url(1, "/sessions"), &limited, None);
+    assert_eq!(status, 200);
+    assert!(!v.to_string().contains(&session), "{v}");
+    assert_eq!(
+        call(
+            "GET",
+            &c.url(1, &format!("/sessions/{session}")),
+            &limited,
+            None
+        )
+        .0,
+        404
+    );
+    for act in ["join", "cancel"] {
+        let (status, v) = call(
+            "POST",
+            &c.url(1, &format!("/sessions/{session}/{act}")),
+            &limited,
+            Some(json!({})),
+        );
+        assert_eq!(status, 404, "{act}: {v}");
+    }
+    let (status, _) = call(
+        "POST",
+        &c.url(1, "/keys"),
+        &limited,
+        Some(json!({"scheme": "eddsa-ed25519", "threshold": 2})),
+    );
+    assert_eq!(status, 403);
+    let removed = agent()
+        .delete(&c.url(1, "/nodes/carol"))
+        .header("authorization", &format!("Bearer {limited}"))
+        .call()
+        .unwrap();
+    assert_eq!(removed.status().as_u16(), 403);
+    // Bob's unlimited operator still sees it and approves: it signs, approved by him.
+    let (status, v) = call(
+        "POST",
+        &c.url(1, &format!("/sessions/{session}/join")),
+        &c.tokens[1],
+        Some(json!({})),
+    );
+    assert_eq!(status, 200, "{v}");
+    let (status, v) = waiting.join().unwrap();
+    assert_eq!(status, 200, "{v}");
+    verified("eddsa-ed25519", &b, "for bob's operator", &v["data"]);
+    let (_, nodes) = call("GET", &c.url(1, "/nodes"), &c.tokens[1], None);
+    assert_eq!(
+        nodes["data"]["nodes"].as_array().unwrap().len(),
+        3,
+        "carol stays a member"
+    );
+}
+
+/// Reads from `s` until the node closes it or `max` passes; whether it closed.
+fn closed_within(s: &mut std::net::TcpStream, max: Duration) -> bool {
+    use std::io::Read;
+    s.set_read_timeout(Some(max)).unwrap();
+    let mut buf = [0u8; 1024];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return true,
+            // An answer (a 408 or the like) before it closes.
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
+            Err(_) => return false,
+        }
+    }
+}
+
+#[test]
+fn stalled_connections_are_closed_and_one_address_cannot_hold_the_node() {
+    let w = World::new(1);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("mpc"))
+        .env("MPC_HOME", &w.parties[0].home)
+        .env("MPC_PASSPHRASE", common::PASS)
+        .args([
+            "--no-input",
+            "--json",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--prime-pool",
+            "0",
+            "--header-timeout",
+            "1s",
+            "--idle-timeout",
+            "2s",
+            "--max-connections-per-address",
+            "8",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let first: Value = serde_json::from_str(&line).unwrap();
+    let addr = first["listening"].as_str().unwrap().to_string();
+    let live = || {
+        agent()
+            .get(&format!("http://{addr}/health/live"))
+            .call()
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0)
+    };
+    assert_eq!(live(), 200);
+    // Eight connections that send half a request line, and stop.
+    let mut half: Vec<std::net::TcpStream> = (0..8)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(&addr).unwrap();
+            std::io::Write::write_all(&mut s, b"GET /health/li").unwrap();
+            s
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    // A ninth from the same address is closed at once.
+    let mut ninth = std::net::TcpStream::connect(&addr).unwrap();
+    assert!(
+        closed_within(&mut ninth, Duration::from_secs(5)),
+        "over the cap but kept"
+    );
+    // The stalled ones are closed by the header timeout; then the node answers again.
+    for s in &mut half {
+        assert!(
+            closed_within(s, Duration::from_secs(10)),
+            "a half request was held"
+        );
+    }
+    assert_eq!(live(), 200);
+    // A connection that says nothing at all is closed too (the idle timeout).
+    let mut silent = std::net::TcpStream::connect(&addr).unwrap();
+    assert!(
+        closed_within(&mut silent, Duration::from_secs(10)),
+        "a silent connection was held"
+    );
+    let metrics = agent()
+        .get(&format!("http://{addr}/metrics"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    let count = |name: &str| {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|n| n.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    assert!(
+        count("mpc_http_connections_refused_total") >= 1.0,
+        "{metrics}"
+    );
+    assert!(
+        count("mpc_http_connections_timed_out_total") >= 9.0,
+        "{metrics}"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -581,7 +581,8 @@ async fn each_request_has_exactly_one_audit_row_with_its_request_id_and_never_th
         assert_eq!(g.headers["x-request-id"], rid.as_str());
         ids.push((rid, g.status.as_u16()));
     }
-    // A client's own request id is kept.
+    // A client's own request id is kept beside the node's (see
+    // `ids_need_four_hex_digits_bearer_is_any_case_and_request_ids_are_the_node_s`).
     let req = Request::builder()
         .uri("/api/v1/keys")
         .header("authorization", format!("Bearer {}", a.reader))
@@ -589,8 +590,9 @@ async fn each_request_has_exactly_one_audit_row_with_its_request_id_and_never_th
         .body(Body::empty())
         .unwrap();
     let res = a.app.clone().oneshot(req).await.unwrap();
-    assert_eq!(res.headers()["x-request-id"], "client-chosen-1");
-    ids.push(("client-chosen-1".into(), 200));
+    let rid = res.headers()["x-request-id"].to_str().unwrap().to_string();
+    assert_ne!(rid, "client-chosen-1");
+    ids.push((rid, 200));
 
     let rows = a.node.db().audit_rows().unwrap();
     let api: Vec<_> = rows.iter().filter(|r| r.action == "api").collect();
@@ -1060,4 +1062,304 @@ async fn members_are_added_by_card_and_fingerprint_removed_and_kept_across_a_res
         actions.contains(&"serve.member.remove".to_string()),
         "{actions:?}"
     );
+}
+
+/// A request with a client address, as the server's accept loop gives one.
+async fn from_address(a: &Api, uri: &str, token: Option<&str>, ip: [u8; 4]) -> StatusCode {
+    let mut req = Request::builder().uri(uri);
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let mut req = req.body(Body::empty()).unwrap();
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            ip, 40000,
+        ))));
+    a.app.clone().oneshot(req).await.unwrap().status()
+}
+
+/// The lines of `/metrics` of the API request counter.
+async fn request_series(a: &Api) -> Vec<String> {
+    let g = a.call("GET", "/metrics", None, None).await;
+    g.text
+        .lines()
+        .filter(|l| l.starts_with("mpc_http_requests_total{"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn made_up_paths_and_requests_without_a_token_leave_bounded_traces() {
+    let a = setup(Config::default());
+    let db_file = a.world.parties[0].home.join("mpc.db");
+    let size = |p: &std::path::Path| {
+        let wal = p.with_extension("db-wal");
+        std::fs::metadata(p).map_or(0, |m| m.len()) + std::fs::metadata(wal).map_or(0, |m| m.len())
+    };
+    let before_size = size(&db_file);
+    let before_rows = a.node.db().audit_rows().unwrap().len();
+    // Thousands of unique, long, unmatched paths without a token, from one address.
+    let long = "p".repeat(4000);
+    let mut statuses = std::collections::BTreeMap::new();
+    for i in 0..3000 {
+        let uri = format!("/api/v1/probe-{i}-{long}");
+        let s = from_address(&a, &uri, None, [192, 0, 2, 7]).await;
+        *statuses.entry(s.as_u16()).or_insert(0) += 1;
+    }
+    // The first ten are answered 401 (and audited); the rest are over the address's
+    // rate: 429, without an audit row.
+    assert!(statuses[&429] >= 2900, "{statuses:?}");
+    assert_eq!(statuses.keys().copied().collect::<Vec<_>>(), vec![401, 429]);
+    let rows = a.node.db().audit_rows().unwrap();
+    let added = &rows[before_rows..];
+    assert!(
+        added.len() <= 40,
+        "{} audit rows for outsiders",
+        added.len()
+    );
+    for r in added {
+        assert_eq!(r.subject, "GET (unmatched)");
+        let d: Value = serde_json::from_str(&r.detail).unwrap();
+        assert_eq!(d["path"]["length"].as_u64().unwrap() > 4000, true);
+        assert_eq!(d["path"]["start"].as_str().unwrap().len(), 64);
+        assert!(!r.detail.contains(&long[..100]), "a whole path is stored");
+    }
+    // Neither /metrics nor the database grew with the paths.
+    let series = request_series(&a).await;
+    assert!(
+        series.iter().all(|l| !l.contains("probe")),
+        "a made-up path is a label"
+    );
+    assert!(series.len() < 60, "{} series", series.len());
+    assert!(
+        size(&db_file) < before_size + (1 << 20),
+        "the database grew by {} bytes",
+        size(&db_file) - before_size
+    );
+    // Another address is not held to the first one's rate, and a valid token never is.
+    assert_eq!(
+        from_address(&a, "/api/v1/keys", None, [198, 51, 100, 1]).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        from_address(&a, "/api/v1/keys", Some(&a.reader), [192, 0, 2, 7]).await,
+        StatusCode::OK
+    );
+    // With a token, an unmatched path is a 404 audited under the fixed route.
+    let g = a
+        .call(
+            "GET",
+            &format!("/api/v1/nope/{long}"),
+            Some(&a.reader),
+            None,
+        )
+        .await;
+    failed(&g, 404, "not_found");
+    let rows = a.node.db().audit_rows().unwrap();
+    assert_eq!(rows.last().unwrap().subject, "GET (unmatched)");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ids_need_four_hex_digits_bearer_is_any_case_and_request_ids_are_the_node_s() {
+    let a = setup(Config::default());
+    let key = a.key.clone();
+    for uri in [
+        format!("/api/v1/keys/{}", &key[..1]),
+        format!("/api/v1/keys/{}", &key[..3]),
+        "/api/v1/keys/zzzz".to_string(),
+        "/api/v1/sessions/zz".to_string(),
+        "/api/v1/sessions/z".to_string(),
+    ] {
+        failed(
+            &a.call("GET", &uri, Some(&a.admin), None).await,
+            400,
+            "bad_id",
+        );
+    }
+    let g = a
+        .call(
+            "DELETE",
+            &format!("/api/v1/keys/{}", &key[..1]),
+            Some(&a.admin),
+            None,
+        )
+        .await;
+    failed(&g, 400, "bad_id");
+    for k in ["", "a", &key[..2]] {
+        let g = a
+            .json(
+                "POST",
+                "/api/v1/sign",
+                &a.admin,
+                json!({"key_id": k, "message": "m"}),
+            )
+            .await;
+        failed(&g, 400, "bad_id");
+    }
+    // The key is still there, and four digits find it.
+    let g = a
+        .call(
+            "GET",
+            &format!("/api/v1/keys/{}", &key[..4]),
+            Some(&a.reader),
+            None,
+        )
+        .await;
+    assert_eq!(succeeded(&g)["id"], key.as_str());
+
+    // The scheme's name in any letter case (RFC 7235).
+    for scheme in ["bearer", "BEARER", "Bearer", "bEaReR"] {
+        let req = Request::builder()
+            .uri("/api/v1/keys")
+            .header("authorization", format!("{scheme} {}", a.reader))
+            .body(Body::empty())
+            .unwrap();
+        let res = a.app.clone().oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{scheme}");
+    }
+    // Two requests with the same client id get two ids of the node's; the client's is
+    // kept in each audit row.
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let req = Request::builder()
+            .uri("/api/v1/keys")
+            .header("authorization", format!("Bearer {}", a.reader))
+            .header("x-request-id", "client-chosen-1")
+            .body(Body::empty())
+            .unwrap();
+        let res = a.app.clone().oneshot(req).await.unwrap();
+        let rid = res.headers()["x-request-id"].to_str().unwrap().to_string();
+        assert_ne!(rid, "client-chosen-1");
+        ids.push(rid);
+    }
+    assert_ne!(ids[0], ids[1]);
+    let rows = a.node.db().audit_rows().unwrap();
+    for rid in &ids {
+        let d: Vec<Value> = rows
+            .iter()
+            .map(|r| serde_json::from_str::<Value>(&r.detail).unwrap())
+            .filter(|d| d["request_id"] == rid.as_str())
+            .collect();
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0]["client_request_id"], "client-chosen-1");
+    }
+}
+
+/// The body each documented operation is called with in the key-limit walk.
+fn walk_body(method: &str, route: &str, key: &str, public_key: &str) -> Option<Value> {
+    Some(match (method, route) {
+        ("post", "/api/v1/keys") => json!({"scheme": "eddsa-ed25519", "threshold": 2}),
+        ("put", "/api/v1/keys/{id}") => json!({"label": "mine now"}),
+        ("post", "/api/v1/sign") => json!({"key_id": key, "message": "m"}),
+        ("post", "/api/v1/sign/batch") => json!({"key_id": key, "messages": ["m"]}),
+        ("post", "/api/v1/verify") => json!({
+            "scheme": "eddsa-ed25519", "public_key": public_key,
+            "message": "m", "signature": "00".repeat(64),
+        }),
+        ("post", "/api/v1/nodes") => json!({"card": {}, "fingerprint": "x"}),
+        ("post", "/api/v1/sessions") => json!({"kind": "refresh", "key_id": key}),
+        _ => return None,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_limited_to_other_keys_reaches_nothing_of_this_key_on_any_route() {
+    let a = setup(Config::default());
+    let key = a.key.clone();
+    // A job of this key, started by an unlimited admin (it fails: no members here).
+    let g = a
+        .json(
+            "POST",
+            "/api/v1/sessions",
+            &a.admin,
+            json!({"kind": "sign", "key_id": key, "message": "not yours"}),
+        )
+        .await;
+    assert_eq!(g.status, StatusCode::ACCEPTED, "{}", g.text);
+    let job = g.body["data"]["id"].as_str().unwrap().to_string();
+    let limited: Vec<(Scope, String)> = [Scope::Read, Scope::Sign, Scope::Admin]
+        .into_iter()
+        .map(|s| {
+            let keys = Some(vec!["0000000000000000".to_string()]);
+            let t = tokens::create(a.node.db(), "limited", s, keys, None)
+                .unwrap()
+                .1;
+            (s, t.to_string())
+        })
+        .collect();
+    let mut walked = Vec::new();
+    for (route, item) in a.doc.0["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            let uri = route
+                .replace("/keys/{id}", &format!("/keys/{key}"))
+                .replace("/sessions/{id}", &format!("/sessions/{job}"))
+                .replace("/nodes/{id}", "/nodes/alice");
+            let body = walk_body(method, route, &key, &a.public_key);
+            walked.push(format!("{method} {route}"));
+            for (scope, token) in &limited {
+                let m = method.to_ascii_uppercase();
+                let g = a
+                    .call(
+                        &m,
+                        &uri,
+                        Some(token),
+                        body.as_ref().map(|b| Body::from(b.to_string())),
+                    )
+                    .await;
+                let status = g.status.as_u16();
+                let what = format!("{m} {route} with a limited {scope:?} token: {}", g.text);
+                match (method.as_str(), route.as_str()) {
+                    // Not about a key: as for any token of the scope.
+                    ("get", "/api/v1/nodes")
+                    | ("get", "/api/v1/nodes/{id}")
+                    | ("get", "/api/v1/nodes/{id}/health")
+                    | ("post", "/api/v1/verify") => assert_eq!(status, 200, "{what}"),
+                    // Lists leave out what is not the token's.
+                    ("get", "/api/v1/keys") => {
+                        assert_eq!(status, 200, "{what}");
+                        assert!(
+                            g.body["data"]["keys"].as_array().unwrap().is_empty(),
+                            "{what}"
+                        );
+                    }
+                    ("get", "/api/v1/sessions") => {
+                        assert_eq!(status, 200, "{what}");
+                        assert!(!g.text.contains(&job), "{what}");
+                        assert!(!g.text.contains(&key), "{what}");
+                    }
+                    // Another key's session is not there for it.
+                    ("get", "/api/v1/sessions/{id}") => assert_eq!(status, 404, "{what}"),
+                    ("post", "/api/v1/sessions/{id}/join" | "/api/v1/sessions/{id}/cancel") => {
+                        let want = if *scope == Scope::Admin { 404 } else { 403 };
+                        assert_eq!(status, want, "{what}");
+                    }
+                    // Everything else on this key, the members and new keys: refused.
+                    _ => {
+                        assert_eq!(status, 403, "{what}");
+                        assert_eq!(g.body["error"]["code"], "forbidden", "{what}");
+                    }
+                }
+            }
+        }
+    }
+    walked.sort();
+    assert_eq!(
+        walked.len(),
+        19,
+        "the walk covers every operation: {walked:?}"
+    );
+    // Nothing was changed, and the job is still there for an unlimited token.
+    let g = a
+        .call(
+            "GET",
+            &format!("/api/v1/sessions/{job}"),
+            Some(&a.reader),
+            None,
+        )
+        .await;
+    assert_eq!(succeeded(&g)["key_id"], key.as_str());
+    let g = a
+        .call("GET", &format!("/api/v1/keys/{key}"), Some(&a.reader), None)
+        .await;
+    assert_eq!(succeeded(&g)["label"], "test key");
 }

@@ -92,6 +92,24 @@ pub struct ServeRunArgs {
     /// HTTP requests in flight at once; more are answered 503 at once
     #[arg(long, default_value_t = 1024, value_name = "N")]
     pub max_requests: usize,
+    /// Requests per second one client address may make without a valid token, with
+    /// bursts of as many (0: no limit); more are answered 429 and leave no audit row
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub outsider_rate: u32,
+    /// Connections at once from one client address; more are closed at once
+    #[arg(long, default_value_t = 256, value_name = "N")]
+    pub max_connections_per_address: usize,
+    /// Connections at once in all; more are closed at once [default: 4096, or the
+    /// open-file limit less 128 where that is lower]
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
+    /// A connection must send a whole request head within this, or it is closed
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub header_timeout: Duration,
+    /// A connection that moves no byte for this long while none of its requests is
+    /// being answered is closed
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    pub idle_timeout: Duration,
 }
 
 /// `mpc serve token|cluster`
@@ -349,6 +367,7 @@ fn serve(ctx: &Ctx, a: ServeRunArgs) -> Result<()> {
         keygen_timeout: a.keygen_timeout,
         max_sessions: a.max_sessions,
         rate_limit: std::num::NonZeroU32::new(a.rate_limit),
+        outsider_rate: std::num::NonZeroU32::new(a.outsider_rate),
         max_requests: a.max_requests,
         approval_timeout: a.approval_timeout,
         presign_pool: a.presign_pool,
@@ -423,21 +442,26 @@ fn serve(ctx: &Ctx, a: ServeRunArgs) -> Result<()> {
                 .unwrap_or_default()
         ));
         let app = api::router(Arc::clone(&node), request_timeout);
-        let served = match tls {
-            Some(acceptor) => {
-                let listener = crate::serve::tls::TlsListener::new(listener, acceptor)
-                    .map_err(|e| Failure::internal("cannot listen").cause(e))?;
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(shutdown_signal())
-                    .await
-            }
-            None => {
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(shutdown_signal())
-                    .await
-            }
+        let limits = crate::serve::http::Limits {
+            header_read: a.header_timeout,
+            idle: a.idle_timeout,
+            per_address: a.max_connections_per_address.max(1),
+            total: a
+                .max_connections
+                .unwrap_or_else(crate::serve::http::default_total)
+                .max(1),
+            ..crate::serve::http::Limits::default()
         };
-        served.map_err(|e| Failure::internal("the HTTP server stopped").cause(e))
+        crate::serve::http::serve(
+            listener,
+            tls,
+            app,
+            limits,
+            shutdown_signal(),
+            request_timeout,
+        )
+        .await;
+        Ok::<(), Failure>(())
     });
     // Stopped accepting requests: let joined sessions finish, within a bound.
     node.stop_accepting();

@@ -278,6 +278,7 @@ impl Relay {
             v: wire::VERSION,
             relay: self.id(),
             nonce: hex::encode(nonce),
+            max_message: Some(self.limits.max_message as u64),
         };
         wire::write_json(&mut s, Kind::Challenge, &challenge).map_err(|e| e.to_string())?;
         let first = match wire::read_frame(&mut s, wire::MAX_CONTROL) {

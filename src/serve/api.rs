@@ -79,6 +79,29 @@ impl Caller {
         }
     }
 
+    /// `scope`, on a token not limited to keys: for what acts on the whole cluster or
+    /// makes new keys (members, key generation).
+    fn require_unlimited(&self, scope: Scope) -> Result<(), ApiError> {
+        self.require(scope)?;
+        if self.0.keys.is_some() {
+            return Err(ApiError::new(
+                403,
+                "forbidden",
+                "this token is limited to some keys; this needs a token that is not",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether this token may see a session of `key_id` (`None`: a session of no
+    /// existing key, a key generation, which only an unlimited token sees).
+    fn sees_session_of(&self, key_id: Option<&str>) -> bool {
+        match key_id {
+            Some(k) => self.0.allows_key(k),
+            None => self.0.keys.is_none(),
+        }
+    }
+
     fn require_key(&self, key_id: &str) -> Result<(), ApiError> {
         if self.0.allows_key(key_id) {
             Ok(())
@@ -251,7 +274,10 @@ fn reply_key(rid: &RequestId, result: Result<KeyInfo, ApiError>) -> Reply {
     r
 }
 
-/// Sets the request id on the request (for handlers) and the response header.
+/// Gives the request an id made here (for handlers, the audit row and the response
+/// header). A client's own `x-request-id`, when short and plain, is kept beside it
+/// ([`ClientRequestId`]) and written to the audit row; it never becomes the request's
+/// id, so two requests never share an audit id.
 async fn request_id(mut req: Request, next: Next) -> Response {
     let given = req
         .headers()
@@ -264,17 +290,77 @@ async fn request_id(mut req: Request, next: Next) -> Response {
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
         .map(str::to_string);
-    let rid = given.unwrap_or_else(|| {
-        let mut b = [0u8; 12];
-        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut b);
-        hex::encode(b)
-    });
+    let mut b = [0u8; 12];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut b);
+    let rid = hex::encode(b);
     req.extensions_mut().insert(RequestId(rid.clone()));
+    req.extensions_mut().insert(ClientRequestId(given));
     let mut res = next.run(req).await;
     if let Ok(v) = HeaderValue::from_str(&rid) {
         res.headers_mut().insert("x-request-id", v);
     }
     res
+}
+
+/// The `x-request-id` a client sent, when short and plain (kept in the audit row).
+#[derive(Clone, Debug)]
+struct ClientRequestId(Option<String>);
+
+/// The route a request is counted and audited under: its route template
+/// (`/api/v1/keys/{id}`), never the path it gave, so neither `/metrics` nor the audit
+/// log grows with the paths clients make up. A path no route matches is `(unmatched)`.
+fn route_label(method: &axum::http::Method, path: &str) -> String {
+    format!("{method} {}", route_template(path).unwrap_or(UNMATCHED))
+}
+
+/// What an unmatched path is counted and audited as.
+const UNMATCHED: &str = "(unmatched)";
+
+/// The template of the route under `/api/v1` that `path` matches, if one does.
+fn route_template(path: &str) -> Option<&'static str> {
+    static TEMPLATES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let templates = TEMPLATES.get_or_init(|| {
+        let mut t: Vec<String> = document().paths.paths.keys().cloned().collect();
+        t.push("/api/v1/openapi.json".into());
+        t
+    });
+    let given: Vec<&str> = path.split('/').collect();
+    templates
+        .iter()
+        .find(|t| {
+            let parts: Vec<&str> = t.split('/').collect();
+            parts.len() == given.len()
+                && parts.iter().zip(&given).all(|(t, g)| {
+                    (t.starts_with('{') && t.ends_with('}') && !g.is_empty()) || t == g
+                })
+        })
+        .map(String::as_str)
+}
+
+/// A short, bounded account of an unmatched path for its audit row: its length, its
+/// SHA-256 and its first characters, never the whole of it.
+fn path_summary(path: &str) -> serde_json::Value {
+    let head: String = path.chars().take(64).collect();
+    serde_json::json!({
+        "length": path.len(),
+        "sha256": hex::encode(<sha2::Sha256 as sha2::Digest>::digest(path.as_bytes())),
+        "start": head,
+    })
+}
+
+/// The client's address, as the server saw it (`ConnectInfo`); in-process callers
+/// without one count as one unspecified address.
+fn client_address(req: &Request) -> std::net::IpAddr {
+    req.extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map_or(std::net::IpAddr::from([0u8; 4]), |c| c.0.ip())
+}
+
+/// The bearer token of an `Authorization` header; the scheme's name in any letter case
+/// (RFC 7235).
+fn bearer(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 /// Checks the bearer token, runs the handler, and writes the request's audit row
@@ -290,20 +376,21 @@ async fn authenticate_and_audit(
         .get::<RequestId>()
         .map(|r| r.0.clone())
         .unwrap_or_default();
-    let route = format!(
-        "{} {}",
-        req.method(),
-        req.extensions()
-            .get::<MatchedPath>()
-            .map(|p| p.as_str().to_string())
-            .unwrap_or_else(|| req.uri().path().to_string())
-    );
+    let matched = req.extensions().get::<MatchedPath>().map(|p| p.as_str());
+    let unmatched = matched.is_none();
+    let route = format!("{} {}", req.method(), matched.unwrap_or(UNMATCHED));
+    let client = req
+        .extensions()
+        .get::<ClientRequestId>()
+        .and_then(|c| c.0.clone());
+    let path = unmatched.then(|| path_summary(req.uri().path()));
+    let address = client_address(&req);
     let presented = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|t| zeroize::Zeroizing::new(t.trim().to_string()));
+        .and_then(bearer)
+        .map(|t| zeroize::Zeroizing::new(t.to_string()));
     let checked = match presented {
         None => Err(ApiError::new(
             401,
@@ -318,24 +405,34 @@ async fn authenticate_and_audit(
                 .and_then(|r| r.map_err(|e| ApiError::new(401, "unauthorized", e.to_string())))
         }
     };
+    // Requests without a valid token are limited per client address; past the limit
+    // they are answered 429 and leave no audit row (they are counted in `/metrics`).
+    if checked.is_err()
+        && let Err(secs) = node.outsiders.check(address)
+    {
+        super::metrics::request(&route, 429, started.elapsed().as_secs_f64());
+        super::metrics::outsider_refused();
+        return fail(
+            ApiError::new(
+                429,
+                "rate_limited",
+                "too many requests without a valid token from this address; try again later",
+            )
+            .details(serde_json::json!({"retry_after_secs": secs})),
+            &rid,
+        );
+    }
     let checked = checked.and_then(|rec| {
-        let Some(limiter) = &node.limiter else {
-            return Ok(rec);
-        };
-        limiter
-            .check_key(&rec.id)
-            .map(|_| rec)
-            .map_err(|not_until| {
-                let wait = not_until.wait_time_from(governor::clock::Clock::now(
-                    &governor::clock::DefaultClock::default(),
-                ));
-                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        node.limiter
+            .check(rec.id.clone())
+            .map(|()| rec)
+            .map_err(|secs| {
                 ApiError::new(
                     429,
                     "rate_limited",
                     "this token made too many requests; try again later",
                 )
-                .details(serde_json::json!({"retry_after_secs": secs.max(1)}))
+                .details(serde_json::json!({"retry_after_secs": secs}))
             })
     });
     let (res, token_id) = match checked {
@@ -357,7 +454,7 @@ async fn authenticate_and_audit(
         .cloned()
         .unwrap_or_default();
     let status = res.status().as_u16();
-    let detail = serde_json::json!({
+    let mut detail = serde_json::json!({
         "request_id": rid,
         "token": token_id,
         "status": status,
@@ -365,6 +462,12 @@ async fn authenticate_and_audit(
         "session": note.session,
         "message_sha256": note.digest,
     });
+    if let Some(client) = client {
+        detail["client_request_id"] = client.into();
+    }
+    if let Some(path) = path {
+        detail["path"] = path;
+    }
     // Should the request's time run out while the row is written, the layer that
     // answers 504 sees that the row is on its way and writes none of its own.
     super::lock(&node.auditing).insert(rid.clone());
@@ -428,7 +531,7 @@ async fn refused_by_layer(
             "session": null,
             "message_sha256": null,
         });
-        let route = format!("{method} {}", uri.path());
+        let route = route_label(&method, uri.path());
         super::metrics::request(&route, err.status, 0.0);
         if let Err(e) = node.audit.write_async("api", &route, detail).await {
             return fail(

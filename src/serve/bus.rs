@@ -106,6 +106,35 @@ impl Bus {
         }
     }
 
+    /// The largest node message the bus takes, bytes (what the relay announced, or
+    /// NATS's per-message limit).
+    pub fn max_payload(&self) -> usize {
+        match &self.link {
+            Link::Relay(l) => l.max_payload.load(Ordering::SeqCst),
+            Link::Nats(_) => crate::transport::nats::MAX_MESSAGE as usize,
+        }
+    }
+
+    /// Sends `payload` to the nodes with keys `to`, unless it is larger than the bus
+    /// takes: then nothing is sent and the link stays as it is (a relay closes the
+    /// connection of a client that sends an oversized frame, which would cost every
+    /// request this node has under way).
+    pub fn post_checked(
+        &self,
+        to: &[[u8; 32]],
+        payload: &[u8],
+        ephemeral: bool,
+    ) -> Result<(), String> {
+        let max = self.max_payload();
+        if payload.len() > max {
+            return Err(format!(
+                "a node message of {} bytes is larger than the bus takes ({max} bytes); nothing was sent",
+                payload.len()
+            ));
+        }
+        self.post(to, payload, ephemeral)
+    }
+
     /// The cluster-wide single-use ledger this bus keeps, if it keeps one (NATS does).
     pub fn single_use(&self) -> Option<Arc<dyn crate::store::db::ClusterLedger>> {
         match &self.link {
@@ -118,6 +147,8 @@ impl Bus {
 /// The link to an `mpc relay` in node mode.
 pub struct RelayLink {
     addr: String,
+    /// The largest payload the relay takes (from its challenge).
+    max_payload: std::sync::atomic::AtomicUsize,
     writer: Mutex<Option<TcpStream>>,
     connected: AtomicBool,
     generation: AtomicU64,
@@ -129,6 +160,9 @@ impl RelayLink {
     fn start(addr: &str, identity: Arc<Identity>, on_push: OnPush) -> Arc<RelayLink> {
         let bus = Arc::new(RelayLink {
             addr: addr.to_string(),
+            max_payload: std::sync::atomic::AtomicUsize::new(
+                crate::relay::Limits::default().max_message,
+            ),
             writer: Mutex::new(None),
             connected: AtomicBool::new(false),
             generation: AtomicU64::new(0),
@@ -236,6 +270,10 @@ impl RelayLink {
             .map_err(|e| e.to_string())?;
         let nonce: [u8; 32] =
             wire::hex_array(&challenge.nonce).ok_or("the relay's nonce is not 32 bytes")?;
+        if let Some(max) = challenge.max_message {
+            let max = usize::try_from(max).unwrap_or(usize::MAX).min(MAX_PAYLOAD);
+            self.max_payload.store(max, Ordering::SeqCst);
+        }
         let key = identity
             .card()
             .verifying_key()

@@ -515,7 +515,7 @@ impl Cluster {
             .bus()
             .ok_or("this node has no bus (start it with --relay)")?;
         let to: Vec<[u8; 32]> = to.iter().map(|c| card_key(c)).collect();
-        bus.post(
+        bus.post_checked(
             &to,
             &encode_node(identity, msg),
             matches!(msg, NodeMsg::Beat { .. }),

@@ -544,7 +544,10 @@ impl Node {
         // `approval_required` sends the coordinator to a whole session, which an
         // operator can join.
         let (decision, code) = match self.own_policy(&key.id, None, None) {
-            Ok(super::policy::Mode::Auto) => (Ok(()), "policy_refused"),
+            Ok(super::policy::Mode::Auto) => (
+                self.count_signatures(&key.id, messages.len(), false),
+                "policy_refused",
+            ),
             Ok(_) => (
                 Err(format!(
                     "the policy of key {} on this node asks for an operator's approval of each session",

@@ -20,6 +20,9 @@ pub struct Job {
     pub id: String,
     /// keygen, sign, presign or refresh.
     pub kind: String,
+    /// The key it is about (none for a key generation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
     /// running, done or failed.
     pub status: String,
     /// Unix seconds.
@@ -44,7 +47,7 @@ use super::lock;
 
 impl Jobs {
     /// Records a new running job of `kind`; its id.
-    pub fn start(&self, kind: &str) -> String {
+    pub fn start(&self, kind: &str, key_id: Option<String>) -> String {
         let mut id = [0u8; 16];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut id);
         let id = hex::encode(id);
@@ -66,6 +69,7 @@ impl Jobs {
             Job {
                 id: id.clone(),
                 kind: kind.into(),
+                key_id,
                 status: "running".into(),
                 started_at: crate::clock::now(),
                 finished_at: None,

@@ -35,6 +35,22 @@ fn describe() {
         "mpc_signatures_total",
         "Signatures this node coordinated, by scheme and mode (preprocessed, presigned or full)"
     );
+    metrics::describe_counter!(
+        "mpc_http_outsider_refused_total",
+        "Requests without a valid token refused for their address's rate (no audit row)"
+    );
+    metrics::describe_counter!(
+        "mpc_http_connections_refused_total",
+        "Connections closed at once: over the node's or their address's connection cap"
+    );
+    metrics::describe_counter!(
+        "mpc_http_connections_timed_out_total",
+        "Connections closed for sending no complete request head in time, or idling"
+    );
+    metrics::describe_counter!(
+        "mpc_bus_ignored_total",
+        "Node messages from the bus ignored, by reason (not a member, malformed, ...)"
+    );
     metrics::describe_gauge!("mpc_sessions_running", "Sessions running on this node");
     metrics::describe_gauge!("mpc_bus_connected", "1 while the bus link is up");
     metrics::describe_gauge!(
@@ -66,6 +82,26 @@ pub fn request(route: &str, status: u16, seconds: f64) {
         .increment(1);
     metrics::histogram!("mpc_http_request_duration_seconds", "route" => route.to_string())
         .record(seconds);
+}
+
+/// Records a request refused for its address's rate (it had no valid token).
+pub fn outsider_refused() {
+    metrics::counter!("mpc_http_outsider_refused_total").increment(1);
+}
+
+/// Records a connection closed at once for a connection cap.
+pub fn connection_refused() {
+    metrics::counter!("mpc_http_connections_refused_total").increment(1);
+}
+
+/// Records a connection closed for its slowness or idleness.
+pub fn connection_timed_out() {
+    metrics::counter!("mpc_http_connections_timed_out_total").increment(1);
+}
+
+/// Records a node message from the bus that was ignored, and why (a fixed word).
+pub fn bus_ignored(reason: &'static str) {
+    metrics::counter!("mpc_bus_ignored_total", "reason" => reason).increment(1);
 }
 
 /// Records signatures made.

@@ -37,7 +37,9 @@ pub mod audit;
 pub mod bus;
 pub mod cluster;
 pub mod fast;
+pub mod http;
 pub mod jobs;
+pub mod limits;
 pub mod members;
 pub mod metrics;
 pub mod node;
@@ -48,6 +50,26 @@ pub mod tls;
 pub mod tokens;
 
 use serde::Serialize;
+
+/// The fewest hex digits an id prefix in a request may have (as the CLI asks).
+pub const MIN_ID_PREFIX: usize = 4;
+
+/// An id, or a prefix of one, from a request: at least [`MIN_ID_PREFIX`] hex digits
+/// (lowercased), so that neither an empty nor a one-character prefix selects
+/// whatever happens to match it. `what` names it in the error.
+pub fn id_prefix(id: &str, what: &str) -> Result<String, ApiError> {
+    let id = id.trim();
+    if id.len() < MIN_ID_PREFIX || id.len() > 128 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ApiError::new(
+            400,
+            "bad_id",
+            format!(
+                "a {what} id is given in hex, whole or as a prefix of at least {MIN_ID_PREFIX} digits"
+            ),
+        ));
+    }
+    Ok(id.to_ascii_lowercase())
+}
 
 /// An API failure: an HTTP status, a stable code, a message for people and details for
 /// programs. Messages name what and why, never a secret.

@@ -47,6 +47,9 @@ pub struct Config {
     pub max_sessions: usize,
     /// Requests per second one token may make (a burst of as many); `None`: no limit.
     pub rate_limit: Option<std::num::NonZeroU32>,
+    /// Requests per second one client address may make without a valid token (a burst
+    /// of as many); `None`: no limit.
+    pub outsider_rate: Option<std::num::NonZeroU32>,
     /// HTTP requests in flight at once; more are answered 503 at once.
     pub max_requests: usize,
     /// How long a session waits for an operator's approval where a key's policy asks
@@ -74,6 +77,7 @@ impl Default for Config {
             keygen_timeout: Duration::from_secs(120),
             max_sessions: 256,
             rate_limit: std::num::NonZeroU32::new(500),
+            outsider_rate: std::num::NonZeroU32::new(10),
             max_requests: 1024,
             approval_timeout: Duration::from_secs(120),
             presign_pool: 0,
@@ -97,11 +101,15 @@ pub struct Node {
     /// When the node started.
     pub started: Instant,
     /// Requests per token.
-    pub limiter: Option<governor::DefaultKeyedRateLimiter<String>>,
+    pub limiter: super::limits::Limit<String>,
+    /// Requests without a valid token, per client address.
+    pub outsiders: super::limits::Limit<std::net::IpAddr>,
     /// The audit writer (group commit).
     pub audit: super::audit::AuditWriter,
     /// FROST nonce pools and cached shares.
     pub pools: super::fast::Pools,
+    /// Signatures each key's policy allowed in the last hour (`max_per_hour`).
+    pub hourly: super::policy::Hourly,
     /// Sessions waiting for an operator's approval.
     pub approvals: super::approval::Approvals,
     /// ECDSA presignatures this node coordinated.
@@ -157,6 +165,7 @@ impl Node {
             audit,
             pools: super::fast::Pools::default(),
             approvals: super::approval::Approvals::default(),
+            hourly: super::policy::Hourly::default(),
             presigs: super::presig::Presigs::default(),
             jobs: super::jobs::Jobs::default(),
             auditing: Mutex::default(),
@@ -165,9 +174,8 @@ impl Node {
             home,
             identity,
             db,
-            limiter: config
-                .rate_limit
-                .map(|n| governor::RateLimiter::keyed(governor::Quota::per_second(n))),
+            limiter: super::limits::Limit::new(config.rate_limit),
+            outsiders: super::limits::Limit::new(config.outsider_rate),
             config,
             started: Instant::now(),
             running: AtomicUsize::new(0),
@@ -212,6 +220,7 @@ impl Node {
 
     /// The key `id` (or a unique prefix) in this home.
     pub fn key(&self, id: &str) -> Result<KeyRecord, ApiError> {
+        let id = &super::id_prefix(id, "key")?;
         match lookup(self.db(), id).map_err(ApiError::store)? {
             Lookup::Found(k) => Ok(*k),
             Lookup::None => Err(ApiError::new(

@@ -2,26 +2,14 @@
 //! build needs no cmake or aws-lc. The certificate chain and key are PEM files, read
 //! once at start.
 //!
-//! Handshakes run on their own tasks with a time limit, so a client that connects and
-//! says nothing holds neither the accept loop nor other clients; only finished
-//! handshakes reach the HTTP server. A failed handshake is counted
-//! (`mpc_tls_handshake_failures_total`), not logged, so a port scanner cannot fill the
-//! log.
+//! Handshakes run in each connection's task, within the connection caps and a time
+//! limit (see [`super::http`]).
 
 use crate::error::{Failure, Result};
-use std::io;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::{self, pki_types};
-use tokio_rustls::server::TlsStream;
-
-/// How long a client may take to finish its handshake.
-const HANDSHAKE: Duration = Duration::from_secs(10);
 
 /// The server's TLS configuration from a PEM certificate chain and a PEM private key.
 pub fn load(cert: &Path, key: &Path) -> Result<TlsAcceptor> {
@@ -76,63 +64,4 @@ pub fn load(cert: &Path, key: &Path) -> Result<TlsAcceptor> {
         })?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
-}
-
-/// A listener whose connections have finished a TLS handshake.
-pub struct TlsListener {
-    ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
-    local: SocketAddr,
-}
-
-impl TlsListener {
-    /// Accepts on `tcp` and shakes hands with `acceptor`; must be called on a tokio
-    /// runtime. The accept loop ends when the listener is dropped.
-    pub fn new(tcp: TcpListener, acceptor: TlsAcceptor) -> io::Result<TlsListener> {
-        let local = tcp.local_addr()?;
-        let (tx, ready) = mpsc::channel(64);
-        tokio::spawn(async move {
-            loop {
-                let (stream, peer) = match tcp.accept().await {
-                    Ok(accepted) => accepted,
-                    Err(_) => {
-                        // Out of descriptors and the like: wait, as axum's own loop does.
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                if tx.is_closed() {
-                    return;
-                }
-                let _ = stream.set_nodelay(true);
-                let acceptor = acceptor.clone();
-                let tx = tx.clone();
-                tokio::spawn(async move {
-                    match tokio::time::timeout(HANDSHAKE, acceptor.accept(stream)).await {
-                        Ok(Ok(tls)) => {
-                            let _ = tx.send((tls, peer)).await;
-                        }
-                        _ => metrics::counter!("mpc_tls_handshake_failures_total").increment(1),
-                    }
-                });
-            }
-        });
-        Ok(TlsListener { ready, local })
-    }
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        match self.ready.recv().await {
-            Some(conn) => conn,
-            // The accept loop ended (it only does when this listener is gone).
-            None => std::future::pending().await,
-        }
-    }
-
-    fn local_addr(&self) -> io::Result<SocketAddr> {
-        Ok(self.local)
-    }
 }

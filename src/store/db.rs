@@ -695,8 +695,12 @@ impl Db {
             "{SESSION_COLUMNS} WHERE id LIKE ?1 || '%' AND (?2 = 0 OR status = 'running')
              ORDER BY created_at DESC, id"
         ))?;
-        let hex_prefix: String = prefix.chars().filter(char::is_ascii_hexdigit).collect();
-        let rows = st.query_map(params![hex_prefix, running], session_row)?;
+        // Ids are hex: a prefix with anything else matches none (it is not stripped
+        // to the hex it holds, which could match every session).
+        if !prefix.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Ok(Vec::new());
+        }
+        let rows = st.query_map(params![prefix.to_ascii_lowercase(), running], session_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

@@ -214,6 +214,11 @@ pub struct Challenge {
     pub relay: String,
     /// 32 random bytes, hex.
     pub nonce: String,
+    /// The largest message (node mode: payload) the relay takes, bytes; a client
+    /// refuses a larger one itself rather than have the relay close its connection.
+    /// Absent from relays before 0.1.1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_message: Option<u64>,
 }
 
 /// `Auth`.

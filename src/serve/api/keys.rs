@@ -253,10 +253,15 @@ pub(super) async fn create_key(
     b: Result<Json<KeygenRequest>, JsonRejection>,
 ) -> Reply {
     let result = async {
-        caller.require(Scope::Admin)?;
+        caller.require_unlimited(Scope::Admin)?;
         let wait = waiting(q, KEYGEN_WAIT)?.min(node.config.request_budget());
         let req = body(b)?;
-        blocking(move || run_job(&node, "keygen", wait, 201, move |n| keygen_job(n, &req))).await
+        blocking(move || {
+            run_job(&node, "keygen", None, wait, 201, move |n| {
+                keygen_job(n, &req)
+            })
+        })
+        .await
     }
     .await;
     job_reply(&rid, result, true)
@@ -306,11 +311,12 @@ pub(super) fn keygen_job(node: &Node, req: &KeygenRequest) -> Result<serde_json:
 pub(super) fn run_job(
     node: &Shared,
     kind: &str,
+    key_id: Option<String>,
     wait: Duration,
     ok: u16,
     work: impl FnOnce(&Node) -> Result<serde_json::Value, ApiError> + Send + 'static,
 ) -> Result<Job, ApiError> {
-    let id = node.jobs.start(kind);
+    let id = node.jobs.start(kind, key_id);
     // Without a wait the answer is the job as started (202), however fast it ends.
     let started_job = node
         .jobs

@@ -40,9 +40,11 @@ pub(super) async fn start_session(
         let req: SessionRequest = body(b)?;
         match req {
             SessionRequest::Keygen(k) => {
-                caller.require(Scope::Admin)?;
-                blocking(move || run_job(&node, "keygen", wait, 201, move |n| keygen_job(n, &k)))
-                    .await
+                caller.require_unlimited(Scope::Admin)?;
+                blocking(move || {
+                    run_job(&node, "keygen", None, wait, 201, move |n| keygen_job(n, &k))
+                })
+                .await
             }
             SessionRequest::Sign(s) => {
                 caller.require(Scope::Sign)?;
@@ -51,7 +53,8 @@ pub(super) async fn start_session(
                 blocking(move || {
                     let key = node.key(&s.key_id)?;
                     caller.require_key(&key.id)?;
-                    run_job(&node, "sign", wait, 200, move |n| {
+                    let key_id = Some(key.id.clone());
+                    run_job(&node, "sign", key_id, wait, 200, move |n| {
                         let signed = n.sign(&key, message, s.hash, s.path, &request_id)?;
                         serde_json::to_value(signed).map_err(ApiError::internal)
                     })
@@ -63,7 +66,10 @@ pub(super) async fn start_session(
                 blocking(move || {
                     let key = node.key(&key_id)?;
                     caller.require_key(&key.id)?;
-                    run_job(&node, "presign", wait, 200, move |n| n.presign_now(&key))
+                    let key_id = Some(key.id.clone());
+                    run_job(&node, "presign", key_id, wait, 200, move |n| {
+                        n.presign_now(&key)
+                    })
                 })
                 .await
             }
@@ -72,7 +78,8 @@ pub(super) async fn start_session(
                 blocking(move || {
                     let key = node.key(&key_id)?;
                     caller.require_key(&key.id)?;
-                    run_job(&node, "refresh", wait, 200, move |n| {
+                    let key_id = Some(key.id.clone());
+                    run_job(&node, "refresh", key_id, wait, 200, move |n| {
                         let words = n
                             .rotate(&key, &request_id)?
                             .transcript_words()
@@ -121,15 +128,18 @@ pub(super) async fn list_sessions(
         caller.require(Scope::Read)?;
         blocking(move || {
             // Sessions waiting for an operator first: they are what one looks for here.
+            // A token limited to keys sees the sessions of those keys only.
             let mut all: Vec<SessionEntry> = node
                 .approvals
                 .list()
                 .into_iter()
+                .filter(|a| caller.sees_session_of(Some(&a.key_id)))
                 .map(SessionEntry::Waiting)
                 .chain(
                     node.jobs
                         .list()
                         .into_iter()
+                        .filter(|j| caller.sees_session_of(j.key_id.as_deref()))
                         .take(100)
                         .map(SessionEntry::Job),
                 )
@@ -138,7 +148,12 @@ pub(super) async fn list_sessions(
                 .db()
                 .sessions_matching("", false)
                 .map_err(ApiError::store)?;
-            all.extend(rows.iter().take(100).map(session_info));
+            all.extend(
+                rows.iter()
+                    .filter(|r| caller.sees_session_of(row_key(r).as_deref()))
+                    .take(100)
+                    .map(session_info),
+            );
             Ok(SessionList { sessions: all })
         })
         .await
@@ -158,13 +173,22 @@ pub(super) async fn show_session(
     let result = async {
         caller.require(Scope::Read)?;
         blocking(move || {
-            if let Some(waiting) = node.approvals.find(&id)? {
-                return Ok(SessionEntry::Waiting(waiting));
+            let id = crate::serve::id_prefix(&id, "session")?;
+            let (entry, key) = if let Some(waiting) = node.approvals.find(&id)? {
+                let key = Some(waiting.key_id.clone());
+                (SessionEntry::Waiting(waiting), key)
+            } else if let Some(job) = node.jobs.find(&id)? {
+                let key = job.key_id.clone();
+                (SessionEntry::Job(job), key)
+            } else {
+                let row = session_row(&node, &id)?;
+                (session_info(&row), row_key(&row))
+            };
+            // Another key's session is not this token's to see, nor to know of.
+            if !caller.sees_session_of(key.as_deref()) {
+                return Err(no_session(&id));
             }
-            if let Some(job) = node.jobs.find(&id)? {
-                return Ok(SessionEntry::Job(job));
-            }
-            session_row(&node, &id).map(|r| session_info(&r))
+            Ok(entry)
         })
         .await
     }
@@ -172,6 +196,31 @@ pub(super) async fn show_session(
     let mut r = reply(&rid, result);
     r.note.session = Some(sid);
     r
+}
+
+/// The 404 of a session that is not here (or not the caller's to see).
+fn no_session(id: &str) -> ApiError {
+    ApiError::new(
+        404,
+        "session_not_found",
+        format!("no session {id} on this node"),
+    )
+}
+
+/// The key a stored session is about (`None` for a key generation).
+fn row_key(r: &crate::store::db::SessionRecord) -> Option<String> {
+    let plan: crate::plan::Plan = serde_json::from_str(&r.plan).ok()?;
+    plan.key().map(|(id, _)| id.to_string())
+}
+
+/// The key of the session `id` (a prefix) waiting or journaled here (a running
+/// session is journaled from its start), for the key limit of a token: `Err` 404
+/// when there is no such session.
+fn session_key(node: &Node, id: &str) -> Result<Option<String>, ApiError> {
+    if let Some(waiting) = node.approvals.find(id)? {
+        return Ok(Some(waiting.key_id));
+    }
+    session_row(node, id).map(|r| row_key(&r))
 }
 
 /// The session `id` (or a unique prefix) in this node's database.
@@ -185,11 +234,7 @@ pub(super) fn session_row(
         .map_err(ApiError::store)?;
     match rows.len() {
         1 => Ok(rows.remove(0)),
-        0 => Err(ApiError::new(
-            404,
-            "session_not_found",
-            format!("no session {id} on this node"),
-        )),
+        0 => Err(no_session(id)),
         n => Err(ApiError::new(
             400,
             "ambiguous_session",
@@ -239,6 +284,12 @@ pub(super) async fn answer_session(
     let result = async {
         caller.require(Scope::Admin)?;
         blocking(move || {
+            let id = crate::serve::id_prefix(&id, "session")?;
+            if caller.0.keys.is_some()
+                && !caller.sees_session_of(session_key(&node, &id)?.as_deref())
+            {
+                return Err(no_session(&id));
+            }
             let verdict = if approve {
                 Verdict::Approved(token.clone())
             } else {

@@ -42,9 +42,20 @@ impl Node {
         hash: Option<HashMode>,
         path: Option<&str>,
     ) -> Result<policy::Mode, String> {
-        let db = self.db();
-        let p = policy::get(db, key_id).map_err(|e| e.to_string())?;
-        policy::check(db, &p, key_id, hash, path)
+        let p = policy::get(self.db(), key_id).map_err(|e| e.to_string())?;
+        policy::check(&p, key_id, hash, path)
+    }
+
+    /// Counts `n` signatures of `key_id` against its policy's hourly limit on this node
+    /// (with `dry_run`, only whether they would fit), or says why not.
+    pub(in crate::serve) fn count_signatures(
+        &self,
+        key_id: &str,
+        n: usize,
+        dry_run: bool,
+    ) -> Result<(), String> {
+        let p = policy::get(self.db(), key_id).map_err(|e| e.to_string())?;
+        self.hourly.take(self.db(), &p, key_id, n, dry_run)
     }
 
     /// Writes a signing decision's audit rows (`serve.sign` when it joins,
@@ -103,6 +114,35 @@ impl Node {
         self.sign_messages(key, messages, hash, None, request_id)
     }
 
+    /// Refuses (413) a request whose node messages could not fit the bus: the messages
+    /// travel base64-encoded in one `FastSign` (or one plan each), with the
+    /// signers' commitments and the framing. Checked before any nonce is taken or
+    /// anything is sent.
+    fn fits_the_bus(&self, messages: &[Vec<u8>], threshold: u16) -> Result<(), ApiError> {
+        let Some(bus) = self.cluster.bus() else {
+            return Ok(());
+        };
+        let max = bus.max_payload();
+        let per_message = 512 + 256 * usize::from(threshold);
+        let need = messages
+            .iter()
+            .map(|m| m.len().div_ceil(3) * 4 + per_message)
+            .sum::<usize>()
+            + 16 * 1024;
+        if need > max {
+            return Err(ApiError::new(
+                413,
+                "too_large",
+                format!(
+                    "the messages of this request ({} bytes in all) would make a node message of about {need} bytes, more than the bus takes ({max}); sign fewer or shorter messages per request",
+                    messages.iter().map(Vec::len).sum::<usize>()
+                ),
+            )
+            .details(serde_json::json!({"node_message_bytes": need, "bus_max_bytes": max})));
+        }
+        Ok(())
+    }
+
     /// Signs `messages` (see [`Node::sign_attempt`]); where signers did not answer or
     /// declined, once more without them.
     fn sign_messages(
@@ -113,8 +153,13 @@ impl Node {
         path: Option<String>,
         request_id: &str,
     ) -> Result<Vec<Signed>, ApiError> {
+        self.fits_the_bus(&messages, key.threshold)?;
         let _slot = self.slot().map_err(|e| ApiError::new(503, "busy", e))?;
         let (scheme, hash, mode) = self.signing_key(key, hash, path.as_deref())?;
+        // Every message is a signature against the key's hourly limit here: a batch
+        // that cannot fit whole is refused before anything is signed.
+        self.count_signatures(&key.id, messages.len(), true)
+            .map_err(|why| self.refused_here("policy_refused", why))?;
         let parties = key.parties().map_err(ApiError::store)?;
         let attempt = Attempt {
             key,
@@ -444,7 +489,9 @@ impl Node {
                     // The policy may have changed while the session waited.
                     serve::approval::Verdict::Approved(token) => {
                         approved_by = Some(token);
-                        own().map(|_| ()).map_err(|why| ("policy_refused", why))
+                        own()
+                            .and_then(|_| self.count_signatures(&plan.key_id, 1, false))
+                            .map_err(|why| ("policy_refused", why))
                     }
                     serve::approval::Verdict::Cancelled(token) => Err((
                         "cancelled",
@@ -463,7 +510,9 @@ impl Node {
                     )),
                 }
             }
-            Ok(_) => Ok(()),
+            Ok(_) => self
+                .count_signatures(&plan.key_id, 1, false)
+                .map_err(|why| ("policy_refused", why)),
             Err(why) => Err(("policy_refused", why)),
         };
         let detail = serde_json::json!({
