@@ -3273,7 +3273,7 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__relay)
-            opts="-q -v -h -V --listen --max-message-size --max-messages --session-lifetime --max-sessions --max-connections --idle-timeout --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            opts="-q -v -h -V --listen --max-message-size --max-messages --session-lifetime --max-sessions --max-connections --idle-timeout --max-connections-per-address --cluster --member --home --json --quiet --verbose --no-input --passphrase-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3304,6 +3304,18 @@ _mpc() {
                     return 0
                     ;;
                 --idle-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-connections-per-address)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --member)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3507,7 +3519,7 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__serve)
-            opts="-q -v -h -V --listen --tls-cert --tls-key --insecure-http --relay --nats-creds --cluster --peer --session-timeout --keygen-timeout --approval-timeout --presign-pool --presign-low --prime-pool --max-sessions --rate-limit --max-requests --home --json --quiet --verbose --no-input --passphrase-file --help --version token cluster help"
+            opts="-q -v -h -V --listen --tls-cert --tls-key --insecure-http --relay --nats-creds --cluster --peer --session-timeout --keygen-timeout --approval-timeout --presign-pool --presign-low --prime-pool --max-sessions --rate-limit --max-requests --outsider-rate --max-connections-per-address --max-connections --header-timeout --idle-timeout --home --json --quiet --verbose --no-input --passphrase-file --help --version token cluster help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3574,6 +3586,26 @@ _mpc() {
                     return 0
                     ;;
                 --max-requests)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --outsider-rate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-connections-per-address)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-connections)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --header-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --idle-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

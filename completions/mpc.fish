@@ -603,6 +603,9 @@ complete -c mpc -n "__fish_mpc_using_subcommand relay" -l session-lifetime -d 'H
 complete -c mpc -n "__fish_mpc_using_subcommand relay" -l max-sessions -d 'Sessions held at once' -r
 complete -c mpc -n "__fish_mpc_using_subcommand relay" -l max-connections -d 'Connections open at once' -r
 complete -c mpc -n "__fish_mpc_using_subcommand relay" -l idle-timeout -d 'Close a connection that sends nothing for this long' -r
+complete -c mpc -n "__fish_mpc_using_subcommand relay" -l max-connections-per-address -d 'Connections open at once from one client address (a member\'s node, once authenticated, is not counted)' -r
+complete -c mpc -n "__fish_mpc_using_subcommand relay" -l cluster -d 'Node mode: admit only the nodes of this cluster file (`mpc serve cluster init`); a member\'s node is let in even when strangers hold every connection' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand relay" -l member -d 'Node mode: admit this member\'s node (a card file; repeatable; with or instead of --cluster)' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand relay" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand relay" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand relay" -l json -d 'Print one JSON object on stdout instead of human output'
@@ -627,6 +630,11 @@ complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subco
 complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l max-sessions -d 'Sessions this node runs at once (coordinated and joined); more are refused' -r
 complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l rate-limit -d 'Requests per second one API token may make, with bursts of as many (0: no limit); more are answered 429 with Retry-After' -r
 complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l max-requests -d 'HTTP requests in flight at once; more are answered 503 at once' -r
+complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l outsider-rate -d 'Requests per second one client address may make without a valid token, with bursts of as many (0: no limit); more are answered 429 and leave no audit row' -r
+complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l max-connections-per-address -d 'Connections at once from one client address; more are closed at once' -r
+complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l max-connections -d 'Connections at once in all; more are closed at once [default: 4096, or the open-file limit less 128 where that is lower]' -r
+complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l header-timeout -d 'A connection must send a whole request head within this, or it is closed' -r
+complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l idle-timeout -d 'A connection that moves no byte for this long while none of its requests is being answered is closed' -r
 complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l insecure-http -d 'Allow plain HTTP on an address other than loopback (tokens then cross the network in clear; give --tls-cert and --tls-key instead)'

@@ -2514,3 +2514,72 @@ fn stalled_connections_are_closed_and_one_address_cannot_hold_the_node() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn a_relay_with_a_member_list_keeps_strangers_out_and_a_restarted_member_gets_back_in() {
+    let world = World::new(3);
+    let file = world.path("members.json");
+    let mut init = world.mpc(0);
+    init.args(["serve", "cluster", "init", "--out"]).arg(&file);
+    for p in &world.parties {
+        init.arg(&p.card);
+    }
+    let out = init.output().unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let relay = RelayProc::start(
+        "127.0.0.1:0",
+        &[
+            "--cluster",
+            file.to_str().unwrap(),
+            "--max-connections",
+            "6",
+        ],
+    );
+    let mut c = Cluster::start_on(world, BusProc::Relay(relay), &[]);
+    let addr = c.bus.addr().to_string();
+    // A stranger's node, with a key of its own, is refused.
+    let stranger = std::sync::Arc::new(mpc::identity::Identity::generate("mallory"));
+    let bus = mpc::serve::bus::Bus::start(
+        &addr,
+        Default::default(),
+        stranger,
+        std::sync::Arc::new(|_, _| {}),
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while bus.trouble().is_none_or(|t| !t.contains("not a member")) {
+        assert!(!bus.connected(), "a stranger's node got in");
+        assert!(Instant::now() < deadline, "{:?}", bus.trouble());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    bus.stop();
+    // Strangers hold every connection the relay has (the members' links take none).
+    let held: Vec<std::net::TcpStream> = (0..6)
+        .map(|_| std::net::TcpStream::connect(&addr).unwrap())
+        .collect();
+    let mut extra = std::net::TcpStream::connect(&addr).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    // One more that is not a member's node is turned away...
+    std::io::Write::write_all(&mut extra, b"\x00").unwrap();
+    assert!(
+        closed_within(&mut extra, Duration::from_secs(5)),
+        "a stranger past the limit was kept"
+    );
+    // ...while bob, restarted, gets back in and signs.
+    c.kill(1);
+    let bob = c.start_node(1, &[]);
+    c.nodes[1] = Some(bob);
+    c.wait_up(&[0, 1, 2]);
+    let (status, key) = call(
+        "POST",
+        &c.url(1, "/keys"),
+        &c.tokens[1],
+        Some(json!({"scheme": "eddsa-ed25519", "threshold": 2, "nodes": ["alice", "bob"]})),
+    );
+    assert_eq!(status, 201, "{key}");
+    let id = key["data"]["id"].as_str().unwrap();
+    let (status, v) = c.sign(1, id, "back in");
+    assert_eq!(status, 200, "{v}");
+    verified("eddsa-ed25519", &key["data"], "back in", &v["data"]);
+    drop(held);
+}

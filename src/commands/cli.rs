@@ -139,7 +139,7 @@ pub enum Command {
     /// Run an untrusted store-and-forward relay for round messages over TCP
     Relay(RelayArgs),
     /// Run this home as a node of a signing cluster (HTTP API); manage its API tokens
-    Serve(super::serve::ServeArgs),
+    Serve(Box<super::serve::ServeArgs>),
     /// Show what a plan, card, round message (file, QR image or ur: text) or backup is, without secrets
     Inspect(InspectArgs),
     /// Show and check the hash-chained audit log

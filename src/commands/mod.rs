@@ -93,7 +93,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Delete(a) => delete::run(&ctx, a),
         Command::Sessions(c) => sessions::run(&ctx, c),
         Command::Relay(a) => relay::run(&ctx, a),
-        Command::Serve(a) => serve::run(&ctx, a),
+        Command::Serve(a) => serve::run(&ctx, *a),
         Command::Inspect(a) => inspect::run(&ctx, a),
         Command::Audit(c) => audit::run(&ctx, c),
         Command::Demo(a) => demo::run(&ctx, a),

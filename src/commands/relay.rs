@@ -35,6 +35,18 @@ pub struct RelayArgs {
     /// Close a connection that sends nothing for this long
     #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
     pub idle_timeout: std::time::Duration,
+    /// Connections open at once from one client address (a member's node, once
+    /// authenticated, is not counted)
+    #[arg(long, default_value_t = 32, value_name = "N")]
+    pub max_connections_per_address: usize,
+    /// Node mode: admit only the nodes of this cluster file (`mpc serve cluster
+    /// init`); a member's node is let in even when strangers hold every connection
+    #[arg(long, value_name = "FILE")]
+    pub cluster: Option<std::path::PathBuf>,
+    /// Node mode: admit this member's node (a card file; repeatable; with or instead
+    /// of --cluster)
+    #[arg(long = "member", value_name = "CARD")]
+    pub members: Vec<std::path::PathBuf>,
 }
 
 /// Parses `4096`, `64K` or `2M` (powers of 1024).
@@ -67,6 +79,25 @@ pub fn run(ctx: &Ctx, args: RelayArgs) -> Result<()> {
             .cause(e)
             .hint("give a free HOST:PORT, e.g. --listen 0.0.0.0:7400")
     })?;
+    let mut members = Vec::new();
+    if let Some(path) = &args.cluster {
+        members = super::serve::read_cluster(path)?;
+    }
+    for path in &args.members {
+        let card = super::serve::read_card(path)?;
+        card.validate().map_err(|e| {
+            Failure::input(format!("{}: the card is invalid", path.display())).cause(e)
+        })?;
+        members.push(card);
+    }
+    let members = (!members.is_empty()).then(|| {
+        std::sync::Arc::new(
+            members
+                .iter()
+                .map(crate::serve::cluster::card_key)
+                .collect::<std::collections::HashSet<_>>(),
+        )
+    });
     let limits = Limits {
         max_message: args.max_message_size,
         max_messages: args.max_messages,
@@ -74,6 +105,8 @@ pub fn run(ctx: &Ctx, args: RelayArgs) -> Result<()> {
         max_sessions: args.max_sessions,
         max_connections: args.max_connections,
         idle: args.idle_timeout,
+        per_address: args.max_connections_per_address.max(1),
+        members: members.clone(),
     };
     let json = ctx.printer.json;
     let quiet = ctx.printer.quiet;
@@ -92,6 +125,14 @@ pub fn run(ctx: &Ctx, args: RelayArgs) -> Result<()> {
         "relay {}: it sees who sends to whom and when, never a private payload; parties check every message they get from it",
         &relay.id()[..8]
     ));
+    match &members {
+        Some(m) => ctx
+            .printer
+            .status(format!("node mode admits the {} member(s) given", m.len())),
+        None => ctx.printer.status(
+            "node mode admits any node key: give --cluster FILE so that only the cluster's nodes get in",
+        ),
+    }
     relay
         .serve(listener)
         .map_err(|e| Failure::internal("the relay stopped").cause(e))

@@ -197,7 +197,7 @@ pub fn run(ctx: &Ctx, args: ServeArgs) -> Result<()> {
     }
 }
 
-fn read_card(path: &std::path::Path) -> Result<Card> {
+pub(crate) fn read_card(path: &std::path::Path) -> Result<Card> {
     Card::from_json(&read_input(path)?)
         .map_err(|e| Failure::input(format!("{} is not a card", path.display())).cause(e))
 }
@@ -308,25 +308,30 @@ fn token_revoke(ctx: &Ctx, a: TokenRevokeArgs) -> Result<()> {
     ctx.printer.json(&serde_json::json!({"revoked": rec}))
 }
 
+/// The members' cards of a cluster file, each checked.
+pub(crate) fn read_cluster(path: &std::path::Path) -> Result<Vec<Card>> {
+    let f: ClusterFile = serde_json::from_slice(&read_input(path)?).map_err(|e| {
+        Failure::input(format!("{} is not a cluster file", path.display())).cause(e)
+    })?;
+    if f.version != 1 {
+        return Err(Failure::input(format!(
+            "{}: unsupported cluster file version {}",
+            path.display(),
+            f.version
+        )));
+    }
+    for c in &f.members {
+        c.validate().map_err(|e| {
+            Failure::input(format!("{}: a member's card is invalid", path.display())).cause(e)
+        })?;
+    }
+    Ok(f.members)
+}
+
 fn members(a: &ServeRunArgs) -> Result<Vec<Card>> {
     let mut out = Vec::new();
     if let Some(path) = &a.cluster {
-        let f: ClusterFile = serde_json::from_slice(&read_input(path)?).map_err(|e| {
-            Failure::input(format!("{} is not a cluster file", path.display())).cause(e)
-        })?;
-        if f.version != 1 {
-            return Err(Failure::input(format!(
-                "{}: unsupported cluster file version {}",
-                path.display(),
-                f.version
-            )));
-        }
-        for c in f.members {
-            c.validate().map_err(|e| {
-                Failure::input(format!("{}: a member's card is invalid", path.display())).cause(e)
-            })?;
-            out.push(c);
-        }
+        out = read_cluster(path)?;
     }
     for p in &a.peers {
         out.push(read_card(p)?);

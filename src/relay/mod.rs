@@ -45,6 +45,24 @@ const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// The most parties a session may list.
 const MAX_MEMBERS: usize = 255;
+/// Connections let in past `max_connections`, with a member list, to let members'
+/// nodes authenticate.
+const RESERVE: usize = 32;
+/// How long a connection let in on the reserve has to authenticate.
+const RESERVE_AUTH_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What a connection counts against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Slot {
+    /// One of `max_connections`.
+    Counted,
+    /// One of the [`RESERVE`] kept for members' nodes.
+    Reserve,
+    /// A member's node, authenticated: nothing.
+    Member,
+    /// None was free.
+    Full,
+}
 
 /// What the relay accepts.
 #[derive(Clone, Debug)]
@@ -61,6 +79,12 @@ pub struct Limits {
     pub max_connections: usize,
     /// A connection with nothing to say for this long is closed.
     pub idle: Duration,
+    /// Connections at once from one client address (a member node's link, once
+    /// authenticated, is not counted).
+    pub per_address: usize,
+    /// Node mode: the keys of the cluster's members, the only nodes admitted
+    /// (`--cluster`); `None` admits any node key.
+    pub members: Option<Arc<HashSet<[u8; 32]>>>,
 }
 
 impl Default for Limits {
@@ -72,6 +96,8 @@ impl Default for Limits {
             max_sessions: 1000,
             max_connections: 256,
             idle: Duration::from_secs(300),
+            per_address: 32,
+            members: None,
         }
     }
 }
@@ -124,6 +150,10 @@ pub struct Relay {
     limits: Limits,
     boxes: Mutex<HashMap<[u8; 32], Mailbox>>,
     connections: AtomicUsize,
+    /// Connections per client address (member links excepted).
+    per_address: Mutex<HashMap<std::net::IpAddr, usize>>,
+    /// Connections let in past `max_connections` to let a member's node authenticate.
+    reserve: AtomicUsize,
     /// Serve nodes' links (node mode).
     nodes: Mutex<node::NodeTable>,
     log: Box<dyn Fn(&Event) + Send + Sync>,
@@ -139,6 +169,8 @@ impl Relay {
             limits,
             boxes: Mutex::new(HashMap::new()),
             connections: AtomicUsize::new(0),
+            per_address: Mutex::new(HashMap::new()),
+            reserve: AtomicUsize::new(0),
             nodes: Mutex::new(node::NodeTable::default()),
             log: Box::new(log),
         })
@@ -172,24 +204,28 @@ impl Relay {
                     continue;
                 }
             };
-            let peer = stream
-                .peer_addr()
-                .map_or_else(|_| "?".to_string(), |a: SocketAddr| a.to_string());
-            if self.connections.fetch_add(1, Ordering::SeqCst) >= self.limits.max_connections {
-                self.connections.fetch_sub(1, Ordering::SeqCst);
+            let peer_addr = stream.peer_addr().ok();
+            let peer = peer_addr.map_or_else(|| "?".to_string(), |a: SocketAddr| a.to_string());
+            let ip = peer_addr.map(|a| a.ip());
+            let refuse_with = |stream: TcpStream, why: &str| {
                 let mut s = stream;
                 let _ = s.set_write_timeout(Some(Duration::from_secs(1)));
-                refuse(
-                    &mut s,
-                    "the relay has too many connections; try again later",
-                );
-                self.event("refused", Some(&peer), None, "too many connections".into());
+                refuse(&mut s, &format!("{why}; try again later"));
+                self.event("refused", Some(&peer), None, why.into());
+            };
+            let Some(slot) = self.admit(ip) else {
+                refuse_with(stream, "too many connections from this address");
+                continue;
+            };
+            if slot == Slot::Full {
+                refuse_with(stream, "the relay has too many connections");
                 continue;
             }
             let relay = Arc::clone(self);
             let spawned = std::thread::Builder::new().spawn(move || {
-                let result = relay.handle(stream, &peer);
-                relay.connections.fetch_sub(1, Ordering::SeqCst);
+                let mut slot = slot;
+                let result = relay.handle(stream, &peer, ip, &mut slot);
+                relay.release(ip, slot);
                 let detail = match result {
                     Ok(()) => "disconnected".to_string(),
                     Err(reason) => reason,
@@ -198,11 +234,77 @@ impl Relay {
             });
             if let Err(e) = spawned {
                 // The machine is out of threads: turn this client away, keep serving.
-                self.connections.fetch_sub(1, Ordering::SeqCst);
+                self.release(ip, slot);
                 self.event("refused", None, None, format!("cannot start a thread: {e}"));
             }
         }
         Ok(())
+    }
+
+    /// Counts a new connection from `ip`: `None` over the address's cap; else the slot
+    /// it takes (`Full` when there is none).
+    fn admit(&self, ip: Option<std::net::IpAddr>) -> Option<Slot> {
+        if let Some(ip) = ip {
+            let mut per = self.per_address.lock().unwrap_or_else(|p| p.into_inner());
+            let n = per.entry(ip).or_insert(0);
+            if *n >= self.limits.per_address {
+                return None;
+            }
+            *n += 1;
+        }
+        let slot = if self.connections.fetch_add(1, Ordering::SeqCst) < self.limits.max_connections
+        {
+            Slot::Counted
+        } else {
+            self.connections.fetch_sub(1, Ordering::SeqCst);
+            // Full: with a member list, a few more may come in to authenticate as a
+            // member's node (only that), so strangers holding every slot never keep a
+            // member out.
+            if self.limits.members.is_some()
+                && self.reserve.fetch_add(1, Ordering::SeqCst) < RESERVE
+            {
+                Slot::Reserve
+            } else {
+                if self.limits.members.is_some() {
+                    self.reserve.fetch_sub(1, Ordering::SeqCst);
+                }
+                Slot::Full
+            }
+        };
+        if slot == Slot::Full {
+            self.release(ip, Slot::Full);
+        }
+        Some(slot)
+    }
+
+    /// Gives back what [`Relay::admit`] counted.
+    fn release(&self, ip: Option<std::net::IpAddr>, slot: Slot) {
+        match slot {
+            Slot::Counted => {
+                self.connections.fetch_sub(1, Ordering::SeqCst);
+            }
+            Slot::Reserve => {
+                self.reserve.fetch_sub(1, Ordering::SeqCst);
+            }
+            Slot::Member => return,
+            Slot::Full => {}
+        }
+        if let Some(ip) = ip {
+            let mut per = self.per_address.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(n) = per.get_mut(&ip) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    per.remove(&ip);
+                }
+            }
+        }
+    }
+
+    /// A member's node authenticated on a connection counted in `slot`: from now on
+    /// it takes no slot and does not count against its address.
+    fn as_member(&self, ip: Option<std::net::IpAddr>, slot: &mut Slot) {
+        self.release(ip, *slot);
+        *slot = Slot::Member;
     }
 
     /// Empties every session older than its lifetime and returns how many it emptied.
@@ -266,10 +368,21 @@ impl Relay {
     }
 
     /// One connection: challenge, authenticate, then serve `Put` and `Fetch` frames.
-    fn handle(&self, mut s: TcpStream, addr: &str) -> Result<(), String> {
+    fn handle(
+        &self,
+        mut s: TcpStream,
+        addr: &str,
+        ip: Option<std::net::IpAddr>,
+        slot: &mut Slot,
+    ) -> Result<(), String> {
         let _ = s.set_nodelay(true);
-        s.set_read_timeout(Some(AUTH_TIMEOUT))
-            .map_err(|e| e.to_string())?;
+        let reserved = *slot == Slot::Reserve;
+        s.set_read_timeout(Some(if reserved {
+            RESERVE_AUTH_TIMEOUT
+        } else {
+            AUTH_TIMEOUT
+        }))
+        .map_err(|e| e.to_string())?;
         s.set_write_timeout(Some(WRITE_TIMEOUT))
             .map_err(|e| e.to_string())?;
         let mut nonce = [0u8; 32];
@@ -289,7 +402,25 @@ impl Relay {
             }
         };
         if first.kind == Kind::NodeAuth {
-            return self.serve_node(s, addr, &nonce, first);
+            return self.serve_node(s, addr, &nonce, first, |relay, key| {
+                let member = relay.limits.members.as_ref().map(|m| m.contains(key));
+                match member {
+                    Some(false) => Err("this node is not a member of the relay's cluster".into()),
+                    Some(true) => {
+                        relay.as_member(ip, slot);
+                        Ok(())
+                    }
+                    None if reserved => Err("the relay has too many connections".into()),
+                    None => Ok(()),
+                }
+            });
+        }
+        if reserved {
+            refuse(
+                &mut s,
+                "the relay has too many connections; try again later",
+            );
+            return Err("over the connection limit and not a member's node".into());
         }
         let peer = match self.authenticate(&mut s, addr, &nonce, first) {
             Ok(p) => p,

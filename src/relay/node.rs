@@ -53,8 +53,9 @@ impl Relay {
         addr: &str,
         nonce: &[u8; 32],
         first: wire::Frame,
+        admit: impl FnOnce(&Relay, &[u8; 32]) -> Result<(), String>,
     ) -> Result<(), String> {
-        let key = match node_key(nonce, &first) {
+        let key = match node_key(nonce, &first).and_then(|k| admit(self, &k).map(|()| k)) {
             Ok(k) => k,
             Err(reason) => {
                 refuse(&mut s, &reason);
