@@ -234,6 +234,9 @@ fn advice(a: crate::ceremony::Advice) -> &'static str {
             "a party that equivocates may be compromised; investigate before starting a new session"
         }
         A::InvestigateCulprit => "investigate the named party before starting a new session",
+        A::IdentityCompromised => {
+            "treat this identity as compromised: stop using this home, tell the other parties, make a new identity (`mpc init`) and have the key reshared or made anew; never restore a home with unfinished sessions (`mpc sessions list`)"
+        }
         A::CompareRoundMessages => {
             "compare the round messages each party received before starting a new session"
         }

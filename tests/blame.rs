@@ -13,16 +13,27 @@ use std::path::Path;
 
 /// Steps every party in `who` (syncing files between rounds, which never replaces a
 /// message a party already has) until each honest one has aborted; each must name
-/// exactly the liar.
+/// exactly the liar. The liar's own home (the one whose copy sent the other face) must
+/// end the same way: told that its own key signed a message it never sent, exit 3,
+/// naming itself and nobody else, never the honest party that showed the evidence.
 fn everyone_names(w: &World, kind: &str, plan: &Path, who: &[usize], liar: usize) {
     let honest: Vec<usize> = who.iter().copied().filter(|&p| p != liar).collect();
     let expected = format!("{} ({})", liar + 1, w.parties[liar].name);
     let mut verdicts: Vec<Option<serde_json::Value>> = vec![None; honest.len()];
+    let mut own: Option<serde_json::Value> = None;
     for _ in 0..10 {
         for &p in who {
+            if p == liar && own.is_some() {
+                continue;
+            }
             let out = w.step(p, kind, plan);
             if p == liar {
-                continue; // whatever it does, it is not believed
+                match code(&out) {
+                    4 => {}
+                    3 => own = Some(json(&out)),
+                    c => panic!("the liar's home exited {c}: {}", stderr(&out)),
+                }
+                continue;
             }
             let slot = honest.iter().position(|&h| h == p).unwrap();
             match code(&out) {
@@ -38,7 +49,24 @@ fn everyone_names(w: &World, kind: &str, plan: &Path, who: &[usize], liar: usize
             }
         }
         w.sync(who);
-        if verdicts.iter().all(Option::is_some) {
+        if let Some(own) = own
+            .as_ref()
+            .filter(|_| verdicts.iter().all(Option::is_some))
+        {
+            assert_eq!(
+                own["error"]["culprits"],
+                serde_json::json!([expected]),
+                "the liar's home blamed another: {own}"
+            );
+            let message = own["error"]["message"].as_str().unwrap();
+            assert!(message.contains("your own identity key signed"), "{own}");
+            assert!(
+                own["error"]["hint"]
+                    .as_str()
+                    .unwrap()
+                    .contains("compromised"),
+                "{own}"
+            );
             for (v, &p) in verdicts.iter().zip(&honest) {
                 let culprits = &v.as_ref().unwrap()["error"]["culprits"];
                 assert_eq!(
@@ -52,7 +80,7 @@ fn everyone_names(w: &World, kind: &str, plan: &Path, who: &[usize], liar: usize
             return;
         }
     }
-    panic!("the honest parties did not all abort: {verdicts:?}");
+    panic!("the parties did not all abort: {verdicts:?}, the liar's home: {own:?}");
 }
 
 #[test]

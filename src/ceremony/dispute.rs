@@ -61,6 +61,9 @@ impl Ceremony {
                 if journal.sent.contains(&inner) {
                     continue; // our own round message, as we sent it
                 }
+                if let Some(mine) = self.signed_by_me(&inner)? {
+                    return Err(self.cloned_identity(round, &origin, &mine));
+                }
                 let env = self
                     .check(&inner, &origin, None)
                     .map_err(|f| self.blame(forged(f.causes().join("; "))))?;
@@ -99,6 +102,45 @@ impl Ceremony {
             culprits: echoers,
             reason: format!("echoed round-{round} broadcasts that no signed message supports"),
         }))
+    }
+
+    /// `raw` if it is an envelope of this session validly signed by this party's own
+    /// key as this party (the caller has checked that this home did not send it).
+    fn signed_by_me(&self, raw: &[u8]) -> Result<Option<Envelope>> {
+        let Ok(env) = Envelope::decode(raw) else {
+            return Ok(None);
+        };
+        let mine = self
+            .identity
+            .card()
+            .verifying_key()
+            .map_err(|e| Error::bug("this party's own card does not parse").cause(e))?
+            .to_bytes();
+        let h = &env.header;
+        Ok(
+            (h.sender == self.me && h.sender_key == mine && h.session == self.session)
+                .then_some(env),
+        )
+    }
+
+    /// The abort when another party's evidence holds a message that this party's own
+    /// key signed and this home never sent: the key signed two messages for one slot.
+    /// Either this home was restored from a copy while the session ran, or someone else
+    /// holds its identity key. The party that showed the evidence is honest and is
+    /// not named; this party is.
+    fn cloned_identity(&self, round: u8, origin: &str, mine: &Envelope) -> Error {
+        Error::new(
+            ErrorKind::Misbehaved,
+            format!(
+                "your own identity key signed a round-{round} message that this home never sent; the session is aborted"
+            ),
+        )
+        .cause(format!(
+            "{origin} holds it ({}), validly signed by your key, beside the one this home sent: this home was restored from a copy while the session ran, or someone else holds your identity key",
+            &hex::encode(mine.digest())[..16]
+        ))
+        .advise(Advice::IdentityCompromised)
+        .blaming(vec![self.culprit(self.me)])
     }
 
     /// Broadcasts, once per session, every signed round-`round` broadcast envelope of

@@ -67,6 +67,8 @@ pub enum Advice {
     InvestigateEquivocator,
     /// A named party misbehaved.
     InvestigateCulprit,
+    /// This party's own key signed a message its home did not send.
+    IdentityCompromised,
     /// Parties saw different broadcasts, and nobody can be named.
     CompareRoundMessages,
     /// The presignature is used: make a new one, or sign without one.
