@@ -41,6 +41,13 @@ fn an_unfinished_signing_session_is_listed_and_abandoned() {
     assert_eq!(s["waiting_for"], "round 1 from 3 (carol)");
     let id = s["session_id"].as_str().unwrap().to_string();
     assert_eq!(journals(&w, 0).len(), 1, "the nonces are in the journal");
+    let nonce = || {
+        let db = mpc::store::Home::resolve(Some(w.parties[0].home.clone()))
+            .db()
+            .unwrap();
+        db.ledger(&id, mpc::store::db::SingleUse::Nonce).unwrap()
+    };
+    assert_eq!(nonce(), Some(mpc::store::db::Mark::Armed));
     // Every session, finished ones too, with --all.
     assert_eq!(
         list(&w, 0, &["--all"])["sessions"]
@@ -67,6 +74,8 @@ fn an_unfinished_signing_session_is_listed_and_abandoned() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(json(&out)["session_id"], id.as_str());
     assert!(journals(&w, 0).is_empty(), "the nonces must be destroyed");
+    // ...and the ledger says so: an aborted session's nonce is never shown as usable.
+    assert_eq!(nonce(), Some(mpc::store::db::Mark::Consumed));
     assert_eq!(list(&w, 0, &[])["sessions"], serde_json::json!([]));
 
     // The abandoned session never runs again; that is alice's own doing (exit 2).

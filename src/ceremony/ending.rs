@@ -33,7 +33,16 @@ pub(super) fn end_unfinished(
                 state,
                 Some(reason),
                 Some(culprits),
-            )
+            )?;
+            // Whatever single-use item the session still had armed (its nonces) is
+            // consumed with it: the ledger never shows an aborted session's nonce as
+            // usable.
+            c.execute(
+                "UPDATE ledger SET status = 'consumed', updated_at = ?2
+                 WHERE session_id = ?1 AND status = 'armed'",
+                rusqlite::params![sid, crate::clock::now() as i64],
+            )?;
+            Ok(())
         },
     )?;
     shares::end_rotation(db, plan)?;
