@@ -131,7 +131,25 @@ impl Credentials {
         }
         let seed = text.trim();
         if seed.starts_with("SU") && !seed.contains(char::is_whitespace) {
-            return Ok(async_nats::ConnectOptions::with_nkey(seed.to_string()));
+            // The seed stays in zeroizing memory of ours; each sign-in (reconnects too)
+            // signs the server's nonce with it. (`with_nkey` would keep a plain copy
+            // inside the client for as long as it runs.)
+            nkeys::KeyPair::from_seed(seed)
+                .map_err(|e| format!("{shown} is not a usable NKEY user seed: {e}"))?;
+            let seed = std::sync::Arc::new(zeroize::Zeroizing::new(seed.to_string()));
+            return Ok(async_nats::ConnectOptions::with_auth_callback(
+                move |nonce: Vec<u8>| {
+                    let seed = std::sync::Arc::clone(&seed);
+                    async move {
+                        let refused = |e: nkeys::error::Error| async_nats::AuthError::new(e);
+                        let pair = nkeys::KeyPair::from_seed(&seed).map_err(refused)?;
+                        let mut auth = async_nats::Auth::new();
+                        auth.signature = Some(pair.sign(&nonce).map_err(refused)?);
+                        auth.nkey = Some(pair.public_key());
+                        Ok(auth)
+                    }
+                },
+            ));
         }
         Err(format!(
             "{shown} is neither a NATS credentials file nor an NKEY user seed (SU...)"

@@ -258,13 +258,21 @@ pub struct LabUsers {
 
 impl NatsProc {
     /// A server running the example configuration `contrib/nats/lab.conf` as shipped,
-    /// its placeholders replaced by NKEY users made here.
-    pub fn lab(bin: &Path) -> (NatsProc, LabUsers) {
+    /// its placeholders replaced by NKEY users made here and by the identity keys
+    /// (hex) of the three nodes, `nodes`.
+    pub fn lab(bin: &Path, nodes: [&str; 3]) -> (NatsProc, LabUsers) {
         let dir = tempfile::tempdir().unwrap();
         let mut conf = std::fs::read_to_string(
             Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/nats/lab.conf"),
         )
         .unwrap();
+        for (letter, key) in ["A", "B", "C"].iter().zip(nodes) {
+            for (placeholder, value) in [("ID", &key[..32]), ("KEY", key)] {
+                let placeholder = format!("NODE_{letter}_{placeholder}");
+                assert!(conf.contains(&placeholder), "{placeholder}");
+                conf = conf.replace(&placeholder, value);
+            }
+        }
         let mut seed_of = |placeholder: &str| {
             let kp = nkeys::KeyPair::new_user();
             assert!(conf.contains(placeholder), "{placeholder}");
