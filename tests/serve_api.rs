@@ -270,6 +270,14 @@ async fn every_route_answers_in_the_envelope_with_precise_statuses() {
         403,
         "forbidden",
     );
+    // The scope is checked before the body is read, on `/sign` and `/sessions` alike: a
+    // read token's malformed body is refused for the token, not parsed.
+    for uri in ["/api/v1/sign", "/api/v1/sessions"] {
+        let g = a
+            .call("POST", uri, Some(&a.reader), Some(Body::from("{not json")))
+            .await;
+        failed(&g, 403, "forbidden");
+    }
     let never = json!({"policy": {"mode": "never"}});
     failed(
         &a.json(

@@ -396,7 +396,7 @@ fn serve(ctx: &Ctx, a: ServeRunArgs) -> Result<()> {
                     match node.cluster.receive(from, &payload) {
                         Ok(Some((msg, sender))) => node.on_message(msg, sender),
                         Ok(None) => {}
-                        Err(why) => log(&why),
+                        Err(ignored) => node.cluster.note_ignored(&ignored),
                     }
                 }),
             )

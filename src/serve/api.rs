@@ -222,10 +222,10 @@ fn ok(status: StatusCode, data: impl Serialize, rid: &RequestId) -> Response {
 /// A failure in the envelope.
 fn fail(e: ApiError, rid: &str) -> Response {
     let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let body: Failed = Envelope {
+    let body = Failed {
         success: false,
         data: None,
-        error: Some(e),
+        error: e,
         meta: meta(rid),
     };
     let mut r = (status, Json(body)).into_response();

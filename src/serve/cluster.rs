@@ -119,18 +119,21 @@ pub struct FastItem {
     pub commitments: Vec<(u16, u64, String)>,
 }
 
-fn node_signed_message(sender: &[u8; 32], json: &[u8]) -> Vec<u8> {
-    let mut m = b"mpc node message v1\0".to_vec();
+fn node_signed_message(sender: &[u8; 32], recipient: &[u8; 32], json: &[u8]) -> Vec<u8> {
+    let mut m = b"mpc node message v2\0".to_vec();
     m.extend_from_slice(sender);
+    m.extend_from_slice(recipient);
     m.extend_from_slice(json);
     m
 }
 
-/// A node message as a bus payload, signed by `identity`.
-pub fn encode_node(identity: &Identity, msg: &NodeMsg) -> Vec<u8> {
+/// A node message as a bus payload for the member with key `to`, signed by `identity`
+/// over the message, its sender and its recipient: a hostile bus cannot hand one
+/// member's message to another.
+pub fn encode_node(identity: &Identity, to: &[u8; 32], msg: &NodeMsg) -> Vec<u8> {
     let key = identity.card().verifying_key().expect("own key").to_bytes();
     let json = serde_json::to_vec(msg).expect("node messages serialize");
-    let sig = identity.sign(&node_signed_message(&key, &json));
+    let sig = identity.sign(&node_signed_message(&key, to, &json));
     let mut out = Vec::with_capacity(1 + 64 + json.len());
     out.push(TAG_NODE);
     out.extend_from_slice(&sig);
@@ -147,9 +150,10 @@ pub enum Payload {
     Node(NodeMsg),
 }
 
-/// Reads a payload from the member with key `from`. An envelope is only routed here
-/// (admission checks it); a node message must verify with `from`.
-pub fn decode(from: &[u8; 32], payload: &[u8]) -> Result<Payload, String> {
+/// Reads a payload from the member with key `from` to the member with key `me`. An
+/// envelope is only routed here (admission checks it); a node message must verify with
+/// `from` as sent to `me`.
+pub fn decode(from: &[u8; 32], me: &[u8; 32], payload: &[u8]) -> Result<Payload, String> {
     match payload.split_first() {
         Some((&TAG_ENVELOPE, bytes)) => {
             let (env, _) = Envelope::decode_for_inspection(bytes)
@@ -160,8 +164,10 @@ pub fn decode(from: &[u8; 32], payload: &[u8]) -> Result<Payload, String> {
             let (sig, json) = rest.split_at(64);
             let vk = VerifyingKey::from_bytes(from).map_err(|_| "not an Ed25519 key")?;
             let sig = Signature::from_slice(sig).map_err(|_| "a malformed signature")?;
-            vk.verify_strict(&node_signed_message(from, json), &sig)
-                .map_err(|_| "the node message's signature does not verify")?;
+            vk.verify_strict(&node_signed_message(from, me, json), &sig)
+                .map_err(|_| {
+                    "the node message's signature does not verify (altered, or sent to another member)"
+                })?;
             serde_json::from_slice(json)
                 .map(Payload::Node)
                 .map_err(|e| format!("a malformed node message: {e}"))
@@ -342,6 +348,8 @@ pub struct Cluster {
     inboxes: Mutex<HashMap<[u8; 32], Arc<Inbox>>>,
     pending: Mutex<Early>,
     presence: Mutex<HashMap<[u8; 32], Presence>>,
+    /// Per sender: when its dropped payloads were last logged, and how many since.
+    quiet: Mutex<HashMap<[u8; 32], (Instant, u64)>>,
 }
 
 use super::lock;
@@ -359,6 +367,7 @@ impl Cluster {
             inboxes: Mutex::new(HashMap::new()),
             pending: Mutex::new(HashMap::new()),
             presence: Mutex::new(HashMap::new()),
+            quiet: Mutex::new(HashMap::new()),
         }
     }
 
@@ -514,30 +523,42 @@ impl Cluster {
         let bus = self
             .bus()
             .ok_or("this node has no bus (start it with --relay)")?;
-        let to: Vec<[u8; 32]> = to.iter().map(|c| card_key(c)).collect();
-        bus.post_checked(
-            &to,
-            &encode_node(identity, msg),
-            matches!(msg, NodeMsg::Beat { .. }),
-        )
+        // One payload per recipient: each is signed over its recipient.
+        for key in to.iter().map(|c| card_key(c)) {
+            bus.post_checked(
+                &[key],
+                &encode_node(identity, &key, msg),
+                matches!(msg, NodeMsg::Beat { .. }),
+            )?;
+        }
+        Ok(())
     }
 
     /// Handles one pushed payload: routes envelopes and answers to their sessions'
     /// inboxes and records beats; returns a message for the node to act on (a proposal,
     /// commitments, a request) with its sender. Payloads from non-members and bad node
-    /// messages are dropped with the reason returned as `Err` for the log.
+    /// messages are dropped, and returned as `Err` for [`Cluster::note_ignored`].
     pub fn receive(
         &self,
         from: [u8; 32],
         payload: &[u8],
-    ) -> Result<Option<(NodeMsg, Card)>, String> {
+    ) -> Result<Option<(NodeMsg, Card)>, Ignored> {
         let Some(sender) = self.member(&from) else {
-            return Err(format!(
-                "a payload from {}, which is not a cluster member, was dropped",
-                hex::encode(&from[..8])
-            ));
+            return Err(Ignored {
+                from,
+                reason: "not_a_member",
+                detail: format!(
+                    "payloads from {}, which is not a cluster member, are dropped",
+                    hex::encode(&from[..8])
+                ),
+            });
         };
-        match decode(&from, payload).map_err(|e| format!("from {}: {e}", sender.name))? {
+        let decoded = decode(&from, &card_key(&self.me), payload).map_err(|e| Ignored {
+            from,
+            reason: "malformed",
+            detail: format!("a node message from {} was dropped: {e}", sender.name),
+        })?;
+        match decoded {
             Payload::Envelope(session, bytes) => {
                 let inboxes = lock(&self.inboxes);
                 match inboxes.get(&session) {
@@ -617,6 +638,48 @@ impl Cluster {
                     );
                 }
                 Ok(None)
+            }
+        }
+    }
+}
+
+/// A payload from the bus that was dropped: from whom (the key the bus claims), why
+/// (a fixed word, the metric's label) and what to log.
+#[derive(Debug)]
+pub struct Ignored {
+    /// The sender's key, as the bus gave it.
+    pub from: [u8; 32],
+    /// `not_a_member` or `malformed`.
+    pub reason: &'static str,
+    /// For the log.
+    pub detail: String,
+}
+
+/// How often the log speaks of one sender's dropped payloads.
+const IGNORED_LOG_EVERY: Duration = Duration::from_secs(60);
+
+impl Cluster {
+    /// Counts a dropped payload (`mpc_bus_ignored_total`) and logs it, at most once per
+    /// sender a minute, with how many were dropped in between: a stranger flooding
+    /// the bus, or a removed member still beating, cannot flood the log.
+    pub fn note_ignored(&self, i: &Ignored) {
+        super::metrics::bus_ignored(i.reason);
+        let mut quiet = lock(&self.quiet);
+        if quiet.len() > 1024 {
+            quiet.retain(|_, (at, _)| at.elapsed() < IGNORED_LOG_EVERY);
+        }
+        match quiet.get_mut(&i.from) {
+            Some((at, more)) if at.elapsed() < IGNORED_LOG_EVERY => *more += 1,
+            _ => {
+                let more = quiet
+                    .insert(i.from, (Instant::now(), 0))
+                    .map_or(0, |(_, n)| n);
+                let since = if more > 0 {
+                    format!(" ({more} more from it since it was last logged)")
+                } else {
+                    String::new()
+                };
+                super::log(&format!("{}{since}", i.detail));
             }
         }
     }
@@ -705,5 +768,26 @@ impl Carrier for BusCarrier {
 
     fn trouble(&self) -> Option<String> {
         self.trouble.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_node_message_verifies_only_for_its_recipient() {
+        let bob = Identity::generate("bob");
+        let (alice, carol) = ([1u8; 32], [3u8; 32]);
+        let bob_key = card_key(&bob.card());
+        let msg = NodeMsg::Want { key_id: "k".into() };
+        let payload = encode_node(&bob, &alice, &msg);
+        assert!(matches!(
+            decode(&bob_key, &alice, &payload),
+            Ok(Payload::Node(NodeMsg::Want { .. }))
+        ));
+        // Handed to carol by a hostile bus: it does not verify.
+        let e = decode(&bob_key, &carol, &payload).unwrap_err();
+        assert!(e.contains("sent to another member"), "{e}");
     }
 }

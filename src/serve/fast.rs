@@ -61,11 +61,24 @@ pub(super) struct FastSigned {
     pub id: String,
 }
 
-#[derive(Default)]
 struct Own {
+    /// The last nonce id given. Ids count up from a random epoch in the high 32 bits,
+    /// drawn when the pool is made: a signer that restarted makes new ids, so a
+    /// coordinator's stale commitment names a nonce the signer does not know (and is
+    /// refreshed at once) rather than a new nonce under an old id.
     next: u64,
     /// Nonce id → the nonces and their commitment.
     nonces: HashMap<u64, Preprocessed>,
+}
+
+impl Default for Own {
+    fn default() -> Own {
+        let epoch = u64::from(rand::RngCore::next_u32(&mut rand::rngs::OsRng));
+        Own {
+            next: epoch << 32,
+            nonces: HashMap::new(),
+        }
+    }
 }
 
 /// The node's pools.

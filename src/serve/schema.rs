@@ -24,8 +24,26 @@ pub struct Envelope<T> {
     pub meta: Meta,
 }
 
-/// A failure's envelope.
-pub type Failed = Envelope<()>;
+/// A failure's envelope: `data` is always null, `error` says why.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Failed {
+    /// Always false.
+    pub success: bool,
+    /// Always null.
+    #[schema(schema_with = null_schema)]
+    pub data: Option<()>,
+    /// The failure.
+    pub error: ApiError,
+    /// The request id and the time.
+    pub meta: Meta,
+}
+
+/// The schema of a value that is always null.
+fn null_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::Null)
+        .build()
+}
 
 /// Request metadata.
 #[derive(Debug, Serialize, ToSchema)]

@@ -85,7 +85,7 @@ pub(super) async fn list_keys(
     reply(&rid, result.map(|keys| KeyList { keys }))
 }
 
-#[utoipa::path(get, path = "/keys/{id}", tag = "keys", security(("bearer" = [])), params(("id" = String, Path, description = "the key id, or a unique prefix of it")), responses((status = 200, description = "the key", body = Envelope<KeyInfo>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
+#[utoipa::path(get, path = "/keys/{id}", tag = "keys", security(("bearer" = [])), params(("id" = String, Path, description = "the key id, or a unique prefix of it (at least 4 hex digits)", pattern = "^[0-9a-fA-F]{4,128}$")), responses((status = 200, description = "the key", body = Envelope<KeyInfo>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
 pub(super) async fn show_key(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
@@ -108,16 +108,32 @@ pub(super) async fn show_key(
 /// `PUT /keys/{id}`: what is given is replaced, on this node.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct KeyUpdate {
     /// A name for people (at most 200 characters, no control characters).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "given")]
+    #[schema(
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$",
+        nullable = false
+    )]
     pub label: Option<String>,
     /// A JSON object for programs (at most 16 KiB as JSON).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "given")]
+    #[schema(value_type = Object, nullable = false)]
     pub metadata: Option<serde_json::Value>,
     /// This node's policy for the key.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "given")]
+    #[schema(nullable = false)]
     pub policy: Option<policy::Policy>,
+}
+
+/// A field that may be left out but, when given, is not null (as the document says):
+/// `"label": null` is refused rather than read as "not given".
+fn given<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
 }
 
 impl KeyUpdate {
@@ -143,7 +159,7 @@ impl KeyUpdate {
     }
 }
 
-#[utoipa::path(put, path = "/keys/{id}", tag = "keys", security(("bearer" = [])), params(("id" = String, Path, description = "the key id, or a unique prefix of it")), request_body = KeyUpdate, responses((status = 200, description = "the key, changed", body = Envelope<KeyInfo>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
+#[utoipa::path(put, path = "/keys/{id}", tag = "keys", security(("bearer" = [])), params(("id" = String, Path, description = "the key id, or a unique prefix of it (at least 4 hex digits)", pattern = "^[0-9a-fA-F]{4,128}$")), request_body = KeyUpdate, responses((status = 200, description = "the key, changed", body = Envelope<KeyInfo>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
 pub(super) async fn update_key(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
@@ -184,6 +200,7 @@ pub struct DeleteQuery {
     /// How long from now this node's share may be destroyed (`mpc delete --purge`), in
     /// humantime form (`30d`, the default, `12h`).
     #[serde(default)]
+    #[param(pattern = "^(0|([0-9]{1,9} ?(ns|us|ms|s|m|h|d|w) ?)+)$")]
     pub after: Option<String>,
     /// Why (kept in the audit log).
     #[serde(default)]
@@ -193,7 +210,7 @@ pub struct DeleteQuery {
 /// Schedules the deletion of this node's share of a key, as `mpc delete` does: the key
 /// stops signing here at once; the share is destroyed by `mpc delete --purge` after the
 /// date. The other nodes decide for their own shares.
-#[utoipa::path(delete, path = "/keys/{id}", tag = "keys", security(("bearer" = [])), params(("id" = String, Path, description = "the key id, or a unique prefix of it"), DeleteQuery), responses((status = 200, description = "this node's share is scheduled for deletion", body = Envelope<KeyInfo>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
+#[utoipa::path(delete, path = "/keys/{id}", tag = "keys", security(("bearer" = [])), params(("id" = String, Path, description = "the key id, or a unique prefix of it (at least 4 hex digits)", pattern = "^[0-9a-fA-F]{4,128}$"), DeleteQuery), responses((status = 200, description = "this node's share is scheduled for deletion", body = Envelope<KeyInfo>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
 pub(super) async fn delete_key(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
@@ -256,6 +273,7 @@ pub(super) async fn create_key(
         caller.require_unlimited(Scope::Admin)?;
         let wait = waiting(q, KEYGEN_WAIT)?.min(node.config.request_budget());
         let req = body(b)?;
+        node.keygen_parties(&req)?;
         blocking(move || {
             run_job(&node, "keygen", None, wait, 201, move |n| {
                 keygen_job(n, &req)
@@ -279,6 +297,7 @@ pub struct WaitQuery {
     /// `GET /sessions/{id}` (`0s`, `30s`, `2m`; `POST /keys`: 30s by default,
     /// `POST /sessions`: 0s).
     #[serde(default)]
+    #[param(pattern = "^(0|([0-9]{1,9} ?(ns|us|ms|s|m|h|d|w) ?)+)$")]
     pub wait: Option<String>,
 }
 
@@ -382,7 +401,7 @@ pub(super) fn job_reply(rid: &RequestId, job: Result<Job, ApiError>, result: boo
 
 /// `POST /keys/{id}/rotate` (admin): new shares of the same key on every node that
 /// holds one (all must be up); 409 `cannot_rotate` where the scheme does not allow it.
-#[utoipa::path(post, path = "/keys/{id}/rotate", tag = "keys", security(("bearer" = [])), params(("id" = String, Path, description = "the key id, or a unique prefix of it")), responses((status = 200, description = "every node holds a new share of the same key", body = Envelope<Rotated>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
+#[utoipa::path(post, path = "/keys/{id}/rotate", tag = "keys", security(("bearer" = [])), params(("id" = String, Path, description = "the key id, or a unique prefix of it (at least 4 hex digits)", pattern = "^[0-9a-fA-F]{4,128}$")), responses((status = 200, description = "every node holds a new share of the same key", body = Envelope<Rotated>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
 pub(super) async fn rotate_key(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,

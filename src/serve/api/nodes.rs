@@ -43,10 +43,31 @@ pub(super) async fn list_nodes(
 #[serde(deny_unknown_fields)]
 pub struct NewMember {
     /// The member's card, as `mpc id --out` writes it.
+    #[schema(value_type = CardShape)]
     pub card: serde_json::Value,
     /// Its fingerprint as its owner reads it out (`mpc id`: four words and eight hex
     /// digits), or the whole fingerprint in hex.
+    #[schema(pattern = "^([a-z]+-[a-z]+-[a-z]+-[a-z]+ [0-9a-f]{8}|[0-9a-fA-F]{64})$")]
     pub fingerprint: String,
+}
+
+/// A party's card as the document describes it (the node reads it as
+/// [`crate::identity::Card`] and checks its keys, which a pattern cannot).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct CardShape {
+    /// Always 1.
+    #[schema(minimum = 1, maximum = 1)]
+    version: u8,
+    /// 1-32 letters, digits, '-', '_' or '.'.
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,32}$")]
+    name: String,
+    /// The Ed25519 identity key, 64 hex digits.
+    #[schema(pattern = "^[0-9a-fA-F]{64}$")]
+    ed25519: String,
+    /// The age X25519 recipient.
+    #[schema(pattern = "^age1[02-9ac-hj-np-z]{58}$")]
+    x25519: String,
 }
 
 /// Adds a member (admin) on this node; the other nodes' operators add it on theirs.

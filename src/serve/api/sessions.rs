@@ -12,12 +12,14 @@ pub enum SessionRequest {
     Sign(SignRequest),
     /// A presignature for this node's pool (admin; ECDSA keys).
     Presign {
-        /// The key id (or a unique prefix).
+        /// The key id (or a unique prefix of at least 4 hex digits).
+        #[schema(pattern = "^[0-9a-fA-F]{4,128}$")]
         key_id: String,
     },
     /// New shares of a key on every node (admin), as `POST /keys/{id}/rotate`.
     Refresh {
-        /// The key id (or a unique prefix).
+        /// The key id (or a unique prefix of at least 4 hex digits).
+        #[schema(pattern = "^[0-9a-fA-F]{4,128}$")]
         key_id: String,
     },
 }
@@ -35,12 +37,16 @@ pub(super) async fn start_session(
     let request_id = rid.0.clone();
     let mut digest = None;
     let result = async {
+        // Every kind needs at least `sign`: a read token is refused before its body is
+        // read, as on `/sign`.
+        caller.require(Scope::Sign)?;
         // Answered (202 at the latest) before the request's own time runs out.
         let wait = waiting(q, Duration::ZERO)?.min(node.config.request_budget());
         let req: SessionRequest = body(b)?;
         match req {
             SessionRequest::Keygen(k) => {
                 caller.require_unlimited(Scope::Admin)?;
+                node.keygen_parties(&k)?;
                 blocking(move || {
                     run_job(&node, "keygen", None, wait, 201, move |n| keygen_job(n, &k))
                 })
@@ -162,7 +168,7 @@ pub(super) async fn list_sessions(
     reply(&rid, result)
 }
 
-#[utoipa::path(get, path = "/sessions/{id}", tag = "sessions", security(("bearer" = [])), params(("id" = String, Path, description = "the session id, or a unique prefix of it")), responses((status = 200, description = "the session", body = Envelope<SessionEntry>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
+#[utoipa::path(get, path = "/sessions/{id}", tag = "sessions", security(("bearer" = [])), params(("id" = String, Path, description = "the session id, or a unique prefix of it (at least 4 hex digits)", pattern = "^[0-9a-fA-F]{4,128}$")), responses((status = 200, description = "the session", body = Envelope<SessionEntry>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
 pub(super) async fn show_session(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
@@ -245,7 +251,7 @@ pub(super) fn session_row(
 
 /// `POST /sessions/{id}/join` (admin): approves a session waiting for this node's
 /// operator (a key whose policy here is `approval`).
-#[utoipa::path(post, path = "/sessions/{id}/join", tag = "sessions", security(("bearer" = [])), params(("id" = String, Path, description = "the session id, or a unique prefix of it")), responses((status = 200, description = "approved", body = Envelope<SessionAnswer>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
+#[utoipa::path(post, path = "/sessions/{id}/join", tag = "sessions", security(("bearer" = [])), params(("id" = String, Path, description = "the session id, or a unique prefix of it (at least 4 hex digits)", pattern = "^[0-9a-fA-F]{4,128}$")), responses((status = 200, description = "approved", body = Envelope<SessionAnswer>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
 pub(super) async fn join_session(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
@@ -258,7 +264,7 @@ pub(super) async fn join_session(
 /// `POST /sessions/{id}/cancel` (admin): refuses a session waiting for approval, or
 /// stops one running on this node (its secret state is destroyed; the other members
 /// are told).
-#[utoipa::path(post, path = "/sessions/{id}/cancel", tag = "sessions", security(("bearer" = [])), params(("id" = String, Path, description = "the session id, or a unique prefix of it")), responses((status = 200, description = "cancelled", body = Envelope<SessionAnswer>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
+#[utoipa::path(post, path = "/sessions/{id}/cancel", tag = "sessions", security(("bearer" = [])), params(("id" = String, Path, description = "the session id, or a unique prefix of it (at least 4 hex digits)", pattern = "^[0-9a-fA-F]{4,128}$")), responses((status = 200, description = "cancelled", body = Envelope<SessionAnswer>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
 pub(super) async fn cancel_session(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,

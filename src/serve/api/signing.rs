@@ -114,6 +114,7 @@ pub struct VerifyRequest {
     /// The scheme.
     pub scheme: Scheme,
     /// The public key, hex.
+    #[schema(pattern = "^([0-9a-fA-F]{2})+$")]
     pub public_key: String,
     /// The message.
     pub message: String,
@@ -121,6 +122,7 @@ pub struct VerifyRequest {
     #[serde(default)]
     pub encoding: MessageEncoding,
     /// The signature, hex.
+    #[schema(pattern = "^([0-9a-fA-F]{2})+$")]
     pub signature: String,
     /// ecdsa-secp256k1: how the message was hashed (default sha256).
     #[serde(default)]

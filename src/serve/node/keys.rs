@@ -7,24 +7,7 @@ impl Node {
     /// Coordinates a key generation among cluster members (`POST /keys`).
     pub fn keygen(&self, req: &KeygenRequest) -> Result<Outcome, ApiError> {
         let _slot = self.slot().map_err(|e| ApiError::new(503, "busy", e))?;
-        let members: Vec<Card> = match &req.nodes {
-            None => self.cluster.members(),
-            Some(names) => names
-                .iter()
-                .map(|n| {
-                    self.cluster.member_named(n).ok_or_else(|| {
-                        ApiError::new(400, "bad_request", format!("`{n}` is not a cluster member"))
-                    })
-                })
-                .collect::<Result<_, _>>()?,
-        };
-        if !members.iter().any(|c| self.cluster.is_me(c)) {
-            return Err(ApiError::new(
-                400,
-                "bad_request",
-                "the coordinating node must be one of the key's nodes",
-            ));
-        }
+        let members = self.keygen_parties(req)?;
         self.all_up(&members, "a key generation")?;
         let aux = (req.scheme == Scheme::EcdsaSecp256k1).then(|| {
             if self
@@ -51,6 +34,39 @@ impl Node {
         .map_err(|e| ApiError::new(400, "bad_request", e.to_string()))?;
         let others: Vec<&Card> = members.iter().filter(|c| !self.cluster.is_me(c)).collect();
         self.coordinate(plan, &others, self.config.keygen_timeout, true)
+    }
+
+    /// The nodes a key generation of `req` would run among, checked before it starts
+    /// (each a member, this node one of them, a threshold they can meet), so a request
+    /// that cannot work is refused with 400 rather than answered with a job that fails.
+    pub fn keygen_parties(&self, req: &KeygenRequest) -> Result<Vec<Card>, ApiError> {
+        let members: Vec<Card> = match &req.nodes {
+            None => self.cluster.members(),
+            Some(names) => names
+                .iter()
+                .map(|n| {
+                    self.cluster.member_named(n).ok_or_else(|| {
+                        ApiError::new(400, "bad_request", format!("`{n}` is not a cluster member"))
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        if !members.iter().any(|c| self.cluster.is_me(c)) {
+            return Err(ApiError::new(
+                400,
+                "bad_request",
+                "the coordinating node must be one of the key's nodes",
+            ));
+        }
+        let n = members.len();
+        if usize::from(req.threshold) < 2 || usize::from(req.threshold) > n {
+            return Err(ApiError::new(
+                400,
+                "bad_request",
+                format!("`threshold` must be from 2 to the number of nodes ({n})"),
+            ));
+        }
+        Ok(members)
     }
 
     /// Drops what this node keeps in memory for `key_id` (its share was refreshed): the
@@ -172,12 +188,15 @@ impl Node {
 pub struct KeygenRequest {
     /// The scheme.
     pub scheme: Scheme,
-    /// Signers required.
+    /// Signers required (at least 2, at most the number of nodes).
+    #[schema(minimum = 2)]
     pub threshold: u16,
     /// A label.
     #[serde(default)]
     pub label: Option<String>,
-    /// The nodes that hold shares, by name (default: every member).
+    /// The nodes that hold shares, by name (default: every member); the node asked
+    /// must be one of them.
     #[serde(default)]
+    #[schema(min_items = 2)]
     pub nodes: Option<Vec<String>>,
 }

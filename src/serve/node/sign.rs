@@ -666,7 +666,8 @@ pub fn decode_message(message: &str, encoding: MessageEncoding) -> Result<Vec<u8
 #[derive(Clone, Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignRequest {
-    /// The key id (or a unique prefix).
+    /// The key id (or a unique prefix of at least 4 hex digits).
+    #[schema(pattern = "^[0-9a-fA-F]{4,128}$")]
     pub key_id: String,
     /// The message.
     pub message: String,
@@ -676,7 +677,8 @@ pub struct SignRequest {
     /// ecdsa-secp256k1: how the message is hashed (default sha256).
     #[serde(default)]
     pub hash: Option<HashMode>,
-    /// ecdsa-secp256k1: a non-hardened BIP32 path to sign with the child key.
+    /// ecdsa-secp256k1 keys only (400 for any other scheme): a non-hardened BIP32
+    /// path to sign with the child key.
     #[serde(default)]
     pub path: Option<String>,
 }
@@ -685,9 +687,11 @@ pub struct SignRequest {
 #[derive(Clone, Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
-    /// The key id (or a unique prefix).
+    /// The key id (or a unique prefix of at least 4 hex digits).
+    #[schema(pattern = "^[0-9a-fA-F]{4,128}$")]
     pub key_id: String,
-    /// The messages.
+    /// The messages (1 to 64).
+    #[schema(min_items = 1, max_items = 64)]
     pub messages: Vec<String>,
     /// How the messages are written.
     #[serde(default)]
