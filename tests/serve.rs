@@ -2492,6 +2492,16 @@ fn hostile_requests_are_held_to_their_keys_to_each_signature_s_rate_and_to_the_b
         3,
         "carol stays a member"
     );
+    // 10. The document's 503 `primes_needed`: an ECDSA key among nodes with no Paillier
+    // primes (tests never generate them) is refused, and says how to get them.
+    let (status, v) = call(
+        "POST",
+        &c.url(0, "/keys"),
+        &c.tokens[0],
+        Some(json!({"scheme": "ecdsa-secp256k1", "threshold": 2})),
+    );
+    assert_eq!(status, 503, "{v}");
+    assert_eq!(v["error"]["code"], "primes_needed", "{v}");
 }
 
 /// Reads from `s` until the node closes it or `max` passes; whether it closed.

@@ -261,7 +261,7 @@ pub(super) fn node_key_after(db: &crate::store::db::Db, id: &str) -> Result<KeyR
         .ok_or_else(|| ApiError::internal("a key vanished while it was changed"))
 }
 
-#[utoipa::path(post, path = "/keys", tag = "keys", security(("bearer" = [])), params(WaitQuery), request_body = KeygenRequest, responses((status = 201, description = "every node holds its share", body = Envelope<KeyInfo>), (status = 202, description = "still running after `wait`: follow the job at GET /sessions/{id}", body = Envelope<Job>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
+#[utoipa::path(post, path = "/keys", tag = "keys", security(("bearer" = [])), params(WaitQuery), request_body = KeygenRequest, responses((status = 201, description = "every node holds its share", body = Envelope<KeyInfo>), (status = 202, description = "still running after `wait`: follow the job at GET /sessions/{id}", body = Envelope<Job>), (status = 503, description = "not now: `primes_needed` (an ECDSA key among a new set of nodes needs a set of Paillier primes in every node's pool: `mpc primes`, or `--prime-pool`), `not_enough_nodes` (a node is not reachable) or `busy`", body = Failed), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
 pub(super) async fn create_key(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,

@@ -26,7 +26,7 @@ pub enum SessionRequest {
 
 /// Starts a session as a job and answers 202 with it (or, with `?wait=`, the job once
 /// over if it is over by then); follow it at `GET /sessions/{id}`.
-#[utoipa::path(post, path = "/sessions", tag = "sessions", security(("bearer" = [])), params(WaitQuery), request_body = SessionRequest, responses((status = 202, description = "started: follow the job at GET /sessions/{id}", body = Envelope<Job>), (status = 200, description = "over within `wait`", body = Envelope<Job>), (status = 201, description = "a key generation over within `wait`", body = Envelope<Job>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
+#[utoipa::path(post, path = "/sessions", tag = "sessions", security(("bearer" = [])), params(WaitQuery), request_body = SessionRequest, responses((status = 202, description = "started: follow the job at GET /sessions/{id}", body = Envelope<Job>), (status = 200, description = "over within `wait`", body = Envelope<Job>), (status = 201, description = "a key generation over within `wait`", body = Envelope<Job>), (status = 503, description = "not now: `primes_needed` (an ECDSA key among a new set of nodes needs a set of Paillier primes in every node's pool: `mpc primes`, or `--prime-pool`), `not_enough_nodes` (a node is not reachable) or `busy`", body = Failed), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
 pub(super) async fn start_session(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
