@@ -12,6 +12,7 @@
 
 pub mod cggmp;
 pub mod frost;
+pub mod redistribute;
 
 use crate::scheme::Scheme;
 use crate::secret::SecretBytes;
