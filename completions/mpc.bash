@@ -73,6 +73,9 @@ _mpc() {
             mpc,repair)
                 cmd="mpc__subcmd__repair"
                 ;;
+            mpc,reshare)
+                cmd="mpc__subcmd__reshare"
+                ;;
             mpc,resume)
                 cmd="mpc__subcmd__resume"
                 ;;
@@ -205,6 +208,9 @@ _mpc() {
             mpc__subcmd__help,repair)
                 cmd="mpc__subcmd__help__subcmd__repair"
                 ;;
+            mpc__subcmd__help,reshare)
+                cmd="mpc__subcmd__help__subcmd__reshare"
+                ;;
             mpc__subcmd__help,resume)
                 cmd="mpc__subcmd__help__subcmd__resume"
                 ;;
@@ -303,6 +309,12 @@ _mpc() {
                 ;;
             mpc__subcmd__help__subcmd__repair,run)
                 cmd="mpc__subcmd__help__subcmd__repair__subcmd__run"
+                ;;
+            mpc__subcmd__help__subcmd__reshare,plan)
+                cmd="mpc__subcmd__help__subcmd__reshare__subcmd__plan"
+                ;;
+            mpc__subcmd__help__subcmd__reshare,run)
+                cmd="mpc__subcmd__help__subcmd__reshare__subcmd__run"
                 ;;
             mpc__subcmd__help__subcmd__serve,cluster)
                 cmd="mpc__subcmd__help__subcmd__serve__subcmd__cluster"
@@ -496,6 +508,24 @@ _mpc() {
             mpc__subcmd__repair__subcmd__help,run)
                 cmd="mpc__subcmd__repair__subcmd__help__subcmd__run"
                 ;;
+            mpc__subcmd__reshare,help)
+                cmd="mpc__subcmd__reshare__subcmd__help"
+                ;;
+            mpc__subcmd__reshare,plan)
+                cmd="mpc__subcmd__reshare__subcmd__plan"
+                ;;
+            mpc__subcmd__reshare,run)
+                cmd="mpc__subcmd__reshare__subcmd__run"
+                ;;
+            mpc__subcmd__reshare__subcmd__help,help)
+                cmd="mpc__subcmd__reshare__subcmd__help__subcmd__help"
+                ;;
+            mpc__subcmd__reshare__subcmd__help,plan)
+                cmd="mpc__subcmd__reshare__subcmd__help__subcmd__plan"
+                ;;
+            mpc__subcmd__reshare__subcmd__help,run)
+                cmd="mpc__subcmd__reshare__subcmd__help__subcmd__run"
+                ;;
             mpc__subcmd__serve,cluster)
                 cmd="mpc__subcmd__serve__subcmd__cluster"
                 ;;
@@ -605,7 +635,7 @@ _mpc() {
 
     case "${cmd}" in
         mpc)
-            opts="-q -v -h -V --home --json --quiet --verbose --no-input --passphrase-file --help --version init id contacts keygen sign verify keys primes presign qr refresh repair suspend resume delete sessions relay serve inspect audit demo bench version completions man help"
+            opts="-q -v -h -V --home --json --quiet --verbose --no-input --passphrase-file --help --version init id contacts keygen sign verify keys primes presign qr refresh repair reshare suspend resume delete sessions relay serve inspect audit demo bench version completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1123,7 +1153,7 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__help)
-            opts="init id contacts keygen sign verify keys primes presign qr refresh repair suspend resume delete sessions relay serve inspect audit demo bench version completions man help"
+            opts="init id contacts keygen sign verify keys primes presign qr refresh repair reshare suspend resume delete sessions relay serve inspect audit demo bench version completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1753,6 +1783,48 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__help__subcmd__repair__subcmd__run)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__help__subcmd__reshare)
+            opts="plan run"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__help__subcmd__reshare__subcmd__plan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__help__subcmd__reshare__subcmd__run)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -3459,6 +3531,180 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__repair__subcmd__run)
+            opts="-y -q -v -h -V --dir --relay --nats-creds --step --yes --timeout --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --relay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nats-creds)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__reshare)
+            opts="-q -v -h -V --home --json --quiet --verbose --no-input --passphrase-file --help --version plan run help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__reshare__subcmd__help)
+            opts="plan run help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__reshare__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__reshare__subcmd__help__subcmd__plan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__reshare__subcmd__help__subcmd__run)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__reshare__subcmd__plan)
+            opts="-t -o -q -v -h -V --key --from --threshold --party --label --expires --out --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --party)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --label)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expires)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__reshare__subcmd__run)
             opts="-y -q -v -h -V --dir --relay --nats-creds --step --yes --timeout --home --json --quiet --verbose --no-input --passphrase-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -88,6 +88,8 @@ pub enum Protocol {
     Refresh,
     /// FROST share repair.
     Repair,
+    /// Resharing (FROST).
+    Reshare,
 }
 
 impl Protocol {
@@ -99,6 +101,7 @@ impl Protocol {
             Protocol::Aux => "aux",
             Protocol::Refresh => "refresh",
             Protocol::Repair => "repair",
+            Protocol::Reshare => "reshare",
         }
     }
 
@@ -110,6 +113,7 @@ impl Protocol {
             Protocol::Aux,
             Protocol::Refresh,
             Protocol::Repair,
+            Protocol::Reshare,
         ]
         .into_iter()
         .find(|p| p.name() == name)

@@ -177,6 +177,10 @@ impl From<crate::store::StoreError> for Failure {
                         "was deleted: its share is destroyed".to_string(),
                         "nothing can sign with it again".to_string(),
                     ),
+                    KeyStatus::Reshared => (
+                        "was reshared to other holders: this home's share is destroyed".to_string(),
+                        "the key's new holders sign with it".to_string(),
+                    ),
                     KeyStatus::Creating | KeyStatus::Rotating => (
                         format!("is {}", status.as_str()),
                         "finish that ceremony first".to_string(),

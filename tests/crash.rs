@@ -237,6 +237,90 @@ fn frost_repair_finishes_after_a_crash_at_every_point() {
     }
 }
 
+/// A reshare (2-of-3 → 2-of-3 with bob leaving and dave joining; alice deals and stays,
+/// carol stays without dealing) with each kind of party killed at every crash point it
+/// passes, over files: it finishes, everyone reads the same transcript, bob's share is
+/// gone only at the end, and the new holders sign under the same key.
+#[test]
+fn a_reshare_finishes_after_a_crash_at_every_point() {
+    // Every point but the signing nonce's, and the leaving dealer's share removal.
+    let points: Vec<&str> = FROST_POINTS
+        .iter()
+        .copied()
+        .filter(|&p| p != "nonce-claimed")
+        .chain(["share-removed"])
+        .collect();
+    for point in points {
+        // The leaving dealer is the only one that passes `share-removed`.
+        let victims: &[usize] = if point == "share-removed" {
+            &[1]
+        } else {
+            &[1, 0, 3, 2]
+        };
+        let mut reached = 0;
+        for &victim in victims {
+            let w = World::new(4);
+            let plan = w.path("keygen.plan.json");
+            let mut cmd = w.mpc(0);
+            cmd.args(["keygen", "plan", "--scheme", "eddsa-ed25519", "-t", "2"])
+                .args(["--label", "k", "--out"])
+                .arg(&plan);
+            for p in 0..3 {
+                cmd.arg("--party").arg(&w.parties[p].card);
+            }
+            assert_eq!(code(&cmd.output().unwrap()), 0);
+            let keys = w.run_all("keygen", &plan, &[0, 1, 2]);
+            let key = keys[0]["key_id"].as_str().unwrap();
+            let pk = hex::decode(keys[0]["public_key"].as_str().unwrap()).unwrap();
+            let dave = w.parties[3].card.to_str().unwrap().to_string();
+            let reshare = w.write_plan(
+                0,
+                "reshare",
+                &[
+                    "--key",
+                    key,
+                    "--from",
+                    "alice,bob",
+                    "--party",
+                    "alice",
+                    "--party",
+                    "carol",
+                    "--party",
+                    &dave,
+                ],
+            );
+            let (results, c) = run_with_crashes(
+                &w,
+                "reshare",
+                &reshare,
+                &[0, 1, 2, 3],
+                victim,
+                point,
+                Link::Files,
+            );
+            reached += c;
+            assert_agree(&results, &["key_id", "public_key", "transcript_words"]);
+            assert!(
+                !w.parties[1]
+                    .home
+                    .join("shares")
+                    .join(format!("{key}.age"))
+                    .exists()
+            );
+            let msg = format!("after a reshare crashed at {point}, victim {victim}").into_bytes();
+            let sig = w.sign(key, &[2, 3], &msg);
+            assert!(verify_independently("eddsa-ed25519", &pk, &msg, &sig));
+            for p in 0..4 {
+                assert_no_leftovers(&w, p);
+            }
+        }
+        assert!(
+            reached > 0,
+            "crash point {point} was never reached in a reshare"
+        );
+    }
+}
+
 /// Waiting processes killed at random moments and started again, through a relay:
 /// the ceremony finishes and the signatures agree.
 #[test]

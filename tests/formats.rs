@@ -44,7 +44,7 @@ fn v1_homes_identities_shares_and_database_load() {
         assert_eq!(id.card(), card);
         let db = home.db().unwrap();
         // Opening a v1 database migrates it forward; everything below must survive that.
-        assert_eq!(db.schema_version().unwrap(), 6);
+        assert_eq!(db.schema_version().unwrap(), 7);
         let keys = db.keys().unwrap();
         assert_eq!(keys.len(), 3);
         for k in &keys {

@@ -6,7 +6,10 @@ use crate::plan::Plan;
 /// A human summary of a plan, shown before confirmation.
 pub fn describe_plan(plan: &Plan, me: u16) -> String {
     let mut s = String::new();
-    let n = plan.parties().len();
+    let n = match plan {
+        Plan::Reshare(p) => p.holders.len(),
+        _ => plan.parties().len(),
+    };
     s.push_str(&format!(
         "Plan: {} ({}), {}-of-{}\n",
         plan.kind(),
@@ -27,6 +30,16 @@ pub fn describe_plan(plan: &Plan, me: u16) -> String {
             Plan::Sign(_) if participants.contains(&idx) => " signer",
             Plan::Repair(p) if p.lost == idx => " LOST SHARE, repaired",
             Plan::Repair(p) if p.helpers.contains(&idx) => " helper",
+            Plan::Reshare(p) => {
+                let deals = p.old_index_of(idx).is_some_and(|o| p.dealers.contains(&o));
+                match (deals, p.new_index_of(idx), p.old_index_of(idx)) {
+                    (true, Some(_), _) => " deals, stays",
+                    (true, None, _) => " deals, LEAVES (its share is destroyed)",
+                    (false, Some(_), Some(_)) => " stays (gets a new share)",
+                    (false, Some(_), None) => " JOINS",
+                    (false, None, _) => "",
+                }
+            }
             _ => "",
         };
         let you = if idx == me { "  <- you" } else { "" };
@@ -46,6 +59,45 @@ pub fn describe_plan(plan: &Plan, me: u16) -> String {
             p.key_id,
             plan.party_label(p.lost)
         )),
+        Plan::Reshare(p) => {
+            let names = |cards: Vec<&crate::identity::Card>| {
+                let v: Vec<&str> = cards.iter().map(|c| c.name.as_str()).collect();
+                if v.is_empty() { "nobody".to_string() } else { v.join(", ") }
+            };
+            let new = p.new_parties();
+            let holds_new = |c: &crate::identity::Card| new.iter().any(|n| n.ed25519 == c.ed25519);
+            let held_old = |c: &crate::identity::Card| p.key_parties.iter().any(|o| o.ed25519 == c.ed25519);
+            s.push_str(&format!(
+                "  key:         {}\n  reshare:     {}-of-{} -> {}-of-{}, the same public key\n",
+                p.key_id,
+                p.threshold,
+                p.key_parties.len(),
+                p.new_threshold,
+                new.len()
+            ));
+            s.push_str(&format!(
+                "  dealers:     {}\n",
+                names(p.dealers.iter().filter_map(|&d| p.key_parties.get(usize::from(d) - 1)).collect())
+            ));
+            s.push_str(&format!(
+                "  stay:        {}\n  join:        {}\n  leave:       {}\n",
+                names(new.iter().filter(|c| held_old(c)).collect()),
+                names(new.iter().filter(|c| !held_old(c)).collect()),
+                names(p.key_parties.iter().filter(|c| !holds_new(c)).collect()),
+            ));
+            let absent: Vec<&crate::identity::Card> = p
+                .key_parties
+                .iter()
+                .filter(|c| !p.parties.iter().any(|q| q.ed25519 == c.ed25519))
+                .collect();
+            if !absent.is_empty() {
+                s.push_str(&format!(
+                    "  not needed:  {} (their old shares stop combining with the new ones)\n",
+                    names(absent)
+                ));
+            }
+            s.push_str("  note:        old shares still combine with each other: every old holder must destroy its old share and backups\n");
+        }
         _ => {}
     }
     if let Plan::Sign(p) = plan {

@@ -46,6 +46,7 @@ pub(super) fn end_unfinished(
         },
     )?;
     shares::end_rotation(db, plan)?;
+    super::reshare::end_reshare(db, plan)?;
     vault.end_session(sid)?;
     Ok(())
 }

@@ -6,6 +6,7 @@
 use super::Ceremony;
 use super::ecdsa;
 use super::error::{Error, Result};
+use crate::engine::frost::reshare::ReshareState;
 use crate::engine::{KeygenState, RefreshState, RepairState, SignState};
 use crate::plan::Plan;
 use crate::secret::Secret;
@@ -29,6 +30,7 @@ pub(super) enum JournalState {
     Ecdsa(ecdsa::EcdsaState),
     Refresh(RefreshState),
     Repair(RepairState),
+    Reshare(ReshareState),
 }
 
 impl JournalState {
@@ -50,6 +52,7 @@ pub(super) fn state_name(s: &JournalState) -> &'static str {
         JournalState::Sign(k) => k.name(),
         JournalState::Refresh(k) => k.name(),
         JournalState::Repair(k) => k.name(),
+        JournalState::Reshare(k) => k.name(),
         JournalState::Ecdsa(_) => "running",
     }
 }
@@ -80,6 +83,7 @@ impl Ceremony {
                     Plan::Sign(_) => JournalState::Sign(SignState::Start),
                     Plan::Refresh(_) => JournalState::Refresh(RefreshState::Start),
                     Plan::Repair(_) => JournalState::Repair(RepairState::Start),
+                    Plan::Reshare(_) => JournalState::Reshare(ReshareState::Start),
                 },
                 sent: Vec::new(),
             }),

@@ -63,11 +63,24 @@ impl Ceremony {
         key_package: &[u8],
         public_key_package: &[u8],
     ) -> Result<()> {
+        self.write_share_at(scheme, key_id, self.me, key_package, public_key_package)
+    }
+
+    /// As [`Ceremony::write_share`], for this party's `index` in the key (a reshare's
+    /// new holder is numbered in the new key, not in the session).
+    pub(super) fn write_share_at(
+        &self,
+        scheme: crate::scheme::Scheme,
+        key_id: &str,
+        index: u16,
+        key_package: &[u8],
+        public_key_package: &[u8],
+    ) -> Result<()> {
         let share = ShareFile {
             version: 1,
             scheme: scheme.id().into(),
             key_id: key_id.into(),
-            index: self.me,
+            index,
             key_package: hex::encode(key_package),
             public_key_package: hex::encode(public_key_package),
         };

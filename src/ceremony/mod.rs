@@ -14,6 +14,7 @@
 //! file is replaced. A conflicting second message for a filled slot aborts the session
 //! and names the sender.
 
+use crate::engine::frost::reshare::ReshareState;
 use crate::engine::{EngineError, Inbox, RefreshState, SignState};
 use crate::envelope::{Envelope, Header, Protocol};
 
@@ -35,6 +36,7 @@ mod frost;
 mod journal;
 mod keys;
 mod outcome;
+mod reshare;
 mod shares;
 
 pub use admission::admit_check;
@@ -170,6 +172,11 @@ impl Ceremony {
         let existing = db.session(&sid)?;
         if existing.is_none() || matches!(plan, Plan::Refresh(_)) {
             shares::check_plan(&*vault, &db, &plan, me)?;
+        }
+        if let Plan::Reshare(p) = &plan
+            && existing.is_none()
+        {
+            reshare::check_plan(&*vault, &db, p, me)?;
         }
         match existing {
             Some(rec) if rec.status == SessionStatus::Aborted => {
@@ -382,6 +389,7 @@ impl Ceremony {
                 JournalState::Sign(state) => self.sign_step(state, &inbox)?,
                 JournalState::Refresh(state) => self.refresh_step(state, &inbox)?,
                 JournalState::Repair(state) => self.repair_step(state, &inbox)?,
+                JournalState::Reshare(state) => self.reshare_step(state, &inbox)?,
                 JournalState::Ecdsa(_) => {
                     return Err(Error::bug("an ECDSA journal in a FROST session"));
                 }
@@ -403,11 +411,14 @@ impl Ceremony {
                     // The commit point: the new state (without the nonces, once a share
                     // exists) and what it sent, before anything leaves the machine.
                     self.commit_step(&journal, ledger)?;
-                    if matches!(
-                        journal.state,
-                        JournalState::Refresh(RefreshState::Staged { .. })
-                    ) {
-                        self.refresh_staged()?;
+                    match &journal.state {
+                        JournalState::Refresh(RefreshState::Staged { .. }) => {
+                            self.refresh_staged()?
+                        }
+                        JournalState::Reshare(ReshareState::Staged { .. }) => {
+                            self.reshare_staged()?
+                        }
+                        _ => {}
                     }
                     let name = state_name(&journal.state);
                     self.db
@@ -439,6 +450,7 @@ impl Ceremony {
             Outcome::Presign { key_id, .. } => ("presign.complete", key_id.clone()),
             Outcome::Refresh { key_id, .. } => ("refresh.complete", key_id.clone()),
             Outcome::Repair { key_id, .. } => ("repair.complete", key_id.clone()),
+            Outcome::Reshare { key_id, .. } => ("reshare.complete", key_id.clone()),
         };
         let sid = self.sid.clone();
         self.db.audited(
@@ -565,6 +577,7 @@ fn protocol_of(plan: &Plan) -> Protocol {
         Plan::Sign(_) => Protocol::Sign,
         Plan::Refresh(_) => Protocol::Refresh,
         Plan::Repair(_) => Protocol::Repair,
+        Plan::Reshare(_) => Protocol::Reshare,
     }
 }
 
@@ -582,7 +595,7 @@ fn protocols(plan: &Plan) -> Vec<Protocol> {
 fn max_round(plan: &Plan) -> u8 {
     match plan {
         _ if !plan.scheme().is_frost() => ecdsa::MAX_ROUND,
-        Plan::Refresh(_) | Plan::Repair(_) => 3,
+        Plan::Refresh(_) | Plan::Repair(_) | Plan::Reshare(_) => 3,
         _ => 2,
     }
 }

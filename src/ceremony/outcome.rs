@@ -70,10 +70,29 @@ pub enum Outcome {
         /// Transcript hash, hex.
         transcript: String,
     },
+    /// A key moved to a new party set and threshold; the public key is unchanged.
+    Reshare {
+        /// Key id.
+        key_id: String,
+        /// Scheme.
+        scheme: String,
+        /// Public key in the scheme's standard form, hex (unchanged).
+        public_key: String,
+        /// The new threshold.
+        threshold: u16,
+        /// The new parties' names, in the key's new order.
+        parties: Vec<String>,
+        /// This party's index in the new key; none for a party that left (its old
+        /// share is destroyed).
+        new_index: Option<u16>,
+        /// Transcript hash, hex.
+        transcript: String,
+    },
 }
 
 impl Outcome {
-    /// What kind of result it is (`keygen`, `sign`, `presign`, `refresh`, `repair`), as
+    /// What kind of result it is (`keygen`, `sign`, `presign`, `refresh`, `repair`,
+    /// `reshare`), as
     /// its JSON `kind`.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -82,6 +101,7 @@ impl Outcome {
             Outcome::Presign { .. } => "presign",
             Outcome::Refresh { .. } => "refresh",
             Outcome::Repair { .. } => "repair",
+            Outcome::Reshare { .. } => "reshare",
         }
     }
 
@@ -93,7 +113,8 @@ impl Outcome {
             | Outcome::Sign { transcript, .. }
             | Outcome::Presign { transcript, .. }
             | Outcome::Refresh { transcript, .. }
-            | Outcome::Repair { transcript, .. } => transcript,
+            | Outcome::Repair { transcript, .. }
+            | Outcome::Reshare { transcript, .. } => transcript,
         };
         let bytes = crate::identity::parse_digest(t)
             .ok_or_else(|| Error::bug("the session's transcript hash is not 32 bytes of hex"))?;

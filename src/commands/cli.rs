@@ -8,8 +8,8 @@ use super::{
     audit::AuditCommand, contacts::ContactsCommand, delete::DeleteArgs, demo::DemoArgs, id::IdArgs,
     init::InitArgs, inspect::InspectArgs, keygen::KeygenCommand, keys::KeysCommand,
     presign::PresignCommand, primes::PrimesCommand, qr::QrCommand, refresh::RefreshCommand,
-    relay::RelayArgs, repair::RepairCommand, sessions::SessionsCommand, sign::SignCommand,
-    suspend::SuspendArgs, verify::VerifyArgs,
+    relay::RelayArgs, repair::RepairCommand, reshare::ReshareCommand, sessions::SessionsCommand,
+    sign::SignCommand, suspend::SuspendArgs, verify::VerifyArgs,
 };
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -127,6 +127,9 @@ pub enum Command {
     /// Give a party that lost its share of a FROST key a new one, with the help of t others
     #[command(subcommand)]
     Repair(RepairCommand),
+    /// Move a FROST key to a new party set and threshold; its public key stays
+    #[command(subcommand)]
+    Reshare(ReshareCommand),
     /// Stop a key from signing (this party's share) until it is resumed
     Suspend(SuspendArgs),
     /// Let a suspended key sign again

@@ -57,7 +57,7 @@ pub fn run(ctx: &Ctx, cmd: KeygenCommand) -> Result<()> {
 }
 
 /// Resolves `me`, a card file, or a contact name to a card.
-fn resolve_party(ctx: &Ctx, spec: &str) -> Result<Card> {
+pub(super) fn resolve_party(ctx: &Ctx, spec: &str) -> Result<Card> {
     if spec == "me" {
         return Ok(ctx.home.card()?);
     }

@@ -23,6 +23,7 @@ pub mod qr;
 pub mod refresh;
 pub mod relay;
 pub mod repair;
+pub mod reshare;
 pub mod resume;
 pub mod run;
 pub mod serve;
@@ -88,6 +89,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Qr(c) => qr::run(&ctx, c),
         Command::Refresh(c) => refresh::run(&ctx, c),
         Command::Repair(c) => repair::run(&ctx, c),
+        Command::Reshare(c) => reshare::run(&ctx, c),
         Command::Suspend(a) => suspend::run(&ctx, a),
         Command::Resume(a) => resume::run(&ctx, a),
         Command::Delete(a) => delete::run(&ctx, a),

@@ -457,6 +457,43 @@ pub fn repair_step(
     )
 }
 
+/// Advances a reshare by one step (FROST schemes). `key` is a dealer's old share; a
+/// party that only receives has none.
+pub fn reshare_step(
+    scheme: Scheme,
+    p: &frost::reshare::ReshareParams,
+    key: Option<&KeyMaterial>,
+    state: &frost::reshare::ReshareState,
+    inbox: &Inbox,
+) -> Result<Step<frost::reshare::ReshareState, frost::reshare::ReshareResult>, EngineError> {
+    frost_dispatch!(
+        scheme,
+        self::frost::reshare::reshare_step,
+        (p, key, state, inbox),
+        "ECDSA keys are not reshared yet"
+    )
+}
+
+/// Checks a public key package a reshare plan carries: it decodes, names `group_key`
+/// (the scheme's stored form) and a public share for each of the key's `n` parties.
+pub fn check_public_key_package(
+    scheme: Scheme,
+    package: &[u8],
+    group_key: &[u8],
+    n: u16,
+) -> Result<(), String> {
+    frost_dispatch!(
+        scheme,
+        self::frost::reshare::check_public_key_package,
+        (package, group_key, n),
+        "ECDSA keys are not reshared yet"
+    )
+    .map_err(|e| match e {
+        EngineError::Bug(m) => m,
+        e => e.to_string(),
+    })
+}
+
 /// A party's key share, serialized (as stored in its share file).
 pub struct KeyMaterial {
     /// `KeyPackage` bytes (secret).

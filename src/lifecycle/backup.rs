@@ -55,10 +55,12 @@ pub enum Seal {
 /// a refresh (the share is about to be replaced). Checked before any passphrase is asked.
 pub fn ensure_backupable(key: &KeyRecord) -> Result<()> {
     match key.status {
-        KeyStatus::Deleted | KeyStatus::Rotating => Err(Error::NotBackupable {
-            key_id: key.id.clone(),
-            status: key.status,
-        }),
+        KeyStatus::Deleted | KeyStatus::Rotating | KeyStatus::Reshared => {
+            Err(Error::NotBackupable {
+                key_id: key.id.clone(),
+                status: key.status,
+            })
+        }
         _ => Ok(()),
     }
 }
@@ -248,6 +250,11 @@ fn check(db: &Db, identity: &Identity, file: &BackupFile) -> Result<()> {
         if existing.status == KeyStatus::Deleted {
             return Err(bad(
                 "that key was deleted in this home; its share stays destroyed".into(),
+            ));
+        }
+        if existing.status == KeyStatus::Reshared {
+            return Err(bad(
+                "that key was reshared away from this home; its old share stays destroyed (old shares still combine with each other)".into(),
             ));
         }
         if existing.public_key != file.public_key || existing.my_index != file.my_index {

@@ -50,6 +50,83 @@ pub enum Plan {
     Refresh(RefreshPlan),
     /// A share repair: helpers give a party that lost its share a new one (FROST).
     Repair(RepairPlan),
+    /// A reshare: some of a key's holders move it to a new party set and threshold;
+    /// the public key stays (FROST keys).
+    Reshare(ResharePlan),
+}
+
+/// A reshare plan: `dealers` (at least the key's threshold of its holders) move the key
+/// to `holders` with `new_threshold`, by verifiable secret redistribution
+/// (`engine::redistribute`). The public key does not change. `parties` lists everyone
+/// taking part once (each dealer and each new holder; the envelope indices); the key's
+/// own party list stays in `key_parties`, as every old holder's home has it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResharePlan {
+    /// Plan format version (1).
+    pub version: u8,
+    /// The scheme (a FROST scheme).
+    pub scheme: Scheme,
+    /// The key id; it does not change.
+    pub key_id: String,
+    /// The group public key (hex, the scheme's stored form); it does not change.
+    pub group_public_key: String,
+    /// The key's public key package (hex, frost serialization): the public share each
+    /// dealer's dealing is checked against.
+    pub public_key_package: String,
+    /// The key's threshold before the reshare.
+    pub threshold: u16,
+    /// The key's parties before the reshare, in key order.
+    pub key_parties: Vec<Card>,
+    /// The dealers, by 1-based index in `key_parties`, ascending.
+    pub dealers: Vec<u16>,
+    /// Everyone taking part, once each: the dealers and the new holders.
+    pub parties: Vec<Card>,
+    /// The new holders, by 1-based index in `parties`, in the new key's order.
+    pub holders: Vec<u16>,
+    /// The threshold after the reshare.
+    pub new_threshold: u16,
+    /// A label for the session.
+    pub label: String,
+    /// Unix seconds after which the plan is refused.
+    pub expires_at: u64,
+    /// 32 random bytes (hex).
+    pub nonce: String,
+}
+
+impl ResharePlan {
+    /// The participant index of the key's party `old` (1-based in `key_parties`).
+    pub fn participant_of(&self, old: u16) -> Option<u16> {
+        let card = self.key_parties.get(usize::from(old).checked_sub(1)?)?;
+        self.parties
+            .iter()
+            .position(|c| c.ed25519 == card.ed25519)
+            .map(|i| i as u16 + 1)
+    }
+
+    /// The 1-based index in `key_parties` of participant `index`, if it held the key.
+    pub fn old_index_of(&self, index: u16) -> Option<u16> {
+        let card = self.parties.get(usize::from(index).checked_sub(1)?)?;
+        self.key_parties
+            .iter()
+            .position(|c| c.ed25519 == card.ed25519)
+            .map(|i| i as u16 + 1)
+    }
+
+    /// The new key's parties, in order.
+    pub fn new_parties(&self) -> Vec<Card> {
+        self.holders
+            .iter()
+            .filter_map(|&h| self.parties.get(usize::from(h) - 1).cloned())
+            .collect()
+    }
+
+    /// Participant `index`'s new identifier (1-based position among the holders).
+    pub fn new_index_of(&self, index: u16) -> Option<u16> {
+        self.holders
+            .iter()
+            .position(|&h| h == index)
+            .map(|i| i as u16 + 1)
+    }
 }
 
 /// A share refresh plan: all n parties of the key take part.
@@ -271,6 +348,7 @@ impl Plan {
             Plan::Sign(p) => p.scheme,
             Plan::Refresh(p) => p.scheme,
             Plan::Repair(p) => p.scheme,
+            Plan::Reshare(p) => p.scheme,
         }
     }
 
@@ -281,6 +359,7 @@ impl Plan {
             Plan::Sign(p) => &p.parties,
             Plan::Refresh(p) => &p.parties,
             Plan::Repair(p) => &p.parties,
+            Plan::Reshare(p) => &p.parties,
         }
     }
 
@@ -296,16 +375,18 @@ impl Plan {
                 v.sort_unstable();
                 v
             }
+            Plan::Reshare(p) => (1..=p.parties.len() as u16).collect(),
         }
     }
 
-    /// The threshold.
+    /// The threshold (of a reshare: the new one).
     pub fn threshold(&self) -> u16 {
         match self {
             Plan::Keygen(p) => p.threshold,
             Plan::Sign(p) => p.threshold,
             Plan::Refresh(p) => p.threshold,
             Plan::Repair(p) => p.threshold,
+            Plan::Reshare(p) => p.new_threshold,
         }
     }
 
@@ -316,6 +397,7 @@ impl Plan {
             Plan::Sign(p) => p.expires_at,
             Plan::Refresh(p) => p.expires_at,
             Plan::Repair(p) => p.expires_at,
+            Plan::Reshare(p) => p.expires_at,
         }
     }
 
@@ -326,6 +408,7 @@ impl Plan {
             Plan::Sign(p) => &p.label,
             Plan::Refresh(p) => &p.label,
             Plan::Repair(p) => &p.label,
+            Plan::Reshare(p) => &p.label,
         }
     }
 
@@ -336,6 +419,7 @@ impl Plan {
             Plan::Sign(_) => "sign",
             Plan::Refresh(_) => "refresh",
             Plan::Repair(_) => "repair",
+            Plan::Reshare(_) => "reshare",
         }
     }
 
@@ -346,6 +430,7 @@ impl Plan {
             Plan::Sign(p) => Some((&p.key_id, &p.group_public_key)),
             Plan::Refresh(p) => Some((&p.key_id, &p.group_public_key)),
             Plan::Repair(p) => Some((&p.key_id, &p.group_public_key)),
+            Plan::Reshare(p) => Some((&p.key_id, &p.group_public_key)),
         }
     }
 
@@ -520,6 +605,84 @@ mod tests {
             let e = Plan::Repair(plan).validate().unwrap_err().to_string();
             assert!(e.contains(want), "`{want}` not in: {e}");
         }
+    }
+
+    /// A 2-of-3 ed25519 key's reshare to alice, bob and dave (alice and bob deal).
+    fn reshare_plan() -> ResharePlan {
+        use frost_ed25519::keys::{IdentifierList, generate_with_dealer};
+        let (_, public) =
+            generate_with_dealer(3, 2, IdentifierList::Default, rand::rngs::OsRng).unwrap();
+        let r = repair_plan(Scheme::EddsaEd25519, vec![1, 2], 3);
+        let dave = crate::identity::Identity::generate("dave").card();
+        ResharePlan {
+            version: 1,
+            scheme: Scheme::EddsaEd25519,
+            key_id: "k".into(),
+            group_public_key: hex::encode(public.verifying_key().serialize().unwrap()),
+            public_key_package: hex::encode(public.serialize().unwrap()),
+            threshold: 2,
+            key_parties: r.parties.clone(),
+            dealers: vec![1, 2],
+            parties: vec![r.parties[0].clone(), r.parties[1].clone(), dave],
+            holders: vec![1, 2, 3],
+            new_threshold: 2,
+            label: String::new(),
+            expires_at: r.expires_at,
+            nonce: fresh_nonce(),
+        }
+    }
+
+    #[test]
+    fn reshare_plans_need_enough_dealers_no_bystanders_and_the_key_s_own_package() {
+        let ok = reshare_plan();
+        Plan::Reshare(ok.clone()).validate().unwrap();
+        let with = |f: &dyn Fn(&mut ResharePlan)| {
+            let mut p = ok.clone();
+            f(&mut p);
+            Plan::Reshare(p).validate().unwrap_err().to_string()
+        };
+        for (e, want) in [
+            (
+                with(&|p| p.scheme = Scheme::EcdsaSecp256k1),
+                "FROST schemes so far",
+            ),
+            (
+                with(&|p| p.dealers = vec![1]),
+                "at least the key's threshold (2)",
+            ),
+            (with(&|p| p.dealers = vec![2, 1]), "ascending"),
+            (
+                with(&|p| p.dealers = vec![1, 3]),
+                "not among the plan's parties",
+            ),
+            (
+                with(&|p| {
+                    p.parties
+                        .push(crate::identity::Identity::generate("erin").card())
+                }),
+                "neither deals nor holds",
+            ),
+            (with(&|p| p.holders = vec![1, 1, 3]), "listed twice"),
+            (
+                with(&|p| p.new_threshold = 4),
+                "between 2 and the number of new holders (3)",
+            ),
+            (
+                with(&|p| p.group_public_key = "00".repeat(32)),
+                "names another group key",
+            ),
+            (
+                with(&|p| p.key_parties.truncate(2)),
+                "a public share for each of the key's 2 parties",
+            ),
+        ] {
+            assert!(e.contains(want), "`{want}` not in: {e}");
+        }
+        // Participant and key indices map both ways.
+        assert_eq!(ok.participant_of(2), Some(2));
+        assert_eq!(ok.participant_of(3), None);
+        assert_eq!(ok.old_index_of(3), None);
+        assert_eq!(ok.new_index_of(3), Some(3));
     }
 
     #[test]

@@ -12,6 +12,7 @@ impl Plan {
             Plan::Sign(p) => (p.version, &p.nonce),
             Plan::Refresh(p) => (p.version, &p.nonce),
             Plan::Repair(p) => (p.version, &p.nonce),
+            Plan::Reshare(p) => (p.version, &p.nonce),
         };
         if version != 1 {
             return bad(format!("unsupported plan version {version}"));
@@ -25,7 +26,8 @@ impl Plan {
         if !(2..=255).contains(&n) {
             return bad(format!("a plan needs 2 to 255 parties, this one has {n}"));
         }
-        if t < 2 || t > n {
+        // A reshare's threshold is the new holders', checked with them below.
+        if !matches!(self, Plan::Reshare(_)) && (t < 2 || t > n) {
             return bad(format!("threshold must be between 2 and n={n}, got {t}"));
         }
         for (i, c) in parties.iter().enumerate() {
@@ -133,6 +135,9 @@ impl Plan {
                 return bad("the party to repair cannot be one of its helpers".into());
             }
         }
+        if let Plan::Reshare(p) = self {
+            p.validate_reshare()?;
+        }
         if let Plan::Sign(p) = self {
             if p.signers.len() < t || p.signers.len() > n {
                 return bad(format!(
@@ -153,5 +158,91 @@ impl Plan {
             }
         }
         Ok(())
+    }
+}
+
+impl ResharePlan {
+    /// What a reshare plan needs beyond every plan's checks (which see `parties`, the
+    /// participants, and the new threshold).
+    fn validate_reshare(&self) -> Result<(), PlanError> {
+        let bad = |m: String| Err(PlanError::Invalid(m));
+        if !self.scheme.is_frost() {
+            return bad(
+                "resharing is for the FROST schemes so far; an ECDSA key cannot be reshared yet"
+                    .into(),
+            );
+        }
+        let old_n = self.key_parties.len();
+        let old_t = usize::from(self.threshold);
+        if !(2..=255).contains(&old_n) || old_t < 2 || old_t > old_n {
+            return bad(format!(
+                "the key's threshold and parties ({old_t}-of-{old_n}) cannot be right"
+            ));
+        }
+        for (i, c) in self.key_parties.iter().enumerate() {
+            c.validate()
+                .map_err(|e| PlanError::Invalid(format!("key party {}: {e}", i + 1)))?;
+            if self.key_parties[..i]
+                .iter()
+                .any(|d| d.ed25519 == c.ed25519 || d.name == c.name)
+            {
+                return bad(format!("key party `{}` appears twice", c.name));
+            }
+        }
+        if self.dealers.len() < old_t {
+            return bad(format!(
+                "a reshare needs at least the key's threshold ({old_t}) of its holders to deal, got {}",
+                self.dealers.len()
+            ));
+        }
+        if !self.dealers.windows(2).all(|w| w[0] < w[1]) {
+            return bad("dealers must be listed once each, in ascending order".into());
+        }
+        if self
+            .dealers
+            .iter()
+            .any(|&d| d == 0 || usize::from(d) > old_n)
+        {
+            return bad(format!("dealer indices must be between 1 and {old_n}"));
+        }
+        for &d in &self.dealers {
+            if self.participant_of(d).is_none() {
+                return bad(format!(
+                    "dealer {d} ({}) is not among the plan's parties",
+                    self.key_parties[usize::from(d) - 1].name
+                ));
+            }
+        }
+        let n = self.parties.len();
+        let new_n = self.holders.len();
+        if self.holders.iter().any(|&h| h == 0 || usize::from(h) > n) {
+            return bad(format!("holder indices must be between 1 and {n}"));
+        }
+        if (1..new_n).any(|i| self.holders[..i].contains(&self.holders[i])) {
+            return bad("a new holder is listed twice".into());
+        }
+        let new_t = usize::from(self.new_threshold);
+        if new_n < 2 || new_t < 2 || new_t > new_n {
+            return bad(format!(
+                "the new threshold must be between 2 and the number of new holders ({new_n}), got {new_t}"
+            ));
+        }
+        for i in 1..=n as u16 {
+            let deals = self
+                .old_index_of(i)
+                .is_some_and(|o| self.dealers.contains(&o));
+            if !deals && self.new_index_of(i).is_none() {
+                return bad(format!(
+                    "party {i} ({}) neither deals nor holds a new share",
+                    self.parties[usize::from(i) - 1].name
+                ));
+            }
+        }
+        let package = hex::decode(&self.public_key_package)
+            .map_err(|_| PlanError::Invalid("the public key package is not hex".into()))?;
+        let group = hex::decode(&self.group_public_key)
+            .map_err(|_| PlanError::Invalid("group public key is not hex".into()))?;
+        crate::engine::check_public_key_package(self.scheme, &package, &group, old_n as u16)
+            .map_err(PlanError::Invalid)
     }
 }

@@ -385,6 +385,9 @@ impl Ceremony {
             Plan::Repair(_) => Err(Error::bug(
                 "ECDSA shares are not repaired (the plan should not validate)",
             )),
+            Plan::Reshare(_) => Err(Error::bug(
+                "ECDSA keys are not reshared yet (the plan should not validate)",
+            )),
             Plan::Sign(p) => {
                 if self.db.ledger(&self.sid, SingleUse::PartialSignature)? != Some(Mark::Consumed) {
                     self.ensure_key_signs(&p.key_id)?;

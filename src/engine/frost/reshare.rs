@@ -86,6 +86,17 @@ pub enum ReshareState {
     },
 }
 
+impl ReshareState {
+    /// The state's name, for logs and status.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ReshareState::Start => "start",
+            ReshareState::Dealt { .. } => "dealt",
+            ReshareState::Staged { .. } => "dealings checked, confirmation sent",
+        }
+    }
+}
+
 /// How a reshare ends for one party.
 pub enum ReshareResult {
     /// A new holder: its new share.
@@ -142,6 +153,34 @@ fn weights<C: Ciphersuite>(p: &ReshareParams) -> Result<Vec<Scalar<C>>, EngineEr
     (0..points.len())
         .map(|i| lagrange_at_zero::<C>(&points, i).map_err(math))
         .collect()
+}
+
+/// Checks a key's public key package for a reshare plan: it decodes, names
+/// `group_key` and holds a public share for each of the key's `n` parties (identifiers
+/// 1..=n, as a DKG among the plan's parties gives them).
+pub fn check_public_key_package<C: Ciphersuite>(
+    package: &[u8],
+    group_key: &[u8],
+    n: u16,
+) -> Result<(), EngineError> {
+    let public = PublicKeyPackage::<C>::deserialize(package)
+        .map_err(|e| bug(format!("the key's public key package does not decode: {e}")))?;
+    if public.verifying_key().serialize().map_err(bug)? != group_key {
+        return Err(bug("the public key package names another group key"));
+    }
+    let shares = public.verifying_shares();
+    if shares.len() != usize::from(n)
+        || (1..=n).any(|i| {
+            ident::<C>(i)
+                .map(|id| !shares.contains_key(&id))
+                .unwrap_or(true)
+        })
+    {
+        return Err(bug(format!(
+            "the public key package does not hold a public share for each of the key's {n} parties"
+        )));
+    }
+    Ok(())
 }
 
 /// One reshare step.

@@ -1,0 +1,373 @@
+//! Resharing FROST keys, each party a separate `mpc` process with its own home, messages
+//! moved as files: a key grows from 2-of-3 to 3-of-5 and shrinks back with parties
+//! leaving, or has one party replaced; the public key never changes; signatures by
+//! several subsets of the new holders verify with independent verifiers; leaving
+//! holders end with no share and the key marked `reshared`; plans that cannot work are
+//! refused before anything is done.
+
+mod common;
+use common::*;
+use std::path::Path;
+
+const SCHEMES: [&str; 3] = ["eddsa-ed25519", "schnorr-secp256k1-tr", "schnorr-secp256k1"];
+
+/// `mpc --json ARGS` in `home`: (exit code, stderr, last JSON line if any).
+fn run(home: &Path, args: &[&str]) -> (i32, String, Option<serde_json::Value>) {
+    let out = mpc(home).arg("--json").args(args).output().unwrap();
+    let json = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .and_then(|l| serde_json::from_str(l).ok());
+    (code(&out), stderr(&out), json)
+}
+
+fn show(w: &World, p: usize, key: &str) -> serde_json::Value {
+    let (c, e, j) = run(&w.parties[p].home, &["keys", "show", key]);
+    assert_eq!(c, 0, "{e}");
+    j.unwrap()
+}
+
+/// A `t`-of-n key among the parties `among` (0-based); returns (key id, the public key
+/// in the scheme's standard form).
+fn keygen_among(w: &World, scheme: &str, t: u16, among: &[usize]) -> (String, String) {
+    let plan = w.path(&format!("keygen-{}.plan.json", rand_suffix()));
+    let mut cmd = w.mpc(among[0]);
+    cmd.args(["keygen", "plan", "--scheme", scheme, "-t", &t.to_string()])
+        .args(["--label", "treasury", "--out"])
+        .arg(&plan);
+    for &p in among {
+        cmd.arg("--party").arg(&w.parties[p].card);
+    }
+    let out = cmd.output().unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let results = w.run_all("keygen", &plan, among);
+    let key = results[0]["key_id"].as_str().unwrap().to_string();
+    let (_, _, j) = run(&w.parties[among[0]].home, &["keys", "export", &key]);
+    (key, j.unwrap()["public_key"].as_str().unwrap().to_string())
+}
+
+fn signs(w: &World, scheme: &str, key: &str, pk: &str, signers: &[usize], msg: &[u8]) {
+    let sig = w.sign(key, signers, msg);
+    assert!(
+        verify_independently(scheme, &hex::decode(pk).unwrap(), msg, &sig),
+        "{scheme}: a signature by {signers:?} does not verify under the unchanged key"
+    );
+}
+
+/// Runs a reshare plan written by party `by` with `args` among `who`; checks that every
+/// party read the same transcript and that the public key did not change; returns the
+/// results.
+fn reshare(
+    w: &World,
+    by: usize,
+    args: &[&str],
+    who: &[usize],
+    key: &str,
+    pk: &str,
+) -> Vec<serde_json::Value> {
+    let plan = w.write_plan(by, "reshare", args);
+    let results = w.run_all("reshare", &plan, who);
+    for r in &results {
+        assert_eq!(r["key_id"], key);
+        assert_eq!(r["public_key"], pk, "the public key changed");
+        assert_eq!(r["transcript_words"], results[0]["transcript_words"]);
+    }
+    results
+}
+
+fn card(w: &World, p: usize) -> String {
+    w.parties[p].card.to_str().unwrap().to_string()
+}
+
+/// The holder's home has no share of the key and shows it `reshared`; it cannot plan a
+/// signature with it.
+fn left(w: &World, p: usize, key: &str) {
+    let share = w.parties[p].home.join("shares").join(format!("{key}.age"));
+    assert!(!share.exists(), "{} still holds a share", w.parties[p].name);
+    assert_eq!(show(w, p, key)["status"], "reshared");
+    let (c, e, _) = run(
+        &w.parties[p].home,
+        &[
+            "sign",
+            "plan",
+            "--key",
+            key,
+            "--signers",
+            "alice,bob",
+            "--message-hex",
+            "00",
+        ],
+    );
+    assert_ne!(c, 0);
+    assert!(e.contains("reshared"), "{e}");
+}
+
+#[test]
+fn a_key_grows_from_two_of_three_to_three_of_five_and_keeps_its_public_key() {
+    for scheme in SCHEMES {
+        let w = World::new(5);
+        let (key, pk) = keygen_among(&w, scheme, 2, &[0, 1, 2]);
+        signs(&w, scheme, &key, &pk, &[0, 1], b"before");
+        // Alice and carol deal; bob stays without dealing; dave and erin join.
+        let (dave, erin) = (card(&w, 3), card(&w, 4));
+        let args = [
+            "--key",
+            &key,
+            "--from",
+            "alice,carol",
+            "-t",
+            "3",
+            "--party",
+            "alice",
+            "--party",
+            "bob",
+            "--party",
+            "carol",
+            "--party",
+            &dave,
+            "--party",
+            &erin,
+        ];
+        let results = reshare(&w, 0, &args, &[0, 1, 2, 3, 4], &key, &pk);
+        for (p, r) in results.iter().enumerate() {
+            assert_eq!(r["threshold"], 3);
+            assert_eq!(r["new_index"], p as u64 + 1, "{r}");
+            let k = show(&w, p, &key);
+            assert_eq!(
+                (k["threshold"].as_u64(), k["n"].as_u64()),
+                (Some(3), Some(5))
+            );
+            assert_eq!(k["status"], "active");
+        }
+        // Several subsets of the new holders sign under the same key.
+        signs(&w, scheme, &key, &pk, &[1, 3, 4], b"bob, dave and erin");
+        signs(&w, scheme, &key, &pk, &[0, 2, 3], b"alice, carol and dave");
+        signs(&w, scheme, &key, &pk, &[0, 1, 2, 3, 4], b"everyone");
+        // Two are no longer enough.
+        let (c, e, _) = run(
+            &w.parties[0].home,
+            &[
+                "sign",
+                "plan",
+                "--key",
+                &key,
+                "--signers",
+                "alice,bob",
+                "--message-hex",
+                "00",
+            ],
+        );
+        assert_eq!(c, 2, "{e}");
+    }
+}
+
+#[test]
+fn a_key_shrinks_with_parties_leaving_and_one_party_is_replaced() {
+    let scheme = "eddsa-ed25519";
+    let w = World::new(5);
+    let (key, pk) = keygen_among(&w, scheme, 3, &[0, 1, 2, 3, 4]);
+    // 3-of-5 → 2-of-3: alice, bob and erin deal; bob and erin leave; carol stays
+    // without dealing (dave is not needed at all).
+    let args = [
+        "--key",
+        &key,
+        "--from",
+        "alice,bob,erin",
+        "-t",
+        "2",
+        "--party",
+        "alice",
+        "--party",
+        "carol",
+        "--party",
+        "erin",
+    ];
+    let plan = w.write_plan(0, "reshare", &args);
+    let shown = w.mpc(1).args(["inspect"]).arg(&plan).output().unwrap();
+    let text = String::from_utf8_lossy(&shown.stdout).to_string() + &stderr(&shown);
+    for want in ["3-of-5 -> 2-of-3", "leave:       bob", "not needed:  dave"] {
+        assert!(text.contains(want), "`{want}` not shown: {text}");
+    }
+    let results = w.run_all("reshare", &plan, &[0, 1, 2, 4]);
+    assert!(results.iter().all(|r| r["public_key"] == pk.as_str()));
+    assert_eq!(results[1]["new_index"], serde_json::Value::Null, "bob left");
+    left(&w, 1, &key);
+    // Erin deals and stays: she holds share 3 of the new key.
+    assert_eq!(show(&w, 4, &key)["my_index"], 3);
+    signs(&w, scheme, &key, &pk, &[0, 2], b"alice and carol");
+    signs(&w, scheme, &key, &pk, &[2, 4], b"carol and erin");
+
+    // Carol's laptop is lost: alice and erin replace her with dave (2-of-3 still).
+    let dave = card(&w, 3);
+    let args = [
+        "--key",
+        &key,
+        "--from",
+        "alice,erin",
+        "--party",
+        "alice",
+        "--party",
+        &dave,
+        "--party",
+        "erin",
+    ];
+    reshare(&w, 0, &args, &[0, 3, 4], &key, &pk);
+    signs(&w, scheme, &key, &pk, &[0, 3], b"alice and dave");
+    signs(&w, scheme, &key, &pk, &[3, 4], b"dave and erin");
+    // Carol's home still has her old share (she took no part): it no longer combines
+    // with the new holders', and her record still says 2-of-3 with the old parties, so
+    // a plan from her names parties the others no longer hold the key with.
+    assert_eq!(show(&w, 2, &key)["status"], "active");
+}
+
+#[test]
+fn reshare_plans_that_cannot_work_are_refused_before_anything_is_done() {
+    let w = World::new(4);
+    let (key, _) = keygen_among(&w, "eddsa-ed25519", 2, &[0, 1, 2]);
+    let dave = card(&w, 3);
+    let refused = |p: usize, args: &[&str], why: &str| {
+        let mut all = vec!["reshare", "plan"];
+        all.extend_from_slice(args);
+        let (c, e, _) = run(&w.parties[p].home, &all);
+        assert_eq!(c, 2, "{args:?}: {e}");
+        assert!(e.contains(why), "`{why}` not in: {e}");
+    };
+    refused(
+        0,
+        &[
+            "--key", &key, "--from", "alice", "--party", "alice", "--party", &dave,
+        ],
+        "at least the key's threshold (2)",
+    );
+    refused(
+        0,
+        &[
+            "--key",
+            &key,
+            "--from",
+            "alice,zoe",
+            "--party",
+            "alice",
+            "--party",
+            &dave,
+        ],
+        "`zoe` is not a party",
+    );
+    refused(
+        0,
+        &[
+            "--key",
+            &key,
+            "--from",
+            "alice,bob",
+            "-t",
+            "3",
+            "--party",
+            "alice",
+            "--party",
+            &dave,
+        ],
+        "new threshold must be between 2 and the number of new holders (2)",
+    );
+    // Dave holds no share of the key: he cannot even write the plan.
+    let (c, e, _) = run(
+        &w.parties[3].home,
+        &[
+            "reshare",
+            "plan",
+            "--key",
+            &key,
+            "--from",
+            "alice,bob",
+            "--party",
+            "me",
+        ],
+    );
+    assert_ne!(c, 0);
+    assert!(e.contains(&key[..8]) || e.contains("no key"), "{e}");
+    // A plan for a key suspended in a dealer's home is refused there, naming the state.
+    let plan = w.write_plan(
+        0,
+        "reshare",
+        &[
+            "--key",
+            &key,
+            "--from",
+            "alice,bob",
+            "--party",
+            "alice",
+            "--party",
+            "bob",
+            "--party",
+            &dave,
+        ],
+    );
+    let (c, e, _) = run(&w.parties[1].home, &["suspend", &key, "--reason", "audit"]);
+    assert_eq!(c, 0, "{e}");
+    let out = w.step(1, "reshare", &plan);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("suspended"), "{}", stderr(&out));
+}
+
+/// The same ceremony over the relay (nothing copied) and as QR `ur:` parts only: a
+/// 2-of-3 key gets a fourth holder, then loses one.
+#[test]
+fn a_reshare_runs_over_the_relay_and_over_qr_codes() {
+    let scheme = "schnorr-secp256k1-tr";
+    let w = World::new(4);
+    let (key, pk) = keygen_among(&w, scheme, 2, &[0, 1, 2]);
+    let relay = RelayProc::start("127.0.0.1:0", &[]);
+    let dave = card(&w, 3);
+    let plan = w.write_plan(
+        1,
+        "reshare",
+        &[
+            "--key",
+            &key,
+            "--from",
+            "bob,carol",
+            "--party",
+            "alice",
+            "--party",
+            "bob",
+            "--party",
+            "carol",
+            "--party",
+            &dave,
+        ],
+    );
+    let results = w.run_all_via("reshare", &plan, &[0, 1, 2, 3], Via::Relay(&relay.addr));
+    assert!(results.iter().all(|r| r["public_key"] == pk.as_str()));
+    signs(
+        &w,
+        scheme,
+        &key,
+        &pk,
+        &[0, 3],
+        b"alice and dave, over the relay",
+    );
+    let plan = w.write_plan(
+        3,
+        "reshare",
+        &[
+            "--key",
+            &key,
+            "--from",
+            "alice,dave",
+            "--party",
+            "alice",
+            "--party",
+            "dave",
+        ],
+    );
+    let results = w.run_all_via("reshare", &plan, &[0, 3], Via::QrText);
+    assert!(results.iter().all(|r| r["public_key"] == pk.as_str()));
+    signs(
+        &w,
+        scheme,
+        &key,
+        &pk,
+        &[0, 3],
+        b"alice and dave, after the QR reshare",
+    );
+}
