@@ -232,7 +232,7 @@ impl Cluster {
         }
         let out = init.output().unwrap();
         assert_eq!(code(&out), 0, "{}", stderr(&out));
-        let tokens = (0..3)
+        let tokens = (0..world.parties.len())
             .map(|p| {
                 let out = world
                     .mpc(p)
@@ -2835,7 +2835,7 @@ enabled = false
 max-examples = 10
 
 [[operations]]
-include-name = ["POST /api/v1/sign", "POST /api/v1/sign/batch", "POST /api/v1/verify", "POST /api/v1/keys", "POST /api/v1/sessions", "POST /api/v1/nodes"]
+include-name = ["POST /api/v1/sign", "POST /api/v1/sign/batch", "POST /api/v1/verify", "POST /api/v1/keys", "POST /api/v1/keys/{id}/reshare", "POST /api/v1/sessions", "POST /api/v1/nodes"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "413", "429"]
 "#;
 
@@ -2909,4 +2909,174 @@ fn the_served_openapi_document_is_valid_and_a_live_node_keeps_to_it_under_schema
         statuses.len()
     );
     assert!(!statuses.iter().any(|s| *s >= 500), "a 5xx:\n{report}");
+}
+
+/// `POST /keys/{id}/reshare` through the cluster: a 2-of-3 key is reshared onto a node
+/// added at run time (3-of-4) and signs through it, then reshared away from a node
+/// (2-of-3), which then holds no share and can be removed; the public key never
+/// changes. Refusals come before anything starts.
+#[test]
+fn a_key_is_reshared_onto_a_node_added_at_run_time_and_away_from_another() {
+    let world = World::new(4);
+    let relay = RelayProc::start("127.0.0.1:0", &[]);
+    let mut c = Cluster::start_signed_in_none(world, BusProc::Relay(relay), Vec::new());
+    // Alice, bob and carol start with a cluster file of the three of them; dave's node,
+    // started later, knows all four.
+    let all = c.cluster.clone();
+    let three = c.world.path("cluster-3.json");
+    let mut init = c.world.mpc(0);
+    init.args(["serve", "cluster", "init", "--out"]).arg(&three);
+    for p in 0..3 {
+        init.arg(&c.world.parties[p].card);
+    }
+    assert_eq!(code(&init.output().unwrap()), 0);
+    c.cluster = three;
+    for p in 0..3 {
+        let n = c.start_node(p, &[]);
+        c.nodes.push(Some(n));
+    }
+    c.wait_up(&[0, 1, 2]);
+    let key = c.keygen(0, "eddsa-ed25519");
+    let id = key["id"].as_str().unwrap().to_string();
+    let reshare = |c: &Cluster, via: usize, body: Value| {
+        call(
+            "POST",
+            &c.url(via, &format!("/keys/{id}/reshare?wait=60s")),
+            &c.tokens[via],
+            Some(body),
+        )
+    };
+    // Dave is no member yet: refused before anything starts.
+    let (status, v) = reshare(
+        &c,
+        0,
+        json!({"nodes": ["alice", "bob", "carol", "dave"], "threshold": 3}),
+    );
+    assert_eq!(status, 400, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`dave` is not a cluster member")
+    );
+    // Dave's node comes up, and every operator adds him by his card and fingerprint.
+    c.cluster = all;
+    let dave = c.start_node(3, &[]);
+    c.nodes.push(Some(dave));
+    let card: Value =
+        serde_json::from_slice(&std::fs::read(&c.world.parties[3].card).unwrap()).unwrap();
+    let fingerprint = mpc::identity::words(
+        &mpc::identity::Card::from_json(card.to_string().as_bytes())
+            .unwrap()
+            .fingerprint(),
+    );
+    for p in 0..3 {
+        let (status, v) = call(
+            "POST",
+            &c.url(p, "/nodes"),
+            &c.tokens[p],
+            Some(json!({"card": card, "fingerprint": fingerprint})),
+        );
+        assert_eq!(status, 201, "{v}");
+    }
+    c.wait_up(&[0, 1, 2, 3]);
+    // 2-of-3 → 3-of-4 onto dave.
+    let (status, v) = reshare(
+        &c,
+        0,
+        json!({"nodes": ["alice", "bob", "carol", "dave"], "threshold": 3}),
+    );
+    assert_eq!(status, 200, "{v}\n{}", c.logs());
+    assert_eq!(
+        v["data"]["public_key"], key["public_key"],
+        "the key changed"
+    );
+    assert_eq!(
+        (v["data"]["threshold"].as_u64(), v["data"]["n"].as_u64()),
+        (Some(3), Some(4)),
+        "{v}"
+    );
+    let (status, v) = c.sign(3, &id, "signed through dave");
+    assert_eq!(status, 200, "{v}\n{}", c.logs());
+    verified("eddsa-ed25519", &key, "signed through dave", &v["data"]);
+    // Each dealer's own policy decides for its share: alice's `never` refuses the
+    // reshare (nothing switches); `approval` waits for her operator.
+    let away = json!({"nodes": ["alice", "bob", "dave"], "threshold": 2});
+    let policy = |mode: &str| {
+        let (status, v) = put(
+            &c.url(0, &format!("/keys/{id}")),
+            &c.tokens[0],
+            json!({"policy": {"mode": mode}}),
+        );
+        assert_eq!(status, 200, "{v}");
+    };
+    policy("never");
+    let (status, v) = reshare(&c, 1, away.clone());
+    assert_ne!(status, 200, "{v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("never"),
+        "{v}"
+    );
+    let (status, v) = call("GET", &c.url(2, &format!("/keys/{id}")), &c.tokens[2], None);
+    assert_eq!((status, &v["data"]["threshold"]), (200, &json!(3)), "{v}");
+    policy("approval");
+    // 3-of-4 → 2-of-3 away from carol (coordinated by bob, approved by alice's
+    // operator): carol's node holds no share.
+    let (status, v) = std::thread::scope(|s| {
+        let (url, token) = (
+            c.url(1, &format!("/keys/{id}/reshare?wait=60s")),
+            c.tokens[1].clone(),
+        );
+        let body = away.clone();
+        let started = s.spawn(move || call("POST", &url, &token, Some(body)));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let asked = loop {
+            let (_, v) = call("GET", &c.url(0, "/sessions"), &c.tokens[0], None);
+            let waiting = v["data"]["sessions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["status"] == "awaiting_approval" && e["kind"] == "reshare")
+                .cloned();
+            if let Some(w) = waiting {
+                break w;
+            }
+            assert!(Instant::now() < deadline, "alice was never asked: {v}");
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        assert_eq!(asked["key_id"], id.as_str());
+        let session = asked["id"].as_str().unwrap();
+        let (status, v) = call(
+            "POST",
+            &c.url(0, &format!("/sessions/{session}/join")),
+            &c.tokens[0],
+            Some(json!({})),
+        );
+        assert_eq!(status, 200, "{v}");
+        started.join().unwrap()
+    });
+    assert_eq!(status, 200, "{v}\n{}", c.logs());
+    let (status, v) = call("GET", &c.url(2, &format!("/keys/{id}")), &c.tokens[2], None);
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["data"]["status"], "reshared", "{v}");
+    let (status, v) = c.sign(2, &id, "carol cannot");
+    assert_ne!(status, 200, "{v}");
+    // Carol leaves the cluster; the others sign on (alice's operator back to `auto`).
+    policy("auto");
+    for p in [0, 1, 3] {
+        let gone = agent()
+            .delete(&c.url(p, "/nodes/carol"))
+            .header("authorization", &format!("Bearer {}", c.tokens[p]))
+            .call()
+            .unwrap()
+            .status()
+            .as_u16();
+        assert_eq!(gone, 200);
+    }
+    for via in [0, 1, 3] {
+        let msg = format!("after carol left, via {via}");
+        let (status, v) = c.sign(via, &id, &msg);
+        assert_eq!(status, 200, "{v}\n{}", c.logs());
+        verified("eddsa-ed25519", &key, &msg, &v["data"]);
+    }
 }

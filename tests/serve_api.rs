@@ -402,6 +402,31 @@ async fn every_route_answers_in_the_envelope_with_precise_statuses() {
     );
     let g = a.json("POST", &rotate, &a.admin, json!({})).await;
     failed(&g, 503, "not_enough_nodes");
+    // So does a reshare (dealers up), after its nodes are checked to be members; an
+    // admin token is needed.
+    let reshare = format!("/api/v1/keys/{key}/reshare");
+    let onto = json!({"nodes": ["alice", "zoe"], "threshold": 2});
+    failed(
+        &a.json("POST", &reshare, &a.signer, onto.clone()).await,
+        403,
+        "forbidden",
+    );
+    let g = a.json("POST", &reshare, &a.admin, onto).await;
+    failed(&g, 400, "bad_request");
+    assert!(
+        g.text.contains("`zoe` is not a cluster member"),
+        "{}",
+        g.text
+    );
+    let g = a
+        .json(
+            "POST",
+            &reshare,
+            &a.admin,
+            json!({"nodes": ["alice", "alice"]}),
+        )
+        .await;
+    failed(&g, 503, "not_enough_nodes");
 
     // 422: this node's own policy says never; the node is named.
     let set = a
@@ -1266,6 +1291,7 @@ fn walk_body(method: &str, route: &str, key: &str, public_key: &str) -> Option<V
         }),
         ("post", "/api/v1/nodes") => json!({"card": {}, "fingerprint": "x"}),
         ("post", "/api/v1/sessions") => json!({"kind": "refresh", "key_id": key}),
+        ("post", "/api/v1/keys/{id}/reshare") => json!({"nodes": ["alice", "bob"]}),
         _ => return None,
     })
 }
@@ -1353,7 +1379,7 @@ async fn a_token_limited_to_other_keys_reaches_nothing_of_this_key_on_any_route(
     walked.sort();
     assert_eq!(
         walked.len(),
-        19,
+        20,
         "the walk covers every operation: {walked:?}"
     );
     // Nothing was changed, and the job is still there for an unlimited token.

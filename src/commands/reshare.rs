@@ -12,7 +12,7 @@ use super::{
 use crate::ceremony::Outcome;
 use crate::error::{Failure, Result};
 use crate::identity::Card;
-use crate::plan::{Plan, ResharePlan, fresh_nonce, now};
+use crate::plan::{Plan, ResharePlan, ReshareSpec, now};
 use clap::{Args, Subcommand};
 
 /// `mpc reshare`
@@ -117,7 +117,7 @@ fn plan(ctx: &Ctx, args: ResharePlanArgs) -> Result<()> {
         .hint("an ECDSA key cannot be reshared yet; its holders cannot change"));
     }
     let by_name = |name: &str| key_parties.iter().position(|c| c.name == name);
-    let mut dealers = args
+    let dealers = args
         .from
         .iter()
         .map(|n| {
@@ -133,9 +133,7 @@ fn plan(ctx: &Ctx, args: ResharePlanArgs) -> Result<()> {
             })
         })
         .collect::<Result<Vec<u16>>>()?;
-    dealers.sort_unstable();
-    dealers.dedup();
-    let new: Vec<Card> = args
+    let holders: Vec<Card> = args
         .parties
         .iter()
         .map(|s| match by_name(s) {
@@ -143,45 +141,21 @@ fn plan(ctx: &Ctx, args: ResharePlanArgs) -> Result<()> {
             _ => resolve_party(ctx, s),
         })
         .collect::<Result<_>>()?;
-    // Everyone taking part once: the dealers in key order, then each new holder that
-    // does not deal, in the given order.
-    let mut parties: Vec<Card> = dealers
-        .iter()
-        .map(|&d| key_parties[usize::from(d) - 1].clone())
-        .collect();
-    for c in &new {
-        if !parties.iter().any(|p| p.ed25519 == c.ed25519) {
-            parties.push(c.clone());
-        }
-    }
-    let holders = new
-        .iter()
-        .map(|c| {
-            parties
-                .iter()
-                .position(|p| p.ed25519 == c.ed25519)
-                .map(|i| i as u16 + 1)
-                .expect("every new holder is among the parties")
-        })
-        .collect();
     let identity = ctx.unlock()?;
     let share = crate::ceremony::load_share(&ctx.home, &identity, &key.id)?;
-    let plan = Plan::Reshare(ResharePlan {
-        version: 1,
-        scheme,
+    let plan = Plan::Reshare(ResharePlan::new(ReshareSpec {
         key_id: key.id.clone(),
+        scheme,
         group_public_key: key.public_key.clone(),
-        public_key_package: hex::encode(&share.public_key_package),
+        public_key_package: share.public_key_package,
         threshold: key.threshold,
         key_parties,
         dealers,
-        parties,
         holders,
         new_threshold: args.threshold.unwrap_or(key.threshold),
         label: args.label.unwrap_or_else(|| key.label.clone()),
         expires_at: now() + args.output.expires.as_secs(),
-        nonce: fresh_nonce(),
-    });
+    }));
     plan.validate()?;
     emit_plan(ctx, &plan, args.output.out.as_deref())
 }

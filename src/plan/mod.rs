@@ -93,7 +93,80 @@ pub struct ResharePlan {
     pub nonce: String,
 }
 
+/// What a reshare is asked to do; [`ResharePlan::new`] makes the plan.
+pub struct ReshareSpec {
+    /// The key, as a holder's home has it.
+    pub key_id: String,
+    /// The scheme.
+    pub scheme: Scheme,
+    /// The group public key (hex, stored form).
+    pub group_public_key: String,
+    /// The key's public key package (frost serialization).
+    pub public_key_package: Vec<u8>,
+    /// The key's threshold and parties, in key order.
+    pub threshold: u16,
+    /// The key's parties.
+    pub key_parties: Vec<Card>,
+    /// The dealers, 1-based in `key_parties` (any order; duplicates ignored).
+    pub dealers: Vec<u16>,
+    /// The new holders, in the new key's order.
+    pub holders: Vec<Card>,
+    /// The new threshold.
+    pub new_threshold: u16,
+    /// The label.
+    pub label: String,
+    /// Unix seconds after which the plan is refused.
+    pub expires_at: u64,
+}
+
 impl ResharePlan {
+    /// The plan for `spec`: everyone taking part once (the dealers in key order, then
+    /// each new holder that does not deal, in the given order), unvalidated.
+    pub fn new(spec: ReshareSpec) -> ResharePlan {
+        let mut dealers = spec.dealers;
+        dealers.sort_unstable();
+        dealers.dedup();
+        let mut parties: Vec<Card> = dealers
+            .iter()
+            .filter_map(|&d| {
+                spec.key_parties
+                    .get(usize::from(d).checked_sub(1)?)
+                    .cloned()
+            })
+            .collect();
+        for c in &spec.holders {
+            if !parties.iter().any(|p| p.ed25519 == c.ed25519) {
+                parties.push(c.clone());
+            }
+        }
+        let holders = spec
+            .holders
+            .iter()
+            .filter_map(|c| {
+                parties
+                    .iter()
+                    .position(|p| p.ed25519 == c.ed25519)
+                    .map(|i| i as u16 + 1)
+            })
+            .collect();
+        ResharePlan {
+            version: 1,
+            scheme: spec.scheme,
+            key_id: spec.key_id,
+            group_public_key: spec.group_public_key,
+            public_key_package: hex::encode(spec.public_key_package),
+            threshold: spec.threshold,
+            key_parties: spec.key_parties,
+            dealers,
+            parties,
+            holders,
+            new_threshold: spec.new_threshold,
+            label: spec.label,
+            expires_at: spec.expires_at,
+            nonce: fresh_nonce(),
+        }
+    }
+
     /// The participant index of the key's party `old` (1-based in `key_parties`).
     pub fn participant_of(&self, old: u16) -> Option<u16> {
         let card = self.key_parties.get(usize::from(old).checked_sub(1)?)?;

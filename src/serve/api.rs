@@ -12,7 +12,7 @@
 use super::jobs::Job;
 use super::node::Signed;
 use super::node::{
-    BatchRequest, KeygenRequest, MessageEncoding, Node, SignRequest, decode_message,
+    BatchRequest, KeygenRequest, MessageEncoding, Node, ReshareRequest, SignRequest, decode_message,
 };
 use super::schema::{
     Envelope, Failed, KeyList, Live, Meta, NodeHealth, NodeInfo, NodeList, OwnHealth, Ready,
@@ -178,6 +178,7 @@ pub fn routes() -> OpenApiRouter<Shared> {
         .routes(routes!(list_keys, create_key))
         .routes(routes!(show_key, update_key, delete_key))
         .routes(routes!(rotate_key))
+        .routes(routes!(reshare_key))
         .routes(routes!(sign))
         .routes(routes!(sign_batch))
         .routes(routes!(verify))

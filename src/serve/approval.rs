@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 pub struct Asked {
     /// The session id, hex.
     pub id: String,
-    /// `sign`.
+    /// `sign` or `reshare`.
     pub kind: &'static str,
     /// Always `awaiting_approval`.
     pub status: &'static str,
@@ -24,7 +24,7 @@ pub struct Asked {
     pub key_id: String,
     /// The member that proposed the session.
     pub proposer: String,
-    /// SHA-256 of the message, hex.
+    /// SHA-256 of the message, hex (of a reshare: of its plan).
     pub message_sha256: String,
     /// ECDSA: the hash mode.
     #[serde(skip_serializing_if = "Option::is_none")]

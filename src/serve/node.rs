@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 mod keys;
 mod sign;
 
-pub use keys::KeygenRequest;
+pub use keys::{KeygenRequest, ReshareRequest};
 pub(in crate::serve) use sign::awaited;
 pub use sign::{BatchRequest, MessageEncoding, SignRequest, Signed, decode_message};
 
@@ -456,8 +456,24 @@ impl Node {
                     return;
                 }
             }
+            if let Plan::Reshare(p) = &*plan
+                && let Err((code, reason)) =
+                    node.approve_reshare(p, &proposer, &opened.inbox, |max| {
+                        let _ = node.cluster.send_node(
+                            &node.identity,
+                            &[&proposer],
+                            &NodeMsg::Awaiting {
+                                session: session.clone(),
+                                seconds: max.as_secs(),
+                            },
+                        );
+                    })
+            {
+                node.decline(&proposer, session, code, reason);
+                return;
+            }
             let budget = match &*plan {
-                Plan::Keygen(_) => node.config.keygen_timeout,
+                Plan::Keygen(_) | Plan::Reshare(_) => node.config.keygen_timeout,
                 _ => node.config.session_timeout,
             };
             // A participant waits a little longer than its coordinator, so the
@@ -465,6 +481,7 @@ impl Node {
             let deadline = Instant::now() + budget + Duration::from_secs(1);
             let refreshed = match &*plan {
                 Plan::Refresh(p) => Some(p.key_id.clone()),
+                Plan::Reshare(p) => Some(p.key_id.clone()),
                 _ => None,
             };
             let result = node.run_session(plan, deadline, &opened.inbox);
@@ -495,6 +512,91 @@ impl Node {
         if let Err(reason) = spawned {
             self.decline(&to, sid, "busy", reason);
         }
+    }
+
+    /// A reshare this node deals in, for a key whose policy here is `approval`: waits for
+    /// this node's operator (`POST /sessions/{id}/join`) before its share is dealt.
+    /// Other policies (and new holders) go on at once.
+    fn approve_reshare(
+        &self,
+        plan: &crate::plan::ResharePlan,
+        proposer: &Card,
+        inbox: &Inbox,
+        waiting: impl FnOnce(Duration),
+    ) -> Result<(), (&'static str, String)> {
+        let me = plan
+            .parties
+            .iter()
+            .position(|c| c.ed25519 == self.cluster.me.ed25519);
+        let deals = me
+            .and_then(|i| plan.old_index_of(i as u16 + 1))
+            .is_some_and(|o| plan.dealers.contains(&o));
+        if !deals
+            || !matches!(
+                self.own_policy(&plan.key_id, None, None),
+                Ok(policy::Mode::Approval)
+            )
+        {
+            return Ok(());
+        }
+        let whole = Plan::Reshare(plan.clone());
+        let session = hex::encode(whole.session_id());
+        let max = self.config.approval_timeout;
+        waiting(max);
+        super::log(&format!(
+            "reshare {} from {} (key {}) waits up to {} for an operator: POST /api/v1/sessions/{session}/join",
+            &session[..16],
+            proposer.name,
+            plan.key_id,
+            humantime::format_duration(max)
+        ));
+        let asked = super::approval::Asked {
+            id: session.clone(),
+            kind: "reshare",
+            status: "awaiting_approval",
+            key_id: plan.key_id.clone(),
+            proposer: proposer.name.clone(),
+            message_sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(whole.to_json())),
+            hash: None,
+            path: None,
+            approve_by: now() + max.as_secs(),
+        };
+        let verdict = self
+            .approvals
+            .ask(asked, max, || inbox.declined().is_some());
+        let approved_by = match &verdict {
+            super::approval::Verdict::Approved(token) => Some(token.clone()),
+            _ => None,
+        };
+        let decision = match verdict {
+            super::approval::Verdict::Approved(_) => Ok(()),
+            super::approval::Verdict::Cancelled(token) => Err((
+                "cancelled",
+                format!("an operator (token {token}) refused the reshare"),
+            )),
+            super::approval::Verdict::Ended => Err((
+                "abandoned",
+                "the reshare ended elsewhere while it waited for approval".into(),
+            )),
+            super::approval::Verdict::Waiting => Err((
+                "not_approved",
+                format!(
+                    "no operator approved the reshare within {}",
+                    humantime::format_duration(max)
+                ),
+            )),
+        };
+        let detail = serde_json::json!({
+            "session": session,
+            "proposer": proposer.name,
+            "joined": decision.is_ok(),
+            "approved_by": approved_by,
+            "reason": decision.as_ref().err().map(|e| &e.1),
+        });
+        self.audit
+            .write("serve.reshare.approval", &plan.key_id, detail)
+            .map_err(|e| ("storage", e))?;
+        decision
     }
 
     /// Tells `to` that this node will not take part in `session`, and logs why.
@@ -578,6 +680,33 @@ impl Node {
                 let detail = serde_json::json!({"session": hex::encode(plan.session_id()), "proposer": proposer.name, "joined": true, "signers": p.signers});
                 self.audit
                     .write("serve.presign", &p.key_id, detail)
+                    .map_err(|e| ("storage", e))
+            }
+            // A dealer's own policy decides for its share: `never` refuses here,
+            // `approval` waits for this node's operator on the session's thread.
+            Plan::Reshare(p) => {
+                let my_index = plan.index_of(&me).unwrap_or(0);
+                let deals = p
+                    .old_index_of(my_index)
+                    .is_some_and(|o| p.dealers.contains(&o));
+                if deals {
+                    match self.own_policy(&p.key_id, None, None) {
+                        Ok(policy::Mode::Never) => {
+                            return Err((
+                                "policy_refused",
+                                format!(
+                                    "the policy of key {} on this node is `never`: its share is not dealt",
+                                    p.key_id
+                                ),
+                            ));
+                        }
+                        Ok(_) => {}
+                        Err(why) => return Err(("policy_refused", why)),
+                    }
+                }
+                let detail = serde_json::json!({"session": hex::encode(plan.session_id()), "proposer": proposer.name, "joined": true, "deals": deals, "holds": p.new_index_of(my_index)});
+                self.audit
+                    .write("serve.reshare", &p.key_id, detail)
                     .map_err(|e| ("storage", e))
             }
             Plan::Keygen(_) | Plan::Refresh(_) => {

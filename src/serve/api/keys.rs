@@ -285,6 +285,49 @@ pub(super) async fn create_key(
     job_reply(&rid, result, true)
 }
 
+/// Moves a key to other nodes and another threshold, keeping its public key (admin,
+/// unlimited: a cluster-wide action). Every node of the key that is up deals (at least
+/// the key's threshold of them; each node's own policy decides for its share: `never`
+/// refuses, `approval` waits for that node's operator); the nodes named hold the key
+/// afterwards. Runs as a job, as a key generation does.
+#[utoipa::path(post, path = "/keys/{id}/reshare", tag = "keys", security(("bearer" = [])), params(("id" = String, Path, description = "the key id, or a unique prefix of it (at least 4 hex digits)", pattern = "^[0-9a-fA-F]{4,128}$"), WaitQuery), request_body = ReshareRequest, responses((status = 200, description = "every node named holds its share of the same key", body = Envelope<KeyInfo>), (status = 202, description = "still running after `wait`: follow the job at GET /sessions/{id}", body = Envelope<Job>), (status = 503, description = "not now: `not_enough_nodes` (fewer than the key's threshold of its nodes are up, or a node named is not) or `busy`", body = Failed), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
+pub(super) async fn reshare_key(
+    State(node): State<Shared>,
+    Extension(rid): Extension<RequestId>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    q: Result<Query<WaitQuery>, QueryRejection>,
+    b: Result<Json<ReshareRequest>, JsonRejection>,
+) -> Reply {
+    let request_id = rid.0.clone();
+    let result = async {
+        caller.require_unlimited(Scope::Admin)?;
+        let wait = waiting(q, KEYGEN_WAIT)?.min(node.config.request_budget());
+        let req = body(b)?;
+        blocking(move || {
+            let k = node.key(&id)?;
+            // Checked before the job starts: a reshare that cannot work is refused.
+            node.reshare_plan(&k, &req, String::new())?;
+            let key_id = k.id.clone();
+            run_job(
+                &node,
+                "reshare",
+                Some(key_id.clone()),
+                wait,
+                200,
+                move |n| {
+                    n.reshare(&k, &req, &request_id)?;
+                    let info = key_info(n, &n.key(&key_id)?)?;
+                    serde_json::to_value(info).map_err(ApiError::internal)
+                },
+            )
+        })
+        .await
+    }
+    .await;
+    job_reply(&rid, result, true)
+}
+
 /// What `POST /keys` waits for a key generation by default before answering 202.
 const KEYGEN_WAIT: Duration = Duration::from_secs(30);
 

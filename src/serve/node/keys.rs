@@ -136,6 +136,110 @@ impl Node {
         outcome
     }
 
+    /// The plan of a reshare of `key` as `req` asks (`POST /keys/{id}/reshare`), checked
+    /// before anything starts: a FROST key this node holds an active share of, new
+    /// holders that are members, and at least the key's threshold of its holders up to
+    /// deal (every holder that is up deals).
+    pub fn reshare_plan(
+        &self,
+        key: &KeyRecord,
+        req: &ReshareRequest,
+        label: String,
+    ) -> Result<Valid<Plan>, ApiError> {
+        let scheme: Scheme = key.scheme.parse().map_err(ApiError::internal)?;
+        if !scheme.is_frost() {
+            return Err(ApiError::new(
+                409,
+                "cannot_reshare",
+                format!(
+                    "key {} is an ECDSA key: resharing is for the FROST schemes so far",
+                    key.id
+                ),
+            ));
+        }
+        if key.status != crate::store::db::KeyStatus::Active {
+            return Err(ApiError::new(
+                409,
+                "key_not_active",
+                format!(
+                    "key {} is {} on this node; a reshare needs it active",
+                    key.id,
+                    key.status.as_str()
+                ),
+            ));
+        }
+        let key_parties = key.parties().map_err(ApiError::store)?;
+        let holders = req
+            .nodes
+            .iter()
+            .map(|n| {
+                self.cluster.member_named(n).ok_or_else(|| {
+                    ApiError::new(400, "bad_request", format!("`{n}` is not a cluster member"))
+                })
+            })
+            .collect::<Result<Vec<Card>, _>>()?;
+        let dealers: Vec<u16> = key_parties
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| self.cluster.is_up(c))
+            .map(|(i, _)| i as u16 + 1)
+            .collect();
+        if dealers.len() < usize::from(key.threshold) {
+            let down: Vec<String> = key_parties
+                .iter()
+                .filter(|c| !self.cluster.is_up(c))
+                .map(|c| c.name.clone())
+                .collect();
+            return Err(ApiError::new(
+                503,
+                "not_enough_nodes",
+                format!(
+                    "a reshare needs {} of the key's nodes up to deal; not reachable: {}",
+                    key.threshold,
+                    down.join(", ")
+                ),
+            )
+            .details(serde_json::json!({"unreachable": down})));
+        }
+        let share = crate::ceremony::load_share(&self.home, &self.identity, &key.id)
+            .map_err(|e| ApiError::new(409, "no_share", e.message()))?;
+        Plan::Reshare(crate::plan::ResharePlan::new(crate::plan::ReshareSpec {
+            key_id: key.id.clone(),
+            scheme,
+            group_public_key: key.public_key.clone(),
+            public_key_package: share.public_key_package,
+            threshold: key.threshold,
+            key_parties,
+            dealers,
+            holders,
+            new_threshold: req.threshold.unwrap_or(key.threshold),
+            label,
+            expires_at: now() + self.config.keygen_timeout.as_secs() + 60,
+        }))
+        .validated()
+        .map_err(|e| ApiError::new(400, "bad_request", e.to_string()))
+    }
+
+    /// Coordinates a reshare of `key` (`POST /keys/{id}/reshare`): the nodes `req`
+    /// names hold it afterwards with its threshold; the public key stays
+    /// (`ceremony::reshare`).
+    pub fn reshare(
+        &self,
+        key: &KeyRecord,
+        req: &ReshareRequest,
+        request_id: &str,
+    ) -> Result<Outcome, ApiError> {
+        let _slot = self.slot().map_err(|e| ApiError::new(503, "busy", e))?;
+        let plan = self.reshare_plan(key, req, format!("api request {request_id}"))?;
+        let parties = plan.parties().to_vec();
+        self.all_up(&parties, "a reshare")?;
+        let others: Vec<&Card> = parties.iter().filter(|c| !self.cluster.is_me(c)).collect();
+        let outcome = self.coordinate(plan, &others, self.config.keygen_timeout, true);
+        // Whatever happened, the share held in memory may be stale now.
+        self.forget_key(&key.id);
+        outcome
+    }
+
     /// Proposes `plan` to `others` and runs this node's part within `budget`. With
     /// `confirm`, also waits (within the budget) until every other node reports its
     /// part over, so a key is reported made only once every node holds its share.
@@ -180,6 +284,20 @@ impl Node {
         }
         Ok(outcome)
     }
+}
+
+/// `POST /keys/{id}/reshare`.
+#[derive(Clone, Debug, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReshareRequest {
+    /// The nodes that hold the key afterwards, by name, in the new key's order (cluster
+    /// members; any mix of the key's nodes and others).
+    #[schema(min_items = 2)]
+    pub nodes: Vec<String>,
+    /// The new threshold (default: the key's; at most the number of nodes).
+    #[serde(default)]
+    #[schema(minimum = 2)]
+    pub threshold: Option<u16>,
 }
 
 /// `POST /keys`.
