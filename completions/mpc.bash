@@ -124,11 +124,17 @@ _mpc() {
             mpc__subcmd__bench,help)
                 cmd="mpc__subcmd__bench__subcmd__help"
                 ;;
+            mpc__subcmd__bench,reshare)
+                cmd="mpc__subcmd__bench__subcmd__reshare"
+                ;;
             mpc__subcmd__bench,serve)
                 cmd="mpc__subcmd__bench__subcmd__serve"
                 ;;
             mpc__subcmd__bench__subcmd__help,help)
                 cmd="mpc__subcmd__bench__subcmd__help__subcmd__help"
+                ;;
+            mpc__subcmd__bench__subcmd__help,reshare)
+                cmd="mpc__subcmd__bench__subcmd__help__subcmd__reshare"
                 ;;
             mpc__subcmd__bench__subcmd__help,serve)
                 cmd="mpc__subcmd__bench__subcmd__help__subcmd__serve"
@@ -240,6 +246,9 @@ _mpc() {
                 ;;
             mpc__subcmd__help__subcmd__audit,verify)
                 cmd="mpc__subcmd__help__subcmd__audit__subcmd__verify"
+                ;;
+            mpc__subcmd__help__subcmd__bench,reshare)
+                cmd="mpc__subcmd__help__subcmd__bench__subcmd__reshare"
                 ;;
             mpc__subcmd__help__subcmd__bench,serve)
                 cmd="mpc__subcmd__help__subcmd__bench__subcmd__serve"
@@ -819,7 +828,7 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__bench)
-            opts="-n -t -q -v -h -V --parties --threshold --primes-dir --e2e --home --json --quiet --verbose --no-input --passphrase-file --help --version serve help"
+            opts="-n -t -q -v -h -V --parties --threshold --primes-dir --e2e --home --json --quiet --verbose --no-input --passphrase-file --help --version serve reshare help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -861,7 +870,7 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__bench__subcmd__help)
-            opts="serve help"
+            opts="serve reshare help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -888,6 +897,20 @@ _mpc() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        mpc__subcmd__bench__subcmd__help__subcmd__reshare)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         mpc__subcmd__bench__subcmd__help__subcmd__serve)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -895,6 +918,36 @@ _mpc() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__bench__subcmd__reshare)
+            opts="-q -v -h -V --scheme --runs --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --scheme)
+                    COMPREPLY=($(compgen -W "eddsa-ed25519 schnorr-secp256k1-tr schnorr-secp256k1 ecdsa-secp256k1" -- "${cur}"))
+                    return 0
+                    ;;
+                --runs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1223,8 +1276,22 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__help__subcmd__bench)
-            opts="serve"
+            opts="serve reshare"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mpc__subcmd__help__subcmd__bench__subcmd__reshare)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

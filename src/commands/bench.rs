@@ -51,6 +51,19 @@ pub struct BenchArgs {
 pub enum BenchCommand {
     /// Load a 3-node `mpc serve` cluster on loopback and compare it with the library
     Serve(super::bench_serve::BenchServeArgs),
+    /// FROST keygen, refresh and a 2-of-3 → 3-of-5 reshare, in process and end to end
+    Reshare(BenchReshareArgs),
+}
+
+/// `mpc bench reshare`
+#[derive(Debug, Args)]
+pub struct BenchReshareArgs {
+    /// The FROST scheme
+    #[arg(long, value_enum, default_value = "eddsa-ed25519")]
+    pub scheme: crate::scheme::Scheme,
+    /// In-process runs of each operation (the median is shown)
+    #[arg(long, default_value_t = 9)]
+    pub runs: usize,
 }
 
 struct Row {
@@ -105,8 +118,10 @@ fn engine(e: crate::engine::EngineError) -> Failure {
 
 /// Runs `mpc bench ecdsa`.
 pub fn run(ctx: &Ctx, args: BenchArgs) -> Result<()> {
-    if let Some(BenchCommand::Serve(a)) = args.command {
-        return super::bench_serve::run(ctx, a);
+    match args.command {
+        Some(BenchCommand::Serve(a)) => return super::bench_serve::run(ctx, a),
+        Some(BenchCommand::Reshare(a)) => return reshare(ctx, a),
+        None => {}
     }
     let (n, t) = (args.parties, args.threshold);
     if t < 2 || t > n {
@@ -195,7 +210,7 @@ pub fn run(ctx: &Ctx, args: BenchArgs) -> Result<()> {
     if args.e2e {
         e2e(ctx, n, t, e2e_primes, &mut rows)?;
     }
-    report(ctx, n, t, &rows)
+    report(ctx, "ecdsa-secp256k1", &format!("{t}-of-{n}"), &rows)
 }
 
 fn check(pk: &[u8], digest: &[u8; 32], sig: &[u8; 64]) -> Result<()> {
@@ -206,58 +221,80 @@ fn check(pk: &[u8], digest: &[u8; 32], sig: &[u8; 64]) -> Result<()> {
     }
 }
 
-/// The same ceremonies through `mpc` processes over files.
-fn e2e(ctx: &Ctx, n: u16, t: u16, primes: Vec<Primes>, rows: &mut [Row]) -> Result<()> {
-    let tmp = tempfile::tempdir()?;
-    let root = tmp.path();
-    let exe = std::env::current_exe()?;
-    let mpc = |home: &Path| {
-        let mut c = Command::new(&exe);
-        c.env("MPC_HOME", home)
+/// Parties in temporary homes (`p0`, `p1`, ...; their cards beside them), run as
+/// processes of this binary exchanging files in one directory, as a ceremony on one
+/// machine does.
+struct Lab {
+    tmp: tempfile::TempDir,
+    exe: PathBuf,
+    homes: Vec<PathBuf>,
+    dir: PathBuf,
+}
+
+impl Lab {
+    /// `n` new homes, each with its card written.
+    fn new(n: u16) -> Result<Lab> {
+        let tmp = tempfile::tempdir()?;
+        let dir = tmp.path().join("msgs");
+        std::fs::create_dir_all(&dir)?;
+        let lab = Lab {
+            homes: (0..n).map(|i| tmp.path().join(format!("p{i}"))).collect(),
+            exe: std::env::current_exe()?,
+            dir,
+            tmp,
+        };
+        for i in 0..lab.homes.len() {
+            let name = format!("p{i}");
+            Lab::run(
+                lab.mpc(i)
+                    .args(["init", "--name", &name, "--kdf-log-n", "10"]),
+            )?;
+            Lab::run(lab.mpc(i).args(["id", "--out"]).arg(lab.card(i)))?;
+        }
+        Ok(lab)
+    }
+
+    fn root(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    /// Party `i`'s card file.
+    fn card(&self, i: usize) -> PathBuf {
+        self.root().join(format!("p{i}.card"))
+    }
+
+    /// `mpc` as party `i`.
+    fn mpc(&self, i: usize) -> Command {
+        let mut c = Command::new(&self.exe);
+        c.env("MPC_HOME", &self.homes[i])
             .env("MPC_PASSPHRASE", "bench")
             .arg("--no-input")
             .arg("-q");
         c
-    };
-    let run = |c: &mut Command| -> Result<std::process::Output> {
+    }
+
+    /// Runs `c`; a step that waits (exit 4) is not a failure.
+    fn run(c: &mut Command) -> Result<std::process::Output> {
         let out = c.output()?;
         match out.status.code() {
             Some(0) | Some(4) => Ok(out),
             _ => Err(Failure::internal("a benchmark step failed")
                 .cause(String::from_utf8_lossy(&out.stderr).trim())),
         }
-    };
-    let homes: Vec<_> = (0..n).map(|i| root.join(format!("p{i}"))).collect();
-    let dir = root.join("msgs");
-    std::fs::create_dir_all(&dir)?;
-    for (i, (home, primes)) in homes.iter().zip(primes).enumerate() {
-        let name = format!("p{i}");
-        run(mpc(home).args(["init", "--name", &name, "--kdf-log-n", "10"]))?;
-        run(mpc(home)
-            .args(["id", "--out"])
-            .arg(root.join(format!("{name}.card"))))?;
-        let file = root.join(format!("primes-{i}.json"));
-        std::fs::write(
-            &file,
-            serde_json::to_vec(&primes).map_err(|e| Failure::internal("encode").cause(e))?,
-        )?;
-        // Aux info runs twice (waiting processes, then step mode): the same throwaway
-        // set goes into the pool twice, which only a benchmark may do.
-        for _ in 0..2 {
-            run(mpc(home).args(["primes", "import"]).arg(&file))?;
-        }
     }
-    // Runs every party in `who` as one waiting process, all at once; returns (CPU, wall).
-    let together = |kind: &str, plan: &Path, who: &[usize]| -> Result<(Duration, Duration)> {
+
+    /// Runs every party in `who` as one waiting process, all at once; returns (CPU of
+    /// all of them, wall time).
+    fn together(&self, kind: &str, plan: &Path, who: &[usize]) -> Result<(Duration, Duration)> {
         let (cpu, start) = (children_cpu(), Instant::now());
         let children = who
             .iter()
             .map(|&i| {
-                mpc(&homes[i])
+                self.mpc(i)
                     .args([kind, "run"])
                     .arg(plan)
                     .arg("--dir")
-                    .arg(&dir)
+                    .arg(&self.dir)
                     .args(["--yes", "--timeout", "1h"])
                     .stdout(std::process::Stdio::null())
                     .stderr(std::process::Stdio::piped())
@@ -274,9 +311,10 @@ fn e2e(ctx: &Ctx, n: u16, t: u16, primes: Vec<Primes>, rows: &mut [Row]) -> Resu
             }
         }
         Ok((children_cpu() - cpu, start.elapsed()))
-    };
-    // Steps every party in `who` until all exit 0; returns the summed step time.
-    let stepped = |kind: &str, plan: &Path, who: &[usize]| -> Result<Duration> {
+    }
+
+    /// Steps every party in `who` until all exit 0; returns the summed step time.
+    fn stepped(&self, kind: &str, plan: &Path, who: &[usize]) -> Result<Duration> {
         let mut total = Duration::ZERO;
         let mut done = vec![false; who.len()];
         for _ in 0..40 {
@@ -285,12 +323,14 @@ fn e2e(ctx: &Ctx, n: u16, t: u16, primes: Vec<Primes>, rows: &mut [Row]) -> Resu
                     continue;
                 }
                 let start = Instant::now();
-                let out = run(mpc(&homes[i])
-                    .args([kind, "run"])
-                    .arg(plan)
-                    .arg("--dir")
-                    .arg(&dir)
-                    .args(["--step", "--yes"]))?;
+                let out = Lab::run(
+                    self.mpc(i)
+                        .args([kind, "run"])
+                        .arg(plan)
+                        .arg("--dir")
+                        .arg(&self.dir)
+                        .args(["--step", "--yes"]),
+                )?;
                 total += start.elapsed();
                 done[k] = out.status.code() == Some(0);
             }
@@ -301,18 +341,65 @@ fn e2e(ctx: &Ctx, n: u16, t: u16, primes: Vec<Primes>, rows: &mut [Row]) -> Resu
         Err(Failure::internal(format!(
             "benchmark {kind} ceremony did not finish"
         )))
-    };
-    let plan = |name: &str, args: &[String]| -> Result<std::path::PathBuf> {
-        let path = root.join(name);
-        run(mpc(&homes[0]).args(args).arg("--out").arg(&path))?;
+    }
+
+    /// Party `by` writes a plan with `args` into `name`.
+    fn plan(&self, by: usize, name: &str, args: &[String]) -> Result<PathBuf> {
+        let path = self.root().join(name);
+        Lab::run(self.mpc(by).args(args).arg("--out").arg(&path))?;
         Ok(path)
-    };
-    // Each operation both ways, each with a plan of its own.
-    let both = |kind: &str, name: &str, args: &[String], who: &[usize]| -> Result<EndToEnd> {
-        let (cpu, wall) = together(kind, &plan(&format!("{name}-w.json"), args)?, who)?;
-        let steps = stepped(kind, &plan(&format!("{name}-s.json"), args)?, who)?;
+    }
+
+    /// Runs a ceremony both ways, each with a plan of its own that party `by` writes:
+    /// waiting processes, then step mode.
+    fn both(
+        &self,
+        by: usize,
+        kind: &str,
+        name: &str,
+        args: &[String],
+        who: &[usize],
+    ) -> Result<EndToEnd> {
+        let (cpu, wall) =
+            self.together(kind, &self.plan(by, &format!("{name}-w.json"), args)?, who)?;
+        let steps = self.stepped(kind, &self.plan(by, &format!("{name}-s.json"), args)?, who)?;
         Ok(EndToEnd { cpu, wall, steps })
-    };
+    }
+
+    /// The ids of the keys in party `i`'s home.
+    fn key_ids(&self, i: usize) -> Result<Vec<String>> {
+        let out = Lab::run(self.mpc(i).args(["--json", "keys", "list"]))?;
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .map_err(|e| Failure::internal("keys list").cause(e))?;
+        Ok(v["keys"]
+            .as_array()
+            .map(|keys| {
+                keys.iter()
+                    .filter_map(|k| k["id"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+}
+
+/// The same ceremonies through `mpc` processes over files.
+fn e2e(ctx: &Ctx, n: u16, t: u16, primes: Vec<Primes>, rows: &mut [Row]) -> Result<()> {
+    let lab = Lab::new(n)?;
+    let root = lab.root().to_path_buf();
+    for (i, primes) in primes.into_iter().enumerate() {
+        let file = root.join(format!("primes-{i}.json"));
+        std::fs::write(
+            &file,
+            serde_json::to_vec(&primes).map_err(|e| Failure::internal("encode").cause(e))?,
+        )?;
+        // Aux info runs twice (waiting processes, then step mode): the same throwaway
+        // set goes into the pool twice, which only a benchmark may do.
+        for _ in 0..2 {
+            Lab::run(lab.mpc(i).args(["primes", "import"]).arg(&file))?;
+        }
+    }
+    let both =
+        |kind: &str, name: &str, args: &[String], who: &[usize]| lab.both(0, kind, name, args, who);
     let mut keygen_args: Vec<String> = [
         "keygen",
         "plan",
@@ -326,9 +413,9 @@ fn e2e(ctx: &Ctx, n: u16, t: u16, primes: Vec<Primes>, rows: &mut [Row]) -> Resu
     .iter()
     .map(|s| s.to_string())
     .collect();
-    for i in 0..n {
+    for i in 0..n as usize {
         keygen_args.push("--party".into());
-        keygen_args.push(root.join(format!("p{i}.card")).display().to_string());
+        keygen_args.push(lab.card(i).display().to_string());
     }
     let everyone: Vec<usize> = (0..n as usize).collect();
     let signers: Vec<usize> = (0..t as usize).collect();
@@ -346,12 +433,11 @@ fn e2e(ctx: &Ctx, n: u16, t: u16, primes: Vec<Primes>, rows: &mut [Row]) -> Resu
     let aux_keygen = both("keygen", "k1", &with_aux("generate"), &everyone)?;
     ctx.printer.status("end to end: keygen reusing aux info");
     let keygen = both("keygen", "k2", &with_aux("reuse"), &everyone)?;
-    let key = {
-        let out = run(mpc(&homes[0]).args(["--json", "keys", "list"]))?;
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
-            .map_err(|e| Failure::internal("keys list").cause(e))?;
-        v["keys"][0]["id"].as_str().unwrap_or_default().to_string()
-    };
+    let key = lab
+        .key_ids(0)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Failure::internal("the benchmark made no key"))?;
     let msg = root.join("msg");
     std::fs::write(&msg, b"mpc bench")?;
     let sign_args = |extra: &[&str]| -> Vec<String> {
@@ -392,7 +478,9 @@ fn e2e(ctx: &Ctx, n: u16, t: u16, primes: Vec<Primes>, rows: &mut [Row]) -> Resu
     Ok(())
 }
 
-fn report(ctx: &Ctx, n: u16, t: u16, rows: &[Row]) -> Result<()> {
+/// Prints `rows` (CPU time of all parties, wall time, and their ratios to the library
+/// alone) and the same as JSON.
+fn report(ctx: &Ctx, scheme: &str, setting: &str, rows: &[Row]) -> Result<()> {
     let secs = |d: Duration| format!("{:.3} s", d.as_secs_f64());
     let fmt = |d: Option<Duration>| d.map(secs).unwrap_or_else(|| "-".into());
     let ratio = |a: Option<Duration>, b: Option<Duration>| match (a, b) {
@@ -400,7 +488,7 @@ fn report(ctx: &Ctx, n: u16, t: u16, rows: &[Row]) -> Result<()> {
         _ => "-".into(),
     };
     ctx.printer.data(format!(
-        "ecdsa-secp256k1 {t}-of-{n}; CPU time of all parties, and wall time"
+        "{scheme} {setting}; CPU time of all parties, and wall time"
     ));
     ctx.printer.data(format!(
         "{:<38} {:>10} {:>10} {:>6} {:>10} {:>10} {:>6}",
@@ -433,5 +521,237 @@ fn report(ctx: &Ctx, n: u16, t: u16, rows: &[Row]) -> Result<()> {
         })
         .collect();
     ctx.printer
-        .json(&serde_json::json!({ "scheme": "ecdsa-secp256k1", "n": n, "t": t, "results": json }))
+        .json(&serde_json::json!({ "scheme": scheme, "setting": setting, "results": json }))
+}
+
+/// Runs a protocol among `who` in this process, every message delivered at once (a
+/// broadcast to everyone else in `who`), until every party is done; their results.
+fn drive<S, R>(
+    who: &[u16],
+    start: impl Fn() -> S,
+    mut step: impl FnMut(
+        u16,
+        &S,
+        &crate::engine::Inbox,
+    )
+        -> std::result::Result<crate::engine::Step<S, R>, crate::engine::EngineError>,
+) -> Result<std::collections::BTreeMap<u16, R>> {
+    use crate::engine::{Inbox, Step};
+    use std::collections::BTreeMap;
+    let mut states: BTreeMap<u16, S> = who.iter().map(|&i| (i, start())).collect();
+    let mut inboxes: BTreeMap<u16, Inbox> = who.iter().map(|&i| (i, Inbox::default())).collect();
+    let mut done = BTreeMap::new();
+    for _ in 0..16 {
+        for &i in who {
+            if done.contains_key(&i) {
+                continue;
+            }
+            match step(i, &states[&i], &inboxes[&i]).map_err(engine)? {
+                Step::Advanced { state, outgoing } => {
+                    states.insert(i, state);
+                    for o in outgoing {
+                        for &r in who {
+                            if r != i && o.recipient.is_none_or(|to| to == r) {
+                                inboxes
+                                    .get_mut(&r)
+                                    .expect("every party has an inbox")
+                                    .insert(o.round, i, o.data.clone());
+                            }
+                        }
+                    }
+                }
+                Step::Waiting { .. } => {}
+                Step::Done(r) => {
+                    done.insert(i, r);
+                }
+            }
+        }
+        if done.len() == who.len() {
+            return Ok(done);
+        }
+    }
+    Err(Failure::internal(
+        "an in-process benchmark run did not finish",
+    ))
+}
+
+/// The median of `runs` timings of `f`.
+fn median<T>(runs: usize, mut f: impl FnMut() -> Result<T>) -> Result<(T, Duration)> {
+    let mut times = Vec::new();
+    let mut last = None;
+    for _ in 0..runs.max(1) {
+        let (v, d) = timed(&mut f)?;
+        times.push(d);
+        last = Some(v);
+    }
+    times.sort();
+    Ok((last.expect("at least one run"), times[times.len() / 2]))
+}
+
+/// Runs `mpc bench reshare`: FROST keygen and refresh 2-of-3 and a reshare of that key
+/// to 3-of-5 (dealers p0 and p2; p1 stays without dealing; p3 and p4 join), each in
+/// this process through the engine (the library alone: every party's state machine, no
+/// envelopes, no files) and end to end (`mpc` processes over files: waiting processes,
+/// and step mode).
+fn reshare(ctx: &Ctx, args: BenchReshareArgs) -> Result<()> {
+    use crate::engine::frost::reshare::{ReshareParams, ReshareResult, ReshareState};
+    use crate::engine::{self, KeyMaterial, KeygenParams, KeygenState, RefreshState};
+    use crate::secret::Secret;
+    let scheme = args.scheme;
+    if !scheme.is_frost() {
+        return Err(Failure::input(
+            "mpc bench reshare measures the FROST schemes",
+        ));
+    }
+    let p = &ctx.printer;
+    p.status(format!(
+        "benchmarking {scheme}: keygen and refresh 2-of-3, reshare to 3-of-5"
+    ));
+    let params = |me: u16| KeygenParams {
+        scheme,
+        session: [1; 32],
+        me,
+        t: 2,
+        n: 3,
+    };
+    let old = [1u16, 2, 3];
+    p.status("in-process: keygen, refresh, reshare");
+    let (keys, keygen_d) = median(args.runs, || {
+        drive(
+            &old,
+            || KeygenState::Start,
+            |i, s, inbox| engine::keygen_step(&params(i), s, inbox),
+        )
+    })?;
+    let material = |i: u16| KeyMaterial {
+        key_package: Secret::new(keys[&i].key_package.expose().clone()),
+        public_key_package: keys[&i].public_key_package.clone(),
+    };
+    let (_, refresh_d) = median(args.runs, || {
+        drive(
+            &old,
+            || RefreshState::Start,
+            |i, s, inbox| engine::refresh_step(&params(i), &material(i), s, inbox),
+        )
+    })?;
+    // Participants: 1 = p0 and 2 = p2 deal (old identifiers 1 and 3); then p1 (old 2),
+    // p3 and p4. New order: p0, p1, p2, p3, p4.
+    let old_of = |participant: u16| match participant {
+        1 => Some(1u16),
+        2 => Some(3),
+        3 => Some(2),
+        _ => None,
+    };
+    let reshare_params = |me: u16| ReshareParams {
+        session: [2; 32],
+        me,
+        dealers: vec![(1, 1), (2, 3)],
+        holders: vec![1, 3, 2, 4, 5],
+        threshold: 3,
+        old_public: keys[&1].public_key_package.clone(),
+    };
+    let everyone = [1u16, 2, 3, 4, 5];
+    let (reshared, reshare_d) = median(args.runs, || {
+        drive(
+            &everyone,
+            || ReshareState::Start,
+            |i, s, inbox| {
+                let key = old_of(i).filter(|_| i <= 2).map(material);
+                engine::reshare_step(scheme, &reshare_params(i), key.as_ref(), s, inbox)
+            },
+        )
+    })?;
+    if reshared
+        .values()
+        .filter(|r| matches!(r, ReshareResult::Holder { .. }))
+        .count()
+        != 5
+    {
+        return Err(Failure::internal(
+            "the in-process reshare did not give five shares",
+        ));
+    }
+
+    p.status("end to end: keygen (twice: waiting processes, then step mode)");
+    let lab = Lab::new(5)?;
+    let mut keygen_args: Vec<String> = ["keygen", "plan", "--scheme", scheme.id(), "-t", "2"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    keygen_args.extend(["--label".into(), "bench".into()]);
+    for i in 0..3 {
+        keygen_args.extend(["--party".into(), lab.card(i).display().to_string()]);
+    }
+    let three = [0usize, 1, 2];
+    let (cpu, wall) = lab.together("keygen", &lab.plan(0, "k-w.json", &keygen_args)?, &three)?;
+    let waiting_key = lab.key_ids(0)?;
+    let steps = lab.stepped("keygen", &lab.plan(0, "k-s.json", &keygen_args)?, &three)?;
+    let keygen_e2e = EndToEnd { cpu, wall, steps };
+    let step_key: Vec<String> = lab
+        .key_ids(0)?
+        .into_iter()
+        .filter(|k| !waiting_key.contains(k))
+        .collect();
+    let (Some(wk), Some(sk)) = (waiting_key.first(), step_key.first()) else {
+        return Err(Failure::internal("the benchmark keygens made no keys"));
+    };
+    p.status("end to end: refresh");
+    let refresh_args = |key: &str| -> Vec<String> {
+        ["refresh", "plan", "--key", key]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let (cpu, wall) = lab.together(
+        "refresh",
+        &lab.plan(0, "r-w.json", &refresh_args(wk))?,
+        &three,
+    )?;
+    let steps = lab.stepped(
+        "refresh",
+        &lab.plan(0, "r-s.json", &refresh_args(sk))?,
+        &three,
+    )?;
+    let refresh_e2e = EndToEnd { cpu, wall, steps };
+    p.status("end to end: reshare to 3-of-5");
+    let reshare_args = |key: &str| -> Vec<String> {
+        let mut v: Vec<String> = [
+            "reshare", "plan", "--key", key, "--from", "p0,p2", "-t", "3",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for party in ["p0", "p1", "p2"] {
+            v.extend(["--party".into(), party.into()]);
+        }
+        for i in 3..5 {
+            v.extend(["--party".into(), lab.card(i).display().to_string()]);
+        }
+        v
+    };
+    let all = [0usize, 1, 2, 3, 4];
+    let (cpu, wall) = lab.together(
+        "reshare",
+        &lab.plan(0, "rs-w.json", &reshare_args(wk))?,
+        &all,
+    )?;
+    let steps = lab.stepped(
+        "reshare",
+        &lab.plan(0, "rs-s.json", &reshare_args(sk))?,
+        &all,
+    )?;
+    let reshare_e2e = EndToEnd { cpu, wall, steps };
+    let rows = [
+        ("keygen 2-of-3", keygen_d, keygen_e2e),
+        ("refresh 2-of-3", refresh_d, refresh_e2e),
+        ("reshare 2-of-3 -> 3-of-5", reshare_d, reshare_e2e),
+    ]
+    .into_iter()
+    .map(|(what, d, e)| Row {
+        what: what.into(),
+        in_process: Some(d),
+        e2e: Some(e),
+    })
+    .collect::<Vec<_>>();
+    report(ctx, scheme.id(), "FROST", &rows)
 }
