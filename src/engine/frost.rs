@@ -23,6 +23,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 mod maintenance;
 pub mod preprocessed;
 pub mod reshare;
+use maintenance::confirmed;
 pub use maintenance::{refresh_step, repair_step};
 
 /// Every other party's round-1 DKG package, by identifier.

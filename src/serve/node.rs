@@ -436,39 +436,27 @@ impl Node {
         let opened = self.open(plan.session_id());
         let (to, sid) = (proposer.clone(), session.clone());
         let spawned = self.spawn_counted("mpc-session", move |node| {
-            // A signing decision may wait for an operator, so it is made here, off the
-            // bus thread.
-            if let Plan::Sign(p) = &*plan
-                && !matches!(p.presign, Some(Presign::Generate))
-            {
-                let decided = node.decide_sign(p, &proposer, Some(&opened.inbox), |max| {
-                    let _ = node.cluster.send_node(
-                        &node.identity,
-                        &[&proposer],
-                        &NodeMsg::Awaiting {
-                            session: session.clone(),
-                            seconds: max.as_secs(),
-                        },
-                    );
-                });
-                if let Err((code, reason)) = decided {
-                    node.decline(&proposer, session, code, reason);
-                    return;
+            // A signing decision, and a dealer's share in a reshare, may wait for an
+            // operator, so they are decided here, off the bus thread; the proposer is
+            // told how long this node may wait.
+            let awaiting = |max: Duration| {
+                let _ = node.cluster.send_node(
+                    &node.identity,
+                    &[&proposer],
+                    &NodeMsg::Awaiting {
+                        session: session.clone(),
+                        seconds: max.as_secs(),
+                    },
+                );
+            };
+            let decided = match &*plan {
+                Plan::Sign(p) if !matches!(p.presign, Some(Presign::Generate)) => {
+                    node.decide_sign(p, &proposer, Some(&opened.inbox), awaiting)
                 }
-            }
-            if let Plan::Reshare(p) = &*plan
-                && let Err((code, reason)) =
-                    node.approve_reshare(p, &proposer, &opened.inbox, |max| {
-                        let _ = node.cluster.send_node(
-                            &node.identity,
-                            &[&proposer],
-                            &NodeMsg::Awaiting {
-                                session: session.clone(),
-                                seconds: max.as_secs(),
-                            },
-                        );
-                    })
-            {
+                Plan::Reshare(p) => node.approve_reshare(p, &proposer, &opened.inbox, awaiting),
+                _ => Ok(()),
+            };
+            if let Err((code, reason)) = decided {
                 node.decline(&proposer, session, code, reason);
                 return;
             }

@@ -17,6 +17,33 @@ use rand::rngs::OsRng;
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+/// The confirmation round (3) of a share change: `Some(waiting)` until every one of
+/// `from` has confirmed; an error naming those whose confirmation is not `confirm` (a
+/// different new public key package), whatever else happens (`meanwhile`).
+pub(super) fn confirmed<S, R>(
+    inbox: &Inbox,
+    from: &[u16],
+    confirm: &[u8; 32],
+    meanwhile: &str,
+) -> Result<Option<Step<S, R>>, EngineError> {
+    let missing = inbox.missing(3, from.iter().copied());
+    if !missing.is_empty() {
+        return Ok(Some(Step::Waiting { round: 3, missing }));
+    }
+    let culprits: Vec<u16> = from
+        .iter()
+        .copied()
+        .filter(|&s| inbox.get(3, s) != Some(&confirm[..]))
+        .collect();
+    if !culprits.is_empty() {
+        return Err(EngineError::PeerMisbehaved {
+            culprits,
+            reason: format!("confirmed a different new public key package than yours; {meanwhile}"),
+        });
+    }
+    Ok(None)
+}
+
 /// frost-core's refresh checks each received share against its sender's commitment but
 /// does not say whose failed: the abort then names nobody.
 fn refresh_blame<C: Ciphersuite>(e: frost_core::Error<C>, parties: &[u16]) -> EngineError {
@@ -110,20 +137,9 @@ pub fn refresh_step<C: Ciphersuite>(
             public_key_package,
             confirm,
         } => {
-            let missing = inbox.missing(3, others.iter().copied());
-            if !missing.is_empty() {
-                return Ok(Step::Waiting { round: 3, missing });
-            }
-            let culprits: Vec<u16> = others
-                .iter()
-                .copied()
-                .filter(|&s| inbox.get(3, s) != Some(&confirm[..]))
-                .collect();
-            if !culprits.is_empty() {
-                return Err(EngineError::PeerMisbehaved {
-                    culprits,
-                    reason: "confirmed a different new public key package than yours; the old share stays in use".into(),
-                });
+            if let Some(waiting) = confirmed(inbox, &others, confirm, "the old share stays in use")?
+            {
+                return Ok(waiting);
             }
             Ok(Step::Done(RefreshResult {
                 key_package: Secret::new(key_package.clone()),

@@ -14,7 +14,7 @@
 //! when every new holder has confirmed the same package; until then the old key stays
 //! exactly as it was, which is the stage-then-switch discipline of refresh.
 
-use super::{bug, ident};
+use super::{bug, confirmed, ident};
 use crate::engine::redistribute::{
     RedistributeError, deal, element, element_bytes, evaluate_commitments, evaluation_matches,
     lagrange_at_zero, scalar, scalar_bytes, sum, sum_commitments,
@@ -395,20 +395,13 @@ pub fn reshare_step<C: Ciphersuite>(
             confirm,
         } => {
             let holders = p.others(p.holders.iter().copied());
-            let missing = inbox.missing(3, holders.iter().copied());
-            if !missing.is_empty() {
-                return Ok(Step::Waiting { round: 3, missing });
-            }
-            let culprits: Vec<u16> = holders
-                .iter()
-                .copied()
-                .filter(|&s| inbox.get(3, s) != Some(&confirm[..]))
-                .collect();
-            if !culprits.is_empty() {
-                return Err(EngineError::PeerMisbehaved {
-                    culprits,
-                    reason: "confirmed a different new public key package than yours; nobody switches and the old shares stay in use".into(),
-                });
+            if let Some(waiting) = confirmed(
+                inbox,
+                &holders,
+                confirm,
+                "nobody switches and the old shares stay in use",
+            )? {
+                return Ok(waiting);
             }
             let transcript = tagged_hash("mpc-reshare-transcript", &p.session, [&confirm[..]]);
             Ok(Step::Done(match mine {
