@@ -39,6 +39,56 @@ fn frost_keygen_and_signing_over_nats() {
     }
 }
 
+/// A reshare over NATS, by waiting processes: a 2-of-3 key gets dave as a fourth holder
+/// (3-of-4) and keeps its public key; the new set signs.
+#[test]
+fn a_reshare_over_nats_moves_the_key_to_a_new_holder() {
+    let Some(bin) = nats_server() else { return };
+    let nats = NatsProc::fresh(&bin, &[]);
+    let w = World::new(4);
+    let plan = w.path("keygen.plan.json");
+    let mut cmd = w.mpc(0);
+    cmd.args(["keygen", "plan", "--scheme", "eddsa-ed25519", "-t", "2"])
+        .args(["--label", "k", "--out"])
+        .arg(&plan);
+    for p in 0..3 {
+        cmd.arg("--party").arg(&w.parties[p].card);
+    }
+    assert_eq!(code(&cmd.output().unwrap()), 0);
+    let keys = finish_all(w.spawn_relay_run(&[0, 1, 2], "keygen", &plan, &nats.addr));
+    let key = keys[0]["key_id"].as_str().unwrap();
+    let dave = w.parties[3].card.to_str().unwrap();
+    let reshare = w.write_plan(
+        0,
+        "reshare",
+        &[
+            "--key",
+            key,
+            "--from",
+            "alice,bob",
+            "-t",
+            "3",
+            "--party",
+            "alice",
+            "--party",
+            "bob",
+            "--party",
+            "carol",
+            "--party",
+            dave,
+        ],
+    );
+    let results = finish_all(w.spawn_relay_run(&[0, 1, 2, 3], "reshare", &reshare, &nats.addr));
+    for r in &results {
+        assert_eq!(r["public_key"], keys[0]["public_key"]);
+        assert_eq!(r["transcript_words"], results[0]["transcript_words"]);
+    }
+    let msg = b"bob, carol and dave, after a reshare over NATS";
+    let sig = w.sign(key, &[1, 2, 3], msg);
+    let pk = hex::decode(keys[0]["public_key"].as_str().unwrap()).unwrap();
+    assert!(verify_independently("eddsa-ed25519", &pk, msg, &sig));
+}
+
 /// Bob's process is killed after his round 1 is on the stream, and started again: his
 /// durable consumer resumes where it was (what arrived meanwhile is delivered, nothing
 /// is sent again by hand), and the keygen finishes.
