@@ -15,6 +15,7 @@
 
 mod blame;
 mod live;
+pub mod reshare;
 
 use super::EngineError;
 use blame::blame;

@@ -1,5 +1,7 @@
-//! Resharing a FROST key: the same group key, a new party set and threshold
-//! ([`crate::engine::redistribute`] has the arithmetic and its references).
+//! Resharing a key: the same group key, a new party set and threshold
+//! ([`crate::engine::redistribute`] has the arithmetic and its references). The step
+//! machine is the same for every key format ([`KeyFormat`]): FROST key packages here
+//! ([`Frost`]), cggmp21 core key shares in `engine::cggmp::reshare`.
 //!
 //! Participants are numbered as the plan lists them (1-based); some deal (old holders
 //! named in the plan), some receive (the new holders, who get identifiers 1..=n′ in the
@@ -17,16 +19,131 @@
 use super::{bug, confirmed, ident};
 use crate::engine::redistribute::{
     RedistributeError, deal, element, element_bytes, evaluate_commitments, evaluation_matches,
-    lagrange_at_zero, scalar, scalar_bytes, sum, sum_commitments,
+    lagrange_at_zero, public, scalar, scalar_bytes, sum, sum_commitments,
 };
 use crate::engine::{EngineError, Inbox, KeyMaterial, Outgoing, Step, tagged_hash};
 use crate::secret::{Secret, SecretBytes};
 use frost_core::keys::{KeyPackage, PublicKeyPackage, SigningShare, VerifyingShare};
-use frost_core::{Ciphersuite, Element, Scalar, VerifyingKey};
+use frost_core::{Ciphersuite, Element, Field, Group, Scalar, VerifyingKey};
 use rand::rngs::OsRng;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::marker::PhantomData;
 use zeroize::{Zeroize, ZeroizeOnDrop};
+
+/// The public side of the key being reshared, as a reshare needs it.
+pub struct OldKey<C: Ciphersuite> {
+    /// The group key.
+    pub group: Element<C>,
+    /// By the key's 1-based party index: the share's evaluation point and its public
+    /// share.
+    pub shares: BTreeMap<u16, (Scalar<C>, Element<C>)>,
+    /// An additive (n-of-n, no VSS) sharing: every holder deals, each with weight one.
+    pub additive: bool,
+}
+
+/// What a reshare reads from the old key and makes of the new one.
+pub trait KeyFormat {
+    /// The group the key lives in (a frost-core ciphersuite's).
+    type C: Ciphersuite;
+    /// The old key's public side, from the bytes the plan carries.
+    fn old_key(public: &[u8]) -> Result<OldKey<Self::C>, EngineError>;
+    /// Dealer `old`'s secret share, from its key material (checked to be its own).
+    fn old_secret(key: &KeyMaterial, old: u16) -> Result<Scalar<Self::C>, EngineError>;
+    /// The new key's public side: `group`, the new holders' public shares in order
+    /// (identifiers, and evaluation points, 1..=n′) and the threshold. `old` is the old
+    /// public side, for what carries over (a chain code).
+    fn new_public(
+        old: &[u8],
+        group: &Element<Self::C>,
+        shares: &[Element<Self::C>],
+        threshold: u16,
+    ) -> Result<Vec<u8>, EngineError>;
+    /// New holder `index`'s secret material, its share `secret`, with `public` (from
+    /// [`KeyFormat::new_public`]).
+    fn new_secret(
+        index: u16,
+        secret: &Scalar<Self::C>,
+        public: &[u8],
+    ) -> Result<Vec<u8>, EngineError>;
+}
+
+/// FROST keys: `KeyPackage` and `PublicKeyPackage` of ciphersuite `C`.
+pub struct Frost<C>(PhantomData<C>);
+
+impl<C: Ciphersuite> KeyFormat for Frost<C> {
+    type C = C;
+
+    fn old_key(public: &[u8]) -> Result<OldKey<C>, EngineError> {
+        let package = PublicKeyPackage::<C>::deserialize(public).map_err(bug)?;
+        let group =
+            element::<C>(&package.verifying_key().serialize().map_err(bug)?).map_err(math)?;
+        let mut shares = BTreeMap::new();
+        for (id, share) in package.verifying_shares() {
+            let index = (1..=u16::MAX)
+                .take(package.verifying_shares().len() + 1)
+                .find(|&i| ident::<C>(i).ok().as_ref() == Some(id))
+                .ok_or_else(|| bug("a public share of an identifier that is no party index"))?;
+            let y = element::<C>(&share.serialize().map_err(bug)?).map_err(math)?;
+            shares.insert(index, (point::<C>(index)?, y));
+        }
+        Ok(OldKey {
+            group,
+            shares,
+            additive: false,
+        })
+    }
+
+    fn old_secret(key: &KeyMaterial, old: u16) -> Result<Scalar<C>, EngineError> {
+        let kp = KeyPackage::<C>::deserialize(key.key_package.expose()).map_err(bug)?;
+        if *kp.identifier() != ident::<C>(old)? {
+            return Err(bug("the share is not this dealer's"));
+        }
+        let mut share = kp.signing_share().serialize();
+        let s = scalar::<C>(&share).map_err(math);
+        share.zeroize();
+        s
+    }
+
+    fn new_public(
+        _old: &[u8],
+        group: &Element<C>,
+        shares: &[Element<C>],
+        threshold: u16,
+    ) -> Result<Vec<u8>, EngineError> {
+        let bytes =
+            |e: &Element<C>| element_bytes::<C>(e).ok_or_else(|| bug("an identity element"));
+        let verifying_key = VerifyingKey::<C>::deserialize(&bytes(group)?).map_err(bug)?;
+        let mut map = BTreeMap::new();
+        for (m, y) in shares.iter().enumerate() {
+            map.insert(
+                ident::<C>(m as u16 + 1)?,
+                VerifyingShare::<C>::deserialize(&bytes(y)?).map_err(bug)?,
+            );
+        }
+        PublicKeyPackage::<C>::new(map, verifying_key, Some(threshold))
+            .serialize()
+            .map_err(bug)
+    }
+
+    fn new_secret(index: u16, secret: &Scalar<C>, public: &[u8]) -> Result<Vec<u8>, EngineError> {
+        let package = PublicKeyPackage::<C>::deserialize(public).map_err(bug)?;
+        let id = ident::<C>(index)?;
+        let verifying = *package
+            .verifying_shares()
+            .get(&id)
+            .ok_or_else(|| bug("no public share of our own"))?;
+        let mut bytes = scalar_bytes::<C>(secret);
+        let signing = SigningShare::<C>::deserialize(&bytes).map_err(bug);
+        bytes.zeroize();
+        let min = package
+            .min_signers()
+            .ok_or_else(|| bug("a package without its threshold"))?;
+        KeyPackage::<C>::new(id, signing?, verifying, *package.verifying_key(), min)
+            .serialize()
+            .map_err(bug)
+    }
+}
 
 /// What a reshare fixes (from its plan).
 #[derive(Clone, Debug)]
@@ -35,15 +152,15 @@ pub struct ReshareParams {
     pub session: [u8; 32],
     /// This party's participant index.
     pub me: u16,
-    /// The dealers: participant index and identifier in the old key, ascending by
-    /// participant index. At least the old threshold.
+    /// The dealers: participant index and index in the old key, ascending by
+    /// participant index. At least the old threshold (every holder of an additive key).
     pub dealers: Vec<(u16, u16)>,
     /// The new holders' participant indices, in the new key's order: the m-th (from 0)
     /// gets identifier m + 1.
     pub holders: Vec<u16>,
     /// The new threshold.
     pub threshold: u16,
-    /// The key's public key package (frost serialization) as the plan carries it.
+    /// The key's public side as the plan carries it (FROST: its public key package).
     pub old_public: Vec<u8>,
 }
 
@@ -77,11 +194,11 @@ pub enum ReshareState {
     /// Every dealing checked; the new share (if we hold one) exists only here, and our
     /// confirmation is sent. The old share is still the one in use.
     Staged {
-        /// The new `KeyPackage` (secret; empty if we do not hold).
+        /// The new secret material (secret; empty if we do not hold).
         key_package: Vec<u8>,
-        /// The new `PublicKeyPackage`.
+        /// The new public side.
         public_key_package: Vec<u8>,
-        /// A hash of every dealer's commitments and the new public key package.
+        /// A hash of every dealer's commitments and the new public side.
         confirm: [u8; 32],
     },
 }
@@ -101,9 +218,9 @@ impl ReshareState {
 pub enum ReshareResult {
     /// A new holder: its new share.
     Holder {
-        /// The new `KeyPackage` (secret).
+        /// The new secret material (FROST: `KeyPackage`).
         key_package: SecretBytes,
-        /// The new `PublicKeyPackage` (the same group key).
+        /// The new public side (FROST: `PublicKeyPackage`; the same group key).
         public_key_package: Vec<u8>,
         /// Hash every participant shares.
         transcript: [u8; 32],
@@ -133,26 +250,52 @@ fn math(e: RedistributeError) -> EngineError {
     bug(e)
 }
 
-/// The scalar of a frost identifier.
-fn point<C: Ciphersuite>(id: u16) -> Result<Scalar<C>, EngineError> {
-    scalar::<C>(&ident::<C>(id)?.serialize()).map_err(math)
+/// The scalar of party index `i` (a FROST identifier's; also cggmp21's `I` of the new
+/// key).
+fn point<C: Ciphersuite>(i: u16) -> Result<Scalar<C>, EngineError> {
+    scalar::<C>(&ident::<C>(i)?.serialize()).map_err(math)
 }
 
-/// The new holders' evaluation points (identifiers 1..=n′).
+/// The new holders' evaluation points (1..=n′).
 fn holder_points<C: Ciphersuite>(p: &ReshareParams) -> Result<Vec<Scalar<C>>, EngineError> {
     (1..=p.holders.len() as u16).map(point::<C>).collect()
 }
 
-/// Each dealer's Lagrange coefficient at zero over the dealers' old identifiers.
-fn weights<C: Ciphersuite>(p: &ReshareParams) -> Result<Vec<Scalar<C>>, EngineError> {
+/// Each dealer's weight: its Lagrange coefficient at zero over the dealers' points, or
+/// one for an additive key (which every holder must deal).
+fn weights<C: Ciphersuite>(
+    p: &ReshareParams,
+    old: &OldKey<C>,
+) -> Result<Vec<Scalar<C>>, EngineError> {
+    if old.additive {
+        if p.dealers.len() != old.shares.len() {
+            return Err(bug("an additive key is reshared by all of its holders"));
+        }
+        return Ok(vec![<<C::Group as Group>::Field>::one(); p.dealers.len()]);
+    }
     let points = p
         .dealers
         .iter()
-        .map(|&(_, old)| point::<C>(old))
+        .map(|&(_, o)| {
+            old.shares
+                .get(&o)
+                .map(|s| s.0)
+                .ok_or_else(|| bug("a dealer that holds no share of the key"))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     (0..points.len())
         .map(|i| lagrange_at_zero::<C>(&points, i).map_err(math))
         .collect()
+}
+
+/// One reshare step of a FROST key.
+pub fn reshare_step<C: Ciphersuite>(
+    p: &ReshareParams,
+    key: Option<&KeyMaterial>,
+    state: &ReshareState,
+    inbox: &Inbox,
+) -> Result<Step<ReshareState, ReshareResult>, EngineError> {
+    step::<Frost<C>>(p, key, state, inbox)
 }
 
 /// Checks a key's public key package for a reshare plan: it decodes, names
@@ -183,14 +326,14 @@ pub fn check_public_key_package<C: Ciphersuite>(
     Ok(())
 }
 
-/// One reshare step.
-pub fn reshare_step<C: Ciphersuite>(
+/// One reshare step, for keys of format `F`.
+pub fn step<F: KeyFormat>(
     p: &ReshareParams,
     key: Option<&KeyMaterial>,
     state: &ReshareState,
     inbox: &Inbox,
 ) -> Result<Step<ReshareState, ReshareResult>, EngineError> {
-    let old_public = PublicKeyPackage::<C>::deserialize(&p.old_public).map_err(bug)?;
+    let old = F::old_key(&p.old_public)?;
     let threshold = usize::from(p.threshold);
     if threshold < 2 || threshold > p.holders.len() || p.dealers.is_empty() {
         return Err(bug("a reshare's threshold and parties do not fit"));
@@ -208,20 +351,19 @@ pub fn reshare_step<C: Ciphersuite>(
                 });
             };
             let key = key.ok_or_else(|| bug("a dealer without its share"))?;
-            let kp = KeyPackage::<C>::deserialize(key.key_package.expose()).map_err(bug)?;
-            if *kp.identifier() != ident::<C>(p.dealers[d].1)? {
-                return Err(bug("the share is not this dealer's"));
-            }
-            let mut share = kp.signing_share().serialize();
-            let s = scalar::<C>(&share).map_err(math);
-            share.zeroize();
-            let weighted = weights::<C>(p)?[d] * s?;
-            let dealing = deal::<C, _>(&mut OsRng, weighted, p.threshold, &holder_points::<C>(p)?)
-                .map_err(math)?;
+            let s = F::old_secret(key, p.dealers[d].1)?;
+            let weighted = weights::<F::C>(p, &old)?[d] * s;
+            let dealing = deal::<F::C, _>(
+                &mut OsRng,
+                weighted,
+                p.threshold,
+                &holder_points::<F::C>(p)?,
+            )
+            .map_err(math)?;
             let commitments = dealing
                 .commitments
                 .iter()
-                .map(|c| element_bytes::<C>(c).ok_or_else(|| bug("a zero coefficient")))
+                .map(|c| element_bytes::<F::C>(c).ok_or_else(|| bug("a zero coefficient")))
                 .collect::<Result<Vec<_>, _>>()?;
             let own_commitments = postcard::to_allocvec(&commitments).map_err(bug)?;
             let mut outgoing = vec![Outgoing {
@@ -231,7 +373,7 @@ pub fn reshare_step<C: Ciphersuite>(
             }];
             let mut own_evaluation = Vec::new();
             for (m, &holder) in p.holders.iter().enumerate() {
-                let value = scalar_bytes::<C>(&dealing.evaluations[m]);
+                let value = scalar_bytes::<F::C>(&dealing.evaluations[m]);
                 if holder == p.me {
                     own_evaluation = value;
                     continue;
@@ -267,7 +409,7 @@ pub fn reshare_step<C: Ciphersuite>(
             }
             // Every dealer's commitments, as sent (for the echo) and decoded.
             let mut raw: Vec<&[u8]> = Vec::new();
-            let mut dealt: Vec<Vec<Element<C>>> = Vec::new();
+            let mut dealt: Vec<Vec<Element<F::C>>> = Vec::new();
             for &i in &dealers {
                 let bytes = if i == p.me {
                     own_commitments.as_slice()
@@ -278,7 +420,7 @@ pub fn reshare_step<C: Ciphersuite>(
                     .ok()
                     .and_then(|c| {
                         c.iter()
-                            .map(|e| element::<C>(e).ok())
+                            .map(|e| element::<F::C>(e).ok())
                             .collect::<Option<Vec<_>>>()
                     })
                     .filter(|c| c.len() == threshold)
@@ -292,39 +434,30 @@ pub fn reshare_step<C: Ciphersuite>(
                 dealt.push(commitments);
             }
             // Each dealer dealt its own weighted share, and together the group key.
-            let group = old_public.verifying_key();
-            let lambdas = weights::<C>(p)?;
-            for (d, &(i, old)) in p.dealers.iter().enumerate() {
-                let share = old_public
-                    .verifying_shares()
-                    .get(&ident::<C>(old)?)
+            let lambdas = weights::<F::C>(p, &old)?;
+            for (d, &(i, o)) in p.dealers.iter().enumerate() {
+                let (_, y) = old
+                    .shares
+                    .get(&o)
                     .ok_or_else(|| bug("a dealer that holds no share of the key"))?;
-                let y = element::<C>(&share.serialize().map_err(bug)?).map_err(math)?;
-                if dealt[d][0] != y * lambdas[d] {
+                if dealt[d][0] != *y * lambdas[d] {
                     return Err(dealer_fault(
                         i,
                         "dealt something other than its own share of the key (its constant commitment is not its weighted public share)".into(),
                     ));
                 }
             }
-            let summed = sum_commitments::<C>(&dealt);
-            let group_bytes = group.serialize().map_err(bug)?;
-            if element_bytes::<C>(&summed[0]).as_deref() != Some(&group_bytes[..]) {
+            let summed = sum_commitments::<F::C>(&dealt);
+            if summed[0] != old.group {
                 return Err(bug("the dealings add up to another group key"));
             }
-            let points = holder_points::<C>(p)?;
-            let verifying_key = VerifyingKey::<C>::deserialize(&group_bytes).map_err(bug)?;
-            let mut shares = BTreeMap::new();
-            for (m, y) in points.iter().enumerate() {
-                let e = evaluate_commitments::<C>(&summed, y);
-                let bytes = element_bytes::<C>(&e).ok_or_else(|| bug("a zero public share"))?;
-                shares.insert(
-                    ident::<C>(m as u16 + 1)?,
-                    VerifyingShare::<C>::deserialize(&bytes).map_err(bug)?,
-                );
-            }
-            let public = PublicKeyPackage::<C>::new(shares, verifying_key, Some(p.threshold));
-            let public_key_package = public.serialize().map_err(bug)?;
+            let points = holder_points::<F::C>(p)?;
+            let shares: Vec<Element<F::C>> = points
+                .iter()
+                .map(|y| evaluate_commitments::<F::C>(&summed, y))
+                .collect();
+            let public_key_package =
+                F::new_public(&p.old_public, &old.group, &shares, p.threshold)?;
             let confirm = tagged_hash(
                 "mpc-reshare-confirm",
                 &p.session,
@@ -344,15 +477,15 @@ pub fn reshare_step<C: Ciphersuite>(
             let mut values = Vec::with_capacity(dealers.len());
             for (d, &i) in dealers.iter().enumerate() {
                 let value = if i == p.me {
-                    scalar::<C>(own_evaluation).map_err(math)?
+                    scalar::<F::C>(own_evaluation).map_err(math)?
                 } else {
                     let raw = inbox.get(2, i).ok_or_else(|| bug("payload vanished"))?;
                     postcard::from_bytes::<Evaluation>(raw)
                         .ok()
-                        .and_then(|e| scalar::<C>(&e.value).ok())
+                        .and_then(|e| scalar::<F::C>(&e.value).ok())
                         .ok_or_else(|| dealer_fault(i, "sent a malformed evaluation".into()))?
                 };
-                if !evaluation_matches::<C>(&dealt[d], &points[m], &value) {
+                if !evaluation_matches::<F::C>(&dealt[d], &points[m], &value) {
                     return Err(dealer_fault(
                         i,
                         "sent you an evaluation that does not match its commitments".into(),
@@ -360,22 +493,11 @@ pub fn reshare_step<C: Ciphersuite>(
                 }
                 values.push(value);
             }
-            let mut share = scalar_bytes::<C>(&sum::<C>(&values));
-            let signing = SigningShare::<C>::deserialize(&share).map_err(bug);
-            share.zeroize();
-            let id = ident::<C>(m as u16 + 1)?;
-            let verifying = *public
-                .verifying_shares()
-                .get(&id)
-                .ok_or_else(|| bug("no public share of our own"))?;
-            let signing = signing?;
-            if VerifyingShare::<C>::from(signing) != verifying {
+            let secret = sum::<F::C>(&values);
+            if public::<F::C>(&secret) != shares[m] {
                 return Err(bug("the new share does not match its public share"));
             }
-            let key_package =
-                KeyPackage::<C>::new(id, signing, verifying, verifying_key, p.threshold)
-                    .serialize()
-                    .map_err(bug)?;
+            let key_package = F::new_secret(m as u16 + 1, &secret, &public_key_package)?;
             Ok(Step::Advanced {
                 state: ReshareState::Staged {
                     key_package,
