@@ -260,15 +260,7 @@ fn a_reshare_finishes_after_a_crash_at_every_point() {
         let mut reached = 0;
         for &victim in victims {
             let w = World::new(4);
-            let plan = w.path("keygen.plan.json");
-            let mut cmd = w.mpc(0);
-            cmd.args(["keygen", "plan", "--scheme", "eddsa-ed25519", "-t", "2"])
-                .args(["--label", "k", "--out"])
-                .arg(&plan);
-            for p in 0..3 {
-                cmd.arg("--party").arg(&w.parties[p].card);
-            }
-            assert_eq!(code(&cmd.output().unwrap()), 0);
+            let plan = w.keygen_plan_among("eddsa-ed25519", 2, &[0, 1, 2]);
             let keys = w.run_all("keygen", &plan, &[0, 1, 2]);
             let key = keys[0]["key_id"].as_str().unwrap();
             let pk = hex::decode(keys[0]["public_key"].as_str().unwrap()).unwrap();

@@ -46,15 +46,7 @@ fn a_reshare_over_nats_moves_the_key_to_a_new_holder() {
     let Some(bin) = nats_server() else { return };
     let nats = NatsProc::fresh(&bin, &[]);
     let w = World::new(4);
-    let plan = w.path("keygen.plan.json");
-    let mut cmd = w.mpc(0);
-    cmd.args(["keygen", "plan", "--scheme", "eddsa-ed25519", "-t", "2"])
-        .args(["--label", "k", "--out"])
-        .arg(&plan);
-    for p in 0..3 {
-        cmd.arg("--party").arg(&w.parties[p].card);
-    }
-    assert_eq!(code(&cmd.output().unwrap()), 0);
+    let plan = w.keygen_plan_among("eddsa-ed25519", 2, &[0, 1, 2]);
     let keys = finish_all(w.spawn_relay_run(&[0, 1, 2], "keygen", &plan, &nats.addr));
     let key = keys[0]["key_id"].as_str().unwrap();
     let dave = w.parties[3].card.to_str().unwrap();

@@ -30,16 +30,7 @@ fn show(w: &World, p: usize, key: &str) -> serde_json::Value {
 /// A `t`-of-n key among the parties `among` (0-based); returns (key id, the public key
 /// in the scheme's standard form).
 fn keygen_among(w: &World, scheme: &str, t: u16, among: &[usize]) -> (String, String) {
-    let plan = w.path(&format!("keygen-{}.plan.json", rand_suffix()));
-    let mut cmd = w.mpc(among[0]);
-    cmd.args(["keygen", "plan", "--scheme", scheme, "-t", &t.to_string()])
-        .args(["--label", "treasury", "--out"])
-        .arg(&plan);
-    for &p in among {
-        cmd.arg("--party").arg(&w.parties[p].card);
-    }
-    let out = cmd.output().unwrap();
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let plan = w.keygen_plan_among(scheme, t, among);
     let results = w.run_all("keygen", &plan, among);
     let key = results[0]["key_id"].as_str().unwrap().to_string();
     let (_, _, j) = run(&w.parties[among[0]].home, &["keys", "export", &key]);

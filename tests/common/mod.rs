@@ -142,6 +142,22 @@ impl World {
         assert_eq!(code(&out), 0, "primes import: {}", stderr(&out));
     }
 
+    /// The first of `among` (0-based) writes a keygen plan for a `t`-of-n key among
+    /// `among` only.
+    pub fn keygen_plan_among(&self, scheme: &str, t: u16, among: &[usize]) -> PathBuf {
+        let plan = self.path(&format!("keygen-{scheme}-{t}-{}.plan.json", rand_suffix()));
+        let mut cmd = self.mpc(among[0]);
+        cmd.args(["keygen", "plan", "--scheme", scheme, "-t", &t.to_string()])
+            .args(["--label", "treasury", "--out"])
+            .arg(&plan);
+        for &p in among {
+            cmd.arg("--party").arg(&self.parties[p].card);
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(code(&out), 0, "plan: {}", stderr(&out));
+        plan
+    }
+
     /// Party 0 writes a keygen plan listing every party.
     pub fn keygen_plan(&self, scheme: &str, t: u16) -> PathBuf {
         let plan = self.path(&format!("keygen-{scheme}-{t}-{}.plan.json", rand_suffix()));

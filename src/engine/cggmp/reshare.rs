@@ -215,62 +215,30 @@ mod tests {
             .collect()
     }
 
-    /// Runs a reshare among `participants` (every message delivered); the holders'
-    /// results by participant.
+    /// Runs a reshare among `participants` (every message delivered) to the end; every
+    /// party's result by participant.
     fn run(
         participants: u16,
         params: impl Fn(u16) -> ReshareParams,
         keys: &BTreeMap<u16, KeyMaterial>,
     ) -> BTreeMap<u16, ReshareResult> {
-        let mut states: BTreeMap<u16, ReshareState> = (1..=participants)
-            .map(|i| (i, ReshareState::Start))
-            .collect();
-        let mut inboxes: BTreeMap<u16, Inbox> =
-            (1..=participants).map(|i| (i, Inbox::default())).collect();
-        let mut done = BTreeMap::new();
-        for _ in 0..8 {
-            for i in 1..=participants {
-                if done.contains_key(&i) {
-                    continue;
-                }
-                match reshare_step(&params(i), keys.get(&i), &states[&i], &inboxes[&i]).unwrap() {
-                    Step::Advanced { state, outgoing } => {
-                        states.insert(i, state);
-                        for o in outgoing {
-                            for r in 1..=participants {
-                                if r != i && o.recipient.is_none_or(|to| to == r) {
-                                    inboxes
-                                        .get_mut(&r)
-                                        .unwrap()
-                                        .insert(o.round, i, o.data.clone());
-                                }
-                            }
-                        }
-                    }
-                    Step::Waiting { .. } => {}
-                    Step::Done(r) => {
-                        done.insert(i, r);
-                    }
-                }
-            }
-        }
+        let (done, _) = crate::engine::frost::reshare::tests::run::<Cggmp>(
+            participants,
+            params,
+            keys,
+            |_, _, _, _| {},
+        );
         assert_eq!(
             done.len(),
             usize::from(participants),
             "a party never finished"
         );
-        done
+        done.into_iter().map(|(i, r)| (i, r.unwrap())).collect()
     }
 
-    /// Reshares an old key (dealers = every old holder listed, participants 1..) to
-    /// `new_n` holders with threshold `t2`: old holders 1..=dealers.len() are the first
-    /// participants and hold again; the rest are new. Checks every new core share with
-    /// cggmp21, the group key and chain code, and that `t2` new shares give back the
-    /// secret and `t2 - 1` do not.
-    fn reshare_to(t: Option<u16>, count: u16, dealers: &[u16], new_n: u16, t2: u16) {
-        let secret = F::random(&mut OsRng);
-        let old = old_key(secret, t, count);
-        let keys: BTreeMap<u16, KeyMaterial> = dealers
+    /// The dealers' old key material, as participants 1, 2, ... in the order given.
+    fn dealt_by(old: &[KeyMaterial], dealers: &[u16]) -> BTreeMap<u16, KeyMaterial> {
+        dealers
             .iter()
             .enumerate()
             .map(|(p, &o)| {
@@ -283,7 +251,18 @@ mod tests {
                     },
                 )
             })
-            .collect();
+            .collect()
+    }
+
+    /// Reshares an old key (dealers = every old holder listed, participants 1..) to
+    /// `new_n` holders with threshold `t2`: old holders 1..=dealers.len() are the first
+    /// participants and hold again; the rest are new. Checks every new core share with
+    /// cggmp21, the group key and chain code, and that `t2` new shares give back the
+    /// secret and `t2 - 1` do not.
+    fn reshare_to(t: Option<u16>, count: u16, dealers: &[u16], new_n: u16, t2: u16) {
+        let secret = F::random(&mut OsRng);
+        let old = old_key(secret, t, count);
+        let keys = dealt_by(&old, dealers);
         let participants = (dealers.len() as u16).max(new_n);
         let params = |me: u16| ReshareParams {
             session: [3; 32],
@@ -372,20 +351,7 @@ mod tests {
         use k256::ecdsa::signature::hazmat::PrehashVerifier;
         let secret = F::random(&mut OsRng);
         let old = old_key(secret, Some(2), 3);
-        let keys: BTreeMap<u16, KeyMaterial> = [1u16, 3]
-            .iter()
-            .enumerate()
-            .map(|(p, &o)| {
-                let k = &old[usize::from(o) - 1];
-                (
-                    p as u16 + 1,
-                    KeyMaterial {
-                        key_package: Secret::new(k.key_package.expose().clone()),
-                        public_key_package: k.public_key_package.clone(),
-                    },
-                )
-            })
-            .collect();
+        let keys = dealt_by(&old, &[1, 3]);
         let params = |me: u16| ReshareParams {
             session: [5; 32],
             me,

@@ -539,7 +539,7 @@ pub fn step<F: KeyFormat>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use frost_core::keys::{IdentifierList, generate_with_dealer};
     use frost_core::{Field, Group, Identifier, SigningPackage, round1, round2};
@@ -567,7 +567,7 @@ mod tests {
     /// Runs a reshare among `participants` parties, delivering every message, until no
     /// one can move; how each party that ended did. `tamper` may change a payload in
     /// flight (round, from, to).
-    fn run<C: Ciphersuite>(
+    pub(crate) fn run<F: KeyFormat>(
         participants: u16,
         params: impl Fn(u16) -> ReshareParams,
         keys: &BTreeMap<u16, KeyMaterial>,
@@ -587,7 +587,7 @@ mod tests {
                 if done.contains_key(&i) {
                     continue;
                 }
-                match reshare_step::<C>(&params(i), keys.get(&i), &states[&i], &inboxes[&i]) {
+                match step::<F>(&params(i), keys.get(&i), &states[&i], &inboxes[&i]) {
                     Ok(Step::Advanced { state, outgoing }) => {
                         states.insert(i, state);
                         for o in outgoing {
@@ -691,7 +691,7 @@ mod tests {
             threshold: t2,
             old_public: old_public.clone(),
         };
-        let (results, _) = run::<C>(participants, params, &keys, |_, _, _, _| {});
+        let (results, _) = run::<Frost<C>>(participants, params, &keys, |_, _, _, _| {});
         assert_eq!(
             results.len(),
             usize::from(participants),
@@ -813,7 +813,7 @@ mod tests {
                 *data = postcard::to_allocvec(&e).unwrap();
             }
         };
-        let (outcome, states) = run::<C>(3, |me| params_for(&old_public, me), &keys, off);
+        let (outcome, states) = run::<Frost<C>>(3, |me| params_for(&old_public, me), &keys, off);
         assert_eq!(culprits(&outcome[&3]), vec![2]);
         assert!(
             !outcome.contains_key(&1) && !outcome.contains_key(&2),
@@ -834,7 +834,7 @@ mod tests {
                 .collect();
             postcard::to_allocvec(&c).unwrap()
         };
-        let (results, _) = run::<C>(
+        let (results, _) = run::<Frost<C>>(
             3,
             |me| params_for(&old_public, me),
             &keys,
@@ -856,7 +856,7 @@ mod tests {
         type C = frost_secp256k1::Secp256K1Sha256;
         let (old, old_public) = old_key::<C>(2, 3);
         let keys = keys_of(&old);
-        let (results, _) = run::<C>(
+        let (results, _) = run::<Frost<C>>(
             3,
             |me| params_for(&old_public, me),
             &keys,
