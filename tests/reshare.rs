@@ -362,3 +362,47 @@ fn a_reshare_runs_over_the_relay_and_over_qr_codes() {
         b"alice and dave, after the QR reshare",
     );
 }
+
+/// A reshare message damaged on the stick stops the step that reads it, naming the file
+/// and storing nothing; once the good copy is back the reshare finishes. A message of
+/// another session in the folder is not taken for this one.
+#[test]
+fn a_damaged_reshare_message_is_rejected_by_name_and_costs_nothing() {
+    let w = World::new(4);
+    let (key, pk) = keygen_among(&w, "eddsa-ed25519", 2, &[0, 1, 2]);
+    let dave = card(&w, 3);
+    let args = [
+        "--key",
+        &key,
+        "--from",
+        "alice,bob",
+        "--party",
+        "alice",
+        "--party",
+        "carol",
+        "--party",
+        &dave,
+    ];
+    let plan = w.write_plan(0, "reshare", &args);
+    let other = w.write_plan(1, "reshare", &args);
+    for p in [0, 1, 2, 3] {
+        assert_eq!(code(&w.step(p, "reshare", &plan)), 4);
+    }
+    // Another session's round 1 from bob, in everyone's folder.
+    assert_eq!(code(&w.step(1, "reshare", &other)), 4);
+    w.sync(&[0, 1, 2, 3]);
+    // Alice's round-1 commitments of this session, damaged in dave's folder.
+    let session = mpc::plan::Plan::from_json(&std::fs::read(&plan).unwrap())
+        .unwrap()
+        .session_id();
+    let name = mpc::envelope::file_name(&session, mpc::envelope::Protocol::Reshare, 1, 1, None);
+    let file = w.parties[3].dir.join(name);
+    let good = std::fs::read(&file).unwrap();
+    let mut bad = good.clone();
+    *bad.last_mut().unwrap() ^= 1;
+    std::fs::write(&file, &bad).unwrap();
+    w.rejects(3, "reshare", &plan, &file, 2, "signature does not verify");
+    std::fs::write(&file, &good).unwrap();
+    let results = w.run_all("reshare", &plan, &[0, 1, 2, 3]);
+    assert!(results.iter().all(|r| r["public_key"] == pk.as_str()));
+}
