@@ -79,11 +79,13 @@ impl<C: Ciphersuite> KeyFormat for Frost<C> {
         let group =
             element::<C>(&package.verifying_key().serialize().map_err(bug)?).map_err(math)?;
         let mut shares = BTreeMap::new();
-        for (id, share) in package.verifying_shares() {
-            let index = (1..=u16::MAX)
-                .take(package.verifying_shares().len() + 1)
-                .find(|&i| ident::<C>(i).ok().as_ref() == Some(id))
-                .ok_or_else(|| bug("a public share of an identifier that is no party index"))?;
+        // The key's parties hold identifiers 1..=n (a DKG among the plan's parties).
+        let n = u16::try_from(package.verifying_shares().len()).map_err(bug)?;
+        for index in 1..=n {
+            let share = package
+                .verifying_shares()
+                .get(&ident::<C>(index)?)
+                .ok_or_else(|| bug(format!("no public share for party {index}")))?;
             let y = element::<C>(&share.serialize().map_err(bug)?).map_err(math)?;
             shares.insert(index, (point::<C>(index)?, y));
         }
