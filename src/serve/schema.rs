@@ -147,7 +147,7 @@ pub struct OwnHealth {
 pub struct SessionInfo {
     /// The session id, hex.
     pub id: String,
-    /// keygen, sign, presign, refresh, repair.
+    /// keygen, sign, presign, refresh, repair, reshare.
     pub kind: String,
     /// running, complete, aborted, abandoned, expired.
     pub status: String,
