@@ -30,16 +30,13 @@ pub fn describe_plan(plan: &Plan, me: u16) -> String {
             Plan::Sign(_) if participants.contains(&idx) => " signer",
             Plan::Repair(p) if p.lost == idx => " LOST SHARE, repaired",
             Plan::Repair(p) if p.helpers.contains(&idx) => " helper",
-            Plan::Reshare(p) => {
-                let deals = p.old_index_of(idx).is_some_and(|o| p.dealers.contains(&o));
-                match (deals, p.new_index_of(idx), p.old_index_of(idx)) {
-                    (true, Some(_), _) => " deals, stays",
-                    (true, None, _) => " deals, LEAVES (its share is destroyed)",
-                    (false, Some(_), Some(_)) => " stays (gets a new share)",
-                    (false, Some(_), None) => " JOINS",
-                    (false, None, _) => "",
-                }
-            }
+            Plan::Reshare(p) => match (p.deals(idx), p.new_index_of(idx), p.old_index_of(idx)) {
+                (true, Some(_), _) => " deals, stays",
+                (true, None, _) => " deals, LEAVES (its share is destroyed)",
+                (false, Some(_), Some(_)) => " stays (gets a new share)",
+                (false, Some(_), None) => " JOINS",
+                (false, None, _) => "",
+            },
             _ => "",
         };
         let you = if idx == me { "  <- you" } else { "" };

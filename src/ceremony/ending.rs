@@ -46,7 +46,6 @@ pub(super) fn end_unfinished(
         },
     )?;
     shares::end_rotation(db, plan)?;
-    super::reshare::end_reshare(db, plan)?;
     vault.end_session(sid)?;
     Ok(())
 }

@@ -411,14 +411,12 @@ impl Ceremony {
                     // The commit point: the new state (without the nonces, once a share
                     // exists) and what it sent, before anything leaves the machine.
                     self.commit_step(&journal, ledger)?;
-                    match &journal.state {
-                        JournalState::Refresh(RefreshState::Staged { .. }) => {
-                            self.refresh_staged()?
-                        }
-                        JournalState::Reshare(ReshareState::Staged { .. }) => {
-                            self.reshare_staged()?
-                        }
-                        _ => {}
+                    if matches!(
+                        journal.state,
+                        JournalState::Refresh(RefreshState::Staged { .. })
+                            | JournalState::Reshare(ReshareState::Staged { .. })
+                    ) {
+                        self.staged()?;
                     }
                     let name = state_name(&journal.state);
                     self.db

@@ -40,8 +40,7 @@ pub(super) fn check_plan(vault: &dyn Vault, db: &Db, p: &ResharePlan, me: u16) -
                 p.key_id
             )));
         }
-        let dealing = p.old_index_of(me).is_some_and(|o| p.dealers.contains(&o));
-        if dealing && (parties != p.key_parties || k.threshold != p.threshold) {
+        if p.deals(me) && (parties != p.key_parties || k.threshold != p.threshold) {
             return Err(Error::rejected(format!(
                 "the plan's parties or threshold of key {} ({}-of-{}) do not match this home's ({}-of-{})",
                 p.key_id,
@@ -63,7 +62,7 @@ pub(super) fn check_plan(vault: &dyn Vault, db: &Db, p: &ResharePlan, me: u16) -
             }));
         }
     }
-    let Some(old) = p.old_index_of(me).filter(|o| p.dealers.contains(o)) else {
+    let Some(old) = p.dealt_by(me) else {
         return Ok(());
     };
     if record.is_none() {
@@ -79,20 +78,6 @@ pub(super) fn check_plan(vault: &dyn Vault, db: &Db, p: &ResharePlan, me: u16) -
             vault.locate(Item::Share(&p.key_id))
         ))
         .advise(Advice::RestoreOrRepair));
-    }
-    Ok(())
-}
-
-/// A reshare under `plan` ended without switching (aborted, abandoned, expired): a key
-/// this home made `rotating` for it is active again.
-pub(super) fn end_reshare(db: &Db, plan: &Plan) -> Result<()> {
-    let Plan::Reshare(p) = plan else {
-        return Ok(());
-    };
-    if let Some(k) = db.key(&p.key_id)?
-        && k.status == KeyStatus::Rotating
-    {
-        db.set_key_status(&p.key_id, KeyStatus::Rotating, KeyStatus::Active, None)?;
     }
     Ok(())
 }
@@ -239,24 +224,5 @@ impl Ceremony {
                 Ok(Generic::Done(outcome(None, transcript)))
             }
         }
-    }
-
-    /// Every dealing checked and this party's confirmation sent: until every new holder
-    /// has confirmed, this home's key (if it holds one) refuses to sign.
-    pub(super) fn reshare_staged(&mut self) -> Result<()> {
-        let Plan::Reshare(p) = &self.plan else {
-            return Ok(());
-        };
-        if let Some(k) = self.db.key(&p.key_id)?
-            && k.status == KeyStatus::Active
-        {
-            self.db.audited(
-                "reshare.staged",
-                &p.key_id,
-                serde_json::json!({ "session": self.sid, "status": "rotating" }),
-                |c| change_key_status(c, &p.key_id, KeyStatus::Active, KeyStatus::Rotating, None),
-            )?;
-        }
-        Ok(())
     }
 }

@@ -45,21 +45,28 @@ struct KeyInfo {
     transcript: String,
 }
 
-/// The key record a refresh or repair plan names, checked against the plan.
-/// A refresh under `plan` ended (switched, aborted or abandoned): a `rotating` key is
-/// active again; a suspended one stays suspended.
+/// A refresh or reshare under `plan` ended (switched, aborted or abandoned): a
+/// `rotating` key is active again; a suspended one stays suspended.
 pub(super) fn end_rotation(db: &Db, plan: &Plan) -> Result<()> {
-    let Plan::Refresh(p) = plan else {
-        return Ok(());
-    };
-    if let Some(k) = plan_key(db, plan)?
+    if let Some(k) = rotating_key(db, plan)?
         && k.status == KeyStatus::Rotating
     {
-        db.set_key_status(&p.key_id, KeyStatus::Rotating, KeyStatus::Active, None)?;
+        db.set_key_status(&k.id, KeyStatus::Rotating, KeyStatus::Active, None)?;
     }
     Ok(())
 }
 
+/// The record of the key a refresh or reshare under `plan` changes in this home: for
+/// a refresh checked against the plan; a reshare's new holder may have none.
+fn rotating_key(db: &Db, plan: &Plan) -> Result<Option<KeyRecord>> {
+    match plan {
+        Plan::Refresh(_) => plan_key(db, plan),
+        Plan::Reshare(p) => Ok(db.key(&p.key_id)?),
+        _ => Ok(None),
+    }
+}
+
+/// The key record a refresh or repair plan names, checked against the plan.
 fn plan_key(db: &Db, plan: &Plan) -> Result<Option<KeyRecord>> {
     let Some((key_id, group_key)) = plan.key() else {
         return Ok(None);
@@ -176,28 +183,26 @@ impl Ceremony {
         }
     }
 
-    /// The new share is staged and confirmed: until every party has confirmed, this
-    /// party's key refuses to sign (an active key becomes `rotating`; a suspended one
-    /// stays suspended).
-    pub(super) fn refresh_staged(&mut self) -> Result<()> {
-        let Plan::Refresh(p) = &self.plan else {
-            return Ok(());
-        };
-        if let Some(k) = plan_key(&self.db, &self.plan)?
+    /// A refresh's or reshare's new share is staged and confirmed (or, for a dealer
+    /// that leaves, every dealing checked): until every party has confirmed, this
+    /// party's key refuses to sign (an active key becomes `rotating`, audited as
+    /// `refresh.staged` or `reshare.staged`; a suspended one stays suspended).
+    pub(super) fn staged(&mut self) -> Result<()> {
+        if let Some(k) = rotating_key(&self.db, &self.plan)?
             && k.status == KeyStatus::Active
         {
             self.db.audited(
-                "refresh.staged",
-                &p.key_id,
+                &format!("{}.staged", self.plan.kind()),
+                &k.id,
                 serde_json::json!({ "session": self.sid, "status": "rotating" }),
-                |c| change_key_status(c, &p.key_id, KeyStatus::Active, KeyStatus::Rotating, None),
+                |c| change_key_status(c, &k.id, KeyStatus::Active, KeyStatus::Rotating, None),
             )?;
         }
         Ok(())
     }
 
-    /// The refresh ended, switched to the new share or aborted on the old one: a
-    /// `rotating` key is active again (a suspended one stays suspended).
+    /// The refresh or reshare ended, switched to the new share or aborted on the old
+    /// one: a `rotating` key is active again (a suspended one stays suspended).
     pub(super) fn end_rotation(&mut self) -> Result<()> {
         end_rotation(&self.db, &self.plan)
     }

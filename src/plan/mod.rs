@@ -185,6 +185,17 @@ impl ResharePlan {
             .map(|i| i as u16 + 1)
     }
 
+    /// The index in `key_parties` of participant `index`, if it deals.
+    pub fn dealt_by(&self, index: u16) -> Option<u16> {
+        self.old_index_of(index)
+            .filter(|o| self.dealers.contains(o))
+    }
+
+    /// Whether participant `index` deals.
+    pub fn deals(&self, index: u16) -> bool {
+        self.dealt_by(index).is_some()
+    }
+
     /// The new key's parties, in order.
     pub fn new_parties(&self) -> Vec<Card> {
         self.holders

@@ -228,10 +228,7 @@ impl ResharePlan {
             ));
         }
         for i in 1..=n as u16 {
-            let deals = self
-                .old_index_of(i)
-                .is_some_and(|o| self.dealers.contains(&o));
-            if !deals && self.new_index_of(i).is_none() {
+            if !self.deals(i) && self.new_index_of(i).is_none() {
                 return bad(format!(
                     "party {i} ({}) neither deals nor holds a new share",
                     self.parties[usize::from(i) - 1].name

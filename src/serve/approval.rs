@@ -49,6 +49,31 @@ pub enum Verdict {
     Ended,
 }
 
+impl Verdict {
+    /// Why a `what` (`session`, `reshare`) that waited up to `max` for this verdict does
+    /// not go on: the decline's code and reason; `None` once approved.
+    pub fn refusal(&self, what: &str, max: Duration) -> Option<(&'static str, String)> {
+        match self {
+            Verdict::Approved(_) => None,
+            Verdict::Cancelled(token) => Some((
+                "cancelled",
+                format!("an operator (token {token}) refused the {what}"),
+            )),
+            Verdict::Ended => Some((
+                "abandoned",
+                format!("the {what} ended elsewhere while it waited for approval"),
+            )),
+            Verdict::Waiting => Some((
+                "not_approved",
+                format!(
+                    "no operator approved the {what} within {}",
+                    humantime::format_duration(max)
+                ),
+            )),
+        }
+    }
+}
+
 struct Wait {
     asked: Asked,
     verdict: Mutex<Verdict>,

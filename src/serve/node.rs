@@ -453,7 +453,9 @@ impl Node {
                 Plan::Sign(p) if !matches!(p.presign, Some(Presign::Generate)) => {
                     node.decide_sign(p, &proposer, Some(&opened.inbox), awaiting)
                 }
-                Plan::Reshare(p) => node.approve_reshare(p, &proposer, &opened.inbox, awaiting),
+                Plan::Reshare(p) => {
+                    node.approve_reshare(p, &session, &proposer, &opened.inbox, awaiting)
+                }
                 _ => Ok(()),
             };
             if let Err((code, reason)) = decided {
@@ -508,6 +510,7 @@ impl Node {
     fn approve_reshare(
         &self,
         plan: &crate::plan::ResharePlan,
+        session: &str,
         proposer: &Card,
         inbox: &Inbox,
         waiting: impl FnOnce(Duration),
@@ -516,10 +519,7 @@ impl Node {
             .parties
             .iter()
             .position(|c| c.ed25519 == self.cluster.me.ed25519);
-        let deals = me
-            .and_then(|i| plan.old_index_of(i as u16 + 1))
-            .is_some_and(|o| plan.dealers.contains(&o));
-        if !deals
+        if !me.is_some_and(|i| plan.deals(i as u16 + 1))
             || !matches!(
                 self.own_policy(&plan.key_id, None, None),
                 Ok(policy::Mode::Approval)
@@ -527,8 +527,7 @@ impl Node {
         {
             return Ok(());
         }
-        let whole = Plan::Reshare(plan.clone());
-        let session = hex::encode(whole.session_id());
+        let plan_json = Plan::Reshare(plan.clone()).to_json();
         let max = self.config.approval_timeout;
         waiting(max);
         super::log(&format!(
@@ -539,12 +538,12 @@ impl Node {
             humantime::format_duration(max)
         ));
         let asked = super::approval::Asked {
-            id: session.clone(),
+            id: session.to_string(),
             kind: "reshare",
             status: "awaiting_approval",
             key_id: plan.key_id.clone(),
             proposer: proposer.name.clone(),
-            message_sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(whole.to_json())),
+            message_sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(plan_json)),
             hash: None,
             path: None,
             approve_by: now() + max.as_secs(),
@@ -556,24 +555,7 @@ impl Node {
             super::approval::Verdict::Approved(token) => Some(token.clone()),
             _ => None,
         };
-        let decision = match verdict {
-            super::approval::Verdict::Approved(_) => Ok(()),
-            super::approval::Verdict::Cancelled(token) => Err((
-                "cancelled",
-                format!("an operator (token {token}) refused the reshare"),
-            )),
-            super::approval::Verdict::Ended => Err((
-                "abandoned",
-                "the reshare ended elsewhere while it waited for approval".into(),
-            )),
-            super::approval::Verdict::Waiting => Err((
-                "not_approved",
-                format!(
-                    "no operator approved the reshare within {}",
-                    humantime::format_duration(max)
-                ),
-            )),
-        };
+        let decision = verdict.refusal("reshare", max).map_or(Ok(()), Err);
         let detail = serde_json::json!({
             "session": session,
             "proposer": proposer.name,
@@ -674,9 +656,7 @@ impl Node {
             // `approval` waits for this node's operator on the session's thread.
             Plan::Reshare(p) => {
                 let my_index = plan.index_of(&me).unwrap_or(0);
-                let deals = p
-                    .old_index_of(my_index)
-                    .is_some_and(|o| p.dealers.contains(&o));
+                let deals = p.deals(my_index);
                 if deals {
                     match self.own_policy(&p.key_id, None, None) {
                         Ok(policy::Mode::Never) => {

@@ -66,7 +66,7 @@ impl Ceremony {
                             data: self.refresh_confirmation(&output).to_vec(),
                         };
                         self.send(journal, Protocol::Refresh, &[confirm], |i| i + 1)?;
-                        self.refresh_staged()?;
+                        self.staged()?;
                         output
                     }
                 }

@@ -306,8 +306,8 @@ pub(super) async fn reshare_key(
         let req = body(b)?;
         blocking(move || {
             let k = node.key(&id)?;
-            // Checked before the job starts: a reshare that cannot work is refused.
-            node.reshare_plan(&k, &req, String::new())?;
+            // Made before the job starts: a reshare that cannot work is refused.
+            let plan = node.reshare_plan(&k, &req, format!("api request {request_id}"))?;
             let key_id = k.id.clone();
             run_job(
                 &node,
@@ -316,7 +316,7 @@ pub(super) async fn reshare_key(
                 wait,
                 200,
                 move |n| {
-                    n.reshare(&k, &req, &request_id)?;
+                    n.reshare(plan)?;
                     let info = key_info(n, &n.key(&key_id)?)?;
                     serde_json::to_value(info).map_err(ApiError::internal)
                 },

@@ -42,14 +42,7 @@ impl Node {
     pub fn keygen_parties(&self, req: &KeygenRequest) -> Result<Vec<Card>, ApiError> {
         let members: Vec<Card> = match &req.nodes {
             None => self.cluster.members(),
-            Some(names) => names
-                .iter()
-                .map(|n| {
-                    self.cluster.member_named(n).ok_or_else(|| {
-                        ApiError::new(400, "bad_request", format!("`{n}` is not a cluster member"))
-                    })
-                })
-                .collect::<Result<_, _>>()?,
+            Some(names) => self.members_named(names)?,
         };
         if !members.iter().any(|c| self.cluster.is_me(c)) {
             return Err(ApiError::new(
@@ -67,6 +60,18 @@ impl Node {
             ));
         }
         Ok(members)
+    }
+
+    /// The cluster members of these names, in order; 400 naming the first that is none.
+    fn members_named(&self, names: &[String]) -> Result<Vec<Card>, ApiError> {
+        names
+            .iter()
+            .map(|n| {
+                self.cluster.member_named(n).ok_or_else(|| {
+                    ApiError::new(400, "bad_request", format!("`{n}` is not a cluster member"))
+                })
+            })
+            .collect()
     }
 
     /// Drops what this node keeps in memory for `key_id` (its share was refreshed): the
@@ -169,15 +174,7 @@ impl Node {
             ));
         }
         let key_parties = key.parties().map_err(ApiError::store)?;
-        let holders = req
-            .nodes
-            .iter()
-            .map(|n| {
-                self.cluster.member_named(n).ok_or_else(|| {
-                    ApiError::new(400, "bad_request", format!("`{n}` is not a cluster member"))
-                })
-            })
-            .collect::<Result<Vec<Card>, _>>()?;
+        let holders = self.members_named(&req.nodes)?;
         let dealers: Vec<u16> = key_parties
             .iter()
             .enumerate()
@@ -220,23 +217,21 @@ impl Node {
         .map_err(|e| ApiError::new(400, "bad_request", e.to_string()))
     }
 
-    /// Coordinates a reshare of `key` (`POST /keys/{id}/reshare`): the nodes `req`
-    /// names hold it afterwards with its threshold; the public key stays
-    /// (`ceremony::reshare`).
-    pub fn reshare(
-        &self,
-        key: &KeyRecord,
-        req: &ReshareRequest,
-        request_id: &str,
-    ) -> Result<Outcome, ApiError> {
+    /// Coordinates a reshare by `plan` (from [`Node::reshare_plan`]; `POST
+    /// /keys/{id}/reshare`): the nodes it names hold the key afterwards with its
+    /// threshold; the public key stays (`ceremony::reshare`).
+    pub fn reshare(&self, plan: Valid<Plan>) -> Result<Outcome, ApiError> {
         let _slot = self.slot().map_err(|e| ApiError::new(503, "busy", e))?;
-        let plan = self.reshare_plan(key, req, format!("api request {request_id}"))?;
+        let key_id = plan
+            .key()
+            .map(|(id, _)| id.to_string())
+            .ok_or_else(|| ApiError::internal("a reshare plan names no key"))?;
         let parties = plan.parties().to_vec();
         self.all_up(&parties, "a reshare")?;
         let others: Vec<&Card> = parties.iter().filter(|c| !self.cluster.is_me(c)).collect();
         let outcome = self.coordinate(plan, &others, self.config.keygen_timeout, true);
         // Whatever happened, the share held in memory may be stale now.
-        self.forget_key(&key.id);
+        self.forget_key(&key_id);
         outcome
     }
 

@@ -485,29 +485,18 @@ impl Node {
                     approve_by: now() + max.as_secs(),
                 };
                 let ended = || inbox.is_some_and(|i| i.declined().is_some());
-                match self.approvals.ask(asked, max, ended) {
+                let verdict = self.approvals.ask(asked, max, ended);
+                match verdict.refusal("session", max) {
+                    Some(refused) => Err(refused),
                     // The policy may have changed while the session waited.
-                    serve::approval::Verdict::Approved(token) => {
-                        approved_by = Some(token);
+                    None => {
+                        if let serve::approval::Verdict::Approved(token) = verdict {
+                            approved_by = Some(token);
+                        }
                         own()
                             .and_then(|_| self.count_signatures(&plan.key_id, 1, false))
                             .map_err(|why| ("policy_refused", why))
                     }
-                    serve::approval::Verdict::Cancelled(token) => Err((
-                        "cancelled",
-                        format!("an operator (token {token}) refused the session"),
-                    )),
-                    serve::approval::Verdict::Ended => Err((
-                        "abandoned",
-                        "the session ended elsewhere while it waited for approval".into(),
-                    )),
-                    serve::approval::Verdict::Waiting => Err((
-                        "not_approved",
-                        format!(
-                            "no operator approved the session within {}",
-                            humantime::format_duration(max)
-                        ),
-                    )),
                 }
             }
             Ok(_) => self
