@@ -115,10 +115,9 @@ impl Ceremony {
         };
         let p = p.clone();
         let params = self.reshare_params(&p)?;
-        let deals = params.dealers.iter().any(|&(i, _)| i == self.me);
         // Only dealing (the first step) uses the old share: at a rerun after the switch
         // it may already be replaced or destroyed.
-        let key = match deals && matches!(state, ReshareState::Start) {
+        let key = match p.deals(self.me) && matches!(state, ReshareState::Start) {
             true => Some(load_share(&*self.vault, &self.identity, &p.key_id)?),
             false => None,
         };
