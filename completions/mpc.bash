@@ -926,7 +926,7 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__bench__subcmd__reshare)
-            opts="-q -v -h -V --scheme --runs --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            opts="-q -v -h -V --scheme --runs --primes-dir --home --json --quiet --verbose --no-input --passphrase-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -937,6 +937,10 @@ _mpc() {
                     return 0
                     ;;
                 --runs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --primes-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3714,7 +3718,7 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__reshare__subcmd__plan)
-            opts="-t -o -q -v -h -V --key --from --threshold --party --label --expires --out --home --json --quiet --verbose --no-input --passphrase-file --help --version"
+            opts="-t -o -q -v -h -V --key --from --threshold --party --label --aux --expires --out --home --json --quiet --verbose --no-input --passphrase-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3742,6 +3746,10 @@ _mpc() {
                     ;;
                 --label)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --aux)
+                    COMPREPLY=($(compgen -W "generate reuse" -- "${cur}"))
                     return 0
                     ;;
                 --expires)

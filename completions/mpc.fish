@@ -551,6 +551,8 @@ complete -c mpc -n "__fish_mpc_using_subcommand reshare; and __fish_seen_subcomm
 complete -c mpc -n "__fish_mpc_using_subcommand reshare; and __fish_seen_subcommand_from plan" -s t -l threshold -d 'The new threshold [default: the key\'s]' -r
 complete -c mpc -n "__fish_mpc_using_subcommand reshare; and __fish_seen_subcommand_from plan" -l party -d 'A holder after the reshare, in the new key\'s order: a name of the key\'s parties, a card file, a contact name, or `me`. Repeat for each' -r
 complete -c mpc -n "__fish_mpc_using_subcommand reshare; and __fish_seen_subcommand_from plan" -l label -d 'A label for the session (and the key\'s label in new holders\' homes) [default: the key\'s label]' -r
+complete -c mpc -n "__fish_mpc_using_subcommand reshare; and __fish_seen_subcommand_from plan" -l aux -d 'ecdsa-secp256k1: the new holders generate aux info (Paillier keys) for the new party set in this ceremony, or reuse what they generated before for exactly that set [default: reuse if this home has it]' -r -f -a "generate\t'Run aux-info generation first, in the same session (slow: Paillier proofs)'
+reuse\t'Use the aux info this party set generated before (a keygen takes milliseconds)'"
 complete -c mpc -n "__fish_mpc_using_subcommand reshare; and __fish_seen_subcommand_from plan" -l expires -d 'How long the plan stays valid' -r
 complete -c mpc -n "__fish_mpc_using_subcommand reshare; and __fish_seen_subcommand_from plan" -s o -l out -d 'Write the plan to FILE (default: stdout)' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand reshare; and __fish_seen_subcommand_from plan" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
@@ -559,7 +561,7 @@ complete -c mpc -n "__fish_mpc_using_subcommand reshare; and __fish_seen_subcomm
 complete -c mpc -n "__fish_mpc_using_subcommand reshare; and __fish_seen_subcommand_from plan" -s q -l quiet -d 'Print less on stderr'
 complete -c mpc -n "__fish_mpc_using_subcommand reshare; and __fish_seen_subcommand_from plan" -s v -l verbose -d 'Print more on stderr'
 complete -c mpc -n "__fish_mpc_using_subcommand reshare; and __fish_seen_subcommand_from plan" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
-complete -c mpc -n "__fish_mpc_using_subcommand reshare; and __fish_seen_subcommand_from plan" -s h -l help -d 'Print help'
+complete -c mpc -n "__fish_mpc_using_subcommand reshare; and __fish_seen_subcommand_from plan" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mpc -n "__fish_mpc_using_subcommand reshare; and __fish_seen_subcommand_from plan" -s V -l version -d 'Print version'
 complete -c mpc -n "__fish_mpc_using_subcommand reshare; and __fish_seen_subcommand_from run" -l dir -d 'The message directory shared with the other parties (a USB stick, a shared folder). With --relay, where downloaded messages are kept [default: HOME/relay/SESSION]' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand reshare; and __fish_seen_subcommand_from run" -l relay -d 'Exchange messages through an `mpc relay` at HOST:PORT, or NATS JetStream at nats://HOST:PORT[,HOST:PORT...], instead of a shared directory' -r
@@ -791,7 +793,7 @@ complete -c mpc -n "__fish_mpc_using_subcommand bench; and not __fish_seen_subco
 complete -c mpc -n "__fish_mpc_using_subcommand bench; and not __fish_seen_subcommand_from serve reshare help" -s h -l help -d 'Print help'
 complete -c mpc -n "__fish_mpc_using_subcommand bench; and not __fish_seen_subcommand_from serve reshare help" -s V -l version -d 'Print version'
 complete -c mpc -n "__fish_mpc_using_subcommand bench; and not __fish_seen_subcommand_from serve reshare help" -f -a "serve" -d 'Load a 3-node `mpc serve` cluster on loopback and compare it with the library'
-complete -c mpc -n "__fish_mpc_using_subcommand bench; and not __fish_seen_subcommand_from serve reshare help" -f -a "reshare" -d 'FROST keygen, refresh and a 2-of-3 → 3-of-5 reshare, in process and end to end'
+complete -c mpc -n "__fish_mpc_using_subcommand bench; and not __fish_seen_subcommand_from serve reshare help" -f -a "reshare" -d 'A 2-of-3 → 3-of-5 reshare (and FROST keygen and refresh), in process and end to end'
 complete -c mpc -n "__fish_mpc_using_subcommand bench; and not __fish_seen_subcommand_from serve reshare help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from serve" -l duration -d 'How long each load level runs' -r
 complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from serve" -l concurrency -d 'Client threads, one load level each (comma separated)' -r
@@ -810,11 +812,12 @@ complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcomman
 complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from serve" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
 complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from serve" -s V -l version -d 'Print version'
-complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from reshare" -l scheme -d 'The FROST scheme' -r -f -a "eddsa-ed25519\t'FROST(Ed25519, SHA-512): RFC 8032 Ed25519 signatures'
+complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from reshare" -l scheme -d 'The scheme' -r -f -a "eddsa-ed25519\t'FROST(Ed25519, SHA-512): RFC 8032 Ed25519 signatures'
 schnorr-secp256k1-tr\t'FROST with BIP340/Taproot: BIP340 Schnorr signatures under the BIP341-tweaked key'
 schnorr-secp256k1\t'FROST(secp256k1, SHA-256) as in RFC 9591'
 ecdsa-secp256k1\t'CGGMP21 threshold ECDSA on secp256k1: low-s ECDSA with a recovery id'"
 complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from reshare" -l runs -d 'In-process runs of each operation (the median is shown)' -r
+complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from reshare" -l primes-dir -d 'ecdsa-secp256k1: pregenerated primes `primes-K.json` (five sets) from DIR, e.g. testdata/primes' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from reshare" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from reshare" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from reshare" -l json -d 'Print one JSON object on stdout instead of human output'
@@ -824,7 +827,7 @@ complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcomman
 complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from reshare" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from reshare" -s V -l version -d 'Print version'
 complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "serve" -d 'Load a 3-node `mpc serve` cluster on loopback and compare it with the library'
-complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "reshare" -d 'FROST keygen, refresh and a 2-of-3 → 3-of-5 reshare, in process and end to end'
+complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "reshare" -d 'A 2-of-3 → 3-of-5 reshare (and FROST keygen and refresh), in process and end to end'
 complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mpc -n "__fish_mpc_using_subcommand version" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand version" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
@@ -912,4 +915,4 @@ complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "verify" -d 'Check the chain, its latest signed checkpoint and an anchor (exit 1 on any break)'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "head" -d 'Sign the current head with this party\'s identity and print it, for a worksheet'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "serve" -d 'Load a 3-node `mpc serve` cluster on loopback and compare it with the library'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "reshare" -d 'FROST keygen, refresh and a 2-of-3 → 3-of-5 reshare, in process and end to end'
+complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "reshare" -d 'A 2-of-3 → 3-of-5 reshare (and FROST keygen and refresh), in process and end to end'

@@ -460,6 +460,94 @@ fn ecdsa_ceremonies_finish_after_a_crash_at_every_point() {
     }
 }
 
+/// An ECDSA reshare back and forth between {alice, bob, carol} and {alice, carol, dave}
+/// (alice deals and stays, carol stays without dealing, one dealer leaves and one party
+/// joins), each role killed at each crash point it passes, over files and through a
+/// relay: every run finishes with the same transcript, the leaver's share is gone, and
+/// the holders at the end sign under the same key. The first reshare generates aux info
+/// for the new set (and is killed where it stores it); the others reuse the sets'.
+/// Slow, like the other ECDSA crash test: run with `--ignored`.
+#[test]
+#[ignore]
+fn an_ecdsa_reshare_finishes_after_a_crash_at_every_point() {
+    let w = World::new(4);
+    let relay = RelayProc::start("127.0.0.1:0", &[]);
+    for p in 0..3 {
+        w.import_primes(p, p);
+    }
+    let plan = w.keygen_plan_among("ecdsa-secp256k1", 2, &[0, 1, 2]);
+    let keys = finish_all(w.spawn_relay_run(&[0, 1, 2], "keygen", &plan, &relay.addr));
+    let key = keys[0]["key_id"].as_str().unwrap().to_string();
+    let pk = keys[0]["public_key"].as_str().unwrap().to_string();
+    for (p, k) in [(0, 3), (2, 4), (3, 5)] {
+        w.import_primes(p, k);
+    }
+    let card = |p: usize| w.parties[p].card.to_str().unwrap().to_string();
+    // Roles by 0-based party: (leaver, joiner); alice (0) deals and stays, carol (2)
+    // stays without dealing.
+    let mut at_x = true;
+    let steps: &[(&str, &str, Link)] = &[
+        ("aux-written", "joiner", Link::Files),
+        ("journal-saved", "leaver", Link::Files),
+        ("journal-saved", "joiner", Link::Files),
+        ("sent-recorded", "dealer", Link::Files),
+        ("state-recorded", "stayer", Link::Files),
+        ("share-written", "joiner", Link::Files),
+        ("share-written", "dealer", Link::Files),
+        ("share-removed", "leaver", Link::Files),
+        ("completed", "leaver", Link::Files),
+        ("completed", "joiner", Link::Files),
+        ("journal-saved", "leaver", Link::Relay(&relay.addr)),
+        ("completed", "joiner", Link::Relay(&relay.addr)),
+    ];
+    for (n, &(point, role, link)) in steps.iter().enumerate() {
+        let aux = if n == 0 { "generate" } else { "reuse" };
+        let (leaver, joiner) = if at_x { (1, 3) } else { (3, 1) };
+        let (from, new_set) = if at_x {
+            ("alice,bob", ["alice".to_string(), "carol".into(), card(3)])
+        } else {
+            ("alice,dave", ["alice".to_string(), card(1), "carol".into()])
+        };
+        let mut args = vec!["--key", &key, "--from", from, "--aux", aux];
+        for p in &new_set {
+            args.extend(["--party", p.as_str()]);
+        }
+        let plan = w.write_plan(0, "reshare", &args);
+        let victim = match role {
+            "leaver" => leaver,
+            "joiner" => joiner,
+            "dealer" => 0,
+            _ => 2,
+        };
+        let (results, crashes) =
+            run_with_crashes(&w, "reshare", &plan, &[0, 1, 2, 3], victim, point, link);
+        assert!(crashes > 0, "{point} was never reached by the {role}");
+        assert_agree(&results, &["key_id", "public_key", "transcript_words"]);
+        assert_eq!(results[0]["public_key"], pk.as_str());
+        let share = w.parties[leaver]
+            .home
+            .join("shares")
+            .join(format!("{key}.age"));
+        assert!(!share.exists(), "the leaver kept its share ({point})");
+        for p in 0..4 {
+            assert_no_leftovers(&w, p);
+        }
+        at_x = !at_x;
+    }
+    // An even number of reshares ends at {alice, bob, carol}: bob and carol sign.
+    assert!(at_x);
+    let msg = b"after every crash";
+    let plan = w.sign_plan(2, &key, "bob,carol", msg);
+    let sigs = finish_all(w.spawn_relay_run(&[1, 2], "sign", &plan, &relay.addr));
+    let sig = hex::decode(sigs[0]["signature"].as_str().unwrap()).unwrap();
+    assert!(verify_independently(
+        "ecdsa-secp256k1",
+        &hex::decode(&pk).unwrap(),
+        msg,
+        &sig
+    ));
+}
+
 /// Six processes run alice's signing step at once on her one home: none fails (no
 /// "database is busy", no conflict), the nonces are consumed for one share only, and
 /// exactly one signature share leaves (one file); the signature then completes.

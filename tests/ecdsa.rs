@@ -240,7 +240,7 @@ fn two_of_three_aux_keygen_sign_bad_input_and_aux_reuse() {
     }
     bad_input(&w);
     backup_round_trip(&w, &key2);
-    threshold_keys_are_neither_refreshed_nor_repaired(&w, &key2);
+    threshold_keys_are_refreshed_by_a_reshare_and_not_repaired(&w, &key2);
     deleting_destroys_presignatures(&w, &key2);
     split_view_in_keygen(&w);
 }
@@ -292,31 +292,40 @@ fn split_view_in_keygen(w: &World) {
     );
 }
 
-/// A 2-of-3 ECDSA key: cggmp21 0.6 refreshes only n-of-n keys and repairs none.
-fn threshold_keys_are_neither_refreshed_nor_repaired(w: &World, key: &str) {
-    for (args, reason) in [
-        (
-            vec!["refresh", "plan", "--key", key],
-            "cggmp21 0.6 refreshes only n-of-n ECDSA keys",
-        ),
-        (
-            vec![
-                "repair",
-                "plan",
-                "--key",
-                key,
-                "--lost",
-                "bob",
-                "--helpers",
-                "alice,carol",
-            ],
-            "cggmp21 has no share repair",
-        ),
-    ] {
-        let out = w.mpc(0).args(&args).output().unwrap();
-        assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
-        assert!(stderr(&out).contains(reason), "{}", stderr(&out));
-    }
+/// A 2-of-3 ECDSA key: cggmp21 repairs no share (a lost one is replaced by a reshare,
+/// tests/reshare.rs), and its refresh plan is a reshare to the same parties.
+fn threshold_keys_are_refreshed_by_a_reshare_and_not_repaired(w: &World, key: &str) {
+    let args = [
+        "repair",
+        "plan",
+        "--key",
+        key,
+        "--lost",
+        "bob",
+        "--helpers",
+        "alice,carol",
+    ];
+    let out = w.mpc(0).args(args).output().unwrap();
+    assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cggmp21 has no share repair"),
+        "{}",
+        stderr(&out)
+    );
+    let out = w
+        .mpc(0)
+        .args(["refresh", "plan", "--key", key])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("it is refreshed by a reshare to the same parties"),
+        "{}",
+        stderr(&out)
+    );
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["kind"], "reshare");
+    assert_eq!(plan["dealers"], serde_json::json!([1, 2, 3]));
 }
 
 /// A 2-of-2 key is made without VSS, so cggmp21 can refresh it: new shares and new aux

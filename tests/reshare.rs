@@ -406,3 +406,183 @@ fn a_damaged_reshare_message_is_rejected_by_name_and_costs_nothing() {
     let results = w.run_all("reshare", &plan, &[0, 1, 2, 3]);
     assert!(results.iter().all(|r| r["public_key"] == pk.as_str()));
 }
+
+/// The key's public key at HD path m/0/1 (non-hardened, from the xpub): it depends on
+/// the public key and the chain code only.
+fn child_key(w: &World, p: usize, key: &str) -> serde_json::Value {
+    let (c, e, j) = run(
+        &w.parties[p].home,
+        &["keys", "export", key, "--path", "m/0/1"],
+    );
+    assert_eq!(c, 0, "{e}");
+    j.unwrap()["public_key"].clone()
+}
+
+fn presignatures(w: &World, p: usize) -> usize {
+    let (c, e, j) = run(&w.parties[p].home, &["presign", "list"]);
+    assert_eq!(c, 0, "{e}");
+    j.unwrap()["presignatures"].as_array().unwrap().len()
+}
+
+/// A 2-of-3 ECDSA key grows to 3-of-5 (new aux info generated among the five), shrinks
+/// back to 2-of-3 with a party replaced, is reshared among the same three reusing
+/// their aux info, and is refreshed with `mpc refresh` (a reshare to the same parties, new Paillier keys):
+/// the public key and its HD children never change, signatures by several subsets
+/// verify with k256, leaving holders keep no share, presignatures of old shares are
+/// destroyed, and an old share never signs with new ones.
+#[test]
+fn an_ecdsa_key_is_reshared_refreshed_and_keeps_its_addresses() {
+    let scheme = "ecdsa-secp256k1";
+    let w = World::new(5);
+    for p in 0..3 {
+        w.import_primes(p, p);
+    }
+    let relay = RelayProc::start("127.0.0.1:0", &[]);
+    let live = |kind: &str, plan: &Path, who: &[usize]| {
+        finish_all(w.spawn_relay_run(who, kind, plan, &relay.addr))
+    };
+    let keygen = w.keygen_plan_among(scheme, 2, &[0, 1, 2]);
+    let key = live("keygen", &keygen, &[0, 1, 2])[0]["key_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, _, j) = run(&w.parties[0].home, &["keys", "export", &key]);
+    let pk = j.unwrap()["public_key"].as_str().unwrap().to_string();
+    let child = child_key(&w, 0, &key);
+    let live_signs = |signers: &[usize], msg: &[u8]| {
+        let names: Vec<&str> = signers
+            .iter()
+            .map(|&p| w.parties[p].name.as_str())
+            .collect();
+        let plan = w.sign_plan(signers[0], &key, &names.join(","), msg);
+        let sig = live("sign", &plan, signers)[0]["signature"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            verify_independently(
+                scheme,
+                &hex::decode(&pk).unwrap(),
+                msg,
+                &hex::decode(sig).unwrap()
+            ),
+            "a signature by {signers:?} does not verify under the unchanged key"
+        );
+    };
+    let presign = w.write_plan(0, "presign", &["--key", &key, "--signers", "alice,bob"]);
+    live("presign", &presign, &[0, 1]);
+    assert_eq!(presignatures(&w, 0), 1);
+
+    // 2-of-3 → 3-of-5: alice and bob deal; carol stays without dealing; dave and erin
+    // join. Aux info for the five is generated in the session (a prime set each).
+    for (p, k) in [(0, 3), (1, 4), (2, 5), (3, 0), (4, 1)] {
+        w.import_primes(p, k);
+    }
+    let (dave, erin) = (card(&w, 3), card(&w, 4));
+    let args = [
+        "--key",
+        &key,
+        "--from",
+        "alice,bob",
+        "-t",
+        "3",
+        "--party",
+        "alice",
+        "--party",
+        "bob",
+        "--party",
+        "carol",
+        "--party",
+        &dave,
+        "--party",
+        &erin,
+    ];
+    let plan = w.write_plan(0, "reshare", &args);
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&plan).unwrap()).unwrap();
+    assert_eq!(v["aux"], "generate");
+    let shown = w.mpc(3).args(["inspect"]).arg(&plan).output().unwrap();
+    let text = String::from_utf8_lossy(&shown.stdout).to_string() + &stderr(&shown);
+    for want in [
+        "2-of-3 -> 3-of-5",
+        "join:        dave, erin",
+        "(kept: the same xpub and HD children)",
+        "aux info:    generated in this session by the new holders",
+    ] {
+        assert!(text.contains(want), "`{want}` not shown: {text}");
+    }
+    let results = live("reshare", &plan, &[0, 1, 2, 3, 4]);
+    for (p, r) in results.iter().enumerate() {
+        assert_eq!(r["public_key"], pk.as_str(), "the public key changed");
+        assert_eq!(r["transcript_words"], results[0]["transcript_words"]);
+        assert_eq!(r["new_index"], p as u64 + 1);
+        assert_eq!(child_key(&w, p, &key), child, "the HD child key changed");
+    }
+    assert_eq!(presignatures(&w, 0), 0, "an old presignature survived");
+    let alice_old = w.path("alice-3of5-home");
+    copy_dir(&w.parties[0].home, &alice_old);
+    live_signs(&[1, 3, 4], b"bob, dave and erin");
+    live_signs(&[0, 2, 4], b"alice, carol and erin");
+
+    // 3-of-5 → 2-of-3 among alice, bob and dave (carol's laptop is lost: dave takes
+    // her place); alice, dave and erin deal; carol and erin leave.
+    for (p, k) in [(0, 5), (1, 0), (3, 2)] {
+        w.import_primes(p, k);
+    }
+    let args = [
+        "--key",
+        &key,
+        "--from",
+        "alice,dave,erin",
+        "-t",
+        "2",
+        "--party",
+        "alice",
+        "--party",
+        "bob",
+        "--party",
+        &dave,
+    ];
+    let plan = w.write_plan(0, "reshare", &args);
+    let results = live("reshare", &plan, &[0, 1, 3, 4]);
+    assert!(results.iter().all(|r| r["public_key"] == pk.as_str()));
+    assert_eq!(
+        results[3]["new_index"],
+        serde_json::Value::Null,
+        "erin left"
+    );
+    left(&w, 4, &key);
+    live_signs(&[0, 3], b"alice and dave");
+    live_signs(&[1, 3], b"bob and dave");
+    assert_eq!(child_key(&w, 3, &key), child);
+
+    // The same three again, reusing the aux info they just generated.
+    let args = [
+        "--key", &key, "--from", "bob,dave", "--aux", "reuse", "--party", "alice", "--party",
+        "bob", "--party", &dave,
+    ];
+    reshare(&w, 1, &args, &[0, 1, 3], &key, &pk);
+    live_signs(&[0, 1], b"alice and bob");
+
+    // A refresh of the 2-of-3 key is a reshare to the same parties with new aux info.
+    for (p, k) in [(0, 1), (1, 2), (3, 3)] {
+        w.import_primes(p, k);
+    }
+    let plan = w.write_plan(0, "refresh", &["--key", &key]);
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&plan).unwrap()).unwrap();
+    assert_eq!(
+        (v["kind"].as_str(), v["aux"].as_str()),
+        (Some("reshare"), Some("generate")),
+        "{v}"
+    );
+    let results = w.run_all("refresh", &plan, &[0, 1, 3]);
+    assert!(results.iter().all(|r| r["public_key"] == pk.as_str()));
+    signs(&w, scheme, &key, &pk, &[1, 3], b"after the refresh");
+
+    // Alice's 3-of-5 share with bob's new one never gives a signature.
+    let sign_plan = w.sign_plan(1, &key, "alice,bob", b"old and new");
+    let codes = w.sign_with_old_alice(&alice_old, &sign_plan, 6);
+    assert!(
+        codes.iter().all(|(a, b, _, _)| *a != 0 && *b != 0),
+        "an old ECDSA share signed with a new one: {codes:?}"
+    );
+}

@@ -1388,7 +1388,12 @@ const ECDSA_NODES: [&str; 8] = [
 #[test]
 fn ecdsa_keys_are_made_from_the_prime_pools_and_sign_through_the_cluster() {
     let extra = ECDSA_NODES;
-    let mut c = Cluster::start_with(ecdsa_world(), &extra);
+    let world = ecdsa_world();
+    // A second prime set each, for the rotation's new aux info.
+    for p in 0..3 {
+        world.import_primes(p, p + 3);
+    }
+    let mut c = Cluster::start_with(world, &extra);
     let key = c.keygen(2, "ecdsa-secp256k1");
     let id = key["id"].as_str().unwrap();
     assert!(
@@ -1402,15 +1407,6 @@ fn ecdsa_keys_are_made_from_the_prime_pools_and_sign_through_the_cluster() {
                 .starts_with("bc1q"),
         "{key}"
     );
-    // A threshold ECDSA key cannot be refreshed with cggmp21 0.6: said, not tried.
-    let (status, v) = call(
-        "POST",
-        &c.url(0, &format!("/keys/{id}/rotate")),
-        &c.tokens[0],
-        Some(json!({})),
-    );
-    assert_eq!(status, 409, "{v}");
-    assert_eq!(v["error"]["code"], "cannot_rotate");
     let pk = hex::decode(key["public_key"].as_str().unwrap()).unwrap();
     let vk = k256::ecdsa::VerifyingKey::from_sec1_bytes(&pk).unwrap();
     // Node 0 fills its pool in the background; a request it coordinates then signs in
@@ -1536,6 +1532,57 @@ fn ecdsa_keys_are_made_from_the_prime_pools_and_sign_through_the_cluster() {
         metrics.contains("mpc_signatures_total{scheme=\"ecdsa-secp256k1\",mode=\"presigned\"} 1"),
         "{metrics}"
     );
+
+    // The threshold key rotates (a reshare to the same nodes, with new aux info): the
+    // same key and addresses; every presignature of the old shares is gone; the pools
+    // fill again from the new shares, and a request signs from one.
+    let presignatures = |p: usize| -> Vec<Value> {
+        let out = c
+            .world
+            .mpc(p)
+            .args(["--json", "presign", "list"])
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        common::json(&out)["presignatures"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    c.wait_for_a_presignature();
+    let old: Vec<Vec<Value>> = (0..3).map(presignatures).collect();
+    assert!(old.iter().any(|l| !l.is_empty()), "no presignature to lose");
+    let (status, v) = call(
+        "POST",
+        &c.url(1, &format!("/keys/{id}/rotate")),
+        &c.tokens[1],
+        Some(json!({})),
+    );
+    assert_eq!(status, 200, "{v}\n{}", c.logs());
+    assert_eq!(v["data"]["key"]["public_key"], key["public_key"], "{v}");
+    assert_eq!(v["data"]["key"]["addresses"], key["addresses"], "{v}");
+    for (p, old) in old.iter().enumerate() {
+        let now = presignatures(p);
+        assert!(
+            old.iter().all(|o| !now.contains(o)),
+            "node {p} kept a presignature of its old share: {now:?}"
+        );
+    }
+    c.wait_for_a_presignature();
+    let (status, v) = call(
+        "POST",
+        &c.url(0, "/sign"),
+        &c.tokens[0],
+        Some(json!({"key_id": id, "message": "after the rotation"})),
+    );
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["data"]["mode"], "presigned", "{v}");
+    let digest = mpc::plan::digest_of(mpc::plan::HashMode::Sha256, b"after the rotation").unwrap();
+    let sig = k256::ecdsa::Signature::from_slice(
+        &hex::decode(v["data"]["signature"].as_str().unwrap()).unwrap(),
+    )
+    .unwrap();
+    vk.verify_prehash(&digest, &sig).unwrap();
 }
 
 /// A presence beat from `id` (a member the test plays) to the node with key `to`.

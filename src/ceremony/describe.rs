@@ -93,6 +93,21 @@ pub fn describe_plan(plan: &Plan, me: u16) -> String {
                     names(absent)
                 ));
             }
+            if let Some(aux) = p.aux {
+                let chain_code = hex::decode(&p.public_key_package)
+                    .ok()
+                    .and_then(|info| crate::engine::cggmp::reshare::chain_code(&info));
+                s.push_str(&format!(
+                    "  chain code:  {} (kept: the same xpub and HD children)\n  aux info:    {}\n",
+                    chain_code.map(hex::encode).unwrap_or_else(|| "none".into()),
+                    match aux {
+                        crate::plan::AuxMode::Generate =>
+                            "generated in this session by the new holders (a prime set each)",
+                        crate::plan::AuxMode::Reuse =>
+                            "reused: each new holder's earlier aux info for exactly these parties",
+                    }
+                ));
+            }
             s.push_str("  note:        old shares still combine with each other: every old holder must destroy its old share and backups\n");
         }
         _ => {}

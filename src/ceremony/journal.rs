@@ -31,6 +31,12 @@ pub(super) enum JournalState {
     Refresh(RefreshState),
     Repair(RepairState),
     Reshare(ReshareState),
+    /// An ECDSA reshare: the new holders' aux-info generation (a replay state, as in an
+    /// ECDSA keygen) and the reshare itself.
+    EcdsaReshare {
+        aux: ecdsa::EcdsaState,
+        reshare: ReshareState,
+    },
 }
 
 impl JournalState {
@@ -44,6 +50,30 @@ impl JournalState {
             _ => None,
         }
     }
+
+    /// The state after a step of the reshare engine: an ECDSA reshare keeps its aux-info
+    /// state beside the reshare's.
+    pub(super) fn then(self, next: JournalState) -> JournalState {
+        match (self, next) {
+            (JournalState::EcdsaReshare { aux, .. }, JournalState::Reshare(reshare)) => {
+                JournalState::EcdsaReshare { aux, reshare }
+            }
+            (_, next) => next,
+        }
+    }
+
+    /// Whether this state holds new shares staged until every party confirms them.
+    pub(super) fn staged(&self) -> bool {
+        matches!(
+            self,
+            JournalState::Refresh(RefreshState::Staged { .. })
+                | JournalState::Reshare(ReshareState::Staged { .. })
+                | JournalState::EcdsaReshare {
+                    reshare: ReshareState::Staged { .. },
+                    ..
+                }
+        )
+    }
 }
 
 pub(super) fn state_name(s: &JournalState) -> &'static str {
@@ -52,7 +82,7 @@ pub(super) fn state_name(s: &JournalState) -> &'static str {
         JournalState::Sign(k) => k.name(),
         JournalState::Refresh(k) => k.name(),
         JournalState::Repair(k) => k.name(),
-        JournalState::Reshare(k) => k.name(),
+        JournalState::Reshare(k) | JournalState::EcdsaReshare { reshare: k, .. } => k.name(),
         JournalState::Ecdsa(_) => "running",
     }
 }
@@ -76,6 +106,12 @@ impl Ceremony {
             None => Ok(Journal {
                 version: 1,
                 state: match self.plan {
+                    Plan::Reshare(_) if !self.plan.scheme().is_frost() => {
+                        JournalState::EcdsaReshare {
+                            aux: ecdsa::EcdsaState::fresh(),
+                            reshare: ReshareState::Start,
+                        }
+                    }
                     _ if !self.plan.scheme().is_frost() => {
                         JournalState::Ecdsa(ecdsa::EcdsaState::fresh())
                     }

@@ -15,7 +15,7 @@
 //! and names the sender.
 
 use crate::engine::frost::reshare::ReshareState;
-use crate::engine::{EngineError, Inbox, RefreshState, SignState};
+use crate::engine::{EngineError, Inbox, SignState};
 use crate::envelope::{Envelope, Header, Protocol};
 
 use crate::identity::Identity;
@@ -50,6 +50,7 @@ use journal::{Journal, JournalState, state_name};
 use keys::check_sign_plan;
 pub use keys::{check_plan_here, load_share};
 pub use outcome::Outcome;
+pub use reshare::{default_aux, public_side};
 
 /// Where a step left the session.
 pub enum Progress {
@@ -361,10 +362,12 @@ impl Ceremony {
         Ok(out)
     }
 
+    /// The accepted messages of the plan's main protocol (an ECDSA reshare's aux-info
+    /// messages are not the reshare engine's), by round and sender.
     fn inbox(&self) -> Result<Inbox> {
         let mut inbox = Inbox::default();
         for (header, data) in self.accepted()? {
-            if header.round != EVIDENCE_ROUND {
+            if header.round != EVIDENCE_ROUND && header.protocol == self.protocol() {
                 inbox.insert(header.round, header.sender, data);
             }
         }
@@ -373,7 +376,10 @@ impl Ceremony {
 
     fn advance(&mut self) -> Result<Progress> {
         self.answer_evidence()?;
-        if !self.plan.scheme().is_frost() {
+        // An ECDSA reshare runs the reshare engine below, after the new holders' aux
+        // info (`reshare_aux`); every other ECDSA session replays cggmp21.
+        let ecdsa_reshare = !self.plan.scheme().is_frost() && matches!(self.plan, Plan::Reshare(_));
+        if !self.plan.scheme().is_frost() && !ecdsa_reshare {
             let progress = self.advance_ecdsa();
             if let Some((protocol, round, echoers)) = self.pending_dispute.take() {
                 let mut journal = self.load_journal()?;
@@ -383,13 +389,26 @@ impl Ceremony {
         }
         let inbox = self.inbox()?;
         let mut journal = self.load_journal()?;
+        if ecdsa_reshare {
+            let aux = self.reshare_aux(&mut journal);
+            if let Some((protocol, round, echoers)) = self.pending_dispute.take() {
+                let mut journal = self.load_journal()?;
+                return self.dispute(&mut journal, protocol, round, echoers);
+            }
+            if let Some(waiting) = aux? {
+                return Ok(waiting);
+            }
+        }
         loop {
             let step = match &journal.state {
                 JournalState::Keygen(state) => self.keygen_step(state, &inbox)?,
                 JournalState::Sign(state) => self.sign_step(state, &inbox)?,
                 JournalState::Refresh(state) => self.refresh_step(state, &inbox)?,
                 JournalState::Repair(state) => self.repair_step(state, &inbox)?,
-                JournalState::Reshare(state) => self.reshare_step(state, &inbox)?,
+                JournalState::Reshare(state) => self.reshare_step(state, None, &inbox)?,
+                JournalState::EcdsaReshare { aux, reshare } => {
+                    self.reshare_step(reshare, Some(aux), &inbox)?
+                }
                 JournalState::Ecdsa(_) => {
                     return Err(Error::bug("an ECDSA journal in a FROST session"));
                 }
@@ -406,16 +425,16 @@ impl Ceremony {
                         .map(|o| self.seal(self.protocol(), o.round, o.recipient, &o.data))
                         .collect::<Result<Vec<_>>>()?;
                     journal.sent.extend(rows);
-                    journal.state = state;
+                    let before = std::mem::replace(
+                        &mut journal.state,
+                        JournalState::Reshare(ReshareState::Start),
+                    );
+                    journal.state = before.then(state);
                     let ledger = journal.state.ledger();
                     // The commit point: the new state (without the nonces, once a share
                     // exists) and what it sent, before anything leaves the machine.
                     self.commit_step(&journal, ledger)?;
-                    if matches!(
-                        journal.state,
-                        JournalState::Refresh(RefreshState::Staged { .. })
-                            | JournalState::Reshare(ReshareState::Staged { .. })
-                    ) {
+                    if journal.state.staged() {
                         self.staged()?;
                     }
                     let name = state_name(&journal.state);
@@ -584,6 +603,9 @@ fn protocols(plan: &Plan) -> Vec<Protocol> {
     match plan {
         Plan::Keygen(p) if p.aux == Some(AuxMode::Generate) => {
             vec![Protocol::Aux, Protocol::Keygen]
+        }
+        Plan::Reshare(p) if p.aux == Some(AuxMode::Generate) => {
+            vec![Protocol::Aux, Protocol::Reshare]
         }
         _ => vec![protocol_of(plan)],
     }

@@ -1,6 +1,14 @@
 //! Resharing (`mpc reshare`): some of a key's holders move it to a new party set and
-//! threshold; the public key stays (FROST keys; `engine::frost::reshare` has the
-//! protocol, `engine::redistribute` the arithmetic and its references).
+//! threshold; the public key stays (`engine::frost::reshare` has the protocol,
+//! `engine::redistribute` the arithmetic and its references, `engine::cggmp::reshare`
+//! the ECDSA key format).
+//!
+//! An ECDSA reshare also needs aux info (Paillier keys) for the new party set: the plan
+//! either reuses the set's earlier aux info, or the new holders generate it first in
+//! the same session (`Protocol::Aux` messages, as in an ECDSA keygen), and only then
+//! take part in the reshare proper. At the switch a new holder's share is the complete
+//! cggmp21 key share (new core share and that aux info, accepted by cggmp21's own
+//! consistency check); presignatures of the old share are destroyed everywhere.
 //!
 //! As in a refresh, nothing switches until every new holder has confirmed the same new
 //! public key package: a new share lives only in the party's encrypted session journal
@@ -15,17 +23,59 @@
 //! with the new ones; but the key's threshold of old shares still combine with each
 //! other, so every old holder must destroy its old share and its backups (README).
 
+use super::ecdsa::EcdsaState;
 use super::error::{Advice, Error, Result};
 use super::frost::Generic;
 use super::journal::JournalState;
 use super::{Ceremony, Outcome, load_share};
+use crate::engine::cggmp::{self, EcdsaKeyShare};
 use crate::engine::frost::reshare::{ReshareParams, ReshareResult, ReshareState};
-use crate::engine::{self, Step};
+use crate::engine::{self, KeyMaterial, Step};
 use crate::identity::Card;
-use crate::plan::{Plan, ResharePlan};
+use crate::plan::{AuxMode, Plan, ResharePlan, party_set_id};
 use crate::pubkey;
+use crate::scheme::Scheme;
+use crate::secret::Secret;
+use crate::store::Home;
 use crate::store::db::{Db, KeyRecord, KeyStatus, change_key_status};
+use crate::store::keystore;
 use crate::store::vault::{Item, Vault};
+
+/// An ECDSA share as stored: a complete cggmp21 key share (JSON).
+fn ecdsa_share(share: &KeyMaterial) -> Result<EcdsaKeyShare> {
+    serde_json::from_slice(share.key_package.expose())
+        .map_err(|e| Error::bug("the ECDSA key share is damaged").cause(e))
+}
+
+/// A key's public side as a reshare plan carries it, from a share of it: the FROST
+/// public key package, or an ECDSA key's cggmp21 key info (which holds its chain code).
+pub fn public_side(scheme: Scheme, share: &KeyMaterial) -> Result<Vec<u8>> {
+    if scheme.is_frost() {
+        return Ok(share.public_key_package.clone());
+    }
+    cggmp::reshare::public_side(&ecdsa_share(share)?)
+        .map_err(|e| Error::bug("cannot read the key's public side").cause(e))
+}
+
+/// A dealer's share as the reshare engine takes it (for ECDSA, the core share and key
+/// info without the aux info; see `engine::cggmp::reshare`).
+fn dealing_material(scheme: Scheme, share: KeyMaterial) -> Result<KeyMaterial> {
+    if scheme.is_frost() {
+        return Ok(share);
+    }
+    cggmp::reshare::material(&ecdsa_share(&share)?)
+        .map_err(|e| Error::bug("cannot read the ECDSA key share").cause(e))
+}
+
+/// How a plan's ECDSA party set gets aux info when its maker does not say: reuse what
+/// this home holds for exactly that set, else generate it in the session. `None` for
+/// the FROST schemes, which have no aux info.
+pub fn default_aux(home: &Home, scheme: Scheme, parties: &[Card]) -> Option<AuxMode> {
+    (!scheme.is_frost()).then(|| match home.aux_path(&party_set_id(parties)).exists() {
+        true => AuxMode::Reuse,
+        false => AuxMode::Generate,
+    })
+}
 
 /// Checks a reshare plan against this home before taking part: a dealer holds an
 /// active share of exactly the plan's key; a new holder's home, if it knows the key,
@@ -61,6 +111,15 @@ pub(super) fn check_plan(vault: &dyn Vault, db: &Db, p: &ResharePlan, me: u16) -
                 _ => Advice::SeeKey,
             }));
         }
+    }
+    if p.aux == Some(AuxMode::Reuse)
+        && p.new_index_of(me).is_some()
+        && !vault.contains(Item::Aux(&party_set_id(&p.new_parties())))
+    {
+        return Err(Error::rejected(
+            "this plan reuses aux info, but this home has none for the new parties",
+        )
+        .advise(Advice::GenerateAux));
     }
     let Some(old) = p.dealt_by(me) else {
         return Ok(());
@@ -105,9 +164,12 @@ impl Ceremony {
         })
     }
 
+    /// One step of the reshare engine. `ecdsa` is an ECDSA reshare's aux-info state
+    /// (finished, for a new holder that generated it: see `reshare_aux`).
     pub(super) fn reshare_step(
         &mut self,
         state: &ReshareState,
+        ecdsa: Option<&EcdsaState>,
         inbox: &engine::Inbox,
     ) -> Result<Generic> {
         let Plan::Reshare(p) = &self.plan else {
@@ -118,7 +180,10 @@ impl Ceremony {
         // Only dealing (the first step) uses the old share: at a rerun after the switch
         // it may already be replaced or destroyed.
         let key = match p.deals(self.me) && matches!(state, ReshareState::Start) {
-            true => Some(load_share(&*self.vault, &self.identity, &p.key_id)?),
+            true => Some(dealing_material(
+                p.scheme,
+                load_share(&*self.vault, &self.identity, &p.key_id)?,
+            )?),
             false => None,
         };
         // A dealer checks the plan's public key package against its own share's: a
@@ -161,14 +226,30 @@ impl Ceremony {
                     .ok_or_else(|| Error::bug("a new share for a party that holds none"))?;
                 // The switch: the new share replaces any old one in one rename; then
                 // this home's record describes the new holding.
-                self.write_share_at(
-                    p.scheme,
-                    &p.key_id,
-                    index,
-                    key_package.expose(),
-                    &public_key_package,
-                )?;
+                match ecdsa {
+                    None => self.write_share_at(
+                        p.scheme,
+                        &p.key_id,
+                        index,
+                        key_package.expose(),
+                        &public_key_package,
+                    )?,
+                    Some(st) => {
+                        // A complete cggmp21 key share: the new core share with the new
+                        // party set's aux info.
+                        let aux = self.reshare_aux_info(st)?;
+                        let share = cggmp::reshare::complete(key_package.expose(), aux)
+                            .map_err(|e| self.blame(e))?;
+                        let json = Secret::new(
+                            serde_json::to_vec(&share)
+                                .map_err(|e| Error::bug("encode").cause(e))?,
+                        );
+                        self.write_share_at(p.scheme, &p.key_id, index, json.expose(), &group)?;
+                    }
+                }
                 crate::fault::point("share-written");
+                // Presignatures of the old share cannot be used with the new one.
+                keystore::destroy_presignatures(&*self.vault, &self.db, &p.key_id)?;
                 let parties = serde_json::to_string(&p.new_parties())
                     .map_err(|e| Error::bug("encode").cause(e))?;
                 let detail = serde_json::json!({
@@ -207,9 +288,11 @@ impl Ceremony {
                 Ok(Generic::Done(outcome(Some(index), transcript)))
             }
             Step::Done(ReshareResult::Left { transcript }) => {
-                // Every new holder has confirmed: this dealer's old share goes.
+                // Every new holder has confirmed: this dealer's old share goes, with
+                // any presignatures made with it.
                 self.vault.remove(Item::Share(&p.key_id))?;
                 crate::fault::point("share-removed");
+                keystore::destroy_presignatures(&*self.vault, &self.db, &p.key_id)?;
                 if let Some(k) = self.db.key(&p.key_id)?
                     && k.status != KeyStatus::Reshared
                 {

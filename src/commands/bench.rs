@@ -51,19 +51,24 @@ pub struct BenchArgs {
 pub enum BenchCommand {
     /// Load a 3-node `mpc serve` cluster on loopback and compare it with the library
     Serve(super::bench_serve::BenchServeArgs),
-    /// FROST keygen, refresh and a 2-of-3 → 3-of-5 reshare, in process and end to end
+    /// A 2-of-3 → 3-of-5 reshare (and FROST keygen and refresh), in process and end to
+    /// end
     Reshare(BenchReshareArgs),
 }
 
 /// `mpc bench reshare`
 #[derive(Debug, Args)]
 pub struct BenchReshareArgs {
-    /// The FROST scheme
+    /// The scheme
     #[arg(long, value_enum, default_value = "eddsa-ed25519")]
     pub scheme: crate::scheme::Scheme,
     /// In-process runs of each operation (the median is shown)
     #[arg(long, default_value_t = 9)]
     pub runs: usize,
+    /// ecdsa-secp256k1: pregenerated primes `primes-K.json` (five sets) from DIR, e.g.
+    /// testdata/primes
+    #[arg(long, value_name = "DIR")]
+    pub primes_dir: Option<PathBuf>,
 }
 
 struct Row {
@@ -133,17 +138,7 @@ pub fn run(ctx: &Ctx, args: BenchArgs) -> Result<()> {
     let mut rows = Vec::new();
     p.status(format!("benchmarking ecdsa-secp256k1 {t}-of-{n}"));
     let primes: Vec<Primes> = match &args.primes_dir {
-        Some(dir) => (0..n)
-            .map(|i| {
-                let path = dir.join(format!("primes-{i}.json"));
-                let bytes = std::fs::read(&path).map_err(|e| {
-                    Failure::input(format!("cannot read {}", path.display())).cause(e)
-                })?;
-                serde_json::from_slice(&bytes).map_err(|e| {
-                    Failure::input(format!("{} is not a prime set", path.display())).cause(e)
-                })
-            })
-            .collect::<Result<_>>()?,
+        Some(dir) => read_primes(dir, n)?,
         None => {
             let mut out = Vec::new();
             let mut times = Vec::new();
@@ -211,6 +206,20 @@ pub fn run(ctx: &Ctx, args: BenchArgs) -> Result<()> {
         e2e(ctx, n, t, e2e_primes, &mut rows)?;
     }
     report(ctx, "ecdsa-secp256k1", &format!("{t}-of-{n}"), &rows)
+}
+
+/// The pregenerated prime sets `primes-0.json` .. `primes-{n-1}.json` in `dir`.
+fn read_primes(dir: &Path, n: u16) -> Result<Vec<Primes>> {
+    (0..n)
+        .map(|i| {
+            let path = dir.join(format!("primes-{i}.json"));
+            let bytes = std::fs::read(&path)
+                .map_err(|e| Failure::input(format!("cannot read {}", path.display())).cause(e))?;
+            serde_json::from_slice(&bytes).map_err(|e| {
+                Failure::input(format!("{} is not a prime set", path.display())).cause(e)
+            })
+        })
+        .collect()
 }
 
 fn check(pk: &[u8], digest: &[u8; 32], sig: &[u8; 64]) -> Result<()> {
@@ -599,9 +608,7 @@ fn reshare(ctx: &Ctx, args: BenchReshareArgs) -> Result<()> {
     use crate::secret::Secret;
     let scheme = args.scheme;
     if !scheme.is_frost() {
-        return Err(Failure::input(
-            "mpc bench reshare measures the FROST schemes",
-        ));
+        return reshare_ecdsa(ctx, &args);
     }
     let p = &ctx.printer;
     p.status(format!(
@@ -634,26 +641,18 @@ fn reshare(ctx: &Ctx, args: BenchReshareArgs) -> Result<()> {
             |i, s, inbox| engine::refresh_step(&params(i), &material(i), s, inbox),
         )
     })?;
-    // Participants: 1 = p0 and 2 = p2 deal (old identifiers 1 and 3); then p1 (old 2),
-    // p3 and p4. New order: p0, p1, p2, p3, p4.
-    let old_of = |participant: u16| match participant {
-        1 => Some(1u16),
-        2 => Some(3),
-        3 => Some(2),
-        _ => None,
-    };
+    let old_of = |i: u16| RESHARE_OLD.iter().find(|(p, _)| *p == i).map(|(_, o)| *o);
     let reshare_params = |me: u16| ReshareParams {
         session: [2; 32],
         me,
-        dealers: vec![(1, 1), (2, 3)],
-        holders: vec![1, 3, 2, 4, 5],
+        dealers: RESHARE_OLD[..2].to_vec(),
+        holders: RESHARE_HOLDERS.to_vec(),
         threshold: 3,
         old_public: keys[&1].public_key_package.clone(),
     };
-    let everyone = [1u16, 2, 3, 4, 5];
     let (reshared, reshare_d) = median(args.runs, || {
         drive(
-            &everyone,
+            &RESHARE_HOLDERS,
             || ReshareState::Start,
             |i, s, inbox| {
                 let key = old_of(i).filter(|_| i <= 2).map(material);
@@ -714,21 +713,7 @@ fn reshare(ctx: &Ctx, args: BenchReshareArgs) -> Result<()> {
     )?;
     let refresh_e2e = EndToEnd { cpu, wall, steps };
     p.status("end to end: reshare to 3-of-5");
-    let reshare_args = |key: &str| -> Vec<String> {
-        let mut v: Vec<String> = [
-            "reshare", "plan", "--key", key, "--from", "p0,p2", "-t", "3",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        for party in ["p0", "p1", "p2"] {
-            v.extend(["--party".into(), party.into()]);
-        }
-        for i in 3..5 {
-            v.extend(["--party".into(), lab.card(i).display().to_string()]);
-        }
-        v
-    };
+    let reshare_args = |key: &str| reshare_plan_args(&lab, key, &[]);
     let all = [0usize, 1, 2, 3, 4];
     let (cpu, wall) = lab.together(
         "reshare",
@@ -754,4 +739,166 @@ fn reshare(ctx: &Ctx, args: BenchReshareArgs) -> Result<()> {
     })
     .collect::<Vec<_>>();
     report(ctx, scheme.id(), "FROST", &rows)
+}
+
+/// Who deals and who holds in the benchmark reshare (FROST and ECDSA alike): the old
+/// index of participant 1 = p0 and 2 = p2 (the dealers), 3 = p1; then p3 and p4; the
+/// new order is p0, p1, p2, p3, p4.
+const RESHARE_OLD: [(u16, u16); 3] = [(1, 1), (2, 3), (3, 2)];
+const RESHARE_HOLDERS: [u16; 5] = [1, 3, 2, 4, 5];
+
+/// `mpc reshare plan` arguments of the benchmark reshare of `key` (p0 and p2 deal, to
+/// p0..p4, 3-of-5), with `extra`.
+fn reshare_plan_args(lab: &Lab, key: &str, extra: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = [
+        "reshare", "plan", "--key", key, "--from", "p0,p2", "-t", "3",
+    ]
+    .iter()
+    .chain(extra)
+    .map(|s| s.to_string())
+    .collect();
+    for party in ["p0", "p1", "p2"] {
+        v.extend(["--party".into(), party.into()]);
+    }
+    for i in 3..5 {
+        v.extend(["--party".into(), lab.card(i).display().to_string()]);
+    }
+    v
+}
+
+/// `mpc bench reshare --scheme ecdsa-secp256k1`: a 2-of-3 ECDSA key reshared to
+/// 3-of-5, with the five new holders' aux info generated in the reshare, and reused.
+/// In process: cggmp21's aux info among the five and the redistribution of
+/// `engine::cggmp::reshare` with cggmp21's validation of each new share, every party in
+/// this process (the library alone); end to end as the FROST benchmark.
+fn reshare_ecdsa(ctx: &Ctx, args: &BenchReshareArgs) -> Result<()> {
+    use crate::engine;
+    use crate::engine::frost::reshare::{ReshareParams, ReshareResult, ReshareState};
+    use crate::scheme::Scheme;
+    let dir = args.primes_dir.as_deref().ok_or_else(|| {
+        Failure::input("the ECDSA reshare benchmark needs --primes-dir")
+            .hint("five prime sets primes-0.json .. primes-4.json, e.g. testdata/primes")
+    })?;
+    let primes = read_primes(dir, 5)?;
+    let p = &ctx.printer;
+    p.status("benchmarking ecdsa-secp256k1: reshare 2-of-3 to 3-of-5");
+    p.status("in-process: a 2-of-3 key (aux info and keygen, not measured)");
+    let aux3 = simulate::aux_info(3, primes[..3].to_vec()).map_err(engine)?;
+    let shares = simulate::keygen(2, &aux3).map_err(engine)?;
+    let pk = cggmp::public_key(&shares[0]);
+    p.status("in-process: aux info for the five new holders");
+    let (aux5, aux_d) = timed(|| simulate::aux_info(5, primes.clone()).map_err(engine))?;
+    let old_public = cggmp::reshare::public_side(&shares[0]).map_err(engine)?;
+    let params = |me: u16| ReshareParams {
+        session: [2; 32],
+        me,
+        dealers: RESHARE_OLD[..2].to_vec(),
+        holders: RESHARE_HOLDERS.to_vec(),
+        threshold: 3,
+        old_public: old_public.clone(),
+    };
+    let old_of = |i: u16| RESHARE_OLD.iter().find(|(p, _)| *p == i).map(|(_, o)| *o);
+    p.status("in-process: reshare");
+    let (new_shares, reshare_d) = median(args.runs, || {
+        let done = drive(
+            &RESHARE_HOLDERS,
+            || ReshareState::Start,
+            |i, s, inbox| {
+                let key = match old_of(i).filter(|_| i <= 2) {
+                    Some(o) => Some(cggmp::reshare::material(&shares[usize::from(o) - 1])?),
+                    None => None,
+                };
+                engine::reshare_step(Scheme::EcdsaSecp256k1, &params(i), key.as_ref(), s, inbox)
+            },
+        )?;
+        // Each new holder's complete key share, in the new order.
+        RESHARE_HOLDERS
+            .iter()
+            .zip(&aux5)
+            .map(|(i, aux)| match &done[i] {
+                ReshareResult::Holder { key_package, .. } => {
+                    cggmp::reshare::complete(key_package.expose(), aux.clone()).map_err(engine)
+                }
+                ReshareResult::Left { .. } => Err(Failure::internal("a new holder got no share")),
+            })
+            .collect::<Result<Vec<_>>>()
+    })?;
+    let digest: [u8; 32] = Sha256::digest(b"mpc bench reshare").into();
+    let sig = simulate::sign(&new_shares, &[1, 3, 4], &digest).map_err(engine)?;
+    check(&pk, &digest, &sig)?;
+
+    p.status("end to end: four 2-of-3 keys (not measured)");
+    let lab = Lab::new(5)?;
+    for (i, primes) in primes.iter().enumerate() {
+        let file = lab.root().join(format!("primes-{i}.json"));
+        std::fs::write(
+            &file,
+            serde_json::to_vec(primes).map_err(|e| Failure::internal("encode").cause(e))?,
+        )?;
+        // The old holders' aux info, then the new holders' twice (waiting processes,
+        // then step mode): the same throwaway sets, which only a benchmark may reuse.
+        for _ in 0..if i < 3 { 3 } else { 2 } {
+            Lab::run(lab.mpc(i).args(["primes", "import"]).arg(&file))?;
+        }
+    }
+    let three = [0usize, 1, 2];
+    let mut keys = Vec::new();
+    for (k, aux) in ["generate", "reuse", "reuse", "reuse"].iter().enumerate() {
+        let mut v: Vec<String> = ["keygen", "plan", "--scheme", "ecdsa-secp256k1", "-t", "2"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        v.extend([
+            "--aux".into(),
+            aux.to_string(),
+            "--label".into(),
+            format!("k{k}"),
+        ]);
+        for i in 0..3 {
+            v.extend(["--party".into(), lab.card(i).display().to_string()]);
+        }
+        let before = lab.key_ids(0)?;
+        lab.together("keygen", &lab.plan(0, &format!("k{k}.json"), &v)?, &three)?;
+        let new = lab.key_ids(0)?.into_iter().find(|id| !before.contains(id));
+        keys.push(new.ok_or_else(|| Failure::internal("the benchmark keygen made no key"))?);
+    }
+    let all = [0usize, 1, 2, 3, 4];
+    let mut e2e = Vec::new();
+    for (k, aux) in ["generate", "reuse"].iter().enumerate() {
+        p.status(format!("end to end: reshare, aux info {aux}"));
+        let args = |key: &str| reshare_plan_args(&lab, key, &["--aux", aux]);
+        let (cpu, wall) = lab.together(
+            "reshare",
+            &lab.plan(0, &format!("rs{k}-w.json"), &args(&keys[2 * k]))?,
+            &all,
+        )?;
+        let steps = lab.stepped(
+            "reshare",
+            &lab.plan(0, &format!("rs{k}-s.json"), &args(&keys[2 * k + 1]))?,
+            &all,
+        )?;
+        e2e.push(EndToEnd { cpu, wall, steps });
+    }
+    let reused = e2e.pop();
+    let generated = e2e.pop();
+    let rows = [
+        (
+            "reshare 2-of-3 -> 3-of-5, aux info generated",
+            aux_d + reshare_d,
+            generated,
+        ),
+        (
+            "reshare 2-of-3 -> 3-of-5, aux info reused",
+            reshare_d,
+            reused,
+        ),
+    ]
+    .into_iter()
+    .map(|(what, d, e)| Row {
+        what: what.into(),
+        in_process: Some(d),
+        e2e: e,
+    })
+    .collect::<Vec<_>>();
+    report(ctx, "ecdsa-secp256k1", "reshare", &rows)
 }

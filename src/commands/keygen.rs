@@ -8,9 +8,10 @@ use super::{
     write_output,
 };
 use crate::ceremony::Outcome;
+use crate::ceremony::default_aux;
 use crate::error::{Failure, Result};
 use crate::identity::Card;
-use crate::plan::{AuxMode, KeygenPlan, Plan, fresh_nonce, now, party_set_id};
+use crate::plan::{KeygenPlan, Plan, fresh_nonce, now};
 use crate::scheme::Scheme;
 use clap::{Args, Subcommand};
 use std::path::Path;
@@ -85,14 +86,7 @@ fn plan(ctx: &Ctx, args: KeygenPlanArgs) -> Result<()> {
         .collect::<Result<Vec<_>>>()?;
     let aux = match (args.scheme, args.aux) {
         (Scheme::EcdsaSecp256k1, Some(mode)) => Some(mode),
-        (Scheme::EcdsaSecp256k1, None) => {
-            let have = ctx.home.aux_path(&party_set_id(&parties)).exists();
-            Some(if have {
-                AuxMode::Reuse
-            } else {
-                AuxMode::Generate
-            })
-        }
+        (Scheme::EcdsaSecp256k1, None) => default_aux(&ctx.home, args.scheme, &parties),
         (_, Some(_)) => return Err(Failure::input("--aux applies only to ecdsa-secp256k1")),
         (_, None) => None,
     };

@@ -1,9 +1,11 @@
-//! `mpc refresh plan|run`: new shares of the same key for every party (FROST keys, and
-//! n-of-n ECDSA keys: cggmp21 0.6 refreshes no threshold ECDSA shares).
+//! `mpc refresh plan|run`: new shares of the same key for every party. FROST keys and
+//! n-of-n ECDSA keys run a refresh; a threshold ECDSA key (which cggmp21 0.6 cannot
+//! refresh) runs a reshare to the same parties and threshold (`ceremony::reshare`).
 //!
 //! See `ceremony::shares` for the protocol and for when the old share is destroyed.
 
 use super::args::PlanOutputArgs;
+use super::reshare::reshare_plan;
 use super::run::RunArgs;
 use super::{
     Ctx,
@@ -13,7 +15,7 @@ use super::{
 };
 use crate::ceremony::Outcome;
 use crate::error::{Failure, Result};
-use crate::plan::{Plan, RefreshPlan, fresh_nonce, now};
+use crate::plan::{AuxMode, Plan, RefreshPlan, ReshareSpec, fresh_nonce, now};
 use clap::{Args, Subcommand};
 
 /// `mpc refresh`
@@ -47,9 +49,12 @@ pub fn run(ctx: &Ctx, cmd: RefreshCommand) -> Result<()> {
             let Ran {
                 outcome, session, ..
             } = run_ceremony(ctx, &a, "refresh")?;
-            let Outcome::Refresh {
+            let (Outcome::Refresh {
                 key_id, public_key, ..
-            } = &outcome
+            }
+            | Outcome::Reshare {
+                key_id, public_key, ..
+            }) = &outcome
             else {
                 return Err(Failure::internal("a refresh produced another outcome"));
             };
@@ -80,6 +85,34 @@ pub fn run(ctx: &Ctx, cmd: RefreshCommand) -> Result<()> {
 fn plan(ctx: &Ctx, args: RefreshPlanArgs) -> Result<()> {
     let db = ctx.home.db()?;
     let (key, scheme, parties) = key_with_parties(&db, &args.key)?;
+    if !scheme.is_frost() && key.threshold != key.n {
+        // cggmp21 0.6 refreshes only n-of-n ECDSA shares: a threshold key is refreshed
+        // by a reshare to the same parties and threshold, every party dealing, with new
+        // aux info (new Paillier keys).
+        ctx.printer.status(format!(
+            "key {} is a {}-of-{} ECDSA key: it is refreshed by a reshare to the same parties (every party deals; new shares and new Paillier keys)",
+            key.id, key.threshold, key.n
+        ));
+        let plan = reshare_plan(
+            ctx,
+            ReshareSpec {
+                key_id: key.id.clone(),
+                scheme,
+                group_public_key: key.public_key.clone(),
+                public_key_package: Vec::new(),
+                threshold: key.threshold,
+                dealers: (1..=key.n).collect(),
+                holders: parties.clone(),
+                key_parties: parties,
+                new_threshold: key.threshold,
+                label: args.label,
+                expires_at: now() + args.output.expires.as_secs(),
+                aux: Some(AuxMode::Generate),
+            },
+        )?;
+        crate::ceremony::check_plan_here(&ctx.home, &db, &plan, key.my_index)?;
+        return emit_plan(ctx, &plan, args.output.out.as_deref());
+    }
     let plan = Plan::Refresh(RefreshPlan {
         version: 1,
         scheme,

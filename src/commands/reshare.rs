@@ -1,5 +1,6 @@
 //! `mpc reshare plan|run`: move a key to a new party set and threshold; its public key
-//! stays (FROST keys). See `ceremony::reshare` for when the old shares are destroyed.
+//! (and an ECDSA key's chain code) stays. See `ceremony::reshare` for when the old
+//! shares are destroyed.
 
 use super::args::PlanOutputArgs;
 use super::run::RunArgs;
@@ -9,7 +10,7 @@ use super::{
     keys::key_with_parties,
     run::{Ran, run_ceremony},
 };
-use crate::ceremony::Outcome;
+use crate::ceremony::{Outcome, default_aux, public_side};
 use crate::error::{Failure, Result};
 use crate::identity::Card;
 use crate::plan::{Plan, ResharePlan, ReshareSpec, now};
@@ -44,6 +45,11 @@ pub struct ResharePlanArgs {
     /// the key's label]
     #[arg(long)]
     pub label: Option<String>,
+    /// ecdsa-secp256k1: the new holders generate aux info (Paillier keys) for the new
+    /// party set in this ceremony, or reuse what they generated before for exactly that
+    /// set [default: reuse if this home has it]
+    #[arg(long, value_enum)]
+    pub aux: Option<crate::plan::AuxMode>,
     /// Expiry and output file
     #[command(flatten)]
     pub output: PlanOutputArgs,
@@ -108,14 +114,6 @@ pub fn run(ctx: &Ctx, cmd: ReshareCommand) -> Result<()> {
 fn plan(ctx: &Ctx, args: ResharePlanArgs) -> Result<()> {
     let db = ctx.home.db()?;
     let (key, scheme, key_parties) = key_with_parties(&db, &args.key)?;
-    if !scheme.is_frost() {
-        return Err(Failure::input(format!(
-            "key {} is {}: resharing is for the FROST schemes so far",
-            key.id,
-            scheme.id()
-        ))
-        .hint("an ECDSA key cannot be reshared yet; its holders cannot change"));
-    }
     let by_name = |name: &str| key_parties.iter().position(|c| c.name == name);
     let dealers = args
         .from
@@ -141,13 +139,19 @@ fn plan(ctx: &Ctx, args: ResharePlanArgs) -> Result<()> {
             _ => resolve_party(ctx, s),
         })
         .collect::<Result<_>>()?;
-    let identity = ctx.unlock()?;
-    let share = crate::ceremony::load_share(&ctx.home, &identity, &key.id)?;
-    let plan = Plan::Reshare(ResharePlan::new(ReshareSpec {
+    let aux = match (scheme.is_frost(), args.aux) {
+        (false, Some(mode)) => Some(mode),
+        (false, None) => default_aux(&ctx.home, scheme, &holders),
+        (true, Some(_)) => {
+            return Err(Failure::input("--aux applies only to ecdsa-secp256k1 keys"));
+        }
+        (true, None) => None,
+    };
+    let spec = ReshareSpec {
         key_id: key.id.clone(),
         scheme,
         group_public_key: key.public_key.clone(),
-        public_key_package: share.public_key_package,
+        public_key_package: Vec::new(),
         threshold: key.threshold,
         key_parties,
         dealers,
@@ -155,7 +159,19 @@ fn plan(ctx: &Ctx, args: ResharePlanArgs) -> Result<()> {
         new_threshold: args.threshold.unwrap_or(key.threshold),
         label: args.label.unwrap_or_else(|| key.label.clone()),
         expires_at: now() + args.output.expires.as_secs(),
-    }));
-    plan.validate()?;
+        aux,
+    };
+    let plan = reshare_plan(ctx, spec)?;
     emit_plan(ctx, &plan, args.output.out.as_deref())
+}
+
+/// The plan of `spec`, with the key's public side read from this home's share (which
+/// `spec.public_key_package` is replaced by), validated.
+pub(super) fn reshare_plan(ctx: &Ctx, mut spec: ReshareSpec) -> Result<Plan> {
+    let identity = ctx.unlock()?;
+    let share = crate::ceremony::load_share(&ctx.home, &identity, &spec.key_id)?;
+    spec.public_key_package = public_side(spec.scheme, &share)?;
+    let plan = Plan::Reshare(ResharePlan::new(spec));
+    plan.validate()?;
+    Ok(plan)
 }

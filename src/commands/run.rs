@@ -101,7 +101,8 @@ pub fn dir_carrier(dir: &Path) -> Result<Box<dyn Carrier>> {
 /// Runs this party's side of the ceremony in `args.plan`, which must be of `kind`.
 pub fn run_ceremony(ctx: &Ctx, args: &RunArgs, kind: &str) -> Result<Ran> {
     let plan = load_plan(&args.plan)?;
-    if plan.kind() != kind {
+    // A threshold ECDSA key's refresh is a reshare to the same parties.
+    if plan.kind() != kind && !(kind == "refresh" && plan.is_rotation()) {
         return Err(Failure::input(format!(
             "{} is a {} plan; use `mpc {} run`",
             args.plan.display(),

@@ -457,8 +457,9 @@ pub fn repair_step(
     )
 }
 
-/// Advances a reshare by one step (FROST schemes). `key` is a dealer's old share; a
-/// party that only receives has none.
+/// Advances a reshare by one step. `key` is a dealer's old share; a party that only
+/// receives has none. For ECDSA the key material is a cggmp21 core key share and its
+/// key info (see `cggmp::reshare`).
 pub fn reshare_step(
     scheme: Scheme,
     p: &frost::reshare::ReshareParams,
@@ -466,11 +467,14 @@ pub fn reshare_step(
     state: &frost::reshare::ReshareState,
     inbox: &Inbox,
 ) -> Result<Step<frost::reshare::ReshareState, frost::reshare::ReshareResult>, EngineError> {
+    if scheme == Scheme::EcdsaSecp256k1 {
+        return cggmp::reshare::reshare_step(p, key, state, inbox);
+    }
     frost_dispatch!(
         scheme,
         self::frost::reshare::reshare_step,
         (p, key, state, inbox),
-        "ECDSA keys are not reshared yet"
+        "unreachable"
     )
 }
 
@@ -482,12 +486,15 @@ pub fn check_public_key_package(
     group_key: &[u8],
     n: u16,
 ) -> Result<(), String> {
-    frost_dispatch!(
-        scheme,
-        self::frost::reshare::check_public_key_package,
-        (package, group_key, n),
-        "ECDSA keys are not reshared yet"
-    )
+    match scheme {
+        Scheme::EcdsaSecp256k1 => cggmp::reshare::check_public_key_package(package, group_key, n),
+        _ => frost_dispatch!(
+            scheme,
+            self::frost::reshare::check_public_key_package,
+            (package, group_key, n),
+            "unreachable"
+        ),
+    }
     .map_err(|e| match e {
         EngineError::Bug(m) => m,
         e => e.to_string(),

@@ -64,14 +64,15 @@ pub enum Plan {
 pub struct ResharePlan {
     /// Plan format version (1).
     pub version: u8,
-    /// The scheme (a FROST scheme).
+    /// The scheme.
     pub scheme: Scheme,
     /// The key id; it does not change.
     pub key_id: String,
     /// The group public key (hex, the scheme's stored form); it does not change.
     pub group_public_key: String,
-    /// The key's public key package (hex, frost serialization): the public share each
-    /// dealer's dealing is checked against.
+    /// The key's public key package (hex; frost serialization, or for ECDSA cggmp21's
+    /// key info as JSON, with the chain code): the public share each dealer's dealing is
+    /// checked against.
     pub public_key_package: String,
     /// The key's threshold before the reshare.
     pub threshold: u16,
@@ -91,6 +92,10 @@ pub struct ResharePlan {
     pub expires_at: u64,
     /// 32 random bytes (hex).
     pub nonce: String,
+    /// ECDSA only: how the new holders get aux info (Paillier keys) for the new party
+    /// set: generated in this session among them, or the set's earlier aux info reused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aux: Option<AuxMode>,
 }
 
 /// What a reshare is asked to do; [`ResharePlan::new`] makes the plan.
@@ -101,7 +106,7 @@ pub struct ReshareSpec {
     pub scheme: Scheme,
     /// The group public key (hex, stored form).
     pub group_public_key: String,
-    /// The key's public key package (frost serialization).
+    /// The key's public key package (frost serialization; cggmp21 key info for ECDSA).
     pub public_key_package: Vec<u8>,
     /// The key's threshold and parties, in key order.
     pub threshold: u16,
@@ -117,6 +122,8 @@ pub struct ReshareSpec {
     pub label: String,
     /// Unix seconds after which the plan is refused.
     pub expires_at: u64,
+    /// ECDSA only: the new holders' aux info.
+    pub aux: Option<AuxMode>,
 }
 
 impl ResharePlan {
@@ -164,6 +171,7 @@ impl ResharePlan {
             label: spec.label,
             expires_at: spec.expires_at,
             nonce: fresh_nonce(),
+            aux: spec.aux,
         }
     }
 
@@ -507,6 +515,20 @@ impl Plan {
         }
     }
 
+    /// Whether this plan gives every party of a key new shares of it and changes
+    /// nothing else: a refresh, or a reshare to the same parties and threshold.
+    pub fn is_rotation(&self) -> bool {
+        match self {
+            Plan::Refresh(_) => true,
+            Plan::Reshare(p) => {
+                p.new_parties() == p.key_parties
+                    && p.new_threshold == p.threshold
+                    && p.dealers.len() == p.key_parties.len()
+            }
+            _ => false,
+        }
+    }
+
     /// The existing key a plan is about (all but keygen): its id and group public key.
     pub fn key(&self) -> Option<(&str, &str)> {
         match self {
@@ -713,6 +735,7 @@ mod tests {
             label: String::new(),
             expires_at: r.expires_at,
             nonce: fresh_nonce(),
+            aux: None,
         }
     }
 
@@ -728,7 +751,18 @@ mod tests {
         for (e, want) in [
             (
                 with(&|p| p.scheme = Scheme::EcdsaSecp256k1),
-                "FROST schemes so far",
+                "must say how the new holders get aux info",
+            ),
+            (
+                with(&|p| p.aux = Some(AuxMode::Reuse)),
+                "aux info applies only to ECDSA keys",
+            ),
+            (
+                with(&|p| {
+                    p.scheme = Scheme::EcdsaSecp256k1;
+                    p.aux = Some(AuxMode::Generate);
+                }),
+                "does not decode",
             ),
             (
                 with(&|p| p.dealers = vec![1]),
@@ -767,6 +801,15 @@ mod tests {
         assert_eq!(ok.participant_of(3), None);
         assert_eq!(ok.old_index_of(3), None);
         assert_eq!(ok.new_index_of(3), Some(3));
+        // Only a reshare to the same parties and threshold, every party dealing, is a
+        // rotation (what `mpc refresh` runs on a threshold ECDSA key).
+        assert!(!Plan::Reshare(ok.clone()).is_rotation());
+        let mut same = ok.clone();
+        same.parties = ok.key_parties.clone();
+        same.dealers = vec![1, 2, 3];
+        assert!(Plan::Reshare(same.clone()).is_rotation());
+        same.new_threshold = 3;
+        assert!(!Plan::Reshare(same).is_rotation());
     }
 
     #[test]

@@ -166,11 +166,14 @@ impl ResharePlan {
     /// participants, and the new threshold).
     fn validate_reshare(&self) -> Result<(), PlanError> {
         let bad = |m: String| Err(PlanError::Invalid(m));
-        if !self.scheme.is_frost() {
-            return bad(
-                "resharing is for the FROST schemes so far; an ECDSA key cannot be reshared yet"
-                    .into(),
-            );
+        match (self.scheme.is_frost(), self.aux) {
+            (true, Some(_)) => return bad("aux info applies only to ECDSA keys".into()),
+            (false, None) => {
+                return bad(
+                    "an ECDSA reshare plan must say how the new holders get aux info".into(),
+                );
+            }
+            _ => {}
         }
         let old_n = self.key_parties.len();
         let old_t = usize::from(self.threshold);

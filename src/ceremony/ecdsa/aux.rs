@@ -4,14 +4,16 @@
 use super::*;
 
 impl Ceremony {
-    /// Runs aux-info generation as far as it goes: `Ok(aux)` once finished (now or in an
-    /// earlier step), `Err(waiting)` while messages are missing.
+    /// Runs aux-info generation among `members` (plan indices, in protocol order) as far
+    /// as it goes: `Ok(aux)` once finished (now or in an earlier step), stored for the
+    /// party set `set`; `Err(waiting)` while messages are missing.
     pub(super) fn aux_step(
         &mut self,
         journal: &mut Journal,
         params: &cggmp::Params,
         rx: &[Rx],
-        everyone: &[u16],
+        members: &[u16],
+        set: &str,
     ) -> Result<std::result::Result<AuxInfo, Progress>> {
         let st = state(journal)?;
         if let Some(json) = &st.aux {
@@ -21,33 +23,19 @@ impl Ceremony {
         let st = state(journal)?;
         let sent = st.sent_aux.clone();
         let round = st.round_aux;
-        let received = Self::for_engine(rx, Protocol::Aux, |s| s.checked_sub(1));
-        let replay = self.live_run(
-            Protocol::Aux,
-            &received,
-            |i| Some(i + 1),
-            || cggmp::aux_info(params, primes, &received, &sent),
-        )?;
-        match self.settle_run(
-            journal,
-            Protocol::Aux,
-            replay,
-            |i| i + 1,
-            rx,
-            round,
-            everyone,
-        )? {
+        let position = |s: u16| members.iter().position(|&m| m == s).map(|i| i as u16);
+        let member = |i: u16| members.get(usize::from(i)).copied();
+        let received = Self::for_engine(rx, Protocol::Aux, position);
+        let replay = self.live_run(Protocol::Aux, &received, member, || {
+            cggmp::aux_info(params, primes, &received, &sent)
+        })?;
+        let to_plan = |i: u16| member(i).unwrap_or(0);
+        match self.settle_run(journal, Protocol::Aux, replay, to_plan, rx, round, members)? {
             Err(waiting) => Ok(Err(waiting)),
             Ok(output) => {
                 let json = encode(&output)?;
-                let Plan::Keygen(p) = &self.plan else {
-                    unreachable!("aux only in keygen")
-                };
-                self.vault.write(
-                    Item::Aux(&party_set_id(&p.parties)),
-                    &self.identity,
-                    json.expose(),
-                )?;
+                self.vault
+                    .write(Item::Aux(set), &self.identity, json.expose())?;
                 crate::fault::point("aux-written");
                 let st = state(journal)?;
                 st.aux = Some(String::from_utf8_lossy(json.expose()).into_owned());
@@ -86,5 +74,48 @@ impl Ceremony {
         serde_json::from_slice(bytes.expose()).map_err(|e| {
             Error::bug(format!("aux info {} is damaged", self.vault.locate(item))).cause(e)
         })
+    }
+    /// An ECDSA reshare's aux info for the new party set, generated among the new
+    /// holders before the reshare proper (a dealer that holds no new share takes no
+    /// part): `None` once finished or not needed, `Some(waiting)` while messages are
+    /// missing.
+    pub(in crate::ceremony) fn reshare_aux(
+        &mut self,
+        journal: &mut Journal,
+    ) -> Result<Option<Progress>> {
+        let Plan::Reshare(p) = &self.plan else {
+            return Ok(None);
+        };
+        let Some(index) = p.new_index_of(self.me) else {
+            return Ok(None);
+        };
+        if p.aux != Some(AuxMode::Generate) {
+            return Ok(None);
+        }
+        let (holders, set) = (p.holders.clone(), party_set_id(&p.new_parties()));
+        let seed = Secret::new(state(journal)?.seed);
+        let params = cggmp::Params {
+            session: self.session,
+            seed: *seed.expose(),
+            i: index - 1,
+            n: holders.len() as u16,
+        };
+        let rx = self.received()?;
+        Ok(self.aux_step(journal, &params, &rx, &holders, &set)?.err())
+    }
+
+    /// A new holder's aux info at the end of an ECDSA reshare: the one generated in the
+    /// session (`state`'s), or the new party set's earlier one, as the plan says.
+    pub(in crate::ceremony) fn reshare_aux_info(&self, state: &EcdsaState) -> Result<AuxInfo> {
+        let Plan::Reshare(p) = &self.plan else {
+            return Err(Error::bug("aux info of a reshare outside a reshare"));
+        };
+        match (p.aux, &state.aux) {
+            (Some(AuxMode::Generate), Some(json)) => decode(json, "aux info"),
+            (Some(AuxMode::Generate), None) => Err(Error::bug(
+                "the reshare finished before this party's aux info",
+            )),
+            _ => self.load_aux(&party_set_id(&p.new_parties())),
+        }
     }
 }

@@ -116,7 +116,7 @@ struct Rx {
 
 fn state(journal: &mut Journal) -> Result<&mut EcdsaState> {
     match &mut journal.state {
-        JournalState::Ecdsa(s) => Ok(s),
+        JournalState::Ecdsa(s) | JournalState::EcdsaReshare { aux: s, .. } => Ok(s),
         _ => Err(Error::bug("a FROST journal in an ECDSA session")),
     }
 }
@@ -138,6 +138,9 @@ impl Ceremony {
         let wanted = match &self.plan {
             Plan::Keygen(p) => p.aux == Some(AuxMode::Generate),
             Plan::Refresh(_) => !self.plan.scheme().is_frost(),
+            Plan::Reshare(p) => {
+                p.aux == Some(AuxMode::Generate) && p.new_index_of(self.me).is_some()
+            }
             _ => false,
         };
         if !wanted || self.vault.has_primes()? {
@@ -156,7 +159,8 @@ impl Ceremony {
     fn received(&self) -> Result<Vec<Rx>> {
         self.accepted()?
             .into_iter()
-            .filter(|(h, _)| h.round != super::EVIDENCE_ROUND)
+            // A reshare's own messages are the reshare engine's, not packed.
+            .filter(|(h, _)| h.round != super::EVIDENCE_ROUND && h.protocol != Protocol::Reshare)
             .map(|(h, packed)| {
                 let data = unpack(&packed).ok_or_else(|| {
                     self.blame(crate::engine::EngineError::PeerMisbehaved {
@@ -344,9 +348,10 @@ impl Ceremony {
                     n,
                 };
                 let position = |s: u16| s.checked_sub(1);
+                let set = party_set_id(&p.parties);
                 let aux: AuxInfo = match p.aux {
-                    Some(AuxMode::Reuse) => self.load_aux(&party_set_id(&p.parties))?,
-                    _ => match self.aux_step(&mut journal, &params, &rx, &everyone)? {
+                    Some(AuxMode::Reuse) => self.load_aux(&set)?,
+                    _ => match self.aux_step(&mut journal, &params, &rx, &everyone, &set)? {
                         Ok(aux) => aux,
                         Err(waiting) => return Ok(waiting),
                     },

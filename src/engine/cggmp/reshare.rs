@@ -13,11 +13,13 @@
 //! cggmp21's own validation (`Validate`) accepts it. Turning it into a complete key
 //! share needs aux info for the new party set, which the ceremony provides.
 
+use super::{AuxInfo, EcdsaKeyShare};
 use crate::engine::frost::reshare::{
     self as generic, KeyFormat, OldKey, ReshareParams, ReshareResult, ReshareState,
 };
 use crate::engine::redistribute::{element, element_bytes, scalar, scalar_bytes};
 use crate::engine::{EngineError, Inbox, KeyMaterial, Step};
+use crate::secret::SecretBytes;
 use cggmp21::generic_ec::{NonZero, Point, Scalar, SecretScalar};
 use cggmp21::key_share::{DirtyIncompleteKeyShare, DirtyKeyInfo, Validate, VssSetup};
 use cggmp21::supported_curves::Secp256k1;
@@ -136,6 +138,61 @@ impl KeyFormat for Cggmp {
             .map_err(|e| bug(format!("cggmp21 does not accept the new share: {e}")))?;
         serde_json::to_vec(&share).map_err(bug)
     }
+}
+
+/// The public side of `share`'s key as a reshare plan carries it: its `DirtyKeyInfo`
+/// (JSON), which names every holder's public share, the evaluation points and the chain
+/// code.
+pub fn public_side(share: &EcdsaKeyShare) -> Result<Vec<u8>, EngineError> {
+    serde_json::to_vec(&share.core.key_info).map_err(bug)
+}
+
+/// The chain code in a key's public side (from [`public_side`]), if it has one.
+pub fn chain_code(public: &[u8]) -> Option<[u8; 32]> {
+    key_info(public).ok()?.chain_code
+}
+
+/// A dealer's key material for [`reshare_step`]: the core of its complete key share
+/// (JSON; the aux info stays behind) and the key's public side.
+pub fn material(share: &EcdsaKeyShare) -> Result<KeyMaterial, EngineError> {
+    Ok(KeyMaterial {
+        key_package: SecretBytes::new(serde_json::to_vec(&share.core).map_err(bug)?),
+        public_key_package: public_side(share)?,
+    })
+}
+
+/// A new holder's complete key share: its new core share (JSON, from a reshare) with the
+/// aux info of the new party set, accepted only if cggmp21 finds them consistent (the
+/// aux info of as many parties as the key has, with this party's Paillier key).
+pub fn complete(core: &[u8], aux: AuxInfo) -> Result<EcdsaKeyShare, EngineError> {
+    let core: DirtyIncompleteKeyShare<Secp256k1> = serde_json::from_slice(core).map_err(bug)?;
+    let core = cggmp21::IncompleteKeyShare::<Secp256k1>::validate(core)
+        .map_err(|e| bug(format!("cggmp21 does not accept the new share: {e}")))?;
+    EcdsaKeyShare::from_parts((core, aux)).map_err(|e| {
+        bug(format!(
+            "the new share and the aux info of the new parties do not fit together: {}",
+            e.error()
+        ))
+    })
+}
+
+/// Checks a key's public side for a reshare plan: a valid `DirtyKeyInfo` naming
+/// `group_key` (compressed) with a public share for each of the key's `n` parties.
+pub fn check_public_key_package(
+    package: &[u8],
+    group_key: &[u8],
+    n: u16,
+) -> Result<(), EngineError> {
+    let info = key_info(package)?;
+    if info.shared_public_key.to_bytes(true).as_bytes() != group_key {
+        return Err(bug("the key info names another group key"));
+    }
+    if info.public_shares.len() != usize::from(n) {
+        return Err(bug(format!(
+            "the key info does not hold a public share for each of the key's {n} parties"
+        )));
+    }
+    Ok(())
 }
 
 /// One reshare step of an ECDSA key: the old and new key material are cggmp21 core key

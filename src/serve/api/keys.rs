@@ -307,7 +307,7 @@ pub(super) async fn reshare_key(
         blocking(move || {
             let k = node.key(&id)?;
             // Made before the job starts: a reshare that cannot work is refused.
-            let plan = node.reshare_plan(&k, &req, format!("api request {request_id}"))?;
+            let plan = node.reshare_plan(&k, &req, format!("api request {request_id}"), None)?;
             let key_id = k.id.clone();
             run_job(
                 &node,
@@ -443,7 +443,8 @@ pub(super) fn job_reply(rid: &RequestId, job: Result<Job, ApiError>, result: boo
 }
 
 /// `POST /keys/{id}/rotate` (admin): new shares of the same key on every node that
-/// holds one (all must be up); 409 `cannot_rotate` where the scheme does not allow it.
+/// holds one (all must be up). A threshold ECDSA key rotates by a reshare to the same
+/// nodes (cggmp21 0.6 refreshes only n-of-n ECDSA shares).
 #[utoipa::path(post, path = "/keys/{id}/rotate", tag = "keys", security(("bearer" = [])), params(("id" = String, Path, description = "the key id, or a unique prefix of it (at least 4 hex digits)", pattern = "^[0-9a-fA-F]{4,128}$")), responses((status = 200, description = "every node holds a new share of the same key", body = Envelope<Rotated>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
 pub(super) async fn rotate_key(
     State(node): State<Shared>,

@@ -9,17 +9,7 @@ impl Node {
         let _slot = self.slot().map_err(|e| ApiError::new(503, "busy", e))?;
         let members = self.keygen_parties(req)?;
         self.all_up(&members, "a key generation")?;
-        let aux = (req.scheme == Scheme::EcdsaSecp256k1).then(|| {
-            if self
-                .home
-                .aux_path(&crate::plan::party_set_id(&members))
-                .exists()
-            {
-                AuxMode::Reuse
-            } else {
-                AuxMode::Generate
-            }
-        });
+        let aux = crate::ceremony::default_aux(&self.home, req.scheme, &members);
         let plan = Plan::Keygen(KeygenPlan {
             version: 1,
             scheme: req.scheme,
@@ -107,20 +97,22 @@ impl Node {
     /// new shares of the same public key, the old ones destroyed once every node has
     /// confirmed (`ceremony::shares`).
     pub fn rotate(&self, key: &KeyRecord, request_id: &str) -> Result<Outcome, ApiError> {
-        let _slot = self.slot().map_err(|e| ApiError::new(503, "busy", e))?;
         let scheme: Scheme = key.scheme.parse().map_err(ApiError::internal)?;
-        if scheme == Scheme::EcdsaSecp256k1 && key.threshold != key.n {
-            return Err(ApiError::new(
-                409,
-                "cannot_rotate",
-                format!(
-                    "key {} is a {}-of-{} ECDSA key: cggmp21 0.6 refreshes only n-of-n ECDSA shares (make a new key and move to it instead)",
-                    key.id, key.threshold, key.n
-                ),
-            ));
-        }
         let parties = key.parties().map_err(ApiError::store)?;
         self.all_up(&parties, "a rotation")?;
+        if scheme == Scheme::EcdsaSecp256k1 && key.threshold != key.n {
+            // cggmp21 0.6 refreshes only n-of-n ECDSA shares: a threshold key rotates by
+            // a reshare to the same nodes and threshold, every node dealing, with new
+            // aux info (new Paillier keys).
+            let req = ReshareRequest {
+                nodes: parties.iter().map(|c| c.name.clone()).collect(),
+                threshold: None,
+            };
+            let label = format!("api request {request_id}");
+            let plan = self.reshare_plan(key, &req, label, Some(AuxMode::Generate))?;
+            return self.reshare(plan);
+        }
+        let _slot = self.slot().map_err(|e| ApiError::new(503, "busy", e))?;
         let plan = Plan::Refresh(RefreshPlan {
             version: 1,
             scheme,
@@ -150,18 +142,9 @@ impl Node {
         key: &KeyRecord,
         req: &ReshareRequest,
         label: String,
+        aux: Option<AuxMode>,
     ) -> Result<Valid<Plan>, ApiError> {
         let scheme: Scheme = key.scheme.parse().map_err(ApiError::internal)?;
-        if !scheme.is_frost() {
-            return Err(ApiError::new(
-                409,
-                "cannot_reshare",
-                format!(
-                    "key {} is an ECDSA key: resharing is for the FROST schemes so far",
-                    key.id
-                ),
-            ));
-        }
         if key.status != crate::store::db::KeyStatus::Active {
             return Err(ApiError::new(
                 409,
@@ -204,10 +187,12 @@ impl Node {
             key_id: key.id.clone(),
             scheme,
             group_public_key: key.public_key.clone(),
-            public_key_package: share.public_key_package,
+            public_key_package: crate::ceremony::public_side(scheme, &share)
+                .map_err(|e| ApiError::internal(e.message()))?,
             threshold: key.threshold,
             key_parties,
             dealers,
+            aux: aux.or_else(|| crate::ceremony::default_aux(&self.home, scheme, &holders)),
             holders,
             new_threshold: req.threshold.unwrap_or(key.threshold),
             label,
