@@ -49,27 +49,9 @@ fn a_reshare_over_nats_moves_the_key_to_a_new_holder() {
     let plan = w.keygen_plan_among("eddsa-ed25519", 2, &[0, 1, 2]);
     let keys = finish_all(w.spawn_relay_run(&[0, 1, 2], "keygen", &plan, &nats.addr));
     let key = keys[0]["key_id"].as_str().unwrap();
-    let dave = w.parties[3].card.to_str().unwrap();
-    let reshare = w.write_plan(
-        0,
-        "reshare",
-        &[
-            "--key",
-            key,
-            "--from",
-            "alice,bob",
-            "-t",
-            "3",
-            "--party",
-            "alice",
-            "--party",
-            "bob",
-            "--party",
-            "carol",
-            "--party",
-            dave,
-        ],
-    );
+    let args = w.reshare_args(key, "alice,bob", Some(3), &[0, 1, 2, 3], &[0, 1, 2]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let reshare = w.write_plan(0, "reshare", &args);
     let results = finish_all(w.spawn_relay_run(&[0, 1, 2, 3], "reshare", &reshare, &nats.addr));
     for r in &results {
         assert_eq!(r["public_key"], keys[0]["public_key"]);

@@ -100,25 +100,8 @@ fn a_key_grows_from_two_of_three_to_three_of_five_and_keeps_its_public_key() {
         let (key, pk) = keygen_among(&w, scheme, 2, &[0, 1, 2]);
         signs(&w, scheme, &key, &pk, &[0, 1], b"before");
         // Alice and carol deal; bob stays without dealing; dave and erin join.
-        let (dave, erin) = (card(&w, 3), card(&w, 4));
-        let args = [
-            "--key",
-            &key,
-            "--from",
-            "alice,carol",
-            "-t",
-            "3",
-            "--party",
-            "alice",
-            "--party",
-            "bob",
-            "--party",
-            "carol",
-            "--party",
-            &dave,
-            "--party",
-            &erin,
-        ];
+        let args = w.reshare_args(&key, "alice,carol", Some(3), &[0, 1, 2, 3, 4], &[0, 1, 2]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let results = reshare(&w, 0, &args, &[0, 1, 2, 3, 4], &key, &pk);
         for (p, r) in results.iter().enumerate() {
             assert_eq!(r["threshold"], 3);
@@ -478,26 +461,10 @@ fn an_ecdsa_key_is_reshared_refreshed_and_keeps_its_addresses() {
     for (p, k) in [(0, 3), (1, 4), (2, 5), (3, 0), (4, 1)] {
         w.import_primes(p, k);
     }
-    let (dave, erin) = (card(&w, 3), card(&w, 4));
-    let args = [
-        "--key",
-        &key,
-        "--from",
-        "alice,bob",
-        "-t",
-        "3",
-        "--party",
-        "alice",
-        "--party",
-        "bob",
-        "--party",
-        "carol",
-        "--party",
-        &dave,
-        "--party",
-        &erin,
-    ];
+    let args = w.reshare_args(&key, "alice,bob", Some(3), &[0, 1, 2, 3, 4], &[0, 1, 2]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let plan = w.write_plan(0, "reshare", &args);
+    let dave = card(&w, 3);
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&plan).unwrap()).unwrap();
     assert_eq!(v["aux"], "generate");
     let shown = w.mpc(3).args(["inspect"]).arg(&plan).output().unwrap();

@@ -79,7 +79,7 @@ pub fn default_aux(home: &Home, scheme: Scheme, parties: &[Card]) -> Option<AuxM
 
 /// Checks a reshare plan against this home before taking part: a dealer holds an
 /// active share of exactly the plan's key; a new holder's home, if it knows the key,
-/// knows the same key and has not deleted it.
+/// knows the same key, active or reshared away from it earlier.
 pub(super) fn check_plan(vault: &dyn Vault, db: &Db, p: &ResharePlan, me: u16) -> Result<()> {
     let record = db.key(&p.key_id)?;
     if let Some(k) = &record {
@@ -100,7 +100,10 @@ pub(super) fn check_plan(vault: &dyn Vault, db: &Db, p: &ResharePlan, me: u16) -
                 parties.len()
             )));
         }
-        if k.status != KeyStatus::Active {
+        // A former holder whose share a reshare moved away (`reshared`) may be given a
+        // new one; it deals nothing.
+        let returning = k.status == KeyStatus::Reshared && !p.deals(me);
+        if k.status != KeyStatus::Active && !returning {
             return Err(Error::rejected(format!(
                 "key {} is {}; a reshare needs it active",
                 p.key_id,

@@ -229,6 +229,32 @@ impl World {
         plan
     }
 
+    /// `mpc reshare plan` arguments: `key` dealt by the holders `from` (names,
+    /// comma-separated) to the parties `to` (0-based, in the new key's order; those in
+    /// `old`, the key's holders, by name, the others by card), with threshold `t` if
+    /// given.
+    pub fn reshare_args(
+        &self,
+        key: &str,
+        from: &str,
+        t: Option<u16>,
+        to: &[usize],
+        old: &[usize],
+    ) -> Vec<String> {
+        let mut v: Vec<String> = vec!["--key".into(), key.into(), "--from".into(), from.into()];
+        if let Some(t) = t {
+            v.extend(["-t".into(), t.to_string()]);
+        }
+        for &p in to {
+            let party = match old.contains(&p) {
+                true => self.parties[p].name.clone(),
+                false => self.parties[p].card.to_str().unwrap().to_string(),
+            };
+            v.extend(["--party".into(), party]);
+        }
+        v
+    }
+
     /// Party `by` writes a plan with `mpc KIND plan ARGS --out FILE`; returns FILE.
     pub fn write_plan(&self, by: usize, kind: &str, args: &[&str]) -> PathBuf {
         let file = self.path(&format!("{kind}-{}.plan.json", rand_suffix()));
