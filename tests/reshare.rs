@@ -66,6 +66,15 @@ fn reshare(
     results
 }
 
+/// `mpc inspect PLAN` as party `p` shows each of `wants`.
+fn shows(w: &World, p: usize, plan: &Path, wants: &[&str]) {
+    let shown = w.mpc(p).args(["inspect"]).arg(plan).output().unwrap();
+    let text = String::from_utf8_lossy(&shown.stdout).to_string() + &stderr(&shown);
+    for want in wants {
+        assert!(text.contains(want), "`{want}` not shown: {text}");
+    }
+}
+
 fn card(w: &World, p: usize) -> String {
     w.parties[p].card.to_str().unwrap().to_string()
 }
@@ -157,11 +166,12 @@ fn a_key_shrinks_with_parties_leaving_and_one_party_is_replaced() {
         "erin",
     ];
     let plan = w.write_plan(0, "reshare", &args);
-    let shown = w.mpc(1).args(["inspect"]).arg(&plan).output().unwrap();
-    let text = String::from_utf8_lossy(&shown.stdout).to_string() + &stderr(&shown);
-    for want in ["3-of-5 -> 2-of-3", "leave:       bob", "not needed:  dave"] {
-        assert!(text.contains(want), "`{want}` not shown: {text}");
-    }
+    shows(
+        &w,
+        1,
+        &plan,
+        &["3-of-5 -> 2-of-3", "leave:       bob", "not needed:  dave"],
+    );
     let results = w.run_all("reshare", &plan, &[0, 1, 2, 4]);
     assert!(results.iter().all(|r| r["public_key"] == pk.as_str()));
     assert_eq!(results[1]["new_index"], serde_json::Value::Null, "bob left");
@@ -464,19 +474,19 @@ fn an_ecdsa_key_is_reshared_refreshed_and_keeps_its_addresses() {
     let args = w.reshare_args(&key, "alice,bob", Some(3), &[0, 1, 2, 3, 4], &[0, 1, 2]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let plan = w.write_plan(0, "reshare", &args);
-    let dave = card(&w, 3);
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&plan).unwrap()).unwrap();
     assert_eq!(v["aux"], "generate");
-    let shown = w.mpc(3).args(["inspect"]).arg(&plan).output().unwrap();
-    let text = String::from_utf8_lossy(&shown.stdout).to_string() + &stderr(&shown);
-    for want in [
-        "2-of-3 -> 3-of-5",
-        "join:        dave, erin",
-        "(kept: the same xpub and HD children)",
-        "aux info:    generated in this session by the new holders",
-    ] {
-        assert!(text.contains(want), "`{want}` not shown: {text}");
-    }
+    shows(
+        &w,
+        3,
+        &plan,
+        &[
+            "2-of-3 -> 3-of-5",
+            "join:        dave, erin",
+            "(kept: the same xpub and HD children)",
+            "aux info:    generated in this session by the new holders",
+        ],
+    );
     let results = live("reshare", &plan, &[0, 1, 2, 3, 4]);
     for (p, r) in results.iter().enumerate() {
         assert_eq!(r["public_key"], pk.as_str(), "the public key changed");
@@ -495,20 +505,14 @@ fn an_ecdsa_key_is_reshared_refreshed_and_keeps_its_addresses() {
     for (p, k) in [(0, 5), (1, 0), (3, 2)] {
         w.import_primes(p, k);
     }
-    let args = [
-        "--key",
+    let args = w.reshare_args(
         &key,
-        "--from",
         "alice,dave,erin",
-        "-t",
-        "2",
-        "--party",
-        "alice",
-        "--party",
-        "bob",
-        "--party",
-        &dave,
-    ];
+        Some(2),
+        &[0, 1, 3],
+        &[0, 1, 2, 3, 4],
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let plan = w.write_plan(0, "reshare", &args);
     let results = live("reshare", &plan, &[0, 1, 3, 4]);
     assert!(results.iter().all(|r| r["public_key"] == pk.as_str()));
@@ -523,10 +527,9 @@ fn an_ecdsa_key_is_reshared_refreshed_and_keeps_its_addresses() {
     assert_eq!(child_key(&w, 3, &key), child);
 
     // The same three again, reusing the aux info they just generated.
-    let args = [
-        "--key", &key, "--from", "bob,dave", "--aux", "reuse", "--party", "alice", "--party",
-        "bob", "--party", &dave,
-    ];
+    let mut args = w.reshare_args(&key, "bob,dave", None, &[0, 1, 3], &[0, 1, 3]);
+    args.extend(["--aux".into(), "reuse".into()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     reshare(&w, 1, &args, &[0, 1, 3], &key, &pk);
     live_signs(&[0, 1], b"alice and bob");
 

@@ -391,7 +391,7 @@ impl Ceremony {
                 "ECDSA shares are not repaired (the plan should not validate)",
             )),
             Plan::Reshare(_) => Err(Error::bug(
-                "ECDSA keys are not reshared yet (the plan should not validate)",
+                "an ECDSA reshare runs the reshare engine, not a cggmp21 replay",
             )),
             Plan::Sign(p) => {
                 if self.db.ledger(&self.sid, SingleUse::PartialSignature)? != Some(Mark::Consumed) {

@@ -134,9 +134,10 @@ impl Node {
     }
 
     /// The plan of a reshare of `key` as `req` asks (`POST /keys/{id}/reshare`), checked
-    /// before anything starts: a FROST key this node holds an active share of, new
-    /// holders that are members, and at least the key's threshold of its holders up to
-    /// deal (every holder that is up deals).
+    /// before anything starts: a key this node holds an active share of, new holders
+    /// that are members, and at least the key's threshold of its holders up to deal
+    /// (every holder that is up deals). An ECDSA key's new holders get aux info as `aux`
+    /// says, by default reusing the new node set's if this node holds it.
     pub fn reshare_plan(
         &self,
         key: &KeyRecord,
