@@ -146,7 +146,14 @@ fn a_key_grows_from_two_of_three_to_three_of_five_and_keeps_its_public_key() {
 
 #[test]
 fn a_key_shrinks_with_parties_leaving_and_one_party_is_replaced() {
-    let scheme = "eddsa-ed25519";
+    for scheme in SCHEMES {
+        shrink_replace_and_reshare_to_the_same_set(scheme);
+    }
+}
+
+/// 3-of-5 → 2-of-3 with parties leaving, then one party replaced, then a reshare to the
+/// same three (new shares, as a refresh that could have changed members too).
+fn shrink_replace_and_reshare_to_the_same_set(scheme: &str) {
     let w = World::new(5);
     let (key, pk) = keygen_among(&w, scheme, 3, &[0, 1, 2, 3, 4]);
     // 3-of-5 → 2-of-3: alice, bob and erin deal; bob and erin leave; carol stays
@@ -202,6 +209,19 @@ fn a_key_shrinks_with_parties_leaving_and_one_party_is_replaced() {
     // with the new holders', and her record still says 2-of-3 with the old parties, so
     // a plan from her names parties the others no longer hold the key with.
     assert_eq!(show(&w, 2, &key)["status"], "active");
+
+    // The same three, new shares: dave and erin deal to alice, dave and erin.
+    let args = w.reshare_args(&key, "dave,erin", None, &[0, 3, 4], &[0, 3, 4]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    reshare(&w, 3, &args, &[0, 3, 4], &key, &pk);
+    signs(
+        &w,
+        scheme,
+        &key,
+        &pk,
+        &[0, 4],
+        b"alice and erin, after a same-set reshare",
+    );
 }
 
 #[test]
