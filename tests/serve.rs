@@ -3120,3 +3120,82 @@ fn a_key_is_reshared_onto_a_node_added_at_run_time_and_away_from_another() {
         verified("eddsa-ed25519", &key, &msg, &v["data"]);
     }
 }
+
+/// More requests in flight than `--max-requests`: the next one is answered 503
+/// `overloaded` at once (it does not wait for a slot), while the admitted ones go on
+/// and finish, and the node serves again once they have.
+#[test]
+fn requests_beyond_max_requests_are_shed_at_once_and_the_node_keeps_serving() {
+    let c = Cluster::start(&["--approval-timeout", "60s", "--max-requests", "3"]);
+    let (status, key) = call(
+        "POST",
+        &c.url(0, "/keys"),
+        &c.tokens[0],
+        Some(json!({"scheme": "eddsa-ed25519", "threshold": 2, "nodes": ["alice", "bob"]})),
+    );
+    assert_eq!(status, 201, "{key}");
+    let key = key["data"].clone();
+    let id = key["id"].as_str().unwrap().to_string();
+    let (status, v) = put(
+        &c.url(1, &format!("/keys/{id}")),
+        &c.tokens[1],
+        json!({"policy": {"mode": "approval"}}),
+    );
+    assert_eq!(status, 200, "{v}");
+    // Three requests to alice, each held until bob's operator approves its session.
+    let held: Vec<_> = (0..3)
+        .map(|i| {
+            let (url, token, id) = (c.url(0, "/sign"), c.tokens[0].clone(), id.clone());
+            std::thread::spawn(move || {
+                let message = format!("held {i}");
+                let (status, v) = call(
+                    "POST",
+                    &url,
+                    &token,
+                    Some(json!({"key_id": id, "message": message})),
+                );
+                (message, status, v)
+            })
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let waiting = loop {
+        let (_, v) = call("GET", &c.url(1, "/sessions"), &c.tokens[1], None);
+        let waiting: Vec<String> = v["data"]["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["status"] == "awaiting_approval")
+            .map(|s| s["id"].as_str().unwrap().to_string())
+            .collect();
+        if waiting.len() == 3 {
+            break waiting;
+        }
+        assert!(Instant::now() < deadline, "not all held: {v}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // Alice has three requests in flight: a fourth, of any kind, is shed.
+    for (method, path) in [("GET", "/keys"), ("POST", "/sign")] {
+        let body = (method == "POST").then(|| json!({"key_id": id, "message": "one too many"}));
+        let (status, v) = call(method, &c.url(0, path), &c.tokens[0], body);
+        assert_eq!(status, 503, "{method} {path}: {v}");
+        assert_eq!(v["error"]["code"], "overloaded", "{v}");
+    }
+    // Bob's operator approves: the held requests finish with signatures.
+    for sid in &waiting {
+        let (status, v) = call(
+            "POST",
+            &c.url(1, &format!("/sessions/{sid}/join")),
+            &c.tokens[1],
+            Some(json!({})),
+        );
+        assert_eq!(status, 200, "{v}");
+    }
+    for h in held {
+        let (message, status, v) = h.join().unwrap();
+        assert_eq!(status, 200, "{v}");
+        verified("eddsa-ed25519", &key, &message, &v["data"]);
+    }
+    let (status, v) = call("GET", &c.url(0, "/keys"), &c.tokens[0], None);
+    assert_eq!(status, 200, "{v}");
+}

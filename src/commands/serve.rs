@@ -413,9 +413,15 @@ fn serve(ctx: &Ctx, a: ServeRunArgs) -> Result<()> {
             Ok::<_, Failure>(bus)
         })
         .transpose()?;
+    // A request's handler holds a blocking thread for its whole session (until issue
+    // 24 moves sessions onto tasks): the blocking pool must hold every request the
+    // node admits, or requests past tokio's default 512 would wait in its queue
+    // unseen instead of being shed with 503 above `--max-requests`. The extra threads
+    // are for the node's own blocking work (audit, bus replies).
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("mpc-http")
+        .max_blocking_threads(a.max_requests.max(1) + 64)
         .build()
         .map_err(|e| Failure::internal("cannot start the HTTP runtime").cause(e))?;
     // A request may wait for approvals and then run its session.

@@ -137,7 +137,7 @@ pub fn router(node: Shared, request_timeout: Duration) -> Router {
             node.clone(),
             authenticate_and_audit,
         ));
-    Router::new()
+    let routes = Router::new()
         .nest("/api/v1", api)
         .route(
             "/api/v1/openapi.json",
@@ -149,25 +149,28 @@ pub fn router(node: Shared, request_timeout: Duration) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        // More requests in flight than the node takes: 503 at once, not a queue; a
-        // request that outlasts the timeout: 504. Both in the envelope.
-        .layer(
-            tower::ServiceBuilder::new()
-                .layer(axum::error_handling::HandleErrorLayer::new({
-                    let node = Arc::clone(&node);
-                    move |Extension(rid): Extension<RequestId>,
-                          method: axum::http::Method,
-                          uri: axum::http::Uri,
-                          e: tower::BoxError| {
-                        refused_by_layer(Arc::clone(&node), rid, method, uri, e)
-                    }
-                }))
-                .timeout(request_timeout)
-                .load_shed()
-                .concurrency_limit(max_requests),
-        )
+        .with_state(Arc::clone(&node));
+    // More requests in flight than the node takes: 503 at once, not a queue; a request
+    // that outlasts the timeout: 504. Both in the envelope. The limit wraps the whole
+    // router as one service: `Router::layer` would give every route a limit of its own
+    // (and the node `max_requests` per route).
+    let limited = tower::ServiceBuilder::new()
+        .layer(axum::error_handling::HandleErrorLayer::new({
+            let node = Arc::clone(&node);
+            move |Extension(rid): Extension<RequestId>,
+                  method: axum::http::Method,
+                  uri: axum::http::Uri,
+                  e: tower::BoxError| {
+                refused_by_layer(Arc::clone(&node), rid, method, uri, e)
+            }
+        }))
+        .timeout(request_timeout)
+        .load_shed()
+        .concurrency_limit(max_requests)
+        .service(routes);
+    Router::new()
+        .fallback_service(limited)
         .layer(middleware::from_fn(request_id))
-        .with_state(node)
 }
 
 /// Every route under `/api/v1`, with the OpenAPI document made from their
