@@ -3,541 +3,36 @@
 //! are public (private payloads inside them stay encrypted to their recipient).
 //!
 //! WAL mode, foreign keys on, `synchronous = FULL`; the schema is versioned with
-//! `PRAGMA user_version` and migrated forward on open.
+//! `PRAGMA user_version` and migrated forward on open (`db/migrations/NN.sql`). The
+//! records and statuses it hands out are in `records`, the single-use ledger in
+//! `ledger`, the audit chain in `audit`.
 
 pub mod audit;
 mod ledger;
 
+mod records;
+
 pub use ledger::{Claim, Mark, SingleUse};
+pub use records::{Accept, IncomingMessage, KeyRecord, KeyStatus, SessionRecord, SessionStatus};
 
 use super::StoreError;
 use crate::clock::now;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
-use serde::Serialize;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// Schema migrations; entry `i` takes the schema from version `i` to `i + 1`.
+/// Schema migrations (`migrations/NN.sql`); entry `i` takes the schema from version `i`
+/// to `i + 1`. A released migration never changes: a new schema is a new file.
 const MIGRATIONS: &[&str] = &[
-    r#"
-CREATE TABLE keys (
-    id           TEXT PRIMARY KEY,
-    scheme       TEXT NOT NULL CHECK (scheme IN
-                   ('eddsa-ed25519', 'schnorr-secp256k1-tr', 'schnorr-secp256k1', 'ecdsa-secp256k1')),
-    public_key   TEXT NOT NULL,
-    threshold    INTEGER NOT NULL,
-    n            INTEGER NOT NULL,
-    my_index     INTEGER NOT NULL,
-    parties      TEXT NOT NULL,
-    label        TEXT NOT NULL,
-    status       TEXT NOT NULL CHECK (status IN
-                   ('creating', 'active', 'suspended', 'rotating', 'pending_deletion', 'deleted')),
-    chain        TEXT,
-    session_id   TEXT NOT NULL,
-    transcript   TEXT NOT NULL,
-    created_at   INTEGER NOT NULL,
-    updated_at   INTEGER NOT NULL,
-    delete_after INTEGER
-);
-CREATE TABLE sessions (
-    id         TEXT PRIMARY KEY,
-    kind       TEXT NOT NULL CHECK (kind IN ('keygen', 'sign')),
-    plan       TEXT NOT NULL,
-    my_index   INTEGER NOT NULL,
-    status     TEXT NOT NULL CHECK (status IN ('running', 'complete', 'aborted')),
-    state      TEXT NOT NULL,
-    result     TEXT,
-    created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL
-);
-CREATE TABLE messages (
-    session_id  TEXT NOT NULL REFERENCES sessions(id),
-    round       INTEGER NOT NULL,
-    sender      INTEGER NOT NULL,
-    recipient   INTEGER NOT NULL,
-    digest      TEXT NOT NULL,
-    envelope    BLOB NOT NULL,
-    source      TEXT NOT NULL,
-    accepted_at INTEGER NOT NULL,
-    PRIMARY KEY (session_id, round, sender, recipient)
-);
-CREATE TABLE outgoing (
-    session_id TEXT NOT NULL REFERENCES sessions(id),
-    round      INTEGER NOT NULL,
-    recipient  INTEGER NOT NULL,
-    envelope   BLOB NOT NULL,
-    PRIMARY KEY (session_id, round, recipient)
-);
-CREATE TABLE ledger (
-    session_id TEXT NOT NULL REFERENCES sessions(id),
-    item       TEXT NOT NULL,
-    status     TEXT NOT NULL CHECK (status IN ('armed', 'consumed')),
-    updated_at INTEGER NOT NULL,
-    PRIMARY KEY (session_id, item)
-);
-CREATE TABLE contacts (
-    name        TEXT PRIMARY KEY,
-    card        TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    added_at    INTEGER NOT NULL
-);
-CREATE TABLE audit (
-    seq       INTEGER PRIMARY KEY,
-    at        INTEGER NOT NULL,
-    action    TEXT NOT NULL,
-    subject   TEXT NOT NULL,
-    detail    TEXT NOT NULL,
-    prev_hash TEXT NOT NULL,
-    hash      TEXT NOT NULL
-);
-CREATE TABLE audit_head (
-    id   INTEGER PRIMARY KEY CHECK (id = 1),
-    seq  INTEGER NOT NULL,
-    hash TEXT NOT NULL
-);
-"#,
-    r#"
--- v2: a message slot includes its protocol (an ECDSA keygen session runs aux info and
--- keygen, each with its own rounds). v1 rows take the protocol of their session.
-ALTER TABLE messages RENAME TO messages_v1;
-CREATE TABLE messages (
-    session_id  TEXT NOT NULL REFERENCES sessions(id),
-    protocol    TEXT NOT NULL CHECK (protocol IN ('keygen', 'sign', 'aux')),
-    round       INTEGER NOT NULL,
-    sender      INTEGER NOT NULL,
-    recipient   INTEGER NOT NULL,
-    digest      TEXT NOT NULL,
-    envelope    BLOB NOT NULL,
-    source      TEXT NOT NULL,
-    accepted_at INTEGER NOT NULL,
-    PRIMARY KEY (session_id, protocol, round, sender, recipient)
-);
-INSERT INTO messages
-    SELECT m.session_id, s.kind, m.round, m.sender, m.recipient, m.digest, m.envelope, m.source, m.accepted_at
-    FROM messages_v1 m JOIN sessions s ON s.id = m.session_id;
-DROP TABLE messages_v1;
--- Sent envelopes in the order they were produced.
-ALTER TABLE outgoing RENAME TO outgoing_v1;
-CREATE TABLE outgoing (
-    session_id TEXT NOT NULL REFERENCES sessions(id),
-    seq        INTEGER NOT NULL,
-    envelope   BLOB NOT NULL,
-    PRIMARY KEY (session_id, seq)
-);
-INSERT INTO outgoing
-    SELECT session_id, ROW_NUMBER() OVER (PARTITION BY session_id ORDER BY round, recipient), envelope
-    FROM outgoing_v1;
-DROP TABLE outgoing_v1;
-"#,
-    r#"
--- v3: refresh and repair sessions (and their messages). SQLite cannot change a CHECK, so
--- the tables are rebuilt: the parent is renamed first (its children follow the rename),
--- then each child is rebuilt against the new parent, and the old parent goes last.
-ALTER TABLE sessions RENAME TO sessions_v2;
-CREATE TABLE sessions (
-    id         TEXT PRIMARY KEY,
-    kind       TEXT NOT NULL CHECK (kind IN ('keygen', 'sign', 'refresh', 'repair')),
-    plan       TEXT NOT NULL,
-    my_index   INTEGER NOT NULL,
-    status     TEXT NOT NULL CHECK (status IN ('running', 'complete', 'aborted')),
-    state      TEXT NOT NULL,
-    result     TEXT,
-    created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL
-);
-INSERT INTO sessions SELECT * FROM sessions_v2;
-ALTER TABLE messages RENAME TO messages_v2;
-CREATE TABLE messages (
-    session_id  TEXT NOT NULL REFERENCES sessions(id),
-    protocol    TEXT NOT NULL CHECK (protocol IN ('keygen', 'sign', 'aux', 'refresh', 'repair')),
-    round       INTEGER NOT NULL,
-    sender      INTEGER NOT NULL,
-    recipient   INTEGER NOT NULL,
-    digest      TEXT NOT NULL,
-    envelope    BLOB NOT NULL,
-    source      TEXT NOT NULL,
-    accepted_at INTEGER NOT NULL,
-    PRIMARY KEY (session_id, protocol, round, sender, recipient)
-);
-INSERT INTO messages SELECT * FROM messages_v2;
-DROP TABLE messages_v2;
-ALTER TABLE outgoing RENAME TO outgoing_v2;
-CREATE TABLE outgoing (
-    session_id TEXT NOT NULL REFERENCES sessions(id),
-    seq        INTEGER NOT NULL,
-    envelope   BLOB NOT NULL,
-    PRIMARY KEY (session_id, seq)
-);
-INSERT INTO outgoing SELECT * FROM outgoing_v2;
-DROP TABLE outgoing_v2;
-ALTER TABLE ledger RENAME TO ledger_v2;
-CREATE TABLE ledger (
-    session_id TEXT NOT NULL REFERENCES sessions(id),
-    item       TEXT NOT NULL,
-    status     TEXT NOT NULL CHECK (status IN ('armed', 'consumed')),
-    updated_at INTEGER NOT NULL,
-    PRIMARY KEY (session_id, item)
-);
-INSERT INTO ledger SELECT * FROM ledger_v2;
-DROP TABLE ledger_v2;
-DROP TABLE sessions_v2;
-"#,
-    r#"
--- v4: a consumed single-use item records what it was consumed for (the hash of the one
--- signature share it may ever produce), so a retry after a crash can tell itself from a
--- second, different use; an aborted session keeps the parties it blamed.
-ALTER TABLE ledger ADD COLUMN binding TEXT;
-ALTER TABLE sessions ADD COLUMN culprits TEXT;
--- What an unfinished session last waited for, for `mpc sessions list`.
-ALTER TABLE sessions ADD COLUMN waiting TEXT;
--- Audit heads signed with the party's identity key.
-CREATE TABLE audit_checkpoint (
-    seq       INTEGER PRIMARY KEY,
-    hash      TEXT NOT NULL,
-    at        INTEGER NOT NULL,
-    signature TEXT NOT NULL
-);
-"#,
-    r#"
--- v5: `mpc serve`. API tokens: only the SHA-256 of the secret part is kept.
-CREATE TABLE api_tokens (
-    id         TEXT PRIMARY KEY,
-    name       TEXT NOT NULL,
-    hash       TEXT NOT NULL,
-    scope      TEXT NOT NULL CHECK (scope IN ('read', 'sign', 'admin')),
-    keys       TEXT,
-    created_at INTEGER NOT NULL,
-    expires_at INTEGER,
-    revoked_at INTEGER
-);
--- This node's own decision, per key, on joining signing sessions.
-CREATE TABLE key_policies (
-    key_id       TEXT PRIMARY KEY REFERENCES keys(id),
-    mode         TEXT NOT NULL CHECK (mode IN ('auto', 'never')),
-    hash_modes   TEXT,
-    path_prefix  TEXT,
-    max_per_hour INTEGER,
-    updated_at   INTEGER NOT NULL
-);
-"#,
-    r#"
--- v6: the `approval` policy mode (SQLite cannot change a CHECK in place).
-CREATE TABLE key_policies_v6 (
-    key_id       TEXT PRIMARY KEY REFERENCES keys(id),
-    mode         TEXT NOT NULL CHECK (mode IN ('auto', 'approval', 'never')),
-    hash_modes   TEXT,
-    path_prefix  TEXT,
-    max_per_hour INTEGER,
-    updated_at   INTEGER NOT NULL
-);
-INSERT INTO key_policies_v6 SELECT key_id, mode, hash_modes, path_prefix, max_per_hour, updated_at FROM key_policies;
-DROP TABLE key_policies;
-ALTER TABLE key_policies_v6 RENAME TO key_policies;
--- Members a serve node's operators added or removed (`POST /nodes`, `DELETE /nodes/{id}`).
-CREATE TABLE cluster_changes (
-    seq    INTEGER PRIMARY KEY AUTOINCREMENT,
-    action TEXT NOT NULL CHECK (action IN ('add', 'remove')),
-    card   TEXT NOT NULL,
-    at     INTEGER NOT NULL
-);
--- A key's metadata on this home (a JSON object; `PUT /keys/{id}`).
-CREATE TABLE key_metadata (
-    key_id     TEXT PRIMARY KEY REFERENCES keys(id),
-    metadata   TEXT NOT NULL,
-    updated_at INTEGER NOT NULL
-);
-"#,
-    r#"
--- v7: reshare sessions and their messages, and the `reshared` key status (a home whose
--- share was moved to other holders keeps the key's record). SQLite cannot change a
--- CHECK: each parent is renamed first (its children follow the rename), rebuilt, each
--- child rebuilt against the new parent, and the old parent dropped last (as in v3).
-ALTER TABLE sessions RENAME TO sessions_v6;
-CREATE TABLE sessions (
-    id         TEXT PRIMARY KEY,
-    kind       TEXT NOT NULL CHECK (kind IN ('keygen', 'sign', 'refresh', 'repair', 'reshare')),
-    plan       TEXT NOT NULL,
-    my_index   INTEGER NOT NULL,
-    status     TEXT NOT NULL CHECK (status IN ('running', 'complete', 'aborted')),
-    state      TEXT NOT NULL,
-    result     TEXT,
-    created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL,
-    culprits   TEXT,
-    waiting    TEXT
-);
-INSERT INTO sessions SELECT * FROM sessions_v6;
-ALTER TABLE messages RENAME TO messages_v6;
-CREATE TABLE messages (
-    session_id  TEXT NOT NULL REFERENCES sessions(id),
-    protocol    TEXT NOT NULL CHECK (protocol IN ('keygen', 'sign', 'aux', 'refresh', 'repair', 'reshare')),
-    round       INTEGER NOT NULL,
-    sender      INTEGER NOT NULL,
-    recipient   INTEGER NOT NULL,
-    digest      TEXT NOT NULL,
-    envelope    BLOB NOT NULL,
-    source      TEXT NOT NULL,
-    accepted_at INTEGER NOT NULL,
-    PRIMARY KEY (session_id, protocol, round, sender, recipient)
-);
-INSERT INTO messages SELECT * FROM messages_v6;
-DROP TABLE messages_v6;
-ALTER TABLE outgoing RENAME TO outgoing_v6;
-CREATE TABLE outgoing (
-    session_id TEXT NOT NULL REFERENCES sessions(id),
-    seq        INTEGER NOT NULL,
-    envelope   BLOB NOT NULL,
-    PRIMARY KEY (session_id, seq)
-);
-INSERT INTO outgoing SELECT * FROM outgoing_v6;
-DROP TABLE outgoing_v6;
-ALTER TABLE ledger RENAME TO ledger_v6;
-CREATE TABLE ledger (
-    session_id TEXT NOT NULL REFERENCES sessions(id),
-    item       TEXT NOT NULL,
-    status     TEXT NOT NULL CHECK (status IN ('armed', 'consumed')),
-    updated_at INTEGER NOT NULL,
-    binding    TEXT,
-    PRIMARY KEY (session_id, item)
-);
-INSERT INTO ledger SELECT * FROM ledger_v6;
-DROP TABLE ledger_v6;
-DROP TABLE sessions_v6;
-ALTER TABLE keys RENAME TO keys_v6;
-CREATE TABLE keys (
-    id           TEXT PRIMARY KEY,
-    scheme       TEXT NOT NULL CHECK (scheme IN
-                   ('eddsa-ed25519', 'schnorr-secp256k1-tr', 'schnorr-secp256k1', 'ecdsa-secp256k1')),
-    public_key   TEXT NOT NULL,
-    threshold    INTEGER NOT NULL,
-    n            INTEGER NOT NULL,
-    my_index     INTEGER NOT NULL,
-    parties      TEXT NOT NULL,
-    label        TEXT NOT NULL,
-    status       TEXT NOT NULL CHECK (status IN
-                   ('creating', 'active', 'suspended', 'rotating', 'pending_deletion', 'deleted', 'reshared')),
-    chain        TEXT,
-    session_id   TEXT NOT NULL,
-    transcript   TEXT NOT NULL,
-    created_at   INTEGER NOT NULL,
-    updated_at   INTEGER NOT NULL,
-    delete_after INTEGER
-);
-INSERT INTO keys SELECT * FROM keys_v6;
-ALTER TABLE key_policies RENAME TO key_policies_v6;
-CREATE TABLE key_policies (
-    key_id       TEXT PRIMARY KEY REFERENCES keys(id),
-    mode         TEXT NOT NULL CHECK (mode IN ('auto', 'approval', 'never')),
-    hash_modes   TEXT,
-    path_prefix  TEXT,
-    max_per_hour INTEGER,
-    updated_at   INTEGER NOT NULL
-);
-INSERT INTO key_policies SELECT * FROM key_policies_v6;
-DROP TABLE key_policies_v6;
-ALTER TABLE key_metadata RENAME TO key_metadata_v6;
-CREATE TABLE key_metadata (
-    key_id     TEXT PRIMARY KEY REFERENCES keys(id),
-    metadata   TEXT NOT NULL,
-    updated_at INTEGER NOT NULL
-);
-INSERT INTO key_metadata SELECT * FROM key_metadata_v6;
-DROP TABLE key_metadata_v6;
-DROP TABLE keys_v6;
-"#,
+    include_str!("db/migrations/01.sql"),
+    include_str!("db/migrations/02.sql"),
+    include_str!("db/migrations/03.sql"),
+    include_str!("db/migrations/04.sql"),
+    include_str!("db/migrations/05.sql"),
+    include_str!("db/migrations/06.sql"),
+    include_str!("db/migrations/07.sql"),
 ];
-
-/// A key's lifecycle status (DESIGN.md "Storage").
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum KeyStatus {
-    /// DKG under way.
-    Creating,
-    /// Usable.
-    Active,
-    /// Refuses to sign.
-    Suspended,
-    /// Refresh under way.
-    Rotating,
-    /// Scheduled for deletion.
-    PendingDeletion,
-    /// Shares destroyed, metadata kept.
-    Deleted,
-    /// Moved to other holders by a reshare; this home's share destroyed, metadata kept.
-    Reshared,
-}
-
-impl KeyStatus {
-    /// The name stored in SQLite and shown to users.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            KeyStatus::Creating => "creating",
-            KeyStatus::Active => "active",
-            KeyStatus::Suspended => "suspended",
-            KeyStatus::Rotating => "rotating",
-            KeyStatus::PendingDeletion => "pending_deletion",
-            KeyStatus::Deleted => "deleted",
-            KeyStatus::Reshared => "reshared",
-        }
-    }
-
-    fn parse(s: &str) -> KeyStatus {
-        match s {
-            "creating" => KeyStatus::Creating,
-            "active" => KeyStatus::Active,
-            "suspended" => KeyStatus::Suspended,
-            "rotating" => KeyStatus::Rotating,
-            "pending_deletion" => KeyStatus::PendingDeletion,
-            "reshared" => KeyStatus::Reshared,
-            _ => KeyStatus::Deleted,
-        }
-    }
-}
-
-/// A session's status.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SessionStatus {
-    /// In progress.
-    Running,
-    /// Finished with a result.
-    Complete,
-    /// Aborted; never resumes.
-    Aborted,
-}
-
-impl SessionStatus {
-    /// The name stored in SQLite and shown to users.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SessionStatus::Running => "running",
-            SessionStatus::Complete => "complete",
-            SessionStatus::Aborted => "aborted",
-        }
-    }
-
-    fn parse(s: &str) -> SessionStatus {
-        match s {
-            "running" => SessionStatus::Running,
-            "complete" => SessionStatus::Complete,
-            _ => SessionStatus::Aborted,
-        }
-    }
-}
-
-/// Key metadata.
-#[derive(Clone, Debug, Serialize)]
-pub struct KeyRecord {
-    /// Key id.
-    pub id: String,
-    /// Scheme id.
-    pub scheme: String,
-    /// Group public key, hex (frost serialization).
-    pub public_key: String,
-    /// t.
-    pub threshold: u16,
-    /// n.
-    pub n: u16,
-    /// This party's index.
-    pub my_index: u16,
-    /// The parties' cards, JSON array.
-    #[serde(skip)]
-    pub parties_json: String,
-    /// Label.
-    pub label: String,
-    /// Status.
-    pub status: KeyStatus,
-    /// The keygen session.
-    pub session_id: String,
-    /// The keygen transcript hash, hex.
-    pub transcript: String,
-    /// Unix seconds.
-    pub created_at: u64,
-    /// Unix seconds.
-    pub updated_at: u64,
-    /// When a key pending deletion may be destroyed, unix seconds.
-    pub delete_after: Option<u64>,
-}
-
-impl KeyRecord {
-    /// The key's parties, in plan order. A record whose list does not parse is damaged,
-    /// and says so: it is never read as an empty list.
-    pub fn parties(&self) -> Result<Vec<crate::identity::Card>, StoreError> {
-        serde_json::from_str(&self.parties_json).map_err(|e| StoreError::Damaged {
-            path: std::path::PathBuf::from(format!("mpc.db, the record of key {}", self.id)),
-            reason: format!("its list of parties does not parse: {e}"),
-        })
-    }
-
-    /// The keygen transcript hash. A record whose hash does not parse is damaged: a
-    /// fingerprint people compare aloud never falls back to a default.
-    pub fn transcript_hash(&self) -> Result<[u8; 32], StoreError> {
-        crate::identity::parse_digest(&self.transcript).ok_or_else(|| StoreError::Damaged {
-            path: std::path::PathBuf::from(format!("mpc.db, the record of key {}", self.id)),
-            reason: "its transcript hash is not 32 bytes of hex".into(),
-        })
-    }
-}
-
-/// Session metadata.
-#[derive(Clone, Debug)]
-pub struct SessionRecord {
-    /// Session id, hex.
-    pub id: String,
-    /// The plan JSON.
-    pub plan: String,
-    /// Status.
-    pub status: SessionStatus,
-    /// Engine state name.
-    pub state: String,
-    /// Result JSON or abort reason.
-    pub result: Option<String>,
-    /// An aborted session's culprits (plan labels), as recorded when it aborted.
-    pub culprits: Vec<String>,
-    /// The session kind (`keygen`, `sign`, ...).
-    pub kind: String,
-    /// This party's index.
-    pub my_index: u16,
-    /// What an unfinished session last waited for.
-    pub waiting: Option<String>,
-    /// Unix seconds.
-    pub created_at: u64,
-    /// Unix seconds.
-    pub updated_at: u64,
-}
-
-/// What happened when an incoming envelope was offered.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Accept {
-    /// New; stored.
-    New,
-    /// Identical to the one already stored; ignored.
-    Duplicate,
-    /// A different envelope for an already filled slot.
-    Conflict,
-}
-
-/// An incoming envelope offered for its slot (session, round, sender, recipient).
-#[derive(Clone, Copy, Debug)]
-pub struct IncomingMessage<'a> {
-    /// Session id, hex.
-    pub session: &'a str,
-    /// Protocol name (`keygen`, `sign`, `aux`).
-    pub protocol: &'a str,
-    /// Round.
-    pub round: u8,
-    /// Sender index.
-    pub sender: u16,
-    /// Recipient index, 0 for broadcast.
-    pub recipient: u16,
-    /// SHA-256 of the envelope bytes, hex.
-    pub digest: &'a str,
-    /// The envelope bytes.
-    pub envelope: &'a [u8],
-    /// Where it came from (file path), for the record.
-    pub source: &'a str,
-}
 
 /// An open database: one writing connection, shared by every clone of this handle and
 /// used by one caller at a time, and (for a file) one read-only connection for reads
@@ -1092,7 +587,7 @@ impl Db {
                 my_index: r.get("my_index")?,
                 parties_json: r.get("parties")?,
                 label: r.get("label")?,
-                status: KeyStatus::parse(&r.get::<_, String>("status")?),
+                status: r.get("status")?,
                 session_id: r.get("session_id")?,
                 transcript: r.get("transcript")?,
                 created_at: r.get::<_, i64>("created_at")? as u64,
@@ -1147,7 +642,7 @@ fn session_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRecord> {
     Ok(SessionRecord {
         id: r.get(0)?,
         plan: r.get(1)?,
-        status: SessionStatus::parse(&r.get::<_, String>(2)?),
+        status: r.get(2)?,
         state: r.get(3)?,
         result: r.get(4)?,
         // Written by this module from a list of strings; a row that does not parse
@@ -1338,5 +833,19 @@ mod tests {
             .unwrap_err();
         assert!(matches!(stale, StoreError::Changed(_)));
         assert_eq!(db.keys().unwrap()[0].status, KeyStatus::Suspended);
+        // A status this version does not know (a newer mpc's, or a damaged database) is
+        // an error naming it, never read as another status.
+        db.conn()
+            .execute_batch(
+                "PRAGMA ignore_check_constraints = ON; \
+                 UPDATE keys SET status = 'frozen' WHERE id = 'k'; \
+                 UPDATE sessions SET status = 'paused'; \
+                 PRAGMA ignore_check_constraints = OFF;",
+            )
+            .unwrap();
+        let e = db.key("k").unwrap_err().to_string();
+        assert!(e.contains("unknown status `frozen`"), "{e}");
+        let e = db.session("s").unwrap_err().to_string();
+        assert!(e.contains("unknown status `paused`"), "{e}");
     }
 }
