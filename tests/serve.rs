@@ -3199,3 +3199,37 @@ fn requests_beyond_max_requests_are_shed_at_once_and_the_node_keeps_serving() {
     let (status, v) = call("GET", &c.url(0, "/keys"), &c.tokens[0], None);
     assert_eq!(status, 200, "{v}");
 }
+
+/// A member that cannot start its part of a session (its key is suspended there) ends
+/// the session for the coordinator at once, with its reason, instead of leaving the
+/// request to time out waiting for it.
+#[test]
+fn a_member_that_cannot_start_a_session_ends_it_for_the_coordinator() {
+    let c = Cluster::start(&["--session-timeout", "60s"]);
+    let (status, key) = call(
+        "POST",
+        &c.url(0, "/keys"),
+        &c.tokens[0],
+        Some(json!({"scheme": "eddsa-ed25519", "threshold": 2, "nodes": ["alice", "bob"]})),
+    );
+    assert_eq!(status, 201, "{key}");
+    let id = key["data"]["id"].as_str().unwrap().to_string();
+    // Bob's operator suspends the key in bob's home, beside his running node.
+    let out = c
+        .world
+        .mpc(1)
+        .args(["suspend", &id, "--reason", "laptop stolen"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let (status, v) = c.sign(0, &id, "bob's key is suspended");
+    assert_ne!(status, 200, "{v}");
+    assert_ne!(v["error"]["code"], "timed_out", "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("suspended"),
+        "{v}"
+    );
+}

@@ -262,14 +262,6 @@ impl Node {
             db: self.db.clone(),
             vault: Arc::new(self.home.clone()),
         };
-        let mut c = Ceremony::open(
-            store,
-            Arc::clone(&self.identity),
-            plan,
-            vec![Box::new(carrier)],
-            |_, _| Ok::<_, ceremony::Error>(true),
-        )
-        .map_err(ApiError::ceremony)?;
         // The others stop waiting for this node at once, rather than at their own
         // deadlines, when its part ends without a result.
         let tell_others = |sid: &str, code: &str, e: &ApiError| {
@@ -283,6 +275,23 @@ impl Node {
                     reason: format!("node {} ended the session: {}", me.name, e.message),
                 },
             );
+        };
+        // A session this node cannot even start (its key is rotating, say) is ended for
+        // the others too: a coordinator would otherwise wait out its whole budget.
+        let sid = hex::encode(plan.session_id());
+        let mut c = match Ceremony::open(
+            store,
+            Arc::clone(&self.identity),
+            plan,
+            vec![Box::new(carrier)],
+            |_, _| Ok::<_, ceremony::Error>(true),
+        ) {
+            Ok(c) => c,
+            Err(e) => {
+                let e = ApiError::ceremony(e);
+                tell_others(&sid, "failed", &e);
+                return Err(e.session(&sid));
+            }
         };
         // Messages that failed admission (tampered, replayed, foreign, misaddressed):
         // nothing was stored from them; the log and a timeout's answer say why.
@@ -427,15 +436,17 @@ impl Node {
             }
         };
         let session = hex::encode(plan.session_id());
-        if let Err((code, reason)) = self.decide(&plan, &proposer) {
-            self.decline(&proposer, session, code, reason);
-            return;
-        }
         // Opened here, on the bus thread, before the next payload (the proposer's first
         // envelope, likely) is read.
         let opened = self.open(plan.session_id());
         let (to, sid) = (proposer.clone(), session.clone());
         let spawned = self.spawn_counted("mpc-session", move |node| {
+            // Decided off the bus thread: a decision may wait for its audit row to be
+            // durable, and the bus thread carries every other session's messages.
+            if let Err((code, reason)) = node.decide(&plan, &proposer) {
+                node.decline(&proposer, session, code, reason);
+                return;
+            }
             // A signing decision, and a dealer's share in a reshare, may wait for an
             // operator, so they are decided here, off the bus thread; the proposer is
             // told how long this node may wait.

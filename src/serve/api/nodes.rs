@@ -26,15 +26,21 @@ pub(super) async fn list_nodes(
     Extension(rid): Extension<RequestId>,
     Extension(caller): Extension<Caller>,
 ) -> Reply {
-    let result = caller.require(Scope::Read).map(|()| {
-        let nodes: Vec<NodeInfo> = node
-            .cluster
-            .members()
-            .iter()
-            .map(|m| node_info(&node, m))
-            .collect();
-        NodeList { nodes }
-    });
+    let result = async {
+        caller.require(Scope::Read)?;
+        // `node_info` reads this node's keys from SQLite: not on an async worker.
+        blocking(move || {
+            let nodes: Vec<NodeInfo> = node
+                .cluster
+                .members()
+                .iter()
+                .map(|m| node_info(&node, m))
+                .collect();
+            Ok(NodeList { nodes })
+        })
+        .await
+    }
+    .await;
     reply(&rid, result)
 }
 
@@ -138,10 +144,11 @@ pub(super) async fn show_node(
     Extension(caller): Extension<Caller>,
     Path(name): Path<String>,
 ) -> Reply {
-    let result = caller
-        .require(Scope::Read)
-        .and_then(|()| member(&node, &name))
-        .map(|m| node_info(&node, &m));
+    let result = async {
+        caller.require(Scope::Read)?;
+        blocking(move || Ok(node_info(&node, &member(&node, &name)?))).await
+    }
+    .await;
     reply(&rid, result)
 }
 
@@ -153,10 +160,10 @@ pub(super) async fn node_health(
     Extension(caller): Extension<Caller>,
     Path(name): Path<String>,
 ) -> Reply {
-    let result = caller
-        .require(Scope::Read)
-        .and_then(|()| member(&node, &name))
-        .map(|m| {
+    let result = async {
+        caller.require(Scope::Read)?;
+        blocking(move || {
+            let m = member(&node, &name)?;
             let mut info = node_info(&node, &m);
             let own = info.this_node.then(|| {
                 let (own, held) = node.pools.levels();
@@ -170,7 +177,10 @@ pub(super) async fn node_health(
                     uptime_secs: node.started.elapsed().as_secs(),
                 }
             });
-            NodeHealth { node: info, own }
-        });
+            Ok(NodeHealth { node: info, own })
+        })
+        .await
+    }
+    .await;
     reply(&rid, result)
 }
