@@ -32,6 +32,33 @@ pub fn write_error(path: &std::path::Path) -> Option<std::io::Error> {
     }
 }
 
+/// An injected slow disk under the audit log, for the serve tests: in a debug build,
+/// `MPC_FAULT_AUDIT_DELAY=NODE:ACTION:MS` makes the audit writer of the node named NODE
+/// wait MS milliseconds before it commits a batch holding a row of ACTION, as a slow
+/// fsync would (every row behind it waits too). Release builds never wait.
+pub fn audit_delay<'a>(node: &str, mut actions: impl Iterator<Item = &'a str>) {
+    #[cfg(debug_assertions)]
+    {
+        let Ok(spec) = std::env::var("MPC_FAULT_AUDIT_DELAY") else {
+            return;
+        };
+        let mut parts = spec.splitn(3, ':');
+        let (Some(who), Some(action), Some(ms)) = (parts.next(), parts.next(), parts.next()) else {
+            return;
+        };
+        if who == node
+            && actions.any(|a| a == action)
+            && let Ok(ms) = ms.parse::<u64>()
+        {
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+        }
+    }
+    #[cfg(not(debug_assertions))]
+    {
+        let _ = (node, actions.next());
+    }
+}
+
 /// A crash point named `name` (see the module doc).
 #[inline]
 pub fn point(name: &str) {

@@ -20,8 +20,15 @@ struct NodeProc {
 }
 
 impl NodeProc {
-    fn start(home: &Path, relay: &str, cluster: &Path, extra: &[&str]) -> NodeProc {
+    fn start(
+        home: &Path,
+        relay: &str,
+        cluster: &Path,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> NodeProc {
         let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("mpc"))
+            .envs(env.iter().copied())
             .env("MPC_HOME", home)
             .env("MPC_PASSPHRASE", common::PASS)
             .args([
@@ -273,6 +280,11 @@ impl Cluster {
     }
 
     fn start_node(&self, p: usize, extra: &[&str]) -> NodeProc {
+        self.start_node_with(p, extra, &[])
+    }
+
+    /// As [`Cluster::start_node`], with `env` set for the node's process.
+    fn start_node_with(&self, p: usize, extra: &[&str], env: &[(&str, &str)]) -> NodeProc {
         let mut args = extra.to_vec();
         if let Some(creds) = self.creds.get(p) {
             args.extend(["--nats-creds", creds.to_str().unwrap()]);
@@ -282,6 +294,7 @@ impl Cluster {
             self.bus.addr(),
             &self.cluster,
             &args,
+            env,
         )
     }
 
@@ -3231,5 +3244,54 @@ fn a_member_that_cannot_start_a_session_ends_it_for_the_coordinator() {
             .unwrap()
             .contains("suspended"),
         "{v}"
+    );
+}
+
+/// A slow disk under bob's audit log (a keygen decision's row takes 8 s to become
+/// durable) does not stall bob's bus: while a key generation waits on it, the other
+/// members' beats still arrive (both stay up in bob's view, which they would not after
+/// 4 s of silence) and the key generation then finishes.
+#[test]
+fn a_slow_audit_disk_does_not_stall_the_bus() {
+    let mut c = Cluster::start(&[]);
+    c.kill(1);
+    let slow = [("MPC_FAULT_AUDIT_DELAY", "bob:serve.keygen:8000")];
+    c.nodes[1] = Some(c.start_node_with(1, &[], &slow));
+    c.wait_up(&[0, 1, 2]);
+    let (url, token) = (c.url(0, "/keys"), c.tokens[0].clone());
+    let keygen = std::thread::spawn(move || {
+        call(
+            "POST",
+            &url,
+            &token,
+            Some(json!({"scheme": "eddsa-ed25519", "threshold": 2, "nodes": ["alice", "bob"]})),
+        )
+    });
+    let joined = Instant::now();
+    let mut looks = 0;
+    // Bob's API requests wait for their own audit rows (behind the slow one); his
+    // metrics are not audited, and count the members he sees up as they are now.
+    let metrics = format!("{}/metrics", c.nodes[1].as_ref().unwrap().url);
+    while !keygen.is_finished() {
+        let text = agent()
+            .get(&metrics)
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap();
+        assert!(
+            text.lines().any(|l| l == "mpc_members_up 3"),
+            "bob lost sight of a member while his audit row was written: {text}"
+        );
+        looks += 1;
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let (status, key) = keygen.join().unwrap();
+    assert_eq!(status, 201, "{key}\n{}", c.logs());
+    assert!(
+        joined.elapsed() >= Duration::from_secs(8) && looks > 20,
+        "the keygen did not wait on bob's slow audit row ({looks} looks): the fault was not injected\n{}",
+        c.logs()
     );
 }

@@ -50,6 +50,7 @@ impl AuditWriter {
     /// Starts the writer on the node's database `db`, signing checkpoints as `identity`.
     pub fn start(db: Db, identity: Arc<Identity>) -> std::io::Result<AuditWriter> {
         let (tx, rx) = mpsc::channel::<Row>();
+        let name = identity.card().name;
         std::thread::Builder::new()
             .name("mpc-audit".into())
             .spawn(move || {
@@ -66,6 +67,7 @@ impl AuditWriter {
                         .iter()
                         .map(|r| (r.action.as_str(), r.subject.as_str(), &r.detail))
                         .collect();
+                    crate::fault::audit_delay(&name, list.iter().map(|(a, _, _)| *a));
                     let result = db.audit_batch(&list).map_err(|e| e.to_string());
                     if result.is_ok() && last_checkpoint.elapsed() >= Duration::from_secs(1) {
                         let _ = db.checkpoint(|m| identity.sign(m));
