@@ -51,7 +51,7 @@ fn v1_homes_identities_shares_and_database_load() {
             assert_eq!(k.my_index as usize, i + 1);
             let share = mpc::ceremony::load_share(&home, &id, &k.id).unwrap();
             let stored = hex::decode(&k.public_key).unwrap();
-            let group = match k.scheme.as_str() {
+            let group = match k.scheme.id() {
                 "eddsa-ed25519" => {
                     frost_ed25519::keys::PublicKeyPackage::deserialize(&share.public_key_package)
                         .unwrap()

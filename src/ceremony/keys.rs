@@ -30,7 +30,7 @@ impl Ceremony {
             let now = crate::clock::now();
             self.db.insert_key(&KeyRecord {
                 id: key_id.clone(),
-                scheme: p.scheme.id().into(),
+                scheme: p.scheme,
                 public_key: hex::encode(group_key),
                 threshold: p.threshold,
                 n: p.parties.len() as u16,
@@ -124,7 +124,7 @@ pub(super) fn check_sign_plan(db: &Db, p: &crate::plan::SignPlan, me: u16) -> Re
     let key = db.key(&p.key_id)?.ok_or_else(|| {
         Error::rejected(format!("the plan's key {} is not in this home", p.key_id))
     })?;
-    if key.public_key != p.group_public_key || key.scheme != p.scheme.id() {
+    if key.public_key != p.group_public_key || key.scheme != p.scheme {
         return Err(Error::rejected(format!(
             "the plan's public key or scheme does not match key {} in this home",
             p.key_id

@@ -84,7 +84,7 @@ pub(super) fn check_plan(vault: &dyn Vault, db: &Db, p: &ResharePlan, me: u16) -
     let record = db.key(&p.key_id)?;
     if let Some(k) = &record {
         let parties: Vec<Card> = k.parties()?;
-        if k.public_key != p.group_public_key || k.scheme != p.scheme.id() {
+        if k.public_key != p.group_public_key || k.scheme != p.scheme {
             return Err(Error::rejected(format!(
                 "the plan's public key or scheme does not match key {} in this home",
                 p.key_id
@@ -272,7 +272,7 @@ impl Ceremony {
                         let now = crate::clock::now();
                         self.db.insert_key(&KeyRecord {
                             id: p.key_id.clone(),
-                            scheme: p.scheme.id().into(),
+                            scheme: p.scheme,
                             public_key: p.group_public_key.clone(),
                             threshold: p.new_threshold,
                             n: p.holders.len() as u16,

@@ -76,7 +76,7 @@ fn plan_key(db: &Db, plan: &Plan) -> Result<Option<KeyRecord>> {
     };
     let parties: Vec<Card> = key.parties()?;
     if key.public_key != group_key
-        || key.scheme != plan.scheme().id()
+        || key.scheme != plan.scheme()
         || parties != plan.parties()
         || key.threshold != plan.threshold()
     {
@@ -282,7 +282,7 @@ impl Ceremony {
                     let now = crate::clock::now();
                     self.db.insert_key(&KeyRecord {
                         id: p.key_id.clone(),
-                        scheme: p.scheme.id().into(),
+                        scheme: p.scheme,
                         public_key: p.group_public_key.clone(),
                         threshold: p.threshold,
                         n: p.parties.len() as u16,

@@ -133,7 +133,7 @@ impl Demo<'_> {
         let key = super::resolve_key(&db, key_id)?;
         let scheme = Scheme::ALL
             .into_iter()
-            .find(|s| s.id() == key.scheme)
+            .find(|s| *s == key.scheme)
             .ok_or_else(|| Failure::internal("the demo key has an unknown scheme"))?;
         let plan = Plan::Sign(SignPlan {
             version: 1,

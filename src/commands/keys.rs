@@ -97,14 +97,14 @@ pub fn run(ctx: &Ctx, cmd: KeysCommand) -> Result<()> {
 /// The key matching `prefix`, its scheme and its parties' cards (in key order).
 pub fn key_with_parties(db: &Db, prefix: &str) -> Result<(KeyRecord, Scheme, Vec<Card>)> {
     let key = resolve_key(db, prefix)?;
-    let scheme: Scheme = key.scheme.parse().map_err(Failure::internal)?;
+    let scheme = key.scheme;
     let parties: Vec<Card> = serde_json::from_str(&key.parties_json)
         .map_err(|e| Failure::internal("stored parties are unreadable").cause(e))?;
     Ok((key, scheme, parties))
 }
 
 fn scheme_of(k: &KeyRecord) -> Result<Scheme> {
-    k.scheme.parse().map_err(Failure::internal)
+    Ok(k.scheme)
 }
 
 /// The key's public key in the scheme's standard form, hex.

@@ -81,7 +81,7 @@ pub fn run(ctx: &Ctx, cmd: PresignCommand) -> Result<()> {
 
 fn plan(ctx: &Ctx, args: PresignPlanArgs) -> Result<()> {
     let (key, parties, signers) = resolve_signers(ctx, &args.key, &args.signers)?;
-    if key.scheme != Scheme::EcdsaSecp256k1.id() {
+    if key.scheme != Scheme::EcdsaSecp256k1 {
         return Err(Failure::input(format!(
             "presignatures are for ecdsa-secp256k1 keys, not {}",
             key.scheme

@@ -144,7 +144,7 @@ fn plan(ctx: &Ctx, args: SignPlanArgs) -> Result<()> {
     if message.len() > MAX_MESSAGE_LEN {
         return Err(Failure::input("the message is larger than 1 MiB"));
     }
-    let scheme: Scheme = key.scheme.parse().map_err(Failure::internal)?;
+    let scheme = key.scheme;
     let presign = match (args.presigned, scheme) {
         (false, _) => None,
         (true, Scheme::EcdsaSecp256k1) => {

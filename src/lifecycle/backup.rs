@@ -86,7 +86,7 @@ pub fn create(home: &Home, identity: &Identity, key: &KeyRecord, seal: &Seal) ->
         format: FORMAT.into(),
         version: 1,
         key_id: key.id.clone(),
-        scheme: key.scheme.clone(),
+        scheme: key.scheme.id().into(),
         public_key: key.public_key.clone(),
         threshold: key.threshold,
         n: key.n,
@@ -98,7 +98,7 @@ pub fn create(home: &Home, identity: &Identity, key: &KeyRecord, seal: &Seal) ->
         created_at: key.created_at,
         share: ShareFile {
             version: 1,
-            scheme: key.scheme.clone(),
+            scheme: key.scheme.id().into(),
             key_id: key.id.clone(),
             index: key.my_index,
             key_package: share.key_package.clone(),
@@ -185,7 +185,7 @@ pub fn restore(
             version: file.version,
         });
     }
-    check(db, identity, &file)?;
+    let scheme = check(db, identity, &file)?;
     let plain_share =
         Secret::new(serde_json::to_vec(&file.share).map_err(|e| Error::bug("encode", e))?);
     home.write_sealed(
@@ -197,7 +197,7 @@ pub fn restore(
         let now = crate::clock::now();
         db.insert_key(&KeyRecord {
             id: file.key_id.clone(),
-            scheme: file.scheme.clone(),
+            scheme,
             public_key: file.public_key.clone(),
             threshold: file.threshold,
             n: file.n,
@@ -224,8 +224,8 @@ pub fn restore(
     })
 }
 
-/// Everything a restore checks before it writes.
-fn check(db: &Db, identity: &Identity, file: &BackupFile) -> Result<()> {
+/// Everything a restore checks before it writes; the backup's scheme.
+fn check(db: &Db, identity: &Identity, file: &BackupFile) -> Result<crate::scheme::Scheme> {
     let bad = |why: String| Error::Refused {
         key_id: file.key_id.clone(),
         why,
@@ -278,5 +278,5 @@ fn check(db: &Db, identity: &Identity, file: &BackupFile) -> Result<()> {
             "the share belongs to a different public key than the backup names".into(),
         ));
     }
-    Ok(())
+    Ok(scheme)
 }

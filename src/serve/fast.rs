@@ -136,7 +136,7 @@ impl Node {
         {
             return Ok(Arc::clone(l));
         }
-        let scheme: Scheme = key.scheme.parse().map_err(ApiError::internal)?;
+        let scheme = key.scheme;
         let material = crate::ceremony::load_share(&self.home, &self.identity, &key.id)
             .map_err(ApiError::ceremony)?;
         let prepared = crate::engine::prepare(scheme, &material)
@@ -169,10 +169,7 @@ impl Node {
             }
         };
         for key in keys.iter().filter(|k| k.status.may_sign()) {
-            let Ok(scheme) = key.scheme.parse::<Scheme>() else {
-                continue;
-            };
-            if scheme == Scheme::EcdsaSecp256k1 {
+            if key.scheme == Scheme::EcdsaSecp256k1 {
                 continue;
             }
             let Ok(parties) = key.parties() else { continue };
@@ -332,7 +329,7 @@ impl Node {
         without: &[String],
     ) -> Option<Result<FastSigned, ApiError>> {
         // ECDSA has no preprocessing: its share is not even loaded here.
-        if key.scheme == Scheme::EcdsaSecp256k1.id() {
+        if key.scheme == Scheme::EcdsaSecp256k1 {
             return None;
         }
         let loaded = match self.loaded(key) {

@@ -130,7 +130,7 @@ impl Node {
         };
         for key in keys
             .iter()
-            .filter(|k| k.status.may_sign() && k.scheme == Scheme::EcdsaSecp256k1.id())
+            .filter(|k| k.status.may_sign() && k.scheme == Scheme::EcdsaSecp256k1)
         {
             if self.own_policy(&key.id, None, None) != Ok(Mode::Auto) {
                 continue;
@@ -167,7 +167,7 @@ impl Node {
         &self,
         key: &crate::store::db::KeyRecord,
     ) -> Result<serde_json::Value, ApiError> {
-        if key.scheme != Scheme::EcdsaSecp256k1.id() {
+        if key.scheme != Scheme::EcdsaSecp256k1 {
             return Err(ApiError::new(
                 409,
                 "wrong_key_state",

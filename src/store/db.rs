@@ -810,7 +810,7 @@ mod tests {
         let db = &dbs[0];
         db.insert_key(&KeyRecord {
             id: "k".into(),
-            scheme: "eddsa-ed25519".into(),
+            scheme: crate::scheme::Scheme::EddsaEd25519,
             public_key: "00".into(),
             threshold: 2,
             n: 3,
@@ -847,5 +847,14 @@ mod tests {
         assert!(e.contains("unknown status `frozen`"), "{e}");
         let e = db.session("s").unwrap_err().to_string();
         assert!(e.contains("unknown status `paused`"), "{e}");
+        db.conn()
+            .execute_batch(
+                "PRAGMA ignore_check_constraints = ON; \
+                 UPDATE keys SET status = 'active', scheme = 'rsa-4096' WHERE id = 'k'; \
+                 PRAGMA ignore_check_constraints = OFF;",
+            )
+            .unwrap();
+        let e = db.key("k").unwrap_err().to_string();
+        assert!(e.contains("unknown scheme `rsa-4096`"), "{e}");
     }
 }

@@ -33,12 +33,12 @@ pub struct KeyInfo {
 }
 
 pub(super) fn key_info(node: &Node, k: &KeyRecord) -> Result<KeyInfo, ApiError> {
-    let scheme: Scheme = k.scheme.parse().map_err(ApiError::internal)?;
+    let scheme = k.scheme;
     let raw = hex::decode(&k.public_key).map_err(ApiError::internal)?;
     let db = node.db();
     Ok(KeyInfo {
         id: k.id.clone(),
-        scheme: k.scheme.clone(),
+        scheme: scheme.id().into(),
         public_key: hex::encode(pubkey::standard_form(scheme, &raw)),
         threshold: k.threshold,
         n: k.n,

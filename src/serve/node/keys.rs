@@ -97,7 +97,7 @@ impl Node {
     /// new shares of the same public key, the old ones destroyed once every node has
     /// confirmed (`ceremony::shares`).
     pub fn rotate(&self, key: &KeyRecord, request_id: &str) -> Result<Outcome, ApiError> {
-        let scheme: Scheme = key.scheme.parse().map_err(ApiError::internal)?;
+        let scheme = key.scheme;
         let parties = key.parties().map_err(ApiError::store)?;
         self.all_up(&parties, "a rotation")?;
         if scheme == Scheme::EcdsaSecp256k1 && key.threshold != key.n {
@@ -145,7 +145,7 @@ impl Node {
         label: String,
         aux: Option<AuxMode>,
     ) -> Result<Valid<Plan>, ApiError> {
-        let scheme: Scheme = key.scheme.parse().map_err(ApiError::internal)?;
+        let scheme = key.scheme;
         if key.status != crate::store::db::KeyStatus::Active {
             return Err(ApiError::new(
                 409,

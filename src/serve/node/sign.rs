@@ -18,7 +18,7 @@ impl Node {
     ) -> Result<(Scheme, Option<HashMode>, policy::Mode), ApiError> {
         crate::store::keystore::ensure_signs(key)
             .map_err(|e| ApiError::new(409, "wrong_key_state", e.to_string()))?;
-        let scheme: Scheme = key.scheme.parse().map_err(ApiError::internal)?;
+        let scheme = key.scheme;
         let bad = |m: &str| Err(ApiError::new(400, "bad_request", m.to_string()));
         let hash = match (scheme, hash) {
             (Scheme::EcdsaSecp256k1, h) => Some(h.unwrap_or(HashMode::Sha256)),

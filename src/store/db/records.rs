@@ -2,6 +2,7 @@
 //! statuses, and what offering an incoming message did. A status is stored as its name;
 //! reading a name this version does not know is an error, never a guess.
 
+use crate::scheme::Scheme;
 use crate::store::StoreError;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use serde::Serialize;
@@ -60,6 +61,20 @@ impl FromSql for KeyStatus {
 impl ToSql for KeyStatus {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
         Ok(self.as_str().into())
+    }
+}
+
+impl FromSql for Scheme {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let text = value.as_str()?;
+        text.parse()
+            .map_err(|_| FromSqlError::Other(format!("unknown scheme `{text}`").into()))
+    }
+}
+
+impl ToSql for Scheme {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(self.id().into())
     }
 }
 
@@ -123,8 +138,8 @@ impl ToSql for SessionStatus {
 pub struct KeyRecord {
     /// Key id.
     pub id: String,
-    /// Scheme id.
-    pub scheme: String,
+    /// The scheme (stored as its id).
+    pub scheme: Scheme,
     /// Group public key, hex (frost serialization).
     pub public_key: String,
     /// t.
