@@ -23,8 +23,8 @@ pub struct Job {
     /// The key it is about (none for a key generation).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_id: Option<String>,
-    /// running, done or failed.
-    pub status: String,
+    /// Where it is.
+    pub status: JobStatus,
     /// Unix seconds.
     pub started_at: u64,
     /// Unix seconds, once over.
@@ -35,6 +35,18 @@ pub struct Job {
     pub error: Option<ApiError>,
     /// Its HTTP status, as a request would have had it (once over).
     pub http_status: Option<u16>,
+}
+
+/// Where a job is (shown as `running`, `done` or `failed`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    /// Still working.
+    Running,
+    /// Over, with its result.
+    Done,
+    /// Over, with its error.
+    Failed,
 }
 
 /// This node's jobs.
@@ -70,7 +82,7 @@ impl Jobs {
                 id: id.clone(),
                 kind: kind.into(),
                 key_id,
-                status: "running".into(),
+                status: JobStatus::Running,
                 started_at: crate::clock::now(),
                 finished_at: None,
                 result: None,
@@ -87,12 +99,12 @@ impl Jobs {
             j.finished_at = Some(crate::clock::now());
             match result {
                 Ok(v) => {
-                    j.status = "done".into();
+                    j.status = JobStatus::Done;
                     j.result = Some(v);
                     j.http_status = Some(ok);
                 }
                 Err(e) => {
-                    j.status = "failed".into();
+                    j.status = JobStatus::Failed;
                     j.http_status = Some(e.status);
                     j.error = Some(e);
                 }

@@ -419,8 +419,10 @@ pub(super) fn job_reply(rid: &RequestId, job: Result<Job, ApiError>, result: boo
                 .or(r["key_id"].as_str())
                 .map(str::to_string);
         }
-        match (j.status.as_str(), &j.error) {
-            ("running", _) => Ok((StatusCode::ACCEPTED, serde_json::to_value(&j))),
+        match (j.status, &j.error) {
+            (crate::serve::jobs::JobStatus::Running, _) => {
+                Ok((StatusCode::ACCEPTED, serde_json::to_value(&j)))
+            }
             (_, Some(e)) => Err(e.clone()),
             _ => {
                 let status =
