@@ -108,23 +108,10 @@ pub fn generate_into_pool(
     if spinner.is_none() {
         printer.status(&msg);
     }
-    add_generated_primes(home, identity)?;
+    crate::lifecycle::add_generated_primes(home, identity)?;
     if let Some(s) = spinner {
         ProgressBar::finish_and_clear(&s);
     }
-    Ok(())
-}
-
-/// Generates one set of primes and adds it to the pool, audited (quietly: `mpc serve`
-/// keeps its pool filled with it in the background).
-pub fn add_generated_primes(home: &Home, identity: &Identity) -> Result<()> {
-    let primes = Primes::generate(&mut rand::rngs::OsRng);
-    let json =
-        Secret::new(serde_json::to_vec(&primes).map_err(|e| Failure::internal("encode").cause(e))?);
-    drop(primes);
-    home.add_primes(identity, json.expose())?;
-    home.db()?
-        .audit("primes.generate", "", serde_json::json!({ "sets": 1 }))?;
     Ok(())
 }
 

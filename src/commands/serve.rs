@@ -348,7 +348,7 @@ fn serve(ctx: &Ctx, a: ServeRunArgs) -> Result<()> {
         .cause(e)
     })?;
     let tls = match (&a.tls_cert, &a.tls_key) {
-        (Some(cert), Some(key)) => Some(crate::serve::tls::load(cert, key)?),
+        (Some(cert), Some(key)) => Some(crate::serve::tls::load(cert, key).map_err(tls_failure)?),
         _ => None,
     };
     if !addr.ip().is_loopback() && tls.is_none() && !a.insecure_http {
@@ -576,7 +576,7 @@ fn start_primes(node: &Arc<Node>, target: usize) {
                     log(&format!(
                         "generating a set of Paillier primes for the pool ({have} of {target} ready)"
                     ));
-                    match super::primes::add_generated_primes(&node.home, &node.identity) {
+                    match crate::lifecycle::add_generated_primes(&node.home, &node.identity) {
                         Ok(()) => log("a set of Paillier primes is ready"),
                         Err(e) => log(&format!("cannot add primes to the pool: {e}")),
                     }
@@ -586,6 +586,24 @@ fn start_primes(node: &Arc<Node>, target: usize) {
             }
         })
         .ok();
+}
+
+/// A TLS setup failure as the command reports it: the operator's files, or ours.
+fn tls_failure(e: crate::serve::tls::TlsError) -> Failure {
+    use crate::serve::tls::TlsError;
+    match e {
+        TlsError::Files { what, cause, hint } => {
+            let mut f = Failure::input(what);
+            if let Some(c) = cause {
+                f = f.cause(c);
+            }
+            if let Some(h) = hint {
+                f = f.hint(h);
+            }
+            f
+        }
+        TlsError::Setup(why) => Failure::internal("TLS cannot be set up").cause(why),
+    }
 }
 
 async fn shutdown_signal() {

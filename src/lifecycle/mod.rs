@@ -16,6 +16,28 @@
 
 pub mod backup;
 
+/// Generates one set of Paillier primes (two 1536-bit safe primes: seconds to a minute
+/// or more of one core) and adds it to the home's pool, sealed, and audited as
+/// `primes.generate`. `mpc primes generate`, a ceremony that needs primes, and `mpc
+/// serve`'s background filler all add them this way.
+pub fn add_generated_primes(
+    home: &Home,
+    identity: &crate::identity::Identity,
+) -> Result<(), StoreError> {
+    let primes = crate::engine::cggmp::Primes::generate(&mut rand::rngs::OsRng);
+    let json = crate::secret::Secret::new(serde_json::to_vec(&primes).map_err(|e| {
+        StoreError::Corrupt {
+            what: "a new prime set".into(),
+            reason: e.to_string(),
+        }
+    })?);
+    drop(primes);
+    home.add_primes(identity, json.expose())?;
+    home.db()?
+        .audit("primes.generate", "", serde_json::json!({ "sets": 1 }))?;
+    Ok(())
+}
+
 use crate::clock::format_time;
 use crate::store::Home;
 use crate::store::StoreError;
