@@ -327,6 +327,18 @@ impl Cluster {
         }
     }
 
+    /// A 2-of-2 Ed25519 key of alice and bob, made through alice: its `data`.
+    fn alice_and_bob_key(&self) -> Value {
+        let (status, key) = call(
+            "POST",
+            &self.url(0, "/keys"),
+            &self.tokens[0],
+            Some(json!({"scheme": "eddsa-ed25519", "threshold": 2, "nodes": ["alice", "bob"]})),
+        );
+        assert_eq!(status, 201, "{key}");
+        key["data"].clone()
+    }
+
     fn keygen(&self, via: usize, scheme: &str) -> Value {
         let (status, v) = call(
             "POST",
@@ -803,14 +815,7 @@ fn two_hundred_concurrent_requests(c: &Cluster) {
 fn policies_belong_to_each_node_and_a_refusal_names_the_node() {
     let c = Cluster::start(&["--approval-timeout", "4s"]);
     // A 2-of-2 key of alice and bob: alice cannot sign without bob.
-    let (status, key) = call(
-        "POST",
-        &c.url(0, "/keys"),
-        &c.tokens[0],
-        Some(json!({"scheme": "eddsa-ed25519", "threshold": 2, "nodes": ["alice", "bob"]})),
-    );
-    assert_eq!(status, 201, "{key}");
-    let key = key["data"].clone();
+    let key = c.alice_and_bob_key();
     let id = key["id"].as_str().unwrap();
     // Bob's own policy for the key: never. Alice coordinates; bob refuses, named.
     let (status, v) = put(
@@ -1074,14 +1079,7 @@ fn a_killed_node_fails_the_request_in_bounded_time_naming_it_and_the_rest_sign()
     let key = c.keygen(0, "eddsa-ed25519");
     let id = key["id"].as_str().unwrap().to_string();
     // A 2-of-2 key of alice and bob: without bob, no other pair can sign it.
-    let (status, pair) = call(
-        "POST",
-        &c.url(0, "/keys"),
-        &c.tokens[0],
-        Some(json!({"scheme": "eddsa-ed25519", "threshold": 2, "nodes": ["alice", "bob"]})),
-    );
-    assert_eq!(status, 201, "{pair}");
-    let pair = pair["data"]["id"].as_str().unwrap().to_string();
+    let pair = c.alice_and_bob_key()["id"].as_str().unwrap().to_string();
     // Once alice holds bob's commitments she asks him first; when bob declines the
     // 2-of-3 key (his policy), she signs with carol instead, saying so.
     c.sign_until(0, &key, "eddsa-ed25519", |d| {
@@ -2772,14 +2770,7 @@ fn a_relay_with_a_member_list_keeps_strangers_out_and_a_restarted_member_gets_ba
     let mut c = Cluster::start_on(world, BusProc::Relay(relay), &[]);
     let addr = c.bus.addr().to_string();
     // A key of alice and bob, signing from the nonce pools.
-    let (status, key) = call(
-        "POST",
-        &c.url(0, "/keys"),
-        &c.tokens[0],
-        Some(json!({"scheme": "eddsa-ed25519", "threshold": 2, "nodes": ["alice", "bob"]})),
-    );
-    assert_eq!(status, 201, "{key}");
-    let key = key["data"].clone();
+    let key = c.alice_and_bob_key();
     let id = key["id"].as_str().unwrap().to_string();
     c.sign_until(0, &key, "eddsa-ed25519", |d| d["mode"] == "preprocessed");
     // A stranger's node, with a key of its own, is refused.
@@ -3140,14 +3131,7 @@ fn a_key_is_reshared_onto_a_node_added_at_run_time_and_away_from_another() {
 #[test]
 fn requests_beyond_max_requests_are_shed_at_once_and_the_node_keeps_serving() {
     let c = Cluster::start(&["--approval-timeout", "60s", "--max-requests", "3"]);
-    let (status, key) = call(
-        "POST",
-        &c.url(0, "/keys"),
-        &c.tokens[0],
-        Some(json!({"scheme": "eddsa-ed25519", "threshold": 2, "nodes": ["alice", "bob"]})),
-    );
-    assert_eq!(status, 201, "{key}");
-    let key = key["data"].clone();
+    let key = c.alice_and_bob_key();
     let id = key["id"].as_str().unwrap().to_string();
     let (status, v) = put(
         &c.url(1, &format!("/keys/{id}")),
@@ -3219,14 +3203,7 @@ fn requests_beyond_max_requests_are_shed_at_once_and_the_node_keeps_serving() {
 #[test]
 fn a_member_that_cannot_start_a_session_ends_it_for_the_coordinator() {
     let c = Cluster::start(&["--session-timeout", "60s"]);
-    let (status, key) = call(
-        "POST",
-        &c.url(0, "/keys"),
-        &c.tokens[0],
-        Some(json!({"scheme": "eddsa-ed25519", "threshold": 2, "nodes": ["alice", "bob"]})),
-    );
-    assert_eq!(status, 201, "{key}");
-    let id = key["data"]["id"].as_str().unwrap().to_string();
+    let id = c.alice_and_bob_key()["id"].as_str().unwrap().to_string();
     // Bob's operator suspends the key in bob's home, beside his running node.
     let out = c
         .world
