@@ -202,7 +202,47 @@ pub fn document() -> utoipa::openapi::OpenApi {
             .nest("/api/v1", self::routes())
             .into_openapi(),
     );
+    shared_failures(&mut doc);
     doc
+}
+
+/// Adds the failures every operation can answer, in the envelope, once for all instead
+/// of in each handler's annotation: 4XX (refused; the envelope's `error` says why) and
+/// 5XX (failed, overloaded, unreachable or timed out). An operation that documents a
+/// particular status (a 503 with its codes, say) keeps it.
+fn shared_failures(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let failed = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Failed")))
+                    .build(),
+            )
+            .build()
+    };
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for op in operations.into_iter().flatten() {
+            let responses = &mut op.responses.responses;
+            for (status, description) in [
+                ("4XX", "refused: the envelope's `error` says why"),
+                ("5XX", "failed, overloaded, unreachable or timed out"),
+            ] {
+                responses
+                    .entry(status.to_string())
+                    .or_insert_with(|| failed(description).into());
+            }
+        }
+    }
 }
 
 fn meta(rid: &str) -> Meta {

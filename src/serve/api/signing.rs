@@ -45,7 +45,7 @@ pub(super) async fn signing<T: Serialize + Send + 'static>(
     r
 }
 
-#[utoipa::path(post, path = "/sign", tag = "signing", security(("bearer" = [])), request_body = SignRequest, responses((status = 200, description = "the signature", body = Envelope<Signed>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
+#[utoipa::path(post, path = "/sign", tag = "signing", security(("bearer" = [])), request_body = SignRequest, responses((status = 200, description = "the signature", body = Envelope<Signed>)))]
 pub(super) async fn sign(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
@@ -74,7 +74,7 @@ pub(super) async fn sign(
     .await
 }
 
-#[utoipa::path(post, path = "/sign/batch", tag = "signing", security(("bearer" = [])), request_body = BatchRequest, responses((status = 200, description = "one signature per message", body = Envelope<Signatures>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
+#[utoipa::path(post, path = "/sign/batch", tag = "signing", security(("bearer" = [])), request_body = BatchRequest, responses((status = 200, description = "one signature per message", body = Envelope<Signatures>)))]
 pub(super) async fn sign_batch(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
@@ -129,7 +129,7 @@ pub struct VerifyRequest {
     pub hash: Option<HashMode>,
 }
 
-#[utoipa::path(post, path = "/verify", tag = "signing", security(("bearer" = [])), request_body = VerifyRequest, responses((status = 200, description = "whether the signature is valid", body = Envelope<Verified>), (status = "4XX", description = "refused: the envelope's `error` says why", body = Failed), (status = "5XX", description = "failed, overloaded, unreachable or timed out", body = Failed)))]
+#[utoipa::path(post, path = "/verify", tag = "signing", security(("bearer" = [])), request_body = VerifyRequest, responses((status = 200, description = "whether the signature is valid", body = Envelope<Verified>)))]
 pub(super) async fn verify(
     Extension(rid): Extension<RequestId>,
     Extension(caller): Extension<Caller>,
