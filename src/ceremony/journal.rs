@@ -51,14 +51,12 @@ impl JournalState {
         }
     }
 
-    /// The state after a step of the reshare engine: an ECDSA reshare keeps its aux-info
-    /// state beside the reshare's.
-    pub(super) fn then(self, next: JournalState) -> JournalState {
+    /// Moves to `next`, a step's new state: an ECDSA reshare keeps its aux-info state
+    /// beside the reshare engine's.
+    pub(super) fn advance_to(&mut self, next: JournalState) {
         match (self, next) {
-            (JournalState::EcdsaReshare { aux, .. }, JournalState::Reshare(reshare)) => {
-                JournalState::EcdsaReshare { aux, reshare }
-            }
-            (_, next) => next,
+            (JournalState::EcdsaReshare { reshare, .. }, JournalState::Reshare(r)) => *reshare = r,
+            (this, next) => *this = next,
         }
     }
 

@@ -14,7 +14,6 @@
 //! file is replaced. A conflicting second message for a filled slot aborts the session
 //! and names the sender.
 
-use crate::engine::frost::reshare::ReshareState;
 use crate::engine::{EngineError, Inbox, SignState};
 use crate::envelope::{Envelope, Header, Protocol};
 
@@ -381,9 +380,8 @@ impl Ceremony {
         let ecdsa_reshare = !self.plan.scheme().is_frost() && matches!(self.plan, Plan::Reshare(_));
         if !self.plan.scheme().is_frost() && !ecdsa_reshare {
             let progress = self.advance_ecdsa();
-            if let Some((protocol, round, echoers)) = self.pending_dispute.take() {
-                let mut journal = self.load_journal()?;
-                return self.dispute(&mut journal, protocol, round, echoers);
+            if let Some(settled) = self.settle_pending_dispute()? {
+                return Ok(settled);
             }
             return progress;
         }
@@ -391,9 +389,8 @@ impl Ceremony {
         let mut journal = self.load_journal()?;
         if ecdsa_reshare {
             let aux = self.reshare_aux(&mut journal);
-            if let Some((protocol, round, echoers)) = self.pending_dispute.take() {
-                let mut journal = self.load_journal()?;
-                return self.dispute(&mut journal, protocol, round, echoers);
+            if let Some(settled) = self.settle_pending_dispute()? {
+                return Ok(settled);
             }
             if let Some(waiting) = aux? {
                 return Ok(waiting);
@@ -425,11 +422,7 @@ impl Ceremony {
                         .map(|o| self.seal(self.protocol(), o.round, o.recipient, &o.data))
                         .collect::<Result<Vec<_>>>()?;
                     journal.sent.extend(rows);
-                    let before = std::mem::replace(
-                        &mut journal.state,
-                        JournalState::Reshare(ReshareState::Start),
-                    );
-                    journal.state = before.then(state);
+                    journal.state.advance_to(state);
                     let ledger = journal.state.ledger();
                     // The commit point: the new state (without the nonces, once a share
                     // exists) and what it sent, before anything leaves the machine.
@@ -452,6 +445,17 @@ impl Ceremony {
                 Generic::Done(outcome) => return self.complete(outcome),
             }
         }
+    }
+
+    /// Settles the echo mismatch a CGGMP21 run found in the step that just unwound (see
+    /// `live_run`) by evidence, from the committed journal; `None` when there is none.
+    fn settle_pending_dispute(&mut self) -> Result<Option<Progress>> {
+        let Some((protocol, round, echoers)) = self.pending_dispute.take() else {
+            return Ok(None);
+        };
+        let mut journal = self.load_journal()?;
+        self.dispute(&mut journal, protocol, round, echoers)
+            .map(Some)
     }
 
     /// Records the outcome, audits it, and destroys the session journal (its secrets:

@@ -89,7 +89,8 @@ impl Ceremony {
         let Some(index) = p.new_index_of(self.me) else {
             return Ok(None);
         };
-        if p.aux != Some(AuxMode::Generate) {
+        // Finished in an earlier step: nothing to read (the messages are not opened again).
+        if p.aux != Some(AuxMode::Generate) || state(journal)?.aux.is_some() {
             return Ok(None);
         }
         let (holders, set) = (p.holders.clone(), party_set_id(&p.new_parties()));
