@@ -250,8 +250,8 @@ fn advice(a: crate::ceremony::Advice) -> &'static str {
         A::GeneratePrimes => {
             "run `mpc primes generate` (takes seconds to minutes), then this step again"
         }
-        A::RotateByNewKey => {
-            "nothing was sent; to rotate this key, generate a new one and move the funds"
+        A::RotateByReshare => {
+            "nothing was sent; rotate this key by a reshare to the same parties instead: `mpc reshare plan --key KEY --from EVERY,PARTY --aux generate --party ...` (every party deals)"
         }
         A::GenerateAux => "write the plan with `--aux generate`",
         A::NewPlan => "write a new plan and start again",

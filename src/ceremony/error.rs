@@ -79,8 +79,8 @@ pub enum Advice {
     ListPresignatures,
     /// Generate Paillier primes, then step again.
     GeneratePrimes,
-    /// This key cannot be refreshed: make a new one.
-    RotateByNewKey,
+    /// This key cannot be refreshed: rotate it by a reshare to the same parties.
+    RotateByReshare,
     /// The plan reuses aux info this party lacks: write one that generates it.
     GenerateAux,
     /// The plan expired: write a new one.

@@ -27,7 +27,7 @@ impl Ceremony {
                         "key {} was generated as a threshold key (by an mpc before n-of-n ECDSA keys were made without VSS); cggmp21 0.6 cannot refresh it",
                         p.key_id
                     ))
-                    .advise(Advice::RotateByNewKey));
+                    .advise(Advice::RotateByReshare));
                 }
                 let primes = self.primes(journal)?;
                 let params = cggmp::Params {
