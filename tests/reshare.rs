@@ -290,22 +290,9 @@ fn reshare_plans_that_cannot_work_are_refused_before_anything_is_done() {
     assert_ne!(c, 0);
     assert!(e.contains(&key[..8]) || e.contains("no key"), "{e}");
     // A plan for a key suspended in a dealer's home is refused there, naming the state.
-    let plan = w.write_plan(
-        0,
-        "reshare",
-        &[
-            "--key",
-            &key,
-            "--from",
-            "alice,bob",
-            "--party",
-            "alice",
-            "--party",
-            "bob",
-            "--party",
-            &dave,
-        ],
-    );
+    let args = w.reshare_args(&key, "alice,bob", None, &[0, 1, 3], &[0, 1, 2]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let plan = w.write_plan(0, "reshare", &args);
     let (c, e, _) = run(&w.parties[1].home, &["suspend", &key, "--reason", "audit"]);
     assert_eq!(c, 0, "{e}");
     let out = w.step(1, "reshare", &plan);
@@ -383,19 +370,8 @@ fn a_reshare_runs_over_the_relay_and_over_qr_codes() {
 fn a_damaged_reshare_message_is_rejected_by_name_and_costs_nothing() {
     let w = World::new(4);
     let (key, pk) = keygen_among(&w, "eddsa-ed25519", 2, &[0, 1, 2]);
-    let dave = card(&w, 3);
-    let args = [
-        "--key",
-        &key,
-        "--from",
-        "alice,bob",
-        "--party",
-        "alice",
-        "--party",
-        "carol",
-        "--party",
-        &dave,
-    ];
+    let args = w.reshare_args(&key, "alice,bob", None, &[0, 2, 3], &[0, 1, 2]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let plan = w.write_plan(0, "reshare", &args);
     let other = w.write_plan(1, "reshare", &args);
     for p in [0, 1, 2, 3] {
