@@ -375,6 +375,20 @@ impl Lab {
         Ok(EndToEnd { cpu, wall, steps })
     }
 
+    /// Puts `primes` into party `i`'s pool `times` times: the same throwaway set used
+    /// by several aux-info runs, which only a benchmark may do.
+    fn import_primes(&self, i: usize, primes: &Primes, times: usize) -> Result<()> {
+        let file = self.root().join(format!("primes-{i}.json"));
+        std::fs::write(
+            &file,
+            serde_json::to_vec(primes).map_err(|e| Failure::internal("encode").cause(e))?,
+        )?;
+        for _ in 0..times {
+            Lab::run(self.mpc(i).args(["primes", "import"]).arg(&file))?;
+        }
+        Ok(())
+    }
+
     /// The ids of the keys in party `i`'s home.
     fn key_ids(&self, i: usize) -> Result<Vec<String>> {
         let out = Lab::run(self.mpc(i).args(["--json", "keys", "list"]))?;
@@ -395,17 +409,9 @@ impl Lab {
 fn e2e(ctx: &Ctx, n: u16, t: u16, primes: Vec<Primes>, rows: &mut [Row]) -> Result<()> {
     let lab = Lab::new(n)?;
     let root = lab.root().to_path_buf();
-    for (i, primes) in primes.into_iter().enumerate() {
-        let file = root.join(format!("primes-{i}.json"));
-        std::fs::write(
-            &file,
-            serde_json::to_vec(&primes).map_err(|e| Failure::internal("encode").cause(e))?,
-        )?;
-        // Aux info runs twice (waiting processes, then step mode): the same throwaway
-        // set goes into the pool twice, which only a benchmark may do.
-        for _ in 0..2 {
-            Lab::run(lab.mpc(i).args(["primes", "import"]).arg(&file))?;
-        }
+    for (i, primes) in primes.iter().enumerate() {
+        // Aux info runs twice (waiting processes, then step mode).
+        lab.import_primes(i, primes, 2)?;
     }
     let both =
         |kind: &str, name: &str, args: &[String], who: &[usize]| lab.both(0, kind, name, args, who);
@@ -830,16 +836,9 @@ fn reshare_ecdsa(ctx: &Ctx, args: &BenchReshareArgs) -> Result<()> {
     p.status("end to end: four 2-of-3 keys (not measured)");
     let lab = Lab::new(5)?;
     for (i, primes) in primes.iter().enumerate() {
-        let file = lab.root().join(format!("primes-{i}.json"));
-        std::fs::write(
-            &file,
-            serde_json::to_vec(primes).map_err(|e| Failure::internal("encode").cause(e))?,
-        )?;
         // The old holders' aux info, then the new holders' twice (waiting processes,
-        // then step mode): the same throwaway sets, which only a benchmark may reuse.
-        for _ in 0..if i < 3 { 3 } else { 2 } {
-            Lab::run(lab.mpc(i).args(["primes", "import"]).arg(&file))?;
-        }
+        // then step mode).
+        lab.import_primes(i, primes, if i < 3 { 3 } else { 2 })?;
     }
     let three = [0usize, 1, 2];
     let mut keys = Vec::new();
