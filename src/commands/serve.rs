@@ -380,7 +380,7 @@ fn serve(ctx: &Ctx, a: ServeRunArgs) -> Result<()> {
     };
     let node = Arc::new(
         Node::new(ctx.home.clone(), identity, members, config)
-            .map_err(|e| Failure::internal("cannot start the node").cause(e.message))?,
+            .map_err(|e| Failure::internal("cannot start the node").cause(e))?,
     );
     let bus = a
         .relay

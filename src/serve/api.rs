@@ -547,6 +547,8 @@ fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     }
 }
 
+/// Runs `f` on the blocking pool. (A node's typed [`super::Error`] becomes the API's
+/// answer through `?` in `f`.)
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {

@@ -5,7 +5,7 @@
 //! restarts has none, and the sessions that waited fail at their coordinator's
 //! deadline.
 
-use super::ApiError;
+use super::error::{Ambiguous, DeclineReason, Error};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex};
@@ -52,19 +52,19 @@ pub enum Verdict {
 impl Verdict {
     /// Why a `what` (`session`, `reshare`) that waited up to `max` for this verdict does
     /// not go on: the decline's code and reason; `None` once approved.
-    pub fn refusal(&self, what: &str, max: Duration) -> Option<(&'static str, String)> {
+    pub fn refusal(&self, what: &str, max: Duration) -> Option<(DeclineReason, String)> {
         match self {
             Verdict::Approved(_) => None,
             Verdict::Cancelled(token) => Some((
-                "cancelled",
+                DeclineReason::Cancelled,
                 format!("an operator (token {token}) refused the {what}"),
             )),
             Verdict::Ended => Some((
-                "abandoned",
+                DeclineReason::Abandoned,
                 format!("the {what} ended elsewhere while it waited for approval"),
             )),
             Verdict::Waiting => Some((
-                "not_approved",
+                DeclineReason::NotApproved,
                 format!(
                     "no operator approved the {what} within {}",
                     humantime::format_duration(max)
@@ -134,11 +134,11 @@ impl Approvals {
     }
 
     /// The waiting session `id` (or a unique prefix of it): `Ok(None)` when none waits.
-    pub fn find(&self, id: &str) -> Result<Option<Asked>, ApiError> {
+    pub fn find(&self, id: &str) -> Result<Option<Asked>, Error> {
         Ok(self.matching(id)?.map(|w| w.asked.clone()))
     }
 
-    fn matching(&self, id: &str) -> Result<Option<Arc<Wait>>, ApiError> {
+    fn matching(&self, id: &str) -> Result<Option<Arc<Wait>>, Error> {
         let id = id.to_ascii_lowercase();
         let waiting = lock(&self.waiting);
         let found: Vec<&Arc<Wait>> = waiting
@@ -149,17 +149,16 @@ impl Approvals {
         match found.as_slice() {
             [] => Ok(None),
             [one] => Ok(Some(Arc::clone(one))),
-            more => Err(ApiError::new(
-                400,
-                "ambiguous_session",
-                format!("{} waiting sessions start with {id}", more.len()),
-            )),
+            more => Err(Error::Ambiguous {
+                what: Ambiguous::Session,
+                message: format!("{} waiting sessions start with {id}", more.len()),
+            }),
         }
     }
 
     /// Answers the waiting session `id`; what was asked, or `None` when no session of
     /// that id waits (answered already, timed out, or never here).
-    pub fn answer(&self, id: &str, verdict: Verdict) -> Result<Option<Asked>, ApiError> {
+    pub fn answer(&self, id: &str, verdict: Verdict) -> Result<Option<Asked>, Error> {
         let Some(wait) = self.matching(id)? else {
             return Ok(None);
         };

@@ -8,6 +8,7 @@
 //! (presence, for `GET /nodes` and for picking signers).
 
 use super::bus::Bus;
+use super::error::{Ambiguous, DeclineReason, Declined};
 use crate::envelope::Envelope;
 use crate::identity::{Card, Identity};
 use crate::transport::{Carrier, CarrierError, Incoming};
@@ -42,8 +43,9 @@ pub enum NodeMsg {
     Decline {
         /// Session id, hex.
         session: String,
-        /// A stable code (`policy_refused`, `plan_refused`, `busy`).
-        code: String,
+        /// Why, typed (on the wire a stable word: `policy_refused`, `plan_refused`,
+        /// `busy`, ...).
+        code: DeclineReason,
         /// Why, for people.
         reason: String,
     },
@@ -184,17 +186,6 @@ pub fn encode_envelope(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
-/// A member's refusal to take part, as its coordinator hears it.
-#[derive(Clone, Debug)]
-pub struct Declined {
-    /// The member's name.
-    pub node: String,
-    /// A stable code.
-    pub code: String,
-    /// Why.
-    pub reason: String,
-}
-
 /// A member's report that its part of a session is over.
 #[derive(Clone, Debug)]
 pub struct Finished {
@@ -204,28 +195,6 @@ pub struct Finished {
     pub ok: bool,
     /// The failure's code, or the result's kind.
     pub detail: String,
-}
-
-impl Declined {
-    /// The request's failure: 422 for a policy, 503 for a busy node, 409 for a
-    /// request the node will not serve as it stands (a nonce it no longer holds, a
-    /// plan it refuses).
-    pub fn error(&self) -> super::ApiError {
-        let (status, code) = match self.code.as_str() {
-            "policy_refused" => (422, "policy_refused"),
-            "not_approved" => (504, "approval_timed_out"),
-            "cancelled" => (409, "cancelled"),
-            "busy" => (503, "busy"),
-            "storage" => (502, "node_failed"),
-            _ => (409, "node_refused"),
-        };
-        super::ApiError::new(
-            status,
-            code,
-            format!("node {} declined: {}", self.node, self.reason),
-        )
-        .details(serde_json::json!({"node": self.node, "code": self.code}))
-    }
 }
 
 #[derive(Default)]
@@ -480,7 +449,7 @@ impl Cluster {
     /// Cancels the session whose id starts with `prefix` and that runs on this node (its
     /// inbox is open): the thread running it abandons it and tells the others. Returns
     /// the session's id, or `None` when none runs; refuses an ambiguous prefix.
-    pub fn cancel(&self, prefix: &str, reason: String) -> Result<Option<String>, super::ApiError> {
+    pub fn cancel(&self, prefix: &str, reason: String) -> super::error::Result<Option<String>> {
         let prefix = prefix.to_ascii_lowercase();
         let inboxes = lock(&self.inboxes);
         let found: Vec<(String, &Arc<Inbox>)> = inboxes
@@ -494,17 +463,16 @@ impl Cluster {
                 inbox.add(|s| {
                     s.declined.push(Declined {
                         node: self.me.name.clone(),
-                        code: "cancelled".into(),
-                        reason,
+                        reason: DeclineReason::Cancelled,
+                        message: reason,
                     })
                 });
                 Ok(Some(id.clone()))
             }
-            more => Err(super::ApiError::new(
-                400,
-                "ambiguous_session",
-                format!("{} running sessions start with {prefix}", more.len()),
-            )),
+            more => Err(super::Error::Ambiguous {
+                what: Ambiguous::Session,
+                message: format!("{} running sessions start with {prefix}", more.len()),
+            }),
         }
     }
 
@@ -596,8 +564,8 @@ impl Cluster {
                 self.answer(&session, |s| {
                     s.declined.push(Declined {
                         node: sender.name.clone(),
-                        code,
-                        reason,
+                        reason: code,
+                        message: reason,
                     })
                 });
                 Ok(None)

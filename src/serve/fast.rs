@@ -13,8 +13,8 @@
 //! holds of that signer and asks for fresh ones ([`NodeMsg::Want`]); the request then
 //! takes the full two-round session instead.
 
-use super::ApiError;
 use super::cluster::{FastItem, NodeMsg, card_key};
+use super::error::{DeclineReason, Error, Result};
 use super::node::Node;
 use crate::engine::frost::preprocessed::Preprocessed;
 use crate::identity::Card;
@@ -130,7 +130,7 @@ impl Pools {
 
 impl Node {
     /// The decrypted share of `key`, loaded once (again when the record changes).
-    pub(super) fn loaded(&self, key: &KeyRecord) -> Result<Arc<Loaded>, ApiError> {
+    pub(super) fn loaded(&self, key: &KeyRecord) -> Result<Arc<Loaded>> {
         if let Some(l) = lock(&self.pools.keys).get(&key.id)
             && l.updated_at == key.updated_at
         {
@@ -138,14 +138,13 @@ impl Node {
         }
         let scheme = key.scheme;
         let material = crate::ceremony::load_share(&self.home, &self.identity, &key.id)
-            .map_err(ApiError::ceremony)?;
-        let prepared = crate::engine::prepare(scheme, &material)
-            .map_err(|e| ApiError::internal(e.to_string()))?;
+            .map_err(Error::Ceremony)?;
+        let prepared = crate::engine::prepare(scheme, &material).map_err(Error::internal)?;
         let l = Arc::new(Loaded {
             scheme,
             prepared,
             me: key.my_index,
-            parties: key.parties().map_err(ApiError::store)?,
+            parties: key.parties()?,
             threshold: key.threshold,
             updated_at: key.updated_at,
         });
@@ -181,14 +180,16 @@ impl Node {
                 if let Err(e) = self.refill_one(key, c, fresh) {
                     super::log(&format!(
                         "cannot refill the nonces of key {} for {}: {}",
-                        key.id, c.name, e.message
+                        key.id,
+                        c.name,
+                        e.public()
                     ));
                 }
             }
         }
     }
 
-    fn refill_one(&self, key: &KeyRecord, coordinator: &Card, fresh: bool) -> Result<(), ApiError> {
+    fn refill_one(&self, key: &KeyRecord, coordinator: &Card, fresh: bool) -> Result<()> {
         let ck = card_key(coordinator);
         let slot = (key.id.clone(), ck);
         let have = {
@@ -212,7 +213,7 @@ impl Node {
         let made = loaded
             .prepared
             .preprocess(TARGET - have)
-            .map_err(|e| ApiError::internal(e.to_string()))?;
+            .map_err(Error::internal)?;
         let mut items = Vec::with_capacity(made.len());
         {
             let mut own = lock(&self.pools.own);
@@ -242,7 +243,7 @@ impl Node {
         };
         self.cluster
             .send_node(&self.identity, &[coordinator], &msg)
-            .map_err(|e| ApiError::new(503, "bus_unavailable", e))
+            .map_err(Error::BusDown)
     }
 
     /// Commitments from `sender`, for this node to coordinate with.
@@ -327,7 +328,7 @@ impl Node {
         key: &KeyRecord,
         messages: &[Vec<u8>],
         without: &[String],
-    ) -> Option<Result<FastSigned, ApiError>> {
+    ) -> Option<Result<FastSigned>> {
         // ECDSA has no preprocessing: its share is not even loaded here.
         if key.scheme == Scheme::EcdsaSecp256k1 {
             return None;
@@ -398,7 +399,7 @@ impl Node {
         signers: &[u16],
         taken: BTreeMap<u16, Vec<(u64, Vec<u8>)>>,
         own_nonces: Vec<Preprocessed>,
-    ) -> Result<FastSigned, ApiError> {
+    ) -> Result<FastSigned> {
         let b64 = &base64::engine::general_purpose::STANDARD;
         let commitments: Vec<BTreeMap<u16, Vec<u8>>> = (0..messages.len())
             .map(|k| {
@@ -433,7 +434,7 @@ impl Node {
         let mut own_shares = Vec::with_capacity(messages.len());
         let mut packages = Vec::with_capacity(messages.len());
         for ((own, c), msg) in own_nonces.into_iter().zip(&commitments).zip(messages) {
-            let internal = |e: crate::engine::EngineError| ApiError::internal(e.to_string());
+            let internal = |e: crate::engine::EngineError| Error::internal(e);
             let package = loaded
                 .prepared
                 .package(loaded.me, &own, c, msg)
@@ -463,16 +464,16 @@ impl Node {
                     items,
                 },
             )
-            .map_err(|e| ApiError::new(503, "bus_unavailable", e))?;
+            .map_err(Error::BusDown)?;
         let deadline = Instant::now() + self.config.session_timeout;
         let answers = inbox.wait_shares(others.len(), deadline);
         if let Some(d) = inbox.declined() {
-            if d.code == "nonce_unknown"
+            if d.reason == DeclineReason::NonceUnknown
                 && let Some(i) = loaded.parties.iter().position(|c| c.name == d.node)
             {
                 self.want(loaded, &key.id, i as u16 + 1);
             }
-            return Err(d.error().session(&sid));
+            return Err(Error::Declined(d).session(&sid));
         }
         super::node::awaited(
             &others,
@@ -496,12 +497,10 @@ impl Node {
                         shares.insert(i, s);
                     }
                     _ => {
-                        return Err(ApiError::new(
-                            502,
-                            "peer_misbehaved",
-                            format!("node {name} sent a malformed answer"),
-                        )
-                        .details(serde_json::json!({"culprits": [name]}))
+                        return Err(Error::PeerMisbehaved {
+                            message: format!("node {name} sent a malformed answer"),
+                            culprits: vec![name.clone()],
+                        }
                         .session(&sid));
                     }
                 }
@@ -520,21 +519,19 @@ impl Node {
                                     .map(|c| c.name.clone())
                             })
                             .collect();
-                        ApiError::new(
-                            502,
-                            "peer_misbehaved",
-                            format!("{}: {reason}", names.join(", ")),
-                        )
-                        .details(serde_json::json!({"culprits": names}))
+                        Error::PeerMisbehaved {
+                            message: format!("{}: {reason}", names.join(", ")),
+                            culprits: names,
+                        }
                         .session(&sid)
                     }
-                    other => ApiError::internal(other.to_string()),
+                    other => Error::internal(other),
                 })?;
             signatures.push(sig);
         }
         decided
             .wait()
-            .map_err(|e| ApiError::internal(format!("the audit row was not written: {e}")))?;
+            .map_err(|e| Error::internal(format!("the audit row was not written: {e}")))?;
         Ok(FastSigned {
             signatures,
             signers: signers.to_vec(),
@@ -550,22 +547,22 @@ impl Node {
         proposer: &Card,
         request: &str,
         nonces: &[u64],
-    ) -> Result<super::audit::Pending, (&'static str, String)> {
+    ) -> Result<super::audit::Pending, (DeclineReason, String)> {
         // `approval_required` sends the coordinator to a whole session, which an
         // operator can join.
         let (decision, code) = match self.own_policy(&key.id, None, None) {
             Ok(super::policy::Mode::Auto) => (
                 self.count_signatures(&key.id, messages.len(), false),
-                "policy_refused",
+                DeclineReason::PolicyRefused,
             ),
             Ok(_) => (
                 Err(format!(
                     "the policy of key {} on this node asks for an operator's approval of each session",
                     key.id
                 )),
-                "approval_required",
+                DeclineReason::ApprovalRequired,
             ),
-            Err(why) => (Err(why), "policy_refused"),
+            Err(why) => (Err(why), DeclineReason::PolicyRefused),
         };
         // One row per message, each naming the nonce it spends (nonce ids count up per
         // key and coordinator, so a repeat would show), all committed together.
@@ -610,7 +607,7 @@ impl Node {
                 ));
                 NodeMsg::Decline {
                     session: id,
-                    code: code.into(),
+                    code,
                     reason,
                 }
             }
@@ -624,35 +621,37 @@ impl Node {
         id: &str,
         key_id: &str,
         items: Vec<FastItem>,
-    ) -> Result<Vec<String>, (&'static str, String)> {
+    ) -> Result<Vec<String>, (DeclineReason, String)> {
         if items.is_empty() || items.len() > MAX_BATCH {
             return Err((
-                "plan_refused",
+                DeclineReason::PlanRefused,
                 format!("a request signs 1 to {MAX_BATCH} messages"),
             ));
         }
         let key = self
             .db()
             .key(key_id)
-            .map_err(|e| ("storage", e.to_string()))?
+            .map_err(|e| (DeclineReason::Storage, e.to_string()))?
             .ok_or((
-                "plan_refused",
+                DeclineReason::PlanRefused,
                 format!("this node holds no share of key {key_id}"),
             ))?;
         if !key.status.may_sign() {
             return Err((
-                "wrong_key_state",
+                DeclineReason::WrongKeyState,
                 format!("key {key_id} may not sign on this node now"),
             ));
         }
-        let loaded = self.loaded(&key).map_err(|e| ("storage", e.message))?;
+        let loaded = self
+            .loaded(&key)
+            .map_err(|e| (DeclineReason::Storage, e.public()))?;
         let coord_index = loaded
             .parties
             .iter()
             .position(|c| c.ed25519 == coordinator.ed25519)
             .map(|i| i as u16 + 1)
             .ok_or((
-                "plan_refused",
+                DeclineReason::PlanRefused,
                 format!("{} holds no share of key {key_id}", coordinator.name),
             ))?;
         let b64 = &base64::engine::general_purpose::STANDARD;
@@ -671,13 +670,16 @@ impl Node {
                     .any(|&s| s == 0 || usize::from(s) > loaded.parties.len())
             {
                 return Err((
-                    "plan_refused",
+                    DeclineReason::PlanRefused,
                     "the request's signers are not t distinct parties of the key including this node and its coordinator".into(),
                 ));
             }
-            let msg = b64
-                .decode(&it.message)
-                .map_err(|_| ("plan_refused", "a message is not base64".to_string()))?;
+            let msg = b64.decode(&it.message).map_err(|_| {
+                (
+                    DeclineReason::PlanRefused,
+                    "a message is not base64".to_string(),
+                )
+            })?;
             let mut list = BTreeMap::new();
             let mut mine = 0;
             for (s, id, c) in &it.commitments {
@@ -686,8 +688,12 @@ impl Node {
                 }
                 list.insert(
                     *s,
-                    hex::decode(c)
-                        .map_err(|_| ("plan_refused", "a commitment is not hex".to_string()))?,
+                    hex::decode(c).map_err(|_| {
+                        (
+                            DeclineReason::PlanRefused,
+                            "a commitment is not hex".to_string(),
+                        )
+                    })?,
                 );
             }
             ids.push(mine);
@@ -705,7 +711,7 @@ impl Node {
                 sorted.sort_unstable();
                 sorted.windows(2).any(|w| w[0] == w[1])
             } {
-                return Err(("nonce_unknown", "the request names a nonce this node does not hold (used already, or from before a restart)".into()));
+                return Err((DeclineReason::NonceUnknown, "the request names a nonce this node does not hold (used already, or from before a restart)".into()));
             }
             ids.iter()
                 .filter_map(|i| o.nonces.remove(i))
@@ -719,17 +725,18 @@ impl Node {
             .any(|(p, list)| list.get(&loaded.me) != Some(&p.commitment))
         {
             return Err((
-                "plan_refused",
+                DeclineReason::PlanRefused,
                 "the request lists another commitment for this node than its nonce's".into(),
             ));
         }
         // The share leaves only once the decision is durable.
         self.decide_fast(&key, &messages, coordinator, id, &ids)?
             .wait()
-            .map_err(|e| ("storage", e))?;
+            .map_err(|e| (DeclineReason::Storage, e))?;
         let mut shares = Vec::with_capacity(messages.len());
         for ((own, list), msg) in nonces.into_iter().zip(&lists).zip(&messages) {
-            let refused = |e: crate::engine::EngineError| ("plan_refused", e.to_string());
+            let refused =
+                |e: crate::engine::EngineError| (DeclineReason::PlanRefused, e.to_string());
             let package = loaded
                 .prepared
                 .package(loaded.me, &own, list, msg)

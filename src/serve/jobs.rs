@@ -113,18 +113,17 @@ impl Jobs {
     }
 
     /// The job whose id starts with `prefix`, if exactly one does (`Err` when several).
-    pub fn find(&self, prefix: &str) -> Result<Option<Job>, ApiError> {
+    pub fn find(&self, prefix: &str) -> Result<Option<Job>, super::Error> {
         let prefix = prefix.to_ascii_lowercase();
         let all = lock(&self.all);
         let found: Vec<&Job> = all.values().filter(|j| j.id.starts_with(&prefix)).collect();
         match found.as_slice() {
             [] => Ok(None),
             [one] => Ok(Some((*one).clone())),
-            more => Err(ApiError::new(
-                400,
-                "ambiguous_session",
-                format!("{} jobs start with {prefix}", more.len()),
-            )),
+            more => Err(super::Error::Ambiguous {
+                what: super::error::Ambiguous::Session,
+                message: format!("{} jobs start with {prefix}", more.len()),
+            }),
         }
     }
 

@@ -8,7 +8,7 @@
 //! holds a share of stay usable by the others while `t` remain (a node signs only with
 //! members), and new keys leave it out (they are made among the members).
 
-use super::ApiError;
+use super::Error;
 use super::cluster::Cluster;
 use crate::identity::{Card, words};
 use crate::store::StoreError;
@@ -70,49 +70,36 @@ fn save(db: &Db, action: &str, card: &Card) -> Result<(), StoreError> {
 }
 
 /// Adds the member with `card`, confirmed by `fingerprint`; saved and audited.
-pub fn add(db: &Db, cluster: &Cluster, card: &[u8], fingerprint: &str) -> Result<Card, ApiError> {
-    let card = Card::from_json(card)
-        .map_err(|e| ApiError::new(400, "bad_request", format!("`card`: {e}")))?;
+pub fn add(db: &Db, cluster: &Cluster, card: &[u8], fingerprint: &str) -> Result<Card, Error> {
+    let card = Card::from_json(card).map_err(|e| Error::BadRequest(format!("`card`: {e}")))?;
     if !fingerprint_matches(&card, fingerprint) {
-        return Err(ApiError::new(
-            400,
-            "fingerprint_mismatch",
-            format!(
-                "the card of {} does not have the fingerprint given; ask its owner to read theirs out again (`mpc id`)",
-                card.name
-            ),
-        ));
+        return Err(Error::FingerprintMismatch(format!(
+            "the card of {} does not have the fingerprint given; ask its owner to read theirs out again (`mpc id`)",
+            card.name
+        )));
     }
     cluster
         .add_member(card.clone())
-        .map_err(|why| ApiError::new(409, "already_member", why))?;
+        .map_err(Error::AlreadyMember)?;
     if let Err(e) = save(db, "add", &card) {
         cluster.remove_member(&card.name);
-        return Err(ApiError::store(e));
+        return Err(e.into());
     }
     super::log(&format!("member {} added", card.name));
     Ok(card)
 }
 
 /// Removes the member named `name` (never this node); saved and audited.
-pub fn remove(db: &Db, cluster: &Cluster, name: &str) -> Result<Card, ApiError> {
+pub fn remove(db: &Db, cluster: &Cluster, name: &str) -> Result<Card, Error> {
     if cluster.me.name == name {
-        return Err(ApiError::new(
-            409,
-            "cannot_remove_self",
-            "a node cannot remove itself; remove it on the other nodes",
-        ));
+        return Err(Error::CannotRemoveSelf);
     }
-    let card = cluster.remove_member(name).ok_or_else(|| {
-        ApiError::new(
-            404,
-            "node_not_found",
-            format!("no member {name} in this cluster"),
-        )
-    })?;
+    let card = cluster
+        .remove_member(name)
+        .ok_or_else(|| Error::NodeNotFound(format!("no member {name} in this cluster")))?;
     if let Err(e) = save(db, "remove", &card) {
         let _ = cluster.add_member(card);
-        return Err(ApiError::store(e));
+        return Err(e.into());
     }
     super::log(&format!("member {name} removed"));
     Ok(card)

@@ -36,6 +36,7 @@ pub mod approval;
 pub mod audit;
 pub mod bus;
 pub mod cluster;
+pub mod error;
 pub mod fast;
 pub mod http;
 pub mod jobs;
@@ -51,22 +52,20 @@ pub mod tokens;
 
 use serde::Serialize;
 
+pub use error::{DeclineReason, Error};
+
 /// The fewest hex digits an id prefix in a request may have (as the CLI asks).
 pub const MIN_ID_PREFIX: usize = 4;
 
 /// An id, or a prefix of one, from a request: at least [`MIN_ID_PREFIX`] hex digits
 /// (lowercased), so that neither an empty nor a one-character prefix selects
 /// whatever happens to match it. `what` names it in the error.
-pub fn id_prefix(id: &str, what: &str) -> Result<String, ApiError> {
+pub fn id_prefix(id: &str, what: &str) -> Result<String, Error> {
     let id = id.trim();
     if id.len() < MIN_ID_PREFIX || id.len() > 128 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(ApiError::new(
-            400,
-            "bad_id",
-            format!(
-                "a {what} id is given in hex, whole or as a prefix of at least {MIN_ID_PREFIX} digits"
-            ),
-        ));
+        return Err(Error::BadId(format!(
+            "a {what} id is given in hex, whole or as a prefix of at least {MIN_ID_PREFIX} digits"
+        )));
     }
     Ok(id.to_ascii_lowercase())
 }
@@ -123,32 +122,14 @@ impl ApiError {
         )
     }
 
-    /// A storage failure.
+    /// A storage failure (see [`Error::Store`]).
     pub fn store(e: crate::store::StoreError) -> ApiError {
-        use crate::store::StoreError;
-        match e {
-            StoreError::CannotSign { .. } => ApiError::new(409, "wrong_key_state", e.to_string()),
-            other => ApiError::internal(other),
-        }
+        Error::Store(e).into()
     }
 
-    /// A ceremony's failure, by its kind.
+    /// A ceremony's failure, by its kind (see [`Error::Ceremony`]).
     pub fn ceremony(e: crate::ceremony::Error) -> ApiError {
-        use crate::ceremony::ErrorKind;
-        let (status, code) = match e.kind() {
-            ErrorKind::Rejected => (400, "bad_request"),
-            ErrorKind::Refused => (409, "wrong_key_state"),
-            ErrorKind::Spent => (409, "spent"),
-            ErrorKind::PrimesNeeded => (503, "primes_needed"),
-            ErrorKind::Misbehaved => (502, "peer_misbehaved"),
-            ErrorKind::Aborted | ErrorKind::Ended => (409, "session_ended"),
-            ErrorKind::Storage | ErrorKind::Bug => return ApiError::internal(e.message()),
-        };
-        let culprits: Vec<&str> = e.culprits().iter().map(|c| c.label.as_str()).collect();
-        ApiError::new(status, code, e.message()).details(serde_json::json!({
-            "kind": e.kind().code(),
-            "culprits": culprits,
-        }))
+        Error::Ceremony(e).into()
     }
 }
 

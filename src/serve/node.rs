@@ -11,8 +11,8 @@
 //! generation and rotation in `keys`; proposals from members and the sessions they
 //! start are here.
 
-use super::ApiError;
 use super::cluster::{BusCarrier, Cluster, Inbox, NodeMsg};
+use super::error::{Ambiguous, DeclineReason, Error, Result};
 use super::lock;
 use super::policy::{self, SIGN_ACTION};
 use crate::ceremony::{self, Ceremony, Outcome, Progress};
@@ -148,19 +148,14 @@ impl Drop for Slot<'_> {
 
 impl Node {
     /// A node for `home`, unlocked as `identity`, in `cluster`.
-    pub fn new(
-        home: Home,
-        identity: Identity,
-        members: Vec<Card>,
-        config: Config,
-    ) -> Result<Node, ApiError> {
+    pub fn new(home: Home, identity: Identity, members: Vec<Card>, config: Config) -> Result<Node> {
         let identity = Arc::new(identity);
-        let db = home.db().map_err(ApiError::store)?;
+        let db = home.db()?;
         let cluster = Arc::new(Cluster::new(identity.card(), members));
-        super::members::apply_saved(&db, &cluster).map_err(ApiError::store)?;
+        super::members::apply_saved(&db, &cluster)?;
         super::metrics::init();
         let audit = super::audit::AuditWriter::start(db.clone(), Arc::clone(&identity))
-            .map_err(|e| ApiError::internal(format!("cannot start the audit writer: {e}")))?;
+            .map_err(|e| Error::internal(format!("cannot start the audit writer: {e}")))?;
         Ok(Node {
             audit,
             pools: super::fast::Pools::default(),
@@ -204,35 +199,30 @@ impl Node {
         self.stopping.store(true, Ordering::SeqCst);
     }
 
-    pub(super) fn slot(&self) -> Result<Slot<'_>, String> {
+    pub(super) fn slot(&self) -> Result<Slot<'_>> {
         if self.stopping.load(Ordering::SeqCst) {
-            return Err("the node is shutting down".into());
+            return Err(Error::Busy("the node is shutting down".into()));
         }
         if self.running.fetch_add(1, Ordering::SeqCst) >= self.config.max_sessions {
             self.running.fetch_sub(1, Ordering::SeqCst);
-            return Err(format!(
+            return Err(Error::Busy(format!(
                 "the node runs {} sessions already, its limit",
                 self.config.max_sessions
-            ));
+            )));
         }
         Ok(Slot(&self.running))
     }
 
     /// The key `id` (or a unique prefix) in this home.
-    pub fn key(&self, id: &str) -> Result<KeyRecord, ApiError> {
+    pub fn key(&self, id: &str) -> Result<KeyRecord> {
         let id = &super::id_prefix(id, "key")?;
-        match lookup(self.db(), id).map_err(ApiError::store)? {
+        match lookup(self.db(), id)? {
             Lookup::Found(k) => Ok(*k),
-            Lookup::None => Err(ApiError::new(
-                404,
-                "key_not_found",
-                format!("no key {id} on this node"),
-            )),
-            Lookup::Ambiguous(n) => Err(ApiError::new(
-                400,
-                "ambiguous_key",
-                format!("{n} keys start with {id}; give more of the id"),
-            )),
+            Lookup::None => Err(Error::KeyNotFound(format!("no key {id} on this node"))),
+            Lookup::Ambiguous(n) => Err(Error::Ambiguous {
+                what: Ambiguous::Key,
+                message: format!("{n} keys start with {id}; give more of the id"),
+            }),
         }
     }
 
@@ -243,7 +233,7 @@ impl Node {
         plan: Valid<Plan>,
         deadline: Instant,
         inbox: &Arc<Inbox>,
-    ) -> Result<Outcome, ApiError> {
+    ) -> Result<Outcome> {
         let me = self.cluster.me.clone();
         // Signing from a presignature is a few scalar operations: not heavy.
         let heavy = plan.scheme() == Scheme::EcdsaSecp256k1
@@ -264,15 +254,15 @@ impl Node {
         };
         // The others stop waiting for this node at once, rather than at their own
         // deadlines, when its part ends without a result.
-        let tell_others = |sid: &str, code: &str, e: &ApiError| {
+        let tell_others = |sid: &str, code: DeclineReason, e: &Error| {
             let to: Vec<&Card> = others.iter().map(|(_, c)| c).collect();
             let _ = self.cluster.send_node(
                 &self.identity,
                 &to,
                 &NodeMsg::Decline {
                     session: sid.to_string(),
-                    code: code.into(),
-                    reason: format!("node {} ended the session: {}", me.name, e.message),
+                    code,
+                    reason: format!("node {} ended the session: {}", me.name, e.public()),
                 },
             );
         };
@@ -288,8 +278,8 @@ impl Node {
         ) {
             Ok(c) => c,
             Err(e) => {
-                let e = ApiError::ceremony(e);
-                tell_others(&sid, "failed", &e);
+                let e = Error::Ceremony(e);
+                tell_others(&sid, DeclineReason::Failed, &e);
                 return Err(e.session(&sid));
             }
         };
@@ -322,8 +312,8 @@ impl Node {
                 Ok(Progress::Done(o)) => return Ok(o),
                 Ok(Progress::Waiting { missing, .. }) => missing,
                 Err(e) => {
-                    let e = ApiError::ceremony(e);
-                    tell_others(c.session_hex(), "failed", &e);
+                    let e = Error::Ceremony(e);
+                    tell_others(c.session_hex(), DeclineReason::Failed, &e);
                     return Err(e);
                 }
             };
@@ -332,7 +322,7 @@ impl Node {
                 None => deadline,
             };
             let stop = if let Some(d) = inbox.declined() {
-                Some(d.error())
+                Some(Error::Declined(d))
             } else if Instant::now() >= deadline {
                 let labels: Vec<String> = missing.iter().map(|&i| c.party_label(i)).collect();
                 // Node names, as everywhere in the API (and as a retry leaves them out).
@@ -346,27 +336,23 @@ impl Node {
                     })
                     .collect();
                 let trouble = c.trouble();
-                Some(
-                    ApiError::new(
-                        504,
-                        "timed_out",
-                        format!(
-                            "the session did not finish in time; waiting for {}{}",
-                            labels.join(", "),
-                            trouble.map(|t| format!(" ({t})")).unwrap_or_default()
-                        ),
-                    )
-                    .details(serde_json::json!({"awaited": names, "ignored": ignored})),
-                )
+                Some(Error::TimedOut {
+                    message: format!(
+                        "the session did not finish in time; waiting for {}{}",
+                        labels.join(", "),
+                        trouble.map(|t| format!(" ({t})")).unwrap_or_default()
+                    ),
+                    awaited: names,
+                    ignored: Some(ignored.clone()),
+                })
             } else {
                 None
             };
             if let Some(e) = stop {
                 let sid = c.session_hex().to_string();
-                let code = if e.code == "cancelled" {
-                    "cancelled"
-                } else {
-                    "abandoned"
+                let code = match e.declined() {
+                    Some(d) if d.reason == DeclineReason::Cancelled => DeclineReason::Cancelled,
+                    _ => DeclineReason::Abandoned,
                 };
                 tell_others(&sid, code, &e);
                 let store = c.into_store();
@@ -411,8 +397,8 @@ impl Node {
                 let spawned = self.spawn_counted("mpc-share", move |node| {
                     node.fast_sign_request(&coordinator, id, key_id, items)
                 });
-                if let Err(reason) = spawned {
-                    self.decline(&to, session, "busy", reason);
+                if let Err(e) = spawned {
+                    self.decline(&to, session, DeclineReason::Busy, e.to_string());
                 }
             }
             other => super::log(&format!(
@@ -490,9 +476,12 @@ impl Node {
             if let Some(key_id) = refreshed {
                 node.forget_key(&key_id);
             }
-            let (ok, detail) = match &result {
+            let (ok, detail) = match result {
                 Ok(o) => (true, o.kind().to_string()),
-                Err(e) => (false, format!("{}: {}", e.code, e.message)),
+                Err(e) => {
+                    let e = super::ApiError::from(e);
+                    (false, format!("{}: {}", e.code, e.message))
+                }
             };
             super::log(&format!(
                 "session {} from {}: {}",
@@ -510,8 +499,8 @@ impl Node {
                 },
             );
         });
-        if let Err(reason) = spawned {
-            self.decline(&to, sid, "busy", reason);
+        if let Err(e) = spawned {
+            self.decline(&to, sid, DeclineReason::Busy, e.to_string());
         }
     }
 
@@ -525,7 +514,7 @@ impl Node {
         proposer: &Card,
         inbox: &Inbox,
         waiting: impl FnOnce(Duration),
-    ) -> Result<(), (&'static str, String)> {
+    ) -> Result<(), (DeclineReason, String)> {
         let me = plan
             .parties
             .iter()
@@ -576,12 +565,12 @@ impl Node {
         });
         self.audit
             .write("serve.reshare.approval", &plan.key_id, detail)
-            .map_err(|e| ("storage", e))?;
+            .map_err(|e| (DeclineReason::Storage, e))?;
         decision
     }
 
     /// Tells `to` that this node will not take part in `session`, and logs why.
-    fn decline(&self, to: &Card, session: String, code: &str, reason: String) {
+    fn decline(&self, to: &Card, session: String, code: DeclineReason, reason: String) {
         super::log(&format!(
             "declined {} from {}: {reason}",
             &session[..16.min(session.len())],
@@ -592,7 +581,7 @@ impl Node {
             &[to],
             &NodeMsg::Decline {
                 session,
-                code: code.into(),
+                code,
                 reason,
             },
         );
@@ -604,7 +593,7 @@ impl Node {
         self: &Arc<Self>,
         name: &str,
         f: impl FnOnce(&Node) + Send + 'static,
-    ) -> Result<(), String> {
+    ) -> Result<()> {
         let slot = self.slot()?;
         std::mem::forget(slot);
         let node = Arc::clone(self);
@@ -617,14 +606,14 @@ impl Node {
             .map(|_| ())
             .map_err(|e| {
                 self.running.fetch_sub(1, Ordering::SeqCst);
-                format!("cannot start a thread: {e}")
+                Error::Busy(format!("cannot start a thread: {e}"))
             })
     }
 
-    fn decide(&self, plan: &Plan, proposer: &Card) -> Result<(), (&'static str, String)> {
+    fn decide(&self, plan: &Plan, proposer: &Card) -> Result<(), (DeclineReason, String)> {
         if plan.index_of(proposer).is_none() {
             return Err((
-                "plan_refused",
+                DeclineReason::PlanRefused,
                 format!("{} proposed a session it is not a party of", proposer.name),
             ));
         }
@@ -635,7 +624,7 @@ impl Node {
             .any(|&i| plan.party(i).is_some_and(|c| c.ed25519 == me.ed25519))
         {
             return Err((
-                "plan_refused",
+                DeclineReason::PlanRefused,
                 "this node is not a participant of the plan".into(),
             ));
         }
@@ -649,19 +638,19 @@ impl Node {
                     Ok(policy::Mode::Auto) => {}
                     Ok(_) => {
                         return Err((
-                            "policy_refused",
+                            DeclineReason::PolicyRefused,
                             format!(
                                 "the policy of key {} on this node makes no presignatures (not `auto`)",
                                 p.key_id
                             ),
                         ));
                     }
-                    Err(why) => return Err(("policy_refused", why)),
+                    Err(why) => return Err((DeclineReason::PolicyRefused, why)),
                 }
                 let detail = serde_json::json!({"session": hex::encode(plan.session_id()), "proposer": proposer.name, "joined": true, "signers": p.signers});
                 self.audit
                     .write("serve.presign", &p.key_id, detail)
-                    .map_err(|e| ("storage", e))
+                    .map_err(|e| (DeclineReason::Storage, e))
             }
             // A dealer's own policy decides for its share: `never` refuses here,
             // `approval` waits for this node's operator on the session's thread.
@@ -672,7 +661,7 @@ impl Node {
                     match self.own_policy(&p.key_id, None, None) {
                         Ok(policy::Mode::Never) => {
                             return Err((
-                                "policy_refused",
+                                DeclineReason::PolicyRefused,
                                 format!(
                                     "the policy of key {} on this node is `never`: its share is not dealt",
                                     p.key_id
@@ -680,13 +669,13 @@ impl Node {
                             ));
                         }
                         Ok(_) => {}
-                        Err(why) => return Err(("policy_refused", why)),
+                        Err(why) => return Err((DeclineReason::PolicyRefused, why)),
                     }
                 }
                 let detail = serde_json::json!({"session": hex::encode(plan.session_id()), "proposer": proposer.name, "joined": true, "deals": deals, "holds": p.new_index_of(my_index)});
                 self.audit
                     .write("serve.reshare", &p.key_id, detail)
-                    .map_err(|e| ("storage", e))
+                    .map_err(|e| (DeclineReason::Storage, e))
             }
             Plan::Keygen(_) | Plan::Refresh(_) => {
                 let (action, subject) = match plan {
@@ -696,10 +685,10 @@ impl Node {
                 let detail = serde_json::json!({"session": hex::encode(plan.session_id()), "proposer": proposer.name, "joined": true});
                 self.audit
                     .write(action, subject, detail)
-                    .map_err(|e| ("storage", e))
+                    .map_err(|e| (DeclineReason::Storage, e))
             }
             other => Err((
-                "unsupported",
+                DeclineReason::Unsupported,
                 format!(
                     "this node does not join {} sessions proposed over the bus",
                     other.kind()

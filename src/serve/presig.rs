@@ -16,8 +16,8 @@
 //! well); it runs a whole session, as does a request that finds the pool empty. The
 //! answer's `mode` says which: `presigned` or `full`.
 
-use super::ApiError;
 use super::cluster::card_key;
+use super::error::{Error, Result};
 use super::node::Node;
 use super::policy::Mode;
 use crate::identity::Card;
@@ -93,14 +93,13 @@ pub fn allowed(hash: Option<crate::plan::HashMode>, path: Option<&str>) -> bool 
 
 impl Node {
     /// Finds this node's own unused presignatures in its home (after a restart).
-    pub fn load_presignatures(&self) -> Result<usize, ApiError> {
+    pub fn load_presignatures(&self) -> Result<usize> {
         let label = pool_label(&self.cluster.me);
         let db = self.db();
         let mut found = 0;
-        for p in unused_presignatures(db).map_err(ApiError::store)? {
+        for p in unused_presignatures(db)? {
             let mine = db
-                .sessions_matching(&p.session, false)
-                .map_err(ApiError::store)?
+                .sessions_matching(&p.session, false)?
                 .first()
                 .and_then(|s| Plan::from_json(s.plan.as_bytes()).ok())
                 .is_some_and(|plan| plan.label() == label);
@@ -163,23 +162,16 @@ impl Node {
 
     /// Makes one presignature of `key` for this node's pool now, among the signers it
     /// would pick (`POST /sessions` with `presign`).
-    pub fn presign_now(
-        &self,
-        key: &crate::store::db::KeyRecord,
-    ) -> Result<serde_json::Value, ApiError> {
+    pub fn presign_now(&self, key: &crate::store::db::KeyRecord) -> Result<serde_json::Value> {
         if key.scheme != Scheme::EcdsaSecp256k1 {
-            return Err(ApiError::new(
-                409,
-                "wrong_key_state",
-                format!(
-                    "presignatures are for ecdsa-secp256k1 keys; key {} is {}",
-                    key.id, key.scheme
-                ),
-            ));
+            return Err(Error::WrongKeyState(format!(
+                "presignatures are for ecdsa-secp256k1 keys; key {} is {}",
+                key.id, key.scheme
+            )));
         }
         crate::store::keystore::ensure_signs(key)
-            .map_err(|e| ApiError::new(409, "wrong_key_state", e.to_string()))?;
-        let parties = key.parties().map_err(ApiError::store)?;
+            .map_err(|e| Error::WrongKeyState(e.to_string()))?;
+        let parties = key.parties()?;
         let signers = self.pick(&parties, key.threshold)?;
         let session = self.presign_one(key, &parties, &signers)?;
         Ok(serde_json::json!({
@@ -199,8 +191,8 @@ impl Node {
         key: &crate::store::db::KeyRecord,
         parties: &[Card],
         signers: &[u16],
-    ) -> Result<String, ApiError> {
-        let _slot = self.slot().map_err(|e| ApiError::new(503, "busy", e))?;
+    ) -> Result<String> {
+        let _slot = self.slot()?;
         let budget = self.config.keygen_timeout;
         let plan = Plan::Sign(SignPlan {
             version: 1,
@@ -219,7 +211,7 @@ impl Node {
             presign: Some(Presign::Generate),
         })
         .validated()
-        .map_err(|e| ApiError::internal(e.to_string()))?;
+        .map_err(Error::internal)?;
         let session = hex::encode(plan.session_id());
         let others: Vec<&Card> = signers
             .iter()

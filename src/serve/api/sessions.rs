@@ -74,7 +74,7 @@ pub(super) async fn start_session(
                     caller.require_key(&key.id)?;
                     let key_id = Some(key.id.clone());
                     run_job(&node, "presign", key_id, wait, 200, move |n| {
-                        n.presign_now(&key)
+                        Ok(n.presign_now(&key)?)
                     })
                 })
                 .await

@@ -15,8 +15,10 @@ pub(super) async fn signing<T: Serialize + Send + 'static>(
     rid: &RequestId,
     caller: Caller,
     key_id: String,
-    messages: Result<Vec<Vec<u8>>, ApiError>,
-    run: impl FnOnce(&Shared, KeyRecord, Vec<Vec<u8>>) -> Result<T, ApiError> + Send + 'static,
+    messages: Result<Vec<Vec<u8>>, crate::serve::Error>,
+    run: impl FnOnce(&Shared, KeyRecord, Vec<Vec<u8>>) -> Result<T, crate::serve::Error>
+    + Send
+    + 'static,
     session_of: impl Fn(&T) -> Option<String>,
 ) -> Reply {
     let mut note = AuditNote::default();
@@ -26,10 +28,10 @@ pub(super) async fn signing<T: Serialize + Send + 'static>(
         let digests: Vec<String> = messages.iter().map(|m| message_digest(m)).collect();
         note.digest = Some(digests.join(","));
         let n = node.clone();
-        let key = blocking(move || n.key(&key_id)).await?;
+        let key = blocking(move || Ok(n.key(&key_id)?)).await?;
         note.key = Some(key.id.clone());
         caller.require_key(&key.id)?;
-        blocking(move || run(&node, key, messages)).await
+        blocking(move || Ok(run(&node, key, messages)?)).await
     }
     .await;
     note.session = match &result {

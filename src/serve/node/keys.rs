@@ -5,8 +5,8 @@ use super::*;
 
 impl Node {
     /// Coordinates a key generation among cluster members (`POST /keys`).
-    pub fn keygen(&self, req: &KeygenRequest) -> Result<Outcome, ApiError> {
-        let _slot = self.slot().map_err(|e| ApiError::new(503, "busy", e))?;
+    pub fn keygen(&self, req: &KeygenRequest) -> Result<Outcome> {
+        let _slot = self.slot()?;
         let members = self.keygen_parties(req)?;
         self.all_up(&members, "a key generation")?;
         let aux = crate::ceremony::default_aux(&self.home, req.scheme, &members);
@@ -21,7 +21,7 @@ impl Node {
             aux,
         })
         .validated()
-        .map_err(|e| ApiError::new(400, "bad_request", e.to_string()))?;
+        .map_err(|e| Error::BadRequest(e.to_string()))?;
         let others: Vec<&Card> = members.iter().filter(|c| !self.cluster.is_me(c)).collect();
         self.coordinate(plan, &others, self.config.keygen_timeout, true)
     }
@@ -29,37 +29,33 @@ impl Node {
     /// The nodes a key generation of `req` would run among, checked before it starts
     /// (each a member, this node one of them, a threshold they can meet), so a request
     /// that cannot work is refused with 400 rather than answered with a job that fails.
-    pub fn keygen_parties(&self, req: &KeygenRequest) -> Result<Vec<Card>, ApiError> {
+    pub fn keygen_parties(&self, req: &KeygenRequest) -> Result<Vec<Card>> {
         let members: Vec<Card> = match &req.nodes {
             None => self.cluster.members(),
             Some(names) => self.members_named(names)?,
         };
         if !members.iter().any(|c| self.cluster.is_me(c)) {
-            return Err(ApiError::new(
-                400,
-                "bad_request",
-                "the coordinating node must be one of the key's nodes",
+            return Err(Error::BadRequest(
+                "the coordinating node must be one of the key's nodes".into(),
             ));
         }
         let n = members.len();
         if usize::from(req.threshold) < 2 || usize::from(req.threshold) > n {
-            return Err(ApiError::new(
-                400,
-                "bad_request",
-                format!("`threshold` must be from 2 to the number of nodes ({n})"),
-            ));
+            return Err(Error::BadRequest(format!(
+                "`threshold` must be from 2 to the number of nodes ({n})"
+            )));
         }
         Ok(members)
     }
 
     /// The cluster members of these names, in order; 400 naming the first that is none.
-    fn members_named(&self, names: &[String]) -> Result<Vec<Card>, ApiError> {
+    fn members_named(&self, names: &[String]) -> Result<Vec<Card>> {
         names
             .iter()
             .map(|n| {
-                self.cluster.member_named(n).ok_or_else(|| {
-                    ApiError::new(400, "bad_request", format!("`{n}` is not a cluster member"))
-                })
+                self.cluster
+                    .member_named(n)
+                    .ok_or_else(|| Error::BadRequest(format!("`{n}` is not a cluster member")))
             })
             .collect()
     }
@@ -73,7 +69,7 @@ impl Node {
     }
 
     /// `Ok` when every one of `nodes` is up (this node is), else 503 naming the others.
-    fn all_up(&self, nodes: &[Card], what: &str) -> Result<(), ApiError> {
+    fn all_up(&self, nodes: &[Card], what: &str) -> Result<()> {
         let down: Vec<String> = nodes
             .iter()
             .filter(|c| !self.cluster.is_up(c))
@@ -82,23 +78,21 @@ impl Node {
         if down.is_empty() {
             return Ok(());
         }
-        Err(ApiError::new(
-            503,
-            "not_enough_nodes",
-            format!(
+        Err(Error::NotEnoughNodes {
+            message: format!(
                 "{what} needs every node; not reachable: {}",
                 down.join(", ")
             ),
-        )
-        .details(serde_json::json!({"unreachable": down})))
+            unreachable: down,
+        })
     }
 
     /// Coordinates a refresh of `key` among all its nodes (`POST /keys/{id}/rotate`):
     /// new shares of the same public key, the old ones destroyed once every node has
     /// confirmed (`ceremony::shares`).
-    pub fn rotate(&self, key: &KeyRecord, request_id: &str) -> Result<Outcome, ApiError> {
+    pub fn rotate(&self, key: &KeyRecord, request_id: &str) -> Result<Outcome> {
         let scheme = key.scheme;
-        let parties = key.parties().map_err(ApiError::store)?;
+        let parties = key.parties()?;
         self.all_up(&parties, "a rotation")?;
         if scheme == Scheme::EcdsaSecp256k1 && key.threshold != key.n {
             // cggmp21 0.6 refreshes only n-of-n ECDSA shares: a threshold key rotates by
@@ -112,7 +106,7 @@ impl Node {
             let plan = self.reshare_plan(key, &req, label, Some(AuxMode::Generate))?;
             return self.reshare(plan);
         }
-        let _slot = self.slot().map_err(|e| ApiError::new(503, "busy", e))?;
+        let _slot = self.slot()?;
         let plan = Plan::Refresh(RefreshPlan {
             version: 1,
             scheme,
@@ -125,7 +119,7 @@ impl Node {
             nonce: fresh_nonce(),
         })
         .validated()
-        .map_err(|e| ApiError::new(400, "bad_request", e.to_string()))?;
+        .map_err(|e| Error::BadRequest(e.to_string()))?;
         let others: Vec<&Card> = parties.iter().filter(|c| !self.cluster.is_me(c)).collect();
         let outcome = self.coordinate(plan, &others, self.config.keygen_timeout, true);
         // Whatever happened, the share held in memory may be stale now.
@@ -144,20 +138,16 @@ impl Node {
         req: &ReshareRequest,
         label: String,
         aux: Option<AuxMode>,
-    ) -> Result<Valid<Plan>, ApiError> {
+    ) -> Result<Valid<Plan>> {
         let scheme = key.scheme;
         if key.status != crate::store::db::KeyStatus::Active {
-            return Err(ApiError::new(
-                409,
-                "key_not_active",
-                format!(
-                    "key {} is {} on this node; a reshare needs it active",
-                    key.id,
-                    key.status.as_str()
-                ),
-            ));
+            return Err(Error::KeyNotActive(format!(
+                "key {} is {} on this node; a reshare needs it active",
+                key.id,
+                key.status.as_str()
+            )));
         }
-        let key_parties = key.parties().map_err(ApiError::store)?;
+        let key_parties = key.parties()?;
         let holders = self.members_named(&req.nodes)?;
         let dealers: Vec<u16> = key_parties
             .iter()
@@ -171,25 +161,23 @@ impl Node {
                 .filter(|c| !self.cluster.is_up(c))
                 .map(|c| c.name.clone())
                 .collect();
-            return Err(ApiError::new(
-                503,
-                "not_enough_nodes",
-                format!(
+            return Err(Error::NotEnoughNodes {
+                message: format!(
                     "a reshare needs {} of the key's nodes up to deal; not reachable: {}",
                     key.threshold,
                     down.join(", ")
                 ),
-            )
-            .details(serde_json::json!({"unreachable": down})));
+                unreachable: down,
+            });
         }
         let share = crate::ceremony::load_share(&self.home, &self.identity, &key.id)
-            .map_err(|e| ApiError::new(409, "no_share", e.message()))?;
+            .map_err(|e| Error::NoShare(e.message().to_string()))?;
         Plan::Reshare(crate::plan::ResharePlan::new(crate::plan::ReshareSpec {
             key_id: key.id.clone(),
             scheme,
             group_public_key: key.public_key.clone(),
             public_key_package: crate::ceremony::public_side(scheme, &share)
-                .map_err(|e| ApiError::internal(e.message()))?,
+                .map_err(|e| Error::internal(e.message()))?,
             threshold: key.threshold,
             key_parties,
             dealers,
@@ -200,18 +188,18 @@ impl Node {
             expires_at: now() + self.config.keygen_timeout.as_secs() + 60,
         }))
         .validated()
-        .map_err(|e| ApiError::new(400, "bad_request", e.to_string()))
+        .map_err(|e| Error::BadRequest(e.to_string()))
     }
 
     /// Coordinates a reshare by `plan` (from [`Node::reshare_plan`]; `POST
     /// /keys/{id}/reshare`): the nodes it names hold the key afterwards with its
     /// threshold; the public key stays (`ceremony::reshare`).
-    pub fn reshare(&self, plan: Valid<Plan>) -> Result<Outcome, ApiError> {
-        let _slot = self.slot().map_err(|e| ApiError::new(503, "busy", e))?;
+    pub fn reshare(&self, plan: Valid<Plan>) -> Result<Outcome> {
+        let _slot = self.slot()?;
         let key_id = plan
             .key()
             .map(|(id, _)| id.to_string())
-            .ok_or_else(|| ApiError::internal("a reshare plan names no key"))?;
+            .ok_or_else(|| Error::internal("a reshare plan names no key"))?;
         let parties = plan.parties().to_vec();
         self.all_up(&parties, "a reshare")?;
         let others: Vec<&Card> = parties.iter().filter(|c| !self.cluster.is_me(c)).collect();
@@ -230,7 +218,7 @@ impl Node {
         others: &[&Card],
         budget: Duration,
         confirm: bool,
-    ) -> Result<Outcome, ApiError> {
+    ) -> Result<Outcome> {
         let deadline = Instant::now() + budget;
         // The inbox opens before the proposal leaves, so no early answer is missed.
         let opened = self.open(plan.session_id());
@@ -243,17 +231,15 @@ impl Node {
                     plan: plan.to_json(),
                 },
             )
-            .map_err(|e| ApiError::new(503, "bus_unavailable", e))?;
+            .map_err(Error::BusDown)?;
         let outcome = self.run_session(plan, deadline, &opened.inbox)?;
         if confirm {
             let reports = opened.inbox.wait_finished(others.len(), deadline);
             if let Some(bad) = reports.iter().find(|f| !f.ok) {
-                return Err(ApiError::new(
-                    502,
-                    "node_failed",
-                    format!("node {} failed its part: {}", bad.node, bad.detail),
-                )
-                .details(serde_json::json!({"node": bad.node}))
+                return Err(Error::NodeFailed {
+                    node: bad.node.clone(),
+                    detail: bad.detail.clone(),
+                }
                 .session(&sid));
             }
             awaited(

@@ -15,11 +15,11 @@ impl Node {
         key: &KeyRecord,
         hash: Option<HashMode>,
         path: Option<&str>,
-    ) -> Result<(Scheme, Option<HashMode>, policy::Mode), ApiError> {
+    ) -> Result<(Scheme, Option<HashMode>, policy::Mode)> {
         crate::store::keystore::ensure_signs(key)
-            .map_err(|e| ApiError::new(409, "wrong_key_state", e.to_string()))?;
+            .map_err(|e| Error::WrongKeyState(e.to_string()))?;
         let scheme = key.scheme;
-        let bad = |m: &str| Err(ApiError::new(400, "bad_request", m.to_string()));
+        let bad = |m: &str| Err(Error::BadRequest(m.to_string()));
         let hash = match (scheme, hash) {
             (Scheme::EcdsaSecp256k1, h) => Some(h.unwrap_or(HashMode::Sha256)),
             (_, Some(_)) => return bad("`hash` applies only to ecdsa-secp256k1"),
@@ -30,7 +30,7 @@ impl Node {
         }
         let mode = self
             .own_policy(&key.id, hash, path)
-            .map_err(|why| self.refused_here("policy_refused", why))?;
+            .map_err(|why| self.refused_here(DeclineReason::PolicyRefused, why))?;
         Ok((scheme, hash, mode))
     }
 
@@ -89,11 +89,11 @@ impl Node {
         hash: Option<HashMode>,
         path: Option<String>,
         request_id: &str,
-    ) -> Result<Signed, ApiError> {
+    ) -> Result<Signed> {
         let mut signed = self.sign_messages(key, vec![message], hash, path, request_id)?;
         signed
             .pop()
-            .ok_or_else(|| ApiError::internal("no signature was made"))
+            .ok_or_else(|| Error::internal("no signature was made"))
     }
 
     /// Coordinates signatures of several messages with `key` (`POST /sign/batch`).
@@ -103,13 +103,12 @@ impl Node {
         messages: Vec<Vec<u8>>,
         hash: Option<HashMode>,
         request_id: &str,
-    ) -> Result<Vec<Signed>, ApiError> {
+    ) -> Result<Vec<Signed>> {
         if messages.is_empty() || messages.len() > serve::fast::MAX_BATCH {
-            return Err(ApiError::new(
-                400,
-                "bad_request",
-                format!("a batch has 1 to {} messages", serve::fast::MAX_BATCH),
-            ));
+            return Err(Error::BadRequest(format!(
+                "a batch has 1 to {} messages",
+                serve::fast::MAX_BATCH
+            )));
         }
         self.sign_messages(key, messages, hash, None, request_id)
     }
@@ -118,7 +117,7 @@ impl Node {
     /// travel base64-encoded in one `FastSign` (or one plan each), with the
     /// signers' commitments and the framing. Checked before any nonce is taken or
     /// anything is sent.
-    fn fits_the_bus(&self, messages: &[Vec<u8>], threshold: u16) -> Result<(), ApiError> {
+    fn fits_the_bus(&self, messages: &[Vec<u8>], threshold: u16) -> Result<()> {
         let Some(bus) = self.cluster.bus() else {
             return Ok(());
         };
@@ -130,15 +129,13 @@ impl Node {
             .sum::<usize>()
             + 16 * 1024;
         if need > max {
-            return Err(ApiError::new(
-                413,
-                "too_large",
-                format!(
+            return Err(Error::TooLarge {
+                message: format!(
                     "the messages of this request ({} bytes in all) would make a node message of about {need} bytes, more than the bus takes ({max}); sign fewer or shorter messages per request",
                     messages.iter().map(Vec::len).sum::<usize>()
                 ),
-            )
-            .details(serde_json::json!({"node_message_bytes": need, "bus_max_bytes": max})));
+                bus: Some((need, max)),
+            });
         }
         Ok(())
     }
@@ -152,15 +149,15 @@ impl Node {
         hash: Option<HashMode>,
         path: Option<String>,
         request_id: &str,
-    ) -> Result<Vec<Signed>, ApiError> {
+    ) -> Result<Vec<Signed>> {
         self.fits_the_bus(&messages, key.threshold)?;
-        let _slot = self.slot().map_err(|e| ApiError::new(503, "busy", e))?;
+        let _slot = self.slot()?;
         let (scheme, hash, mode) = self.signing_key(key, hash, path.as_deref())?;
         // Every message is a signature against the key's hourly limit here: a batch
         // that cannot fit whole is refused before anything is signed.
         self.count_signatures(&key.id, messages.len(), true)
-            .map_err(|why| self.refused_here("policy_refused", why))?;
-        let parties = key.parties().map_err(ApiError::store)?;
+            .map_err(|why| self.refused_here(DeclineReason::PolicyRefused, why))?;
+        let parties = key.parties()?;
         let attempt = Attempt {
             key,
             parties: &parties,
@@ -174,26 +171,15 @@ impl Node {
         // The signers that did not answer or declined are named: where another t of
         // the key's nodes are up, they sign instead (once).
         let Err(e) = first else { return first };
-        let retry = matches!(
-            e.code,
-            "timed_out" | "busy" | "policy_refused" | "node_refused" | "node_failed"
-        );
-        let mut without: Vec<String> = match (&e.details["awaited"], &e.details["node"]) {
-            (serde_json::Value::Array(a), _) => a
-                .iter()
-                .filter_map(|n| n.as_str().map(str::to_string))
-                .collect(),
-            (_, serde_json::Value::String(n)) => vec![n.clone()],
-            _ => Vec::new(),
-        };
+        let mut without = e.left_out();
         without.retain(|n| *n != self.cluster.me.name);
-        if !retry || without.is_empty() {
+        if without.is_empty() {
             return Err(e);
         }
         serve::log(&format!(
             "request {request_id}: signing again without {} ({})",
             without.join(", "),
-            e.code
+            e.public()
         ));
         match self.sign_attempt(&attempt, &messages, &without) {
             Ok(mut signed) => {
@@ -203,7 +189,7 @@ impl Node {
                 Ok(signed)
             }
             // No other t-subset: the first failure says what went wrong.
-            Err(again) if again.code == "not_enough_nodes" => Err(e),
+            Err(Error::NotEnoughNodes { .. }) => Err(e),
             Err(again) => Err(again),
         }
     }
@@ -216,7 +202,7 @@ impl Node {
         a: &Attempt<'_>,
         messages: &[Vec<u8>],
         without: &[String],
-    ) -> Result<Vec<Signed>, ApiError> {
+    ) -> Result<Vec<Signed>> {
         let Attempt {
             key,
             parties,
@@ -252,7 +238,7 @@ impl Node {
                     .collect();
             }
             // A signer lost its nonces (it restarted): a whole session still signs.
-            Some(Err(e)) if e.code == "node_refused" => {}
+            Some(Err(e)) if e.declined().is_some_and(|d| d.reason.refused_as_asked()) => {}
             Some(Err(e)) => return Err(e),
             None => {}
         }
@@ -278,7 +264,7 @@ impl Node {
         path: Option<String>,
         request_id: &str,
         without: &[String],
-    ) -> Result<Signed, ApiError> {
+    ) -> Result<Signed> {
         let signers = self.pick_without(parties, key.threshold, without)?;
         if scheme == Scheme::EcdsaSecp256k1
             && serve::presig::allowed(hash, path.as_deref())
@@ -292,12 +278,7 @@ impl Node {
                 Ok(s) => return Ok(s),
                 // A signer that cannot use it (it lost it to a rotation, say): a whole
                 // session still signs. Refusals and timeouts are final.
-                Err(e)
-                    if matches!(
-                        e.code,
-                        "node_refused" | "bad_request" | "spent" | "session_ended"
-                    ) =>
-                {
+                Err(e) if e.presignature_unusable() => {
                     serve::log(&format!(
                         "a presignature of key {} could not be used ({e}); signing with a whole session",
                         key.id
@@ -325,7 +306,7 @@ impl Node {
         signers: &[u16],
         presign: Option<Presign>,
         request_id: &str,
-    ) -> Result<Signed, ApiError> {
+    ) -> Result<Signed> {
         let (mode, presignature) = match &presign {
             Some(Presign::Consume { session }) => ("presigned", Some(session.clone())),
             _ => ("full", None),
@@ -350,7 +331,7 @@ impl Node {
             presign,
         })
         .validated()
-        .map_err(|e| ApiError::new(400, "bad_request", e.to_string()))?;
+        .map_err(|e| Error::BadRequest(e.to_string()))?;
         let Plan::Sign(sp) = &*plan else {
             unreachable!("a sign plan")
         };
@@ -371,11 +352,11 @@ impl Node {
             ..
         } = outcome
         else {
-            return Err(ApiError::internal(
+            return Err(Error::internal(
                 "the signing session ended with another kind of result",
             ));
         };
-        let raw = hex::decode(&signature).map_err(ApiError::internal)?;
+        let raw = hex::decode(&signature).map_err(Error::internal)?;
         let mut signed = self.signed(
             key,
             parties,
@@ -404,12 +385,10 @@ impl Node {
         session: String,
         signers: &[u16],
         mode: &str,
-    ) -> Result<Signed, ApiError> {
+    ) -> Result<Signed> {
         use base64::Engine as _;
         let forms = match (<[u8; 64]>::try_from(raw), recovery_id) {
-            (Ok(rs), Some(v)) => {
-                Some(crate::pubkey::ecdsa_forms(&rs, v).map_err(ApiError::internal)?)
-            }
+            (Ok(rs), Some(v)) => Some(crate::pubkey::ecdsa_forms(&rs, v).map_err(Error::internal)?),
             _ => None,
         };
         serve::metrics::signed(scheme.id(), mode, 1);
@@ -434,14 +413,13 @@ impl Node {
         })
     }
 
-    /// This node's refusal (`code` as in a member's `Decline`) as the request's failure.
-    pub(in crate::serve) fn refused_here(&self, code: &str, why: String) -> ApiError {
-        serve::cluster::Declined {
+    /// This node's refusal (as a member's `Decline`) as the request's failure.
+    pub(in crate::serve) fn refused_here(&self, reason: DeclineReason, why: String) -> Error {
+        Error::Declined(serve::error::Declined {
             node: self.cluster.me.name.clone(),
-            code: code.into(),
-            reason: why,
-        }
-        .error()
+            reason,
+            message: why,
+        })
     }
 
     /// This node's decision on contributing to a signing plan proposed by `proposer`,
@@ -454,7 +432,7 @@ impl Node {
         proposer: &Card,
         inbox: Option<&Inbox>,
         waiting: impl FnOnce(Duration),
-    ) -> Result<(), (&'static str, String)> {
+    ) -> Result<(), (DeclineReason, String)> {
         let own = || self.own_policy(&plan.key_id, plan.hash, plan.path.as_deref());
         let whole = Plan::Sign(plan.clone());
         let session = hex::encode(whole.session_id());
@@ -495,14 +473,14 @@ impl Node {
                         }
                         own()
                             .and_then(|_| self.count_signatures(&plan.key_id, 1, false))
-                            .map_err(|why| ("policy_refused", why))
+                            .map_err(|why| (DeclineReason::PolicyRefused, why))
                     }
                 }
             }
             Ok(_) => self
                 .count_signatures(&plan.key_id, 1, false)
-                .map_err(|why| ("policy_refused", why)),
-            Err(why) => Err(("policy_refused", why)),
+                .map_err(|why| (DeclineReason::PolicyRefused, why)),
+            Err(why) => Err((DeclineReason::PolicyRefused, why)),
         };
         let detail = serde_json::json!({
             "session": session,
@@ -513,7 +491,10 @@ impl Node {
             "message_sha256": digest,
             "path": "full",
         });
-        let code = decision.as_ref().err().map_or("storage", |e| e.0);
+        let code = decision
+            .as_ref()
+            .err()
+            .map_or(DeclineReason::Storage, |e| e.0.clone());
         self.audit_decision(
             decision.map_err(|e| e.1),
             vec![(plan.key_id.clone(), detail)],
@@ -523,17 +504,12 @@ impl Node {
 
     /// The signers for a new session of a key with `parties` and threshold `t`: this
     /// node first, then members that are up, in key order.
-    pub(in crate::serve) fn pick(&self, parties: &[Card], t: u16) -> Result<Vec<u16>, ApiError> {
+    pub(in crate::serve) fn pick(&self, parties: &[Card], t: u16) -> Result<Vec<u16>> {
         self.pick_without(parties, t, &[])
     }
 
     /// As [`Node::pick`], leaving out the members named in `without`.
-    fn pick_without(
-        &self,
-        parties: &[Card],
-        t: u16,
-        without: &[String],
-    ) -> Result<Vec<u16>, ApiError> {
+    fn pick_without(&self, parties: &[Card], t: u16, without: &[String]) -> Result<Vec<u16>> {
         let mut chosen = Vec::new();
         let mut down = Vec::new();
         let mut why = Vec::new();
@@ -557,16 +533,14 @@ impl Node {
             why.push(format!("{}{reason}", c.name));
         }
         if chosen.len() < usize::from(t) {
-            return Err(ApiError::new(
-                503,
-                "not_enough_nodes",
-                format!(
+            return Err(Error::NotEnoughNodes {
+                message: format!(
                     "{} of the {t} signers needed are up; not reachable: {}",
                     chosen.len(),
                     why.join(", ")
                 ),
-            )
-            .details(serde_json::json!({"unreachable": down})));
+                unreachable: down,
+            });
         }
         chosen.truncate(usize::from(t));
         chosen.sort_unstable();
@@ -600,7 +574,7 @@ pub(in crate::serve) fn awaited(
     others: &[&Card],
     answered: impl Fn(&str) -> bool,
     what: &str,
-) -> Result<(), ApiError> {
+) -> Result<()> {
     let silent: Vec<String> = others
         .iter()
         .filter(|c| !answered(&c.name))
@@ -609,10 +583,11 @@ pub(in crate::serve) fn awaited(
     if silent.is_empty() {
         return Ok(());
     }
-    Err(
-        ApiError::new(504, "timed_out", format!("{what} {}", silent.join(", ")))
-            .details(serde_json::json!({"awaited": silent})),
-    )
+    Err(Error::TimedOut {
+        message: format!("{what} {}", silent.join(", ")),
+        awaited: silent,
+        ignored: None,
+    })
 }
 
 /// How `message` is written in a request.
@@ -629,7 +604,7 @@ pub enum MessageEncoding {
 }
 
 /// Decodes a request's message.
-pub fn decode_message(message: &str, encoding: MessageEncoding) -> Result<Vec<u8>, ApiError> {
+pub fn decode_message(message: &str, encoding: MessageEncoding) -> Result<Vec<u8>> {
     use base64::Engine as _;
     let bytes = match encoding {
         MessageEncoding::Utf8 => Ok(message.as_bytes().to_vec()),
@@ -640,13 +615,12 @@ pub fn decode_message(message: &str, encoding: MessageEncoding) -> Result<Vec<u8
             .decode(message.trim())
             .map_err(|e| format!("`message` is not valid base64: {e}")),
     }
-    .map_err(|e| ApiError::new(400, "bad_request", e))?;
+    .map_err(Error::BadRequest)?;
     if bytes.len() > crate::plan::MAX_MESSAGE_LEN {
-        return Err(ApiError::new(
-            413,
-            "too_large",
-            "the message is larger than 1 MiB",
-        ));
+        return Err(Error::TooLarge {
+            message: "the message is larger than 1 MiB".into(),
+            bus: None,
+        });
     }
     Ok(bytes)
 }
