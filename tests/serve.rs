@@ -3275,3 +3275,171 @@ fn a_slow_audit_disk_does_not_stall_the_bus() {
         c.logs()
     );
 }
+
+/// Alice's node built with `mpc::serve::server::Server` in this process, on a real
+/// relay, her loops running; bob and carol are `mpc serve` processes. Her loops work
+/// (the others see her beats; her nonce refills make one-round-trip signatures), and
+/// at shutdown a session still waiting past its bound is ended: its request answers
+/// 503, bob is told, nothing of the node is left running, and the audit chain verifies.
+#[test]
+fn a_node_built_from_the_library_runs_its_loops_and_ends_its_sessions_at_shutdown() {
+    use mpc::serve::node::Config;
+    use mpc::serve::server::Server;
+    let relay = RelayProc::start("127.0.0.1:0", &[]);
+    let mut c = Cluster::start_signed_in_none(World::new(3), BusProc::Relay(relay), Vec::new());
+    c.nodes.push(None);
+    for p in 1..3 {
+        let n = c.start_node(p, &[]);
+        c.nodes.push(Some(n));
+    }
+    let home = mpc::store::Home::resolve(Some(c.world.parties[0].home.clone()));
+    let identity = home
+        .unlock(&age::secrecy::SecretString::from(common::PASS.to_string()))
+        .unwrap();
+    let file: Value = serde_json::from_slice(&std::fs::read(&c.cluster).unwrap()).unwrap();
+    let members: Vec<mpc::identity::Card> = file["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| mpc::identity::Card::from_json(&serde_json::to_vec(m).unwrap()).unwrap())
+        .collect();
+    let config = Config {
+        session_timeout: Duration::from_secs(3),
+        approval_timeout: Duration::from_secs(60),
+        ..Config::default()
+    };
+    let session_timeout = config.session_timeout;
+    let rt = Server::runtime(&config).unwrap();
+    let running = rt
+        .block_on(
+            Server::new(home, identity, config)
+                .members(members)
+                .bus(c.bus.addr(), mpc::transport::nats::Credentials::new(None))
+                .bind("127.0.0.1:0".parse().unwrap()),
+        )
+        .unwrap();
+    let alice = format!("http://{}/api/v1", running.local_addr());
+    let node = std::sync::Arc::clone(running.node());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = rt.spawn(running.run(async {
+        let _ = stopped.await;
+    }));
+    let token = &c.tokens[0];
+
+    // Her beats reach bob, and theirs reach her.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for (url, token) in [(alice.clone(), token), (c.url(1, ""), &c.tokens[1])] {
+        loop {
+            let (status, v) = call("GET", &format!("{url}/nodes"), token, None);
+            assert_eq!(status, 200, "{v}");
+            let nodes = v["data"]["nodes"].as_array().unwrap();
+            if nodes.len() == 3 && nodes.iter().all(|n| n["up"] == true) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "not every node is up: {v}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    let (status, v) = call(
+        "POST",
+        &format!("{alice}/keys"),
+        token,
+        Some(json!({"scheme": "eddsa-ed25519", "threshold": 2})),
+    );
+    assert_eq!(status, 201, "{v}");
+    let key = v["data"].clone();
+    let id = key["id"].as_str().unwrap().to_string();
+    // Her refill loop keeps her own nonces (and the others theirs): signatures through
+    // her become one round trip.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for k in 0.. {
+        let message = format!("through the library node, try {k}");
+        let (status, v) = call(
+            "POST",
+            &format!("{alice}/sign"),
+            token,
+            Some(json!({"key_id": id, "message": message})),
+        );
+        assert_eq!(status, 200, "{v}");
+        verified("eddsa-ed25519", &key, &message, &v["data"]);
+        if v["data"]["mode"] == "preprocessed" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never preprocessed: {v}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // Bob and carol ask their operators for each session: alice's request waits.
+    for p in 1..3 {
+        let (status, v) = put(
+            &c.url(p, &format!("/keys/{id}")),
+            &c.tokens[p],
+            json!({"policy": {"mode": "approval"}}),
+        );
+        assert_eq!(status, 200, "{v}");
+    }
+    let (url, t, k) = (format!("{alice}/sign"), token.clone(), id.clone());
+    let pending = std::thread::spawn(move || {
+        let asked = Instant::now();
+        let answer = call(
+            "POST",
+            &url,
+            &t,
+            Some(json!({"key_id": k, "message": "waits past shutdown"})),
+        );
+        (answer, asked.elapsed())
+    });
+    let waiting = |p: usize| {
+        let (status, v) = call("GET", &c.url(p, "/sessions"), &c.tokens[p], None);
+        assert_eq!(status, 200, "{v}");
+        v["data"]["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["status"] == "awaiting_approval")
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !waiting(1) {
+        assert!(Instant::now() < deadline, "no session waits on bob");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    // Shutdown: the session gets its bound, then is ended.
+    let began = Instant::now();
+    stop.send(()).unwrap();
+    let report = rt.block_on(served).unwrap().unwrap();
+    let took = began.elapsed();
+    assert!(
+        took < session_timeout + Duration::from_secs(10),
+        "shutdown took {took:?}"
+    );
+    assert_eq!(report.ended, 1, "{report:?}");
+    assert_eq!(report.left, 0, "{report:?}");
+    assert_eq!(report.loops_left, 0, "{report:?}");
+    let ((status, v), asked) = pending.join().unwrap();
+    assert_eq!(status, 503, "{v}");
+    assert_eq!(v["error"]["code"], "busy");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("shutting down"),
+        "{v}"
+    );
+    assert!(asked < Duration::from_secs(20), "answered after {asked:?}");
+    // Nothing of the node runs on: no session, no loop, no task or thread holding it.
+    assert_eq!(node.running(), 0);
+    assert_eq!(std::sync::Arc::strong_count(&node), 1);
+    drop(rt);
+    // Bob was told: he no longer waits for his operator.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while waiting(1) {
+        assert!(
+            Instant::now() < deadline,
+            "bob still waits for his operator"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = c.world.mpc(0).args(["audit", "verify"]).output().unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}

@@ -9,14 +9,13 @@
 use super::{Ctx, read_input};
 use crate::error::{Failure, Result};
 use crate::identity::Card;
-use crate::serve::bus::Bus;
-use crate::serve::node::{Config, Node};
+use crate::serve::log;
+use crate::serve::node::Config;
+use crate::serve::server::{Server, StartError};
 use crate::serve::tokens::{self, Scope};
-use crate::serve::{api, cluster, log};
 use clap::{Args, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// `mpc serve`
@@ -378,64 +377,32 @@ fn serve(ctx: &Ctx, a: ServeRunArgs) -> Result<()> {
         presign_pool: a.presign_pool,
         presign_low: a.presign_low.min(a.presign_pool),
     };
-    let node = Arc::new(
-        Node::new(ctx.home.clone(), identity, members, config)
-            .map_err(|e| Failure::internal("cannot start the node").cause(e))?,
-    );
-    let bus = a
-        .relay
-        .as_deref()
-        .map(|relay| {
-            let weak = Arc::downgrade(&node);
-            let bus = Bus::start(
-                relay,
-                creds.clone(),
-                Arc::clone(&node.identity),
-                Arc::new(move |from, payload| {
-                    let Some(node) = weak.upgrade() else { return };
-                    match node.cluster.receive(from, &payload) {
-                        Ok(Some((msg, sender))) => node.on_message(msg, sender),
-                        Ok(None) => {}
-                        Err(ignored) => node.cluster.note_ignored(&ignored),
-                    }
-                }),
-            )
-            .map_err(|e| Failure::input(format!("cannot use the bus at {relay}")).cause(e))?;
-            let bus = Arc::new(bus);
-            if let Some(ledger) = bus.single_use() {
-                node.db().share_single_use(ledger);
-            }
-            node.cluster.attach(Arc::clone(&bus));
-            start_beats(&node);
-            start_refill(&node);
-            start_presigning(&node);
-            start_primes(&node, a.prime_pool);
-            Ok::<_, Failure>(bus)
-        })
-        .transpose()?;
-    // A request's handler holds a blocking thread for its whole session (until issue
-    // 24 moves sessions onto tasks): the blocking pool must hold every request the
-    // node admits, or requests past tokio's default 512 would wait in its queue
-    // unseen instead of being shed with 503 above `--max-requests`. The extra threads
-    // are for the node's own blocking work (audit, bus replies).
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("mpc-http")
-        .max_blocking_threads(a.max_requests.max(1) + 64)
-        .build()
-        .map_err(|e| Failure::internal("cannot start the HTTP runtime").cause(e))?;
-    // A request may wait for approvals and then run its session.
-    let request_timeout = node.config.request_budget() + Duration::from_secs(5);
-    let result = runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
-            Failure::input(format!("cannot listen on {addr}"))
-                .cause(e)
-                .hint("give a free HOST:PORT, e.g. --listen 127.0.0.1:8700")
-        })?;
-        let bound = listener
-            .local_addr()
-            .map_err(|e| Failure::internal(e.to_string()))?;
-        let scheme = if tls.is_some() { "https" } else { "http" };
+    let runtime = Server::runtime(&config)
+        .map_err(|e| Failure::internal("cannot start the node's runtime").cause(e))?;
+    let mut server = Server::new(ctx.home.clone(), identity, config)
+        .members(members)
+        .prime_pool(a.prime_pool)
+        .http_limits(crate::serve::http::Limits {
+            header_read: a.header_timeout,
+            idle: a.idle_timeout,
+            per_address: a.max_connections_per_address.max(1),
+            total: a
+                .max_connections
+                .unwrap_or_else(crate::serve::http::default_total)
+                .max(1),
+            ..crate::serve::http::Limits::default()
+        });
+    if let Some(relay) = &a.relay {
+        server = server.bus(relay, creds);
+    }
+    if let Some(tls) = tls {
+        server = server.tls(tls);
+    }
+    runtime.block_on(async {
+        let running = server.bind(addr).await.map_err(start_failure)?;
+        let node = running.node();
+        let bound = running.local_addr();
+        let scheme = if running.is_tls() { "https" } else { "http" };
         ctx.printer.data(format!("listening on {scheme}://{bound}"));
         ctx.printer.json(&serde_json::json!({
             "listening": bound.to_string(),
@@ -452,140 +419,22 @@ fn serve(ctx: &Ctx, a: ServeRunArgs) -> Result<()> {
                 .map(|r| format!(" over the bus at {r}"))
                 .unwrap_or_default()
         ));
-        let app = api::router(Arc::clone(&node), request_timeout);
-        let limits = crate::serve::http::Limits {
-            header_read: a.header_timeout,
-            idle: a.idle_timeout,
-            per_address: a.max_connections_per_address.max(1),
-            total: a
-                .max_connections
-                .unwrap_or_else(crate::serve::http::default_total)
-                .max(1),
-            ..crate::serve::http::Limits::default()
-        };
-        crate::serve::http::serve(
-            listener,
-            tls,
-            app,
-            limits,
-            shutdown_signal(),
-            request_timeout,
-        )
-        .await;
-        Ok::<(), Failure>(())
-    });
-    // Stopped accepting requests: let joined sessions finish, within a bound.
-    node.stop_accepting();
-    let bound = std::time::Instant::now() + a.session_timeout + Duration::from_secs(2);
-    while node.running() > 0 && std::time::Instant::now() < bound {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    if node.running() > 0 {
-        log(&format!(
-            "{} session(s) still running at shutdown; their secret state is destroyed when they time out",
-            node.running()
-        ));
-    }
-    if let Some(bus) = bus {
-        bus.stop();
-    }
-    let identity = Arc::clone(&node.identity);
-    node.db().checkpoint(|m| identity.sign(m))?;
-    log("stopped");
-    result
+        running.run(shutdown_signal()).await?;
+        Ok(())
+    })
 }
 
-/// Beats to the other members, so they know this node is up.
-fn start_beats(node: &Arc<Node>) {
-    let weak = Arc::downgrade(node);
-    std::thread::spawn(move || {
-        loop {
-            let Some(node) = weak.upgrade() else { return };
-            let members = node.cluster.members();
-            let others: Vec<&Card> = members.iter().filter(|m| !node.cluster.is_me(m)).collect();
-            let keys = node.db().keys().map(|k| k.len()).unwrap_or(0);
-            let _ = node.cluster.send_node(
-                &node.identity,
-                &others,
-                &cluster::NodeMsg::Beat {
-                    at: crate::clock::now(),
-                    version: env!("CARGO_PKG_VERSION").into(),
-                    keys,
-                },
-            );
-            drop(node);
-            std::thread::sleep(cluster::BEAT);
+/// A start failure as the command reports it: the operator's bus or address, or ours.
+fn start_failure(e: StartError) -> Failure {
+    match e {
+        StartError::Node(e) => Failure::internal("cannot start the node").cause(e),
+        StartError::Bus { addr, why } => {
+            Failure::input(format!("cannot use the bus at {addr}")).cause(why)
         }
-    });
-}
-
-/// Keeps the FROST nonce pools filled (see `serve::fast`).
-fn start_refill(node: &Arc<Node>) {
-    let weak = Arc::downgrade(node);
-    std::thread::spawn(move || {
-        loop {
-            let Some(node) = weak.upgrade() else { return };
-            node.refill(None);
-            drop(node);
-            std::thread::sleep(Duration::from_millis(25));
-        }
-    });
-}
-
-/// Keeps the ECDSA presignature pools filled (see `serve::presig`), after finding the
-/// node's own presignatures from before a restart.
-fn start_presigning(node: &Arc<Node>) {
-    if node.config.presign_pool == 0 {
-        return;
+        StartError::Listen { addr, source } => Failure::input(format!("cannot listen on {addr}"))
+            .cause(source)
+            .hint("give a free HOST:PORT, e.g. --listen 127.0.0.1:8700"),
     }
-    match node.load_presignatures() {
-        Ok(0) => {}
-        Ok(n) => log(&format!("{n} presignature(s) of this node's pools found")),
-        Err(e) => log(&format!("cannot read the presignature pools: {e}")),
-    }
-    let weak = Arc::downgrade(node);
-    std::thread::spawn(move || {
-        loop {
-            // Members need a moment to be seen up after a start.
-            std::thread::sleep(Duration::from_millis(500));
-            let Some(node) = weak.upgrade() else { return };
-            if !node.accepting() {
-                return;
-            }
-            node.fill_presignatures();
-        }
-    });
-}
-
-/// Keeps `target` sets of Paillier primes in the home's pool, one generated at a time.
-fn start_primes(node: &Arc<Node>, target: usize) {
-    if target == 0 {
-        return;
-    }
-    let weak = Arc::downgrade(node);
-    std::thread::Builder::new()
-        .name("mpc-primes".into())
-        .spawn(move || {
-            loop {
-                let Some(node) = weak.upgrade() else { return };
-                if !node.accepting() {
-                    return;
-                }
-                let have = node.home.primes().map(|p| p.len()).unwrap_or(target);
-                if have < target {
-                    log(&format!(
-                        "generating a set of Paillier primes for the pool ({have} of {target} ready)"
-                    ));
-                    match crate::lifecycle::add_generated_primes(&node.home, &node.identity) {
-                        Ok(()) => log("a set of Paillier primes is ready"),
-                        Err(e) => log(&format!("cannot add primes to the pool: {e}")),
-                    }
-                }
-                drop(node);
-                std::thread::sleep(Duration::from_secs(10));
-            }
-        })
-        .ok();
 }
 
 /// A TLS setup failure as the command reports it: the operator's files, or ours.

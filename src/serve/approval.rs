@@ -47,6 +47,8 @@ pub enum Verdict {
     Cancelled(String),
     /// The session ended elsewhere while it waited (its coordinator gave up).
     Ended,
+    /// This node is shutting down.
+    ShuttingDown,
 }
 
 impl Verdict {
@@ -58,6 +60,10 @@ impl Verdict {
             Verdict::Cancelled(token) => Some((
                 DeclineReason::Cancelled,
                 format!("an operator (token {token}) refused the {what}"),
+            )),
+            Verdict::ShuttingDown => Some((
+                DeclineReason::Busy,
+                format!("the node is shutting down; the {what} was not approved"),
             )),
             Verdict::Ended => Some((
                 DeclineReason::Abandoned,
@@ -121,6 +127,19 @@ impl Approvals {
         drop(v);
         lock(&self.waiting).remove(&id);
         verdict
+    }
+
+    /// Ends every wait (the node is shutting down); how many there were.
+    pub fn end_all(&self) -> usize {
+        let waiting: Vec<Arc<Wait>> = lock(&self.waiting).values().cloned().collect();
+        for wait in &waiting {
+            let mut v = lock(&wait.verdict);
+            if *v == Verdict::Waiting {
+                *v = Verdict::ShuttingDown;
+                wait.answered.notify_all();
+            }
+        }
+        waiting.len()
     }
 
     /// The waiting sessions, oldest deadline first.

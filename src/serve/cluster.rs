@@ -476,6 +476,23 @@ impl Cluster {
         }
     }
 
+    /// Ends every session running on this node (it is shutting down): each gets this
+    /// node's own decline (`busy`, so its request answers 503), and the thread or task
+    /// running it abandons it and tells the others. How many there were.
+    pub fn end_all(&self, reason: &str) -> usize {
+        let inboxes = lock(&self.inboxes);
+        for inbox in inboxes.values() {
+            inbox.add(|s| {
+                s.declined.push(Declined {
+                    node: self.me.name.clone(),
+                    reason: DeclineReason::Busy,
+                    message: reason.to_string(),
+                })
+            });
+        }
+        inboxes.len()
+    }
+
     /// Closes the inbox of `session`.
     pub fn close_inbox(&self, session: &[u8; 32]) {
         lock(&self.inboxes).remove(session);

@@ -1,6 +1,8 @@
 //! `mpc serve`: one party home as a long-running node of a signing cluster (DESIGN.md
 //! "Serve nodes and clusters").
 //!
+//! - [`server`]: a node assembled, its loops, serving until told to stop, and its
+//!   shutdown (what `mpc serve` runs; a test or another program builds the same).
 //! - [`node`]: the node, unlocked once; sessions it coordinates or joins.
 //! - [`cluster`]: members, node messages, and the carrier over the bus.
 //! - [`bus`]: the link to the bus: the relay in node mode, or NATS JetStream.
@@ -47,6 +49,7 @@ pub mod node;
 pub mod policy;
 pub mod presig;
 pub mod schema;
+pub mod server;
 pub mod tls;
 pub mod tokens;
 
