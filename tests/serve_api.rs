@@ -555,22 +555,24 @@ async fn every_route_answers_in_the_envelope_with_precise_statuses() {
         "session_not_found",
     );
     let node = Arc::clone(&a.node);
-    let waiting = std::thread::spawn(move || {
-        node.approvals.ask(
-            mpc::serve::approval::Asked {
-                id: "ab".repeat(32),
-                kind: "sign",
-                status: "awaiting_approval",
-                key_id: "k".into(),
-                proposer: "bob".into(),
-                message_sha256: String::new(),
-                hash: None,
-                path: None,
-                approve_by: 0,
-            },
-            Duration::from_secs(30),
-            || false,
-        )
+    let waiting = tokio::spawn(async move {
+        node.approvals
+            .ask(
+                mpc::serve::approval::Asked {
+                    id: "ab".repeat(32),
+                    kind: "sign",
+                    status: "awaiting_approval",
+                    key_id: "k".into(),
+                    proposer: "bob".into(),
+                    message_sha256: String::new(),
+                    hash: None,
+                    path: None,
+                    approve_by: 0,
+                },
+                Duration::from_secs(30),
+                std::future::pending(),
+            )
+            .await
     });
     while a.node.approvals.list().is_empty() {
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -589,7 +591,7 @@ async fn every_route_answers_in_the_envelope_with_precise_statuses() {
     let done = a.json("POST", &cancel("abab"), &a.admin, json!({})).await;
     assert_eq!(succeeded(&done)["status"], "cancelled");
     assert!(matches!(
-        waiting.join().unwrap(),
+        waiting.await.unwrap(),
         mpc::serve::approval::Verdict::Cancelled(_)
     ));
     failed(

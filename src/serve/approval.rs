@@ -8,8 +8,8 @@
 use super::error::{Ambiguous, DeclineReason, Error};
 use serde::Serialize;
 use std::collections::HashMap;
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// What an operator is asked to approve (shown by `GET /sessions`).
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
@@ -83,7 +83,7 @@ impl Verdict {
 struct Wait {
     asked: Asked,
     verdict: Mutex<Verdict>,
-    answered: Condvar,
+    answered: tokio::sync::Notify,
 }
 
 /// The sessions waiting on this node.
@@ -96,37 +96,47 @@ use super::lock;
 
 impl Approvals {
     /// Waits up to `max` for an operator's answer to `asked`; `Waiting` when none came,
-    /// `Ended` as soon as `ended` says the session ended elsewhere (checked a few times
-    /// a second). The session is listed while it waits, and not after.
-    pub fn ask(&self, asked: Asked, max: Duration, ended: impl Fn() -> bool) -> Verdict {
+    /// `Ended` as soon as `ended` resolves (the session ended elsewhere). The session
+    /// is listed while it waits, and not after.
+    pub async fn ask(
+        &self,
+        asked: Asked,
+        max: Duration,
+        ended: impl std::future::Future<Output = ()>,
+    ) -> Verdict {
         let id = asked.id.clone();
         let wait = Arc::new(Wait {
             asked,
             verdict: Mutex::new(Verdict::Waiting),
-            answered: Condvar::new(),
+            answered: tokio::sync::Notify::new(),
         });
         lock(&self.waiting).insert(id.clone(), Arc::clone(&wait));
-        let deadline = Instant::now() + max;
-        let mut v = lock(&wait.verdict);
-        while *v == Verdict::Waiting {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
+        let deadline = tokio::time::Instant::now() + max;
+        tokio::pin!(ended);
+        loop {
+            let answered = wait.answered.notified();
+            tokio::pin!(answered);
+            answered.as_mut().enable();
+            if *lock(&wait.verdict) != Verdict::Waiting {
                 break;
             }
-            if ended() {
-                *v = Verdict::Ended;
-                break;
+            tokio::select! {
+                timed = tokio::time::timeout_at(deadline, answered) => {
+                    if timed.is_err() {
+                        break;
+                    }
+                }
+                () = &mut ended => {
+                    let mut v = lock(&wait.verdict);
+                    if *v == Verdict::Waiting {
+                        *v = Verdict::Ended;
+                    }
+                    break;
+                }
             }
-            v = wait
-                .answered
-                .wait_timeout(v, left.min(Duration::from_millis(200)))
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
         }
-        let verdict = v.clone();
-        drop(v);
         lock(&self.waiting).remove(&id);
-        verdict
+        lock(&wait.verdict).clone()
     }
 
     /// Ends every wait (the node is shutting down); how many there were.
@@ -136,7 +146,7 @@ impl Approvals {
             let mut v = lock(&wait.verdict);
             if *v == Verdict::Waiting {
                 *v = Verdict::ShuttingDown;
-                wait.answered.notify_all();
+                wait.answered.notify_waiters();
             }
         }
         waiting.len()
@@ -186,7 +196,7 @@ impl Approvals {
             return Ok(None);
         }
         *v = verdict;
-        wait.answered.notify_all();
+        wait.answered.notify_waiters();
         Ok(Some(wait.asked.clone()))
     }
 }
@@ -209,20 +219,24 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_wait_ends_with_the_first_answer_or_the_timeout() {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_wait_ends_with_the_first_answer_or_the_timeout() {
         let a = Arc::new(Approvals::default());
         let b = Arc::clone(&a);
-        let t = std::thread::spawn(move || b.ask(asked("abcd"), Duration::from_secs(30), || false));
+        let forever = std::future::pending::<()>;
+        let t = tokio::spawn(async move {
+            b.ask(asked("abcd"), Duration::from_secs(30), forever())
+                .await
+        });
         while a.list().is_empty() {
-            std::thread::sleep(Duration::from_millis(5));
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
         assert!(
             a.answer("ab", Verdict::Approved("t1".into()))
                 .unwrap()
                 .is_some()
         );
-        assert_eq!(t.join().unwrap(), Verdict::Approved("t1".into()));
+        assert_eq!(t.await.unwrap(), Verdict::Approved("t1".into()));
         // Gone once answered: a second answer finds nothing.
         assert!(
             a.answer("ab", Verdict::Cancelled("t2".into()))
@@ -231,13 +245,25 @@ mod tests {
         );
         assert!(a.list().is_empty());
         assert_eq!(
-            a.ask(asked("ef"), Duration::from_millis(20), || false),
+            a.ask(asked("ef"), Duration::from_millis(20), forever())
+                .await,
             Verdict::Waiting
         );
         assert_eq!(
-            a.ask(asked("ef"), Duration::from_secs(30), || true),
+            a.ask(asked("ef"), Duration::from_secs(30), async {}).await,
             Verdict::Ended
         );
         assert!(a.list().is_empty());
+        // Shutdown ends a wait at once.
+        let b = Arc::clone(&a);
+        let t = tokio::spawn(async move {
+            b.ask(asked("1234"), Duration::from_secs(30), forever())
+                .await
+        });
+        while a.list().is_empty() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(a.end_all(), 1);
+        assert_eq!(t.await.unwrap(), Verdict::ShuttingDown);
     }
 }

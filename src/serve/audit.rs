@@ -31,6 +31,14 @@ fn stopped<E>(_: E) -> Result<(), String> {
 pub struct Pending(Vec<tokio::sync::oneshot::Receiver<Result<(), String>>>);
 
 impl Pending {
+    /// Waits until every row is durable (from async code).
+    pub async fn done(self) -> Result<(), String> {
+        for w in self.0 {
+            w.await.unwrap_or_else(stopped)?;
+        }
+        Ok(())
+    }
+
     /// Waits until every row is durable (from a blocking thread).
     pub fn wait(self) -> Result<(), String> {
         for w in self.0 {

@@ -16,7 +16,7 @@ use ed25519_dalek::{Signature, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const TAG_ENVELOPE: u8 = 0;
@@ -208,11 +208,11 @@ struct InboxState {
     awaiting: Option<Instant>,
 }
 
-/// What has arrived for one session, with a wake-up for the thread running it.
+/// What has arrived for one session, with a wake-up for the task running it.
 #[derive(Default)]
 pub struct Inbox {
     state: Mutex<InboxState>,
-    ready: Condvar,
+    ready: tokio::sync::Notify,
 }
 
 impl Inbox {
@@ -220,59 +220,87 @@ impl Inbox {
         lock(&self.state)
     }
 
-    /// Adds what arrived (`add` changes the state) and wakes the session's thread.
+    /// Adds what arrived (`add` changes the state) and wakes whoever waits on it.
     fn add(&self, add: impl FnOnce(&mut InboxState)) {
         add(&mut self.lock());
-        self.ready.notify_all();
+        self.ready.notify_waiters();
     }
 
     fn push(&self, bytes: Vec<u8>) {
         self.add(|s| s.envelopes.push(bytes));
     }
 
-    /// Waits up to `max` for something to arrive (returns at once if something has).
-    pub fn wait(&self, max: Duration) {
-        let s = self.lock();
-        if s.envelopes.is_empty() && s.declined.is_empty() {
-            let _ = self.ready.wait_timeout(s, max);
+    /// Wakes whoever waits on the inbox, though nothing arrived (the bus link was made
+    /// again: a session sends again what the bus may have lost).
+    fn nudge(&self) {
+        self.ready.notify_waiters();
+    }
+
+    /// Waits until `done` says the state holds what is wanted (its value), or
+    /// `deadline` passes (`None`). No wake-up is lost: the waiter registers before
+    /// it looks at the state.
+    async fn until<T>(
+        &self,
+        deadline: Instant,
+        done: impl Fn(&InboxState) -> Option<T>,
+    ) -> Option<T> {
+        let deadline = tokio::time::Instant::from_std(deadline);
+        loop {
+            let notified = self.ready.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if let Some(t) = done(&self.lock()) {
+                return Some(t);
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return None;
+            }
         }
     }
 
-    /// Waits until `done` holds or `deadline` passes; returns the state then.
-    fn wait_until(
-        &self,
-        deadline: Instant,
-        done: impl Fn(&InboxState) -> bool,
-    ) -> std::sync::MutexGuard<'_, InboxState> {
-        let mut s = self.lock();
-        while !done(&s) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
+    /// Waits until an envelope or a decline is there, something else changes, or
+    /// `deadline` passes (returns at once if an envelope or a decline is there).
+    pub async fn wait(&self, deadline: Instant) {
+        let deadline = tokio::time::Instant::from_std(deadline);
+        let notified = self.ready.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        {
+            let s = self.lock();
+            if !s.envelopes.is_empty() || !s.declined.is_empty() {
+                return;
             }
-            s = self
-                .ready
-                .wait_timeout(s, left)
-                .map(|(g, _)| g)
-                .unwrap_or_else(|p| p.into_inner().0);
         }
-        s
+        let _ = tokio::time::timeout_at(deadline, notified).await;
     }
 
     /// Waits until `n` members reported their part over, or `deadline`; returns the
     /// reports.
-    pub fn wait_finished(&self, n: usize, deadline: Instant) -> Vec<Finished> {
-        self.wait_until(deadline, |s| s.finished.len() >= n)
-            .finished
-            .clone()
+    pub async fn wait_finished(&self, n: usize, deadline: Instant) -> Vec<Finished> {
+        self.until(deadline, |s| (s.finished.len() >= n).then_some(()))
+            .await;
+        self.lock().finished.clone()
     }
 
     /// Waits until `n` members answered a `FastSign`, one declined, or `deadline`;
     /// returns the answers so far.
-    pub fn wait_shares(&self, n: usize, deadline: Instant) -> Vec<(String, Vec<String>)> {
-        self.wait_until(deadline, |s| s.shares.len() >= n || !s.declined.is_empty())
-            .shares
-            .clone()
+    pub async fn wait_shares(&self, n: usize, deadline: Instant) -> Vec<(String, Vec<String>)> {
+        self.until(deadline, |s| {
+            (s.shares.len() >= n || !s.declined.is_empty()).then_some(())
+        })
+        .await;
+        self.lock().shares.clone()
+    }
+
+    /// Resolves once a member declined (or this node ended the session); never
+    /// otherwise.
+    pub async fn ended(&self) {
+        let far = Instant::now() + Duration::from_secs(365 * 86_400);
+        while self
+            .until(far, |s| (!s.declined.is_empty()).then_some(()))
+            .await
+            .is_none()
+        {}
     }
 
     /// The first member that declined, if one did.
@@ -319,6 +347,8 @@ pub struct Cluster {
     presence: Mutex<HashMap<[u8; 32], Presence>>,
     /// Per sender: when its dropped payloads were last logged, and how many since.
     quiet: Mutex<HashMap<[u8; 32], (Instant, u64)>>,
+    /// The bus link generation sessions were last woken for.
+    generation_seen: Mutex<u64>,
 }
 
 use super::lock;
@@ -337,6 +367,7 @@ impl Cluster {
             pending: Mutex::new(HashMap::new()),
             presence: Mutex::new(HashMap::new()),
             quiet: Mutex::new(HashMap::new()),
+            generation_seen: Mutex::new(0),
         }
     }
 
@@ -447,7 +478,7 @@ impl Cluster {
     }
 
     /// Cancels the session whose id starts with `prefix` and that runs on this node (its
-    /// inbox is open): the thread running it abandons it and tells the others. Returns
+    /// inbox is open): the task running it abandons it and tells the others. Returns
     /// the session's id, or `None` when none runs; refuses an ambiguous prefix.
     pub fn cancel(&self, prefix: &str, reason: String) -> super::error::Result<Option<String>> {
         let prefix = prefix.to_ascii_lowercase();
@@ -476,8 +507,25 @@ impl Cluster {
         }
     }
 
+    /// Wakes every open session if the bus link was made again since this was last
+    /// asked (each sends again what the bus may have lost); called once a beat.
+    pub fn wake_if_relinked(&self) {
+        let Some(generation) = self.bus().map(|b| b.generation()) else {
+            return;
+        };
+        let mut seen = lock(&self.generation_seen);
+        if *seen == generation {
+            return;
+        }
+        *seen = generation;
+        drop(seen);
+        for inbox in lock(&self.inboxes).values() {
+            inbox.nudge();
+        }
+    }
+
     /// Ends every session running on this node (it is shutting down): each gets this
-    /// node's own decline (`busy`, so its request answers 503), and the thread or task
+    /// node's own decline (`busy`, so its request answers 503), and the task
     /// running it abandons it and tells the others. How many there were.
     pub fn end_all(&self, reason: &str) -> usize {
         let inboxes = lock(&self.inboxes);

@@ -466,7 +466,7 @@ impl Node {
             )
             .map_err(Error::BusDown)?;
         let deadline = Instant::now() + self.config.session_timeout;
-        let answers = inbox.wait_shares(others.len(), deadline);
+        let answers = self.rt.block_on(inbox.wait_shares(others.len(), deadline));
         if let Some(d) = inbox.declined() {
             if d.reason == DeclineReason::NonceUnknown
                 && let Some(i) = loaded.parties.iter().position(|c| c.name == d.node)

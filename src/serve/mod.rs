@@ -148,6 +148,18 @@ pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Runs `f`, which may block (SQLite, a bus write, a ceremony step), without holding
+/// up the other tasks of the worker it is called on: tokio's `block_in_place` hands
+/// them to another thread first. Outside a worker (a blocking thread) it just runs.
+pub(crate) fn off_worker<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
+}
+
 /// One line in the node's log (stderr), with the time. Callers never pass secrets:
 /// names, session ids, codes and reasons only.
 pub fn log(line: &str) {

@@ -1,11 +1,19 @@
 //! One serve node: a party home unlocked once, its cluster, and the sessions it runs
 //! as coordinator (for an HTTP request) or participant (for a member's proposal).
 //!
-//! A session runs on a blocking thread: [`Ceremony::step`] with a [`BusCarrier`],
-//! woken by the session's inbox as envelopes arrive, until it is done, a member
-//! declines, or the deadline passes. A session that does not finish is abandoned at
-//! once: its secret state (a FROST nonce, a presignature) is destroyed, so it is never
-//! left ambiguous and never used later.
+//! A session is a task on the node's runtime: [`Ceremony::step`] with a [`BusCarrier`],
+//! woken by the session's inbox (a `Notify`) as envelopes arrive, until it is done, a
+//! member declines, or the deadline passes. A step reads and writes SQLite and may be
+//! CPU-heavy (a CGGMP21 round), so it runs in `block_in_place` (the worker's other
+//! tasks move to another thread meanwhile), and heavy steps wait for one of the
+//! node's core permits (a `tokio::sync::Semaphore`, one per core) first. A session
+//! that does not finish is abandoned at once: its secret state (a FROST nonce, a
+//! presignature) is destroyed, so it is never left ambiguous and never used later.
+//!
+//! A member's proposal becomes such a task, a `FastSign` request a job on the
+//! blocking pool (its shares are CPU work); the bus thread that hands them over never
+//! waits on either. The coordinator's side still runs on the blocking thread of its
+//! request and waits on its session with `Handle::block_on`.
 //!
 //! Signing (checks, the fast paths, the retry, the answer) is in `sign`; key
 //! generation and rotation in `keys`; proposals from members and the sessions they
@@ -13,7 +21,6 @@
 
 use super::cluster::{BusCarrier, Cluster, Inbox, NodeMsg};
 use super::error::{Ambiguous, DeclineReason, Error, Result};
-use super::lock;
 use super::policy::{self, SIGN_ACTION};
 use crate::ceremony::{self, Ceremony, Outcome, Progress};
 use crate::identity::{Card, Identity};
@@ -117,10 +124,12 @@ pub struct Node {
     /// Work started through the API that answers later.
     pub jobs: super::jobs::Jobs,
     /// Permits for CPU-heavy ceremony steps, one per core.
-    pub cores: Permits,
+    pub cores: tokio::sync::Semaphore,
+    /// The runtime the node runs on (its sessions are tasks there).
+    pub rt: tokio::runtime::Handle,
     /// Request ids whose audit row is being written (see `api::refused_by_layer`).
     pub auditing: Mutex<std::collections::HashSet<String>>,
-    running: AtomicUsize,
+    running: Arc<AtomicUsize>,
     stopping: AtomicBool,
 }
 
@@ -138,17 +147,20 @@ impl Drop for Opened {
 }
 
 /// Counts a running session; the count drops with it.
-pub(super) struct Slot<'a>(&'a AtomicUsize);
+pub(super) struct Slot(Arc<AtomicUsize>);
 
-impl Drop for Slot<'_> {
+impl Drop for Slot {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
 impl Node {
-    /// A node for `home`, unlocked as `identity`, in `cluster`.
+    /// A node for `home`, unlocked as `identity`, in `cluster`, on the runtime this is
+    /// called on.
     pub fn new(home: Home, identity: Identity, members: Vec<Card>, config: Config) -> Result<Node> {
+        let rt = tokio::runtime::Handle::try_current()
+            .map_err(|_| Error::internal("a node is made on the runtime it runs on"))?;
         let identity = Arc::new(identity);
         let db = home.db()?;
         let cluster = Arc::new(Cluster::new(identity.card(), members));
@@ -164,7 +176,10 @@ impl Node {
             presigs: super::presig::Presigs::default(),
             jobs: super::jobs::Jobs::default(),
             auditing: Mutex::default(),
-            cores: Permits::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
+            cores: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            ),
+            rt,
             cluster,
             home,
             identity,
@@ -173,7 +188,7 @@ impl Node {
             outsiders: super::limits::Limit::new(config.outsider_rate),
             config,
             started: Instant::now(),
-            running: AtomicUsize::new(0),
+            running: Arc::new(AtomicUsize::new(0)),
             stopping: AtomicBool::new(false),
         })
     }
@@ -199,7 +214,7 @@ impl Node {
         self.stopping.store(true, Ordering::SeqCst);
     }
 
-    pub(super) fn slot(&self) -> Result<Slot<'_>> {
+    pub(super) fn slot(&self) -> Result<Slot> {
         if self.stopping.load(Ordering::SeqCst) {
             return Err(Error::Busy("the node is shutting down".into()));
         }
@@ -210,7 +225,7 @@ impl Node {
                 self.config.max_sessions
             )));
         }
-        Ok(Slot(&self.running))
+        Ok(Slot(Arc::clone(&self.running)))
     }
 
     /// The key `id` (or a unique prefix) in this home.
@@ -227,8 +242,8 @@ impl Node {
     }
 
     /// Runs this node's part of `plan` with the other `participants` until it is done,
-    /// a member declines, or `deadline`.
-    fn run_session(
+    /// a member declines, or `deadline` (a task; module doc).
+    pub(super) async fn run_session(
         &self,
         plan: Valid<Plan>,
         deadline: Instant,
@@ -256,26 +271,26 @@ impl Node {
         // deadlines, when its part ends without a result.
         let tell_others = |sid: &str, code: DeclineReason, e: &Error| {
             let to: Vec<&Card> = others.iter().map(|(_, c)| c).collect();
-            let _ = self.cluster.send_node(
-                &self.identity,
-                &to,
-                &NodeMsg::Decline {
-                    session: sid.to_string(),
-                    code,
-                    reason: format!("node {} ended the session: {}", me.name, e.public()),
-                },
-            );
+            let msg = NodeMsg::Decline {
+                session: sid.to_string(),
+                code,
+                reason: format!("node {} ended the session: {}", me.name, e.public()),
+            };
+            let _ = super::off_worker(|| self.cluster.send_node(&self.identity, &to, &msg));
         };
         // A session this node cannot even start (its key is rotating, say) is ended for
         // the others too: a coordinator would otherwise wait out its whole budget.
         let sid = hex::encode(plan.session_id());
-        let mut c = match Ceremony::open(
-            store,
-            Arc::clone(&self.identity),
-            plan,
-            vec![Box::new(carrier)],
-            |_, _| Ok::<_, ceremony::Error>(true),
-        ) {
+        let opened = super::off_worker(|| {
+            Ceremony::open(
+                store,
+                Arc::clone(&self.identity),
+                plan,
+                vec![Box::new(carrier)],
+                |_, _| Ok::<_, ceremony::Error>(true),
+            )
+        });
+        let mut c = match opened {
             Ok(c) => c,
             Err(e) => {
                 let e = Error::Ceremony(e);
@@ -289,10 +304,17 @@ impl Node {
         // CGGMP21 steps are CPU-heavy (Paillier proofs): as many run at once as there
         // are cores, whatever the number of sessions; FROST steps are cheap and free.
         loop {
-            let stepped = {
-                let _core = heavy.then(|| self.cores.take());
-                c.step()
+            let core = match heavy {
+                true => Some(
+                    self.cores
+                        .acquire()
+                        .await
+                        .map_err(|_| Error::internal("the core permits are closed"))?,
+                ),
+                false => None,
             };
+            let stepped = super::off_worker(|| c.step());
+            drop(core);
             for report in c.take_reports() {
                 if let ceremony::Report::Ignored(e) = report {
                     let why = std::iter::once(e.message())
@@ -357,14 +379,12 @@ impl Node {
                 tell_others(&sid, code, &e);
                 let store = c.into_store();
                 // Nothing secret of an unfinished session outlives the request.
-                let _ = ceremony::abandon(&*store.vault, &store.db, &sid);
+                let _ = super::off_worker(|| ceremony::abandon(&*store.vault, &store.db, &sid));
                 return Err(e.session(&sid));
             }
-            inbox.wait(
-                deadline
-                    .saturating_duration_since(Instant::now())
-                    .min(Duration::from_millis(250)),
-            );
+            // Until something arrives, the deadline, or the bus link is made again
+            // (a step then sends again what the bus may have lost).
+            inbox.wait(deadline).await;
         }
     }
 
@@ -378,7 +398,7 @@ impl Node {
     }
 
     /// A node message from member `sender` (see [`Cluster::receive`]). Runs on the bus
-    /// thread: what takes time goes to a thread of its own.
+    /// thread: what takes time becomes a task, or a job on the blocking pool.
     pub fn on_message(self: &Arc<Self>, msg: NodeMsg, sender: Card) {
         match msg {
             NodeMsg::Propose { plan } => self.proposed(plan, sender),
@@ -389,18 +409,20 @@ impl Node {
             } => self.commitments(&sender, &key_id, fresh, items),
             NodeMsg::Want { key_id } => {
                 let node = Arc::clone(self);
-                std::thread::spawn(move || node.refill(Some((&key_id, &sender))));
+                self.rt
+                    .spawn_blocking(move || node.refill(Some((&key_id, &sender))));
             }
-            NodeMsg::FastSign { id, key_id, items } => {
-                let coordinator = sender.clone();
-                let (session, to) = (id.clone(), sender);
-                let spawned = self.spawn_counted("mpc-share", move |node| {
-                    node.fast_sign_request(&coordinator, id, key_id, items)
-                });
-                if let Err(e) = spawned {
-                    self.decline(&to, session, DeclineReason::Busy, e.to_string());
+            NodeMsg::FastSign { id, key_id, items } => match self.slot() {
+                // Shares are CPU work, and wait for the decision's audit row.
+                Ok(slot) => {
+                    let node = Arc::clone(self);
+                    self.rt.spawn_blocking(move || {
+                        let _slot = slot;
+                        node.fast_sign_request(&sender, id, key_id, items);
+                    });
                 }
-            }
+                Err(e) => self.decline(&sender, id, DeclineReason::Busy, e.to_string()),
+            },
             other => super::log(&format!(
                 "unexpected node message from {}: {other:?}",
                 sender.name
@@ -408,8 +430,8 @@ impl Node {
         }
     }
 
-    /// A member proposed a session: decide, and run it on its own thread if this node
-    /// joins. What is wrong with the proposal is answered with a `Decline` and logged.
+    /// A member proposed a session: decide, and run it as a task if this node joins.
+    /// What is wrong with the proposal is answered with a `Decline` and logged.
     fn proposed(self: &Arc<Self>, plan_json: String, proposer: Card) {
         let plan = match Plan::from_json(plan_json.as_bytes()) {
             Ok(p) => p,
@@ -422,92 +444,101 @@ impl Node {
             }
         };
         let session = hex::encode(plan.session_id());
+        let slot = match self.slot() {
+            Ok(s) => s,
+            Err(e) => return self.decline(&proposer, session, DeclineReason::Busy, e.to_string()),
+        };
         // Opened here, on the bus thread, before the next payload (the proposer's first
         // envelope, likely) is read.
         let opened = self.open(plan.session_id());
-        let (to, sid) = (proposer.clone(), session.clone());
-        let spawned = self.spawn_counted("mpc-session", move |node| {
-            // Decided off the bus thread: a decision may wait for its audit row to be
-            // durable, and the bus thread carries every other session's messages.
-            if let Err((code, reason)) = node.decide(&plan, &proposer) {
-                node.decline(&proposer, session, code, reason);
-                return;
-            }
-            // A signing decision, and a dealer's share in a reshare, may wait for an
-            // operator, so they are decided here, off the bus thread; the proposer is
-            // told how long this node may wait.
-            let awaiting = |max: Duration| {
-                let _ = node.cluster.send_node(
-                    &node.identity,
-                    &[&proposer],
-                    &NodeMsg::Awaiting {
-                        session: session.clone(),
-                        seconds: max.as_secs(),
-                    },
-                );
-            };
-            let decided = match &*plan {
-                Plan::Sign(p) if !matches!(p.presign, Some(Presign::Generate)) => {
-                    node.decide_sign(p, &proposer, Some(&opened.inbox), awaiting)
-                }
-                Plan::Reshare(p) => {
-                    node.approve_reshare(p, &session, &proposer, &opened.inbox, awaiting)
-                }
-                _ => Ok(()),
-            };
-            if let Err((code, reason)) = decided {
-                node.decline(&proposer, session, code, reason);
-                return;
-            }
-            let budget = match &*plan {
-                Plan::Keygen(_) | Plan::Reshare(_) => node.config.keygen_timeout,
-                _ => node.config.session_timeout,
-            };
-            // A participant waits a little longer than its coordinator, so the
-            // coordinator is the one that gives up and reports.
-            let deadline = Instant::now() + budget + Duration::from_secs(1);
-            let refreshed = match &*plan {
-                Plan::Refresh(p) => Some(p.key_id.clone()),
-                Plan::Reshare(p) => Some(p.key_id.clone()),
-                _ => None,
-            };
-            let result = node.run_session(plan, deadline, &opened.inbox);
-            drop(opened);
-            if let Some(key_id) = refreshed {
-                node.forget_key(&key_id);
-            }
-            let (ok, detail) = match result {
-                Ok(o) => (true, o.kind().to_string()),
-                Err(e) => {
-                    let e = super::ApiError::from(e);
-                    (false, format!("{}: {}", e.code, e.message))
-                }
-            };
-            super::log(&format!(
-                "session {} from {}: {}",
-                &session[..16],
-                proposer.name,
-                if ok { "done" } else { &detail }
-            ));
-            let _ = node.cluster.send_node(
-                &node.identity,
-                &[&proposer],
-                &NodeMsg::Finished {
-                    session,
-                    ok,
-                    detail,
-                },
-            );
+        let node = Arc::clone(self);
+        self.rt.spawn(async move {
+            let _slot = slot;
+            node.participate(plan, proposer, session, opened).await;
         });
-        if let Err(e) = spawned {
-            self.decline(&to, sid, DeclineReason::Busy, e.to_string());
+    }
+
+    /// This node's part of a session `proposer` proposed, from its decision to the
+    /// report that its part is over.
+    async fn participate(
+        &self,
+        plan: Valid<Plan>,
+        proposer: Card,
+        session: String,
+        opened: Opened,
+    ) {
+        // A decision may wait for its audit row to be durable.
+        if let Err((code, reason)) = super::off_worker(|| self.decide(&plan, &proposer)) {
+            self.decline(&proposer, session, code, reason);
+            return;
         }
+        // A signing decision, and a dealer's share in a reshare, may wait for an
+        // operator; the proposer is told how long this node may wait.
+        let awaiting = |max: Duration| {
+            let msg = NodeMsg::Awaiting {
+                session: session.clone(),
+                seconds: max.as_secs(),
+            };
+            let _ =
+                super::off_worker(|| self.cluster.send_node(&self.identity, &[&proposer], &msg));
+        };
+        let decided = match &*plan {
+            Plan::Sign(p) if !matches!(p.presign, Some(Presign::Generate)) => {
+                self.decide_sign(p, &proposer, Some(&opened.inbox), awaiting)
+                    .await
+            }
+            Plan::Reshare(p) => {
+                self.approve_reshare(p, &session, &proposer, &opened.inbox, awaiting)
+                    .await
+            }
+            _ => Ok(()),
+        };
+        if let Err((code, reason)) = decided {
+            self.decline(&proposer, session, code, reason);
+            return;
+        }
+        let budget = match &*plan {
+            Plan::Keygen(_) | Plan::Reshare(_) => self.config.keygen_timeout,
+            _ => self.config.session_timeout,
+        };
+        // A participant waits a little longer than its coordinator, so the
+        // coordinator is the one that gives up and reports.
+        let deadline = Instant::now() + budget + Duration::from_secs(1);
+        let refreshed = match &*plan {
+            Plan::Refresh(p) => Some(p.key_id.clone()),
+            Plan::Reshare(p) => Some(p.key_id.clone()),
+            _ => None,
+        };
+        let result = self.run_session(plan, deadline, &opened.inbox).await;
+        drop(opened);
+        if let Some(key_id) = refreshed {
+            self.forget_key(&key_id);
+        }
+        let (ok, detail) = match result {
+            Ok(o) => (true, o.kind().to_string()),
+            Err(e) => {
+                let e = super::ApiError::from(e);
+                (false, format!("{}: {}", e.code, e.message))
+            }
+        };
+        super::log(&format!(
+            "session {} from {}: {}",
+            &session[..16],
+            proposer.name,
+            if ok { "done" } else { &detail }
+        ));
+        let msg = NodeMsg::Finished {
+            session,
+            ok,
+            detail,
+        };
+        let _ = super::off_worker(|| self.cluster.send_node(&self.identity, &[&proposer], &msg));
     }
 
     /// A reshare this node deals in, for a key whose policy here is `approval`: waits for
     /// this node's operator (`POST /sessions/{id}/join`) before its share is dealt.
     /// Other policies (and new holders) go on at once.
-    fn approve_reshare(
+    async fn approve_reshare(
         &self,
         plan: &crate::plan::ResharePlan,
         session: &str,
@@ -521,7 +552,7 @@ impl Node {
             .position(|c| c.ed25519 == self.cluster.me.ed25519);
         if !me.is_some_and(|i| plan.deals(i as u16 + 1))
             || !matches!(
-                self.own_policy(&plan.key_id, None, None),
+                super::off_worker(|| self.own_policy(&plan.key_id, None, None)),
                 Ok(policy::Mode::Approval)
             )
         {
@@ -548,9 +579,7 @@ impl Node {
             path: None,
             approve_by: now() + max.as_secs(),
         };
-        let verdict = self
-            .approvals
-            .ask(asked, max, || inbox.declined().is_some());
+        let verdict = self.approvals.ask(asked, max, inbox.ended()).await;
         let approved_by = match &verdict {
             super::approval::Verdict::Approved(token) => Some(token.clone()),
             _ => None,
@@ -564,7 +593,8 @@ impl Node {
             "reason": decision.as_ref().err().map(|e| &e.1),
         });
         self.audit
-            .write("serve.reshare.approval", &plan.key_id, detail)
+            .write_async("serve.reshare.approval", &plan.key_id, detail)
+            .await
             .map_err(|e| (DeclineReason::Storage, e))?;
         decision
     }
@@ -576,38 +606,12 @@ impl Node {
             &session[..16.min(session.len())],
             to.name
         ));
-        let _ = self.cluster.send_node(
-            &self.identity,
-            &[to],
-            &NodeMsg::Decline {
-                session,
-                code,
-                reason,
-            },
-        );
-    }
-
-    /// Runs `f` on a thread of its own, counted as a running session for as long as it
-    /// runs; refused (with the reason) at the limit, or when no thread can be had.
-    fn spawn_counted(
-        self: &Arc<Self>,
-        name: &str,
-        f: impl FnOnce(&Node) + Send + 'static,
-    ) -> Result<()> {
-        let slot = self.slot()?;
-        std::mem::forget(slot);
-        let node = Arc::clone(self);
-        std::thread::Builder::new()
-            .name(name.into())
-            .spawn(move || {
-                let _slot = Slot(&node.running);
-                f(&node);
-            })
-            .map(|_| ())
-            .map_err(|e| {
-                self.running.fetch_sub(1, Ordering::SeqCst);
-                Error::Busy(format!("cannot start a thread: {e}"))
-            })
+        let msg = NodeMsg::Decline {
+            session,
+            code,
+            reason,
+        };
+        let _ = super::off_worker(|| self.cluster.send_node(&self.identity, &[to], &msg));
     }
 
     fn decide(&self, plan: &Plan, proposer: &Card) -> Result<(), (DeclineReason, String)> {
@@ -695,76 +699,5 @@ impl Node {
                 ),
             )),
         }
-    }
-}
-
-/// A counting semaphore: `take` waits for a permit, which is given back when dropped.
-pub struct Permits {
-    free: Mutex<usize>,
-    given_back: std::sync::Condvar,
-}
-
-/// A permit of [`Permits`].
-pub struct Permit<'a>(&'a Permits);
-
-impl Permits {
-    /// `n` permits.
-    pub fn new(n: usize) -> Permits {
-        Permits {
-            free: Mutex::new(n.max(1)),
-            given_back: std::sync::Condvar::new(),
-        }
-    }
-
-    /// Waits for a permit.
-    pub fn take(&self) -> Permit<'_> {
-        let mut free = lock(&self.free);
-        while *free == 0 {
-            free = self
-                .given_back
-                .wait(free)
-                .unwrap_or_else(|p| p.into_inner());
-        }
-        *free -= 1;
-        Permit(self)
-    }
-}
-
-impl Drop for Permit<'_> {
-    fn drop(&mut self) {
-        *lock(&self.0.free) += 1;
-        self.0.given_back.notify_one();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn permits_bound_how_many_hold_one_at_once() {
-        let permits = Arc::new(Permits::new(2));
-        let holding = Arc::new(AtomicUsize::new(0));
-        let most = Arc::new(AtomicUsize::new(0));
-        let threads: Vec<_> = (0..6)
-            .map(|_| {
-                let (p, h, m) = (
-                    Arc::clone(&permits),
-                    Arc::clone(&holding),
-                    Arc::clone(&most),
-                );
-                std::thread::spawn(move || {
-                    let _permit = p.take();
-                    let now = h.fetch_add(1, Ordering::SeqCst) + 1;
-                    m.fetch_max(now, Ordering::SeqCst);
-                    std::thread::sleep(Duration::from_millis(20));
-                    h.fetch_sub(1, Ordering::SeqCst);
-                })
-            })
-            .collect();
-        for t in threads {
-            t.join().unwrap();
-        }
-        assert_eq!(most.load(Ordering::SeqCst), 2);
     }
 }

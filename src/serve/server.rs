@@ -413,8 +413,10 @@ impl Loops {
     }
 }
 
-/// Beats to the other members, so they know this node is up.
+/// Beats to the other members, so they know this node is up; wakes the sessions if the
+/// bus link was made again since the last beat (they send again what it may have lost).
 fn beat_once(node: &Node) {
+    node.cluster.wake_if_relinked();
     let members = node.cluster.members();
     let others: Vec<&Card> = members.iter().filter(|m| !node.cluster.is_me(m)).collect();
     let keys = node.db().keys().map(|k| k.len()).unwrap_or(0);

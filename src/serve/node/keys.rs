@@ -232,9 +232,15 @@ impl Node {
                 },
             )
             .map_err(Error::BusDown)?;
-        let outcome = self.run_session(plan, deadline, &opened.inbox)?;
+        // This runs on the request's blocking thread; the session is the same task
+        // code a member runs.
+        let outcome = self
+            .rt
+            .block_on(self.run_session(plan, deadline, &opened.inbox))?;
         if confirm {
-            let reports = opened.inbox.wait_finished(others.len(), deadline);
+            let reports = self
+                .rt
+                .block_on(opened.inbox.wait_finished(others.len(), deadline));
             if let Some(bad) = reports.iter().find(|f| !f.ok) {
                 return Err(Error::NodeFailed {
                     node: bad.node.clone(),

@@ -59,19 +59,9 @@ impl Node {
     }
 
     /// Writes a signing decision's audit rows (`serve.sign` when it joins,
-    /// `serve.decline` when not), durably, and returns the decision.
-    fn audit_decision(
-        &self,
-        decision: Result<(), String>,
-        rows: Vec<(String, serde_json::Value)>,
-    ) -> Result<(), String> {
-        self.audit.write_all(decision_action(&decision), rows)?;
-        decision
-    }
-
-    /// As [`Node::audit_decision`], without waiting for the rows to be durable: the
-    /// caller waits on what it gets back before anything the decision allows leaves
-    /// the node.
+    /// `serve.decline` when not) without waiting for them to be durable, and returns
+    /// the decision: the caller waits on what it gets back before anything the
+    /// decision allows leaves the node.
     pub(in crate::serve) fn audit_decision_pending(
         &self,
         decision: Result<(), String>,
@@ -336,7 +326,8 @@ impl Node {
             unreachable!("a sign plan")
         };
         let me = self.cluster.me.clone();
-        self.decide_sign(sp, &me, None, |_| {})
+        self.rt
+            .block_on(self.decide_sign(sp, &me, None, |_| {}))
             .map_err(|(code, why)| self.refused_here(code, why))?;
         let others: Vec<&Card> = signers
             .iter()
@@ -426,14 +417,16 @@ impl Node {
     /// audited; `Err` has a `Decline` code and says why not. Where the key's policy
     /// asks for approval, the session waits for this node's operator (`waiting` is
     /// told for how long first), so this may take up to the approval timeout.
-    pub(in crate::serve) fn decide_sign(
+    pub(in crate::serve) async fn decide_sign(
         &self,
         plan: &SignPlan,
         proposer: &Card,
         inbox: Option<&Inbox>,
         waiting: impl FnOnce(Duration),
     ) -> Result<(), (DeclineReason, String)> {
-        let own = || self.own_policy(&plan.key_id, plan.hash, plan.path.as_deref());
+        let own =
+            || serve::off_worker(|| self.own_policy(&plan.key_id, plan.hash, plan.path.as_deref()));
+        let count = || serve::off_worker(|| self.count_signatures(&plan.key_id, 1, false));
         let whole = Plan::Sign(plan.clone());
         let session = hex::encode(whole.session_id());
         let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
@@ -462,8 +455,13 @@ impl Node {
                     path: plan.path.clone(),
                     approve_by: now() + max.as_secs(),
                 };
-                let ended = || inbox.is_some_and(|i| i.declined().is_some());
-                let verdict = self.approvals.ask(asked, max, ended);
+                let ended = async {
+                    match inbox {
+                        Some(i) => i.ended().await,
+                        None => std::future::pending().await,
+                    }
+                };
+                let verdict = self.approvals.ask(asked, max, ended).await;
                 match verdict.refusal("session", max) {
                     Some(refused) => Err(refused),
                     // The policy may have changed while the session waited.
@@ -472,14 +470,12 @@ impl Node {
                             approved_by = Some(token);
                         }
                         own()
-                            .and_then(|_| self.count_signatures(&plan.key_id, 1, false))
+                            .and_then(|_| count())
                             .map_err(|why| (DeclineReason::PolicyRefused, why))
                     }
                 }
             }
-            Ok(_) => self
-                .count_signatures(&plan.key_id, 1, false)
-                .map_err(|why| (DeclineReason::PolicyRefused, why)),
+            Ok(_) => count().map_err(|why| (DeclineReason::PolicyRefused, why)),
             Err(why) => Err((DeclineReason::PolicyRefused, why)),
         };
         let detail = serde_json::json!({
@@ -495,11 +491,12 @@ impl Node {
             .as_ref()
             .err()
             .map_or(DeclineReason::Storage, |e| e.0.clone());
-        self.audit_decision(
-            decision.map_err(|e| e.1),
+        let pending = self.audit.submit_all(
+            decision_action(&decision.as_ref().map(|_| ()).map_err(|e| e.1.clone())),
             vec![(plan.key_id.clone(), detail)],
-        )
-        .map_err(|why| (code, why))
+        );
+        pending.done().await.map_err(|why| (code.clone(), why))?;
+        decision
     }
 
     /// The signers for a new session of a key with `parties` and threshold `t`: this
