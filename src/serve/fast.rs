@@ -92,6 +92,8 @@ pub struct Pools {
     wanted: Mutex<HashMap<(String, u16), Instant>>,
     keys: Mutex<HashMap<String, Arc<Loaded>>>,
     refilling: Mutex<()>,
+    /// Woken when commitments are added to `held`.
+    held_changed: tokio::sync::Notify,
 }
 
 use super::lock;
@@ -231,6 +233,8 @@ impl Node {
                 q.clear();
             }
             q.extend(items);
+            drop(held);
+            self.pools.held_changed.notify_waiters();
             return Ok(());
         }
         let msg = NodeMsg::Commitments {
@@ -279,20 +283,24 @@ impl Node {
         while q.len() > 2 * TARGET {
             q.pop_front();
         }
+        drop(held);
+        self.pools.held_changed.notify_waiters();
     }
 
     /// Whether this node holds `m` commitments of signer `index` for `key_id`, waiting a
     /// moment for a refill under way (a full session costs far more than the wait).
-    fn wait_held(&self, key_id: &str, index: u16, m: usize) -> bool {
-        let until = Instant::now() + Duration::from_millis(250);
+    async fn wait_held(&self, key_id: &str, index: u16, m: usize) -> bool {
+        let until = tokio::time::Instant::now() + Duration::from_millis(250);
         loop {
+            let changed = self.pools.held_changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
             if self.pools.held_len(key_id, index) >= m {
                 return true;
             }
-            if Instant::now() >= until {
-                return false;
+            if tokio::time::timeout_at(until, changed).await.is_err() {
+                return self.pools.held_len(key_id, index) >= m;
             }
-            std::thread::sleep(Duration::from_millis(5));
         }
     }
 
@@ -323,7 +331,7 @@ impl Node {
     /// Signs `messages` with the preprocessed nonces, if this node holds enough of its
     /// own and of `t - 1` up members' commitments. `None`: take the full path (always
     /// for ECDSA).
-    pub(super) fn sign_fast(
+    pub(super) async fn sign_fast(
         &self,
         key: &KeyRecord,
         messages: &[Vec<u8>],
@@ -333,7 +341,7 @@ impl Node {
         if key.scheme == Scheme::EcdsaSecp256k1 {
             return None;
         }
-        let loaded = match self.loaded(key) {
+        let loaded = match super::off_worker(|| self.loaded(key)) {
             Ok(l) => l,
             Err(e) => return Some(Err(e)),
         };
@@ -352,13 +360,15 @@ impl Node {
             {
                 continue;
             }
-            if self.wait_held(&key.id, index, m) {
+            if self.wait_held(&key.id, index, m).await {
                 signers.push(index);
             } else {
-                self.want(&loaded, &key.id, index);
+                super::off_worker(|| self.want(&loaded, &key.id, index));
             }
         }
-        if signers.len() < usize::from(loaded.threshold) || !self.wait_held(&key.id, loaded.me, m) {
+        if signers.len() < usize::from(loaded.threshold)
+            || !self.wait_held(&key.id, loaded.me, m).await
+        {
             return None;
         }
         signers.sort_unstable();
@@ -387,11 +397,14 @@ impl Node {
             }
             out
         };
-        Some(self.fast_round_trip(key, &loaded, messages, &signers, taken, own_nonces))
+        Some(
+            self.fast_round_trip(key, &loaded, messages, &signers, taken, own_nonces)
+                .await,
+        )
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn fast_round_trip(
+    async fn fast_round_trip(
         &self,
         key: &KeyRecord,
         loaded: &Loaded,
@@ -426,27 +439,30 @@ impl Node {
         let mine: Vec<u64> = taken[&loaded.me].iter().map(|(i, _)| *i).collect();
         // The decision's rows are committed while the shares travel; the signature
         // leaves only once they are durable (below).
-        let decided = self
-            .decide_fast(key, messages, &self.cluster.me.clone(), &sid, &mine)
+        let me = self.cluster.me.clone();
+        let decided = super::off_worker(|| self.decide_fast(key, messages, &me, &sid, &mine))
             .map_err(|(code, why)| self.refused_here(code, why))?;
         // The nonces are spent whatever happens next. Each list is read once, for this
         // node's share and the aggregate.
-        let mut own_shares = Vec::with_capacity(messages.len());
-        let mut packages = Vec::with_capacity(messages.len());
-        for ((own, c), msg) in own_nonces.into_iter().zip(&commitments).zip(messages) {
-            let internal = |e: crate::engine::EngineError| Error::internal(e);
-            let package = loaded
-                .prepared
-                .package(loaded.me, &own, c, msg)
-                .map_err(internal)?;
-            own_shares.push(
-                loaded
+        let (own_shares, packages) = super::off_worker(|| {
+            let mut own_shares = Vec::with_capacity(messages.len());
+            let mut packages = Vec::with_capacity(messages.len());
+            for ((own, c), msg) in own_nonces.into_iter().zip(&commitments).zip(messages) {
+                let internal = |e: crate::engine::EngineError| Error::internal(e);
+                let package = loaded
                     .prepared
-                    .share(own.nonces, &package)
-                    .map_err(internal)?,
-            );
-            packages.push(package);
-        }
+                    .package(loaded.me, &own, c, msg)
+                    .map_err(internal)?;
+                own_shares.push(
+                    loaded
+                        .prepared
+                        .share(own.nonces, &package)
+                        .map_err(internal)?,
+                );
+                packages.push(package);
+            }
+            Ok::<_, Error>((own_shares, packages))
+        })?;
         let others: Vec<&Card> = signers
             .iter()
             .filter(|&&s| s != loaded.me)
@@ -454,24 +470,20 @@ impl Node {
             .collect();
         let opened = self.open(id);
         let inbox = &opened.inbox;
-        self.cluster
-            .send_node(
-                &self.identity,
-                &others,
-                &NodeMsg::FastSign {
-                    id: sid.clone(),
-                    key_id: key.id.clone(),
-                    items,
-                },
-            )
+        let request = NodeMsg::FastSign {
+            id: sid.clone(),
+            key_id: key.id.clone(),
+            items,
+        };
+        super::off_worker(|| self.cluster.send_node(&self.identity, &others, &request))
             .map_err(Error::BusDown)?;
         let deadline = Instant::now() + self.config.session_timeout;
-        let answers = self.rt.block_on(inbox.wait_shares(others.len(), deadline));
+        let answers = inbox.wait_shares(others.len(), deadline).await;
         if let Some(d) = inbox.declined() {
             if d.reason == DeclineReason::NonceUnknown
                 && let Some(i) = loaded.parties.iter().position(|c| c.name == d.node)
             {
-                self.want(loaded, &key.id, i as u16 + 1);
+                super::off_worker(|| self.want(loaded, &key.id, i as u16 + 1));
             }
             return Err(Error::Declined(d).session(&sid));
         }
@@ -481,56 +493,61 @@ impl Node {
             "no signature share in time from",
         )
         .map_err(|e| e.session(&sid))?;
-        let mut signatures = Vec::with_capacity(messages.len());
-        for (k, package) in packages.iter().enumerate() {
-            let mut shares = BTreeMap::new();
-            shares.insert(loaded.me, own_shares[k].clone());
-            for (name, list) in &answers {
-                let index = loaded
-                    .parties
-                    .iter()
-                    .position(|c| &c.name == name)
-                    .map(|i| i as u16 + 1);
-                let share = list.get(k).and_then(|h| hex::decode(h).ok());
-                match (index, share) {
-                    (Some(i), Some(s)) => {
-                        shares.insert(i, s);
-                    }
-                    _ => {
-                        return Err(Error::PeerMisbehaved {
-                            message: format!("node {name} sent a malformed answer"),
-                            culprits: vec![name.clone()],
+        // Aggregating (and verifying) is CPU work.
+        let signatures = super::off_worker(|| {
+            let mut signatures = Vec::with_capacity(messages.len());
+            for (k, package) in packages.iter().enumerate() {
+                let mut shares = BTreeMap::new();
+                shares.insert(loaded.me, own_shares[k].clone());
+                for (name, list) in &answers {
+                    let index = loaded
+                        .parties
+                        .iter()
+                        .position(|c| &c.name == name)
+                        .map(|i| i as u16 + 1);
+                    let share = list.get(k).and_then(|h| hex::decode(h).ok());
+                    match (index, share) {
+                        (Some(i), Some(s)) => {
+                            shares.insert(i, s);
                         }
-                        .session(&sid));
+                        _ => {
+                            return Err(Error::PeerMisbehaved {
+                                message: format!("node {name} sent a malformed answer"),
+                                culprits: vec![name.clone()],
+                            }
+                            .session(&sid));
+                        }
                     }
                 }
-            }
-            let sig = loaded
-                .prepared
-                .aggregate(package, &shares)
-                .map_err(|e| match e {
-                    crate::engine::EngineError::PeerMisbehaved { culprits, reason } => {
-                        let names: Vec<String> = culprits
-                            .iter()
-                            .filter_map(|&i| {
-                                loaded
-                                    .parties
-                                    .get(usize::from(i) - 1)
-                                    .map(|c| c.name.clone())
-                            })
-                            .collect();
-                        Error::PeerMisbehaved {
-                            message: format!("{}: {reason}", names.join(", ")),
-                            culprits: names,
+                let sig = loaded
+                    .prepared
+                    .aggregate(package, &shares)
+                    .map_err(|e| match e {
+                        crate::engine::EngineError::PeerMisbehaved { culprits, reason } => {
+                            let names: Vec<String> = culprits
+                                .iter()
+                                .filter_map(|&i| {
+                                    loaded
+                                        .parties
+                                        .get(usize::from(i) - 1)
+                                        .map(|c| c.name.clone())
+                                })
+                                .collect();
+                            Error::PeerMisbehaved {
+                                message: format!("{}: {reason}", names.join(", ")),
+                                culprits: names,
+                            }
+                            .session(&sid)
                         }
-                        .session(&sid)
-                    }
-                    other => Error::internal(other),
-                })?;
-            signatures.push(sig);
-        }
+                        other => Error::internal(other),
+                    })?;
+                signatures.push(sig);
+            }
+            Ok::<_, Error>(signatures)
+        })?;
         decided
-            .wait()
+            .done()
+            .await
             .map_err(|e| Error::internal(format!("the audit row was not written: {e}")))?;
         Ok(FastSigned {
             signatures,

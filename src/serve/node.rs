@@ -12,8 +12,8 @@
 //!
 //! A member's proposal becomes such a task, a `FastSign` request a job on the
 //! blocking pool (its shares are CPU work); the bus thread that hands them over never
-//! waits on either. The coordinator's side still runs on the blocking thread of its
-//! request and waits on its session with `Handle::block_on`.
+//! waits on either. The coordinator's side is the request's own future (or its job's
+//! task): no request holds a thread while its session waits for the others.
 //!
 //! Signing (checks, the fast paths, the retry, the answer) is in `sign`; key
 //! generation and rotation in `keys`; proposals from members and the sessions they

@@ -35,7 +35,7 @@ type PoolKey = (String, Vec<u16>);
 pub struct Presigs {
     own: Mutex<HashMap<PoolKey, VecDeque<String>>>,
     /// One filler at a time.
-    filling: Mutex<()>,
+    filling: tokio::sync::Mutex<()>,
     /// Keys whose last presigning failed, and when: tried again a minute later, not at
     /// every tick (a member that declines would otherwise be asked twice a second).
     failed: Mutex<HashMap<String, std::time::Instant>>,
@@ -114,13 +114,13 @@ impl Node {
     /// Tops up the pool of every ECDSA key this node signs with unasked (policy
     /// `auto`), for the signers it would pick now, one presigning session at a time.
     /// Runs in the background (`mpc serve`), never on a request's path.
-    pub fn fill_presignatures(&self) {
+    pub async fn fill_presignatures(&self) {
         let (target, low) = (self.config.presign_pool, self.config.presign_low);
         if target == 0 {
             return;
         }
-        let _one = lock(&self.presigs.filling);
-        let keys = match self.db().keys() {
+        let _one = self.presigs.filling.lock().await;
+        let keys = match super::off_worker(|| self.db().keys()) {
             Ok(k) => k,
             Err(e) => {
                 super::log(&format!("cannot list keys to fill presignature pools: {e}"));
@@ -131,7 +131,7 @@ impl Node {
             .iter()
             .filter(|k| k.status.may_sign() && k.scheme == Scheme::EcdsaSecp256k1)
         {
-            if self.own_policy(&key.id, None, None) != Ok(Mode::Auto) {
+            if super::off_worker(|| self.own_policy(&key.id, None, None)) != Ok(Mode::Auto) {
                 continue;
             }
             let Ok(parties) = key.parties() else { continue };
@@ -148,7 +148,7 @@ impl Node {
                 continue;
             }
             while self.presigs.count(&key.id, &signers) < target && self.accepting() {
-                if let Err(e) = self.presign_one(key, &parties, &signers) {
+                if let Err(e) = self.presign_one(key, &parties, &signers).await {
                     super::log(&format!(
                         "cannot fill the presignature pool of key {} (trying again in a minute): {e}",
                         key.id
@@ -162,7 +162,10 @@ impl Node {
 
     /// Makes one presignature of `key` for this node's pool now, among the signers it
     /// would pick (`POST /sessions` with `presign`).
-    pub fn presign_now(&self, key: &crate::store::db::KeyRecord) -> Result<serde_json::Value> {
+    pub async fn presign_now(
+        &self,
+        key: &crate::store::db::KeyRecord,
+    ) -> Result<serde_json::Value> {
         if key.scheme != Scheme::EcdsaSecp256k1 {
             return Err(Error::WrongKeyState(format!(
                 "presignatures are for ecdsa-secp256k1 keys; key {} is {}",
@@ -173,7 +176,7 @@ impl Node {
             .map_err(|e| Error::WrongKeyState(e.to_string()))?;
         let parties = key.parties()?;
         let signers = self.pick(&parties, key.threshold)?;
-        let session = self.presign_one(key, &parties, &signers)?;
+        let session = self.presign_one(key, &parties, &signers).await?;
         Ok(serde_json::json!({
             "key_id": key.id,
             "presignature": session,
@@ -186,7 +189,7 @@ impl Node {
     }
 
     /// Coordinates one presigning session of `key` among `signers`; its id.
-    fn presign_one(
+    async fn presign_one(
         &self,
         key: &crate::store::db::KeyRecord,
         parties: &[Card],
@@ -218,7 +221,7 @@ impl Node {
             .filter_map(|&i| parties.get(usize::from(i) - 1))
             .filter(|c| !self.cluster.is_me(c))
             .collect();
-        self.coordinate(plan, &others, budget, true)?;
+        self.coordinate(plan, &others, budget, true).await?;
         self.presigs.add(&key.id, signers, session.clone());
         Ok(session)
     }

@@ -123,11 +123,11 @@ impl Server {
         self
     }
 
-    /// The runtime a node with `config` runs on. A request's handler still holds a
-    /// blocking thread for its whole session, so the blocking pool holds every request
-    /// the node admits (else requests past tokio's default 512 would wait in its queue
-    /// unseen instead of being shed with 503 above `max_requests`); the extra threads
-    /// are for the node's own blocking work (the loops, the audit, bus replies).
+    /// The runtime a node with `config` runs on. Sessions and requests are tasks; the
+    /// blocking pool runs their short blocking steps (SQLite, a ceremony step, a bus
+    /// write: `block_in_place` or `spawn_blocking`) and the share requests of others,
+    /// and is sized so that every request the node admits can be in such a step at
+    /// once, with room for the loops.
     pub fn runtime(config: &Config) -> std::io::Result<tokio::runtime::Runtime> {
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -156,7 +156,8 @@ impl Server {
                 if self.prime_pool > 0 {
                     let target = self.prime_pool;
                     let primes = move |n: &Node| keep_primes(n, target);
-                    loops.every(&node, Duration::from_secs(10), Duration::ZERO, primes);
+                    let period = Duration::from_secs(10);
+                    loops.every(&node, period, Duration::ZERO, blocking(primes));
                 }
                 Some(bus)
             }
@@ -350,10 +351,14 @@ impl Loops {
     /// The loops every linked node runs: beats, nonce refills, presignature refills.
     fn start(&mut self, node: &Arc<Node>) {
         let beat = super::cluster::BEAT;
-        self.every(node, beat, Duration::ZERO, beat_once);
-        self.every(node, Duration::from_millis(25), Duration::ZERO, |n| {
-            n.refill(None)
-        });
+        self.every(node, beat, Duration::ZERO, blocking(beat_once));
+        let refill = |n: &Node| n.refill(None);
+        self.every(
+            node,
+            Duration::from_millis(25),
+            Duration::ZERO,
+            blocking(refill),
+        );
         if node.config.presign_pool > 0 {
             match node.load_presignatures() {
                 Ok(0) => {}
@@ -362,22 +367,23 @@ impl Loops {
             }
             // Members need a moment to be seen up after a start.
             let wait = Duration::from_millis(500);
-            self.every(node, wait, wait, Node::fill_presignatures);
+            self.every(node, wait, wait, |n: Arc<Node>| async move {
+                n.fill_presignatures().await
+            });
         }
     }
 
-    /// Runs `work` on the blocking pool every `period` (the first time after `first`)
-    /// until the node is dropped, stops taking sessions, or the loops are stopped. A
-    /// step that overruns delays the next one; steps never overlap.
-    fn every(
+    /// Runs `work` every `period` (the first time after `first`) until the node is
+    /// dropped, stops taking sessions, or the loops are stopped. A step that overruns
+    /// delays the next one; steps never overlap.
+    fn every<F: std::future::Future<Output = ()> + Send + 'static>(
         &mut self,
         node: &Arc<Node>,
         period: Duration,
         first: Duration,
-        work: impl Fn(&Node) + Send + Sync + 'static,
+        work: impl Fn(Arc<Node>) -> F + Send + Sync + 'static,
     ) {
         let node: Weak<Node> = Arc::downgrade(node);
-        let work = Arc::new(work);
         let mut stop = self.stop.subscribe();
         self.tasks.spawn(async move {
             let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + first, period);
@@ -391,10 +397,7 @@ impl Loops {
                 if !n.accepting() {
                     return;
                 }
-                let work = Arc::clone(&work);
-                if let Err(e) = tokio::task::spawn_blocking(move || work(&n)).await {
-                    super::log(&format!("a background loop's step failed: {e}"));
-                }
+                work(n).await;
             }
         });
     }
@@ -412,6 +415,25 @@ impl Loops {
         left
     }
 }
+
+/// A loop's step `work` (it reads SQLite, computes, writes to the bus) on the blocking
+/// pool.
+fn blocking(
+    work: impl Fn(&Node) + Send + Sync + 'static,
+) -> impl Fn(Arc<Node>) -> Step + Send + Sync + 'static {
+    let work = Arc::new(work);
+    move |n| {
+        let work = Arc::clone(&work);
+        Box::pin(async move {
+            if let Err(e) = tokio::task::spawn_blocking(move || work(&n)).await {
+                super::log(&format!("a background loop's step failed: {e}"));
+            }
+        })
+    }
+}
+
+/// A loop's step.
+type Step = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
 /// Beats to the other members, so they know this node is up; wakes the sessions if the
 /// bus link was made again since the last beat (they send again what it may have lost).

@@ -274,10 +274,8 @@ pub(super) async fn create_key(
         let wait = waiting(q, KEYGEN_WAIT)?.min(node.config.request_budget());
         let req = body(b)?;
         node.keygen_parties(&req)?;
-        blocking(move || {
-            run_job(&node, "keygen", None, wait, 201, move |n| {
-                keygen_job(n, &req)
-            })
+        run_job(&node, "keygen", None, wait, 201, move |n| {
+            keygen_job(n, req)
         })
         .await
     }
@@ -304,24 +302,29 @@ pub(super) async fn reshare_key(
         caller.require_unlimited(Scope::Admin)?;
         let wait = waiting(q, KEYGEN_WAIT)?.min(node.config.request_budget());
         let req = body(b)?;
-        blocking(move || {
-            let k = node.key(&id)?;
+        let n = Arc::clone(&node);
+        let (key_id, plan) = blocking(move || {
+            let k = n.key(&id)?;
             // Made before the job starts: a reshare that cannot work is refused.
-            let plan = node.reshare_plan(&k, &req, format!("api request {request_id}"), None)?;
-            let key_id = k.id.clone();
-            run_job(
-                &node,
-                "reshare",
-                Some(key_id.clone()),
-                wait,
-                200,
-                move |n| {
-                    n.reshare(plan)?;
-                    let info = key_info(n, &n.key(&key_id)?)?;
-                    serde_json::to_value(info).map_err(ApiError::internal)
-                },
-            )
+            let plan = n.reshare_plan(&k, &req, format!("api request {request_id}"), None)?;
+            Ok((k.id, plan))
         })
+        .await?;
+        run_job(
+            &node,
+            "reshare",
+            Some(key_id.clone()),
+            wait,
+            200,
+            move |n| async move {
+                n.reshare(plan).await?;
+                blocking(move || {
+                    let info = key_info(&n, &n.key(&key_id)?)?;
+                    serde_json::to_value(info).map_err(ApiError::internal)
+                })
+                .await
+            },
+        )
         .await
     }
     .await;
@@ -358,50 +361,52 @@ pub(super) fn waiting(
 }
 
 /// A key generation's answer: the key as every node now holds it.
-pub(super) fn keygen_job(node: &Node, req: &KeygenRequest) -> Result<serde_json::Value, ApiError> {
-    let Outcome::Keygen { key_id, .. } = node.keygen(req)? else {
+pub(super) async fn keygen_job(
+    node: Shared,
+    req: KeygenRequest,
+) -> Result<serde_json::Value, ApiError> {
+    let Outcome::Keygen { key_id, .. } = node.keygen(&req).await? else {
         return Err(ApiError::internal(
             "a key generation ended with another kind of result",
         ));
     };
-    let info = key_info(node, &node.key(&key_id)?)?;
-    serde_json::to_value(info).map_err(ApiError::internal)
+    blocking(move || {
+        let info = key_info(&node, &node.key(&key_id)?)?;
+        serde_json::to_value(info).map_err(ApiError::internal)
+    })
+    .await
 }
 
-/// Runs `work` as a job of `kind` on a thread of its own and waits up to `wait` for it;
+/// Runs `work` as a job of `kind` (a task of its own) and waits up to `wait` for it;
 /// the job as it stands then. `ok` is the status its success answers with.
-pub(super) fn run_job(
+pub(super) async fn run_job<F>(
     node: &Shared,
     kind: &str,
     key_id: Option<String>,
     wait: Duration,
     ok: u16,
-    work: impl FnOnce(&Node) -> Result<serde_json::Value, ApiError> + Send + 'static,
-) -> Result<Job, ApiError> {
+    work: impl FnOnce(Shared) -> F + Send + 'static,
+) -> Result<Job, ApiError>
+where
+    F: std::future::Future<Output = Result<serde_json::Value, ApiError>> + Send + 'static,
+{
     let id = node.jobs.start(kind, key_id);
     // Without a wait the answer is the job as started (202), however fast it ends.
     let started_job = node
         .jobs
         .find(&id)?
         .ok_or_else(|| ApiError::internal("a job vanished"))?;
-    let (tx, rx) = std::sync::mpsc::channel();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let (n, jid) = (Arc::clone(node), id.clone());
-    let started = std::thread::Builder::new()
-        .name("mpc-job".into())
-        .spawn(move || {
-            let r = work(&n);
-            n.jobs.finish(&jid, ok, r);
-            let _ = tx.send(());
-        });
-    if let Err(e) = started {
-        let e = ApiError::new(503, "busy", format!("cannot start a thread: {e}"));
-        node.jobs.finish(&id, ok, Err(e.clone()));
-        return Err(e);
-    }
+    tokio::spawn(async move {
+        let r = work(Arc::clone(&n)).await;
+        n.jobs.finish(&jid, ok, r);
+        let _ = tx.send(());
+    });
     if wait.is_zero() {
         return Ok(started_job);
     }
-    let _ = rx.recv_timeout(wait);
+    let _ = tokio::time::timeout(wait, rx).await;
     node.jobs
         .find(&id)?
         .ok_or_else(|| ApiError::internal("a job vanished"))
@@ -457,11 +462,16 @@ pub(super) async fn rotate_key(
     let request_id = rid.0.clone();
     let result = async {
         caller.require(Scope::Admin)?;
-        blocking(move || {
-            let k = node.key(&id)?;
+        let n = Arc::clone(&node);
+        let k = blocking(move || {
+            let k = n.key(&id)?;
             caller.require_key(&k.id)?;
-            let outcome = node.rotate(&k, &request_id)?;
-            let words = outcome.transcript_words().map_err(ApiError::internal)?;
+            Ok(k)
+        })
+        .await?;
+        let outcome = node.rotate(&k, &request_id).await?;
+        let words = outcome.transcript_words().map_err(ApiError::internal)?;
+        blocking(move || {
             Ok(Rotated {
                 key: key_info(&node, &node.key(&k.id)?)?,
                 transcript_words: words,

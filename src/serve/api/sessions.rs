@@ -47,55 +47,47 @@ pub(super) async fn start_session(
             SessionRequest::Keygen(k) => {
                 caller.require_unlimited(Scope::Admin)?;
                 node.keygen_parties(&k)?;
-                blocking(move || {
-                    run_job(&node, "keygen", None, wait, 201, move |n| keygen_job(n, &k))
-                })
-                .await
+                run_job(&node, "keygen", None, wait, 201, move |n| keygen_job(n, k)).await
             }
             SessionRequest::Sign(s) => {
                 caller.require(Scope::Sign)?;
                 let message = decode_message(&s.message, s.encoding)?;
                 digest = Some(message_digest(&message));
-                blocking(move || {
-                    let key = node.key(&s.key_id)?;
-                    caller.require_key(&key.id)?;
-                    let key_id = Some(key.id.clone());
-                    run_job(&node, "sign", key_id, wait, 200, move |n| {
-                        let signed = n.sign(&key, message, s.hash, s.path, &request_id)?;
-                        serde_json::to_value(signed).map_err(ApiError::internal)
-                    })
+                let key = job_key(&node, &caller, s.key_id.clone()).await?;
+                let key_id = Some(key.id.clone());
+                run_job(&node, "sign", key_id, wait, 200, move |n| async move {
+                    let signed = n.sign(&key, message, s.hash, s.path, &request_id).await?;
+                    serde_json::to_value(signed).map_err(ApiError::internal)
                 })
                 .await
             }
             SessionRequest::Presign { key_id } => {
                 caller.require(Scope::Admin)?;
-                blocking(move || {
-                    let key = node.key(&key_id)?;
-                    caller.require_key(&key.id)?;
-                    let key_id = Some(key.id.clone());
-                    run_job(&node, "presign", key_id, wait, 200, move |n| {
-                        Ok(n.presign_now(&key)?)
-                    })
+                let key = job_key(&node, &caller, key_id).await?;
+                let key_id = Some(key.id.clone());
+                run_job(&node, "presign", key_id, wait, 200, move |n| async move {
+                    Ok(n.presign_now(&key).await?)
                 })
                 .await
             }
             SessionRequest::Refresh { key_id } => {
                 caller.require(Scope::Admin)?;
-                blocking(move || {
-                    let key = node.key(&key_id)?;
-                    caller.require_key(&key.id)?;
-                    let key_id = Some(key.id.clone());
-                    run_job(&node, "refresh", key_id, wait, 200, move |n| {
-                        let words = n
-                            .rotate(&key, &request_id)?
-                            .transcript_words()
-                            .map_err(ApiError::internal)?;
+                let key = job_key(&node, &caller, key_id).await?;
+                let key_id = Some(key.id.clone());
+                run_job(&node, "refresh", key_id, wait, 200, move |n| async move {
+                    let words = n
+                        .rotate(&key, &request_id)
+                        .await?
+                        .transcript_words()
+                        .map_err(ApiError::internal)?;
+                    blocking(move || {
                         let rotated = Rotated {
-                            key: key_info(n, &n.key(&key.id)?)?,
+                            key: key_info(&n, &n.key(&key.id)?)?,
                             transcript_words: words,
                         };
                         serde_json::to_value(rotated).map_err(ApiError::internal)
                     })
+                    .await
                 })
                 .await
             }
@@ -105,6 +97,17 @@ pub(super) async fn start_session(
     let mut r = job_reply(&rid, result, false);
     r.note.digest = digest;
     r
+}
+
+/// The key `id` names, if the caller's token may use it (for a job about it).
+async fn job_key(node: &Shared, caller: &Caller, id: String) -> Result<KeyRecord, ApiError> {
+    let (n, caller) = (Arc::clone(node), caller.clone());
+    blocking(move || {
+        let key = n.key(&id)?;
+        caller.require_key(&key.id)?;
+        Ok(key)
+    })
+    .await
 }
 
 pub(super) fn session_info(r: &crate::store::db::SessionRecord) -> SessionEntry {

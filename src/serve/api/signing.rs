@@ -9,20 +9,23 @@ pub(super) fn message_digest(message: &[u8]) -> String {
 
 /// A signing request's common part: the scope, the key (looked up once, and the
 /// token's limit on it), the messages (decoded once) with their digests and the session
-/// in the audit row; `run` signs on a blocking thread and says which session it used.
-pub(super) async fn signing<T: Serialize + Send + 'static>(
+/// in the audit row; `run` signs (a future on the handler's task) and says which
+/// session it used.
+pub(super) async fn signing<T, F>(
     node: Shared,
     rid: &RequestId,
     caller: Caller,
     key_id: String,
     messages: Result<Vec<Vec<u8>>, crate::serve::Error>,
-    run: impl FnOnce(&Shared, KeyRecord, Vec<Vec<u8>>) -> Result<T, crate::serve::Error>
-    + Send
-    + 'static,
+    run: impl FnOnce(Shared, KeyRecord, Vec<Vec<u8>>) -> F,
     session_of: impl Fn(&T) -> Option<String>,
-) -> Reply {
+) -> Reply
+where
+    T: Serialize,
+    F: std::future::Future<Output = Result<T, crate::serve::Error>>,
+{
     let mut note = AuditNote::default();
-    let result = async {
+    let result: Result<T, ApiError> = async {
         caller.require(Scope::Sign)?;
         let messages = messages?;
         let digests: Vec<String> = messages.iter().map(|m| message_digest(m)).collect();
@@ -31,7 +34,7 @@ pub(super) async fn signing<T: Serialize + Send + 'static>(
         let key = blocking(move || Ok(n.key(&key_id)?)).await?;
         note.key = Some(key.id.clone());
         caller.require_key(&key.id)?;
-        blocking(move || Ok(run(&node, key, messages)?)).await
+        Ok(run(node, key, messages).await?)
     }
     .await;
     note.session = match &result {
@@ -67,9 +70,9 @@ pub(super) async fn sign(
         caller,
         key_id,
         messages,
-        move |n, key, mut messages| {
+        move |n, key, mut messages| async move {
             let message = messages.pop().unwrap_or_default();
-            n.sign(&key, message, req.hash, req.path, &r)
+            n.sign(&key, message, req.hash, req.path, &r).await
         },
         |s| Some(s.session.clone()),
     )
@@ -100,8 +103,9 @@ pub(super) async fn sign_batch(
         caller,
         key_id,
         messages,
-        move |n, key, messages| {
+        move |n, key, messages| async move {
             n.sign_batch(&key, messages, req.hash, &r)
+                .await
                 .map(|signatures| Signatures { signatures })
         },
         |s| s.signatures.first().map(|s| s.session.clone()),

@@ -5,11 +5,13 @@ use super::*;
 
 impl Node {
     /// Coordinates a key generation among cluster members (`POST /keys`).
-    pub fn keygen(&self, req: &KeygenRequest) -> Result<Outcome> {
+    pub async fn keygen(&self, req: &KeygenRequest) -> Result<Outcome> {
         let _slot = self.slot()?;
         let members = self.keygen_parties(req)?;
         self.all_up(&members, "a key generation")?;
-        let aux = crate::ceremony::default_aux(&self.home, req.scheme, &members);
+        let aux = super::super::off_worker(|| {
+            crate::ceremony::default_aux(&self.home, req.scheme, &members)
+        });
         let plan = Plan::Keygen(KeygenPlan {
             version: 1,
             scheme: req.scheme,
@@ -24,6 +26,7 @@ impl Node {
         .map_err(|e| Error::BadRequest(e.to_string()))?;
         let others: Vec<&Card> = members.iter().filter(|c| !self.cluster.is_me(c)).collect();
         self.coordinate(plan, &others, self.config.keygen_timeout, true)
+            .await
     }
 
     /// The nodes a key generation of `req` would run among, checked before it starts
@@ -90,7 +93,7 @@ impl Node {
     /// Coordinates a refresh of `key` among all its nodes (`POST /keys/{id}/rotate`):
     /// new shares of the same public key, the old ones destroyed once every node has
     /// confirmed (`ceremony::shares`).
-    pub fn rotate(&self, key: &KeyRecord, request_id: &str) -> Result<Outcome> {
+    pub async fn rotate(&self, key: &KeyRecord, request_id: &str) -> Result<Outcome> {
         let scheme = key.scheme;
         let parties = key.parties()?;
         self.all_up(&parties, "a rotation")?;
@@ -103,8 +106,10 @@ impl Node {
                 threshold: None,
             };
             let label = format!("api request {request_id}");
-            let plan = self.reshare_plan(key, &req, label, Some(AuxMode::Generate))?;
-            return self.reshare(plan);
+            let plan = super::super::off_worker(|| {
+                self.reshare_plan(key, &req, label, Some(AuxMode::Generate))
+            })?;
+            return self.reshare(plan).await;
         }
         let _slot = self.slot()?;
         let plan = Plan::Refresh(RefreshPlan {
@@ -121,7 +126,9 @@ impl Node {
         .validated()
         .map_err(|e| Error::BadRequest(e.to_string()))?;
         let others: Vec<&Card> = parties.iter().filter(|c| !self.cluster.is_me(c)).collect();
-        let outcome = self.coordinate(plan, &others, self.config.keygen_timeout, true);
+        let outcome = self
+            .coordinate(plan, &others, self.config.keygen_timeout, true)
+            .await;
         // Whatever happened, the share held in memory may be stale now.
         self.forget_key(&key.id);
         outcome
@@ -194,7 +201,7 @@ impl Node {
     /// Coordinates a reshare by `plan` (from [`Node::reshare_plan`]; `POST
     /// /keys/{id}/reshare`): the nodes it names hold the key afterwards with its
     /// threshold; the public key stays (`ceremony::reshare`).
-    pub fn reshare(&self, plan: Valid<Plan>) -> Result<Outcome> {
+    pub async fn reshare(&self, plan: Valid<Plan>) -> Result<Outcome> {
         let _slot = self.slot()?;
         let key_id = plan
             .key()
@@ -203,7 +210,9 @@ impl Node {
         let parties = plan.parties().to_vec();
         self.all_up(&parties, "a reshare")?;
         let others: Vec<&Card> = parties.iter().filter(|c| !self.cluster.is_me(c)).collect();
-        let outcome = self.coordinate(plan, &others, self.config.keygen_timeout, true);
+        let outcome = self
+            .coordinate(plan, &others, self.config.keygen_timeout, true)
+            .await;
         // Whatever happened, the share held in memory may be stale now.
         self.forget_key(&key_id);
         outcome
@@ -212,7 +221,7 @@ impl Node {
     /// Proposes `plan` to `others` and runs this node's part within `budget`. With
     /// `confirm`, also waits (within the budget) until every other node reports its
     /// part over, so a key is reported made only once every node holds its share.
-    pub(in crate::serve) fn coordinate(
+    pub(in crate::serve) async fn coordinate(
         &self,
         plan: Valid<Plan>,
         others: &[&Card],
@@ -223,24 +232,14 @@ impl Node {
         // The inbox opens before the proposal leaves, so no early answer is missed.
         let opened = self.open(plan.session_id());
         let sid = hex::encode(opened.session);
-        self.cluster
-            .send_node(
-                &self.identity,
-                others,
-                &NodeMsg::Propose {
-                    plan: plan.to_json(),
-                },
-            )
+        let proposal = NodeMsg::Propose {
+            plan: plan.to_json(),
+        };
+        super::super::off_worker(|| self.cluster.send_node(&self.identity, others, &proposal))
             .map_err(Error::BusDown)?;
-        // This runs on the request's blocking thread; the session is the same task
-        // code a member runs.
-        let outcome = self
-            .rt
-            .block_on(self.run_session(plan, deadline, &opened.inbox))?;
+        let outcome = self.run_session(plan, deadline, &opened.inbox).await?;
         if confirm {
-            let reports = self
-                .rt
-                .block_on(opened.inbox.wait_finished(others.len(), deadline));
+            let reports = opened.inbox.wait_finished(others.len(), deadline).await;
             if let Some(bad) = reports.iter().find(|f| !f.ok) {
                 return Err(Error::NodeFailed {
                     node: bad.node.clone(),

@@ -72,7 +72,7 @@ impl Node {
     }
 
     /// Coordinates a signature of `message` with `key` (`POST /sign`).
-    pub fn sign(
+    pub async fn sign(
         &self,
         key: &KeyRecord,
         message: Vec<u8>,
@@ -80,14 +80,16 @@ impl Node {
         path: Option<String>,
         request_id: &str,
     ) -> Result<Signed> {
-        let mut signed = self.sign_messages(key, vec![message], hash, path, request_id)?;
+        let mut signed = self
+            .sign_messages(key, vec![message], hash, path, request_id)
+            .await?;
         signed
             .pop()
             .ok_or_else(|| Error::internal("no signature was made"))
     }
 
     /// Coordinates signatures of several messages with `key` (`POST /sign/batch`).
-    pub fn sign_batch(
+    pub async fn sign_batch(
         &self,
         key: &KeyRecord,
         messages: Vec<Vec<u8>>,
@@ -101,6 +103,7 @@ impl Node {
             )));
         }
         self.sign_messages(key, messages, hash, None, request_id)
+            .await
     }
 
     /// Refuses (413) a request whose node messages could not fit the bus: the messages
@@ -132,7 +135,7 @@ impl Node {
 
     /// Signs `messages` (see [`Node::sign_attempt`]); where signers did not answer or
     /// declined, once more without them.
-    fn sign_messages(
+    async fn sign_messages(
         &self,
         key: &KeyRecord,
         messages: Vec<Vec<u8>>,
@@ -142,10 +145,11 @@ impl Node {
     ) -> Result<Vec<Signed>> {
         self.fits_the_bus(&messages, key.threshold)?;
         let _slot = self.slot()?;
-        let (scheme, hash, mode) = self.signing_key(key, hash, path.as_deref())?;
+        let (scheme, hash, mode) =
+            serve::off_worker(|| self.signing_key(key, hash, path.as_deref()))?;
         // Every message is a signature against the key's hourly limit here: a batch
         // that cannot fit whole is refused before anything is signed.
-        self.count_signatures(&key.id, messages.len(), true)
+        serve::off_worker(|| self.count_signatures(&key.id, messages.len(), true))
             .map_err(|why| self.refused_here(DeclineReason::PolicyRefused, why))?;
         let parties = key.parties()?;
         let attempt = Attempt {
@@ -157,7 +161,7 @@ impl Node {
             path: &path,
             request_id,
         };
-        let first = self.sign_attempt(&attempt, &messages, &[]);
+        let first = self.sign_attempt(&attempt, &messages, &[]).await;
         // The signers that did not answer or declined are named: where another t of
         // the key's nodes are up, they sign instead (once).
         let Err(e) = first else { return first };
@@ -171,7 +175,7 @@ impl Node {
             without.join(", "),
             e.public()
         ));
-        match self.sign_attempt(&attempt, &messages, &without) {
+        match self.sign_attempt(&attempt, &messages, &without).await {
             Ok(mut signed) => {
                 for s in &mut signed {
                     s.retried_without = Some(without.clone());
@@ -187,7 +191,7 @@ impl Node {
     /// One try at signing `messages`, leaving out the members named in `without`: FROST
     /// from the nonce pools, all in one round trip, where they hold enough; else a
     /// session per message (ECDSA: from a presignature where it can).
-    fn sign_attempt(
+    async fn sign_attempt(
         &self,
         a: &Attempt<'_>,
         messages: &[Vec<u8>],
@@ -205,7 +209,7 @@ impl Node {
         // With approval here, each message gets a session an operator can see and join.
         let fast = match mode {
             policy::Mode::Approval => None,
-            _ => self.sign_fast(key, messages, without),
+            _ => self.sign_fast(key, messages, without).await,
         };
         match fast {
             Some(Ok(f)) => {
@@ -232,19 +236,21 @@ impl Node {
             Some(Err(e)) => return Err(e),
             None => {}
         }
-        messages
-            .iter()
-            .map(|m| {
-                let p = path.clone();
+        let mut signed = Vec::with_capacity(messages.len());
+        for m in messages {
+            let p = path.clone();
+            signed.push(
                 self.sign_full(key, parties, scheme, m, hash, p, request_id, without)
-            })
-            .collect()
+                    .await?,
+            );
+        }
+        Ok(signed)
     }
 
     /// A signing session among this node and `t - 1` up members: for ECDSA from a
     /// presignature of the pool where the advisory allows (one round), else whole.
     #[allow(clippy::too_many_arguments)]
-    fn sign_full(
+    async fn sign_full(
         &self,
         key: &KeyRecord,
         parties: &[Card],
@@ -262,9 +268,12 @@ impl Node {
         {
             let presign = Some(Presign::Consume { session });
             let who = signers.as_slice();
-            match self.sign_session(
-                key, parties, scheme, message, hash, None, who, presign, request_id,
-            ) {
+            match self
+                .sign_session(
+                    key, parties, scheme, message, hash, None, who, presign, request_id,
+                )
+                .await
+            {
                 Ok(s) => return Ok(s),
                 // A signer that cannot use it (it lost it to a rotation, say): a whole
                 // session still signs. Refusals and timeouts are final.
@@ -281,11 +290,12 @@ impl Node {
         self.sign_session(
             key, parties, scheme, message, hash, path, who, None, request_id,
         )
+        .await
     }
 
     /// One signing session of `message` among `signers`, with a presignature role.
     #[allow(clippy::too_many_arguments)]
-    fn sign_session(
+    async fn sign_session(
         &self,
         key: &KeyRecord,
         parties: &[Card],
@@ -326,8 +336,8 @@ impl Node {
             unreachable!("a sign plan")
         };
         let me = self.cluster.me.clone();
-        self.rt
-            .block_on(self.decide_sign(sp, &me, None, |_| {}))
+        self.decide_sign(sp, &me, None, |_| {})
+            .await
             .map_err(|(code, why)| self.refused_here(code, why))?;
         let others: Vec<&Card> = signers
             .iter()
@@ -335,7 +345,9 @@ impl Node {
             .filter(|c| !self.cluster.is_me(c))
             .collect();
         let session = hex::encode(plan.session_id());
-        let outcome = self.coordinate(plan, &others, self.config.session_timeout, false)?;
+        let outcome = self
+            .coordinate(plan, &others, self.config.session_timeout, false)
+            .await?;
         let Outcome::Sign {
             signature,
             recovery_id,
