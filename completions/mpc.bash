@@ -3840,7 +3840,7 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__serve)
-            opts="-q -v -h -V --listen --tls-cert --tls-key --insecure-http --relay --nats-creds --cluster --peer --session-timeout --keygen-timeout --approval-timeout --presign-pool --presign-low --prime-pool --max-sessions --rate-limit --max-requests --outsider-rate --max-connections-per-address --max-connections --header-timeout --idle-timeout --home --json --quiet --verbose --no-input --passphrase-file --help --version token cluster help"
+            opts="-q -v -h -V --listen --tls-cert --tls-key --insecure-http --log-format --relay --nats-creds --cluster --peer --session-timeout --keygen-timeout --approval-timeout --presign-pool --presign-low --prime-pool --max-sessions --rate-limit --max-requests --outsider-rate --max-connections-per-address --max-connections --header-timeout --idle-timeout --home --json --quiet --verbose --no-input --passphrase-file --help --version token cluster help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3856,6 +3856,10 @@ _mpc() {
                     ;;
                 --tls-key)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 --relay)

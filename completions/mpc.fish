@@ -663,6 +663,8 @@ complete -c mpc -n "__fish_mpc_using_subcommand relay" -s V -l version -d 'Print
 complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l listen -d 'The HTTP address to listen on (port 0 picks a free port; the address is printed)' -r
 complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l tls-cert -d 'Serve HTTPS with this PEM certificate chain (with --tls-key)' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l tls-key -d 'The PEM private key of --tls-cert' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l log-format -d 'How the node writes its log to stderr: `text` (a line per event) or `json` (an object per event); either way with the request id, session and key of the event' -r -f -a "text\t'One line per event: time, level, the spans (request id, session, key) and the message'
+json\t'One JSON object per event, with the same fields'"
 complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l relay -d 'The bus the cluster\'s nodes meet on: an `mpc relay` (node mode) at HOST:PORT, or NATS JetStream at nats://HOST:PORT[,HOST:PORT...]' -r
 complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l nats-creds -d 'With --relay nats://...: the NATS credentials file (user JWT and seed, as `nsc` writes) or a file holding an NKEY user seed' -r -F
 complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l cluster -d 'The cluster file (`mpc serve cluster init`): the members\' cards' -r -F
@@ -688,7 +690,7 @@ complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subco
 complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -s q -l quiet -d 'Print less on stderr'
 complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -s v -l verbose -d 'Print more on stderr'
 complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
-complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -s h -l help -d 'Print help'
+complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -s V -l version -d 'Print version'
 complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -f -a "token" -d 'Create, list and revoke API tokens'
 complete -c mpc -n "__fish_mpc_using_subcommand serve; and not __fish_seen_subcommand_from token cluster help" -f -a "cluster" -d 'Write a cluster file'

@@ -813,7 +813,7 @@ fn two_hundred_concurrent_requests(c: &Cluster) {
 
 #[test]
 fn policies_belong_to_each_node_and_a_refusal_names_the_node() {
-    let c = Cluster::start(&["--approval-timeout", "4s"]);
+    let c = Cluster::start(&["--approval-timeout", "4s", "--log-format", "json"]);
     // A 2-of-2 key of alice and bob: alice cannot sign without bob.
     let key = c.alice_and_bob_key();
     let id = key["id"].as_str().unwrap();
@@ -832,6 +832,34 @@ fn policies_belong_to_each_node_and_a_refusal_names_the_node() {
         v["error"]["message"].as_str().unwrap().contains("never"),
         "{v}"
     );
+    // Bob's log (`--log-format json`): an object per line, and his refusal is an event
+    // in the span of its session, which names the key.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut bobs = Vec::new();
+    let refusal = loop {
+        bobs.extend(c.nodes[1].as_ref().unwrap().log_lines());
+        let events: Vec<Value> = bobs
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+            .collect();
+        let found = events.into_iter().find(|e| {
+            e["fields"]["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("declined"))
+        });
+        if let Some(e) = found {
+            break e;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no refusal in bob's log: {bobs:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(refusal["level"], "WARN", "{refusal}");
+    assert_eq!(refusal["span"]["name"], "session", "{refusal}");
+    assert_eq!(refusal["span"]["key"], id, "{refusal}");
+    assert_eq!(refusal["span"]["kind"], "sign", "{refusal}");
     // Alice's own policy is hers: still auto.
     let (_, mine) = call("GET", &c.url(0, &format!("/keys/{id}")), &c.tokens[0], None);
     assert_eq!(mine["data"]["policy"]["mode"], "auto");

@@ -46,6 +46,10 @@ pub struct ServeRunArgs {
     /// in clear; give --tls-cert and --tls-key instead)
     #[arg(long, conflicts_with = "tls_cert")]
     pub insecure_http: bool,
+    /// How the node writes its log to stderr: `text` (a line per event) or `json` (an
+    /// object per event); either way with the request id, session and key of the event
+    #[arg(long, value_enum, default_value = "text")]
+    pub log_format: crate::serve::LogFormat,
     /// The bus the cluster's nodes meet on: an `mpc relay` (node mode) at HOST:PORT, or NATS JetStream at nats://HOST:PORT[,HOST:PORT...]
     #[arg(long, value_name = "ADDR")]
     pub relay: Option<String>,
@@ -339,6 +343,7 @@ fn members(a: &ServeRunArgs) -> Result<Vec<Card>> {
 }
 
 fn serve(ctx: &Ctx, a: ServeRunArgs) -> Result<()> {
+    crate::serve::init_log(a.log_format);
     let addr: SocketAddr = a.listen.parse().map_err(|e| {
         Failure::input(format!(
             "--listen {} is not an IP address and port",

@@ -337,9 +337,16 @@ async fn request_id(mut req: Request, next: Next) -> Response {
     let mut b = [0u8; 12];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut b);
     let rid = hex::encode(b);
+    // The route's template, never the path as given (a client makes those up).
+    let span = tracing::info_span!(
+        "request",
+        id = %rid,
+        method = %req.method(),
+        route = route_template(req.uri().path()).unwrap_or(UNMATCHED),
+    );
     req.extensions_mut().insert(RequestId(rid.clone()));
     req.extensions_mut().insert(ClientRequestId(given));
-    let mut res = next.run(req).await;
+    let mut res = tracing::Instrument::instrument(next.run(req), span).await;
     if let Ok(v) = HeaderValue::from_str(&rid) {
         res.headers_mut().insert("x-request-id", v);
     }

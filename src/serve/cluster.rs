@@ -712,7 +712,7 @@ impl Cluster {
                 } else {
                     String::new()
                 };
-                super::log(&format!("{}{since}", i.detail));
+                tracing::warn!("{}{since}", i.detail);
             }
         }
     }

@@ -617,11 +617,11 @@ impl Node {
         let msg = match answer {
             Ok(shares) => NodeMsg::Shares { id, shares },
             Err((code, reason)) => {
-                super::log(&format!(
+                tracing::warn!(
                     "declined request {} from {}: {reason}",
                     &id[..16.min(id.len())],
                     coordinator.name
-                ));
+                );
                 NodeMsg::Decline {
                     session: id,
                     code,

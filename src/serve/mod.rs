@@ -17,7 +17,11 @@
 //! Choices that differ from the sketch, deliberately:
 //! - No tower-http. The request id, the body limit (axum's own), the timeout and the
 //!   load shedding (tower) are a few lines each here, and answer in the response
-//!   envelope with the request's audit row, which tower-http's layers would not.
+//!   envelope with the request's audit row, which tower-http's layers would not. The
+//!   request id in particular is always made here: tower-http's `SetRequestId` keeps
+//!   a client's `x-request-id`, and two requests must never share an audit id (the
+//!   client's is kept beside it). The log is `tracing`, with a span per request (its
+//!   id, method and route template) and per session (its id, kind and key).
 //! - governor directly, not `tower_governor`: the limit is per token, and the token is
 //!   known only once the auth middleware has checked it; the 429 is in the envelope.
 //!
@@ -117,7 +121,7 @@ impl ApiError {
     /// An unexpected failure: a 500 whose message says only that, and which the log
     /// keeps (the request id ties the two together).
     pub fn internal(e: impl std::fmt::Display) -> ApiError {
-        log(&format!("internal error: {e}"));
+        tracing::error!("internal error: {e}");
         ApiError::new(
             500,
             "internal",
@@ -160,8 +164,34 @@ pub(crate) fn off_worker<T>(f: impl FnOnce() -> T) -> T {
     }
 }
 
-/// One line in the node's log (stderr), with the time. Callers never pass secrets:
-/// names, session ids, codes and reasons only.
+/// One event in the node's log (`tracing`, at INFO), in the span of the request or
+/// session it happens in. Callers never pass secrets: names, session ids, codes and
+/// reasons only.
 pub fn log(line: &str) {
-    eprintln!("{} {line}", crate::clock::format_time(crate::clock::now()));
+    tracing::info!("{line}");
+}
+
+/// How `mpc serve` writes its log to stderr.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One line per event: time, level, the spans (request id, session, key) and the
+    /// message.
+    #[default]
+    Text,
+    /// One JSON object per event, with the same fields.
+    Json,
+}
+
+/// Installs the process's log subscriber (stderr, INFO and above) in `format`; a no-op
+/// if one is installed already (a test, a program embedding the node).
+pub fn init_log(format: LogFormat) {
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing::Level::INFO)
+        .with_target(false)
+        .with_ansi(false);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().with_current_span(true).try_init(),
+    };
 }

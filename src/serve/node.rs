@@ -133,6 +133,17 @@ pub struct Node {
     stopping: AtomicBool,
 }
 
+/// The log span of a session: its id (the first 16 hex digits), kind and key.
+pub(super) fn session_span(plan: &Plan) -> tracing::Span {
+    let sid = hex::encode(plan.session_id());
+    tracing::info_span!(
+        "session",
+        id = &sid[..16],
+        kind = plan.kind(),
+        key = plan.key().map(|(id, _)| id.to_string()),
+    )
+}
+
 /// A session's (or a request's) open inbox; closed when dropped.
 pub(super) struct Opened {
     cluster: Arc<Cluster>,
@@ -321,10 +332,10 @@ impl Node {
                         .chain(e.causes().iter().cloned())
                         .collect::<Vec<_>>()
                         .join(": ");
-                    super::log(&format!(
+                    tracing::warn!(
                         "session {}: a message was ignored: {why}",
                         &c.session_hex()[..16]
-                    ));
+                    );
                     if ignored.len() < 8 {
                         ignored.push(why);
                     }
@@ -452,10 +463,12 @@ impl Node {
         // envelope, likely) is read.
         let opened = self.open(plan.session_id());
         let node = Arc::clone(self);
-        self.rt.spawn(async move {
+        let span = session_span(&plan);
+        let task = async move {
             let _slot = slot;
             node.participate(plan, proposer, session, opened).await;
-        });
+        };
+        self.rt.spawn(tracing::Instrument::instrument(task, span));
     }
 
     /// This node's part of a session `proposer` proposed, from its decision to the
@@ -521,12 +534,15 @@ impl Node {
                 (false, format!("{}: {}", e.code, e.message))
             }
         };
-        super::log(&format!(
-            "session {} from {}: {}",
-            &session[..16],
-            proposer.name,
-            if ok { "done" } else { &detail }
-        ));
+        if ok {
+            tracing::info!("session {} from {}: done", &session[..16], proposer.name);
+        } else {
+            tracing::warn!(
+                "session {} from {}: {detail}",
+                &session[..16],
+                proposer.name
+            );
+        }
         let msg = NodeMsg::Finished {
             session,
             ok,
@@ -601,11 +617,11 @@ impl Node {
 
     /// Tells `to` that this node will not take part in `session`, and logs why.
     fn decline(&self, to: &Card, session: String, code: DeclineReason, reason: String) {
-        super::log(&format!(
+        tracing::warn!(
             "declined {} from {}: {reason}",
             &session[..16.min(session.len())],
             to.name
-        ));
+        );
         let msg = NodeMsg::Decline {
             session,
             code,

@@ -237,7 +237,9 @@ impl Node {
         };
         super::super::off_worker(|| self.cluster.send_node(&self.identity, others, &proposal))
             .map_err(Error::BusDown)?;
-        let outcome = self.run_session(plan, deadline, &opened.inbox).await?;
+        let span = super::session_span(&plan);
+        let run = self.run_session(plan, deadline, &opened.inbox);
+        let outcome = tracing::Instrument::instrument(run, span).await?;
         if confirm {
             let reports = opened.inbox.wait_finished(others.len(), deadline).await;
             if let Some(bad) = reports.iter().find(|f| !f.ok) {
