@@ -127,17 +127,11 @@ _mpc() {
             mpc__subcmd__bench,reshare)
                 cmd="mpc__subcmd__bench__subcmd__reshare"
                 ;;
-            mpc__subcmd__bench,serve)
-                cmd="mpc__subcmd__bench__subcmd__serve"
-                ;;
             mpc__subcmd__bench__subcmd__help,help)
                 cmd="mpc__subcmd__bench__subcmd__help__subcmd__help"
                 ;;
             mpc__subcmd__bench__subcmd__help,reshare)
                 cmd="mpc__subcmd__bench__subcmd__help__subcmd__reshare"
-                ;;
-            mpc__subcmd__bench__subcmd__help,serve)
-                cmd="mpc__subcmd__bench__subcmd__help__subcmd__serve"
                 ;;
             mpc__subcmd__contacts,add)
                 cmd="mpc__subcmd__contacts__subcmd__add"
@@ -249,9 +243,6 @@ _mpc() {
                 ;;
             mpc__subcmd__help__subcmd__bench,reshare)
                 cmd="mpc__subcmd__help__subcmd__bench__subcmd__reshare"
-                ;;
-            mpc__subcmd__help__subcmd__bench,serve)
-                cmd="mpc__subcmd__help__subcmd__bench__subcmd__serve"
                 ;;
             mpc__subcmd__help__subcmd__contacts,add)
                 cmd="mpc__subcmd__help__subcmd__contacts__subcmd__add"
@@ -828,7 +819,7 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__bench)
-            opts="-n -t -q -v -h -V --parties --threshold --primes-dir --e2e --home --json --quiet --verbose --no-input --passphrase-file --help --version serve reshare help"
+            opts="-n -t -q -v -h -V --parties --threshold --primes-dir --e2e --home --json --quiet --verbose --no-input --passphrase-file --help --version reshare help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -870,7 +861,7 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__bench__subcmd__help)
-            opts="serve reshare help"
+            opts="reshare help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -911,20 +902,6 @@ _mpc() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        mpc__subcmd__bench__subcmd__help__subcmd__serve)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
         mpc__subcmd__bench__subcmd__reshare)
             opts="-q -v -h -V --scheme --runs --primes-dir --home --json --quiet --verbose --no-input --passphrase-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -941,52 +918,6 @@ _mpc() {
                     return 0
                     ;;
                 --primes-dir)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --home)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --passphrase-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        mpc__subcmd__bench__subcmd__serve)
-            opts="-q -v -h -V --duration --concurrency --batch --schemes --presign-pool --nats --home --json --quiet --verbose --no-input --passphrase-file --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --duration)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --concurrency)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --batch)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --schemes)
-                    COMPREPLY=($(compgen -W "eddsa-ed25519 schnorr-secp256k1-tr schnorr-secp256k1 ecdsa-secp256k1" -- "${cur}"))
-                    return 0
-                    ;;
-                --presign-pool)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --nats)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1280,7 +1211,7 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__help__subcmd__bench)
-            opts="serve reshare"
+            opts="reshare"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1294,20 +1225,6 @@ _mpc() {
             return 0
             ;;
         mpc__subcmd__help__subcmd__bench__subcmd__reshare)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        mpc__subcmd__help__subcmd__bench__subcmd__serve)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

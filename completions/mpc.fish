@@ -782,38 +782,20 @@ complete -c mpc -n "__fish_mpc_using_subcommand demo" -s v -l verbose -d 'Print 
 complete -c mpc -n "__fish_mpc_using_subcommand demo" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
 complete -c mpc -n "__fish_mpc_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mpc -n "__fish_mpc_using_subcommand demo" -s V -l version -d 'Print version'
-complete -c mpc -n "__fish_mpc_using_subcommand bench; and not __fish_seen_subcommand_from serve reshare help" -s n -l parties -d 'Number of parties' -r
-complete -c mpc -n "__fish_mpc_using_subcommand bench; and not __fish_seen_subcommand_from serve reshare help" -s t -l threshold -d 'Signers required' -r
-complete -c mpc -n "__fish_mpc_using_subcommand bench; and not __fish_seen_subcommand_from serve reshare help" -l primes-dir -d 'Use pregenerated primes `primes-K.json` from DIR (e.g. testdata/primes) instead of generating them (which is then measured)' -r -F
-complete -c mpc -n "__fish_mpc_using_subcommand bench; and not __fish_seen_subcommand_from serve reshare help" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
-complete -c mpc -n "__fish_mpc_using_subcommand bench; and not __fish_seen_subcommand_from serve reshare help" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
-complete -c mpc -n "__fish_mpc_using_subcommand bench; and not __fish_seen_subcommand_from serve reshare help" -l e2e -d 'Also run every ceremony through mpc processes over files'
-complete -c mpc -n "__fish_mpc_using_subcommand bench; and not __fish_seen_subcommand_from serve reshare help" -l json -d 'Print one JSON object on stdout instead of human output'
-complete -c mpc -n "__fish_mpc_using_subcommand bench; and not __fish_seen_subcommand_from serve reshare help" -s q -l quiet -d 'Print less on stderr'
-complete -c mpc -n "__fish_mpc_using_subcommand bench; and not __fish_seen_subcommand_from serve reshare help" -s v -l verbose -d 'Print more on stderr'
-complete -c mpc -n "__fish_mpc_using_subcommand bench; and not __fish_seen_subcommand_from serve reshare help" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
-complete -c mpc -n "__fish_mpc_using_subcommand bench; and not __fish_seen_subcommand_from serve reshare help" -s h -l help -d 'Print help'
-complete -c mpc -n "__fish_mpc_using_subcommand bench; and not __fish_seen_subcommand_from serve reshare help" -s V -l version -d 'Print version'
-complete -c mpc -n "__fish_mpc_using_subcommand bench; and not __fish_seen_subcommand_from serve reshare help" -f -a "serve" -d 'Load a 3-node `mpc serve` cluster on loopback and compare it with the library'
-complete -c mpc -n "__fish_mpc_using_subcommand bench; and not __fish_seen_subcommand_from serve reshare help" -f -a "reshare" -d 'A 2-of-3 → 3-of-5 reshare (and FROST keygen and refresh), in process and end to end'
-complete -c mpc -n "__fish_mpc_using_subcommand bench; and not __fish_seen_subcommand_from serve reshare help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from serve" -l duration -d 'How long each load level runs' -r
-complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from serve" -l concurrency -d 'Client threads, one load level each (comma separated)' -r
-complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from serve" -l batch -d 'Messages per `/sign/batch` request' -r
-complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from serve" -l schemes -d 'The schemes (default: every FROST scheme; ecdsa-secp256k1 as well on request)' -r -f -a "eddsa-ed25519\t'FROST(Ed25519, SHA-512): RFC 8032 Ed25519 signatures'
-schnorr-secp256k1-tr\t'FROST with BIP340/Taproot: BIP340 Schnorr signatures under the BIP341-tweaked key'
-schnorr-secp256k1\t'FROST(secp256k1, SHA-256) as in RFC 9591'
-ecdsa-secp256k1\t'CGGMP21 threshold ECDSA on secp256k1: low-s ECDSA with a recovery id'"
-complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from serve" -l presign-pool -d 'ECDSA: presignatures each node\'s pool holds before measuring' -r
-complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from serve" -l nats -d 'Also measure the cluster on this NATS JetStream server (nats://HOST:PORT), after the same measures on the built-in relay' -r
-complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from serve" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
-complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from serve" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
-complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from serve" -l json -d 'Print one JSON object on stdout instead of human output'
-complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from serve" -s q -l quiet -d 'Print less on stderr'
-complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from serve" -s v -l verbose -d 'Print more on stderr'
-complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from serve" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
-complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from serve" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from serve" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_using_subcommand bench; and not __fish_seen_subcommand_from reshare help" -s n -l parties -d 'Number of parties' -r
+complete -c mpc -n "__fish_mpc_using_subcommand bench; and not __fish_seen_subcommand_from reshare help" -s t -l threshold -d 'Signers required' -r
+complete -c mpc -n "__fish_mpc_using_subcommand bench; and not __fish_seen_subcommand_from reshare help" -l primes-dir -d 'Use pregenerated primes `primes-K.json` from DIR (e.g. testdata/primes) instead of generating them (which is then measured)' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand bench; and not __fish_seen_subcommand_from reshare help" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand bench; and not __fish_seen_subcommand_from reshare help" -l passphrase-file -d 'Read the passphrase from the first line of FILE' -r -F
+complete -c mpc -n "__fish_mpc_using_subcommand bench; and not __fish_seen_subcommand_from reshare help" -l e2e -d 'Also run every ceremony through mpc processes over files'
+complete -c mpc -n "__fish_mpc_using_subcommand bench; and not __fish_seen_subcommand_from reshare help" -l json -d 'Print one JSON object on stdout instead of human output'
+complete -c mpc -n "__fish_mpc_using_subcommand bench; and not __fish_seen_subcommand_from reshare help" -s q -l quiet -d 'Print less on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand bench; and not __fish_seen_subcommand_from reshare help" -s v -l verbose -d 'Print more on stderr'
+complete -c mpc -n "__fish_mpc_using_subcommand bench; and not __fish_seen_subcommand_from reshare help" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
+complete -c mpc -n "__fish_mpc_using_subcommand bench; and not __fish_seen_subcommand_from reshare help" -s h -l help -d 'Print help'
+complete -c mpc -n "__fish_mpc_using_subcommand bench; and not __fish_seen_subcommand_from reshare help" -s V -l version -d 'Print version'
+complete -c mpc -n "__fish_mpc_using_subcommand bench; and not __fish_seen_subcommand_from reshare help" -f -a "reshare" -d 'A 2-of-3 → 3-of-5 reshare (and FROST keygen and refresh), in process and end to end'
+complete -c mpc -n "__fish_mpc_using_subcommand bench; and not __fish_seen_subcommand_from reshare help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from reshare" -l scheme -d 'The scheme' -r -f -a "eddsa-ed25519\t'FROST(Ed25519, SHA-512): RFC 8032 Ed25519 signatures'
 schnorr-secp256k1-tr\t'FROST with BIP340/Taproot: BIP340 Schnorr signatures under the BIP341-tweaked key'
 schnorr-secp256k1\t'FROST(secp256k1, SHA-256) as in RFC 9591'
@@ -828,7 +810,6 @@ complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcomman
 complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from reshare" -l no-input -d 'Never prompt; a question that needs an answer becomes an error'
 complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from reshare" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from reshare" -s V -l version -d 'Print version'
-complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "serve" -d 'Load a 3-node `mpc serve` cluster on loopback and compare it with the library'
 complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "reshare" -d 'A 2-of-3 → 3-of-5 reshare (and FROST keygen and refresh), in process and end to end'
 complete -c mpc -n "__fish_mpc_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mpc -n "__fish_mpc_using_subcommand version" -l home -d 'The party home directory [default: the platform data dir, e.g. ~/.local/share/mpc]' -r -F
@@ -916,5 +897,4 @@ complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "log" -d 'Print the audit log'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "verify" -d 'Check the chain, its latest signed checkpoint and an anchor (exit 1 on any break)'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "head" -d 'Sign the current head with this party\'s identity and print it, for a worksheet'
-complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "serve" -d 'Load a 3-node `mpc serve` cluster on loopback and compare it with the library'
 complete -c mpc -n "__fish_mpc_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "reshare" -d 'A 2-of-3 → 3-of-5 reshare (and FROST keygen and refresh), in process and end to end'

@@ -50,6 +50,8 @@ pub struct BenchArgs {
 #[derive(Debug, clap::Subcommand)]
 pub enum BenchCommand {
     /// Load a 3-node `mpc serve` cluster on loopback and compare it with the library
+    /// (built with `--features load`)
+    #[cfg(feature = "load")]
     Serve(super::bench_serve::BenchServeArgs),
     /// A 2-of-3 → 3-of-5 reshare (and FROST keygen and refresh), in process and end to
     /// end
@@ -124,6 +126,7 @@ fn engine(e: crate::engine::EngineError) -> Failure {
 /// Runs `mpc bench ecdsa`.
 pub fn run(ctx: &Ctx, args: BenchArgs) -> Result<()> {
     match args.command {
+        #[cfg(feature = "load")]
         Some(BenchCommand::Serve(a)) => return super::bench_serve::run(ctx, a),
         Some(BenchCommand::Reshare(a)) => return reshare(ctx, a),
         None => {}

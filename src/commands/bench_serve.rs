@@ -4,7 +4,8 @@
 //! `mpc serve` processes of this binary, makes a key per FROST scheme through the API,
 //! and drives `POST /sign` (and `/sign/batch`) from client threads for a fixed time at
 //! each concurrency level, spreading requests over the three nodes. Each client keeps
-//! one HTTP/1.1 connection. The library figure, measured in the same run, is the
+//! one HTTP/1.1 connection (a ureq agent of its own). Built only with the `load`
+//! feature: the default binary has no load harness. The library figure, measured in the same run, is the
 //! engine's preprocessed FROST signing with the same key shares (2 signers: nonces,
 //! both shares, aggregate and verify) on as many threads as the machine has cores.
 //!
@@ -19,14 +20,19 @@
 //! JetStream server and every measure runs again, in the same run: the table's `bus`
 //! column tells them apart. The library figures use the keys made on the relay.
 //! `MPC_BENCH_NODE_LOG=FILE` keeps the nodes' logs.
+//!
+//! `--rate N` adds an open-loop level per FROST scheme (N requests a second into one
+//! node, each sent at its time, latency counted from it), and `--oha PATH` the same
+//! node loaded by `oha`, an HTTP load generator that shares no code with this one. A
+//! second table gives each node's CPU at rest (keys made, pools full, no request) and
+//! its memory at rest and at its peak.
 
 use super::Ctx;
 use crate::error::{Failure, Result};
 use crate::scheme::Scheme;
 use clap::Args;
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -53,71 +59,64 @@ pub struct BenchServeArgs {
     /// the same measures on the built-in relay
     #[arg(long, value_name = "ADDR")]
     pub nats: Option<String>,
+    /// FROST: also offer this many signatures a second to one node, open loop (each
+    /// request sent at its time whether or not earlier ones were answered; latency
+    /// counted from that time), for `--duration`
+    #[arg(long, value_name = "PER_SECOND")]
+    pub rate: Option<u32>,
+    /// FROST: also load one node with the external load generator `oha` (this binary),
+    /// at the highest `--concurrency`, for `--duration`
+    #[arg(long, value_name = "PATH")]
+    pub oha: Option<PathBuf>,
 }
 
-/// A minimal HTTP/1.1 client on one keep-alive connection (the API's answers carry a
-/// Content-Length).
+/// One client: a ureq agent, which keeps its connection to the node alive between
+/// requests (one connection per client thread, as each client uses its own).
 struct Client {
-    stream: BufReader<TcpStream>,
-    host: String,
+    agent: ureq::Agent,
+    base: String,
 }
 
 impl Client {
     fn connect(addr: &str) -> std::io::Result<Client> {
-        let s = TcpStream::connect(addr)?;
-        s.set_nodelay(true)?;
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_idle_connections_per_host(1)
+            .build()
+            .into();
         Ok(Client {
-            stream: BufReader::new(s),
-            host: addr.to_string(),
+            agent,
+            base: format!("http://{addr}"),
         })
     }
 
     fn post(&mut self, path: &str, token: &str, body: &Value) -> std::io::Result<(u16, Value)> {
-        self.request("POST", path, token, &body.to_string())
+        let res = self
+            .agent
+            .post(format!("{}{path}", self.base))
+            .header("authorization", &format!("Bearer {token}"))
+            .send_json(body);
+        answer(res)
     }
 
     fn get(&mut self, path: &str, token: &str) -> std::io::Result<(u16, Value)> {
-        self.request("GET", path, token, "")
+        let res = self
+            .agent
+            .get(format!("{}{path}", self.base))
+            .header("authorization", &format!("Bearer {token}"))
+            .call();
+        answer(res)
     }
+}
 
-    fn request(
-        &mut self,
-        method: &str,
-        path: &str,
-        token: &str,
-        body: &str,
-    ) -> std::io::Result<(u16, Value)> {
-        let req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            self.host,
-            body.len()
-        );
-        self.stream.get_mut().write_all(req.as_bytes())?;
-        let mut line = String::new();
-        self.stream.read_line(&mut line)?;
-        let status: u16 = line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| std::io::Error::other(format!("a bad status line: {line:?}")))?;
-        let mut len = 0;
-        loop {
-            line.clear();
-            self.stream.read_line(&mut line)?;
-            let l = line.trim_end();
-            if l.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = l.split_once(':')
-                && k.eq_ignore_ascii_case("content-length")
-            {
-                len = v.trim().parse().unwrap_or(0);
-            }
-        }
-        let mut buf = vec![0; len];
-        self.stream.read_exact(&mut buf)?;
-        Ok((status, serde_json::from_slice(&buf).unwrap_or(Value::Null)))
-    }
+/// A response's status and JSON body (`null` when it has none).
+fn answer(
+    res: std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+) -> std::io::Result<(u16, Value)> {
+    let mut res = res.map_err(std::io::Error::other)?;
+    let status = res.status().as_u16();
+    let body = res.body_mut().read_json().unwrap_or(Value::Null);
+    Ok((status, body))
 }
 
 struct Proc(Child);
@@ -134,7 +133,7 @@ impl Drop for Proc {
 struct Level {
     bus: &'static str,
     scheme: String,
-    kind: &'static str,
+    kind: String,
     concurrency: usize,
     signatures_per_sec: f64,
     p50_ms: f64,
@@ -215,6 +214,7 @@ pub fn run(ctx: &Ctx, args: BenchServeArgs) -> Result<()> {
     let mut buses = vec![("relay", relay_addr)];
     buses.extend(args.nats.iter().map(|n| ("nats", n.clone())));
     let mut levels = Vec::new();
+    let mut nodes_used = Vec::new();
     let mut keys = Vec::new();
     let mut relay_homes = Vec::new();
     for (bus, addr) in &buses {
@@ -227,9 +227,11 @@ pub fn run(ctx: &Ctx, args: BenchServeArgs) -> Result<()> {
             mpc: &mpc,
             ok: &ok,
         };
-        let (mut measured, made) = cluster.measure(ctx, &args, &schemes)?;
+        let (mut measured, made, mut used) = cluster.measure(ctx, &args, &schemes)?;
         measured.iter_mut().for_each(|l| l.bus = bus);
         levels.extend(measured);
+        used.iter_mut().for_each(|u| u.bus = bus);
+        nodes_used.extend(used);
         if *bus == "relay" {
             keys = made;
             relay_homes = homes;
@@ -271,7 +273,72 @@ pub fn run(ctx: &Ctx, args: BenchServeArgs) -> Result<()> {
             l.ratio
         ));
     }
-    p.json(&json!({ "levels": levels }))
+    p.data("");
+    p.data("| bus | node | CPU at rest, % of a core | RSS at rest MiB | peak RSS MiB |");
+    p.data("|---|---|---|---|---|");
+    for u in &nodes_used {
+        p.data(format!(
+            "| {} | {} | {:.2} | {:.1} | {:.1} |",
+            u.bus, u.node, u.idle_cpu_percent, u.rest_rss_mib, u.peak_rss_mib
+        ));
+    }
+    p.json(&json!({ "levels": levels, "nodes": nodes_used }))
+}
+
+/// What a node used: CPU at rest (keys made, pools full, no request), and memory.
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+struct NodeUse {
+    bus: &'static str,
+    node: usize,
+    idle_cpu_percent: f64,
+    rest_rss_mib: f64,
+    peak_rss_mib: f64,
+}
+
+/// A `/proc/PID/status` line's value in KiB (`VmRSS:`, `VmHWM:`); 0 where there is none.
+fn proc_status_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// A process's CPU time so far (user + system), from `/proc/PID/stat`.
+fn proc_cpu(pid: u32) -> Duration {
+    let ticks = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            // Fields after the command's closing parenthesis: utime and stime are the
+            // 12th and 13th of them.
+            let rest = s.rsplit_once(')')?.1;
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+        })
+        .unwrap_or(0);
+    // SAFETY: sysconf reads a constant of the system and writes nothing.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    Duration::from_secs_f64(ticks as f64 / hz as f64)
+}
+
+/// Each node's CPU (as a share of one core) over `over`, and its RSS now.
+fn at_rest(nodes: &[Proc], over: Duration) -> Vec<NodeUse> {
+    let before: Vec<Duration> = nodes.iter().map(|n| proc_cpu(n.0.id())).collect();
+    std::thread::sleep(over);
+    nodes
+        .iter()
+        .zip(before)
+        .map(|(n, b)| NodeUse {
+            idle_cpu_percent: (proc_cpu(n.0.id()).saturating_sub(b)).as_secs_f64()
+                / over.as_secs_f64()
+                * 100.0,
+            rest_rss_mib: proc_status_kib(n.0.id(), "VmRSS:") as f64 / 1024.0,
+            ..NodeUse::default()
+        })
+        .collect()
 }
 
 /// Three fresh homes in `dir` (with the demo's primes for `ecdsa`) and their cluster
@@ -356,7 +423,7 @@ impl Cluster<'_> {
         ctx: &Ctx,
         args: &BenchServeArgs,
         schemes: &[Scheme],
-    ) -> Result<(Vec<Level>, Vec<KeyMade>)> {
+    ) -> Result<(Vec<Level>, Vec<KeyMade>, Vec<NodeUse>)> {
         let (p, mpc, ok, ecdsa) = (
             &ctx.printer,
             self.mpc,
@@ -417,6 +484,7 @@ impl Cluster<'_> {
         let deadline = Instant::now() + Duration::from_secs(30);
         let mut levels = Vec::new();
         let mut keys = Vec::new();
+        let mut at_rest_use: Option<Vec<NodeUse>> = None;
         for scheme in schemes {
             let key = loop {
                 let (status, v) = Client::connect(&addrs[0])
@@ -458,7 +526,7 @@ impl Cluster<'_> {
                     None,
                 )?;
                 l.scheme = scheme.id().into();
-                l.kind = "presigned";
+                l.kind = "presigned".into();
                 levels.push(l);
                 // A whole session each (an HD path never uses a presignature).
                 let mut l = load(
@@ -472,12 +540,16 @@ impl Cluster<'_> {
                     Some("m/0"),
                 )?;
                 l.scheme = scheme.id().into();
-                l.kind = "full";
+                l.kind = "full".into();
                 levels.push(l);
                 continue;
             }
             // Let the nonce pools fill before measuring.
             std::thread::sleep(Duration::from_secs(3));
+            if at_rest_use.is_none() {
+                // Keys made, pools full, nothing asked: what a node costs at rest.
+                at_rest_use = Some(at_rest(&nodes, Duration::from_secs(5)));
+            }
             for (kind, batch) in [("single", 1usize), ("batch", args.batch)] {
                 for &conc in &args.concurrency {
                     if kind == "batch" && conc > 8 {
@@ -499,13 +571,47 @@ impl Cluster<'_> {
                         None,
                     )?;
                     l.scheme = scheme.id().into();
-                    l.kind = kind;
+                    l.kind = kind.into();
                     levels.push(l);
                 }
             }
+            if let Some(rate) = args.rate {
+                p.status(format!(
+                    "{} open loop at {rate}/s into one node for {:?}",
+                    scheme.id(),
+                    args.duration
+                ));
+                let mut l = open_loop(&addrs[0], &tokens[0], &key_id, rate, args.duration)?;
+                l.scheme = scheme.id().into();
+                levels.push(l);
+            }
+            if let Some(oha) = &args.oha {
+                let conc = args.concurrency.iter().copied().max().unwrap_or(32);
+                p.status(format!(
+                    "{} oha x{conc} into one node for {:?}",
+                    scheme.id(),
+                    args.duration
+                ));
+                let mut l = with_oha(oha, &addrs[0], &tokens[0], &key_id, conc, args.duration)?;
+                l.scheme = scheme.id().into();
+                levels.push(l);
+            }
+        }
+        let at_rest_use = match at_rest_use {
+            Some(u) => u,
+            None => at_rest(&nodes, Duration::from_secs(5)),
+        };
+        let mut used = Vec::new();
+        for (n, rest) in nodes.iter().zip(at_rest_use) {
+            used.push(NodeUse {
+                bus: "",
+                node: used.len(),
+                peak_rss_mib: proc_status_kib(n.0.id(), "VmHWM:") as f64 / 1024.0,
+                ..rest
+            });
         }
         drop(nodes);
-        Ok((levels, keys))
+        Ok((levels, keys, used))
     }
 }
 
@@ -636,20 +742,16 @@ fn load(
     let elapsed = start.elapsed().as_secs_f64();
     let mut lat: Vec<Duration> = results.iter().flat_map(|r| r.0.clone()).collect();
     lat.sort();
-    let pct = |q: f64| {
-        lat.get(((lat.len() as f64 * q) as usize).min(lat.len().saturating_sub(1)))
-            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-    };
     let sigs: usize = results.iter().map(|r| r.2).sum();
     let fast: usize = results.iter().map(|r| r.3).sum();
     Ok(Level {
         bus: "",
         scheme: String::new(),
-        kind: "",
+        kind: String::new(),
         concurrency: conc,
         signatures_per_sec: sigs as f64 / elapsed,
-        p50_ms: pct(0.50),
-        p99_ms: pct(0.99),
+        p50_ms: percentile(&lat, 0.50),
+        p99_ms: percentile(&lat, 0.99),
         requests: lat.len(),
         failed: results.iter().map(|r| r.1).sum(),
         preprocessed_share: if sigs == 0 {
@@ -657,6 +759,150 @@ fn load(
         } else {
             fast as f64 / sigs as f64
         },
+        library_per_sec: 0.0,
+        ratio: 0.0,
+    })
+}
+
+/// Open loop: `rate` signing requests a second into the node at `addr` for `duration`,
+/// request `k` due at `k / rate` seconds from the start, sent then by the first free
+/// worker of a pool large enough not to fall behind (a worker that does fall behind
+/// sends late, and the wait counts in that request's latency: no coordinated
+/// omission).
+fn open_loop(
+    addr: &str,
+    token: &str,
+    key_id: &str,
+    rate: u32,
+    duration: Duration,
+) -> Result<Level> {
+    let rate = rate.max(1);
+    let total = (duration.as_secs_f64() * f64::from(rate)).ceil() as u64;
+    let workers = 64usize;
+    let next = std::sync::atomic::AtomicU64::new(0);
+    let start = Instant::now() + Duration::from_millis(100);
+    let due = |k: u64| start + Duration::from_secs_f64(k as f64 / f64::from(rate));
+    let results: Vec<(Vec<Duration>, usize, usize)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                let (next, due) = (&next, &due);
+                s.spawn(move || {
+                    let (mut lat, mut failed, mut fast) = (Vec::new(), 0, 0);
+                    let Ok(mut client) = Client::connect(addr) else {
+                        return (lat, 1, 0);
+                    };
+                    loop {
+                        let k = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        if k >= total {
+                            break;
+                        }
+                        let at = due(k);
+                        if let Some(wait) = at.checked_duration_since(Instant::now()) {
+                            std::thread::sleep(wait);
+                        }
+                        let body = json!({"key_id": key_id, "message": format!("open w{w} m{k}")});
+                        match client.post("/api/v1/sign", token, &body) {
+                            Ok((200, v)) => {
+                                lat.push(at.elapsed());
+                                if v["data"]["mode"] == "preprocessed" {
+                                    fast += 1;
+                                }
+                            }
+                            Ok(_) => failed += 1,
+                            Err(_) => {
+                                failed += 1;
+                                match Client::connect(addr) {
+                                    Ok(c) => client = c,
+                                    Err(_) => break,
+                                }
+                            }
+                        }
+                    }
+                    (lat, failed, fast)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    let elapsed = start.elapsed().as_secs_f64();
+    let mut lat: Vec<Duration> = results.iter().flat_map(|r| r.0.clone()).collect();
+    lat.sort();
+    let (p50, p99) = (percentile(&lat, 0.50), percentile(&lat, 0.99));
+    let fast: usize = results.iter().map(|r| r.2).sum();
+    Ok(Level {
+        bus: "",
+        scheme: String::new(),
+        kind: format!("open {rate}/s"),
+        concurrency: workers,
+        signatures_per_sec: lat.len() as f64 / elapsed,
+        p50_ms: p50,
+        p99_ms: p99,
+        requests: lat.len(),
+        failed: results.iter().map(|r| r.1).sum(),
+        preprocessed_share: fast as f64 / lat.len().max(1) as f64,
+        library_per_sec: 0.0,
+        ratio: 0.0,
+    })
+}
+
+/// The `q` quantile of sorted latencies, in milliseconds.
+fn percentile(sorted: &[Duration], q: f64) -> f64 {
+    sorted
+        .get(((sorted.len() as f64 * q) as usize).min(sorted.len().saturating_sub(1)))
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+/// The same requests from `oha`, an HTTP load generator of its own (closed loop, `conc`
+/// connections, one message for every request): what it reports.
+fn with_oha(
+    oha: &Path,
+    addr: &str,
+    token: &str,
+    key_id: &str,
+    conc: usize,
+    duration: Duration,
+) -> Result<Level> {
+    let body = json!({"key_id": key_id, "message": "oha"}).to_string();
+    let out = Command::new(oha)
+        .args(["--no-tui", "--output-format", "json", "-m", "POST"])
+        .args(["-c", &conc.to_string()])
+        .args(["-z", &format!("{}ms", duration.as_millis())])
+        .args(["-H", &format!("authorization: Bearer {token}")])
+        .args(["-H", "content-type: application/json"])
+        .args(["-d", &body])
+        .arg(format!("http://{addr}/api/v1/sign"))
+        .output()
+        .map_err(fail("running oha"))?;
+    if !out.status.success() {
+        return Err(Failure::internal("oha failed")
+            .cause(String::from_utf8_lossy(&out.stderr).trim().to_string()));
+    }
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| Failure::internal("oha's output is not JSON").cause(e))?;
+    let dist = &v["statusCodeDistribution"];
+    let ok = dist["200"].as_u64().unwrap_or(0) as usize;
+    let all: u64 = dist
+        .as_object()
+        .map_or(0, |m| m.values().filter_map(Value::as_u64).sum());
+    let errors: u64 = v["errorDistribution"]
+        .as_object()
+        .map_or(0, |m| m.values().filter_map(Value::as_u64).sum());
+    let secs = v["summary"]["total"].as_f64().unwrap_or(1.0).max(1e-9);
+    let ms = |q: &str| v["latencyPercentiles"][q].as_f64().unwrap_or(0.0) * 1000.0;
+    Ok(Level {
+        bus: "",
+        scheme: String::new(),
+        kind: "oha, one node".into(),
+        concurrency: conc,
+        signatures_per_sec: ok as f64 / secs,
+        p50_ms: ms("p50"),
+        p99_ms: ms("p99"),
+        requests: ok,
+        failed: (all as usize - ok) + errors as usize,
+        preprocessed_share: 0.0,
         library_per_sec: 0.0,
         ratio: 0.0,
     })

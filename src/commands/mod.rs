@@ -6,6 +6,7 @@ pub mod backup;
 #[cfg(feature = "bench")]
 pub mod bench;
 #[cfg(feature = "bench")]
+#[cfg(feature = "load")]
 pub mod bench_serve;
 pub mod cli;
 pub mod contacts;
