@@ -94,6 +94,8 @@ pub struct Pools {
     refilling: Mutex<()>,
     /// Woken when commitments are added to `held`.
     held_changed: tokio::sync::Notify,
+    /// Told when nonces leave a pool (the refill loop waits on it).
+    pub drawn: Arc<tokio::sync::Notify>,
 }
 
 use super::lock;
@@ -397,6 +399,7 @@ impl Node {
             }
             out
         };
+        self.pools.drawn.notify_one();
         Some(
             self.fast_round_trip(key, &loaded, messages, &signers, taken, own_nonces)
                 .await,
@@ -734,6 +737,7 @@ impl Node {
                 .filter_map(|i| o.nonces.remove(i))
                 .collect::<Vec<_>>()
         };
+        self.pools.drawn.notify_one();
         // Each list must carry this node's own commitment for the nonce it names (the
         // nonces are spent either way).
         if nonces

@@ -352,13 +352,13 @@ impl Loops {
     fn start(&mut self, node: &Arc<Node>) {
         let beat = super::cluster::BEAT;
         self.every(node, beat, Duration::ZERO, blocking(beat_once));
+        // Nonce refills run when a pool was drawn from (or at least once a second, for
+        // new keys and members that came up), at most every 25 ms: an idle node does
+        // not wake 40 times a second to look at its pools.
         let refill = |n: &Node| n.refill(None);
-        self.every(
-            node,
-            Duration::from_millis(25),
-            Duration::ZERO,
-            blocking(refill),
-        );
+        let wake = Arc::clone(&node.pools.drawn);
+        let pace = (Duration::from_secs(1), Duration::from_millis(25));
+        self.when(node, wake, pace, blocking(refill));
         if node.config.presign_pool > 0 {
             match node.load_presignatures() {
                 Ok(0) => {}
@@ -398,6 +398,38 @@ impl Loops {
                     return;
                 }
                 work(n).await;
+            }
+        });
+    }
+
+    /// Runs `work` each time `wake` is notified, and at least every `pace.0`, but never
+    /// sooner than `pace.1` after the last step; until the node is dropped, stops
+    /// taking sessions, or the loops are stopped.
+    fn when<F: std::future::Future<Output = ()> + Send + 'static>(
+        &mut self,
+        node: &Arc<Node>,
+        wake: Arc<tokio::sync::Notify>,
+        pace: (Duration, Duration),
+        work: impl Fn(Arc<Node>) -> F + Send + Sync + 'static,
+    ) {
+        let node: Weak<Node> = Arc::downgrade(node);
+        let mut stop = self.stop.subscribe();
+        self.tasks.spawn(async move {
+            loop {
+                let Some(n) = node.upgrade() else { return };
+                if !n.accepting() {
+                    return;
+                }
+                work(n).await;
+                tokio::select! {
+                    _ = stop.changed() => return,
+                    _ = tokio::time::sleep(pace.1) => {}
+                }
+                tokio::select! {
+                    _ = stop.changed() => return,
+                    () = wake.notified() => {}
+                    () = tokio::time::sleep(pace.0.saturating_sub(pace.1)) => {}
+                }
             }
         });
     }
