@@ -349,6 +349,8 @@ pub struct Cluster {
     quiet: Mutex<HashMap<[u8; 32], (Instant, u64)>>,
     /// The bus link generation sessions were last woken for.
     generation_seen: Mutex<u64>,
+    /// Told when a member comes up (its first beat, or its first after a silence).
+    pub came_up: Arc<tokio::sync::Notify>,
 }
 
 use super::lock;
@@ -368,6 +370,7 @@ impl Cluster {
             presence: Mutex::new(HashMap::new()),
             quiet: Mutex::new(HashMap::new()),
             generation_seen: Mutex::new(0),
+            came_up: Arc::default(),
         }
     }
 
@@ -660,7 +663,7 @@ impl Cluster {
             Payload::Node(NodeMsg::Beat { at, version, keys }) => {
                 // A replayed old beat says nothing about now.
                 if at + 30 >= crate::clock::now() {
-                    lock(&self.presence).insert(
+                    let before = lock(&self.presence).insert(
                         from,
                         Presence {
                             seen: Instant::now(),
@@ -669,6 +672,11 @@ impl Cluster {
                             keys,
                         },
                     );
+                    // A member that was down (or restarted) is up again: the pools have
+                    // commitments to send it.
+                    if before.is_none_or(|p| p.seen.elapsed() >= SILENT_AFTER) {
+                        self.came_up.notify_one();
+                    }
                 }
                 Ok(None)
             }

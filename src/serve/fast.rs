@@ -94,13 +94,22 @@ pub struct Pools {
     refilling: Mutex<()>,
     /// Woken when commitments are added to `held`.
     held_changed: tokio::sync::Notify,
-    /// Told when nonces leave a pool (the refill loop waits on it).
+    /// Told when nonces leave a pool, a member comes up or a key's shares change (the
+    /// refill loop waits on it).
     pub drawn: Arc<tokio::sync::Notify>,
 }
 
 use super::lock;
 
 impl Pools {
+    /// Pools whose refill loop is also woken by `wake` (a member came up).
+    pub fn waking(wake: Arc<tokio::sync::Notify>) -> Pools {
+        Pools {
+            drawn: wake,
+            ..Pools::default()
+        }
+    }
+
     /// How many nonces this node keeps for `coordinator` for `key_id`.
     pub fn own_len(&self, key_id: &str, coordinator: &[u8; 32]) -> usize {
         lock(&self.own)

@@ -181,7 +181,7 @@ impl Node {
             .map_err(|e| Error::internal(format!("cannot start the audit writer: {e}")))?;
         Ok(Node {
             audit,
-            pools: super::fast::Pools::default(),
+            pools: super::fast::Pools::waking(Arc::clone(&cluster.came_up)),
             approvals: super::approval::Approvals::default(),
             hourly: super::policy::Hourly::default(),
             presigs: super::presig::Presigs::default(),
@@ -522,10 +522,15 @@ impl Node {
             Plan::Reshare(p) => Some(p.key_id.clone()),
             _ => None,
         };
+        let keygen = matches!(&*plan, Plan::Keygen(_));
         let result = self.run_session(plan, deadline, &opened.inbox).await;
         drop(opened);
         if let Some(key_id) = refreshed {
             self.forget_key(&key_id);
+        }
+        if keygen {
+            // A new key wants nonces.
+            self.pools.drawn.notify_one();
         }
         let (ok, detail) = match result {
             Ok(o) => (true, o.kind().to_string()),

@@ -25,8 +25,12 @@ impl Node {
         .validated()
         .map_err(|e| Error::BadRequest(e.to_string()))?;
         let others: Vec<&Card> = members.iter().filter(|c| !self.cluster.is_me(c)).collect();
-        self.coordinate(plan, &others, self.config.keygen_timeout, true)
-            .await
+        let made = self
+            .coordinate(plan, &others, self.config.keygen_timeout, true)
+            .await;
+        // A new key wants nonces.
+        self.pools.drawn.notify_one();
+        made
     }
 
     /// The nodes a key generation of `req` would run among, checked before it starts
@@ -69,6 +73,8 @@ impl Node {
     pub(in crate::serve) fn forget_key(&self, key_id: &str) {
         self.pools.forget(key_id);
         self.presigs.forget(key_id);
+        // New shares want new nonces.
+        self.pools.drawn.notify_one();
     }
 
     /// `Ok` when every one of `nodes` is up (this node is), else 503 naming the others.
