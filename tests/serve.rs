@@ -856,10 +856,11 @@ fn policies_belong_to_each_node_and_a_refusal_names_the_node() {
         );
         std::thread::sleep(Duration::from_millis(50));
     };
+    // A one-round-trip request (bob's nonces were ready) or a whole session.
     assert_eq!(refusal["level"], "WARN", "{refusal}");
-    assert_eq!(refusal["span"]["name"], "session", "{refusal}");
+    let span = &refusal["span"]["name"];
+    assert!(span == "fast_sign" || span == "session", "{refusal}");
     assert_eq!(refusal["span"]["key"], id, "{refusal}");
-    assert_eq!(refusal["span"]["kind"], "sign", "{refusal}");
     // Alice's own policy is hers: still auto.
     let (_, mine) = call("GET", &c.url(0, &format!("/keys/{id}")), &c.tokens[0], None);
     assert_eq!(mine["data"]["policy"]["mode"], "auto");

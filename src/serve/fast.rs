@@ -409,15 +409,18 @@ impl Node {
             out
         };
         self.pools.drawn.notify_one();
-        Some(
-            self.fast_round_trip(key, &loaded, messages, &signers, taken, own_nonces)
-                .await,
-        )
+        let mut id = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut id);
+        let span = super::node::fast_span(&hex::encode(id), &key.id);
+        let round_trip =
+            self.fast_round_trip(id, key, &loaded, messages, &signers, taken, own_nonces);
+        Some(tracing::Instrument::instrument(round_trip, span).await)
     }
 
     #[allow(clippy::too_many_arguments)]
     async fn fast_round_trip(
         &self,
+        id: [u8; 32],
         key: &KeyRecord,
         loaded: &Loaded,
         messages: &[Vec<u8>],
@@ -445,8 +448,6 @@ impl Node {
                     .collect(),
             })
             .collect();
-        let mut id = [0u8; 32];
-        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut id);
         let sid = hex::encode(id);
         let mine: Vec<u64> = taken[&loaded.me].iter().map(|(i, _)| *i).collect();
         // The decision's rows are committed while the shares travel; the signature

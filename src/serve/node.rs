@@ -144,6 +144,11 @@ pub(super) fn session_span(plan: &Plan) -> tracing::Span {
     )
 }
 
+/// The log span of a one-round-trip FROST request: its id (16 hex digits) and key.
+pub(super) fn fast_span(id: &str, key_id: &str) -> tracing::Span {
+    tracing::info_span!("fast_sign", id = &id[..16.min(id.len())], key = key_id)
+}
+
 /// A session's (or a request's) open inbox; closed when dropped.
 pub(super) struct Opened {
     cluster: Arc<Cluster>,
@@ -427,9 +432,10 @@ impl Node {
                 // Shares are CPU work, and wait for the decision's audit row.
                 Ok(slot) => {
                     let node = Arc::clone(self);
+                    let span = fast_span(&id, &key_id);
                     self.rt.spawn_blocking(move || {
                         let _slot = slot;
-                        node.fast_sign_request(&sender, id, key_id, items);
+                        span.in_scope(|| node.fast_sign_request(&sender, id, key_id, items));
                     });
                 }
                 Err(e) => self.decline(&sender, id, DeclineReason::Busy, e.to_string()),
