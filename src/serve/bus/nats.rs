@@ -19,8 +19,9 @@
 //!   presignature used by any node (`presignature.<session>`), whose value is the use's
 //!   binding, and is never trimmed (see [`ClusterLedger`]).
 //!
-//! A background runtime drives the client; what arrives is handed to the node on one
-//! thread, in order, as the relay link does.
+//! The client runs on the node's runtime (a runtime of its own only where the link is
+//! started outside one, as a test's stranger does); what arrives is handed to the node
+//! on one thread, in order, as the relay link does.
 
 use super::OnPush;
 use crate::identity::Identity;
@@ -72,12 +73,22 @@ pub struct NatsLink {
     me: [u8; 32],
     creds: Credentials,
     /// Always there until dropped (see the `Drop` impl).
-    rt: Option<tokio::runtime::Runtime>,
+    rt: Option<Rt>,
+    /// The task that keeps the link up (aborted by [`NatsLink::stop`]).
+    keeping: Mutex<Option<tokio::task::AbortHandle>>,
     /// What the node sends through, while it is connected and its consumer reads.
     live: Mutex<Option<Live>>,
     generation: AtomicU64,
     trouble: Mutex<Option<String>>,
     stopped: AtomicBool,
+}
+
+/// Where the client runs.
+enum Rt {
+    /// A runtime of its own (the link was started outside one).
+    Own(tokio::runtime::Runtime),
+    /// The node's.
+    Node(tokio::runtime::Handle),
 }
 
 /// The subject of the node with key `key`.
@@ -99,17 +110,23 @@ impl NatsLink {
             .verifying_key()
             .map_err(|e| e.to_string())?
             .to_bytes();
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("mpc-nats")
-            .enable_all()
-            .build()
-            .map_err(|e| format!("cannot start the NATS client: {e}"))?;
+        let rt = match tokio::runtime::Handle::try_current() {
+            Ok(node) => Rt::Node(node),
+            Err(_) => Rt::Own(
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .thread_name("mpc-nats")
+                    .enable_all()
+                    .build()
+                    .map_err(|e| format!("cannot start the NATS client: {e}"))?,
+            ),
+        };
         let link = Arc::new(NatsLink {
             addr: addr.to_string(),
             me,
             creds,
             rt: Some(rt),
+            keeping: Mutex::new(None),
             live: Mutex::new(None),
             generation: AtomicU64::new(0),
             trouble: Mutex::new(Some("not connected yet".into())),
@@ -117,7 +134,8 @@ impl NatsLink {
         });
         let (tx, rx) = mpsc::channel::<Push>();
         let l = Arc::clone(&link);
-        link.rt().spawn(async move { l.keep_up(tx).await });
+        let keeping = link.rt().spawn(async move { l.keep_up(tx).await });
+        *lock(&link.keeping) = Some(keeping.abort_handle());
         let l = Arc::clone(&link);
         std::thread::Builder::new()
             .name("mpc-bus".into())
@@ -137,10 +155,15 @@ impl NatsLink {
         Ok(link)
     }
 
-    fn rt(&self) -> &tokio::runtime::Runtime {
-        self.rt
+    fn rt(&self) -> &tokio::runtime::Handle {
+        match self
+            .rt
             .as_ref()
             .expect("the runtime lives as long as the link")
+        {
+            Rt::Own(rt) => rt.handle(),
+            Rt::Node(h) => h,
+        }
     }
 
     /// The servers' address.
@@ -167,6 +190,9 @@ impl NatsLink {
     pub fn stop(&self) {
         self.stopped.store(true, Ordering::SeqCst);
         *lock(&self.live) = None;
+        if let Some(k) = lock(&self.keeping).take() {
+            k.abort();
+        }
     }
 
     /// Runs `fut` on the link's runtime and waits for it (from any thread).
@@ -420,7 +446,10 @@ impl Drop for NatsLink {
     fn drop(&mut self) {
         // The last reference may go on one of the runtime's own threads (the task that
         // keeps the link up), where waiting for the runtime to stop is not allowed.
-        if let Some(rt) = self.rt.take() {
+        if let Some(k) = lock(&self.keeping).take() {
+            k.abort();
+        }
+        if let Some(Rt::Own(rt)) = self.rt.take() {
             rt.shutdown_background();
         }
     }
