@@ -665,6 +665,96 @@ fn ecdsa_library_rates() -> Result<(f64, f64)> {
     Ok((5.0 / t.elapsed().as_secs_f64(), full))
 }
 
+/// What one client (or worker) saw.
+#[derive(Default)]
+struct Tally {
+    /// Latencies of the requests answered 200.
+    lat: Vec<Duration>,
+    failed: usize,
+    /// Signatures made, and of them those from the pools.
+    sigs: usize,
+    fast: usize,
+}
+
+impl Tally {
+    /// Counts an answer to a request of `batch` messages sent at `since`; whether the
+    /// client may go on with its connection.
+    fn count(
+        &mut self,
+        answer: std::io::Result<(u16, Value)>,
+        batch: usize,
+        since: Instant,
+    ) -> bool {
+        match answer {
+            Ok((200, v)) => {
+                self.lat.push(since.elapsed());
+                self.sigs += batch;
+                let mode = if batch == 1 {
+                    &v["data"]["mode"]
+                } else {
+                    &v["data"]["signatures"][0]["mode"]
+                };
+                if mode == "preprocessed" || mode == "presigned" {
+                    self.fast += batch;
+                }
+                true
+            }
+            Ok(_) => {
+                self.failed += 1;
+                true
+            }
+            Err(_) => {
+                self.failed += 1;
+                false
+            }
+        }
+    }
+}
+
+/// Runs `work` on `n` threads at once (each with its index); their tallies, and how
+/// long they took from `start` in seconds.
+fn run_clients(
+    n: usize,
+    start: Instant,
+    work: impl Fn(usize) -> Tally + Sync,
+) -> (Vec<Tally>, f64) {
+    let tallies = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..n)
+            .map(|c| {
+                let work = &work;
+                s.spawn(move || work(c))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    (tallies, start.elapsed().as_secs_f64())
+}
+
+/// One level from its clients' tallies over `elapsed` seconds.
+fn level(tallies: Vec<Tally>, elapsed: f64, kind: String, concurrency: usize) -> Level {
+    let mut lat: Vec<Duration> = tallies.iter().flat_map(|t| t.lat.clone()).collect();
+    lat.sort();
+    let sigs: usize = tallies.iter().map(|t| t.sigs).sum();
+    let fast: usize = tallies.iter().map(|t| t.fast).sum();
+    Level {
+        bus: "",
+        scheme: String::new(),
+        kind,
+        concurrency,
+        signatures_per_sec: sigs as f64 / elapsed,
+        p50_ms: percentile(&lat, 0.50),
+        p99_ms: percentile(&lat, 0.99),
+        requests: lat.len(),
+        failed: tallies.iter().map(|t| t.failed).sum(),
+        preprocessed_share: fast as f64 / sigs.max(1) as f64,
+        library_per_sec: 0.0,
+        ratio: 0.0,
+    }
+}
+
 /// `conc` clients sign for `duration` (or `cap` requests each), spreading over the
 /// nodes; `path`: an ECDSA HD path for every request.
 #[allow(clippy::too_many_arguments)]
@@ -679,89 +769,40 @@ fn load(
     hd_path: Option<&str>,
 ) -> Result<Level> {
     let start = Instant::now();
-    let results: Vec<(Vec<Duration>, usize, usize, usize)> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..conc)
-            .map(|c| {
-                s.spawn(move || {
-                    let node = c % addrs.len();
-                    let mut lat = Vec::new();
-                    let (mut failed, mut sigs, mut fast) = (0, 0, 0);
-                    let Ok(mut client) = Client::connect(&addrs[node]) else {
-                        return (lat, 1, 0, 0);
-                    };
-                    let mut i = 0u64;
-                    while start.elapsed() < duration && cap.is_none_or(|n| (i as usize) < n) {
-                        i += 1;
-                        let (path, body) = if batch == 1 {
-                            let mut b = json!({"key_id": key_id, "message": format!("c{c} m{i}")});
-                            if let Some(p) = hd_path {
-                                b["path"] = json!(p);
-                            }
-                            ("/api/v1/sign", b)
-                        } else {
-                            let msgs: Vec<String> =
-                                (0..batch).map(|k| format!("c{c} m{i} k{k}")).collect();
-                            (
-                                "/api/v1/sign/batch",
-                                json!({"key_id": key_id, "messages": msgs}),
-                            )
-                        };
-                        let t = Instant::now();
-                        match client.post(path, &tokens[node], &body) {
-                            Ok((200, v)) => {
-                                lat.push(t.elapsed());
-                                sigs += batch;
-                                let mode = if batch == 1 {
-                                    &v["data"]["mode"]
-                                } else {
-                                    &v["data"]["signatures"][0]["mode"]
-                                };
-                                if mode == "preprocessed" || mode == "presigned" {
-                                    fast += batch;
-                                }
-                            }
-                            Ok(_) => failed += 1,
-                            Err(_) => {
-                                failed += 1;
-                                match Client::connect(&addrs[node]) {
-                                    Ok(c) => client = c,
-                                    Err(_) => break,
-                                }
-                            }
-                        }
-                    }
-                    (lat, failed, sigs, fast)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_default())
-            .collect()
+    let (tallies, elapsed) = run_clients(conc, start, |c| {
+        let node = c % addrs.len();
+        let mut t = Tally::default();
+        let Ok(mut client) = Client::connect(&addrs[node]) else {
+            t.failed = 1;
+            return t;
+        };
+        let mut i = 0u64;
+        while start.elapsed() < duration && cap.is_none_or(|n| (i as usize) < n) {
+            i += 1;
+            let (path, body) = if batch == 1 {
+                let mut b = json!({"key_id": key_id, "message": format!("c{c} m{i}")});
+                if let Some(p) = hd_path {
+                    b["path"] = json!(p);
+                }
+                ("/api/v1/sign", b)
+            } else {
+                let msgs: Vec<String> = (0..batch).map(|k| format!("c{c} m{i} k{k}")).collect();
+                (
+                    "/api/v1/sign/batch",
+                    json!({"key_id": key_id, "messages": msgs}),
+                )
+            };
+            let sent = Instant::now();
+            if !t.count(client.post(path, &tokens[node], &body), batch, sent) {
+                match Client::connect(&addrs[node]) {
+                    Ok(c) => client = c,
+                    Err(_) => break,
+                }
+            }
+        }
+        t
     });
-    let elapsed = start.elapsed().as_secs_f64();
-    let mut lat: Vec<Duration> = results.iter().flat_map(|r| r.0.clone()).collect();
-    lat.sort();
-    let sigs: usize = results.iter().map(|r| r.2).sum();
-    let fast: usize = results.iter().map(|r| r.3).sum();
-    Ok(Level {
-        bus: "",
-        scheme: String::new(),
-        kind: String::new(),
-        concurrency: conc,
-        signatures_per_sec: sigs as f64 / elapsed,
-        p50_ms: percentile(&lat, 0.50),
-        p99_ms: percentile(&lat, 0.99),
-        requests: lat.len(),
-        failed: results.iter().map(|r| r.1).sum(),
-        preprocessed_share: if sigs == 0 {
-            0.0
-        } else {
-            fast as f64 / sigs as f64
-        },
-        library_per_sec: 0.0,
-        ratio: 0.0,
-    })
+    Ok(level(tallies, elapsed, String::new(), conc))
 }
 
 /// Open loop: `rate` signing requests a second into the node at `addr` for `duration`,
@@ -782,70 +823,33 @@ fn open_loop(
     let next = std::sync::atomic::AtomicU64::new(0);
     let start = Instant::now() + Duration::from_millis(100);
     let due = |k: u64| start + Duration::from_secs_f64(k as f64 / f64::from(rate));
-    let results: Vec<(Vec<Duration>, usize, usize)> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..workers)
-            .map(|w| {
-                let (next, due) = (&next, &due);
-                s.spawn(move || {
-                    let (mut lat, mut failed, mut fast) = (Vec::new(), 0, 0);
-                    let Ok(mut client) = Client::connect(addr) else {
-                        return (lat, 1, 0);
-                    };
-                    loop {
-                        let k = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                        if k >= total {
-                            break;
-                        }
-                        let at = due(k);
-                        if let Some(wait) = at.checked_duration_since(Instant::now()) {
-                            std::thread::sleep(wait);
-                        }
-                        let body = json!({"key_id": key_id, "message": format!("open w{w} m{k}")});
-                        match client.post("/api/v1/sign", token, &body) {
-                            Ok((200, v)) => {
-                                lat.push(at.elapsed());
-                                if v["data"]["mode"] == "preprocessed" {
-                                    fast += 1;
-                                }
-                            }
-                            Ok(_) => failed += 1,
-                            Err(_) => {
-                                failed += 1;
-                                match Client::connect(addr) {
-                                    Ok(c) => client = c,
-                                    Err(_) => break,
-                                }
-                            }
-                        }
-                    }
-                    (lat, failed, fast)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_default())
-            .collect()
+    let (tallies, _) = run_clients(workers, Instant::now(), |w| {
+        let mut t = Tally::default();
+        let Ok(mut client) = Client::connect(addr) else {
+            t.failed = 1;
+            return t;
+        };
+        loop {
+            let k = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if k >= total {
+                break;
+            }
+            let at = due(k);
+            if let Some(wait) = at.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+            let body = json!({"key_id": key_id, "message": format!("open w{w} m{k}")});
+            if !t.count(client.post("/api/v1/sign", token, &body), 1, at) {
+                match Client::connect(addr) {
+                    Ok(c) => client = c,
+                    Err(_) => break,
+                }
+            }
+        }
+        t
     });
     let elapsed = start.elapsed().as_secs_f64();
-    let mut lat: Vec<Duration> = results.iter().flat_map(|r| r.0.clone()).collect();
-    lat.sort();
-    let (p50, p99) = (percentile(&lat, 0.50), percentile(&lat, 0.99));
-    let fast: usize = results.iter().map(|r| r.2).sum();
-    Ok(Level {
-        bus: "",
-        scheme: String::new(),
-        kind: format!("open {rate}/s"),
-        concurrency: workers,
-        signatures_per_sec: lat.len() as f64 / elapsed,
-        p50_ms: p50,
-        p99_ms: p99,
-        requests: lat.len(),
-        failed: results.iter().map(|r| r.1).sum(),
-        preprocessed_share: fast as f64 / lat.len().max(1) as f64,
-        library_per_sec: 0.0,
-        ratio: 0.0,
-    })
+    Ok(level(tallies, elapsed, format!("open {rate}/s"), workers))
 }
 
 /// The `q` quantile of sorted latencies, in milliseconds.
