@@ -62,7 +62,8 @@ pub struct ServeRunArgs {
     /// A member's card file (repeatable; with or instead of --cluster)
     #[arg(long = "peer", value_name = "CARD")]
     pub peers: Vec<PathBuf>,
-    /// How long a signing session may take before the request fails with 504
+    /// How long a signing session may take before the request fails with 504 (a whole
+    /// ECDSA signing gets at least 30s; making a presignature, the --keygen-timeout)
     #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
     pub session_timeout: Duration,
     /// How long a key generation may take

@@ -68,12 +68,35 @@ pub struct Config {
     pub presign_low: usize,
 }
 
+/// The least a whole CGGMP21 signing session is given, whatever `--session-timeout`
+/// says (it takes seconds of CPU per signer: about 1.7 s on the development machine).
+pub const ECDSA_SESSION_MIN: Duration = Duration::from_secs(30);
+
 impl Config {
     /// The longest a request's own work may take: a key generation, or a signature
     /// that waits for approvals and then, after one try, for a second set of signers.
     pub fn request_budget(&self) -> Duration {
-        self.keygen_timeout
-            .max(self.session_timeout * 2 + self.approval_timeout)
+        let signing = self.session_timeout.max(ECDSA_SESSION_MIN);
+        self.keygen_timeout.max(signing * 2 + self.approval_timeout)
+    }
+
+    /// How long a session of `plan` may take, by what it runs, on the coordinator and
+    /// (a second longer) on every member: key generation, refresh, reshare and making
+    /// a presignature get the key-generation timeout; a whole ECDSA signing at least
+    /// [`ECDSA_SESSION_MIN`]; a FROST signature, or one from a presignature, the
+    /// session timeout. An operator sets the timeout for what clients wait on (FROST),
+    /// and the slow ceremonies are not cut short by it.
+    pub fn session_budget(&self, plan: &Plan) -> Duration {
+        match plan {
+            Plan::Keygen(_) | Plan::Refresh(_) | Plan::Reshare(_) => self.keygen_timeout,
+            Plan::Sign(p) => match (&p.presign, plan.scheme()) {
+                (Some(Presign::Generate), _) => self.keygen_timeout,
+                (Some(Presign::Consume { .. }), _) => self.session_timeout,
+                (None, Scheme::EcdsaSecp256k1) => self.session_timeout.max(ECDSA_SESSION_MIN),
+                (None, _) => self.session_timeout,
+            },
+            _ => self.session_timeout,
+        }
     }
 }
 
@@ -516,10 +539,7 @@ impl Node {
             self.decline(&proposer, session, code, reason);
             return;
         }
-        let budget = match &*plan {
-            Plan::Keygen(_) | Plan::Reshare(_) => self.config.keygen_timeout,
-            _ => self.config.session_timeout,
-        };
+        let budget = self.config.session_budget(&plan);
         // A participant waits a little longer than its coordinator, so the
         // coordinator is the one that gives up and reports.
         let deadline = Instant::now() + budget + Duration::from_secs(1);
@@ -726,5 +746,62 @@ impl Node {
                 ),
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sign_plan(scheme: Scheme, presign: Option<Presign>) -> Plan {
+        Plan::Sign(SignPlan {
+            version: 1,
+            scheme,
+            key_id: "k".into(),
+            group_public_key: String::new(),
+            threshold: 2,
+            parties: Vec::new(),
+            signers: vec![1, 2],
+            message: String::new(),
+            label: String::new(),
+            expires_at: 0,
+            nonce: String::new(),
+            hash: None,
+            path: None,
+            presign,
+        })
+    }
+
+    #[test]
+    fn a_session_gets_the_time_of_what_it_runs() {
+        let c = Config::default();
+        let (s, k) = (c.session_timeout, c.keygen_timeout);
+        assert_eq!(c.session_budget(&sign_plan(Scheme::EddsaEd25519, None)), s);
+        assert_eq!(
+            c.session_budget(&sign_plan(Scheme::EcdsaSecp256k1, None)),
+            ECDSA_SESSION_MIN
+        );
+        let consume = Presign::Consume {
+            session: "ab".into(),
+        };
+        assert_eq!(
+            c.session_budget(&sign_plan(Scheme::EcdsaSecp256k1, Some(consume))),
+            s
+        );
+        // Making a presignature is a CGGMP21 protocol of its own, not a signature a
+        // client waits on.
+        let generate = sign_plan(Scheme::EcdsaSecp256k1, Some(Presign::Generate));
+        assert_eq!(c.session_budget(&generate), k);
+        // A longer session timeout holds for ECDSA too.
+        let long = Config {
+            session_timeout: Duration::from_secs(90),
+            ..Config::default()
+        };
+        assert_eq!(
+            long.session_budget(&sign_plan(Scheme::EcdsaSecp256k1, None)),
+            Duration::from_secs(90)
+        );
+        // A request may wait for approvals and then two whole ECDSA sessions.
+        assert!(c.request_budget() >= ECDSA_SESSION_MIN * 2 + c.approval_timeout);
     }
 }

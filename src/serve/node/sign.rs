@@ -323,7 +323,9 @@ impl Node {
             message: base64::engine::general_purpose::STANDARD.encode(message),
             label: format!("api request {request_id}"),
             expires_at: now()
-                + (self.config.session_timeout + self.config.approval_timeout).as_secs()
+                + (self.config.session_timeout.max(super::ECDSA_SESSION_MIN)
+                    + self.config.approval_timeout)
+                    .as_secs()
                 + 60,
             nonce: fresh_nonce(),
             hash,
@@ -345,9 +347,8 @@ impl Node {
             .filter(|c| !self.cluster.is_me(c))
             .collect();
         let session = hex::encode(plan.session_id());
-        let outcome = self
-            .coordinate(plan, &others, self.config.session_timeout, false)
-            .await?;
+        let budget = self.config.session_budget(&plan);
+        let outcome = self.coordinate(plan, &others, budget, false).await?;
         let Outcome::Sign {
             signature,
             recovery_id,
