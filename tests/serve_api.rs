@@ -270,11 +270,33 @@ async fn every_route_answers_in_the_envelope_with_precise_statuses() {
         403,
         "forbidden",
     );
-    // The scope is checked before the body is read, on `/sign` and `/sessions` alike: a
-    // read token's malformed body is refused for the token, not parsed.
-    for uri in ["/api/v1/sign", "/api/v1/sessions"] {
+    // The scope is checked before the body is read, on every route that takes one: a
+    // malformed body from a token without the scope is refused for the token, not
+    // parsed (a read token; on the cluster-wide routes, an admin token limited to
+    // some keys).
+    let limited_admin = tokens::create(
+        a.node.db(),
+        "limited admin",
+        Scope::Admin,
+        Some(vec![key.clone()]),
+        None,
+    )
+    .unwrap()
+    .1
+    .to_string();
+    let key_route = format!("/api/v1/keys/{key}");
+    let reshare_route = format!("/api/v1/keys/{key}/reshare");
+    for (method, uri, token) in [
+        ("POST", "/api/v1/sign", &a.reader),
+        ("POST", "/api/v1/sign/batch", &a.reader),
+        ("POST", "/api/v1/sessions", &a.reader),
+        ("PUT", key_route.as_str(), &a.reader),
+        ("POST", "/api/v1/keys", &limited_admin),
+        ("POST", reshare_route.as_str(), &limited_admin),
+        ("POST", "/api/v1/nodes", &limited_admin),
+    ] {
         let g = a
-            .call("POST", uri, Some(&a.reader), Some(Body::from("{not json")))
+            .call(method, uri, Some(token), Some(Body::from("{not json")))
             .await;
         failed(&g, 403, "forbidden");
     }

@@ -7,7 +7,10 @@
 //! without its audit row.
 //!
 //! Here: the router, the envelope, the middleware (request id, token, rate limit,
-//! audit), and health. The routes are in `keys`, `signing`, `sessions` and `nodes`.
+//! audit), the extractors a handler takes ([`Authorized`]: the caller with the scope
+//! the route needs, checked before the body is read; [`ApiJson`]: a JSON body whose
+//! rejection is the envelope), and health. The routes are in `keys`, `signing`,
+//! `sessions` and `nodes`.
 
 use super::jobs::Job;
 use super::node::Signed;
@@ -112,6 +115,90 @@ impl Caller {
                 format!("this token may not use key {key_id}"),
             ))
         }
+    }
+}
+
+/// What a route needs of the caller's token (see [`Authorized`]).
+pub(super) trait Needs {
+    /// The least scope.
+    const SCOPE: Scope;
+    /// Whether the token must not be limited to some keys (what acts on the whole
+    /// cluster or makes new keys).
+    const UNLIMITED: bool = false;
+}
+
+/// A route that reads.
+pub(super) struct Reads;
+/// A route that signs.
+pub(super) struct Signs;
+/// A route that changes the node or its keys.
+pub(super) struct Administers;
+/// A route that changes the cluster or makes keys: an admin token limited to no keys.
+pub(super) struct AdministersAll;
+
+impl Needs for Reads {
+    const SCOPE: Scope = Scope::Read;
+}
+impl Needs for Signs {
+    const SCOPE: Scope = Scope::Sign;
+}
+impl Needs for Administers {
+    const SCOPE: Scope = Scope::Admin;
+}
+impl Needs for AdministersAll {
+    const SCOPE: Scope = Scope::Admin;
+    const UNLIMITED: bool = true;
+}
+
+/// The caller, whose token has at least the scope `N` needs: an extractor (frostd's
+/// `User` is the model). The token itself was checked by the middleware, which audits
+/// every request, this refusal included; a caller without the scope is refused (403,
+/// in the envelope) before the request's body is read, so it learns nothing about
+/// its input.
+pub(super) struct Authorized<N>(pub Caller, std::marker::PhantomData<N>);
+
+/// The request id of a request's parts (set by the first middleware).
+fn request_id_of(extensions: &axum::http::Extensions) -> RequestId {
+    extensions
+        .get::<RequestId>()
+        .cloned()
+        .unwrap_or_else(|| RequestId(String::new()))
+}
+
+impl<N: Needs, S: Send + Sync> axum::extract::FromRequestParts<S> for Authorized<N> {
+    type Rejection = Reply;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Reply> {
+        let rid = request_id_of(&parts.extensions);
+        let caller = parts.extensions.get::<Caller>().cloned().ok_or_else(|| {
+            let e = ApiError::new(401, "unauthorized", "a bearer token is needed");
+            reply::<()>(&rid, Err(e))
+        })?;
+        let allowed = if N::UNLIMITED {
+            caller.require_unlimited(N::SCOPE)
+        } else {
+            caller.require(N::SCOPE)
+        };
+        allowed.map_err(|e| reply::<()>(&rid, Err(e)))?;
+        Ok(Authorized(caller, std::marker::PhantomData))
+    }
+}
+
+/// A JSON body: an extractor whose rejection is the API's envelope (415 without the
+/// JSON content type, 413 over [`MAX_BODY`], 400 naming what does not parse).
+pub(super) struct ApiJson<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for ApiJson<T> {
+    type Rejection = Reply;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Reply> {
+        let rid = request_id_of(req.extensions());
+        body(Json::<T>::from_request(req, state).await)
+            .map(ApiJson)
+            .map_err(|e| reply::<()>(&rid, Err(e)))
     }
 }
 
@@ -281,7 +368,7 @@ fn fail(e: ApiError, rid: &str) -> Response {
 }
 
 /// A handler's result: data, or a failure; both in the envelope.
-struct Reply {
+pub(super) struct Reply {
     rid: String,
     result: Result<(StatusCode, serde_json::Value), ApiError>,
     note: AuditNote,

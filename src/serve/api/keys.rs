@@ -68,10 +68,9 @@ pub(super) fn key_info(node: &Node, k: &KeyRecord) -> Result<KeyInfo, ApiError> 
 pub(super) async fn list_keys(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
-    Extension(caller): Extension<Caller>,
+    Authorized(caller, _): Authorized<Reads>,
 ) -> Reply {
     let result = async {
-        caller.require(Scope::Read)?;
         blocking(move || {
             let keys = node.db().keys().map_err(ApiError::store)?;
             keys.iter()
@@ -89,11 +88,10 @@ pub(super) async fn list_keys(
 pub(super) async fn show_key(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
-    Extension(caller): Extension<Caller>,
+    Authorized(caller, _): Authorized<Reads>,
     Path(id): Path<String>,
 ) -> Reply {
     let result = async {
-        caller.require(Scope::Read)?;
         blocking(move || {
             let k = node.key(&id)?;
             caller.require_key(&k.id)?;
@@ -163,13 +161,11 @@ impl KeyUpdate {
 pub(super) async fn update_key(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
-    Extension(caller): Extension<Caller>,
+    Authorized(caller, _): Authorized<Administers>,
     Path(id): Path<String>,
-    b: Result<Json<KeyUpdate>, JsonRejection>,
+    ApiJson(update): ApiJson<KeyUpdate>,
 ) -> Reply {
     let result = async {
-        caller.require(Scope::Admin)?;
-        let update: KeyUpdate = body(b)?;
         update.check()?;
         blocking(move || {
             let k = node.key(&id)?;
@@ -214,12 +210,11 @@ pub struct DeleteQuery {
 pub(super) async fn delete_key(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
-    Extension(caller): Extension<Caller>,
+    Authorized(caller, _): Authorized<Administers>,
     Path(id): Path<String>,
     q: Result<Query<DeleteQuery>, QueryRejection>,
 ) -> Reply {
     let result = async {
-        caller.require(Scope::Admin)?;
         let Query(q) = q.map_err(|e| ApiError::new(400, "bad_request", e.body_text()))?;
         let after = match q.after.as_deref() {
             None => Duration::from_secs(30 * 24 * 3600),
@@ -265,14 +260,12 @@ pub(super) fn node_key_after(db: &crate::store::db::Db, id: &str) -> Result<KeyR
 pub(super) async fn create_key(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
-    Extension(caller): Extension<Caller>,
+    _: Authorized<AdministersAll>,
     q: Result<Query<WaitQuery>, QueryRejection>,
-    b: Result<Json<KeygenRequest>, JsonRejection>,
+    ApiJson(req): ApiJson<KeygenRequest>,
 ) -> Reply {
     let result = async {
-        caller.require_unlimited(Scope::Admin)?;
         let wait = waiting(q, KEYGEN_WAIT)?.min(node.config.request_budget());
-        let req = body(b)?;
         node.keygen_parties(&req)?;
         run_job(&node, "keygen", None, wait, 201, move |n| {
             keygen_job(n, req)
@@ -292,16 +285,14 @@ pub(super) async fn create_key(
 pub(super) async fn reshare_key(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
-    Extension(caller): Extension<Caller>,
+    _: Authorized<AdministersAll>,
     Path(id): Path<String>,
     q: Result<Query<WaitQuery>, QueryRejection>,
-    b: Result<Json<ReshareRequest>, JsonRejection>,
+    ApiJson(req): ApiJson<ReshareRequest>,
 ) -> Reply {
     let request_id = rid.0.clone();
     let result = async {
-        caller.require_unlimited(Scope::Admin)?;
         let wait = waiting(q, KEYGEN_WAIT)?.min(node.config.request_budget());
-        let req = body(b)?;
         let n = Arc::clone(&node);
         let (key_id, plan) = blocking(move || {
             let k = n.key(&id)?;
@@ -456,12 +447,11 @@ pub(super) fn job_reply(rid: &RequestId, job: Result<Job, ApiError>, result: boo
 pub(super) async fn rotate_key(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
-    Extension(caller): Extension<Caller>,
+    Authorized(caller, _): Authorized<Administers>,
     Path(id): Path<String>,
 ) -> Reply {
     let request_id = rid.0.clone();
     let result = async {
-        caller.require(Scope::Admin)?;
         let n = Arc::clone(&node);
         let k = blocking(move || {
             let k = n.key(&id)?;

@@ -24,10 +24,9 @@ pub(super) fn node_info(node: &Node, m: &crate::identity::Card) -> NodeInfo {
 pub(super) async fn list_nodes(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
-    Extension(caller): Extension<Caller>,
+    _: Authorized<Reads>,
 ) -> Reply {
     let result = async {
-        caller.require(Scope::Read)?;
         // `node_info` reads this node's keys from SQLite: not on an async worker.
         blocking(move || {
             let nodes: Vec<NodeInfo> = node
@@ -81,12 +80,10 @@ pub(crate) struct CardShape {
 pub(super) async fn add_node(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
-    Extension(caller): Extension<Caller>,
-    b: Result<Json<NewMember>, JsonRejection>,
+    _: Authorized<AdministersAll>,
+    ApiJson(req): ApiJson<NewMember>,
 ) -> Reply {
     let result = async {
-        caller.require_unlimited(Scope::Admin)?;
-        let req: NewMember = body(b)?;
         blocking(move || {
             let card = req.card.to_string();
             let card = crate::serve::members::add(
@@ -112,11 +109,10 @@ pub(super) async fn add_node(
 pub(super) async fn remove_node(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
-    Extension(caller): Extension<Caller>,
+    _: Authorized<AdministersAll>,
     Path(name): Path<String>,
 ) -> Reply {
     let result = async {
-        caller.require_unlimited(Scope::Admin)?;
         blocking(move || {
             let card = crate::serve::members::remove(node.db(), &node.cluster, &name)?;
             Ok(node_info(&node, &card))
@@ -141,14 +137,11 @@ pub(super) fn member(node: &Node, name: &str) -> Result<crate::identity::Card, A
 pub(super) async fn show_node(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
-    Extension(caller): Extension<Caller>,
+    _: Authorized<Reads>,
     Path(name): Path<String>,
 ) -> Reply {
-    let result = async {
-        caller.require(Scope::Read)?;
-        blocking(move || Ok(node_info(&node, &member(&node, &name)?))).await
-    }
-    .await;
+    let result =
+        async { blocking(move || Ok(node_info(&node, &member(&node, &name)?))).await }.await;
     reply(&rid, result)
 }
 
@@ -157,11 +150,10 @@ pub(super) async fn show_node(
 pub(super) async fn node_health(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
-    Extension(caller): Extension<Caller>,
+    _: Authorized<Reads>,
     Path(name): Path<String>,
 ) -> Reply {
     let result = async {
-        caller.require(Scope::Read)?;
         blocking(move || {
             let m = member(&node, &name)?;
             let mut info = node_info(&node, &m);

@@ -30,19 +30,17 @@ pub enum SessionRequest {
 pub(super) async fn start_session(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
-    Extension(caller): Extension<Caller>,
+    Authorized(caller, _): Authorized<Signs>,
     q: Result<Query<WaitQuery>, QueryRejection>,
-    b: Result<Json<SessionRequest>, JsonRejection>,
+    ApiJson(req): ApiJson<SessionRequest>,
 ) -> Reply {
     let request_id = rid.0.clone();
     let mut digest = None;
     let result = async {
         // Every kind needs at least `sign`: a read token is refused before its body is
         // read, as on `/sign`.
-        caller.require(Scope::Sign)?;
         // Answered (202 at the latest) before the request's own time runs out.
         let wait = waiting(q, Duration::ZERO)?.min(node.config.request_budget());
-        let req: SessionRequest = body(b)?;
         match req {
             SessionRequest::Keygen(k) => {
                 caller.require_unlimited(Scope::Admin)?;
@@ -131,10 +129,9 @@ pub(super) fn session_info(r: &crate::store::db::SessionRecord) -> SessionEntry 
 pub(super) async fn list_sessions(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
-    Extension(caller): Extension<Caller>,
+    Authorized(caller, _): Authorized<Reads>,
 ) -> Reply {
     let result = async {
-        caller.require(Scope::Read)?;
         blocking(move || {
             // Sessions waiting for an operator first: they are what one looks for here.
             // A token limited to keys sees the sessions of those keys only.
@@ -175,12 +172,11 @@ pub(super) async fn list_sessions(
 pub(super) async fn show_session(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
-    Extension(caller): Extension<Caller>,
+    Authorized(caller, _): Authorized<Reads>,
     Path(id): Path<String>,
 ) -> Reply {
     let sid = id.clone();
     let result = async {
-        caller.require(Scope::Read)?;
         blocking(move || {
             let id = crate::serve::id_prefix(&id, "session")?;
             let (entry, key) = if let Some(waiting) = node.approvals.find(&id)? {
@@ -258,7 +254,7 @@ pub(super) fn session_row(
 pub(super) async fn join_session(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
-    Extension(caller): Extension<Caller>,
+    Authorized(caller, _): Authorized<Administers>,
     Path(id): Path<String>,
 ) -> Reply {
     answer_session(node, rid, caller, id, true).await
@@ -271,7 +267,7 @@ pub(super) async fn join_session(
 pub(super) async fn cancel_session(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
-    Extension(caller): Extension<Caller>,
+    Authorized(caller, _): Authorized<Administers>,
     Path(id): Path<String>,
 ) -> Reply {
     answer_session(node, rid, caller, id, false).await
@@ -291,7 +287,6 @@ pub(super) async fn answer_session(
     };
     let token = caller.0.id.clone();
     let result = async {
-        caller.require(Scope::Admin)?;
         blocking(move || {
             let id = crate::serve::id_prefix(&id, "session")?;
             if caller.0.keys.is_some()

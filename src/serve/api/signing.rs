@@ -26,7 +26,6 @@ where
 {
     let mut note = AuditNote::default();
     let result: Result<T, ApiError> = async {
-        caller.require(Scope::Sign)?;
         let messages = messages?;
         let digests: Vec<String> = messages.iter().map(|m| message_digest(m)).collect();
         note.digest = Some(digests.join(","));
@@ -54,14 +53,10 @@ where
 pub(super) async fn sign(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
-    Extension(caller): Extension<Caller>,
-    b: Result<Json<SignRequest>, JsonRejection>,
-) -> Reply {
     // The scope before the body: a caller without it learns nothing about its input.
-    let req = match caller.require(Scope::Sign).and_then(|()| body(b)) {
-        Ok(r) => r,
-        Err(e) => return reply::<()>(&rid, Err(e)),
-    };
+    Authorized(caller, _): Authorized<Signs>,
+    ApiJson(req): ApiJson<SignRequest>,
+) -> Reply {
     let messages = decode_message(&req.message, req.encoding).map(|m| vec![m]);
     let (key_id, r) = (req.key_id.clone(), rid.0.clone());
     signing(
@@ -83,14 +78,10 @@ pub(super) async fn sign(
 pub(super) async fn sign_batch(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
-    Extension(caller): Extension<Caller>,
-    b: Result<Json<BatchRequest>, JsonRejection>,
-) -> Reply {
     // The scope before the body: a caller without it learns nothing about its input.
-    let req = match caller.require(Scope::Sign).and_then(|()| body(b)) {
-        Ok(r) => r,
-        Err(e) => return reply::<()>(&rid, Err(e)),
-    };
+    Authorized(caller, _): Authorized<Signs>,
+    ApiJson(req): ApiJson<BatchRequest>,
+) -> Reply {
     let messages = req
         .messages
         .iter()
@@ -138,12 +129,10 @@ pub struct VerifyRequest {
 #[utoipa::path(post, path = "/verify", tag = "signing", security(("bearer" = [])), request_body = VerifyRequest, responses((status = 200, description = "whether the signature is valid", body = Envelope<Verified>)))]
 pub(super) async fn verify(
     Extension(rid): Extension<RequestId>,
-    Extension(caller): Extension<Caller>,
-    b: Result<Json<VerifyRequest>, JsonRejection>,
+    _: Authorized<Reads>,
+    ApiJson(req): ApiJson<VerifyRequest>,
 ) -> Reply {
     let result = (|| {
-        caller.require(Scope::Read)?;
-        let req = body(b)?;
         let bad =
             |what: &str, e: String| ApiError::new(400, "bad_request", format!("`{what}` {e}"));
         let pk = hex::decode(req.public_key.trim())
