@@ -45,8 +45,9 @@ mod nodes;
 mod sessions;
 mod signing;
 
+pub use super::schema::KeyInfo;
 use keys::*;
-pub use keys::{DeleteQuery, KeyInfo, KeyUpdate, WaitQuery};
+pub use keys::{DeleteQuery, KeyUpdate, WaitQuery};
 pub use nodes::NewMember;
 use nodes::*;
 pub use sessions::SessionRequest;

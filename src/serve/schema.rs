@@ -4,7 +4,6 @@
 //! returned. `tests/serve_api.rs` checks every answer it gets against the document.
 
 use super::ApiError;
-use super::api::KeyInfo;
 use super::approval::Asked;
 use super::node::Signed;
 use crate::scheme::Scheme;
@@ -243,4 +242,34 @@ impl utoipa::Modify for BearerToken {
             ),
         );
     }
+}
+
+/// A key as the API shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct KeyInfo {
+    /// Key id.
+    pub id: String,
+    /// Scheme id.
+    pub scheme: String,
+    /// The public key in the scheme's standard form, hex.
+    pub public_key: String,
+    /// t.
+    pub threshold: u16,
+    /// n.
+    pub n: u16,
+    /// The nodes holding shares, in key order.
+    pub parties: Vec<String>,
+    /// Label.
+    pub label: String,
+    /// Status.
+    pub status: crate::store::db::KeyStatus,
+    /// This node's policy for the key.
+    pub policy: super::policy::Policy,
+    /// This node's metadata for the key (a JSON object).
+    pub metadata: serde_json::Value,
+    /// The key's address on each chain its scheme has one on (`mpc keys address`;
+    /// Cosmos with the `cosmos` prefix).
+    pub addresses: std::collections::BTreeMap<String, String>,
+    /// Unix seconds.
+    pub created_at: u64,
 }

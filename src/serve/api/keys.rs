@@ -2,36 +2,6 @@
 
 use super::*;
 
-/// A key as the API shows it.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct KeyInfo {
-    /// Key id.
-    pub id: String,
-    /// Scheme id.
-    pub scheme: String,
-    /// The public key in the scheme's standard form, hex.
-    pub public_key: String,
-    /// t.
-    pub threshold: u16,
-    /// n.
-    pub n: u16,
-    /// The nodes holding shares, in key order.
-    pub parties: Vec<String>,
-    /// Label.
-    pub label: String,
-    /// Status.
-    pub status: crate::store::db::KeyStatus,
-    /// This node's policy for the key.
-    pub policy: policy::Policy,
-    /// This node's metadata for the key (a JSON object).
-    pub metadata: serde_json::Value,
-    /// The key's address on each chain its scheme has one on (`mpc keys address`;
-    /// Cosmos with the `cosmos` prefix).
-    pub addresses: std::collections::BTreeMap<String, String>,
-    /// Unix seconds.
-    pub created_at: u64,
-}
-
 pub(super) fn key_info(node: &Node, k: &KeyRecord) -> Result<KeyInfo, ApiError> {
     let scheme = k.scheme;
     let raw = hex::decode(&k.public_key).map_err(ApiError::internal)?;
