@@ -291,6 +291,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
             .into_openapi(),
     );
     shared_failures(&mut doc);
+    bearer_everywhere(&mut doc);
     doc
 }
 
@@ -329,6 +330,24 @@ fn shared_failures(doc: &mut utoipa::openapi::OpenApi) {
                     .entry(status.to_string())
                     .or_insert_with(|| failed(description).into());
             }
+        }
+    }
+}
+
+/// Every operation of the document needs a bearer token (the security scheme
+/// `bearer`): said once here, not in each handler's annotation.
+fn bearer_everywhere(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::security::SecurityRequirement;
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for op in operations.into_iter().flatten() {
+            op.security = Some(vec![SecurityRequirement::new::<_, _, &str>("bearer", [])]);
         }
     }
 }

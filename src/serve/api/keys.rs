@@ -34,7 +34,7 @@ pub(super) fn key_info(node: &Node, k: &KeyRecord) -> Result<KeyInfo, ApiError> 
     })
 }
 
-#[utoipa::path(get, path = "/keys", tag = "keys", security(("bearer" = [])), responses((status = 200, description = "the keys this node holds a share of", body = Envelope<KeyList>)))]
+#[utoipa::path(get, path = "/keys", tag = "keys", responses((status = 200, description = "the keys this node holds a share of", body = Envelope<KeyList>)))]
 pub(super) async fn list_keys(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
@@ -54,7 +54,7 @@ pub(super) async fn list_keys(
     reply(&rid, result.map(|keys| KeyList { keys }))
 }
 
-#[utoipa::path(get, path = "/keys/{id}", tag = "keys", security(("bearer" = [])), params(("id" = String, Path, description = "the key id, or a unique prefix of it (at least 4 hex digits)", pattern = "^[0-9a-fA-F]{4,128}$")), responses((status = 200, description = "the key", body = Envelope<KeyInfo>)))]
+#[utoipa::path(get, path = "/keys/{id}", tag = "keys", params(("id" = String, Path, description = "the key id, or a unique prefix of it (at least 4 hex digits)", pattern = "^[0-9a-fA-F]{4,128}$")), responses((status = 200, description = "the key", body = Envelope<KeyInfo>)))]
 pub(super) async fn show_key(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
@@ -127,7 +127,7 @@ impl KeyUpdate {
     }
 }
 
-#[utoipa::path(put, path = "/keys/{id}", tag = "keys", security(("bearer" = [])), params(("id" = String, Path, description = "the key id, or a unique prefix of it (at least 4 hex digits)", pattern = "^[0-9a-fA-F]{4,128}$")), request_body = KeyUpdate, responses((status = 200, description = "the key, changed", body = Envelope<KeyInfo>)))]
+#[utoipa::path(put, path = "/keys/{id}", tag = "keys", params(("id" = String, Path, description = "the key id, or a unique prefix of it (at least 4 hex digits)", pattern = "^[0-9a-fA-F]{4,128}$")), request_body = KeyUpdate, responses((status = 200, description = "the key, changed", body = Envelope<KeyInfo>)))]
 pub(super) async fn update_key(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
@@ -176,7 +176,7 @@ pub struct DeleteQuery {
 /// Schedules the deletion of this node's share of a key, as `mpc delete` does: the key
 /// stops signing here at once; the share is destroyed by `mpc delete --purge` after the
 /// date. The other nodes decide for their own shares.
-#[utoipa::path(delete, path = "/keys/{id}", tag = "keys", security(("bearer" = [])), params(("id" = String, Path, description = "the key id, or a unique prefix of it (at least 4 hex digits)", pattern = "^[0-9a-fA-F]{4,128}$"), DeleteQuery), responses((status = 200, description = "this node's share is scheduled for deletion", body = Envelope<KeyInfo>)))]
+#[utoipa::path(delete, path = "/keys/{id}", tag = "keys", params(("id" = String, Path, description = "the key id, or a unique prefix of it (at least 4 hex digits)", pattern = "^[0-9a-fA-F]{4,128}$"), DeleteQuery), responses((status = 200, description = "this node's share is scheduled for deletion", body = Envelope<KeyInfo>)))]
 pub(super) async fn delete_key(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
@@ -226,7 +226,7 @@ pub(super) fn node_key_after(db: &crate::store::db::Db, id: &str) -> Result<KeyR
         .ok_or_else(|| ApiError::internal("a key vanished while it was changed"))
 }
 
-#[utoipa::path(post, path = "/keys", tag = "keys", security(("bearer" = [])), params(WaitQuery), request_body = KeygenRequest, responses((status = 201, description = "every node holds its share", body = Envelope<KeyInfo>), (status = 202, description = "still running after `wait`: follow the job at GET /sessions/{id}", body = Envelope<Job>), (status = 503, description = "not now: `primes_needed` (an ECDSA key among a new set of nodes needs a set of Paillier primes in every node's pool: `mpc primes`, or `--prime-pool`), `not_enough_nodes` (a node is not reachable) or `busy`", body = Failed)))]
+#[utoipa::path(post, path = "/keys", tag = "keys", params(WaitQuery), request_body = KeygenRequest, responses((status = 201, description = "every node holds its share", body = Envelope<KeyInfo>), (status = 202, description = "still running after `wait`: follow the job at GET /sessions/{id}", body = Envelope<Job>), (status = 503, description = "not now: `primes_needed` (an ECDSA key among a new set of nodes needs a set of Paillier primes in every node's pool: `mpc primes`, or `--prime-pool`), `not_enough_nodes` (a node is not reachable) or `busy`", body = Failed)))]
 pub(super) async fn create_key(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
@@ -251,7 +251,7 @@ pub(super) async fn create_key(
 /// the key's threshold of them; each node's own policy decides for its share: `never`
 /// refuses, `approval` waits for that node's operator); the nodes named hold the key
 /// afterwards. Runs as a job, as a key generation does.
-#[utoipa::path(post, path = "/keys/{id}/reshare", tag = "keys", security(("bearer" = [])), params(("id" = String, Path, description = "the key id, or a unique prefix of it (at least 4 hex digits)", pattern = "^[0-9a-fA-F]{4,128}$"), WaitQuery), request_body = ReshareRequest, responses((status = 200, description = "every node named holds its share of the same key", body = Envelope<KeyInfo>), (status = 202, description = "still running after `wait`: follow the job at GET /sessions/{id}", body = Envelope<Job>), (status = 503, description = "not now: `not_enough_nodes` (fewer than the key's threshold of its nodes are up, or a node named is not), `primes_needed` (an ECDSA key's new node set generates aux info: a set of Paillier primes in every new node's pool) or `busy`", body = Failed)))]
+#[utoipa::path(post, path = "/keys/{id}/reshare", tag = "keys", params(("id" = String, Path, description = "the key id, or a unique prefix of it (at least 4 hex digits)", pattern = "^[0-9a-fA-F]{4,128}$"), WaitQuery), request_body = ReshareRequest, responses((status = 200, description = "every node named holds its share of the same key", body = Envelope<KeyInfo>), (status = 202, description = "still running after `wait`: follow the job at GET /sessions/{id}", body = Envelope<Job>), (status = 503, description = "not now: `not_enough_nodes` (fewer than the key's threshold of its nodes are up, or a node named is not), `primes_needed` (an ECDSA key's new node set generates aux info: a set of Paillier primes in every new node's pool) or `busy`", body = Failed)))]
 pub(super) async fn reshare_key(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
@@ -413,7 +413,7 @@ pub(super) fn job_reply(rid: &RequestId, job: Result<Job, ApiError>, result: boo
 /// `POST /keys/{id}/rotate` (admin): new shares of the same key on every node that
 /// holds one (all must be up). A threshold ECDSA key rotates by a reshare to the same
 /// nodes (cggmp21 0.6 refreshes only n-of-n ECDSA shares).
-#[utoipa::path(post, path = "/keys/{id}/rotate", tag = "keys", security(("bearer" = [])), params(("id" = String, Path, description = "the key id, or a unique prefix of it (at least 4 hex digits)", pattern = "^[0-9a-fA-F]{4,128}$")), responses((status = 200, description = "every node holds a new share of the same key", body = Envelope<Rotated>)))]
+#[utoipa::path(post, path = "/keys/{id}/rotate", tag = "keys", params(("id" = String, Path, description = "the key id, or a unique prefix of it (at least 4 hex digits)", pattern = "^[0-9a-fA-F]{4,128}$")), responses((status = 200, description = "every node holds a new share of the same key", body = Envelope<Rotated>)))]
 pub(super) async fn rotate_key(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,

@@ -20,7 +20,7 @@ pub(super) fn node_info(node: &Node, m: &crate::identity::Card) -> NodeInfo {
     }
 }
 
-#[utoipa::path(get, path = "/nodes", tag = "nodes", security(("bearer" = [])), responses((status = 200, description = "the cluster's members", body = Envelope<NodeList>)))]
+#[utoipa::path(get, path = "/nodes", tag = "nodes", responses((status = 200, description = "the cluster's members", body = Envelope<NodeList>)))]
 pub(super) async fn list_nodes(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
@@ -76,7 +76,7 @@ pub(crate) struct CardShape {
 }
 
 /// Adds a member (admin) on this node; the other nodes' operators add it on theirs.
-#[utoipa::path(post, path = "/nodes", tag = "nodes", security(("bearer" = [])), request_body = NewMember, responses((status = 201, description = "a member now", body = Envelope<NodeInfo>)))]
+#[utoipa::path(post, path = "/nodes", tag = "nodes", request_body = NewMember, responses((status = 201, description = "a member now", body = Envelope<NodeInfo>)))]
 pub(super) async fn add_node(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
@@ -105,7 +105,7 @@ pub(super) async fn add_node(
 }
 
 /// Removes a member (admin) on this node: its messages are dropped from now on.
-#[utoipa::path(delete, path = "/nodes/{id}", tag = "nodes", security(("bearer" = [])), params(("id" = String, Path, description = "the member's name")), responses((status = 200, description = "no longer a member", body = Envelope<NodeInfo>)))]
+#[utoipa::path(delete, path = "/nodes/{id}", tag = "nodes", params(("id" = String, Path, description = "the member's name")), responses((status = 200, description = "no longer a member", body = Envelope<NodeInfo>)))]
 pub(super) async fn remove_node(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
@@ -133,7 +133,7 @@ pub(super) fn member(node: &Node, name: &str) -> Result<crate::identity::Card, A
     })
 }
 
-#[utoipa::path(get, path = "/nodes/{id}", tag = "nodes", security(("bearer" = [])), params(("id" = String, Path, description = "the member's name")), responses((status = 200, description = "the member", body = Envelope<NodeInfo>)))]
+#[utoipa::path(get, path = "/nodes/{id}", tag = "nodes", params(("id" = String, Path, description = "the member's name")), responses((status = 200, description = "the member", body = Envelope<NodeInfo>)))]
 pub(super) async fn show_node(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
@@ -146,7 +146,7 @@ pub(super) async fn show_node(
 }
 
 /// A member's health as this node sees it; for this node itself, also its own levels.
-#[utoipa::path(get, path = "/nodes/{id}/health", tag = "nodes", security(("bearer" = [])), params(("id" = String, Path, description = "the member's name")), responses((status = 200, description = "the member's health", body = Envelope<NodeHealth>)))]
+#[utoipa::path(get, path = "/nodes/{id}/health", tag = "nodes", params(("id" = String, Path, description = "the member's name")), responses((status = 200, description = "the member's health", body = Envelope<NodeHealth>)))]
 pub(super) async fn node_health(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,

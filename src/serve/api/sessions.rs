@@ -26,7 +26,7 @@ pub enum SessionRequest {
 
 /// Starts a session as a job and answers 202 with it (or, with `?wait=`, the job once
 /// over if it is over by then); follow it at `GET /sessions/{id}`.
-#[utoipa::path(post, path = "/sessions", tag = "sessions", security(("bearer" = [])), params(WaitQuery), request_body = SessionRequest, responses((status = 202, description = "started: follow the job at GET /sessions/{id}", body = Envelope<Job>), (status = 200, description = "over within `wait`", body = Envelope<Job>), (status = 201, description = "a key generation over within `wait`", body = Envelope<Job>), (status = 503, description = "not now: `primes_needed` (an ECDSA key among a new set of nodes needs a set of Paillier primes in every node's pool: `mpc primes`, or `--prime-pool`), `not_enough_nodes` (a node is not reachable) or `busy`", body = Failed)))]
+#[utoipa::path(post, path = "/sessions", tag = "sessions", params(WaitQuery), request_body = SessionRequest, responses((status = 202, description = "started: follow the job at GET /sessions/{id}", body = Envelope<Job>), (status = 200, description = "over within `wait`", body = Envelope<Job>), (status = 201, description = "a key generation over within `wait`", body = Envelope<Job>), (status = 503, description = "not now: `primes_needed` (an ECDSA key among a new set of nodes needs a set of Paillier primes in every node's pool: `mpc primes`, or `--prime-pool`), `not_enough_nodes` (a node is not reachable) or `busy`", body = Failed)))]
 pub(super) async fn start_session(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
@@ -125,7 +125,7 @@ pub(super) fn session_info(r: &crate::store::db::SessionRecord) -> SessionEntry 
     })
 }
 
-#[utoipa::path(get, path = "/sessions", tag = "sessions", security(("bearer" = [])), responses((status = 200, description = "this node's sessions", body = Envelope<SessionList>)))]
+#[utoipa::path(get, path = "/sessions", tag = "sessions", responses((status = 200, description = "this node's sessions", body = Envelope<SessionList>)))]
 pub(super) async fn list_sessions(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
@@ -168,7 +168,7 @@ pub(super) async fn list_sessions(
     reply(&rid, result)
 }
 
-#[utoipa::path(get, path = "/sessions/{id}", tag = "sessions", security(("bearer" = [])), params(("id" = String, Path, description = "the session id, or a unique prefix of it (at least 4 hex digits)", pattern = "^[0-9a-fA-F]{4,128}$")), responses((status = 200, description = "the session", body = Envelope<SessionEntry>)))]
+#[utoipa::path(get, path = "/sessions/{id}", tag = "sessions", params(("id" = String, Path, description = "the session id, or a unique prefix of it (at least 4 hex digits)", pattern = "^[0-9a-fA-F]{4,128}$")), responses((status = 200, description = "the session", body = Envelope<SessionEntry>)))]
 pub(super) async fn show_session(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
@@ -250,7 +250,7 @@ pub(super) fn session_row(
 
 /// `POST /sessions/{id}/join` (admin): approves a session waiting for this node's
 /// operator (a key whose policy here is `approval`).
-#[utoipa::path(post, path = "/sessions/{id}/join", tag = "sessions", security(("bearer" = [])), params(("id" = String, Path, description = "the session id, or a unique prefix of it (at least 4 hex digits)", pattern = "^[0-9a-fA-F]{4,128}$")), responses((status = 200, description = "approved", body = Envelope<SessionAnswer>)))]
+#[utoipa::path(post, path = "/sessions/{id}/join", tag = "sessions", params(("id" = String, Path, description = "the session id, or a unique prefix of it (at least 4 hex digits)", pattern = "^[0-9a-fA-F]{4,128}$")), responses((status = 200, description = "approved", body = Envelope<SessionAnswer>)))]
 pub(super) async fn join_session(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
@@ -263,7 +263,7 @@ pub(super) async fn join_session(
 /// `POST /sessions/{id}/cancel` (admin): refuses a session waiting for approval, or
 /// stops one running on this node (its secret state is destroyed; the other members
 /// are told).
-#[utoipa::path(post, path = "/sessions/{id}/cancel", tag = "sessions", security(("bearer" = [])), params(("id" = String, Path, description = "the session id, or a unique prefix of it (at least 4 hex digits)", pattern = "^[0-9a-fA-F]{4,128}$")), responses((status = 200, description = "cancelled", body = Envelope<SessionAnswer>)))]
+#[utoipa::path(post, path = "/sessions/{id}/cancel", tag = "sessions", params(("id" = String, Path, description = "the session id, or a unique prefix of it (at least 4 hex digits)", pattern = "^[0-9a-fA-F]{4,128}$")), responses((status = 200, description = "cancelled", body = Envelope<SessionAnswer>)))]
 pub(super) async fn cancel_session(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,

@@ -49,7 +49,7 @@ where
     r
 }
 
-#[utoipa::path(post, path = "/sign", tag = "signing", security(("bearer" = [])), request_body = SignRequest, responses((status = 200, description = "the signature", body = Envelope<Signed>)))]
+#[utoipa::path(post, path = "/sign", tag = "signing", request_body = SignRequest, responses((status = 200, description = "the signature", body = Envelope<Signed>)))]
 pub(super) async fn sign(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
@@ -74,7 +74,7 @@ pub(super) async fn sign(
     .await
 }
 
-#[utoipa::path(post, path = "/sign/batch", tag = "signing", security(("bearer" = [])), request_body = BatchRequest, responses((status = 200, description = "one signature per message", body = Envelope<Signatures>)))]
+#[utoipa::path(post, path = "/sign/batch", tag = "signing", request_body = BatchRequest, responses((status = 200, description = "one signature per message", body = Envelope<Signatures>)))]
 pub(super) async fn sign_batch(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
@@ -126,7 +126,7 @@ pub struct VerifyRequest {
     pub hash: Option<HashMode>,
 }
 
-#[utoipa::path(post, path = "/verify", tag = "signing", security(("bearer" = [])), request_body = VerifyRequest, responses((status = 200, description = "whether the signature is valid", body = Envelope<Verified>)))]
+#[utoipa::path(post, path = "/verify", tag = "signing", request_body = VerifyRequest, responses((status = 200, description = "whether the signature is valid", body = Envelope<Verified>)))]
 pub(super) async fn verify(
     Extension(rid): Extension<RequestId>,
     _: Authorized<Reads>,
