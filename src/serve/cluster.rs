@@ -726,11 +726,16 @@ impl Cluster {
     }
 }
 
-/// A card's Ed25519 key bytes (a card is validated when it is read).
+/// A card's Ed25519 key bytes: its hex, decoded (a card is validated when it is read,
+/// so they are a point; decompressing it for its bytes, as this once did, cost a field
+/// inversion per call, and member lookups call this for every member). All zeros for
+/// a card whose key is not 32 hex bytes.
 pub fn card_key(card: &Card) -> [u8; 32] {
-    card.verifying_key()
-        .map(|k| k.to_bytes())
-        .unwrap_or([0; 32])
+    let mut key = [0u8; 32];
+    match hex::decode_to_slice(&card.ed25519, &mut key) {
+        Ok(()) => key,
+        Err(_) => [0; 32],
+    }
 }
 
 /// One session's carrier over the bus: envelopes come from the session's [`Inbox`],
@@ -815,6 +820,15 @@ impl Carrier for BusCarrier {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_card_key_is_its_verifying_key_s_bytes() {
+        let bob = Identity::generate("bob").card();
+        assert_eq!(card_key(&bob), bob.verifying_key().unwrap().to_bytes());
+        let mut bad = bob.clone();
+        bad.ed25519 = "not hex".into();
+        assert_eq!(card_key(&bad), [0; 32]);
+    }
 
     #[test]
     fn a_node_message_verifies_only_for_its_recipient() {
