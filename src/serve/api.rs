@@ -312,43 +312,42 @@ fn shared_failures(doc: &mut utoipa::openapi::OpenApi) {
             )
             .build()
     };
-    for item in doc.paths.paths.values_mut() {
-        let operations = [
+    for op in operations(doc) {
+        let responses = &mut op.responses.responses;
+        for (status, description) in [
+            ("4XX", "refused: the envelope's `error` says why"),
+            ("5XX", "failed, overloaded, unreachable or timed out"),
+        ] {
+            responses
+                .entry(status.to_string())
+                .or_insert_with(|| failed(description).into());
+        }
+    }
+}
+
+/// Every operation of the document.
+fn operations(
+    doc: &mut utoipa::openapi::OpenApi,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    doc.paths.paths.values_mut().flat_map(|item| {
+        [
             &mut item.get,
             &mut item.put,
             &mut item.post,
             &mut item.delete,
             &mut item.patch,
-        ];
-        for op in operations.into_iter().flatten() {
-            let responses = &mut op.responses.responses;
-            for (status, description) in [
-                ("4XX", "refused: the envelope's `error` says why"),
-                ("5XX", "failed, overloaded, unreachable or timed out"),
-            ] {
-                responses
-                    .entry(status.to_string())
-                    .or_insert_with(|| failed(description).into());
-            }
-        }
-    }
+        ]
+        .into_iter()
+        .flatten()
+    })
 }
 
 /// Every operation of the document needs a bearer token (the security scheme
 /// `bearer`): said once here, not in each handler's annotation.
 fn bearer_everywhere(doc: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::security::SecurityRequirement;
-    for item in doc.paths.paths.values_mut() {
-        let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ];
-        for op in operations.into_iter().flatten() {
-            op.security = Some(vec![SecurityRequirement::new::<_, _, &str>("bearer", [])]);
-        }
+    for op in operations(doc) {
+        op.security = Some(vec![SecurityRequirement::new::<_, _, &str>("bearer", [])]);
     }
 }
 
