@@ -279,11 +279,7 @@ pub(super) async fn reshare_key(
             200,
             move |n| async move {
                 n.reshare(plan).await?;
-                blocking(move || {
-                    let info = key_info(&n, &n.key(&key_id)?)?;
-                    serde_json::to_value(info).map_err(ApiError::internal)
-                })
-                .await
+                key_answer(n, key_id).await
             },
         )
         .await
@@ -331,9 +327,50 @@ pub(super) async fn keygen_job(
             "a key generation ended with another kind of result",
         ));
     };
+    key_answer(node, key_id).await
+}
+
+/// The key `key_id` as the API shows it now, as JSON (a job's result).
+async fn key_answer(node: Shared, key_id: String) -> Result<serde_json::Value, ApiError> {
     blocking(move || {
         let info = key_info(&node, &node.key(&key_id)?)?;
         serde_json::to_value(info).map_err(ApiError::internal)
+    })
+    .await
+}
+
+/// The key `id` names, if the caller's token may use it.
+pub(super) async fn allowed_key(
+    node: &Shared,
+    caller: &Caller,
+    id: String,
+) -> Result<KeyRecord, ApiError> {
+    let (n, caller) = (Arc::clone(node), caller.clone());
+    blocking(move || {
+        let key = n.key(&id)?;
+        caller.require_key(&key.id)?;
+        Ok(key)
+    })
+    .await
+}
+
+/// Rotates `key` (`request_id` names the request in the plan's label); the key as every
+/// node now holds it, and the transcript's words.
+pub(super) async fn rotated(
+    node: Shared,
+    key: KeyRecord,
+    request_id: String,
+) -> Result<Rotated, ApiError> {
+    let words = node
+        .rotate(&key, &request_id)
+        .await?
+        .transcript_words()
+        .map_err(ApiError::internal)?;
+    blocking(move || {
+        Ok(Rotated {
+            key: key_info(&node, &node.key(&key.id)?)?,
+            transcript_words: words,
+        })
     })
     .await
 }
@@ -422,22 +459,8 @@ pub(super) async fn rotate_key(
 ) -> Reply {
     let request_id = rid.0.clone();
     let result = async {
-        let n = Arc::clone(&node);
-        let k = blocking(move || {
-            let k = n.key(&id)?;
-            caller.require_key(&k.id)?;
-            Ok(k)
-        })
-        .await?;
-        let outcome = node.rotate(&k, &request_id).await?;
-        let words = outcome.transcript_words().map_err(ApiError::internal)?;
-        blocking(move || {
-            Ok(Rotated {
-                key: key_info(&node, &node.key(&k.id)?)?,
-                transcript_words: words,
-            })
-        })
-        .await
+        let k = allowed_key(&node, &caller, id).await?;
+        rotated(node, k, request_id).await
     }
     .await;
     let key = result.as_ref().ok().map(|r| r.key.id.clone());

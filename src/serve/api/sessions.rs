@@ -51,7 +51,7 @@ pub(super) async fn start_session(
                 caller.require(Scope::Sign)?;
                 let message = decode_message(&s.message, s.encoding)?;
                 digest = Some(message_digest(&message));
-                let key = job_key(&node, &caller, s.key_id.clone()).await?;
+                let key = allowed_key(&node, &caller, s.key_id.clone()).await?;
                 let key_id = Some(key.id.clone());
                 run_job(&node, "sign", key_id, wait, 200, move |n| async move {
                     let signed = n.sign(&key, message, s.hash, s.path, &request_id).await?;
@@ -61,7 +61,7 @@ pub(super) async fn start_session(
             }
             SessionRequest::Presign { key_id } => {
                 caller.require(Scope::Admin)?;
-                let key = job_key(&node, &caller, key_id).await?;
+                let key = allowed_key(&node, &caller, key_id).await?;
                 let key_id = Some(key.id.clone());
                 run_job(&node, "presign", key_id, wait, 200, move |n| async move {
                     Ok(n.presign_now(&key).await?)
@@ -70,22 +70,11 @@ pub(super) async fn start_session(
             }
             SessionRequest::Refresh { key_id } => {
                 caller.require(Scope::Admin)?;
-                let key = job_key(&node, &caller, key_id).await?;
+                let key = allowed_key(&node, &caller, key_id).await?;
                 let key_id = Some(key.id.clone());
                 run_job(&node, "refresh", key_id, wait, 200, move |n| async move {
-                    let words = n
-                        .rotate(&key, &request_id)
-                        .await?
-                        .transcript_words()
-                        .map_err(ApiError::internal)?;
-                    blocking(move || {
-                        let rotated = Rotated {
-                            key: key_info(&n, &n.key(&key.id)?)?,
-                            transcript_words: words,
-                        };
-                        serde_json::to_value(rotated).map_err(ApiError::internal)
-                    })
-                    .await
+                    let r = rotated(n, key, request_id).await?;
+                    serde_json::to_value(r).map_err(ApiError::internal)
                 })
                 .await
             }
@@ -95,17 +84,6 @@ pub(super) async fn start_session(
     let mut r = job_reply(&rid, result, false);
     r.note.digest = digest;
     r
-}
-
-/// The key `id` names, if the caller's token may use it (for a job about it).
-async fn job_key(node: &Shared, caller: &Caller, id: String) -> Result<KeyRecord, ApiError> {
-    let (n, caller) = (Arc::clone(node), caller.clone());
-    blocking(move || {
-        let key = n.key(&id)?;
-        caller.require_key(&key.id)?;
-        Ok(key)
-    })
-    .await
 }
 
 pub(super) fn session_info(r: &crate::store::db::SessionRecord) -> SessionEntry {
