@@ -112,26 +112,13 @@ impl Approvals {
         });
         lock(&self.waiting).insert(id.clone(), Arc::clone(&wait));
         let deadline = tokio::time::Instant::now() + max;
-        tokio::pin!(ended);
-        loop {
-            let answered = wait.answered.notified();
-            tokio::pin!(answered);
-            answered.as_mut().enable();
-            if *lock(&wait.verdict) != Verdict::Waiting {
-                break;
-            }
-            tokio::select! {
-                timed = tokio::time::timeout_at(deadline, answered) => {
-                    if timed.is_err() {
-                        break;
-                    }
-                }
-                () = &mut ended => {
-                    let mut v = lock(&wait.verdict);
-                    if *v == Verdict::Waiting {
-                        *v = Verdict::Ended;
-                    }
-                    break;
+        let answered = || (*lock(&wait.verdict) != Verdict::Waiting).then_some(());
+        tokio::select! {
+            _ = super::notified_until(&wait.answered, deadline, answered) => {}
+            () = ended => {
+                let mut v = lock(&wait.verdict);
+                if *v == Verdict::Waiting {
+                    *v = Verdict::Ended;
                 }
             }
         }

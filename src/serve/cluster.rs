@@ -237,25 +237,14 @@ impl Inbox {
     }
 
     /// Waits until `done` says the state holds what is wanted (its value), or
-    /// `deadline` passes (`None`). No wake-up is lost: the waiter registers before
-    /// it looks at the state.
+    /// `deadline` passes (`None`; see [`super::notified_until`]).
     async fn until<T>(
         &self,
         deadline: Instant,
         done: impl Fn(&InboxState) -> Option<T>,
     ) -> Option<T> {
         let deadline = tokio::time::Instant::from_std(deadline);
-        loop {
-            let notified = self.ready.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if let Some(t) = done(&self.lock()) {
-                return Some(t);
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return None;
-            }
-        }
+        super::notified_until(&self.ready, deadline, || done(&self.lock())).await
     }
 
     /// Waits until an envelope or a decline is there, something else changes, or

@@ -302,17 +302,10 @@ impl Node {
     /// moment for a refill under way (a full session costs far more than the wait).
     async fn wait_held(&self, key_id: &str, index: u16, m: usize) -> bool {
         let until = tokio::time::Instant::now() + Duration::from_millis(250);
-        loop {
-            let changed = self.pools.held_changed.notified();
-            tokio::pin!(changed);
-            changed.as_mut().enable();
-            if self.pools.held_len(key_id, index) >= m {
-                return true;
-            }
-            if tokio::time::timeout_at(until, changed).await.is_err() {
-                return self.pools.held_len(key_id, index) >= m;
-            }
-        }
+        let enough = || (self.pools.held_len(key_id, index) >= m).then_some(());
+        super::notified_until(&self.pools.held_changed, until, enough)
+            .await
+            .is_some()
     }
 
     /// Asks signer `index` of `key` for fresh commitments (at most once a second).

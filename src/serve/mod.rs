@@ -164,6 +164,27 @@ pub(crate) fn off_worker<T>(f: impl FnOnce() -> T) -> T {
     }
 }
 
+/// Waits until `check` finds what is wanted, looking again each time `notify` wakes
+/// its waiters, until `deadline` (then it looks once more). No wake-up is lost: the
+/// waiter registers before it looks.
+pub(crate) async fn notified_until<T>(
+    notify: &tokio::sync::Notify,
+    deadline: tokio::time::Instant,
+    check: impl Fn() -> Option<T>,
+) -> Option<T> {
+    loop {
+        let notified = notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if let Some(t) = check() {
+            return Some(t);
+        }
+        if tokio::time::timeout_at(deadline, notified).await.is_err() {
+            return check();
+        }
+    }
+}
+
 /// One event in the node's log (`tracing`, at INFO), in the span of the request or
 /// session it happens in. Callers never pass secrets: names, session ids, codes and
 /// reasons only.

@@ -152,7 +152,7 @@ pub struct Node {
     pub rt: tokio::runtime::Handle,
     /// Request ids whose audit row is being written (see `api::refused_by_layer`).
     pub auditing: Mutex<std::collections::HashSet<String>>,
-    running: Arc<AtomicUsize>,
+    running: Arc<Running>,
     stopping: AtomicBool,
 }
 
@@ -185,12 +185,21 @@ impl Drop for Opened {
     }
 }
 
+/// The sessions running on a node, and a wake-up for when none is left.
+#[derive(Default)]
+struct Running {
+    count: AtomicUsize,
+    none: tokio::sync::Notify,
+}
+
 /// Counts a running session; the count drops with it.
-pub(super) struct Slot(Arc<AtomicUsize>);
+pub(super) struct Slot(Arc<Running>);
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        if self.0.count.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.none.notify_waiters();
+        }
     }
 }
 
@@ -227,7 +236,7 @@ impl Node {
             outsiders: super::limits::Limit::new(config.outsider_rate),
             config,
             started: Instant::now(),
-            running: Arc::new(AtomicUsize::new(0)),
+            running: Arc::default(),
             stopping: AtomicBool::new(false),
         })
     }
@@ -240,7 +249,15 @@ impl Node {
 
     /// Sessions running now.
     pub fn running(&self) -> usize {
-        self.running.load(Ordering::SeqCst)
+        self.running.count.load(Ordering::SeqCst)
+    }
+
+    /// Waits until no session runs, or `deadline`; whether none does.
+    pub async fn idle_by(&self, deadline: tokio::time::Instant) -> bool {
+        let idle = || (self.running() == 0).then_some(());
+        super::notified_until(&self.running.none, deadline, idle)
+            .await
+            .is_some()
     }
 
     /// Whether the node still takes new sessions (it is not shutting down).
@@ -257,8 +274,8 @@ impl Node {
         if self.stopping.load(Ordering::SeqCst) {
             return Err(Error::Busy("the node is shutting down".into()));
         }
-        if self.running.fetch_add(1, Ordering::SeqCst) >= self.config.max_sessions {
-            self.running.fetch_sub(1, Ordering::SeqCst);
+        if self.running.count.fetch_add(1, Ordering::SeqCst) >= self.config.max_sessions {
+            self.running.count.fetch_sub(1, Ordering::SeqCst);
             return Err(Error::Busy(format!(
                 "the node runs {} sessions already, its limit",
                 self.config.max_sessions
@@ -370,7 +387,13 @@ impl Node {
                 }
             }
             let missing = match stepped {
-                Ok(Progress::Done(o)) => return Ok(o),
+                Ok(Progress::Done(o)) => {
+                    if matches!(o, Outcome::Keygen { .. }) {
+                        // A new key wants nonces (on the coordinator and every member).
+                        self.pools.drawn.notify_one();
+                    }
+                    return Ok(o);
+                }
                 Ok(Progress::Waiting { missing, .. }) => missing,
                 Err(e) => {
                     let e = Error::Ceremony(e);
@@ -548,15 +571,10 @@ impl Node {
             Plan::Reshare(p) => Some(p.key_id.clone()),
             _ => None,
         };
-        let keygen = matches!(&*plan, Plan::Keygen(_));
         let result = self.run_session(plan, deadline, &opened.inbox).await;
         drop(opened);
         if let Some(key_id) = refreshed {
             self.forget_key(&key_id);
-        }
-        if keygen {
-            // A new key wants nonces.
-            self.pools.drawn.notify_one();
         }
         let (ok, detail) = match result {
             Ok(o) => (true, o.kind().to_string()),

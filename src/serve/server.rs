@@ -5,9 +5,10 @@
 //! loops, on its own runtime.
 //!
 //! The loops (presence beats, FROST nonce refills, ECDSA presignature refills, the
-//! Paillier prime pool) are tasks in one `JoinSet` on the node's runtime: each ticks
-//! on a `tokio::time::interval`, does its work on the blocking pool (it reads SQLite,
-//! computes and writes to the bus), and stops when told to. Shutdown:
+//! Paillier prime pool) are tasks in one `JoinSet` on the node's runtime: each runs
+//! its step at its [`Pace`] (a period after the last step, or sooner when told, as the
+//! nonce refills are when a pool is drawn from), on the blocking pool where the step
+//! blocks (it reads SQLite, computes and writes to the bus), and stops when told to. Shutdown:
 //!
 //! 1. the listener closes and the node takes no new session; requests under way keep
 //!    their connections (http::serve drains them);
@@ -37,6 +38,8 @@ use tokio_rustls::TlsAcceptor;
 
 /// How long a stopped loop may take to notice.
 const LOOP_STOP: Duration = Duration::from_secs(2);
+/// How much longer than the session timeout running sessions get at shutdown.
+const SESSION_GRACE: Duration = Duration::from_secs(2);
 /// How long sessions ended at shutdown get to abandon their state and tell the others.
 const END_GRACE: Duration = Duration::from_secs(3);
 
@@ -156,8 +159,8 @@ impl Server {
                 if self.prime_pool > 0 {
                     let target = self.prime_pool;
                     let primes = move |n: &Node| keep_primes(n, target);
-                    let period = Duration::from_secs(10);
-                    loops.every(&node, period, Duration::ZERO, blocking(primes));
+                    let pace = Pace::every(Duration::from_secs(10));
+                    loops.every(&node, pace, blocking(primes));
                 }
                 Some(bus)
             }
@@ -306,11 +309,8 @@ impl Running {
 /// wait for an operator, and gives them time to abandon.
 async fn end_sessions(node: &Node) -> Stopped {
     let mut stopped = Stopped::default();
-    let bound = tokio::time::Instant::now() + node.config.session_timeout + LOOP_STOP;
-    while node.running() > 0 && tokio::time::Instant::now() < bound {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    if node.running() == 0 {
+    let bound = tokio::time::Instant::now() + node.config.session_timeout + SESSION_GRACE;
+    if node.idle_by(bound).await {
         return stopped;
     }
     stopped.ended = node.running();
@@ -320,10 +320,7 @@ async fn end_sessions(node: &Node) -> Stopped {
         "{} session(s) still running at shutdown are ended",
         stopped.ended
     ));
-    let grace = tokio::time::Instant::now() + END_GRACE;
-    while node.running() > 0 && tokio::time::Instant::now() < grace {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    node.idle_by(tokio::time::Instant::now() + END_GRACE).await;
     stopped.left = node.running();
     if stopped.left > 0 {
         super::log(&format!(
@@ -332,6 +329,27 @@ async fn end_sessions(node: &Node) -> Stopped {
         ));
     }
     stopped
+}
+
+/// When a loop runs its step: first after `first`, then `most` after the last step
+/// ended, or as soon as `wake` is told but never sooner than `least` after it.
+struct Pace {
+    first: Duration,
+    least: Duration,
+    most: Duration,
+    wake: Option<Arc<tokio::sync::Notify>>,
+}
+
+impl Pace {
+    /// A step at once, then `period` after each one ends.
+    fn every(period: Duration) -> Pace {
+        Pace {
+            first: Duration::ZERO,
+            least: period,
+            most: period,
+            wake: None,
+        }
+    }
 }
 
 /// The node's background loops.
@@ -350,15 +368,17 @@ impl Loops {
 
     /// The loops every linked node runs: beats, nonce refills, presignature refills.
     fn start(&mut self, node: &Arc<Node>) {
-        let beat = super::cluster::BEAT;
-        self.every(node, beat, Duration::ZERO, blocking(beat_once));
+        self.every(node, Pace::every(super::cluster::BEAT), blocking(beat_once));
         // Nonce refills run when a pool was drawn from (or at least once a second, for
         // new keys and members that came up), at most every 25 ms: an idle node does
         // not wake 40 times a second to look at its pools.
         let refill = |n: &Node| n.refill(None);
-        let wake = Arc::clone(&node.pools.drawn);
-        let pace = (Duration::from_secs(1), Duration::from_millis(25));
-        self.when(node, wake, pace, blocking(refill));
+        let pace = Pace {
+            wake: Some(Arc::clone(&node.pools.drawn)),
+            least: Duration::from_millis(25),
+            ..Pace::every(Duration::from_secs(1))
+        };
+        self.every(node, pace, blocking(refill));
         if node.config.presign_pool > 0 {
             match node.load_presignatures() {
                 Ok(0) => {}
@@ -367,55 +387,33 @@ impl Loops {
             }
             // Members need a moment to be seen up after a start.
             let wait = Duration::from_millis(500);
-            self.every(node, wait, wait, |n: Arc<Node>| async move {
+            let pace = Pace {
+                first: wait,
+                ..Pace::every(wait)
+            };
+            self.every(node, pace, |n: Arc<Node>| async move {
                 n.fill_presignatures().await
             });
         }
     }
 
-    /// Runs `work` every `period` (the first time after `first`) until the node is
-    /// dropped, stops taking sessions, or the loops are stopped. A step that overruns
-    /// delays the next one; steps never overlap.
+    /// Runs `work` as `pace` says until the node is dropped, stops taking sessions, or
+    /// the loops are stopped. Steps never overlap.
     fn every<F: std::future::Future<Output = ()> + Send + 'static>(
         &mut self,
         node: &Arc<Node>,
-        period: Duration,
-        first: Duration,
+        pace: Pace,
         work: impl Fn(Arc<Node>) -> F + Send + Sync + 'static,
     ) {
         let node: Weak<Node> = Arc::downgrade(node);
         let mut stop = self.stop.subscribe();
         self.tasks.spawn(async move {
-            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + first, period);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut next = pace.first;
             loop {
                 tokio::select! {
                     _ = stop.changed() => return,
-                    _ = tick.tick() => {}
+                    () = tokio::time::sleep(next) => {}
                 }
-                let Some(n) = node.upgrade() else { return };
-                if !n.accepting() {
-                    return;
-                }
-                work(n).await;
-            }
-        });
-    }
-
-    /// Runs `work` each time `wake` is notified, and at least every `pace.0`, but never
-    /// sooner than `pace.1` after the last step; until the node is dropped, stops
-    /// taking sessions, or the loops are stopped.
-    fn when<F: std::future::Future<Output = ()> + Send + 'static>(
-        &mut self,
-        node: &Arc<Node>,
-        wake: Arc<tokio::sync::Notify>,
-        pace: (Duration, Duration),
-        work: impl Fn(Arc<Node>) -> F + Send + Sync + 'static,
-    ) {
-        let node: Weak<Node> = Arc::downgrade(node);
-        let mut stop = self.stop.subscribe();
-        self.tasks.spawn(async move {
-            loop {
                 let Some(n) = node.upgrade() else { return };
                 if !n.accepting() {
                     return;
@@ -423,13 +421,20 @@ impl Loops {
                 work(n).await;
                 tokio::select! {
                     _ = stop.changed() => return,
-                    _ = tokio::time::sleep(pace.1) => {}
+                    () = tokio::time::sleep(pace.least) => {}
                 }
+                let woken = async {
+                    match &pace.wake {
+                        Some(w) => w.notified().await,
+                        None => std::future::pending().await,
+                    }
+                };
                 tokio::select! {
                     _ = stop.changed() => return,
-                    () = wake.notified() => {}
-                    () = tokio::time::sleep(pace.0.saturating_sub(pace.1)) => {}
+                    () = woken => {}
+                    () = tokio::time::sleep(pace.most.saturating_sub(pace.least)) => {}
                 }
+                next = Duration::ZERO;
             }
         });
     }

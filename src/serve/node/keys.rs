@@ -25,12 +25,8 @@ impl Node {
         .validated()
         .map_err(|e| Error::BadRequest(e.to_string()))?;
         let others: Vec<&Card> = members.iter().filter(|c| !self.cluster.is_me(c)).collect();
-        let made = self
-            .coordinate(plan, &others, self.config.keygen_timeout, true)
-            .await;
-        // A new key wants nonces.
-        self.pools.drawn.notify_one();
-        made
+        self.coordinate(plan, &others, self.config.keygen_timeout, true)
+            .await
     }
 
     /// The nodes a key generation of `req` would run among, checked before it starts

@@ -67,7 +67,9 @@ impl Node {
         decision: Result<(), String>,
         rows: Vec<(String, serde_json::Value)>,
     ) -> Result<serve::audit::Pending, String> {
-        let pending = self.audit.submit_all(decision_action(&decision), rows);
+        let pending = self
+            .audit
+            .submit_all(decision_action(decision.is_ok()), rows);
         decision.map(|()| pending)
     }
 
@@ -504,11 +506,11 @@ impl Node {
             .as_ref()
             .err()
             .map_or(DeclineReason::Storage, |e| e.0.clone());
-        let pending = self.audit.submit_all(
-            decision_action(&decision.as_ref().map(|_| ()).map_err(|e| e.1.clone())),
-            vec![(plan.key_id.clone(), detail)],
-        );
-        pending.done().await.map_err(|why| (code.clone(), why))?;
+        let rows = vec![(plan.key_id.clone(), detail)];
+        let pending = self
+            .audit
+            .submit_all(decision_action(decision.is_ok()), rows);
+        pending.done().await.map_err(|why| (code, why))?;
         decision
     }
 
@@ -559,12 +561,8 @@ impl Node {
 }
 
 /// The audit action of a signing decision: joined, or declined.
-fn decision_action(decision: &Result<(), String>) -> &'static str {
-    if decision.is_ok() {
-        SIGN_ACTION
-    } else {
-        "serve.decline"
-    }
+fn decision_action(joined: bool) -> &'static str {
+    if joined { SIGN_ACTION } else { "serve.decline" }
 }
 
 /// What a signing request is, for each try at it.
