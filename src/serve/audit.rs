@@ -4,6 +4,10 @@
 //! before it goes on (a signature is not returned, a share is not sent, before its
 //! row) waits for that answer; the chain is the same hash-chained `audit` table the
 //! CLI writes, with a signed checkpoint at least every second while rows arrive.
+//!
+//! It is the node's one thread of its own, not a task: its last act, a signed
+//! checkpoint once every handle is gone, may come after the node's runtime has ended
+//! (a runtime waits for its blocking tasks as it stops, and would wait for this one).
 
 use crate::identity::Identity;
 use crate::store::db::Db;

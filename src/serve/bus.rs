@@ -1,33 +1,125 @@
 //! A serve node's link to the bus: one link carrying every session's messages, pushed
 //! to the node as they arrive, on one of two buses:
 //! - the relay in node mode (`relay::node`, [`RelayLink`] here): one connection,
-//!   authenticated once; a background thread keeps it connected, and when it drops it
-//!   reconnects (with backoff) and bumps [`Bus::generation`], so carriers send again what
-//!   the relay may have lost;
+//!   authenticated once, read and written by one task on the node's runtime through
+//!   tokio-util's `LengthDelimitedCodec` (the relay's frames are a 4-byte big-endian
+//!   length, then the kind byte and the body: exactly that codec's frames). When it
+//!   drops, the task connects again after a delay from `backon` (exponential, 100 ms to
+//!   1 s, with jitter so that a cluster does not come back in step) and bumps
+//!   [`Bus::generation`], so carriers send again what the relay may have lost;
 //! - NATS JetStream ([`nats::NatsLink`]): a durable consumer per node, presence in a KV
 //!   bucket with a TTL, and a cluster-wide single-use ledger (module doc there).
 //!
-//! Either way the bus is untrusted: what it pushes is checked by the node as from a file.
+//! Either way the link's tasks never block: what the bus pushes goes, in arrival order,
+//! through a bounded channel to one hand-off on the runtime's blocking pool
+//! ([`hand_off`]), which gives it to the node (checking a node message's signature, or
+//! reading a key's record, is the node's business, and never stalls the reading). A
+//! post to the relay is queued for the link's task and never waits on the socket. The
+//! bus is untrusted: what it pushes is checked by the node as from a file.
 
 pub mod nats;
 
 use super::lock;
 use crate::identity::Identity;
 use crate::transport::wire::{self, Kind};
-use std::io::Write;
-use std::net::{TcpStream, ToSocketAddrs};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio_util::codec::{Framed, LengthDelimitedCodec};
 
+/// How long connecting and authenticating to the relay may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-/// How long one write to the relay may block.
+/// How long one write to the relay may take before the link is dropped.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Frames queued for the relay at most; a post beyond them fails at once.
+const OUT_QUEUE: usize = 1024;
+/// Pushed payloads queued for the node at most; beyond them the link stops reading
+/// (and the relay, or NATS, holds the rest).
+const IN_QUEUE: usize = 1024;
 /// The largest payload a node accepts from the bus.
 pub const MAX_PAYLOAD: usize = 4 << 20;
 
 /// What receives pushed payloads: the sender's claimed key (unverified) and the bytes.
 pub type OnPush = Arc<dyn Fn([u8; 32], Vec<u8>) + Send + Sync>;
+
+/// One payload the bus pushed, on its way to the node, and what to do once the node
+/// has it (NATS acknowledges the message then).
+pub(crate) struct Pushed {
+    pub from: [u8; 32],
+    pub payload: Vec<u8>,
+    pub taken: Option<Box<dyn FnOnce() + Send>>,
+}
+
+/// Where a link's tasks run: the node's runtime, or a runtime of its own for a link
+/// started outside one (a test's stranger).
+pub(crate) struct LinkRt {
+    own: Option<tokio::runtime::Runtime>,
+    handle: tokio::runtime::Handle,
+}
+
+impl LinkRt {
+    fn here() -> Result<Arc<LinkRt>, String> {
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            return Ok(Arc::new(LinkRt { own: None, handle }));
+        }
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("mpc-bus")
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the bus link's runtime: {e}"))?;
+        Ok(Arc::new(LinkRt {
+            handle: rt.handle().clone(),
+            own: Some(rt),
+        }))
+    }
+
+    pub(crate) fn handle(&self) -> &tokio::runtime::Handle {
+        &self.handle
+    }
+}
+
+impl Drop for LinkRt {
+    fn drop(&mut self) {
+        // The last reference may go on one of the runtime's own threads, where waiting
+        // for the runtime to stop is not allowed.
+        if let Some(rt) = self.own.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// Gives what the bus pushes to `on_push`, in arrival order, on one thread of the
+/// runtime's blocking pool (the node's handling may read SQLite). It ends when every
+/// sender is gone (the link stopped).
+fn hand_off(rt: &LinkRt, on_push: OnPush) -> mpsc::Sender<Pushed> {
+    let (tx, mut rx) = mpsc::channel::<Pushed>(IN_QUEUE);
+    rt.handle().spawn_blocking(move || {
+        while let Some(p) = rx.blocking_recv() {
+            on_push(p.from, p.payload);
+            if let Some(taken) = p.taken {
+                taken();
+            }
+        }
+    });
+    tx
+}
+
+/// The delays between attempts to link again: 100 ms doubling to 1 s, each with up to
+/// as much again of jitter, for as long as it takes.
+fn reconnect_delays() -> backon::ExponentialBackoff {
+    use backon::BackoffBuilder;
+    backon::ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(100))
+        .with_max_delay(Duration::from_secs(1))
+        .with_jitter()
+        .without_max_times()
+        .build()
+}
 
 /// The bus, as a node sees it.
 pub struct Bus {
@@ -41,17 +133,21 @@ enum Link {
 
 impl Bus {
     /// Connects to the bus at `addr` (an `mpc relay` at HOST:PORT, or nats://...) as
-    /// `identity`, in the background, and keeps the link up until [`Bus::stop`].
+    /// `identity`, in the background on the current runtime (one of its own outside
+    /// one), and keeps the link up until [`Bus::stop`]; what it pushes goes to
+    /// `on_push`, in order, on a blocking thread.
     pub fn start(
         addr: &str,
         creds: crate::transport::nats::Credentials,
         identity: Arc<Identity>,
         on_push: OnPush,
     ) -> Result<Bus, String> {
+        let rt = LinkRt::here()?;
+        let pushes = hand_off(&rt, on_push);
         let link = if crate::transport::nats::is_nats(addr) {
-            Link::Nats(nats::NatsLink::start(addr, creds, &identity, on_push)?)
+            Link::Nats(nats::NatsLink::start(addr, creds, &identity, rt, pushes)?)
         } else {
-            Link::Relay(RelayLink::start(addr, identity, on_push))
+            Link::Relay(RelayLink::start(addr, identity, rt, pushes))
         };
         Ok(Bus { link })
     }
@@ -148,33 +244,44 @@ impl Bus {
 pub struct RelayLink {
     addr: String,
     /// The largest payload the relay takes (from its challenge).
-    max_payload: std::sync::atomic::AtomicUsize,
-    writer: Mutex<Option<TcpStream>>,
+    max_payload: AtomicUsize,
+    /// Frames for the relay while the link is up (the link's task writes them).
+    out: Mutex<Option<mpsc::Sender<Bytes>>>,
     connected: AtomicBool,
     generation: AtomicU64,
     trouble: Mutex<Option<String>>,
-    stopped: AtomicBool,
+    /// The task that keeps the link up (aborted by [`RelayLink::stop`]).
+    keeping: Mutex<Option<tokio::task::AbortHandle>>,
+    rt: Arc<LinkRt>,
 }
 
+/// A connection to the relay, in frames.
+type Frames = Framed<TcpStream, LengthDelimitedCodec>;
+
 impl RelayLink {
-    fn start(addr: &str, identity: Arc<Identity>, on_push: OnPush) -> Arc<RelayLink> {
-        let bus = Arc::new(RelayLink {
+    fn start(
+        addr: &str,
+        identity: Arc<Identity>,
+        rt: Arc<LinkRt>,
+        pushes: mpsc::Sender<Pushed>,
+    ) -> Arc<RelayLink> {
+        let link = Arc::new(RelayLink {
             addr: addr.to_string(),
-            max_payload: std::sync::atomic::AtomicUsize::new(
-                crate::relay::Limits::default().max_message,
-            ),
-            writer: Mutex::new(None),
+            max_payload: AtomicUsize::new(crate::relay::Limits::default().max_message),
+            out: Mutex::new(None),
             connected: AtomicBool::new(false),
             generation: AtomicU64::new(0),
             trouble: Mutex::new(Some("not connected yet".into())),
-            stopped: AtomicBool::new(false),
+            keeping: Mutex::new(None),
+            rt,
         });
-        let b = Arc::clone(&bus);
-        std::thread::Builder::new()
-            .name("mpc-bus".into())
-            .spawn(move || b.keep_up(&identity, &on_push))
-            .expect("a thread for the bus link");
-        bus
+        let l = Arc::clone(&link);
+        let keeping = link
+            .rt
+            .handle()
+            .spawn(async move { l.keep_up(&identity, &pushes).await });
+        *lock(&link.keeping) = Some(keeping.abort_handle());
+        link
     }
 
     fn trouble(&self) -> Option<String> {
@@ -182,77 +289,125 @@ impl RelayLink {
     }
 
     fn stop(&self) {
-        self.stopped.store(true, Ordering::SeqCst);
-        if let Some(s) = self.writer().take() {
-            let _ = s.shutdown(std::net::Shutdown::Both);
+        *lock(&self.out) = None;
+        self.connected.store(false, Ordering::SeqCst);
+        if let Some(k) = lock(&self.keeping).take() {
+            k.abort();
         }
     }
 
-    fn writer(&self) -> std::sync::MutexGuard<'_, Option<TcpStream>> {
-        lock(&self.writer)
-    }
-
+    /// Queues a `Post` for the link's task; it fails at once when the link is down or
+    /// the relay has stopped taking frames.
     fn post(&self, to: &[[u8; 32]], payload: &[u8], ephemeral: bool) -> Result<(), String> {
         let flags = if ephemeral { wire::POST_EPHEMERAL } else { 0 };
-        let body = wire::post_body(flags, to, payload);
-        let mut w = self.writer();
-        let Some(s) = w.as_mut() else {
+        let frame = wire::frame_bytes(Kind::Post, &wire::post_body(flags, to, payload));
+        let out = lock(&self.out).clone();
+        let Some(out) = out else {
             return Err(self
                 .trouble()
                 .unwrap_or_else(|| "the bus link is down".into()));
         };
-        match wire::write_frame(s, Kind::Post, &body) {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                let _ = s.shutdown(std::net::Shutdown::Both);
-                *w = None;
-                Err(format!("sending to the bus failed: {e}"))
+        out.try_send(Bytes::from(frame)).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => format!(
+                "the relay is not taking what this node sends ({OUT_QUEUE} frames wait); nothing was sent"
+            ),
+            mpsc::error::TrySendError::Closed(_) => "the bus link dropped".into(),
+        })
+    }
+
+    /// Links, serves the link until it drops, and links again, until stopped.
+    async fn keep_up(&self, identity: &Identity, pushes: &mpsc::Sender<Pushed>) {
+        let mut delays = reconnect_delays();
+        loop {
+            let why = match self.connect(identity).await {
+                Ok(framed) => {
+                    delays = reconnect_delays();
+                    self.serve(framed, pushes).await
+                }
+                Err(why) => format!("cannot reach the relay at {}: {why}", self.addr),
+            };
+            self.connected.store(false, Ordering::SeqCst);
+            *lock(&self.out) = None;
+            *lock(&self.trouble) = Some(why);
+            if pushes.is_closed() {
+                return;
             }
+            tokio::time::sleep(delays.next().unwrap_or(Duration::from_secs(1))).await;
         }
     }
 
-    fn keep_up(&self, identity: &Identity, on_push: &OnPush) {
-        let mut backoff = Duration::from_millis(100);
-        while !self.stopped.load(Ordering::SeqCst) {
-            match self.connect(identity) {
-                Ok(mut reader) => {
-                    backoff = Duration::from_millis(100);
-                    *lock(&self.trouble) = None;
-                    let why = loop {
-                        match wire::read_frame(&mut reader, MAX_PAYLOAD + 32) {
-                            Ok(f) if f.kind == Kind::Push && f.body.len() >= 32 => {
-                                let (from, payload) = f.body.split_at(32);
-                                on_push(from.try_into().expect("32 bytes"), payload.to_vec());
-                            }
-                            Ok(f) => {
-                                break format!("the relay sent an unexpected {:?} frame", f.kind);
-                            }
-                            Err(e) => break format!("the bus link dropped: {e}"),
+    /// Carries frames both ways until the link drops; returns why. Reading and writing
+    /// go on independently: a relay slow to read never stops this node from reading.
+    async fn serve(&self, framed: Frames, pushes: &mpsc::Sender<Pushed>) -> String {
+        let (mut sink, mut frames) = framed.split();
+        let (tx, mut rx) = mpsc::channel::<Bytes>(OUT_QUEUE);
+        *lock(&self.out) = Some(tx);
+        *lock(&self.trouble) = None;
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.connected.store(true, Ordering::SeqCst);
+        let read = async {
+            loop {
+                let frame = match frames.next().await {
+                    Some(Ok(f)) => wire::Frame::from_bytes(&f),
+                    Some(Err(e)) => return format!("the bus link dropped: {e}"),
+                    None => return "the bus link dropped: the relay closed it".into(),
+                };
+                match frame {
+                    Ok(f) if f.kind == Kind::Push && f.body.len() >= 32 => {
+                        let mut payload = f.body;
+                        let rest = payload.split_off(32);
+                        let from: [u8; 32] = payload.try_into().expect("32 bytes");
+                        let pushed = Pushed {
+                            from,
+                            payload: rest,
+                            taken: None,
+                        };
+                        if pushes.send(pushed).await.is_err() {
+                            return "the node stopped".into();
                         }
-                    };
-                    self.connected.store(false, Ordering::SeqCst);
-                    *self.writer() = None;
-                    *lock(&self.trouble) = Some(why);
-                }
-                Err(why) => {
-                    *lock(&self.trouble) =
-                        Some(format!("cannot reach the relay at {}: {why}", self.addr));
+                    }
+                    Ok(f) => return format!("the relay sent an unexpected {:?} frame", f.kind),
+                    Err(e) => return format!("the bus link dropped: {e}"),
                 }
             }
-            if self.stopped.load(Ordering::SeqCst) {
-                break;
+        };
+        let write = async {
+            while let Some(frame) = rx.recv().await {
+                match tokio::time::timeout(WRITE_TIMEOUT, sink.send(frame)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => return format!("sending to the bus failed: {e}"),
+                    Err(_) => {
+                        return format!(
+                            "the relay took no frame for {}s; the link was dropped",
+                            WRITE_TIMEOUT.as_secs()
+                        );
+                    }
+                }
             }
-            std::thread::sleep(backoff);
-            backoff = (backoff * 2).min(Duration::from_secs(2));
+            "the bus link was closed".to_string()
+        };
+        tokio::select! {
+            why = read => why,
+            why = write => why,
         }
     }
 
-    /// Connects and authenticates; installs the writer and returns the reader.
-    fn connect(&self, identity: &Identity) -> Result<TcpStream, String> {
+    /// Connects and authenticates, within [`CONNECT_TIMEOUT`].
+    async fn connect(&self, identity: &Identity) -> Result<Frames, String> {
+        match tokio::time::timeout(CONNECT_TIMEOUT, self.handshake(identity)).await {
+            Ok(r) => r,
+            Err(_) => Err(format!("no answer within {}s", CONNECT_TIMEOUT.as_secs())),
+        }
+    }
+
+    async fn handshake(&self, identity: &Identity) -> Result<Frames, String> {
         let mut last = String::from("the address resolves to nothing");
         let mut stream = None;
-        for a in self.addr.to_socket_addrs().map_err(|e| e.to_string())? {
-            match TcpStream::connect_timeout(&a, CONNECT_TIMEOUT) {
+        for a in tokio::net::lookup_host(&self.addr)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            match TcpStream::connect(a).await {
                 Ok(s) => {
                     stream = Some(s);
                     break;
@@ -260,12 +415,12 @@ impl RelayLink {
                 Err(e) => last = e.to_string(),
             }
         }
-        let mut s = stream.ok_or(last)?;
-        let _ = s.set_nodelay(true);
-        s.set_read_timeout(Some(CONNECT_TIMEOUT))
-            .map_err(|e| e.to_string())?;
-        let challenge: wire::Challenge = wire::read_frame(&mut s, wire::MAX_CONTROL)
-            .and_then(|f| f.expect(Kind::Challenge))
+        let stream = stream.ok_or(last)?;
+        let _ = stream.set_nodelay(true);
+        let mut framed = Framed::new(stream, wire::codec(wire::MAX_CONTROL));
+        let challenge: wire::Challenge = next_frame(&mut framed)
+            .await?
+            .expect(Kind::Challenge)
             .and_then(|f| f.json())
             .map_err(|e| e.to_string())?;
         let nonce: [u8; 32] =
@@ -283,8 +438,12 @@ impl RelayLink {
             key: hex::encode(key),
             signature: hex::encode(identity.sign(&wire::node_auth_message(&nonce, &key))),
         };
-        wire::write_json(&mut s, Kind::NodeAuth, &auth).map_err(|e| e.to_string())?;
-        let answer = wire::read_frame(&mut s, wire::MAX_CONTROL).map_err(|e| e.to_string())?;
+        let auth = serde_json::to_vec(&auth).map_err(|e| e.to_string())?;
+        framed
+            .send(Bytes::from(wire::frame_bytes(Kind::NodeAuth, &auth)))
+            .await
+            .map_err(|e| e.to_string())?;
+        let answer = next_frame(&mut framed).await?;
         if answer.kind != Kind::Ok {
             let why = answer
                 .json::<wire::Refusal>()
@@ -292,17 +451,20 @@ impl RelayLink {
                 .unwrap_or_else(|_| format!("a {:?} answer", answer.kind));
             return Err(format!("the relay refused the node: {why}"));
         }
-        // Pushes may be far apart; the node's own beats keep the link busy. A relay that
-        // stops reading must not hold a sender forever: a write that cannot finish in
-        // time drops the link (and the sender's request fails within its own deadline).
-        s.set_read_timeout(None).map_err(|e| e.to_string())?;
-        s.set_write_timeout(Some(WRITE_TIMEOUT))
-            .map_err(|e| e.to_string())?;
-        let w = s.try_clone().map_err(|e| e.to_string())?;
-        let _ = (&w).flush();
-        *self.writer() = Some(w);
-        self.generation.fetch_add(1, Ordering::SeqCst);
-        self.connected.store(true, Ordering::SeqCst);
-        Ok(s)
+        // From here on the relay pushes payloads with the sender's key before them.
+        // (The kind byte counts in the codec's length.)
+        framed
+            .codec_mut()
+            .set_max_frame_length(MAX_PAYLOAD + 32 + 1);
+        Ok(framed)
+    }
+}
+
+/// The next frame of a connection being set up.
+async fn next_frame(framed: &mut Frames) -> Result<wire::Frame, String> {
+    match framed.next().await {
+        Some(Ok(f)) => wire::Frame::from_bytes(&f).map_err(|e| e.to_string()),
+        Some(Err(e)) => Err(e.to_string()),
+        None => Err(wire::FrameError::Closed.to_string()),
     }
 }

@@ -143,6 +143,16 @@ impl Frame {
         })
     }
 
+    /// The frame whose kind byte and body are `bytes` (what follows the length, as a
+    /// length-delimited codec hands it over).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Frame, FrameError> {
+        let (&kind, body) = bytes.split_first().ok_or(FrameError::Empty)?;
+        Ok(Frame {
+            kind: Kind::from_byte(kind).ok_or(FrameError::UnknownKind(kind))?,
+            body: body.to_vec(),
+        })
+    }
+
     /// Requires the kind to be `expected`.
     pub fn expect(self, expected: Kind) -> Result<Frame, FrameError> {
         if self.kind == expected {
@@ -166,6 +176,25 @@ pub fn write_frame(w: &mut impl Write, kind: Kind, body: &[u8]) -> io::Result<()
     w.write_all(&head)?;
     w.write_all(body)?;
     w.flush()
+}
+
+/// A frame's kind byte and body, without the length (for a length-delimited codec,
+/// which writes the length).
+pub fn frame_bytes(kind: Kind, body: &[u8]) -> Vec<u8> {
+    let mut frame = Vec::with_capacity(body.len() + 1);
+    frame.push(kind as u8);
+    frame.extend_from_slice(body);
+    frame
+}
+
+/// tokio-util's codec for these frames, taking bodies of at most `max` bytes: a frame
+/// is that codec's 4-byte big-endian length, then [`frame_bytes`].
+pub fn codec(max: usize) -> tokio_util::codec::LengthDelimitedCodec {
+    tokio_util::codec::LengthDelimitedCodec::builder()
+        .length_field_length(4)
+        .big_endian()
+        .max_frame_length(max + 1)
+        .new_codec()
 }
 
 /// Writes one JSON control frame.
@@ -396,6 +425,29 @@ mod tests {
         assert!(matches!(read_frame(&mut r, 10), Err(FrameError::Io(_))));
         let mut r = &buf[..2];
         assert!(matches!(read_frame(&mut r, 10), Err(FrameError::Io(_))));
+    }
+
+    #[test]
+    fn the_codec_reads_and_writes_these_frames() {
+        use tokio_util::codec::{Decoder, Encoder};
+        let mut written = Vec::new();
+        write_frame(&mut written, Kind::Push, b"payload").unwrap();
+        let mut encoded = bytes::BytesMut::new();
+        codec(100)
+            .encode(&frame_bytes(Kind::Push, b"payload")[..], &mut encoded)
+            .unwrap();
+        assert_eq!(encoded.as_ref(), written.as_slice());
+        let mut buf = bytes::BytesMut::from(written.as_slice());
+        let f = Frame::from_bytes(&codec(100).decode(&mut buf).unwrap().unwrap()).unwrap();
+        assert_eq!((f.kind, f.body.as_slice()), (Kind::Push, &b"payload"[..]));
+        // Over the limit, empty, or of an unknown kind: refused.
+        let mut buf = bytes::BytesMut::from(written.as_slice());
+        assert!(codec(6).decode(&mut buf).is_err());
+        assert!(matches!(Frame::from_bytes(&[]), Err(FrameError::Empty)));
+        assert!(matches!(
+            Frame::from_bytes(&[99]),
+            Err(FrameError::UnknownKind(99))
+        ));
     }
 
     #[test]

@@ -21,9 +21,10 @@
 //!
 //! The client runs on the node's runtime (a runtime of its own only where the link is
 //! started outside one, as a test's stranger does); what arrives is handed to the node
-//! on one thread, in order, as the relay link does.
+//! in order, and acknowledged once the node has it, through the hand-off the relay link
+//! uses too (`bus::hand_off`).
 
-use super::OnPush;
+use super::{LinkRt, Pushed};
 use crate::identity::Identity;
 use crate::serve::lock;
 use crate::store::db::{Claim, ClusterLedger};
@@ -34,6 +35,7 @@ use sha2::{Digest, Sha256};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
+use tokio::sync::mpsc as pushes;
 
 /// The stream of node messages.
 pub const NODE_STREAM: &str = "MPC_NODES";
@@ -60,20 +62,12 @@ struct Live {
     single_use: kv::Store,
 }
 
-/// One pushed payload on its way to the node, with what acknowledges it.
-struct Push {
-    from: [u8; 32],
-    payload: Vec<u8>,
-    ack: Option<jetstream::Message>,
-}
-
 /// The link. See the module doc.
 pub struct NatsLink {
     addr: String,
     me: [u8; 32],
     creds: Credentials,
-    /// Always there until dropped (see the `Drop` impl).
-    rt: Option<Rt>,
+    rt: Arc<LinkRt>,
     /// The task that keeps the link up (aborted by [`NatsLink::stop`]).
     keeping: Mutex<Option<tokio::task::AbortHandle>>,
     /// What the node sends through, while it is connected and its consumer reads.
@@ -83,14 +77,6 @@ pub struct NatsLink {
     stopped: AtomicBool,
 }
 
-/// Where the client runs.
-enum Rt {
-    /// A runtime of its own (the link was started outside one).
-    Own(tokio::runtime::Runtime),
-    /// The node's.
-    Node(tokio::runtime::Handle),
-}
-
 /// The subject of the node with key `key`.
 pub fn node_subject(key: &[u8; 32]) -> String {
     format!("mpcnode.{}", hex::encode(key))
@@ -98,72 +84,39 @@ pub fn node_subject(key: &[u8; 32]) -> String {
 
 impl NatsLink {
     /// Starts the link for the node `identity` on the NATS servers of `addr`: the client
-    /// connects (and reconnects) in the background; pushed payloads go to `on_push`.
-    pub fn start(
+    /// connects (and reconnects) in the background on `rt`; pushed payloads go to
+    /// `pushes`.
+    pub(super) fn start(
         addr: &str,
         creds: Credentials,
         identity: &Identity,
-        on_push: OnPush,
+        rt: Arc<LinkRt>,
+        pushes: pushes::Sender<Pushed>,
     ) -> Result<Arc<NatsLink>, String> {
         let me = identity
             .card()
             .verifying_key()
             .map_err(|e| e.to_string())?
             .to_bytes();
-        let rt = match tokio::runtime::Handle::try_current() {
-            Ok(node) => Rt::Node(node),
-            Err(_) => Rt::Own(
-                tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .thread_name("mpc-nats")
-                    .enable_all()
-                    .build()
-                    .map_err(|e| format!("cannot start the NATS client: {e}"))?,
-            ),
-        };
         let link = Arc::new(NatsLink {
             addr: addr.to_string(),
             me,
             creds,
-            rt: Some(rt),
+            rt,
             keeping: Mutex::new(None),
             live: Mutex::new(None),
             generation: AtomicU64::new(0),
             trouble: Mutex::new(Some("not connected yet".into())),
             stopped: AtomicBool::new(false),
         });
-        let (tx, rx) = mpsc::channel::<Push>();
         let l = Arc::clone(&link);
-        let keeping = link.rt().spawn(async move { l.keep_up(tx).await });
+        let keeping = link.rt().spawn(async move { l.keep_up(pushes).await });
         *lock(&link.keeping) = Some(keeping.abort_handle());
-        let l = Arc::clone(&link);
-        std::thread::Builder::new()
-            .name("mpc-bus".into())
-            .spawn(move || {
-                for push in rx {
-                    on_push(push.from, push.payload);
-                    if let Some(m) = push.ack {
-                        l.rt().spawn(async move {
-                            // One that does not arrive means one more delivery, which
-                            // the node takes as a duplicate.
-                            let _ = m.ack().await;
-                        });
-                    }
-                }
-            })
-            .map_err(|e| format!("cannot start the bus thread: {e}"))?;
         Ok(link)
     }
 
     fn rt(&self) -> &tokio::runtime::Handle {
-        match self
-            .rt
-            .as_ref()
-            .expect("the runtime lives as long as the link")
-        {
-            Rt::Own(rt) => rt.handle(),
-            Rt::Node(h) => h,
-        }
+        self.rt.handle()
     }
 
     /// The servers' address.
@@ -263,14 +216,14 @@ impl NatsLink {
     }
 
     /// Keeps the link up until [`NatsLink::stop`], feeding `tx`.
-    async fn keep_up(self: Arc<Self>, tx: mpsc::Sender<Push>) {
-        let mut backoff = Duration::from_millis(100);
+    async fn keep_up(self: Arc<Self>, tx: pushes::Sender<Pushed>) {
+        let mut delays = super::reconnect_delays();
         let mut first = true;
         while !self.stopped.load(Ordering::SeqCst) {
             match self.connect(first).await {
                 Ok((live, consumer)) => {
                     first = false;
-                    backoff = Duration::from_millis(100);
+                    delays = super::reconnect_delays();
                     let why = self.read(live, consumer, &tx).await;
                     *lock(&self.live) = None;
                     *lock(&self.trouble) = Some(why);
@@ -280,8 +233,10 @@ impl NatsLink {
                         Some(format!("cannot reach NATS at {}: {why}", self.addr));
                 }
             }
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_secs(2));
+            if tx.is_closed() {
+                return;
+            }
+            tokio::time::sleep(delays.next().unwrap_or(Duration::from_secs(1))).await;
         }
     }
 
@@ -360,7 +315,12 @@ impl NatsLink {
     }
 
     /// Reads the node's consumer and the presence bucket until either fails; returns why.
-    async fn read(&self, live: Live, consumer: PullConsumer, tx: &mpsc::Sender<Push>) -> String {
+    async fn read(
+        &self,
+        live: Live,
+        consumer: PullConsumer,
+        tx: &pushes::Sender<Pushed>,
+    ) -> String {
         let mut messages = match consumer
             .stream()
             .heartbeat(Duration::from_secs(1))
@@ -393,7 +353,16 @@ impl NatsLink {
                         match from {
                             Some(from) => {
                                 let payload = m.payload.to_vec();
-                                if tx.send(Push { from, payload, ack: Some(m) }).is_err() {
+                                let rt = self.rt().clone();
+                                // One ack that does not arrive means one more delivery,
+                                // which the node takes as a duplicate.
+                                let taken = Box::new(move || {
+                                    rt.spawn(async move {
+                                        let _ = m.ack().await;
+                                    });
+                                });
+                                let push = Pushed { from, payload, taken: Some(taken) };
+                                if tx.send(push).await.is_err() {
                                     return "the node stopped".into();
                                 }
                             }
@@ -413,8 +382,8 @@ impl NatsLink {
                             && let Some(from) = crate::transport::wire::hex_array::<32>(&entry.key)
                             && from != self.me
                         {
-                            let push = Push { from, payload: entry.value.to_vec(), ack: None };
-                            if tx.send(push).is_err() {
+                            let push = Pushed { from, payload: entry.value.to_vec(), taken: None };
+                            if tx.send(push).await.is_err() {
                                 return "the node stopped".into();
                             }
                         }
@@ -444,13 +413,8 @@ impl NatsLink {
 
 impl Drop for NatsLink {
     fn drop(&mut self) {
-        // The last reference may go on one of the runtime's own threads (the task that
-        // keeps the link up), where waiting for the runtime to stop is not allowed.
         if let Some(k) = lock(&self.keeping).take() {
             k.abort();
-        }
-        if let Some(Rt::Own(rt)) = self.rt.take() {
-            rt.shutdown_background();
         }
     }
 }
