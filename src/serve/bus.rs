@@ -468,3 +468,110 @@ async fn next_frame(framed: &mut Frames) -> Result<wire::Frame, String> {
         None => Err(wire::FrameError::Closed.to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One relay connection, played by the test: the challenge, the node's signed
+    /// answer (checked), then `Ok`.
+    async fn accept(listener: &tokio::net::TcpListener, key: &[u8; 32]) -> Frames {
+        let (s, _) = listener.accept().await.unwrap();
+        let mut f = Framed::new(s, wire::codec(MAX_PAYLOAD + 32));
+        let challenge = wire::Challenge {
+            v: wire::VERSION,
+            relay: "00".repeat(16),
+            nonce: "11".repeat(32),
+            max_message: Some(1000),
+        };
+        let body = serde_json::to_vec(&challenge).unwrap();
+        f.send(Bytes::from(wire::frame_bytes(Kind::Challenge, &body)))
+            .await
+            .unwrap();
+        let auth: wire::NodeAuth = next_frame(&mut f).await.unwrap().json().unwrap();
+        assert_eq!(auth.key, hex::encode(key));
+        let signature: [u8; 64] = wire::hex_array(&auth.signature).unwrap();
+        let vk = ed25519_dalek::VerifyingKey::from_bytes(key).unwrap();
+        vk.verify_strict(
+            &wire::node_auth_message(&[0x11; 32], key),
+            &ed25519_dalek::Signature::from_bytes(&signature),
+        )
+        .expect("the node signs the relay's nonce");
+        f.send(Bytes::from(wire::frame_bytes(Kind::Ok, b"{}")))
+            .await
+            .unwrap();
+        f
+    }
+
+    async fn until(what: &str, check: impl Fn() -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while !check() {
+            assert!(tokio::time::Instant::now() < deadline, "never {what}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_relay_link_carries_frames_both_ways_in_order_and_links_again_after_a_drop() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let id = Arc::new(Identity::generate("alice"));
+        let key = id.card().verifying_key().unwrap().to_bytes();
+        let (tx, mut got) = mpsc::unbounded_channel();
+        let on_push: OnPush = Arc::new(move |from, payload| {
+            let _ = tx.send((from, payload));
+        });
+        let bus = Bus::start(&addr, Default::default(), id, on_push).unwrap();
+        for generation in 1..=2u64 {
+            let mut relay = accept(&listener, &key).await;
+            until("linked", || {
+                bus.connected() && bus.generation() == generation
+            })
+            .await;
+            assert_eq!(bus.max_payload(), 1000, "the relay's announced limit");
+            // Pushes arrive in order, with their sender.
+            for i in 0..50u8 {
+                let mut body = vec![7u8; 32];
+                body.extend_from_slice(&[i; 3]);
+                relay
+                    .send(Bytes::from(wire::frame_bytes(Kind::Push, &body)))
+                    .await
+                    .unwrap();
+            }
+            for i in 0..50u8 {
+                assert_eq!(got.recv().await.unwrap(), ([7u8; 32], vec![i; 3]));
+            }
+            // A post reaches the relay as a `Post` frame, and one over the announced
+            // limit is refused here, with the link left up.
+            bus.post_checked(&[[9; 32]], b"hello", false).unwrap();
+            let post = next_frame(&mut relay).await.unwrap();
+            assert_eq!(post.kind, Kind::Post);
+            let p = wire::parse_post(&post.body).unwrap();
+            assert_eq!((p.to, p.payload), (vec![[9; 32]], &b"hello"[..]));
+            assert!(bus.post_checked(&[[9; 32]], &[0; 1001], false).is_err());
+            assert!(bus.connected());
+            // The relay drops the link: it is down, says why, and comes back.
+            drop(relay);
+            until("down", || !bus.connected()).await;
+            assert!(
+                bus.trouble().unwrap().contains("dropped"),
+                "{:?}",
+                bus.trouble()
+            );
+            assert!(
+                bus.post(&[[9; 32]], b"x", false).is_err(),
+                "a post while down fails"
+            );
+        }
+        // A relay that sends what a relay never sends drops the link.
+        let mut relay = accept(&listener, &key).await;
+        until("linked", || bus.generation() == 3).await;
+        relay
+            .send(Bytes::from(wire::frame_bytes(Kind::Msg, b"?")))
+            .await
+            .unwrap();
+        until("down", || !bus.connected()).await;
+        assert!(bus.trouble().unwrap().contains("unexpected Msg"));
+        bus.stop();
+    }
+}
