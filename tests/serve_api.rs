@@ -152,11 +152,11 @@ fn failed(g: &Got, status: u16, code: &str) {
     assert_eq!(g.body["success"], false, "{}", g.text);
     assert_eq!(g.body["error"]["code"], code, "{}", g.text);
     assert!(g.body["data"].is_null());
-    assert!(
-        g.body["meta"]["request_id"]
-            .as_str()
-            .is_some_and(|r| !r.is_empty())
-    );
+    // The envelope names the request its header names, whoever refused it (a layer,
+    // an extractor, a handler).
+    let rid = g.body["meta"]["request_id"].as_str().unwrap_or_default();
+    assert!(!rid.is_empty(), "{}", g.text);
+    assert_eq!(g.headers["x-request-id"], rid, "{}", g.text);
     assert!(!g.body["error"]["message"].as_str().unwrap().is_empty());
 }
 
@@ -165,6 +165,10 @@ fn succeeded(g: &Got) -> &Value {
     assert_eq!(g.body["success"], true, "{}", g.text);
     assert!(g.body["error"].is_null());
     assert!(g.body["meta"]["timestamp"].is_string());
+    assert_eq!(
+        g.headers["x-request-id"],
+        g.body["meta"]["request_id"].as_str().unwrap()
+    );
     &g.body["data"]
 }
 

@@ -158,32 +158,23 @@ impl Needs for AdministersAll {
 /// its input.
 pub(super) struct Authorized<N>(pub Caller, std::marker::PhantomData<N>);
 
-/// The request id of a request's parts (set by the first middleware).
-fn request_id_of(extensions: &axum::http::Extensions) -> RequestId {
-    extensions
-        .get::<RequestId>()
-        .cloned()
-        .unwrap_or_else(|| RequestId(String::new()))
-}
-
 impl<N: Needs, S: Send + Sync> axum::extract::FromRequestParts<S> for Authorized<N> {
-    type Rejection = Reply;
+    type Rejection = ApiError;
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
         _: &S,
-    ) -> Result<Self, Reply> {
-        let rid = request_id_of(&parts.extensions);
-        let caller = parts.extensions.get::<Caller>().cloned().ok_or_else(|| {
-            let e = ApiError::new(401, "unauthorized", "a bearer token is needed");
-            reply::<()>(&rid, Err(e))
-        })?;
-        let allowed = if N::UNLIMITED {
-            caller.require_unlimited(N::SCOPE)
+    ) -> Result<Self, ApiError> {
+        let caller = parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| ApiError::new(401, "unauthorized", "a bearer token is needed"))?;
+        if N::UNLIMITED {
+            caller.require_unlimited(N::SCOPE)?;
         } else {
-            caller.require(N::SCOPE)
-        };
-        allowed.map_err(|e| reply::<()>(&rid, Err(e)))?;
+            caller.require(N::SCOPE)?;
+        }
         Ok(Authorized(caller, std::marker::PhantomData))
     }
 }
@@ -193,13 +184,10 @@ impl<N: Needs, S: Send + Sync> axum::extract::FromRequestParts<S> for Authorized
 pub(super) struct ApiJson<T>(pub T);
 
 impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for ApiJson<T> {
-    type Rejection = Reply;
+    type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Reply> {
-        let rid = request_id_of(req.extensions());
-        body(Json::<T>::from_request(req, state).await)
-            .map(ApiJson)
-            .map_err(|e| reply::<()>(&rid, Err(e)))
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        body(Json::<T>::from_request(req, state).await).map(ApiJson)
     }
 }
 
@@ -209,6 +197,44 @@ struct AuditNote {
     key: Option<String>,
     session: Option<String>,
     digest: Option<String>,
+}
+
+/// What a handler adds to its request's audit row (the key, the session, the message
+/// digests), whatever it answers: an extractor on the note the audit middleware puts
+/// in each request and reads once the handler is done.
+#[derive(Clone, Default)]
+pub(super) struct Audit(Arc<std::sync::Mutex<AuditNote>>);
+
+impl Audit {
+    /// The key the request is about.
+    fn key(&self, id: impl Into<String>) {
+        super::lock(&self.0).key = Some(id.into());
+    }
+
+    /// The session (or job) the request is about.
+    fn session(&self, id: impl Into<String>) {
+        super::lock(&self.0).session = Some(id.into());
+    }
+
+    /// The SHA-256 of the messages the request signs, hex, comma-separated.
+    fn digest(&self, digests: impl Into<String>) {
+        super::lock(&self.0).digest = Some(digests.into());
+    }
+
+    fn note(&self) -> AuditNote {
+        super::lock(&self.0).clone()
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Audit {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(parts.extensions.get::<Audit>().cloned().unwrap_or_default())
+    }
 }
 
 type Shared = Arc<Node>;
@@ -359,12 +385,12 @@ fn meta(rid: &str) -> Meta {
 }
 
 /// A success in the envelope.
-fn ok(status: StatusCode, data: impl Serialize, rid: &RequestId) -> Response {
+fn ok(status: StatusCode, data: impl Serialize, rid: &str) -> Response {
     let body = Envelope {
         success: true,
         data: Some(data),
         error: None,
-        meta: meta(&rid.0),
+        meta: meta(rid),
     };
     (status, Json(body)).into_response()
 }
@@ -386,43 +412,48 @@ fn fail(e: ApiError, rid: &str) -> Response {
     r
 }
 
-/// A handler's result: data, or a failure; both in the envelope.
-pub(super) struct Reply {
-    rid: String,
-    result: Result<(StatusCode, serde_json::Value), ApiError>,
-    note: AuditNote,
+tokio::task_local! {
+    /// The id of the request being answered: [`request_id`] sets it around everything
+    /// below it, so an answer built anywhere there carries it in its envelope.
+    static REQUEST_ID: String;
 }
 
-impl IntoResponse for Reply {
+/// The id of the request being answered (empty outside one).
+fn current_request_id() -> String {
+    REQUEST_ID.try_with(String::clone).unwrap_or_default()
+}
+
+/// A handler's success: its status and data, in the envelope. Handlers return
+/// [`Answer`]: `Result<Data<T>, ApiError>`, whose failure is the envelope's `error`
+/// (the `IntoResponse` of [`ApiError`] below), as axum's error-handling example does.
+pub(super) struct Data<T>(StatusCode, T);
+
+impl<T> Data<T> {
+    /// 200 with `data`.
+    fn ok(data: T) -> Data<T> {
+        Data(StatusCode::OK, data)
+    }
+
+    /// 201 with `data`.
+    fn created(data: T) -> Data<T> {
+        Data(StatusCode::CREATED, data)
+    }
+}
+
+impl<T: Serialize> IntoResponse for Data<T> {
     fn into_response(self) -> Response {
-        let mut r = match self.result {
-            Ok((status, data)) => ok(status, data, &RequestId(self.rid)),
-            Err(e) => fail(e, &self.rid),
-        };
-        r.extensions_mut().insert(self.note);
-        r
+        ok(self.0, self.1, &current_request_id())
     }
 }
 
-fn reply<T: Serialize>(rid: &RequestId, result: Result<T, ApiError>) -> Reply {
-    Reply {
-        rid: rid.0.clone(),
-        result: result.and_then(|d| {
-            serde_json::to_value(d)
-                .map(|v| (StatusCode::OK, v))
-                .map_err(ApiError::internal)
-        }),
-        note: AuditNote::default(),
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        fail(self, &current_request_id())
     }
 }
 
-/// A key's answer, with the key in its audit row.
-fn reply_key(rid: &RequestId, result: Result<KeyInfo, ApiError>) -> Reply {
-    let key = result.as_ref().ok().map(|k| k.id.clone());
-    let mut r = reply(rid, result);
-    r.note.key = key;
-    r
-}
+/// A handler's result.
+type Answer<T> = Result<Data<T>, ApiError>;
 
 /// Gives the request an id made here (for handlers, the audit row and the response
 /// header). A client's own `x-request-id`, when short and plain, is kept beside it
@@ -452,7 +483,8 @@ async fn request_id(mut req: Request, next: Next) -> Response {
     );
     req.extensions_mut().insert(RequestId(rid.clone()));
     req.extensions_mut().insert(ClientRequestId(given));
-    let mut res = tracing::Instrument::instrument(next.run(req), span).await;
+    let answered = REQUEST_ID.scope(rid.clone(), next.run(req));
+    let mut res = tracing::Instrument::instrument(answered, span).await;
     if let Ok(v) = HeaderValue::from_str(&rid) {
         res.headers_mut().insert("x-request-id", v);
     }
@@ -592,10 +624,12 @@ async fn authenticate_and_audit(
                 .details(serde_json::json!({"retry_after_secs": secs}))
             })
     });
+    let audit = Audit::default();
     let (res, token_id) = match checked {
         Ok(rec) => {
             let id = rec.id.clone();
             req.extensions_mut().insert(Caller(rec));
+            req.extensions_mut().insert(audit.clone());
             (next.run(req).await, Some(id))
         }
         Err(e) => (fail(e, &rid), None),
@@ -605,11 +639,7 @@ async fn authenticate_and_audit(
         res.status().as_u16(),
         started.elapsed().as_secs_f64(),
     );
-    let note = res
-        .extensions()
-        .get::<AuditNote>()
-        .cloned()
-        .unwrap_or_default();
+    let note = audit.note();
     let status = res.status().as_u16();
     let mut detail = serde_json::json!({
         "request_id": rid,
@@ -720,18 +750,15 @@ fn refusal(e: tower::BoxError) -> ApiError {
     }
 }
 
-async fn not_found(Extension(rid): Extension<RequestId>) -> Response {
-    fail(ApiError::new(404, "not_found", "no such route"), &rid.0)
+async fn not_found() -> ApiError {
+    ApiError::new(404, "not_found", "no such route")
 }
 
-async fn method_not_allowed(Extension(rid): Extension<RequestId>) -> Response {
-    fail(
-        ApiError::new(
-            405,
-            "method_not_allowed",
-            "this route does not take that method",
-        ),
-        &rid.0,
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        405,
+        "method_not_allowed",
+        "this route does not take that method",
     )
 }
 
@@ -743,14 +770,13 @@ async fn metrics_text(State(node): State<Shared>) -> Response {
         .into_response()
 }
 
-async fn live(Extension(rid): Extension<RequestId>) -> Response {
-    let live = Live {
+async fn live() -> Data<Live> {
+    Data::ok(Live {
         status: "live".into(),
-    };
-    ok(StatusCode::OK, live, &rid)
+    })
 }
 
-async fn ready(State(node): State<Shared>, Extension(rid): Extension<RequestId>) -> Response {
+async fn ready(State(node): State<Shared>) -> Answer<Ready> {
     let bus = node.cluster.bus();
     let linked = bus.as_ref().is_none_or(|b| b.connected());
     let data = Ready {
@@ -763,12 +789,9 @@ async fn ready(State(node): State<Shared>, Extension(rid): Extension<RequestId>)
         sessions: node.running(),
     };
     if linked {
-        ok(StatusCode::OK, data, &rid)
+        Ok(Data::ok(data))
     } else {
-        fail(
-            ApiError::new(503, "not_ready", "the bus link is down")
-                .details(serde_json::to_value(data).unwrap_or_default()),
-            &rid.0,
-        )
+        Err(ApiError::new(503, "not_ready", "the bus link is down")
+            .details(serde_json::to_value(data).unwrap_or_default()))
     }
 }

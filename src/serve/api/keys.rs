@@ -37,40 +37,39 @@ pub(super) fn key_info(node: &Node, k: &KeyRecord) -> Result<KeyInfo, ApiError> 
 #[utoipa::path(get, path = "/keys", tag = "keys", responses((status = 200, description = "the keys this node holds a share of", body = Envelope<KeyList>)))]
 pub(super) async fn list_keys(
     State(node): State<Shared>,
-    Extension(rid): Extension<RequestId>,
     Authorized(caller, _): Authorized<Reads>,
-) -> Reply {
-    let result = async {
-        blocking(move || {
-            let keys = node.db().keys().map_err(ApiError::store)?;
-            keys.iter()
-                .filter(|k| caller.0.allows_key(&k.id))
-                .map(|k| key_info(&node, k))
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .await
-    }
-    .await;
-    reply(&rid, result.map(|keys| KeyList { keys }))
+) -> Answer<KeyList> {
+    let keys = blocking(move || {
+        let keys = node.db().keys().map_err(ApiError::store)?;
+        keys.iter()
+            .filter(|k| caller.0.allows_key(&k.id))
+            .map(|k| key_info(&node, k))
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await?;
+    Ok(Data::ok(KeyList { keys }))
 }
 
 #[utoipa::path(get, path = "/keys/{id}", tag = "keys", params(("id" = String, Path, description = "the key id, or a unique prefix of it (at least 4 hex digits)", pattern = "^[0-9a-fA-F]{4,128}$")), responses((status = 200, description = "the key", body = Envelope<KeyInfo>)))]
 pub(super) async fn show_key(
     State(node): State<Shared>,
-    Extension(rid): Extension<RequestId>,
+    audit: Audit,
     Authorized(caller, _): Authorized<Reads>,
     Path(id): Path<String>,
-) -> Reply {
-    let result = async {
-        blocking(move || {
-            let k = node.key(&id)?;
-            caller.require_key(&k.id)?;
-            key_info(&node, &k)
-        })
-        .await
-    }
-    .await;
-    reply_key(&rid, result)
+) -> Answer<KeyInfo> {
+    let key = blocking(move || {
+        let k = node.key(&id)?;
+        caller.require_key(&k.id)?;
+        key_info(&node, &k)
+    })
+    .await?;
+    Ok(key_data(&audit, key))
+}
+
+/// A key's answer, with the key in the request's audit row.
+fn key_data(audit: &Audit, key: KeyInfo) -> Data<KeyInfo> {
+    audit.key(&key.id);
+    Data::ok(key)
 }
 
 /// `PUT /keys/{id}`: what is given is replaced, on this node.
@@ -130,32 +129,29 @@ impl KeyUpdate {
 #[utoipa::path(put, path = "/keys/{id}", tag = "keys", params(("id" = String, Path, description = "the key id, or a unique prefix of it (at least 4 hex digits)", pattern = "^[0-9a-fA-F]{4,128}$")), request_body = KeyUpdate, responses((status = 200, description = "the key, changed", body = Envelope<KeyInfo>)))]
 pub(super) async fn update_key(
     State(node): State<Shared>,
-    Extension(rid): Extension<RequestId>,
+    audit: Audit,
     Authorized(caller, _): Authorized<Administers>,
     Path(id): Path<String>,
     ApiJson(update): ApiJson<KeyUpdate>,
-) -> Reply {
-    let result = async {
-        update.check()?;
-        blocking(move || {
-            let k = node.key(&id)?;
-            caller.require_key(&k.id)?;
-            let db = node.db();
-            if let Some(label) = &update.label {
-                db.set_key_label(&k.id, label).map_err(ApiError::store)?;
-            }
-            if let Some(m) = &update.metadata {
-                db.set_key_metadata(&k.id, m).map_err(ApiError::store)?;
-            }
-            if let Some(p) = &update.policy {
-                policy::set(db, &k.id, p).map_err(ApiError::store)?;
-            }
-            key_info(&node, &node.key(&k.id)?)
-        })
-        .await
-    }
-    .await;
-    reply_key(&rid, result)
+) -> Answer<KeyInfo> {
+    update.check()?;
+    let key = blocking(move || {
+        let k = node.key(&id)?;
+        caller.require_key(&k.id)?;
+        let db = node.db();
+        if let Some(label) = &update.label {
+            db.set_key_label(&k.id, label).map_err(ApiError::store)?;
+        }
+        if let Some(m) = &update.metadata {
+            db.set_key_metadata(&k.id, m).map_err(ApiError::store)?;
+        }
+        if let Some(p) = &update.policy {
+            policy::set(db, &k.id, p).map_err(ApiError::store)?;
+        }
+        key_info(&node, &node.key(&k.id)?)
+    })
+    .await?;
+    Ok(key_data(&audit, key))
 }
 
 /// `DELETE /keys/{id}` query.
@@ -179,45 +175,42 @@ pub struct DeleteQuery {
 #[utoipa::path(delete, path = "/keys/{id}", tag = "keys", params(("id" = String, Path, description = "the key id, or a unique prefix of it (at least 4 hex digits)", pattern = "^[0-9a-fA-F]{4,128}$"), DeleteQuery), responses((status = 200, description = "this node's share is scheduled for deletion", body = Envelope<KeyInfo>)))]
 pub(super) async fn delete_key(
     State(node): State<Shared>,
-    Extension(rid): Extension<RequestId>,
+    audit: Audit,
     Authorized(caller, _): Authorized<Administers>,
     Path(id): Path<String>,
     q: Result<Query<DeleteQuery>, QueryRejection>,
-) -> Reply {
-    let result = async {
-        let Query(q) = q.map_err(|e| ApiError::new(400, "bad_request", e.body_text()))?;
-        let after = match q.after.as_deref() {
-            None => Duration::from_secs(30 * 24 * 3600),
-            Some(a) => humantime::parse_duration(a)
-                .map_err(|e| ApiError::new(400, "bad_request", format!("`after`: {e}")))?,
-        };
-        blocking(move || {
-            let k = node.key(&id)?;
-            caller.require_key(&k.id)?;
-            let at = crate::clock::now() + after.as_secs();
-            let db = node.db();
-            crate::lifecycle::apply(
-                db,
-                &k,
-                crate::lifecycle::Transition::ScheduleDeletion(at),
-                q.reason.as_deref(),
-            )
-            .map_err(|e| match e {
-                crate::lifecycle::Error::NotAllowed { .. } => {
-                    ApiError::new(409, "wrong_key_state", e.to_string())
-                }
-                other => ApiError::internal(other),
-            })?;
-            let identity = Arc::clone(&node.identity);
-            db.checkpoint(|m| identity.sign(m))
-                .map_err(ApiError::store)?;
-            let k = node_key_after(db, &k.id)?;
-            key_info(&node, &k)
-        })
-        .await
-    }
-    .await;
-    reply_key(&rid, result)
+) -> Answer<KeyInfo> {
+    let Query(q) = q.map_err(|e| ApiError::new(400, "bad_request", e.body_text()))?;
+    let after = match q.after.as_deref() {
+        None => Duration::from_secs(30 * 24 * 3600),
+        Some(a) => humantime::parse_duration(a)
+            .map_err(|e| ApiError::new(400, "bad_request", format!("`after`: {e}")))?,
+    };
+    let key = blocking(move || {
+        let k = node.key(&id)?;
+        caller.require_key(&k.id)?;
+        let at = crate::clock::now() + after.as_secs();
+        let db = node.db();
+        crate::lifecycle::apply(
+            db,
+            &k,
+            crate::lifecycle::Transition::ScheduleDeletion(at),
+            q.reason.as_deref(),
+        )
+        .map_err(|e| match e {
+            crate::lifecycle::Error::NotAllowed { .. } => {
+                ApiError::new(409, "wrong_key_state", e.to_string())
+            }
+            other => ApiError::internal(other),
+        })?;
+        let identity = Arc::clone(&node.identity);
+        db.checkpoint(|m| identity.sign(m))
+            .map_err(ApiError::store)?;
+        let k = node_key_after(db, &k.id)?;
+        key_info(&node, &k)
+    })
+    .await?;
+    Ok(key_data(&audit, key))
 }
 
 pub(super) fn node_key_after(db: &crate::store::db::Db, id: &str) -> Result<KeyRecord, ApiError> {
@@ -229,21 +222,18 @@ pub(super) fn node_key_after(db: &crate::store::db::Db, id: &str) -> Result<KeyR
 #[utoipa::path(post, path = "/keys", tag = "keys", params(WaitQuery), request_body = KeygenRequest, responses((status = 201, description = "every node holds its share", body = Envelope<KeyInfo>), (status = 202, description = "still running after `wait`: follow the job at GET /sessions/{id}", body = Envelope<Job>), (status = 503, description = "not now: `primes_needed` (an ECDSA key among a new set of nodes needs a set of Paillier primes in every node's pool: `mpc primes`, or `--prime-pool`), `not_enough_nodes` (a node is not reachable) or `busy`", body = Failed)))]
 pub(super) async fn create_key(
     State(node): State<Shared>,
-    Extension(rid): Extension<RequestId>,
+    audit: Audit,
     _: Authorized<AdministersAll>,
     q: Result<Query<WaitQuery>, QueryRejection>,
     ApiJson(req): ApiJson<KeygenRequest>,
-) -> Reply {
-    let result = async {
-        let wait = waiting(q, KEYGEN_WAIT)?.min(node.config.request_budget());
-        node.keygen_parties(&req)?;
-        run_job(&node, "keygen", None, wait, 201, move |n| {
-            keygen_job(n, req)
-        })
-        .await
-    }
-    .await;
-    job_reply(&rid, result, true)
+) -> Answer<serde_json::Value> {
+    let wait = waiting(q, KEYGEN_WAIT)?.min(node.config.request_budget());
+    node.keygen_parties(&req)?;
+    let job = run_job(&node, "keygen", None, wait, 201, move |n| {
+        keygen_job(n, req)
+    })
+    .await?;
+    job_answer(&audit, job, true)
 }
 
 /// Moves a key to other nodes and another threshold, keeping its public key (admin,
@@ -255,37 +245,34 @@ pub(super) async fn create_key(
 pub(super) async fn reshare_key(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
+    audit: Audit,
     _: Authorized<AdministersAll>,
     Path(id): Path<String>,
     q: Result<Query<WaitQuery>, QueryRejection>,
     ApiJson(req): ApiJson<ReshareRequest>,
-) -> Reply {
-    let request_id = rid.0.clone();
-    let result = async {
-        let wait = waiting(q, KEYGEN_WAIT)?.min(node.config.request_budget());
-        let n = Arc::clone(&node);
-        let (key_id, plan) = blocking(move || {
-            let k = n.key(&id)?;
-            // Made before the job starts: a reshare that cannot work is refused.
-            let plan = n.reshare_plan(&k, &req, format!("api request {request_id}"), None)?;
-            Ok((k.id, plan))
-        })
-        .await?;
-        run_job(
-            &node,
-            "reshare",
-            Some(key_id.clone()),
-            wait,
-            200,
-            move |n| async move {
-                n.reshare(plan).await?;
-                key_answer(n, key_id).await
-            },
-        )
-        .await
-    }
-    .await;
-    job_reply(&rid, result, true)
+) -> Answer<serde_json::Value> {
+    let wait = waiting(q, KEYGEN_WAIT)?.min(node.config.request_budget());
+    let n = Arc::clone(&node);
+    let (key_id, plan) = blocking(move || {
+        let k = n.key(&id)?;
+        // Made before the job starts: a reshare that cannot work is refused.
+        let plan = n.reshare_plan(&k, &req, format!("api request {}", rid.0), None)?;
+        Ok((k.id, plan))
+    })
+    .await?;
+    let job = run_job(
+        &node,
+        "reshare",
+        Some(key_id.clone()),
+        wait,
+        200,
+        move |n| async move {
+            n.reshare(plan).await?;
+            key_answer(n, key_id).await
+        },
+    )
+    .await?;
+    job_answer(&audit, job, true)
 }
 
 /// What `POST /keys` waits for a key generation by default before answering 202.
@@ -411,40 +398,31 @@ where
 }
 
 /// A job's answer: 202 with the job while it runs; once over, its failure, or (with
-/// `result`) what it made, else the job.
-pub(super) fn job_reply(rid: &RequestId, job: Result<Job, ApiError>, result: bool) -> Reply {
-    let mut note = AuditNote::default();
-    let answer = job.and_then(|j| {
-        note.session = Some(j.id.clone());
-        if let Some(r) = &j.result {
-            note.key = r["id"]
-                .as_str()
-                .or(r["key_id"].as_str())
-                .map(str::to_string);
+/// `result`) what it made, else the job. The job (and the key it made or used) goes in
+/// the audit row.
+pub(super) fn job_answer(audit: &Audit, j: Job, result: bool) -> Answer<serde_json::Value> {
+    audit.session(&j.id);
+    if let Some(key) = j
+        .result
+        .as_ref()
+        .and_then(|r| r["id"].as_str().or(r["key_id"].as_str()))
+    {
+        audit.key(key);
+    }
+    let job = || serde_json::to_value(&j).map_err(ApiError::internal);
+    match (j.status, &j.error) {
+        (crate::serve::jobs::JobStatus::Running, _) => Ok(Data(StatusCode::ACCEPTED, job()?)),
+        (_, Some(e)) => Err(e.clone()),
+        _ => {
+            let status =
+                StatusCode::from_u16(j.http_status.unwrap_or(200)).unwrap_or(StatusCode::OK);
+            let body = match result {
+                true => j.result.clone().unwrap_or_default(),
+                false => job()?,
+            };
+            Ok(Data(status, body))
         }
-        match (j.status, &j.error) {
-            (crate::serve::jobs::JobStatus::Running, _) => {
-                Ok((StatusCode::ACCEPTED, serde_json::to_value(&j)))
-            }
-            (_, Some(e)) => Err(e.clone()),
-            _ => {
-                let status =
-                    StatusCode::from_u16(j.http_status.unwrap_or(200)).unwrap_or(StatusCode::OK);
-                let body = match result {
-                    true => Ok(j.result.clone().unwrap_or_default()),
-                    false => serde_json::to_value(&j),
-                };
-                Ok((status, body))
-            }
-        }
-    });
-    let mut r = Reply {
-        rid: rid.0.clone(),
-        result: answer.and_then(|(s, v)| v.map(|v| (s, v)).map_err(ApiError::internal)),
-        note: AuditNote::default(),
-    };
-    r.note = note;
-    r
+    }
 }
 
 /// `POST /keys/{id}/rotate` (admin): new shares of the same key on every node that
@@ -454,17 +432,12 @@ pub(super) fn job_reply(rid: &RequestId, job: Result<Job, ApiError>, result: boo
 pub(super) async fn rotate_key(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
+    audit: Audit,
     Authorized(caller, _): Authorized<Administers>,
     Path(id): Path<String>,
-) -> Reply {
-    let request_id = rid.0.clone();
-    let result = async {
-        let k = allowed_key(&node, &caller, id).await?;
-        rotated(node, k, request_id).await
-    }
-    .await;
-    let key = result.as_ref().ok().map(|r| r.key.id.clone());
-    let mut r = reply(&rid, result);
-    r.note.key = key;
-    r
+) -> Answer<Rotated> {
+    let k = allowed_key(&node, &caller, id).await?;
+    let r = rotated(node, k, rid.0).await?;
+    audit.key(&r.key.id);
+    Ok(Data::ok(r))
 }

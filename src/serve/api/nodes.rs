@@ -23,24 +23,19 @@ pub(super) fn node_info(node: &Node, m: &crate::identity::Card) -> NodeInfo {
 #[utoipa::path(get, path = "/nodes", tag = "nodes", responses((status = 200, description = "the cluster's members", body = Envelope<NodeList>)))]
 pub(super) async fn list_nodes(
     State(node): State<Shared>,
-    Extension(rid): Extension<RequestId>,
     _: Authorized<Reads>,
-) -> Reply {
-    let result = async {
-        // `node_info` reads this node's keys from SQLite: not on an async worker.
-        blocking(move || {
-            let nodes: Vec<NodeInfo> = node
-                .cluster
-                .members()
-                .iter()
-                .map(|m| node_info(&node, m))
-                .collect();
-            Ok(NodeList { nodes })
-        })
-        .await
-    }
-    .await;
-    reply(&rid, result)
+) -> Answer<NodeList> {
+    // `node_info` reads this node's keys from SQLite: not on an async worker.
+    let nodes = blocking(move || {
+        Ok(node
+            .cluster
+            .members()
+            .iter()
+            .map(|m| node_info(&node, m))
+            .collect())
+    })
+    .await?;
+    Ok(Data::ok(NodeList { nodes }))
 }
 
 /// `POST /nodes`.
@@ -79,48 +74,36 @@ pub(crate) struct CardShape {
 #[utoipa::path(post, path = "/nodes", tag = "nodes", request_body = NewMember, responses((status = 201, description = "a member now", body = Envelope<NodeInfo>)))]
 pub(super) async fn add_node(
     State(node): State<Shared>,
-    Extension(rid): Extension<RequestId>,
     _: Authorized<AdministersAll>,
     ApiJson(req): ApiJson<NewMember>,
-) -> Reply {
-    let result = async {
-        blocking(move || {
-            let card = req.card.to_string();
-            let card = crate::serve::members::add(
-                node.db(),
-                &node.cluster,
-                card.as_bytes(),
-                &req.fingerprint,
-            )?;
-            Ok(node_info(&node, &card))
-        })
-        .await
-    }
-    .await;
-    let mut r = reply(&rid, result);
-    if let Ok((status, _)) = &mut r.result {
-        *status = StatusCode::CREATED;
-    }
-    r
+) -> Answer<NodeInfo> {
+    let info = blocking(move || {
+        let card = req.card.to_string();
+        let card = crate::serve::members::add(
+            node.db(),
+            &node.cluster,
+            card.as_bytes(),
+            &req.fingerprint,
+        )?;
+        Ok(node_info(&node, &card))
+    })
+    .await?;
+    Ok(Data::created(info))
 }
 
 /// Removes a member (admin) on this node: its messages are dropped from now on.
 #[utoipa::path(delete, path = "/nodes/{id}", tag = "nodes", params(("id" = String, Path, description = "the member's name")), responses((status = 200, description = "no longer a member", body = Envelope<NodeInfo>)))]
 pub(super) async fn remove_node(
     State(node): State<Shared>,
-    Extension(rid): Extension<RequestId>,
     _: Authorized<AdministersAll>,
     Path(name): Path<String>,
-) -> Reply {
-    let result = async {
-        blocking(move || {
-            let card = crate::serve::members::remove(node.db(), &node.cluster, &name)?;
-            Ok(node_info(&node, &card))
-        })
-        .await
-    }
-    .await;
-    reply(&rid, result)
+) -> Answer<NodeInfo> {
+    blocking(move || {
+        let card = crate::serve::members::remove(node.db(), &node.cluster, &name)?;
+        Ok(node_info(&node, &card))
+    })
+    .await
+    .map(Data::ok)
 }
 
 pub(super) fn member(node: &Node, name: &str) -> Result<crate::identity::Card, ApiError> {
@@ -136,43 +119,38 @@ pub(super) fn member(node: &Node, name: &str) -> Result<crate::identity::Card, A
 #[utoipa::path(get, path = "/nodes/{id}", tag = "nodes", params(("id" = String, Path, description = "the member's name")), responses((status = 200, description = "the member", body = Envelope<NodeInfo>)))]
 pub(super) async fn show_node(
     State(node): State<Shared>,
-    Extension(rid): Extension<RequestId>,
     _: Authorized<Reads>,
     Path(name): Path<String>,
-) -> Reply {
-    let result =
-        async { blocking(move || Ok(node_info(&node, &member(&node, &name)?))).await }.await;
-    reply(&rid, result)
+) -> Answer<NodeInfo> {
+    blocking(move || Ok(node_info(&node, &member(&node, &name)?)))
+        .await
+        .map(Data::ok)
 }
 
 /// A member's health as this node sees it; for this node itself, also its own levels.
 #[utoipa::path(get, path = "/nodes/{id}/health", tag = "nodes", params(("id" = String, Path, description = "the member's name")), responses((status = 200, description = "the member's health", body = Envelope<NodeHealth>)))]
 pub(super) async fn node_health(
     State(node): State<Shared>,
-    Extension(rid): Extension<RequestId>,
     _: Authorized<Reads>,
     Path(name): Path<String>,
-) -> Reply {
-    let result = async {
-        blocking(move || {
-            let m = member(&node, &name)?;
-            let mut info = node_info(&node, &m);
-            let own = info.this_node.then(|| {
-                let (own, held) = node.pools.levels();
-                info.version = Some(env!("CARGO_PKG_VERSION").into());
-                OwnHealth {
-                    sessions_running: node.running(),
-                    bus: node.cluster.bus().map(|b| b.connected()),
-                    nonce_pool_own: own,
-                    nonce_pool_held: held,
-                    presignature_pool: node.presigs.level(),
-                    uptime_secs: node.started.elapsed().as_secs(),
-                }
-            });
-            Ok(NodeHealth { node: info, own })
-        })
-        .await
-    }
-    .await;
-    reply(&rid, result)
+) -> Answer<NodeHealth> {
+    blocking(move || {
+        let m = member(&node, &name)?;
+        let mut info = node_info(&node, &m);
+        let own = info.this_node.then(|| {
+            let (own, held) = node.pools.levels();
+            info.version = Some(env!("CARGO_PKG_VERSION").into());
+            OwnHealth {
+                sessions_running: node.running(),
+                bus: node.cluster.bus().map(|b| b.connected()),
+                nonce_pool_own: own,
+                nonce_pool_held: held,
+                presignature_pool: node.presigs.level(),
+                uptime_secs: node.started.elapsed().as_secs(),
+            }
+        });
+        Ok(NodeHealth { node: info, own })
+    })
+    .await
+    .map(Data::ok)
 }

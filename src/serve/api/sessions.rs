@@ -30,60 +30,55 @@ pub enum SessionRequest {
 pub(super) async fn start_session(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
+    audit: Audit,
+    // Every kind needs at least `sign`: a read token is refused before its body is
+    // read, as on `/sign`.
     Authorized(caller, _): Authorized<Signs>,
     q: Result<Query<WaitQuery>, QueryRejection>,
     ApiJson(req): ApiJson<SessionRequest>,
-) -> Reply {
-    let request_id = rid.0.clone();
-    let mut digest = None;
-    let result = async {
-        // Every kind needs at least `sign`: a read token is refused before its body is
-        // read, as on `/sign`.
-        // Answered (202 at the latest) before the request's own time runs out.
-        let wait = waiting(q, Duration::ZERO)?.min(node.config.request_budget());
-        match req {
-            SessionRequest::Keygen(k) => {
-                caller.require_unlimited(Scope::Admin)?;
-                node.keygen_parties(&k)?;
-                run_job(&node, "keygen", None, wait, 201, move |n| keygen_job(n, k)).await
-            }
-            SessionRequest::Sign(s) => {
-                caller.require(Scope::Sign)?;
-                let message = decode_message(&s.message, s.encoding)?;
-                digest = Some(message_digest(&message));
-                let key = allowed_key(&node, &caller, s.key_id.clone()).await?;
-                let key_id = Some(key.id.clone());
-                run_job(&node, "sign", key_id, wait, 200, move |n| async move {
-                    let signed = n.sign(&key, message, s.hash, s.path, &request_id).await?;
-                    serde_json::to_value(signed).map_err(ApiError::internal)
-                })
-                .await
-            }
-            SessionRequest::Presign { key_id } => {
-                caller.require(Scope::Admin)?;
-                let key = allowed_key(&node, &caller, key_id).await?;
-                let key_id = Some(key.id.clone());
-                run_job(&node, "presign", key_id, wait, 200, move |n| async move {
-                    Ok(n.presign_now(&key).await?)
-                })
-                .await
-            }
-            SessionRequest::Refresh { key_id } => {
-                caller.require(Scope::Admin)?;
-                let key = allowed_key(&node, &caller, key_id).await?;
-                let key_id = Some(key.id.clone());
-                run_job(&node, "refresh", key_id, wait, 200, move |n| async move {
-                    let r = rotated(n, key, request_id).await?;
-                    serde_json::to_value(r).map_err(ApiError::internal)
-                })
-                .await
-            }
+) -> Answer<serde_json::Value> {
+    let request_id = rid.0;
+    // Answered (202 at the latest) before the request's own time runs out.
+    let wait = waiting(q, Duration::ZERO)?.min(node.config.request_budget());
+    let job = match req {
+        SessionRequest::Keygen(k) => {
+            caller.require_unlimited(Scope::Admin)?;
+            node.keygen_parties(&k)?;
+            run_job(&node, "keygen", None, wait, 201, move |n| keygen_job(n, k)).await
         }
-    }
-    .await;
-    let mut r = job_reply(&rid, result, false);
-    r.note.digest = digest;
-    r
+        SessionRequest::Sign(s) => {
+            caller.require(Scope::Sign)?;
+            let message = decode_message(&s.message, s.encoding)?;
+            audit.digest(message_digest(&message));
+            let key = allowed_key(&node, &caller, s.key_id.clone()).await?;
+            let key_id = Some(key.id.clone());
+            run_job(&node, "sign", key_id, wait, 200, move |n| async move {
+                let signed = n.sign(&key, message, s.hash, s.path, &request_id).await?;
+                serde_json::to_value(signed).map_err(ApiError::internal)
+            })
+            .await
+        }
+        SessionRequest::Presign { key_id } => {
+            caller.require(Scope::Admin)?;
+            let key = allowed_key(&node, &caller, key_id).await?;
+            let key_id = Some(key.id.clone());
+            run_job(&node, "presign", key_id, wait, 200, move |n| async move {
+                Ok(n.presign_now(&key).await?)
+            })
+            .await
+        }
+        SessionRequest::Refresh { key_id } => {
+            caller.require(Scope::Admin)?;
+            let key = allowed_key(&node, &caller, key_id).await?;
+            let key_id = Some(key.id.clone());
+            run_job(&node, "refresh", key_id, wait, 200, move |n| async move {
+                let r = rotated(n, key, request_id).await?;
+                serde_json::to_value(r).map_err(ApiError::internal)
+            })
+            .await
+        }
+    }?;
+    job_answer(&audit, job, false)
 }
 
 pub(super) fn session_info(r: &crate::store::db::SessionRecord) -> SessionEntry {
@@ -106,79 +101,70 @@ pub(super) fn session_info(r: &crate::store::db::SessionRecord) -> SessionEntry 
 #[utoipa::path(get, path = "/sessions", tag = "sessions", responses((status = 200, description = "this node's sessions", body = Envelope<SessionList>)))]
 pub(super) async fn list_sessions(
     State(node): State<Shared>,
-    Extension(rid): Extension<RequestId>,
     Authorized(caller, _): Authorized<Reads>,
-) -> Reply {
-    let result = async {
-        blocking(move || {
-            // Sessions waiting for an operator first: they are what one looks for here.
-            // A token limited to keys sees the sessions of those keys only.
-            let mut all: Vec<SessionEntry> = node
-                .approvals
-                .list()
-                .into_iter()
-                .filter(|a| caller.sees_session_of(Some(&a.key_id)))
-                .map(SessionEntry::Waiting)
-                .chain(
-                    node.jobs
-                        .list()
-                        .into_iter()
-                        .filter(|j| caller.sees_session_of(j.key_id.as_deref()))
-                        .take(100)
-                        .map(SessionEntry::Job),
-                )
-                .collect();
-            let rows = node
-                .db()
-                .sessions_matching("", false)
-                .map_err(ApiError::store)?;
-            all.extend(
-                rows.iter()
-                    .filter(|r| caller.sees_session_of(row_key(r).as_deref()))
+) -> Answer<SessionList> {
+    let sessions = blocking(move || {
+        // Sessions waiting for an operator first: they are what one looks for here.
+        // A token limited to keys sees the sessions of those keys only.
+        let mut all: Vec<SessionEntry> = node
+            .approvals
+            .list()
+            .into_iter()
+            .filter(|a| caller.sees_session_of(Some(&a.key_id)))
+            .map(SessionEntry::Waiting)
+            .chain(
+                node.jobs
+                    .list()
+                    .into_iter()
+                    .filter(|j| caller.sees_session_of(j.key_id.as_deref()))
                     .take(100)
-                    .map(session_info),
-            );
-            Ok(SessionList { sessions: all })
-        })
-        .await
-    }
-    .await;
-    reply(&rid, result)
+                    .map(SessionEntry::Job),
+            )
+            .collect();
+        let rows = node
+            .db()
+            .sessions_matching("", false)
+            .map_err(ApiError::store)?;
+        all.extend(
+            rows.iter()
+                .filter(|r| caller.sees_session_of(row_key(r).as_deref()))
+                .take(100)
+                .map(session_info),
+        );
+        Ok(all)
+    })
+    .await?;
+    Ok(Data::ok(SessionList { sessions }))
 }
 
 #[utoipa::path(get, path = "/sessions/{id}", tag = "sessions", params(("id" = String, Path, description = "the session id, or a unique prefix of it (at least 4 hex digits)", pattern = "^[0-9a-fA-F]{4,128}$")), responses((status = 200, description = "the session", body = Envelope<SessionEntry>)))]
 pub(super) async fn show_session(
     State(node): State<Shared>,
-    Extension(rid): Extension<RequestId>,
+    audit: Audit,
     Authorized(caller, _): Authorized<Reads>,
     Path(id): Path<String>,
-) -> Reply {
-    let sid = id.clone();
-    let result = async {
-        blocking(move || {
-            let id = crate::serve::id_prefix(&id, "session")?;
-            let (entry, key) = if let Some(waiting) = node.approvals.find(&id)? {
-                let key = Some(waiting.key_id.clone());
-                (SessionEntry::Waiting(waiting), key)
-            } else if let Some(job) = node.jobs.find(&id)? {
-                let key = job.key_id.clone();
-                (SessionEntry::Job(job), key)
-            } else {
-                let row = session_row(&node, &id)?;
-                (session_info(&row), row_key(&row))
-            };
-            // Another key's session is not this token's to see, nor to know of.
-            if !caller.sees_session_of(key.as_deref()) {
-                return Err(no_session(&id));
-            }
-            Ok(entry)
-        })
-        .await
-    }
-    .await;
-    let mut r = reply(&rid, result);
-    r.note.session = Some(sid);
-    r
+) -> Answer<SessionEntry> {
+    audit.session(&id);
+    blocking(move || {
+        let id = crate::serve::id_prefix(&id, "session")?;
+        let (entry, key) = if let Some(waiting) = node.approvals.find(&id)? {
+            let key = Some(waiting.key_id.clone());
+            (SessionEntry::Waiting(waiting), key)
+        } else if let Some(job) = node.jobs.find(&id)? {
+            let key = job.key_id.clone();
+            (SessionEntry::Job(job), key)
+        } else {
+            let row = session_row(&node, &id)?;
+            (session_info(&row), row_key(&row))
+        };
+        // Another key's session is not this token's to see, nor to know of.
+        if !caller.sees_session_of(key.as_deref()) {
+            return Err(no_session(&id));
+        }
+        Ok(entry)
+    })
+    .await
+    .map(Data::ok)
 }
 
 /// The 404 of a session that is not here (or not the caller's to see).
@@ -231,11 +217,11 @@ pub(super) fn session_row(
 #[utoipa::path(post, path = "/sessions/{id}/join", tag = "sessions", params(("id" = String, Path, description = "the session id, or a unique prefix of it (at least 4 hex digits)", pattern = "^[0-9a-fA-F]{4,128}$")), responses((status = 200, description = "approved", body = Envelope<SessionAnswer>)))]
 pub(super) async fn join_session(
     State(node): State<Shared>,
-    Extension(rid): Extension<RequestId>,
+    audit: Audit,
     Authorized(caller, _): Authorized<Administers>,
     Path(id): Path<String>,
-) -> Reply {
-    answer_session(node, rid, caller, id, true).await
+) -> Answer<SessionAnswer> {
+    answer_session(node, audit, caller, id, true).await
 }
 
 /// `POST /sessions/{id}/cancel` (admin): refuses a session waiting for approval, or
@@ -244,99 +230,89 @@ pub(super) async fn join_session(
 #[utoipa::path(post, path = "/sessions/{id}/cancel", tag = "sessions", params(("id" = String, Path, description = "the session id, or a unique prefix of it (at least 4 hex digits)", pattern = "^[0-9a-fA-F]{4,128}$")), responses((status = 200, description = "cancelled", body = Envelope<SessionAnswer>)))]
 pub(super) async fn cancel_session(
     State(node): State<Shared>,
-    Extension(rid): Extension<RequestId>,
+    audit: Audit,
     Authorized(caller, _): Authorized<Administers>,
     Path(id): Path<String>,
-) -> Reply {
-    answer_session(node, rid, caller, id, false).await
+) -> Answer<SessionAnswer> {
+    answer_session(node, audit, caller, id, false).await
 }
 
 pub(super) async fn answer_session(
     node: Shared,
-    rid: RequestId,
+    audit: Audit,
     caller: Caller,
     id: String,
     approve: bool,
-) -> Reply {
+) -> Answer<SessionAnswer> {
     use crate::serve::approval::Verdict;
-    let mut note = AuditNote {
-        session: Some(id.clone()),
-        ..AuditNote::default()
-    };
+    audit.session(&id);
     let token = caller.0.id.clone();
-    let result = async {
-        blocking(move || {
-            let id = crate::serve::id_prefix(&id, "session")?;
-            if caller.0.keys.is_some()
-                && !caller.sees_session_of(session_key(&node, &id)?.as_deref())
-            {
-                return Err(no_session(&id));
-            }
-            let verdict = if approve {
-                Verdict::Approved(token.clone())
-            } else {
-                Verdict::Cancelled(token.clone())
-            };
-            if let Some(asked) = node.approvals.answer(&id, verdict)? {
-                let status = if approve { "approved" } else { "cancelled" };
-                crate::serve::log(&format!(
-                    "session {} {status} by token {token}",
-                    &asked.id[..16]
-                ));
-                return Ok(SessionAnswer {
-                    id: asked.id,
-                    key_id: Some(asked.key_id),
-                    status: status.into(),
-                });
-            }
-            if !approve
-                && let Some(sid) = node.cluster.cancel(
-                    &id,
-                    format!(
-                        "an operator of node {} cancelled it (token {token})",
-                        node.cluster.me.name
-                    ),
-                )?
-            {
-                crate::serve::log(&format!(
-                    "session {} cancelled by token {token}",
-                    &sid[..16]
-                ));
-                return Ok(SessionAnswer {
-                    id: sid,
-                    key_id: None,
-                    status: "cancelled".into(),
-                });
-            }
-            let row = session_row(&node, &id)?;
-            Err(ApiError::new(
-                409,
-                if approve {
-                    "not_awaiting_approval"
-                } else {
-                    "not_running"
-                },
+    let answer = blocking(move || {
+        let id = crate::serve::id_prefix(&id, "session")?;
+        if caller.0.keys.is_some() && !caller.sees_session_of(session_key(&node, &id)?.as_deref()) {
+            return Err(no_session(&id));
+        }
+        let verdict = if approve {
+            Verdict::Approved(token.clone())
+        } else {
+            Verdict::Cancelled(token.clone())
+        };
+        if let Some(asked) = node.approvals.answer(&id, verdict)? {
+            let status = if approve { "approved" } else { "cancelled" };
+            crate::serve::log(&format!(
+                "session {} {status} by token {token}",
+                &asked.id[..16]
+            ));
+            return Ok(SessionAnswer {
+                id: asked.id,
+                key_id: Some(asked.key_id),
+                status: status.into(),
+            });
+        }
+        if !approve
+            && let Some(sid) = node.cluster.cancel(
+                &id,
                 format!(
-                    "session {} is {} on this node; only a session {} can be {}",
-                    row.id,
-                    row.status.as_str(),
-                    if approve {
-                        "waiting for approval"
-                    } else {
-                        "waiting or running"
-                    },
-                    if approve { "joined" } else { "cancelled" }
+                    "an operator of node {} cancelled it (token {token})",
+                    node.cluster.me.name
                 ),
-            ))
-        })
-        .await
+            )?
+        {
+            crate::serve::log(&format!(
+                "session {} cancelled by token {token}",
+                &sid[..16]
+            ));
+            return Ok(SessionAnswer {
+                id: sid,
+                key_id: None,
+                status: "cancelled".into(),
+            });
+        }
+        let row = session_row(&node, &id)?;
+        Err(ApiError::new(
+            409,
+            if approve {
+                "not_awaiting_approval"
+            } else {
+                "not_running"
+            },
+            format!(
+                "session {} is {} on this node; only a session {} can be {}",
+                row.id,
+                row.status.as_str(),
+                if approve {
+                    "waiting for approval"
+                } else {
+                    "waiting or running"
+                },
+                if approve { "joined" } else { "cancelled" }
+            ),
+        ))
+    })
+    .await?;
+    audit.session(&answer.id);
+    if let Some(key) = &answer.key_id {
+        audit.key(key);
     }
-    .await;
-    if let Ok(a) = &result {
-        note.session = Some(a.id.clone());
-        note.key = a.key_id.clone();
-    }
-    let mut r = reply(&rid, result);
-    r.note = note;
-    r
+    Ok(Data::ok(answer))
 }

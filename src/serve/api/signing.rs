@@ -7,36 +7,31 @@ pub(super) fn message_digest(message: &[u8]) -> String {
     hex::encode(<sha2::Sha256 as sha2::Digest>::digest(message))
 }
 
-/// A signing request's common part: the scope, the key (looked up once, and the
-/// token's limit on it), the messages (decoded once) with their digests and the session
-/// in the audit row; `run` signs (a future on the handler's task) and says which
-/// session it used.
+/// A signing request's common part: the key (looked up once, and the token's limit on
+/// it), the messages (decoded once), and the digests, key and session in the audit
+/// row; `run` signs (a future on the handler's task) and says which session it used.
 pub(super) async fn signing<T, F>(
     node: Shared,
-    rid: &RequestId,
+    audit: Audit,
     caller: Caller,
     key_id: String,
     messages: Result<Vec<Vec<u8>>, crate::serve::Error>,
     run: impl FnOnce(Shared, KeyRecord, Vec<Vec<u8>>) -> F,
     session_of: impl Fn(&T) -> Option<String>,
-) -> Reply
+) -> Answer<T>
 where
     T: Serialize,
     F: std::future::Future<Output = Result<T, crate::serve::Error>>,
 {
-    let mut note = AuditNote::default();
-    let result: Result<T, ApiError> = async {
-        let messages = messages?;
-        let digests: Vec<String> = messages.iter().map(|m| message_digest(m)).collect();
-        note.digest = Some(digests.join(","));
-        let n = node.clone();
-        let key = blocking(move || Ok(n.key(&key_id)?)).await?;
-        note.key = Some(key.id.clone());
-        caller.require_key(&key.id)?;
-        Ok(run(node, key, messages).await?)
-    }
-    .await;
-    note.session = match &result {
+    let messages = messages?;
+    let digests: Vec<String> = messages.iter().map(|m| message_digest(m)).collect();
+    audit.digest(digests.join(","));
+    let n = node.clone();
+    let key = blocking(move || Ok(n.key(&key_id)?)).await?;
+    audit.key(&key.id);
+    caller.require_key(&key.id)?;
+    let signed = run(node, key, messages).await.map_err(ApiError::from);
+    let session = match &signed {
         Ok(s) => session_of(s),
         Err(e) => e
             .details
@@ -44,30 +39,32 @@ where
             .and_then(|s| s.as_str())
             .map(str::to_string),
     };
-    let mut r = reply(rid, result);
-    r.note = note;
-    r
+    if let Some(session) = session {
+        audit.session(session);
+    }
+    signed.map(Data::ok)
 }
 
 #[utoipa::path(post, path = "/sign", tag = "signing", request_body = SignRequest, responses((status = 200, description = "the signature", body = Envelope<Signed>)))]
 pub(super) async fn sign(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
+    audit: Audit,
     // The scope before the body: a caller without it learns nothing about its input.
     Authorized(caller, _): Authorized<Signs>,
     ApiJson(req): ApiJson<SignRequest>,
-) -> Reply {
+) -> Answer<Signed> {
     let messages = decode_message(&req.message, req.encoding).map(|m| vec![m]);
-    let (key_id, r) = (req.key_id.clone(), rid.0.clone());
+    let key_id = req.key_id.clone();
     signing(
         node,
-        &rid,
+        audit,
         caller,
         key_id,
         messages,
         move |n, key, mut messages| async move {
             let message = messages.pop().unwrap_or_default();
-            n.sign(&key, message, req.hash, req.path, &r).await
+            n.sign(&key, message, req.hash, req.path, &rid.0).await
         },
         |s| Some(s.session.clone()),
     )
@@ -78,24 +75,25 @@ pub(super) async fn sign(
 pub(super) async fn sign_batch(
     State(node): State<Shared>,
     Extension(rid): Extension<RequestId>,
+    audit: Audit,
     // The scope before the body: a caller without it learns nothing about its input.
     Authorized(caller, _): Authorized<Signs>,
     ApiJson(req): ApiJson<BatchRequest>,
-) -> Reply {
+) -> Answer<Signatures> {
     let messages = req
         .messages
         .iter()
         .map(|m| decode_message(m, req.encoding))
         .collect();
-    let (key_id, r) = (req.key_id.clone(), rid.0.clone());
+    let key_id = req.key_id.clone();
     signing(
         node,
-        &rid,
+        audit,
         caller,
         key_id,
         messages,
         move |n, key, messages| async move {
-            n.sign_batch(&key, messages, req.hash, &r)
+            n.sign_batch(&key, messages, req.hash, &rid.0)
                 .await
                 .map(|signatures| Signatures { signatures })
         },
@@ -128,38 +126,33 @@ pub struct VerifyRequest {
 
 #[utoipa::path(post, path = "/verify", tag = "signing", request_body = VerifyRequest, responses((status = 200, description = "whether the signature is valid", body = Envelope<Verified>)))]
 pub(super) async fn verify(
-    Extension(rid): Extension<RequestId>,
     _: Authorized<Reads>,
     ApiJson(req): ApiJson<VerifyRequest>,
-) -> Reply {
-    let result = (|| {
-        let bad =
-            |what: &str, e: String| ApiError::new(400, "bad_request", format!("`{what}` {e}"));
-        let pk = hex::decode(req.public_key.trim())
-            .map_err(|e| bad("public_key", format!("is not valid hex: {e}")))?;
-        let sig = hex::decode(req.signature.trim())
-            .map_err(|e| bad("signature", format!("is not valid hex: {e}")))?;
-        let message = decode_message(&req.message, req.encoding)?;
-        let valid = match (req.scheme, req.hash) {
-            (Scheme::EcdsaSecp256k1, mode) => {
-                let digest = digest_of(mode.unwrap_or(HashMode::Sha256), &message)
-                    .map_err(|e| ApiError::new(400, "bad_request", e))?;
-                pubkey::verify_ecdsa_prehash(&pk, &digest, &sig)
-            }
-            (_, Some(_)) => {
-                return Err(ApiError::new(
-                    400,
-                    "bad_request",
-                    "`hash` applies only to ecdsa-secp256k1",
-                ));
-            }
-            (scheme, None) => pubkey::verify(scheme, &pk, &message, &sig),
+) -> Answer<Verified> {
+    let bad = |what: &str, e: String| ApiError::new(400, "bad_request", format!("`{what}` {e}"));
+    let pk = hex::decode(req.public_key.trim())
+        .map_err(|e| bad("public_key", format!("is not valid hex: {e}")))?;
+    let sig = hex::decode(req.signature.trim())
+        .map_err(|e| bad("signature", format!("is not valid hex: {e}")))?;
+    let message = decode_message(&req.message, req.encoding)?;
+    let valid = match (req.scheme, req.hash) {
+        (Scheme::EcdsaSecp256k1, mode) => {
+            let digest = digest_of(mode.unwrap_or(HashMode::Sha256), &message)
+                .map_err(|e| ApiError::new(400, "bad_request", e))?;
+            pubkey::verify_ecdsa_prehash(&pk, &digest, &sig)
         }
-        .map_err(|e| ApiError::new(400, "bad_request", e.to_string()))?;
-        Ok(Verified {
-            valid,
-            scheme: req.scheme,
-        })
-    })();
-    reply(&rid, result)
+        (_, Some(_)) => {
+            return Err(ApiError::new(
+                400,
+                "bad_request",
+                "`hash` applies only to ecdsa-secp256k1",
+            ));
+        }
+        (scheme, None) => pubkey::verify(scheme, &pk, &message, &sig),
+    }
+    .map_err(|e| ApiError::new(400, "bad_request", e.to_string()))?;
+    Ok(Data::ok(Verified {
+        valid,
+        scheme: req.scheme,
+    }))
 }
