@@ -382,6 +382,10 @@ async fn every_route_answers_in_the_envelope_with_precise_statuses() {
         g.body["error"]["details"]["unreachable"],
         json!(["bob", "carol"])
     );
+    // Its audit row names the key and the message's digest, failed as it did.
+    let row = audit_row(&a, &g);
+    assert_eq!((&row["status"], &row["key"]), (&json!(503), &json!(key)));
+    assert_eq!(row["message_sha256"], sha256_hex(b"hi"));
 
     // Label and metadata: replaced where given; checked; the answer shows them, with
     // the key's addresses.
@@ -746,6 +750,26 @@ async fn requests_over_the_in_flight_limit_are_shed_with_503() {
     assert_eq!(audit_statuses(&a, &g), vec![503]);
 }
 
+/// The one audit row of the request `g` answered: its detail.
+fn audit_row(a: &Api, g: &Got) -> Value {
+    let rid = g.body["meta"]["request_id"].as_str().unwrap();
+    let rows: Vec<Value> = a
+        .node
+        .db()
+        .audit_rows()
+        .unwrap()
+        .iter()
+        .map(|r| serde_json::from_str::<Value>(&r.detail).unwrap())
+        .filter(|d| d["request_id"] == rid)
+        .collect();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    rows[0].clone()
+}
+
+fn sha256_hex(m: &[u8]) -> String {
+    hex::encode(<sha2::Sha256 as sha2::Digest>::digest(m))
+}
+
 /// The statuses in the audit rows of the request `g` answered.
 fn audit_statuses(a: &Api, g: &Got) -> Vec<u64> {
     let rid = g.body["meta"]["request_id"].as_str().unwrap();
@@ -972,6 +996,10 @@ async fn sessions_started_through_the_api_are_jobs_to_follow() {
         .await;
     assert_eq!(g.status, StatusCode::ACCEPTED, "{}", g.text);
     let id = g.body["data"]["id"].as_str().unwrap().to_string();
+    // Its audit row names the job and the message's digest.
+    let row = audit_row(&a, &g);
+    assert_eq!((&row["status"], &row["session"]), (&json!(202), &json!(id)));
+    assert_eq!(row["message_sha256"], sha256_hex(b"later"));
     let job = loop {
         let g = a
             .call(
