@@ -1635,6 +1635,44 @@ fn beat(
     bus.post(&[to], &mpc::serve::cluster::encode_node(id, &to, &m), true)
 }
 
+/// Waits until node `p` has taken everything `id` (the member `name`, played by the
+/// test) posted to it before now: `id` beats with a count of keys of its own, which
+/// node `p` shows for `name` once it has read that far.
+fn seen_through(
+    c: &Cluster,
+    p: usize,
+    bus: &mpc::serve::bus::Bus,
+    id: &mpc::identity::Identity,
+    to: [u8; 32],
+    name: &str,
+) {
+    let mark = 1000 + usize::from(rand::random::<u16>());
+    let m = mpc::serve::cluster::NodeMsg::Beat {
+        at: mpc::plan::now(),
+        version: "test".into(),
+        keys: mark,
+    };
+    bus.post(&[to], &mpc::serve::cluster::encode_node(id, &to, &m), true)
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, v) = call(
+            "GET",
+            &c.url(p, &format!("/nodes/{name}")),
+            &c.tokens[p],
+            None,
+        );
+        if v["data"]["keys"] == mark {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "node {p} never read {name}'s beat: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// What a member's node receives, decoded, as the test plays that member.
 fn node_messages(
     rx: &std::sync::mpsc::Receiver<([u8; 32], Vec<u8>)>,
@@ -1752,6 +1790,9 @@ fn a_signer_spends_each_nonce_once_under_its_own_commitment_and_a_cheating_signe
     };
     bus.post(&[alice], &encode_node(&bob, &alice, &handed), false)
         .unwrap();
+    // Posts leave in order, and alice takes them in order: once she has bob's next
+    // beat, she holds his commitments.
+    seen_through(&c, 0, &bus, &bob, alice, "bob");
     let (url, token, key_id) = (c.url(0, "/sign"), c.tokens[0].clone(), id.clone());
     let asked = std::thread::spawn(move || {
         call(

@@ -765,7 +765,7 @@ async fn method_not_allowed() -> ApiError {
 async fn metrics_text(State(node): State<Shared>) -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        super::metrics::render(&node),
+        super::metrics::render(&node.levels()),
     )
         .into_response()
 }

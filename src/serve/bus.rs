@@ -35,8 +35,10 @@ use tokio_util::codec::{Framed, LengthDelimitedCodec};
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long one write to the relay may take before the link is dropped.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
-/// Frames queued for the relay at most; a post beyond them fails at once.
-const OUT_QUEUE: usize = 1024;
+/// Frames queued for the relay at most; a post beyond them fails at once. The link's
+/// task writes a frame in microseconds, so a full queue means the relay has stopped
+/// reading (and the write timeout is about to drop the link).
+const OUT_QUEUE: usize = 4096;
 /// Pushed payloads queued for the node at most; beyond them the link stops reading
 /// (and the relay, or NATS, holds the rest).
 const IN_QUEUE: usize = 1024;
@@ -572,6 +574,41 @@ mod tests {
             .unwrap();
         until("down", || !bus.connected()).await;
         assert!(bus.trouble().unwrap().contains("unexpected Msg"));
+        bus.stop();
+    }
+
+    /// A relay that stops reading holds nothing up for ever: the link drops once a write
+    /// has waited [`WRITE_TIMEOUT`], and says why.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_relay_that_stops_reading_drops_the_link() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let id = Arc::new(Identity::generate("alice"));
+        let key = id.card().verifying_key().unwrap().to_bytes();
+        let bus = Bus::start(&addr, Default::default(), id, Arc::new(|_, _| {})).unwrap();
+        let relay = accept(&listener, &key).await;
+        until("linked", || bus.connected()).await;
+        // The relay reads nothing more; the node posts far more than the sockets hold.
+        let big = vec![0u8; 64 * 1024];
+        for _ in 0..400 {
+            if bus.post(&[[9; 32]], &big, false).is_err() {
+                break;
+            }
+        }
+        let deadline = tokio::time::Instant::now() + WRITE_TIMEOUT + Duration::from_secs(5);
+        while bus.connected() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the link never dropped"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(
+            bus.trouble().unwrap().contains("took no frame"),
+            "{:?}",
+            bus.trouble()
+        );
+        drop(relay);
         bus.stop();
     }
 }

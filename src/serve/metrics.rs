@@ -4,7 +4,6 @@
 //! message. Levels (sessions running, nonce pools, the bus, members up) are read when
 //! scraped.
 
-use super::node::Node;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
 
@@ -110,25 +109,34 @@ pub fn signed(scheme: &str, mode: &str, n: u64) {
         .increment(n);
 }
 
-/// The text exposition, with the levels read now.
-pub fn render(node: &Node) -> String {
+/// A node's levels, read when asked (`/metrics`, `GET /nodes/{id}/health`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Levels {
+    /// Sessions running.
+    pub sessions_running: usize,
+    /// Whether the bus link is up (`None`: the node has no bus).
+    pub bus_connected: Option<bool>,
+    /// Members this node sees up, itself included.
+    pub members_up: usize,
+    /// FROST nonces this node keeps, for every coordinator.
+    pub nonce_pool_own: usize,
+    /// Other signers' FROST commitments this node holds.
+    pub nonce_pool_held: usize,
+    /// ECDSA presignatures in this node's pool.
+    pub presignature_pool: usize,
+}
+
+/// The text exposition, with `levels` read now.
+pub fn render(levels: &Levels) -> String {
     let Some(h) = handle() else {
         return "# another metrics recorder is installed in this process\n".into();
     };
-    let (own, held) = node.pools.levels();
-    let up = node
-        .cluster
-        .members()
-        .iter()
-        .filter(|m| node.cluster.is_up(m))
-        .count();
-    metrics::gauge!("mpc_sessions_running").set(node.running() as f64);
-    metrics::gauge!("mpc_bus_connected").set(f64::from(u8::from(
-        node.cluster.bus().is_some_and(|b| b.connected()),
-    )));
-    metrics::gauge!("mpc_members_up").set(up as f64);
-    metrics::gauge!("mpc_nonce_pool_own").set(own as f64);
-    metrics::gauge!("mpc_nonce_pool_held").set(held as f64);
-    metrics::gauge!("mpc_presignature_pool").set(node.presigs.level() as f64);
+    metrics::gauge!("mpc_sessions_running").set(levels.sessions_running as f64);
+    metrics::gauge!("mpc_bus_connected")
+        .set(f64::from(u8::from(levels.bus_connected == Some(true))));
+    metrics::gauge!("mpc_members_up").set(levels.members_up as f64);
+    metrics::gauge!("mpc_nonce_pool_own").set(levels.nonce_pool_own as f64);
+    metrics::gauge!("mpc_nonce_pool_held").set(levels.nonce_pool_held as f64);
+    metrics::gauge!("mpc_presignature_pool").set(levels.presignature_pool as f64);
     h.render()
 }

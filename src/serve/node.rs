@@ -37,6 +37,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 mod keys;
+mod preprocessed;
+mod presigned;
 mod sign;
 
 pub use keys::{KeygenRequest, ReshareRequest};
@@ -137,7 +139,7 @@ pub struct Node {
     /// The audit writer (group commit).
     pub audit: super::audit::AuditWriter,
     /// FROST nonce pools and cached shares.
-    pub pools: super::fast::Pools,
+    pub pools: super::nonces::Pools,
     /// Signatures each key's policy allowed in the last hour (`max_per_hour`).
     pub hourly: super::policy::Hourly,
     /// Sessions waiting for an operator's approval.
@@ -218,7 +220,7 @@ impl Node {
             .map_err(|e| Error::internal(format!("cannot start the audit writer: {e}")))?;
         Ok(Node {
             audit,
-            pools: super::fast::Pools::waking(Arc::clone(&cluster.came_up)),
+            pools: super::nonces::Pools::waking(Arc::clone(&cluster.came_up)),
             approvals: super::approval::Approvals::default(),
             hourly: super::policy::Hourly::default(),
             presigs: super::presig::Presigs::default(),
@@ -245,6 +247,20 @@ impl Node {
     /// share (see [`Db`]).
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// The node's levels now: sessions, bus, members up, pools.
+    pub fn levels(&self) -> super::metrics::Levels {
+        let (own, held) = self.pools.levels();
+        let c = &self.cluster;
+        super::metrics::Levels {
+            sessions_running: self.running(),
+            bus_connected: c.bus().map(|b| b.connected()),
+            members_up: c.members().iter().filter(|m| c.is_up(m)).count(),
+            nonce_pool_own: own,
+            nonce_pool_held: held,
+            presignature_pool: self.presigs.level(),
+        }
     }
 
     /// Sessions running now.

@@ -138,14 +138,14 @@ pub(super) async fn node_health(
         let m = member(&node, &name)?;
         let mut info = node_info(&node, &m);
         let own = info.this_node.then(|| {
-            let (own, held) = node.pools.levels();
+            let levels = node.levels();
             info.version = Some(env!("CARGO_PKG_VERSION").into());
             OwnHealth {
-                sessions_running: node.running(),
-                bus: node.cluster.bus().map(|b| b.connected()),
-                nonce_pool_own: own,
-                nonce_pool_held: held,
-                presignature_pool: node.presigs.level(),
+                sessions_running: levels.sessions_running,
+                bus: levels.bus_connected,
+                nonce_pool_own: levels.nonce_pool_own,
+                nonce_pool_held: levels.nonce_pool_held,
+                presignature_pool: levels.presignature_pool,
                 uptime_secs: node.started.elapsed().as_secs(),
             }
         });

@@ -98,10 +98,10 @@ impl Node {
         hash: Option<HashMode>,
         request_id: &str,
     ) -> Result<Vec<Signed>> {
-        if messages.is_empty() || messages.len() > serve::fast::MAX_BATCH {
+        if messages.is_empty() || messages.len() > serve::nonces::MAX_BATCH {
             return Err(Error::BadRequest(format!(
                 "a batch has 1 to {} messages",
-                serve::fast::MAX_BATCH
+                serve::nonces::MAX_BATCH
             )));
         }
         self.sign_messages(key, messages, hash, None, request_id)

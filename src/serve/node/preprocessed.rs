@@ -1,153 +1,27 @@
-//! The FROST fast path of a cluster (DESIGN.md "Fast path state lives in memory").
-//!
-//! Every node keeps, per key and per coordinator (every member holding the key, itself
-//! included), a pool of preprocessed nonces in memory only, and sends each coordinator
-//! the commitments of the nonces kept for it ([`NodeMsg::Commitments`]). Nonces are
-//! never shared between coordinators, so two coordinators never pick the same one.
-//! A coordinator signs with one round trip: it takes one of its own nonces and one
-//! commitment of every other signer per message, sends [`NodeMsg::FastSign`], and
-//! aggregates the [`NodeMsg::Shares`]. A signer removes the nonces from its pool before
-//! it computes anything, so a replayed or repeated request finds them gone; a crash
-//! loses the pools, which is safe. A coordinator that runs short of a signer's
-//! commitments, or hears that one is unknown (the signer restarted), drops what it
-//! holds of that signer and asks for fresh ones ([`NodeMsg::Want`]); the request then
-//! takes the full two-round session instead.
+//! Signing from FROST nonce pools (the answer's mode `preprocessed`): a signer's side
+//! (keeping its pools full, taking a coordinator's commitments, answering `FastSign`
+//! with shares) and a coordinator's (one round trip). The pools themselves are
+//! `serve::nonces`, whose module doc tells the protocol.
 
-use super::cluster::{FastItem, NodeMsg, card_key};
-use super::error::{DeclineReason, Error, Result};
-use super::node::Node;
+use super::Node;
 use crate::engine::frost::preprocessed::Preprocessed;
 use crate::identity::Card;
 use crate::scheme::Scheme;
+use crate::serve;
+use crate::serve::cluster::{FastItem, NodeMsg, card_key};
+use crate::serve::error::{DeclineReason, Error, Result};
+use crate::serve::nonces::{FastSigned, LOW, Loaded, MAX_BATCH, TARGET, Taken};
 use crate::store::db::KeyRecord;
 use base64::Engine as _;
-use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// Nonces kept per key and coordinator.
-pub const TARGET: usize = 1024;
-/// Refill below this many.
-pub const LOW: usize = 768;
-/// The most messages in one batch request.
-pub const MAX_BATCH: usize = 64;
-
-/// A key's share, decrypted once and kept in memory while the node runs.
-pub struct Loaded {
-    /// The scheme.
-    pub scheme: Scheme,
-    /// The share, ready for signing.
-    pub prepared: Box<dyn crate::engine::frost::preprocessed::Prepared>,
-    /// This node's party index.
-    pub me: u16,
-    /// The parties, in key order.
-    pub parties: Vec<Card>,
-    /// t.
-    pub threshold: u16,
-    /// The key record's `updated_at` when loaded (a change reloads it).
-    pub updated_at: u64,
-}
-
-/// A signer's commitments held by a coordinator: (nonce id, commitment), oldest first.
-type Held = VecDeque<(u64, Vec<u8>)>;
-
-/// Signatures made in one round trip, their signers (party indices) and request id.
-pub(super) struct FastSigned {
-    /// One per message.
-    pub signatures: Vec<Vec<u8>>,
-    /// The signers.
-    pub signers: Vec<u16>,
-    /// The request id, hex.
-    pub id: String,
-}
-
-struct Own {
-    /// The last nonce id given. Ids count up from a random epoch in the high 32 bits,
-    /// drawn when the pool is made: a signer that restarted makes new ids, so a
-    /// coordinator's stale commitment names a nonce the signer does not know (and is
-    /// refreshed at once) rather than a new nonce under an old id.
-    next: u64,
-    /// Nonce id → the nonces and their commitment.
-    nonces: HashMap<u64, Preprocessed>,
-}
-
-impl Default for Own {
-    fn default() -> Own {
-        let epoch = u64::from(rand::RngCore::next_u32(&mut rand::rngs::OsRng));
-        Own {
-            next: epoch << 32,
-            nonces: HashMap::new(),
-        }
-    }
-}
-
-/// The node's pools.
-#[derive(Default)]
-pub struct Pools {
-    /// (key, coordinator key) → nonces kept for that coordinator.
-    own: Mutex<HashMap<(String, [u8; 32]), Own>>,
-    /// (key, signer index) → that signer's commitments held by this node.
-    held: Mutex<HashMap<(String, u16), Held>>,
-    /// When this node last asked a signer for fresh commitments.
-    wanted: Mutex<HashMap<(String, u16), Instant>>,
-    keys: Mutex<HashMap<String, Arc<Loaded>>>,
-    refilling: Mutex<()>,
-    /// Woken when commitments are added to `held`.
-    held_changed: tokio::sync::Notify,
-    /// Told when nonces leave a pool, a member comes up or a key's shares change (the
-    /// refill loop waits on it).
-    pub drawn: Arc<tokio::sync::Notify>,
-}
-
-use super::lock;
-
-impl Pools {
-    /// Pools whose refill loop is also woken by `wake` (a member came up).
-    pub fn waking(wake: Arc<tokio::sync::Notify>) -> Pools {
-        Pools {
-            drawn: wake,
-            ..Pools::default()
-        }
-    }
-
-    /// How many nonces this node keeps for `coordinator` for `key_id`.
-    pub fn own_len(&self, key_id: &str, coordinator: &[u8; 32]) -> usize {
-        lock(&self.own)
-            .get(&(key_id.to_string(), *coordinator))
-            .map_or(0, |o| o.nonces.len())
-    }
-
-    /// How many commitments of signer `index` this node holds for `key_id`.
-    pub fn held_len(&self, key_id: &str, index: u16) -> usize {
-        lock(&self.held)
-            .get(&(key_id.to_string(), index))
-            .map_or(0, VecDeque::len)
-    }
-
-    /// Drops everything kept for `key_id` (its share was refreshed or deleted): the
-    /// loaded share, this node's nonces for it and the commitments held.
-    pub fn forget(&self, key_id: &str) {
-        lock(&self.keys).remove(key_id);
-        lock(&self.own).retain(|(k, _), _| k != key_id);
-        lock(&self.held).retain(|(k, _), _| k != key_id);
-    }
-
-    /// Levels for metrics and `/nodes`: (own nonces, held commitments) in all.
-    pub fn levels(&self) -> (usize, usize) {
-        (
-            lock(&self.own).values().map(|o| o.nonces.len()).sum(),
-            lock(&self.held).values().map(VecDeque::len).sum(),
-        )
-    }
-}
 
 impl Node {
     /// The decrypted share of `key`, loaded once (again when the record changes).
-    pub(super) fn loaded(&self, key: &KeyRecord) -> Result<Arc<Loaded>> {
-        if let Some(l) = lock(&self.pools.keys).get(&key.id)
-            && l.updated_at == key.updated_at
-        {
-            return Ok(Arc::clone(l));
+    pub(in crate::serve) fn loaded(&self, key: &KeyRecord) -> Result<Arc<Loaded>> {
+        if let Some(l) = self.pools.loaded(&key.id, key.updated_at) {
+            return Ok(l);
         }
         let scheme = key.scheme;
         let material = crate::ceremony::load_share(&self.home, &self.identity, &key.id)
@@ -161,7 +35,7 @@ impl Node {
             threshold: key.threshold,
             updated_at: key.updated_at,
         });
-        lock(&self.pools.keys).insert(key.id.clone(), Arc::clone(&l));
+        self.pools.keep_loaded(&key.id, Arc::clone(&l));
         Ok(l)
     }
 
@@ -169,14 +43,11 @@ impl Node {
     /// coordinators. Runs in the background; `fresh_for` empties the pools of one
     /// coordinator first (it asked).
     pub fn refill(&self, fresh_for: Option<(&str, &Card)>) {
-        // One refill at a time: a coordinator must get a signer's commitment messages
-        // in the order the signer's pool changed (a fresh set after a top-up, never the
-        // other way round).
-        let _one = lock(&self.pools.refilling);
+        let _one = self.pools.refilling();
         let keys = match self.db().keys() {
             Ok(k) => k,
             Err(e) => {
-                super::log(&format!("cannot list keys to refill nonce pools: {e}"));
+                serve::log(&format!("cannot list keys to refill nonce pools: {e}"));
                 return;
             }
         };
@@ -191,7 +62,7 @@ impl Node {
                 }
                 let fresh = fresh_for.is_some_and(|(k, f)| k == key.id && f.ed25519 == c.ed25519);
                 if let Err(e) = self.refill_one(key, c, fresh) {
-                    super::log(&format!(
+                    serve::log(&format!(
                         "cannot refill the nonces of key {} for {}: {}",
                         key.id,
                         c.name,
@@ -204,22 +75,14 @@ impl Node {
 
     fn refill_one(&self, key: &KeyRecord, coordinator: &Card, fresh: bool) -> Result<()> {
         let ck = card_key(coordinator);
-        let slot = (key.id.clone(), ck);
-        let have = {
-            let mut own = lock(&self.pools.own);
-            let o = own.entry(slot.clone()).or_default();
-            if fresh {
-                o.nonces.clear();
-            }
-            o.nonces.len()
-        };
+        let have = self.pools.own_after(&key.id, &ck, fresh);
         if have >= LOW && !fresh {
             return Ok(());
         }
         // Nonces only for keys this node signs with unasked: with `approval` each
         // signature is a session an operator joins, and with `never` there is none.
-        if self.own_policy(&key.id, None, None) != Ok(super::policy::Mode::Auto) {
-            lock(&self.pools.own).remove(&(key.id.clone(), ck));
+        if self.own_policy(&key.id, None, None) != Ok(serve::policy::Mode::Auto) {
+            self.pools.drop_own(&key.id, &ck);
             return Ok(());
         }
         let loaded = self.loaded(key)?;
@@ -227,25 +90,9 @@ impl Node {
             .prepared
             .preprocess(TARGET - have)
             .map_err(Error::internal)?;
-        let mut items = Vec::with_capacity(made.len());
-        {
-            let mut own = lock(&self.pools.own);
-            let o = own.entry(slot).or_default();
-            for p in made {
-                o.next += 1;
-                items.push((o.next, p.commitment.clone()));
-                o.nonces.insert(o.next, p);
-            }
-        }
+        let items = self.pools.keep_own(&key.id, &ck, made);
         if self.cluster.is_me(coordinator) {
-            let mut held = lock(&self.pools.held);
-            let q = held.entry((key.id.clone(), loaded.me)).or_default();
-            if fresh {
-                q.clear();
-            }
-            q.extend(items);
-            drop(held);
-            self.pools.held_changed.notify_waiters();
+            self.pools.hold(&key.id, loaded.me, fresh, items);
             return Ok(());
         }
         let msg = NodeMsg::Commitments {
@@ -268,7 +115,7 @@ impl Node {
         };
         let Ok(parties) = key.parties() else { return };
         let Some(index) = parties.iter().position(|c| c.ed25519 == sender.ed25519) else {
-            super::log(&format!(
+            serve::log(&format!(
                 "{} sent commitments for key {key_id}, of which it holds no share",
                 sender.name
             ));
@@ -279,48 +126,26 @@ impl Node {
             .map(|(id, c)| hex::decode(c).ok().map(|c| (id, c)))
             .collect();
         let Some(decoded) = decoded else {
-            super::log(&format!("{} sent malformed commitments", sender.name));
+            serve::log(&format!("{} sent malformed commitments", sender.name));
             return;
         };
-        let mut held = lock(&self.pools.held);
-        let q = held
-            .entry((key_id.to_string(), index as u16 + 1))
-            .or_default();
-        if fresh {
-            q.clear();
-        }
-        q.extend(decoded);
         // A coordinator holds a bounded number per signer.
-        while q.len() > 2 * TARGET {
-            q.pop_front();
-        }
-        drop(held);
-        self.pools.held_changed.notify_waiters();
+        self.pools.hold(key_id, index as u16 + 1, fresh, decoded);
     }
 
     /// Whether this node holds `m` commitments of signer `index` for `key_id`, waiting a
     /// moment for a refill under way (a full session costs far more than the wait).
     async fn wait_held(&self, key_id: &str, index: u16, m: usize) -> bool {
-        let until = tokio::time::Instant::now() + Duration::from_millis(250);
-        let enough = || (self.pools.held_len(key_id, index) >= m).then_some(());
-        super::notified_until(&self.pools.held_changed, until, enough)
+        self.pools
+            .wait_held(key_id, index, m, Duration::from_millis(250))
             .await
-            .is_some()
     }
 
     /// Asks signer `index` of `key` for fresh commitments (at most once a second).
     fn want(&self, key: &Loaded, key_id: &str, index: u16) {
-        let slot = (key_id.to_string(), index);
-        {
-            let mut w = lock(&self.pools.wanted);
-            if w.get(&slot)
-                .is_some_and(|t| t.elapsed() < Duration::from_secs(1))
-            {
-                return;
-            }
-            w.insert(slot.clone(), Instant::now());
+        if !self.pools.want_again(key_id, index) {
+            return;
         }
-        lock(&self.pools.held).remove(&slot);
         if let Some(c) = key.parties.get(usize::from(index) - 1) {
             let _ = self.cluster.send_node(
                 &self.identity,
@@ -335,7 +160,7 @@ impl Node {
     /// Signs `messages` with the preprocessed nonces, if this node holds enough of its
     /// own and of `t - 1` up members' commitments. `None`: take the full path (always
     /// for ECDSA).
-    pub(super) async fn sign_fast(
+    pub(in crate::serve) async fn sign_fast(
         &self,
         key: &KeyRecord,
         messages: &[Vec<u8>],
@@ -345,7 +170,7 @@ impl Node {
         if key.scheme == Scheme::EcdsaSecp256k1 {
             return None;
         }
-        let loaded = match super::off_worker(|| self.loaded(key)) {
+        let loaded = match serve::off_worker(|| self.loaded(key)) {
             Ok(l) => l,
             Err(e) => return Some(Err(e)),
         };
@@ -367,7 +192,7 @@ impl Node {
             if self.wait_held(&key.id, index, m).await {
                 signers.push(index);
             } else {
-                super::off_worker(|| self.want(&loaded, &key.id, index));
+                serve::off_worker(|| self.want(&loaded, &key.id, index));
             }
         }
         if signers.len() < usize::from(loaded.threshold)
@@ -377,34 +202,14 @@ impl Node {
         }
         signers.sort_unstable();
         // Take every commitment needed at once: used or not, none is offered again.
-        let mut taken: BTreeMap<u16, Vec<(u64, Vec<u8>)>> = BTreeMap::new();
-        {
-            let mut held = lock(&self.pools.held);
-            for &s in &signers {
-                let q = held.entry((key.id.clone(), s)).or_default();
-                if q.len() < m {
-                    return None;
-                }
-                taken.insert(s, q.drain(..m).collect());
-            }
-        }
-        let me_key = card_key(&self.cluster.me);
-        let own_nonces: Vec<Preprocessed> = {
-            let mut own = lock(&self.pools.own);
-            let o = own.entry((key.id.clone(), me_key)).or_default();
-            let mut out = Vec::with_capacity(m);
-            for (id, _) in &taken[&loaded.me] {
-                match o.nonces.remove(id) {
-                    Some(p) => out.push(p),
-                    None => return None,
-                }
-            }
-            out
-        };
-        self.pools.drawn.notify_one();
+        let taken = self.pools.take_held(&key.id, &signers, m)?;
+        let mine: Vec<u64> = taken[&loaded.me].iter().map(|(id, _)| *id).collect();
+        let own_nonces = self
+            .pools
+            .take_own(&key.id, &card_key(&self.cluster.me), &mine)?;
         let mut id = [0u8; 32];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut id);
-        let span = super::node::fast_span(&hex::encode(id), &key.id);
+        let span = super::fast_span(&hex::encode(id), &key.id);
         let round_trip =
             self.fast_round_trip(id, key, &loaded, messages, &signers, taken, own_nonces);
         Some(tracing::Instrument::instrument(round_trip, span).await)
@@ -418,7 +223,7 @@ impl Node {
         loaded: &Loaded,
         messages: &[Vec<u8>],
         signers: &[u16],
-        taken: BTreeMap<u16, Vec<(u64, Vec<u8>)>>,
+        taken: Taken,
         own_nonces: Vec<Preprocessed>,
     ) -> Result<FastSigned> {
         let b64 = &base64::engine::general_purpose::STANDARD;
@@ -446,11 +251,11 @@ impl Node {
         // The decision's rows are committed while the shares travel; the signature
         // leaves only once they are durable (below).
         let me = self.cluster.me.clone();
-        let decided = super::off_worker(|| self.decide_fast(key, messages, &me, &sid, &mine))
+        let decided = serve::off_worker(|| self.decide_fast(key, messages, &me, &sid, &mine))
             .map_err(|(code, why)| self.refused_here(code, why))?;
         // The nonces are spent whatever happens next. Each list is read once, for this
         // node's share and the aggregate.
-        let (own_shares, packages) = super::off_worker(|| {
+        let (own_shares, packages) = serve::off_worker(|| {
             let mut own_shares = Vec::with_capacity(messages.len());
             let mut packages = Vec::with_capacity(messages.len());
             for ((own, c), msg) in own_nonces.into_iter().zip(&commitments).zip(messages) {
@@ -481,7 +286,7 @@ impl Node {
             key_id: key.id.clone(),
             items,
         };
-        super::off_worker(|| self.cluster.send_node(&self.identity, &others, &request))
+        serve::off_worker(|| self.cluster.send_node(&self.identity, &others, &request))
             .map_err(Error::BusDown)?;
         let deadline = Instant::now() + self.config.session_timeout;
         let answers = inbox.wait_shares(others.len(), deadline).await;
@@ -489,18 +294,18 @@ impl Node {
             if d.reason == DeclineReason::NonceUnknown
                 && let Some(i) = loaded.parties.iter().position(|c| c.name == d.node)
             {
-                super::off_worker(|| self.want(loaded, &key.id, i as u16 + 1));
+                serve::off_worker(|| self.want(loaded, &key.id, i as u16 + 1));
             }
             return Err(Error::Declined(d).session(&sid));
         }
-        super::node::awaited(
+        super::awaited(
             &others,
             |n| answers.iter().any(|(a, _)| a == n),
             "no signature share in time from",
         )
         .map_err(|e| e.session(&sid))?;
         // Aggregating (and verifying) is CPU work.
-        let signatures = super::off_worker(|| {
+        let signatures = serve::off_worker(|| {
             let mut signatures = Vec::with_capacity(messages.len());
             for (k, package) in packages.iter().enumerate() {
                 let mut shares = BTreeMap::new();
@@ -570,11 +375,11 @@ impl Node {
         proposer: &Card,
         request: &str,
         nonces: &[u64],
-    ) -> Result<super::audit::Pending, (DeclineReason, String)> {
+    ) -> Result<serve::audit::Pending, (DeclineReason, String)> {
         // `approval_required` sends the coordinator to a whole session, which an
         // operator can join.
         let (decision, code) = match self.own_policy(&key.id, None, None) {
-            Ok(super::policy::Mode::Auto) => (
+            Ok(serve::policy::Mode::Auto) => (
                 self.count_signatures(&key.id, messages.len(), false),
                 DeclineReason::PolicyRefused,
             ),
@@ -724,23 +529,13 @@ impl Node {
             lists.push(list);
         }
         // The nonces leave the pool before anything is computed: all of them or none.
-        let nonces = {
-            let mut own = lock(&self.pools.own);
-            let o = own
-                .entry((key.id.clone(), card_key(coordinator)))
-                .or_default();
-            if ids.iter().any(|i| !o.nonces.contains_key(i)) || {
-                let mut sorted = ids.clone();
-                sorted.sort_unstable();
-                sorted.windows(2).any(|w| w[0] == w[1])
-            } {
-                return Err((DeclineReason::NonceUnknown, "the request names a nonce this node does not hold (used already, or from before a restart)".into()));
-            }
-            ids.iter()
-                .filter_map(|i| o.nonces.remove(i))
-                .collect::<Vec<_>>()
-        };
-        self.pools.drawn.notify_one();
+        let nonces = self
+            .pools
+            .take_own(&key.id, &card_key(coordinator), &ids)
+            .ok_or((
+                DeclineReason::NonceUnknown,
+                "the request names a nonce this node does not hold (used already, or from before a restart)".to_string(),
+            ))?;
         // Each list must carry this node's own commitment for the nonce it names (the
         // nonces are spent either way).
         if nonces
