@@ -55,6 +55,11 @@ pub struct BenchServeArgs {
     /// ECDSA: presignatures each node's pool holds before measuring
     #[arg(long, default_value_t = 6)]
     pub presign_pool: usize,
+    /// ECDSA: requests each node's client sends from the pool (default: as many as the
+    /// pool holds, so the nodes refill it in the background from half way; fewer than
+    /// half the pool measures signing from presignatures with no refill running)
+    #[arg(long, value_name = "N")]
+    pub presign_requests: Option<usize>,
     /// Also measure the cluster on this NATS JetStream server (nats://HOST:PORT), after
     /// the same measures on the built-in relay
     #[arg(long, value_name = "ADDR")]
@@ -522,7 +527,7 @@ impl Cluster<'_> {
                     3,
                     1,
                     Duration::MAX,
-                    Some(args.presign_pool),
+                    Some(args.presign_requests.unwrap_or(args.presign_pool)),
                     None,
                 )?;
                 l.scheme = scheme.id().into();

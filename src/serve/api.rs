@@ -597,7 +597,7 @@ async fn authenticate_and_audit(
     // Requests without a valid token are limited per client address; past the limit
     // they are answered 429 and leave no audit row (they are counted in `/metrics`).
     if checked.is_err()
-        && let Err(secs) = node.outsiders.check(address)
+        && let Err(secs) = node.gate.outsiders.check(address)
     {
         super::metrics::request(&route, 429, started.elapsed().as_secs_f64());
         super::metrics::outsider_refused();
@@ -612,7 +612,8 @@ async fn authenticate_and_audit(
         );
     }
     let checked = checked.and_then(|rec| {
-        node.limiter
+        node.gate
+            .tokens
             .check(rec.id.clone())
             .map(|()| rec)
             .map_err(|secs| {
@@ -657,9 +658,9 @@ async fn authenticate_and_audit(
     }
     // Should the request's time run out while the row is written, the layer that
     // answers 504 sees that the row is on its way and writes none of its own.
-    super::lock(&node.auditing).insert(rid.clone());
+    node.gate.auditing(&rid);
     let written = node.audit.write_async("api", &route, detail).await;
-    super::lock(&node.auditing).remove(&rid);
+    node.gate.audited(&rid);
     match written {
         Ok(()) => res,
         // The audit row is the condition for answering: without it, nothing leaves.
@@ -711,7 +712,7 @@ async fn refused_by_layer(
     e: tower::BoxError,
 ) -> Response {
     let err = refusal(e);
-    if uri.path().starts_with("/api/v1/") && !super::lock(&node.auditing).remove(&rid.0) {
+    if uri.path().starts_with("/api/v1/") && !node.gate.audited(&rid.0) {
         let detail = serde_json::json!({
             "request_id": rid.0,
             "token": null,

@@ -1,13 +1,52 @@
 //! Rate limits a node keeps in memory: requests per token, and requests without a
-//! valid token per client address (SECURITY.md "Hardening").
+//! valid token per client address (SECURITY.md "Hardening"); with the request ids
+//! whose audit row is on its way, they are the API's [`Gate`].
 //!
 //! A limit keyed by something a client chooses (its address) must not grow without
 //! bound: keys whose cells have refilled are forgotten once there are many of them.
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use std::collections::HashSet;
 use std::hash::Hash;
+use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::Mutex;
+
+/// What the API holds requests to, per node: the rate of each token, the rate of
+/// each address without a valid token, and the requests whose audit row is being
+/// written.
+pub struct Gate {
+    /// Requests per token.
+    pub tokens: Limit<String>,
+    /// Requests without a valid token, per client address.
+    pub outsiders: Limit<IpAddr>,
+    /// Request ids whose audit row is being written: should the request's time run
+    /// out meanwhile, the layer that answers 504 writes none of its own.
+    auditing: Mutex<HashSet<String>>,
+}
+
+impl Gate {
+    /// A gate of `per_token` requests a second per token and `outsiders` per address.
+    pub fn new(per_token: Option<NonZeroU32>, outsiders: Option<NonZeroU32>) -> Gate {
+        Gate {
+            tokens: Limit::new(per_token),
+            outsiders: Limit::new(outsiders),
+            auditing: Mutex::default(),
+        }
+    }
+
+    /// The audit row of request `rid` is on its way.
+    pub fn auditing(&self, rid: &str) {
+        super::lock(&self.auditing).insert(rid.to_string());
+    }
+
+    /// The audit row of request `rid` is written (or failed); whether it was on its
+    /// way.
+    pub fn audited(&self, rid: &str) -> bool {
+        super::lock(&self.auditing).remove(rid)
+    }
+}
 
 /// How many keys a limit holds before it forgets the ones that are back to full.
 const PRUNE_AT: usize = 4096;

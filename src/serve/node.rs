@@ -32,8 +32,8 @@ use crate::store::db::{Db, KeyRecord};
 use crate::store::keystore::{Lookup, lookup};
 use crate::store::{Home, Store};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 mod keys;
@@ -132,10 +132,8 @@ pub struct Node {
     pub config: Config,
     /// When the node started.
     pub started: Instant,
-    /// Requests per token.
-    pub limiter: super::limits::Limit<String>,
-    /// Requests without a valid token, per client address.
-    pub outsiders: super::limits::Limit<std::net::IpAddr>,
+    /// The API's limits per token and per address, and its audit rows on their way.
+    pub gate: super::limits::Gate,
     /// The audit writer (group commit).
     pub audit: super::audit::AuditWriter,
     /// FROST nonce pools and cached shares.
@@ -152,8 +150,6 @@ pub struct Node {
     pub cores: tokio::sync::Semaphore,
     /// The runtime the node runs on (its sessions are tasks there).
     pub rt: tokio::runtime::Handle,
-    /// Request ids whose audit row is being written (see `api::refused_by_layer`).
-    pub auditing: Mutex<std::collections::HashSet<String>>,
     running: Arc<Running>,
     stopping: AtomicBool,
 }
@@ -225,7 +221,6 @@ impl Node {
             hourly: super::policy::Hourly::default(),
             presigs: super::presig::Presigs::default(),
             jobs: super::jobs::Jobs::default(),
-            auditing: Mutex::default(),
             cores: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             ),
@@ -234,8 +229,7 @@ impl Node {
             home,
             identity,
             db,
-            limiter: super::limits::Limit::new(config.rate_limit),
-            outsiders: super::limits::Limit::new(config.outsider_rate),
+            gate: super::limits::Gate::new(config.rate_limit, config.outsider_rate),
             config,
             started: Instant::now(),
             running: Arc::default(),
@@ -260,6 +254,16 @@ impl Node {
             nonce_pool_own: own,
             nonce_pool_held: held,
             presignature_pool: self.presigs.level(),
+        }
+    }
+
+    /// Sends `msg` to the members `to` over the bus; from async code too: a post that
+    /// may wait (NATS) runs through `off_worker`, a relay post (queued) does not.
+    pub(super) fn tell(&self, to: &[&Card], msg: &NodeMsg) -> Result<(), String> {
+        let send = || self.cluster.send_node(&self.identity, to, msg);
+        match self.cluster.bus() {
+            Some(b) if b.posts_wait() => super::off_worker(send),
+            _ => send(),
         }
     }
 
@@ -348,7 +352,7 @@ impl Node {
                 code,
                 reason: format!("node {} ended the session: {}", me.name, e.public()),
             };
-            let _ = super::off_worker(|| self.cluster.send_node(&self.identity, &to, &msg));
+            let _ = self.tell(&to, &msg);
         };
         // A session this node cannot even start (its key is rotating, say) is ended for
         // the others too: a coordinator would otherwise wait out its whole budget.
@@ -560,8 +564,7 @@ impl Node {
                 session: session.clone(),
                 seconds: max.as_secs(),
             };
-            let _ =
-                super::off_worker(|| self.cluster.send_node(&self.identity, &[&proposer], &msg));
+            let _ = self.tell(&[&proposer], &msg);
         };
         let decided = match &*plan {
             Plan::Sign(p) if !matches!(p.presign, Some(Presign::Generate)) => {
@@ -613,7 +616,7 @@ impl Node {
             ok,
             detail,
         };
-        let _ = super::off_worker(|| self.cluster.send_node(&self.identity, &[&proposer], &msg));
+        let _ = self.tell(&[&proposer], &msg);
     }
 
     /// A reshare this node deals in, for a key whose policy here is `approval`: waits for
@@ -692,7 +695,7 @@ impl Node {
             code,
             reason,
         };
-        let _ = super::off_worker(|| self.cluster.send_node(&self.identity, &[to], &msg));
+        let _ = self.tell(&[to], &msg);
     }
 
     fn decide(&self, plan: &Plan, proposer: &Card) -> Result<(), (DeclineReason, String)> {

@@ -127,7 +127,9 @@ impl Drop for Conn<'_> {
 }
 
 /// A write transaction (`BEGIN IMMEDIATE`), rolled back unless committed; it holds the
-/// connection until it ends.
+/// connection until it ends. (Not rusqlite's `Transaction`: that one borrows the
+/// connection, which here lives inside the lock's guard, and a type holding the guard
+/// and a borrow of it would borrow from itself; these few lines do what it does.)
 pub(crate) struct Tx<'a> {
     conn: Conn<'a>,
     open: bool,

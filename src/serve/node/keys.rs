@@ -237,8 +237,7 @@ impl Node {
         let proposal = NodeMsg::Propose {
             plan: plan.to_json(),
         };
-        super::super::off_worker(|| self.cluster.send_node(&self.identity, others, &proposal))
-            .map_err(Error::BusDown)?;
+        self.tell(others, &proposal).map_err(Error::BusDown)?;
         let span = super::session_span(&plan);
         let run = self.run_session(plan, deadline, &opened.inbox);
         let outcome = tracing::Instrument::instrument(run, span).await?;

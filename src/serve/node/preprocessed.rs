@@ -103,9 +103,7 @@ impl Node {
                 .map(|(id, c)| (id, hex::encode(c)))
                 .collect(),
         };
-        self.cluster
-            .send_node(&self.identity, &[coordinator], &msg)
-            .map_err(Error::BusDown)
+        self.tell(&[coordinator], &msg).map_err(Error::BusDown)
     }
 
     /// Commitments from `sender`, for this node to coordinate with.
@@ -147,13 +145,10 @@ impl Node {
             return;
         }
         if let Some(c) = key.parties.get(usize::from(index) - 1) {
-            let _ = self.cluster.send_node(
-                &self.identity,
-                &[c],
-                &NodeMsg::Want {
-                    key_id: key_id.into(),
-                },
-            );
+            let want = NodeMsg::Want {
+                key_id: key_id.into(),
+            };
+            let _ = self.tell(&[c], &want);
         }
     }
 
@@ -192,7 +187,7 @@ impl Node {
             if self.wait_held(&key.id, index, m).await {
                 signers.push(index);
             } else {
-                serve::off_worker(|| self.want(&loaded, &key.id, index));
+                self.want(&loaded, &key.id, index);
             }
         }
         if signers.len() < usize::from(loaded.threshold)
@@ -286,15 +281,14 @@ impl Node {
             key_id: key.id.clone(),
             items,
         };
-        serve::off_worker(|| self.cluster.send_node(&self.identity, &others, &request))
-            .map_err(Error::BusDown)?;
+        self.tell(&others, &request).map_err(Error::BusDown)?;
         let deadline = Instant::now() + self.config.session_timeout;
         let answers = inbox.wait_shares(others.len(), deadline).await;
         if let Some(d) = inbox.declined() {
             if d.reason == DeclineReason::NonceUnknown
                 && let Some(i) = loaded.parties.iter().position(|c| c.name == d.node)
             {
-                serve::off_worker(|| self.want(loaded, &key.id, i as u16 + 1));
+                self.want(loaded, &key.id, i as u16 + 1);
             }
             return Err(Error::Declined(d).session(&sid));
         }
@@ -440,7 +434,7 @@ impl Node {
                 }
             }
         };
-        let _ = self.cluster.send_node(&self.identity, &[coordinator], &msg);
+        let _ = self.tell(&[coordinator], &msg);
     }
 
     fn fast_shares(
