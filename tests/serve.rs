@@ -1627,10 +1627,20 @@ fn beat(
     id: &mpc::identity::Identity,
     to: [u8; 32],
 ) -> Result<(), String> {
+    beat_holding(bus, id, to, 1)
+}
+
+/// A beat of `id` to `to`, saying it holds `keys` keys.
+fn beat_holding(
+    bus: &mpc::serve::bus::Bus,
+    id: &mpc::identity::Identity,
+    to: [u8; 32],
+    keys: usize,
+) -> Result<(), String> {
     let m = mpc::serve::cluster::NodeMsg::Beat {
         at: mpc::plan::now(),
         version: "test".into(),
-        keys: 1,
+        keys,
     };
     bus.post(&[to], &mpc::serve::cluster::encode_node(id, &to, &m), true)
 }
@@ -1647,13 +1657,7 @@ fn seen_through(
     name: &str,
 ) {
     let mark = 1000 + usize::from(rand::random::<u16>());
-    let m = mpc::serve::cluster::NodeMsg::Beat {
-        at: mpc::plan::now(),
-        version: "test".into(),
-        keys: mark,
-    };
-    bus.post(&[to], &mpc::serve::cluster::encode_node(id, &to, &m), true)
-        .unwrap();
+    beat_holding(bus, id, to, mark).unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let (_, v) = call(

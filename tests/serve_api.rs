@@ -750,18 +750,22 @@ async fn requests_over_the_in_flight_limit_are_shed_with_503() {
     assert_eq!(audit_statuses(&a, &g), vec![503]);
 }
 
-/// The one audit row of the request `g` answered: its detail.
-fn audit_row(a: &Api, g: &Got) -> Value {
+/// The details of the audit rows of the request `g` answered.
+fn audit_details(a: &Api, g: &Got) -> Vec<Value> {
     let rid = g.body["meta"]["request_id"].as_str().unwrap();
-    let rows: Vec<Value> = a
-        .node
+    a.node
         .db()
         .audit_rows()
         .unwrap()
         .iter()
         .map(|r| serde_json::from_str::<Value>(&r.detail).unwrap())
         .filter(|d| d["request_id"] == rid)
-        .collect();
+        .collect()
+}
+
+/// The one audit row of the request `g` answered: its detail.
+fn audit_row(a: &Api, g: &Got) -> Value {
+    let rows = audit_details(a, g);
     assert_eq!(rows.len(), 1, "{rows:?}");
     rows[0].clone()
 }
@@ -772,14 +776,8 @@ fn sha256_hex(m: &[u8]) -> String {
 
 /// The statuses in the audit rows of the request `g` answered.
 fn audit_statuses(a: &Api, g: &Got) -> Vec<u64> {
-    let rid = g.body["meta"]["request_id"].as_str().unwrap();
-    a.node
-        .db()
-        .audit_rows()
-        .unwrap()
+    audit_details(a, g)
         .iter()
-        .map(|r| serde_json::from_str::<Value>(&r.detail).unwrap())
-        .filter(|d| d["request_id"] == rid)
         .map(|d| d["status"].as_u64().unwrap())
         .collect()
 }

@@ -17,7 +17,7 @@ use super::{
 };
 use crate::ceremony::Outcome;
 use crate::error::{Failure, Result};
-use crate::plan::{Plan, Presign, SignPlan, fresh_nonce, now};
+use crate::plan::{Plan, SignPlan, now};
 use crate::scheme::Scheme;
 use crate::store::keystore::unused_presignatures;
 use clap::{Args, Subcommand};
@@ -87,22 +87,10 @@ fn plan(ctx: &Ctx, args: PresignPlanArgs) -> Result<()> {
             key.scheme
         )));
     }
-    let plan = Plan::Sign(SignPlan {
-        version: 1,
-        scheme: Scheme::EcdsaSecp256k1,
-        key_id: key.id.clone(),
-        group_public_key: key.public_key.clone(),
-        threshold: key.threshold,
-        parties,
-        signers,
-        message: String::new(),
-        label: args.label,
-        expires_at: now() + args.output.expires.as_secs(),
-        nonce: fresh_nonce(),
-        hash: None,
-        path: None,
-        presign: Some(Presign::Generate),
-    });
+    let expires_at = now() + args.output.expires.as_secs();
+    let plan = Plan::Sign(SignPlan::presigning(
+        &key, parties, signers, args.label, expires_at,
+    ));
     plan.validate()?;
     emit_plan(ctx, &plan, args.output.out.as_deref())
 }

@@ -340,6 +340,35 @@ pub struct SignPlan {
     pub presign: Option<Presign>,
 }
 
+impl SignPlan {
+    /// The plan of a presigning session (`Presign::Generate`) of the ECDSA `key` among
+    /// `signers` of its `parties`, with an empty message and a fresh nonce.
+    pub fn presigning(
+        key: &crate::store::db::KeyRecord,
+        parties: Vec<Card>,
+        signers: Vec<u16>,
+        label: String,
+        expires_at: u64,
+    ) -> SignPlan {
+        SignPlan {
+            version: 1,
+            scheme: Scheme::EcdsaSecp256k1,
+            key_id: key.id.clone(),
+            group_public_key: key.public_key.clone(),
+            threshold: key.threshold,
+            parties,
+            signers,
+            message: String::new(),
+            label,
+            expires_at,
+            nonce: fresh_nonce(),
+            hash: None,
+            path: None,
+            presign: Some(Presign::Generate),
+        }
+    }
+}
+
 /// The presignature role of an ECDSA signing plan.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "step", rename_all = "snake_case")]

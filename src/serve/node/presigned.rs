@@ -3,7 +3,7 @@
 
 use super::Node;
 use crate::identity::Card;
-use crate::plan::{Plan, Presign, SignPlan, fresh_nonce, now};
+use crate::plan::{Plan, SignPlan, now};
 use crate::scheme::Scheme;
 use crate::serve;
 use crate::serve::error::{Error, Result};
@@ -114,22 +114,13 @@ impl Node {
     ) -> Result<String> {
         let _slot = self.slot()?;
         let budget = self.config.keygen_timeout;
-        let plan = Plan::Sign(SignPlan {
-            version: 1,
-            scheme: Scheme::EcdsaSecp256k1,
-            key_id: key.id.clone(),
-            group_public_key: key.public_key.clone(),
-            threshold: key.threshold,
-            parties: parties.to_vec(),
-            signers: signers.to_vec(),
-            message: String::new(),
-            label: pool_label(&self.cluster.me),
-            expires_at: now() + budget.as_secs() + 60,
-            nonce: fresh_nonce(),
-            hash: None,
-            path: None,
-            presign: Some(Presign::Generate),
-        })
+        let plan = Plan::Sign(SignPlan::presigning(
+            key,
+            parties.to_vec(),
+            signers.to_vec(),
+            pool_label(&self.cluster.me),
+            now() + budget.as_secs() + 60,
+        ))
         .validated()
         .map_err(Error::internal)?;
         let session = hex::encode(plan.session_id());
