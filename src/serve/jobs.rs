@@ -4,11 +4,35 @@
 //! `failed` (with the error, as a request would have had it). Jobs live in memory: the
 //! ceremonies they run are in the home's database as ever, but the job records of a
 //! node that restarts are gone. The newest 1000 are kept.
+//!
+//! A job is a task with a time limit ([`within`]): its sessions have deadlines of their
+//! own, shorter than the limit, so the limit only ends work that is stuck; the job then
+//! fails with 504 `timed_out`.
 
 use super::ApiError;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::Duration;
+
+/// `work`, given at most `limit`: past it the work is dropped (the sessions it runs
+/// end with it) and the answer is 504 `timed_out`.
+pub async fn within(
+    limit: Duration,
+    work: impl std::future::Future<Output = Result<serde_json::Value, ApiError>>,
+) -> Result<serde_json::Value, ApiError> {
+    tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
+        Err(super::Error::TimedOut {
+            message: format!(
+                "the job ran for {}s, the most a job may, and was stopped",
+                limit.as_secs_f64()
+            ),
+            awaited: Vec::new(),
+            ignored: None,
+        }
+        .into())
+    })
+}
 
 /// How many finished jobs are remembered.
 const KEEP: usize = 1000;
@@ -132,5 +156,19 @@ impl Jobs {
         let mut all: Vec<Job> = lock(&self.all).values().cloned().collect();
         all.sort_by(|a, b| b.started_at.cmp(&a.started_at).then(a.id.cmp(&b.id)));
         all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_job_past_its_limit_fails_as_timed_out() {
+        let stuck = within(Duration::from_millis(20), std::future::pending()).await;
+        let e = stuck.unwrap_err();
+        assert_eq!((e.status, e.code), (504, "timed_out"));
+        let quick = within(Duration::from_secs(5), async { Ok(serde_json::json!(1)) }).await;
+        assert_eq!(quick.unwrap(), serde_json::json!(1));
     }
 }

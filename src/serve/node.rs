@@ -82,6 +82,13 @@ impl Config {
         self.keygen_timeout.max(signing * 2 + self.approval_timeout)
     }
 
+    /// The most a job (`POST /sessions`, a key generation past its wait) may run:
+    /// twice the longest a request's own work may take. Its sessions end sooner by
+    /// their own deadlines; this ends only work that is stuck.
+    pub fn job_budget(&self) -> Duration {
+        self.request_budget() * 2
+    }
+
     /// How long a session of `plan` may take, by what it runs, on the coordinator and
     /// (a second longer) on every member: key generation, refresh, reshare and making
     /// a presignature get the key-generation timeout; a whole ECDSA signing at least

@@ -383,8 +383,9 @@ where
         .ok_or_else(|| ApiError::internal("a job vanished"))?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let (n, jid) = (Arc::clone(node), id.clone());
+    let limit = node.config.job_budget();
     tokio::spawn(async move {
-        let r = work(Arc::clone(&n)).await;
+        let r = crate::serve::jobs::within(limit, work(Arc::clone(&n))).await;
         n.jobs.finish(&jid, ok, r);
         let _ = tx.send(());
     });
