@@ -3502,7 +3502,7 @@ fn a_node_built_from_the_library_runs_its_loops_and_ends_its_sessions_at_shutdow
     );
     assert!(asked < Duration::from_secs(20), "answered after {asked:?}");
     // Nothing of the node runs on: no session, no loop, no task or thread holding it.
-    assert_eq!(node.running(), 0);
+    assert_eq!(node.sessions.running(), 0);
     assert_eq!(std::sync::Arc::strong_count(&node), 1);
     drop(rt);
     // Bob was told: he no longer waits for his operator.

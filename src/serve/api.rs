@@ -787,7 +787,7 @@ async fn ready(State(node): State<Shared>) -> Answer<Ready> {
             Some(b) if b.connected() => "connected".into(),
             Some(b) => b.trouble().unwrap_or_else(|| "down".into()),
         },
-        sessions: node.running(),
+        sessions: node.sessions.running(),
     };
     if linked {
         Ok(Data::ok(data))

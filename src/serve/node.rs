@@ -125,7 +125,13 @@ impl Default for Config {
     }
 }
 
-/// The node.
+/// The node: a shared context (the home and its database, the unlocked identity, the
+/// settings, the runtime) and the components that hold its state, each behind methods
+/// of its own: membership and the bus ([`Cluster`]), the sessions running
+/// ([`Sessions`]), the FROST nonce pools (`nonces::Pools`), the presignature pools
+/// (`presig::Presigs`), the audit writer, the approvals waiting, the jobs, the API's
+/// gate and the hourly policy counts. What spans them (signing, key generation,
+/// answering members) is `impl Node`, in this module and its children.
 pub struct Node {
     /// The party home.
     pub home: Home,
@@ -153,12 +159,10 @@ pub struct Node {
     pub presigs: super::presig::Presigs,
     /// Work started through the API that answers later.
     pub jobs: super::jobs::Jobs,
-    /// Permits for CPU-heavy ceremony steps, one per core.
-    pub cores: tokio::sync::Semaphore,
+    /// The sessions running, their limit, and the core permits.
+    pub sessions: Sessions,
     /// The runtime the node runs on (its sessions are tasks there).
     pub rt: tokio::runtime::Handle,
-    running: Arc<Running>,
-    stopping: AtomicBool,
 }
 
 /// The log span of a session: its id (the first 16 hex digits), kind and key.
@@ -208,6 +212,69 @@ impl Drop for Slot {
     }
 }
 
+/// A node's sessions as a whole: how many run (at most `--max-sessions`), whether new
+/// ones are taken (not once shutdown began), and the permits for CPU-heavy ceremony
+/// steps, one per core.
+pub struct Sessions {
+    running: Arc<Running>,
+    max: usize,
+    stopping: AtomicBool,
+    /// Permits for CPU-heavy ceremony steps, one per core.
+    pub cores: tokio::sync::Semaphore,
+}
+
+impl Sessions {
+    fn new(max: usize) -> Sessions {
+        Sessions {
+            running: Arc::default(),
+            max,
+            stopping: AtomicBool::new(false),
+            cores: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            ),
+        }
+    }
+
+    /// Sessions running now.
+    pub fn running(&self) -> usize {
+        self.running.count.load(Ordering::SeqCst)
+    }
+
+    /// Waits until no session runs, or `deadline`; whether none does.
+    pub async fn idle_by(&self, deadline: tokio::time::Instant) -> bool {
+        let idle = || (self.running() == 0).then_some(());
+        super::notified_until(&self.running.none, deadline, idle)
+            .await
+            .is_some()
+    }
+
+    /// Whether new sessions are taken (the node is not shutting down).
+    pub fn accepting(&self) -> bool {
+        !self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// Refuses new sessions from now on (shutdown).
+    pub fn stop_accepting(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+    }
+
+    /// A place for one more session, counted until dropped: `Busy` at the limit or
+    /// once shutdown began.
+    pub(super) fn slot(&self) -> Result<Slot> {
+        if !self.accepting() {
+            return Err(Error::Busy("the node is shutting down".into()));
+        }
+        if self.running.count.fetch_add(1, Ordering::SeqCst) >= self.max {
+            self.running.count.fetch_sub(1, Ordering::SeqCst);
+            return Err(Error::Busy(format!(
+                "the node runs {} sessions already, its limit",
+                self.max
+            )));
+        }
+        Ok(Slot(Arc::clone(&self.running)))
+    }
+}
+
 impl Node {
     /// A node for `home`, unlocked as `identity`, in `cluster`, on the runtime this is
     /// called on.
@@ -228,9 +295,7 @@ impl Node {
             hourly: super::policy::Hourly::default(),
             presigs: super::presig::Presigs::default(),
             jobs: super::jobs::Jobs::default(),
-            cores: tokio::sync::Semaphore::new(
-                std::thread::available_parallelism().map_or(2, |n| n.get()),
-            ),
+            sessions: Sessions::new(config.max_sessions),
             rt,
             cluster,
             home,
@@ -239,8 +304,6 @@ impl Node {
             gate: super::limits::Gate::new(config.rate_limit, config.outsider_rate),
             config,
             started: Instant::now(),
-            running: Arc::default(),
-            stopping: AtomicBool::new(false),
         })
     }
 
@@ -255,7 +318,7 @@ impl Node {
         let (own, held) = self.pools.levels();
         let c = &self.cluster;
         super::metrics::Levels {
-            sessions_running: self.running(),
+            sessions_running: self.sessions.running(),
             bus_connected: c.bus().map(|b| b.connected()),
             members_up: c.members().iter().filter(|m| c.is_up(m)).count(),
             nonce_pool_own: own,
@@ -272,43 +335,6 @@ impl Node {
             Some(b) if b.posts_wait() => super::off_worker(send),
             _ => send(),
         }
-    }
-
-    /// Sessions running now.
-    pub fn running(&self) -> usize {
-        self.running.count.load(Ordering::SeqCst)
-    }
-
-    /// Waits until no session runs, or `deadline`; whether none does.
-    pub async fn idle_by(&self, deadline: tokio::time::Instant) -> bool {
-        let idle = || (self.running() == 0).then_some(());
-        super::notified_until(&self.running.none, deadline, idle)
-            .await
-            .is_some()
-    }
-
-    /// Whether the node still takes new sessions (it is not shutting down).
-    pub fn accepting(&self) -> bool {
-        !self.stopping.load(Ordering::SeqCst)
-    }
-
-    /// Refuses new sessions from now on (shutdown).
-    pub fn stop_accepting(&self) {
-        self.stopping.store(true, Ordering::SeqCst);
-    }
-
-    pub(super) fn slot(&self) -> Result<Slot> {
-        if self.stopping.load(Ordering::SeqCst) {
-            return Err(Error::Busy("the node is shutting down".into()));
-        }
-        if self.running.count.fetch_add(1, Ordering::SeqCst) >= self.config.max_sessions {
-            self.running.count.fetch_sub(1, Ordering::SeqCst);
-            return Err(Error::Busy(format!(
-                "the node runs {} sessions already, its limit",
-                self.config.max_sessions
-            )));
-        }
-        Ok(Slot(Arc::clone(&self.running)))
     }
 
     /// The key `id` (or a unique prefix) in this home.
@@ -389,7 +415,8 @@ impl Node {
         loop {
             let core = match heavy {
                 true => Some(
-                    self.cores
+                    self.sessions
+                        .cores
                         .acquire()
                         .await
                         .map_err(|_| Error::internal("the core permits are closed"))?,
@@ -501,7 +528,7 @@ impl Node {
                 self.rt
                     .spawn_blocking(move || node.refill(Some((&key_id, &sender))));
             }
-            NodeMsg::FastSign { id, key_id, items } => match self.slot() {
+            NodeMsg::FastSign { id, key_id, items } => match self.sessions.slot() {
                 // Shares are CPU work, and wait for the decision's audit row.
                 Ok(slot) => {
                     let node = Arc::clone(self);
@@ -534,7 +561,7 @@ impl Node {
             }
         };
         let session = hex::encode(plan.session_id());
-        let slot = match self.slot() {
+        let slot = match self.sessions.slot() {
             Ok(s) => s,
             Err(e) => return self.decline(&proposer, session, DeclineReason::Busy, e.to_string()),
         };

@@ -268,13 +268,13 @@ impl Running {
         let ending = Arc::clone(&node);
         let shutdown = async move {
             shutdown.await;
-            ending.stop_accepting();
+            ending.sessions.stop_accepting();
             tokio::spawn(async move {
                 let _ = ended_tx.send(end_sessions(&ending).await);
             });
         };
         http::serve(listener, tls, app, limits, shutdown, request_timeout).await;
-        node.stop_accepting();
+        node.sessions.stop_accepting();
         let mut stopped = match ended_rx.await {
             Ok(s) => s,
             // The server stopped by itself (it cannot, short of a panic): end them now.
@@ -310,18 +310,20 @@ impl Running {
 async fn end_sessions(node: &Node) -> Stopped {
     let mut stopped = Stopped::default();
     let bound = tokio::time::Instant::now() + node.config.session_timeout + SESSION_GRACE;
-    if node.idle_by(bound).await {
+    if node.sessions.idle_by(bound).await {
         return stopped;
     }
-    stopped.ended = node.running();
+    stopped.ended = node.sessions.running();
     stopped.approvals_ended = node.approvals.end_all();
     node.cluster.end_all("the node is shutting down");
     super::log(&format!(
         "{} session(s) still running at shutdown are ended",
         stopped.ended
     ));
-    node.idle_by(tokio::time::Instant::now() + END_GRACE).await;
-    stopped.left = node.running();
+    node.sessions
+        .idle_by(tokio::time::Instant::now() + END_GRACE)
+        .await;
+    stopped.left = node.sessions.running();
     if stopped.left > 0 {
         super::log(&format!(
             "{} session(s) did not end in time; their secret state is destroyed when they do",
@@ -415,7 +417,7 @@ impl Loops {
                     () = tokio::time::sleep(next) => {}
                 }
                 let Some(n) = node.upgrade() else { return };
-                if !n.accepting() {
+                if !n.sessions.accepting() {
                     return;
                 }
                 work(n).await;

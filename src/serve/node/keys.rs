@@ -6,7 +6,7 @@ use super::*;
 impl Node {
     /// Coordinates a key generation among cluster members (`POST /keys`).
     pub async fn keygen(&self, req: &KeygenRequest) -> Result<Outcome> {
-        let _slot = self.slot()?;
+        let _slot = self.sessions.slot()?;
         let members = self.keygen_parties(req)?;
         self.all_up(&members, "a key generation")?;
         let aux = super::super::off_worker(|| {
@@ -113,7 +113,7 @@ impl Node {
             })?;
             return self.reshare(plan).await;
         }
-        let _slot = self.slot()?;
+        let _slot = self.sessions.slot()?;
         let plan = Plan::Refresh(RefreshPlan {
             version: 1,
             scheme,
@@ -204,7 +204,7 @@ impl Node {
     /// /keys/{id}/reshare`): the nodes it names hold the key afterwards with its
     /// threshold; the public key stays (`ceremony::reshare`).
     pub async fn reshare(&self, plan: Valid<Plan>) -> Result<Outcome> {
-        let _slot = self.slot()?;
+        let _slot = self.sessions.slot()?;
         let key_id = plan
             .key()
             .map(|(id, _)| id.to_string())

@@ -64,7 +64,7 @@ impl Node {
             if self.presigs.failed_lately(&key.id) {
                 continue;
             }
-            while self.presigs.count(&key.id, &signers) < target && self.accepting() {
+            while self.presigs.count(&key.id, &signers) < target && self.sessions.accepting() {
                 if let Err(e) = self.presign_one(key, &parties, &signers).await {
                     serve::log(&format!(
                         "cannot fill the presignature pool of key {} (trying again in a minute): {e}",
@@ -112,7 +112,7 @@ impl Node {
         parties: &[Card],
         signers: &[u16],
     ) -> Result<String> {
-        let _slot = self.slot()?;
+        let _slot = self.sessions.slot()?;
         let budget = self.config.keygen_timeout;
         let plan = Plan::Sign(SignPlan::presigning(
             key,

@@ -146,7 +146,7 @@ impl Node {
         request_id: &str,
     ) -> Result<Vec<Signed>> {
         self.fits_the_bus(&messages, key.threshold)?;
-        let _slot = self.slot()?;
+        let _slot = self.sessions.slot()?;
         let (scheme, hash, mode) =
             serve::off_worker(|| self.signing_key(key, hash, path.as_deref()))?;
         // Every message is a signature against the key's hourly limit here: a batch
