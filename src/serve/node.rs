@@ -41,9 +41,10 @@ mod preprocessed;
 mod presigned;
 mod sign;
 
+pub use super::schema::Signed;
 pub use keys::{KeygenRequest, ReshareRequest};
 pub(in crate::serve) use sign::awaited;
-pub use sign::{BatchRequest, MessageEncoding, SignRequest, Signed, decode_message};
+pub use sign::{BatchRequest, MessageEncoding, SignRequest, decode_message};
 
 /// A node's settings.
 #[derive(Clone, Debug)]

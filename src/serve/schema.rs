@@ -5,9 +5,8 @@
 
 use super::ApiError;
 use super::approval::Asked;
-use super::node::Signed;
 use crate::scheme::Scheme;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// Every answer: `data` on success, `error` on failure (the other is null).
@@ -272,4 +271,47 @@ pub struct KeyInfo {
     pub addresses: std::collections::BTreeMap<String, String>,
     /// Unix seconds.
     pub created_at: u64,
+}
+
+/// A signature made by the cluster.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Signed {
+    /// The key.
+    pub key_id: String,
+    /// The scheme.
+    pub scheme: String,
+    /// The signature, hex (ECDSA: compact r||s, low-s).
+    pub signature: String,
+    /// The same, base64.
+    pub signature_base64: String,
+    /// ECDSA: DER, hex.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub der: Option<String>,
+    /// ECDSA: r||s||v, v the recovery id (0/1), hex.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recoverable: Option<String>,
+    /// ECDSA: r||s||v with v = 27 + recovery id (Ethereum), hex.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eth: Option<String>,
+    /// ECDSA: the recovery id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovery_id: Option<u8>,
+    /// ECDSA with a path: the child public key, hex.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub derived_public_key: Option<String>,
+    /// The signing session, hex.
+    pub session: String,
+    /// The nodes that signed.
+    pub signers: Vec<String>,
+    /// How it was made: `preprocessed` (FROST, one round trip with pooled nonces),
+    /// `presigned` (ECDSA, one round from a presignature) or `full` (a whole signing
+    /// session).
+    pub mode: String,
+    /// `presigned`: the presigning session whose presignature it spent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub presignature: Option<String>,
+    /// The signers first asked that did not answer or declined, when others signed
+    /// instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retried_without: Option<Vec<String>>,
 }
