@@ -1,6 +1,11 @@
 //! The records the database holds and hands out: keys and sessions with their
 //! statuses, and what offering an incoming message did. A status is stored as its name;
 //! reading a name this version does not know is an error, never a guess.
+//!
+//! A key's parties stay JSON in the record and are parsed by [`KeyRecord::parties`],
+//! which says the record is damaged when they do not parse. Parsing them when rows are
+//! read would make one damaged row fail every listing of keys (`mpc keys`, `GET
+//! /keys`); this way it fails only what uses that key's parties.
 
 use crate::scheme::Scheme;
 use crate::store::StoreError;
