@@ -156,6 +156,17 @@ pub enum Payload {
 /// envelope is only routed here (admission checks it); a node message must verify with
 /// `from` as sent to `me`.
 pub fn decode(from: &[u8; 32], me: &[u8; 32], payload: &[u8]) -> Result<Payload, String> {
+    decode_with(VerifyingKey::from_bytes(from).ok(), from, me, payload)
+}
+
+/// As [`decode`], with the sender's key `from` decoded already (`None`: it is not an
+/// Ed25519 key).
+fn decode_with(
+    verifying: Option<VerifyingKey>,
+    from: &[u8; 32],
+    me: &[u8; 32],
+    payload: &[u8],
+) -> Result<Payload, String> {
     match payload.split_first() {
         Some((&TAG_ENVELOPE, bytes)) => {
             let (env, _) = Envelope::decode_for_inspection(bytes)
@@ -164,7 +175,7 @@ pub fn decode(from: &[u8; 32], me: &[u8; 32], payload: &[u8]) -> Result<Payload,
         }
         Some((&TAG_NODE, rest)) if rest.len() > 64 => {
             let (sig, json) = rest.split_at(64);
-            let vk = VerifyingKey::from_bytes(from).map_err(|_| "not an Ed25519 key")?;
+            let vk = verifying.ok_or("not an Ed25519 key")?;
             let sig = Signature::from_slice(sig).map_err(|_| "a malformed signature")?;
             vk.verify_strict(&node_signed_message(from, me, json), &sig)
                 .map_err(|_| {
@@ -327,9 +338,9 @@ pub struct Presence {
 pub struct Cluster {
     /// This node's card.
     pub me: Card,
-    /// Every member's card (this node included), in the cluster file's order, then as
-    /// added (`POST /nodes`).
-    members: std::sync::RwLock<Vec<Card>>,
+    /// Every member (this node included), in the cluster file's order, then as added
+    /// (`POST /nodes`).
+    members: std::sync::RwLock<Vec<Member>>,
     bus: Mutex<Option<Arc<Bus>>>,
     inboxes: Mutex<HashMap<[u8; 32], Arc<Inbox>>>,
     pending: Mutex<Early>,
@@ -344,6 +355,25 @@ pub struct Cluster {
 
 use super::lock;
 
+/// A member: its card, and its key decoded once (every node message from it is checked
+/// against that key).
+struct Member {
+    card: Card,
+    key: [u8; 32],
+    verifying: Option<VerifyingKey>,
+}
+
+impl Member {
+    fn new(card: Card) -> Member {
+        let key = card_key(&card);
+        Member {
+            verifying: VerifyingKey::from_bytes(&key).ok(),
+            key,
+            card,
+        }
+    }
+}
+
 impl Cluster {
     /// The cluster of `members` (which should include `me`).
     pub fn new(me: Card, mut members: Vec<Card>) -> Cluster {
@@ -352,7 +382,7 @@ impl Cluster {
         }
         Cluster {
             me,
-            members: std::sync::RwLock::new(members),
+            members: std::sync::RwLock::new(members.into_iter().map(Member::new).collect()),
             bus: Mutex::new(None),
             inboxes: Mutex::new(HashMap::new()),
             pending: Mutex::new(HashMap::new()),
@@ -378,17 +408,25 @@ impl Cluster {
         self.members
             .read()
             .unwrap_or_else(|p| p.into_inner())
-            .clone()
+            .iter()
+            .map(|m| m.card.clone())
+            .collect()
     }
 
     /// The member with key `key`.
     pub fn member(&self, key: &[u8; 32]) -> Option<Card> {
+        self.member_key(key).map(|(card, _)| card)
+    }
+
+    /// The member with key `key`, and that key decoded (`None` for a card whose key is
+    /// not a valid Ed25519 point: nothing from it verifies).
+    fn member_key(&self, key: &[u8; 32]) -> Option<(Card, Option<VerifyingKey>)> {
         self.members
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
-            .find(|c| card_key(c) == *key)
-            .cloned()
+            .find(|m| m.key == *key)
+            .map(|m| (m.card.clone(), m.verifying))
     }
 
     /// The member named `name`.
@@ -397,8 +435,8 @@ impl Cluster {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
-            .find(|c| c.name == name)
-            .cloned()
+            .find(|m| m.card.name == name)
+            .map(|m| m.card.clone())
     }
 
     /// Adds `card` as a member; `Err` when its key or name is a member's already.
@@ -406,19 +444,22 @@ impl Cluster {
         let mut m = self.members.write().unwrap_or_else(|p| p.into_inner());
         if let Some(c) = m
             .iter()
+            .map(|m| &m.card)
             .find(|c| c.ed25519 == card.ed25519 || c.name == card.name)
         {
             return Err(format!("{} is a member already", c.name));
         }
-        m.push(card);
+        m.push(Member::new(card));
         Ok(())
     }
 
     /// Removes the member named `name` (never this node); its card, or `None`.
     pub fn remove_member(&self, name: &str) -> Option<Card> {
         let mut m = self.members.write().unwrap_or_else(|p| p.into_inner());
-        let i = m.iter().position(|c| c.name == name && !self.is_me(c))?;
-        Some(m.remove(i))
+        let i = m
+            .iter()
+            .position(|m| m.card.name == name && !self.is_me(&m.card))?;
+        Some(m.remove(i).card)
     }
 
     /// Whether `card` is this node.
@@ -568,7 +609,7 @@ impl Cluster {
         from: [u8; 32],
         payload: &[u8],
     ) -> Result<Option<(NodeMsg, Card)>, Ignored> {
-        let Some(sender) = self.member(&from) else {
+        let Some((sender, verifying)) = self.member_key(&from) else {
             return Err(Ignored {
                 from,
                 reason: "not_a_member",
@@ -578,11 +619,12 @@ impl Cluster {
                 ),
             });
         };
-        let decoded = decode(&from, &card_key(&self.me), payload).map_err(|e| Ignored {
-            from,
-            reason: "malformed",
-            detail: format!("a node message from {} was dropped: {e}", sender.name),
-        })?;
+        let decoded =
+            decode_with(verifying, &from, &card_key(&self.me), payload).map_err(|e| Ignored {
+                from,
+                reason: "malformed",
+                detail: format!("a node message from {} was dropped: {e}", sender.name),
+            })?;
         match decoded {
             Payload::Envelope(session, bytes) => {
                 let inboxes = lock(&self.inboxes);
