@@ -522,6 +522,11 @@ impl Cluster<'_> {
                     args.presign_pool
                 ));
                 wait_for_pools(&addrs, &tokens, args.presign_pool)?;
+                if at_rest_use.is_none() {
+                    // Pools full, nothing asked (measured before the requests draw the
+                    // pools, whose refills would count as work).
+                    at_rest_use = Some(at_rest(&nodes, Duration::from_secs(5)));
+                }
                 // One client per node, as many requests as its pool holds: all from the pool.
                 let mut l = load(
                     &addrs,
