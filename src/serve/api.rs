@@ -106,6 +106,14 @@ impl Caller {
         }
     }
 
+    /// The key `id` (or a unique prefix of it) names on `node`, if this token may use
+    /// it.
+    fn key_on(&self, node: &Node, id: &str) -> Result<KeyRecord, ApiError> {
+        let key = node.key(id)?;
+        self.require_key(&key.id)?;
+        Ok(key)
+    }
+
     fn require_key(&self, key_id: &str) -> Result<(), ApiError> {
         if self.0.allows_key(key_id) {
             Ok(())

@@ -361,13 +361,14 @@ impl RelayLink {
                     None => return "the bus link dropped: the relay closed it".into(),
                 };
                 match frame {
-                    Ok(f) if f.kind == Kind::Push && f.body.len() >= 32 => {
-                        let mut payload = f.body;
-                        let rest = payload.split_off(32);
-                        let from: [u8; 32] = payload.try_into().expect("32 bytes");
+                    Ok(mut f) if f.kind == Kind::Push && f.body.len() >= 32 => {
+                        // The sender's key, then the payload: moved down in place, not
+                        // copied again.
+                        let from: [u8; 32] = f.body[..32].try_into().expect("32 bytes");
+                        f.body.drain(..32);
                         let pushed = Pushed {
                             from,
-                            payload: rest,
+                            payload: f.body,
                             taken: None,
                         };
                         if pushes.send(pushed).await.is_err() {

@@ -109,15 +109,8 @@ impl Pools {
         }
     }
 
-    /// How many nonces this node keeps for `coordinator` for `key_id`.
-    pub fn own_len(&self, key_id: &str, coordinator: &[u8; 32]) -> usize {
-        lock(&self.own)
-            .get(&(key_id.to_string(), *coordinator))
-            .map_or(0, |o| o.nonces.len())
-    }
-
     /// How many commitments of signer `index` this node holds for `key_id`.
-    pub fn held_len(&self, key_id: &str, index: u16) -> usize {
+    fn held_len(&self, key_id: &str, index: u16) -> usize {
         lock(&self.held)
             .get(&(key_id.to_string(), index))
             .map_or(0, VecDeque::len)

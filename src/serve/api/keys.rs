@@ -57,13 +57,13 @@ pub(super) async fn show_key(
     Authorized(caller, _): Authorized<Reads>,
     Path(id): Path<String>,
 ) -> Answer<KeyInfo> {
-    let key = blocking(move || {
-        let k = node.key(&id)?;
-        caller.require_key(&k.id)?;
-        key_info(&node, &k)
-    })
-    .await?;
+    let key = blocking(move || key_info(&node, &caller.key_on(&node, &id)?)).await?;
     Ok(key_data(&audit, key))
+}
+
+/// The key `id` as the API shows it now (after a change).
+fn key_info_now(node: &Node, id: &str) -> Result<KeyInfo, ApiError> {
+    key_info(node, &node.key(id)?)
 }
 
 /// A key's answer, with the key in the request's audit row.
@@ -136,8 +136,7 @@ pub(super) async fn update_key(
 ) -> Answer<KeyInfo> {
     update.check()?;
     let key = blocking(move || {
-        let k = node.key(&id)?;
-        caller.require_key(&k.id)?;
+        let k = caller.key_on(&node, &id)?;
         let db = node.db();
         if let Some(label) = &update.label {
             db.set_key_label(&k.id, label).map_err(ApiError::store)?;
@@ -148,7 +147,7 @@ pub(super) async fn update_key(
         if let Some(p) = &update.policy {
             policy::set(db, &k.id, p).map_err(ApiError::store)?;
         }
-        key_info(&node, &node.key(&k.id)?)
+        key_info_now(&node, &k.id)
     })
     .await?;
     Ok(key_data(&audit, key))
@@ -187,8 +186,7 @@ pub(super) async fn delete_key(
             .map_err(|e| ApiError::new(400, "bad_request", format!("`after`: {e}")))?,
     };
     let key = blocking(move || {
-        let k = node.key(&id)?;
-        caller.require_key(&k.id)?;
+        let k = caller.key_on(&node, &id)?;
         let at = crate::clock::now() + after.as_secs();
         let db = node.db();
         crate::lifecycle::apply(
@@ -320,8 +318,7 @@ pub(super) async fn keygen_job(
 /// The key `key_id` as the API shows it now, as JSON (a job's result).
 async fn key_answer(node: Shared, key_id: String) -> Result<serde_json::Value, ApiError> {
     blocking(move || {
-        let info = key_info(&node, &node.key(&key_id)?)?;
-        serde_json::to_value(info).map_err(ApiError::internal)
+        serde_json::to_value(key_info_now(&node, &key_id)?).map_err(ApiError::internal)
     })
     .await
 }
@@ -333,12 +330,7 @@ pub(super) async fn allowed_key(
     id: String,
 ) -> Result<KeyRecord, ApiError> {
     let (n, caller) = (Arc::clone(node), caller.clone());
-    blocking(move || {
-        let key = n.key(&id)?;
-        caller.require_key(&key.id)?;
-        Ok(key)
-    })
-    .await
+    blocking(move || caller.key_on(&n, &id)).await
 }
 
 /// Rotates `key` (`request_id` names the request in the plan's label); the key as every
@@ -355,7 +347,7 @@ pub(super) async fn rotated(
         .map_err(ApiError::internal)?;
     blocking(move || {
         Ok(Rotated {
-            key: key_info(&node, &node.key(&key.id)?)?,
+            key: key_info_now(&node, &key.id)?,
             transcript_words: words,
         })
     })

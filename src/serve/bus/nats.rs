@@ -32,7 +32,7 @@ use crate::transport::nats::{Credentials, MAX_MESSAGE, connect, replicas};
 use async_nats::jetstream::{self, consumer::PullConsumer, kv, stream};
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 use tokio::sync::mpsc as pushes;
@@ -74,7 +74,6 @@ pub struct NatsLink {
     live: Mutex<Option<Live>>,
     generation: AtomicU64,
     trouble: Mutex<Option<String>>,
-    stopped: AtomicBool,
 }
 
 /// The subject of the node with key `key`.
@@ -107,7 +106,6 @@ impl NatsLink {
             live: Mutex::new(None),
             generation: AtomicU64::new(0),
             trouble: Mutex::new(Some("not connected yet".into())),
-            stopped: AtomicBool::new(false),
         });
         let l = Arc::clone(&link);
         let keeping = link.rt().spawn(async move { l.keep_up(pushes).await });
@@ -141,7 +139,6 @@ impl NatsLink {
 
     /// Closes the link for good.
     pub fn stop(&self) {
-        self.stopped.store(true, Ordering::SeqCst);
         *lock(&self.live) = None;
         if let Some(k) = lock(&self.keeping).take() {
             k.abort();
@@ -215,11 +212,12 @@ impl NatsLink {
         })
     }
 
-    /// Keeps the link up until [`NatsLink::stop`], feeding `tx`.
+    /// Keeps the link up, feeding `tx`, until [`NatsLink::stop`] aborts it (or the node
+    /// is gone).
     async fn keep_up(self: Arc<Self>, tx: pushes::Sender<Pushed>) {
         let mut delays = super::reconnect_delays();
         let mut first = true;
-        while !self.stopped.load(Ordering::SeqCst) {
+        loop {
             match self.connect(first).await {
                 Ok((live, consumer)) => {
                     first = false;
@@ -392,9 +390,6 @@ impl NatsLink {
                     None => return "the presence watch ended".into(),
                 },
                 _ = tick.tick() => {
-                    if self.stopped.load(Ordering::SeqCst) {
-                        return "stopped".into();
-                    }
                     if heard.elapsed() > WATCH_STALL {
                         let again = match revision {
                             Some(r) => presence.watch_all_from_revision(r + 1).await,
@@ -407,14 +402,6 @@ impl NatsLink {
                     }
                 }
             }
-        }
-    }
-}
-
-impl Drop for NatsLink {
-    fn drop(&mut self) {
-        if let Some(k) = lock(&self.keeping).take() {
-            k.abort();
         }
     }
 }
