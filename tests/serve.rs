@@ -457,12 +457,18 @@ impl Cluster {
 
     /// Waits until node 0 (alice) holds a presignature in its pool.
     fn wait_for_a_presignature(&self) {
+        self.wait_for_a_presignature_on(0);
+    }
+
+    /// Waits until node `p` holds a presignature in its pool.
+    fn wait_for_a_presignature_on(&self, p: usize) {
         let deadline = Instant::now() + Duration::from_secs(240);
+        let name = &self.world.parties[p].name;
         loop {
             let (_, h) = call(
                 "GET",
-                &self.url(0, "/nodes/alice/health"),
-                &self.tokens[0],
+                &self.url(p, &format!("/nodes/{name}/health")),
+                &self.tokens[p],
                 None,
             );
             if h["data"]["own"]["presignature_pool"].as_u64().unwrap_or(0) >= 1 {
@@ -1619,6 +1625,157 @@ fn ecdsa_keys_are_made_from_the_prime_pools_and_sign_through_the_cluster() {
     )
     .unwrap();
     vk.verify_prehash(&digest, &sig).unwrap();
+}
+
+/// The one-round presigned path, from both sides, with the test playing bob: as a
+/// coordinator, bob gets alice's partial signature for a presignature of his own pool
+/// once (it makes a valid signature with his), never for another use, another node's
+/// presignature or a raw hash; as a signer, bob answers alice's request with a partial
+/// signature of another message, and her request fails naming him.
+#[test]
+fn a_signer_spends_each_presignature_once_for_one_request_and_a_cheating_signer_is_named() {
+    use mpc::serve::cluster::{NodeMsg, encode_node};
+    let mut c = Cluster::start_with(ecdsa_world(), &ECDSA_NODES);
+    let key = c.keygen(2, "ecdsa-secp256k1");
+    let id = key["id"].as_str().unwrap().to_string();
+    let pk = hex::decode(key["public_key"].as_str().unwrap()).unwrap();
+    let vk = k256::ecdsa::VerifyingKey::from_sec1_bytes(&pk).unwrap();
+    // Alice's pool and bob's each hold one, both among alice and bob.
+    c.wait_for_a_presignature_on(0);
+    c.wait_for_a_presignature_on(1);
+    let (home, bob, bus, rx) = c.play(1);
+    let db = home.db().unwrap();
+    let cards: Vec<mpc::identity::Card> = (0..2)
+        .map(|p| {
+            mpc::identity::Card::from_json(&std::fs::read(&c.world.parties[p].card).unwrap())
+                .unwrap()
+        })
+        .collect();
+    let pool_of = |p: usize| -> String {
+        let label = mpc::serve::presig::pool_label(&cards[p]);
+        mpc::store::keystore::unused_presignatures(&db)
+            .unwrap()
+            .into_iter()
+            .map(|u| u.session)
+            .find(|s| {
+                let plan = db.session(s).unwrap().unwrap().plan;
+                mpc::plan::Plan::from_json(plan.as_bytes()).unwrap().label() == label
+            })
+            .unwrap_or_else(|| panic!("bob holds no presignature of node {p}'s pool"))
+    };
+    let (alices, bobs) = (pool_of(0), pool_of(1));
+    let alice = c.node_key(0);
+    let b64 = |m: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, m);
+    let request =
+        |rid: [u8; 32], presignature: &str, message: &[u8], hash| NodeMsg::PresignedSign {
+            id: hex::encode(rid),
+            key_id: id.clone(),
+            presignature: presignature.to_string(),
+            message: b64(message),
+            hash,
+        };
+    let answer = |m: &NodeMsg| {
+        bus.post(&[alice], &encode_node(&bob, &alice, m), false)
+            .unwrap();
+        node_messages(&rx, &bob, Duration::from_secs(3))
+            .into_iter()
+            .map(|(_, m)| m)
+            .find(|m| matches!(m, NodeMsg::Shares { .. } | NodeMsg::Decline { .. }))
+            .expect("alice answered")
+    };
+    let declined = |m: NodeMsg| match m {
+        NodeMsg::Decline { code, .. } => code.code().to_string(),
+        other => panic!("{other:?}"),
+    };
+    use mpc::plan::HashMode::{Prehash, Sha256};
+    // A raw hash (the cggmp21 advisory), alice's own presignature, one she never made.
+    assert_eq!(
+        declined(answer(&request([1; 32], &bobs, &[9; 32], Prehash))),
+        "plan_refused"
+    );
+    assert_eq!(
+        declined(answer(&request([2; 32], &alices, b"m", Sha256))),
+        "plan_refused"
+    );
+    assert_eq!(
+        declined(answer(&request(
+            [3; 32],
+            &hex::encode([5u8; 32]),
+            b"m",
+            Sha256
+        ))),
+        "nonce_unknown"
+    );
+    // The honest request: her partial signature and bob's make a valid signature of
+    // the message's SHA-256, checked with k256.
+    let message = b"bob coordinates".to_vec();
+    let digest = mpc::plan::digest_of(Sha256, &message).unwrap();
+    let partial = match answer(&request([4; 32], &bobs, &message, Sha256)) {
+        NodeMsg::Shares { shares, .. } => hex::decode(&shares[0]).unwrap(),
+        other => panic!("{other:?}"),
+    };
+    let own = mpc::ceremony::presigned_partial(&db, &home, &bob, &bobs, &[4; 32], &digest).unwrap();
+    let sig = mpc::engine::cggmp::combine(&[(0, partial), (1, own)]).unwrap();
+    use k256::ecdsa::signature::hazmat::PrehashVerifier;
+    vk.verify_prehash(&digest, &k256::ecdsa::Signature::from_slice(&sig).unwrap())
+        .unwrap();
+    // That presignature again, for another message or the same request: spent.
+    assert_eq!(
+        declined(answer(&request([5; 32], &bobs, b"another", Sha256))),
+        "nonce_unknown"
+    );
+    assert_eq!(
+        declined(answer(&request([4; 32], &bobs, &message, Sha256))),
+        "nonce_unknown"
+    );
+    // Bob as a signer that cheats: when alice asks for his partial signature of her
+    // presignature, he sends one of another message. Her request fails naming him, and
+    // no signature leaves.
+    let (url, token, key_id) = (c.url(0, "/sign"), c.tokens[0].clone(), id.clone());
+    let asked = std::thread::spawn(move || {
+        call(
+            "POST",
+            &url,
+            &token,
+            Some(json!({"key_id": key_id, "message": "bob cheats"})),
+        )
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let rid = loop {
+        beat(&bus, &bob, alice).unwrap();
+        let asked_bob = node_messages(&rx, &bob, Duration::from_millis(200))
+            .into_iter()
+            .find_map(|(from, m)| match m {
+                NodeMsg::PresignedSign {
+                    id, presignature, ..
+                } if from == alice => {
+                    assert_eq!(presignature, alices);
+                    Some(id)
+                }
+                _ => None,
+            });
+        if let Some(a) = asked_bob {
+            break a;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "alice never asked bob for a partial signature"
+        );
+    };
+    let other = mpc::plan::digest_of(Sha256, b"not what alice signs").unwrap();
+    let wrong =
+        mpc::ceremony::presigned_partial(&db, &home, &bob, &alices, &[6; 32], &other).unwrap();
+    let tampered = NodeMsg::Shares {
+        id: rid,
+        shares: vec![hex::encode(wrong)],
+    };
+    bus.post(&[alice], &encode_node(&bob, &alice, &tampered), false)
+        .unwrap();
+    let (status, v) = asked.join().unwrap();
+    assert_eq!(status, 502, "{v}");
+    assert_eq!(v["error"]["code"], "peer_misbehaved");
+    assert_eq!(v["error"]["details"]["culprits"], json!(["bob"]), "{v}");
+    bus.stop();
 }
 
 /// A presence beat from `id` (a member the test plays) to the node with key `to`.

@@ -41,6 +41,7 @@ mod shares;
 pub use admission::admit_check;
 pub use describe::{describe_message, describe_plan};
 pub use dispute::EVIDENCE_ROUND;
+pub use ecdsa::presigned_partial;
 pub use ending::abandon;
 use ending::{aborted, end_unfinished, expire};
 pub use error::{Advice, Culprit, Error, ErrorKind, Result};

@@ -93,7 +93,22 @@ pub enum NodeMsg {
         /// hex) by party index.
         items: Vec<FastItem>,
     },
-    /// The answer to `FastSign`: one share (hex) per message, in order.
+    /// Sign `message` (base64) with `key_id` from the presignature made in presigning
+    /// session `presignature`, hashed by `hash` (one round trip; ECDSA).
+    PresignedSign {
+        /// The request id, hex (32 bytes); answers name it.
+        id: String,
+        /// The key.
+        key_id: String,
+        /// The presigning session that made the presignature, hex.
+        presignature: String,
+        /// The message, base64.
+        message: String,
+        /// How the message is hashed (never `prehash`: the cggmp21 advisory).
+        hash: crate::plan::HashMode,
+    },
+    /// The answer to `FastSign` (one share, hex, per message, in order) or to
+    /// `PresignedSign` (the partial signature, hex).
     Shares {
         /// The request id.
         id: String,
@@ -653,7 +668,8 @@ impl Cluster {
                 m @ (NodeMsg::Propose { .. }
                 | NodeMsg::Commitments { .. }
                 | NodeMsg::Want { .. }
-                | NodeMsg::FastSign { .. }),
+                | NodeMsg::FastSign { .. }
+                | NodeMsg::PresignedSign { .. }),
             ) => Ok(Some((m, sender))),
             Payload::Node(NodeMsg::Decline {
                 session,

@@ -36,7 +36,8 @@ pub enum DeclineReason {
     PlanRefused,
     /// The node does not join sessions of this kind over the bus.
     Unsupported,
-    /// A fast request named a nonce the node does not hold.
+    /// A one-round request named a nonce or a presignature the node does not hold
+    /// (any more).
     NonceUnknown,
     /// The key may not sign on that node now.
     WrongKeyState,

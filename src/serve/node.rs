@@ -166,6 +166,17 @@ pub struct Node {
     pub rt: tokio::runtime::Handle,
 }
 
+/// What a one-round request spends on each signer: FROST nonces (one per message, by
+/// id) or an ECDSA presignature (by the presigning session that made it, with the hash
+/// mode of the message it signs).
+#[derive(Clone, Copy)]
+pub(super) enum Spends<'a> {
+    /// Preprocessed FROST nonces.
+    Nonces(&'a [u64]),
+    /// A presignature.
+    Presignature(&'a str, crate::plan::HashMode),
+}
+
 /// The log span of a session: its id (the first 16 hex digits), kind and key.
 pub(super) fn session_span(plan: &Plan) -> tracing::Span {
     let sid = hex::encode(plan.session_id());
@@ -541,6 +552,33 @@ impl Node {
                 }
                 Err(e) => self.decline(&sender, id, DeclineReason::Busy, e.to_string()),
             },
+            NodeMsg::PresignedSign {
+                id,
+                key_id,
+                presignature,
+                message,
+                hash,
+            } => match self.sessions.slot() {
+                // The claim and the partial signature wait for the disk.
+                Ok(slot) => {
+                    let node = Arc::clone(self);
+                    let span = fast_span(&id, &key_id);
+                    self.rt.spawn_blocking(move || {
+                        let _slot = slot;
+                        span.in_scope(|| {
+                            node.presigned_request(
+                                &sender,
+                                id,
+                                &key_id,
+                                &presignature,
+                                &message,
+                                hash,
+                            )
+                        });
+                    });
+                }
+                Err(e) => self.decline(&sender, id, DeclineReason::Busy, e.to_string()),
+            },
             other => super::log(&format!(
                 "unexpected node message from {}: {other:?}",
                 sender.name
@@ -719,6 +757,22 @@ impl Node {
     }
 
     /// Tells `to` that this node will not take part in `session`, and logs why.
+    /// Answers a coordinator's one-round request `id`: with shares (or a partial
+    /// signature), or a decline.
+    fn answer_one_round(
+        &self,
+        coordinator: &Card,
+        id: String,
+        answer: std::result::Result<Vec<String>, (DeclineReason, String)>,
+    ) {
+        match answer {
+            Ok(shares) => {
+                let _ = self.tell(&[coordinator], &NodeMsg::Shares { id, shares });
+            }
+            Err((code, reason)) => self.decline(coordinator, id, code, reason),
+        }
+    }
+
     fn decline(&self, to: &Card, session: String, code: DeclineReason, reason: String) {
         tracing::warn!(
             "declined {} from {}: {reason}",

@@ -3,9 +3,12 @@
 //! coordinates signs in one round instead of a whole CGGMP21 session.
 //!
 //! A presignature is the CLI's (`mpc presign`): made by a `Presign::Generate` session,
-//! stored encrypted in each signer's vault with an armed single-use ledger entry, and
-//! consumed by a `Presign::Consume` session, which claims it durably and destroys it
-//! before its partial signature leaves. The pool only chooses which presignature a
+//! stored encrypted in each signer's vault with an armed single-use ledger entry. A
+//! request signs with one in one round trip (`node::presigned`: no ceremony session on
+//! any node), or, where each signature waits for an operator's approval, in a
+//! `Presign::Consume` session the operator can join. Either way each signer claims it
+//! durably for that request and message (`ceremony::presigned_partial`, the same code)
+//! and destroys it before its partial signature leaves. The pool only chooses which presignature a
 //! request uses: each belongs to the node that coordinated its making (its plan's label
 //! names that node), so two coordinators never pick the same one, and a node hands out
 //! each of its own once (a request that fails still spends it; the ledger refuses a

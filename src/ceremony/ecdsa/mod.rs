@@ -12,6 +12,7 @@
 
 mod aux;
 mod presign;
+pub use presign::presigned_partial;
 mod refresh;
 
 use super::error::{Advice, Error, ErrorKind, Result};

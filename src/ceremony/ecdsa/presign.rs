@@ -68,46 +68,21 @@ impl Ceremony {
             Some(Presign::Consume { session }) => {
                 let presig = Item::Presignature(session);
                 if state(journal)?.sent_main.is_empty() {
-                    // Issue the partial signature, once: the presignature is claimed for
-                    // this session and message atomically before anything is computed
-                    // (of two sessions racing for it, one wins); the journal (with the
-                    // envelope) is committed; then its file is destroyed, all before
-                    // the envelope leaves the machine. A rerun after a crash holds the
-                    // same claim and computes the same partial signature again.
+                    // Issue the partial signature, once (claimed first: see
+                    // `presigned_partial`); the journal (with the envelope) is
+                    // committed; then its file is destroyed, all before the envelope
+                    // leaves the machine. A rerun after a crash holds the same claim and
+                    // computes the same partial signature again.
                     self.ensure_key_signs(&p.key_id)?;
                     let digest = self.plan.digest().ok_or_else(|| Error::bug("no digest"))?;
-                    let binding = hex::encode(tagged_hash(
-                        "mpc-presignature-use",
+                    let partial = presigned_partial(
+                        &self.db,
+                        &*self.vault,
+                        &self.identity,
+                        session,
                         &self.session,
-                        [&digest[..]],
-                    ));
-                    let short = &session[..16.min(session.len())];
-                    match self
-                        .db
-                        .claim(session, SingleUse::Presignature, &binding, false)?
-                    {
-                        Claim::Won | Claim::Again => {}
-                        Claim::Spent => {
-                            return Err(Error::rejected(format!(
-                                "presignature {short} is already used; a presignature signs exactly one message"
-                            ))
-                            .advise(Advice::NewPresignature));
-                        }
-                        Claim::Unknown => {
-                            return Err(Error::rejected(format!(
-                                "presignature {short} is unknown in this home"
-                            ))
-                            .advise(Advice::ListPresignatures));
-                        }
-                    }
-                    crate::fault::point("presignature-claimed");
-                    let bytes = self.vault.read(presig, &self.identity)?.ok_or_else(|| {
-                        Error::rejected("this home has no presignature from that session")
-                    })?;
-                    let presig: cggmp::Presignature = serde_json::from_slice(bytes.expose())
-                        .map_err(|e| Error::bug("the presignature is damaged").cause(e))?;
-                    let partial =
-                        cggmp::partial_signature(presig, &digest).map_err(|e| self.blame(e))?;
+                        &digest,
+                    )?;
                     let new = [cggmp::Sent {
                         round: 0,
                         recipient: None,
@@ -162,4 +137,47 @@ impl Ceremony {
             None => Err(Error::bug("not a presignature plan")),
         }
     }
+}
+
+/// This party's partial signature of `digest` with the presignature it made in session
+/// `presignature`, for the one use `use_id` names (a signing session, or a node's
+/// one-round request). The presignature is claimed for that use and digest durably (in
+/// this home's ledger, and in the cluster's if the home has one) before anything is
+/// computed: of two uses racing for it one wins, the other is refused, and the same use
+/// asking again (a rerun after a crash) gets the same partial signature, which reveals
+/// nothing new. The caller destroys the presignature's file once what it computed is
+/// safe to send.
+pub fn presigned_partial(
+    db: &crate::store::db::Db,
+    vault: &dyn crate::store::vault::Vault,
+    identity: &crate::identity::Identity,
+    presignature: &str,
+    use_id: &[u8; 32],
+    digest: &[u8; 32],
+) -> Result<Vec<u8>> {
+    let binding = hex::encode(tagged_hash("mpc-presignature-use", use_id, [&digest[..]]));
+    let short = &presignature[..16.min(presignature.len())];
+    match db.claim(presignature, SingleUse::Presignature, &binding, false)? {
+        Claim::Won | Claim::Again => {}
+        Claim::Spent => {
+            return Err(Error::rejected(format!(
+                "presignature {short} is already used; a presignature signs exactly one message"
+            ))
+            .advise(Advice::NewPresignature));
+        }
+        Claim::Unknown => {
+            return Err(
+                Error::rejected(format!("presignature {short} is unknown in this home"))
+                    .advise(Advice::ListPresignatures),
+            );
+        }
+    }
+    crate::fault::point("presignature-claimed");
+    let bytes = vault
+        .read(Item::Presignature(presignature), identity)?
+        .ok_or_else(|| Error::rejected("this home has no presignature from that session"))?;
+    let presig: cggmp::Presignature = serde_json::from_slice(bytes.expose())
+        .map_err(|e| Error::bug("the presignature is damaged").cause(e))?;
+    cggmp::partial_signature(presig, digest)
+        .map_err(|e| Error::bug("cannot issue a partial signature").cause(e))
 }

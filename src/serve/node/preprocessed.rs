@@ -3,7 +3,7 @@
 //! with shares) and a coordinator's (one round trip). The pools themselves are
 //! `serve::nonces`, whose module doc tells the protocol.
 
-use super::Node;
+use super::{Node, Spends};
 use crate::engine::frost::preprocessed::Preprocessed;
 use crate::identity::Card;
 use crate::scheme::Scheme;
@@ -246,8 +246,10 @@ impl Node {
         // The decision's rows are committed while the shares travel; the signature
         // leaves only once they are durable (below).
         let me = self.cluster.me.clone();
-        let decided = serve::off_worker(|| self.decide_fast(key, messages, &me, &sid, &mine))
-            .map_err(|(code, why)| self.refused_here(code, why))?;
+        let decided = serve::off_worker(|| {
+            self.decide_one_round(key, messages, &me, &sid, Spends::Nonces(&mine))
+        })
+        .map_err(|(code, why)| self.refused_here(code, why))?;
         // The nonces are spent whatever happens next. Each list is read once, for this
         // node's share and the aggregate.
         let (own_shares, packages) = serve::off_worker(|| {
@@ -361,55 +363,6 @@ impl Node {
         })
     }
 
-    /// This node's audited decision on signing `messages` with `key` for `proposer`.
-    fn decide_fast(
-        &self,
-        key: &KeyRecord,
-        messages: &[Vec<u8>],
-        proposer: &Card,
-        request: &str,
-        nonces: &[u64],
-    ) -> Result<serve::audit::Pending, (DeclineReason, String)> {
-        // `approval_required` sends the coordinator to a whole session, which an
-        // operator can join.
-        let (decision, code) = match self.own_policy(&key.id, None, None) {
-            Ok(serve::policy::Mode::Auto) => (
-                self.count_signatures(&key.id, messages.len(), false),
-                DeclineReason::PolicyRefused,
-            ),
-            Ok(_) => (
-                Err(format!(
-                    "the policy of key {} on this node asks for an operator's approval of each session",
-                    key.id
-                )),
-                DeclineReason::ApprovalRequired,
-            ),
-            Err(why) => (Err(why), DeclineReason::PolicyRefused),
-        };
-        // One row per message, each naming the nonce it spends (nonce ids count up per
-        // key and coordinator, so a repeat would show), all committed together.
-        let rows: Vec<(String, serde_json::Value)> = messages
-            .iter()
-            .zip(nonces)
-            .map(|(m, n)| {
-                (
-                    key.id.clone(),
-                    serde_json::json!({
-                        "request": request,
-                        "proposer": proposer.name,
-                        "joined": decision.is_ok(),
-                        "reason": decision.as_ref().err(),
-                        "message_sha256": hex::encode(<sha2::Sha256 as sha2::Digest>::digest(m)),
-                        "path": "preprocessed",
-                        "nonce": n,
-                    }),
-                )
-            })
-            .collect();
-        self.audit_decision_pending(decision, rows)
-            .map_err(|why| (code, why))
-    }
-
     /// A coordinator's `FastSign`: answer with shares, or decline.
     pub fn fast_sign_request(
         &self,
@@ -419,22 +372,7 @@ impl Node {
         items: Vec<FastItem>,
     ) {
         let answer = self.fast_shares(coordinator, &id, &key_id, items);
-        let msg = match answer {
-            Ok(shares) => NodeMsg::Shares { id, shares },
-            Err((code, reason)) => {
-                tracing::warn!(
-                    "declined request {} from {}: {reason}",
-                    &id[..16.min(id.len())],
-                    coordinator.name
-                );
-                NodeMsg::Decline {
-                    session: id,
-                    code,
-                    reason,
-                }
-            }
-        };
-        let _ = self.tell(&[coordinator], &msg);
+        self.answer_one_round(coordinator, id, answer);
     }
 
     fn fast_shares(
@@ -543,7 +481,7 @@ impl Node {
             ));
         }
         // The share leaves only once the decision is durable.
-        self.decide_fast(&key, &messages, coordinator, id, &ids)?
+        self.decide_one_round(&key, &messages, coordinator, id, Spends::Nonces(&ids))?
             .wait()
             .map_err(|e| (DeclineReason::Storage, e))?;
         let mut shares = Vec::with_capacity(messages.len());

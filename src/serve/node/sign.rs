@@ -73,6 +73,68 @@ impl Node {
         decision.map(|()| pending)
     }
 
+    /// This node's audited decision on signing `messages` with `key` in one round for
+    /// `proposer` (request `request`), spending `spends`: the rows are on their way
+    /// when this returns; the caller waits for them before anything leaves.
+    pub(in crate::serve) fn decide_one_round(
+        &self,
+        key: &KeyRecord,
+        messages: &[Vec<u8>],
+        proposer: &Card,
+        request: &str,
+        spends: Spends<'_>,
+    ) -> Result<serve::audit::Pending, (DeclineReason, String)> {
+        let hash = match spends {
+            Spends::Nonces(_) => None,
+            Spends::Presignature(_, h) => Some(h),
+        };
+        // `approval_required` sends the coordinator to a whole session, which an
+        // operator can join.
+        let (decision, code) = match self.own_policy(&key.id, hash, None) {
+            Ok(policy::Mode::Auto) => (
+                self.count_signatures(&key.id, messages.len(), false),
+                DeclineReason::PolicyRefused,
+            ),
+            Ok(_) => (
+                Err(format!(
+                    "the policy of key {} on this node asks for an operator's approval of each session",
+                    key.id
+                )),
+                DeclineReason::ApprovalRequired,
+            ),
+            Err(why) => (Err(why), DeclineReason::PolicyRefused),
+        };
+        // One row per message, each naming what it spends (nonce ids count up per key
+        // and coordinator, so a repeat would show), all committed together.
+        let rows: Vec<(String, serde_json::Value)> = messages
+            .iter()
+            .enumerate()
+            .map(|(k, m)| {
+                let mut row = serde_json::json!({
+                    "request": request,
+                    "proposer": proposer.name,
+                    "joined": decision.is_ok(),
+                    "reason": decision.as_ref().err(),
+                    "message_sha256": hex::encode(<sha2::Sha256 as sha2::Digest>::digest(m)),
+                });
+                match spends {
+                    Spends::Nonces(ids) => {
+                        row["path"] = "preprocessed".into();
+                        row["nonce"] = ids.get(k).copied().into();
+                    }
+                    Spends::Presignature(session, h) => {
+                        row["path"] = "presigned".into();
+                        row["presignature"] = session.into();
+                        row["hash"] = serde_json::json!(h);
+                    }
+                }
+                (key.id.clone(), row)
+            })
+            .collect();
+        self.audit_decision_pending(decision, rows)
+            .map_err(|why| (code, why))
+    }
+
     /// Coordinates a signature of `message` with `key` (`POST /sign`).
     pub async fn sign(
         &self,
@@ -242,7 +304,7 @@ impl Node {
         for m in messages {
             let p = path.clone();
             signed.push(
-                self.sign_full(key, parties, scheme, m, hash, p, request_id, without)
+                self.sign_full(key, parties, scheme, mode, m, hash, p, request_id, without)
                     .await?,
             );
         }
@@ -257,6 +319,7 @@ impl Node {
         key: &KeyRecord,
         parties: &[Card],
         scheme: Scheme,
+        mode: policy::Mode,
         message: &[u8],
         hash: Option<HashMode>,
         path: Option<String>,
@@ -268,14 +331,23 @@ impl Node {
             && serve::presig::allowed(hash, path.as_deref())
             && let Some(session) = self.presigs.take(&key.id, &signers)
         {
-            let presign = Some(Presign::Consume { session });
             let who = signers.as_slice();
-            match self
-                .sign_session(
-                    key, parties, scheme, message, hash, None, who, presign, request_id,
-                )
-                .await
-            {
+            let tried = match hash {
+                // One round trip, unless each signature waits for an operator here: then
+                // a session the operator can see and join.
+                Some(h) if mode != policy::Mode::Approval => {
+                    self.sign_presigned(key, parties, message, h, who, session)
+                        .await
+                }
+                _ => {
+                    let presign = Some(Presign::Consume { session });
+                    self.sign_session(
+                        key, parties, scheme, message, hash, None, who, presign, request_id,
+                    )
+                    .await
+                }
+            };
+            match tried {
                 Ok(s) => return Ok(s),
                 // A signer that cannot use it (it lost it to a rotation, say): a whole
                 // session still signs. Refusals and timeouts are final.
@@ -380,7 +452,7 @@ impl Node {
 
     /// The answer for a signature.
     #[allow(clippy::too_many_arguments)]
-    fn signed(
+    pub(super) fn signed(
         &self,
         key: &KeyRecord,
         parties: &[Card],
