@@ -382,7 +382,15 @@ impl RelayLink {
         };
         let write = async {
             while let Some(frame) = rx.recv().await {
-                match tokio::time::timeout(WRITE_TIMEOUT, sink.send(frame)).await {
+                // What else is queued by now goes out with it, in one write.
+                let sent = async {
+                    sink.feed(frame).await?;
+                    while let Ok(more) = rx.try_recv() {
+                        sink.feed(more).await?;
+                    }
+                    sink.flush().await
+                };
+                match tokio::time::timeout(WRITE_TIMEOUT, sent).await {
                     Ok(Ok(())) => {}
                     Ok(Err(e)) => return format!("sending to the bus failed: {e}"),
                     Err(_) => {

@@ -170,11 +170,12 @@ impl Frame {
 pub fn write_frame(w: &mut impl Write, kind: Kind, body: &[u8]) -> io::Result<()> {
     let len = u32::try_from(body.len() + 1)
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "frame too large"))?;
-    let mut head = [0u8; 5];
-    head[..4].copy_from_slice(&len.to_be_bytes());
-    head[4] = kind as u8;
-    w.write_all(&head)?;
-    w.write_all(body)?;
+    // One write: a frame goes out as one segment, and its reader wakes once for it.
+    let mut frame = Vec::with_capacity(5 + body.len());
+    frame.extend_from_slice(&len.to_be_bytes());
+    frame.push(kind as u8);
+    frame.extend_from_slice(body);
+    w.write_all(&frame)?;
     w.flush()
 }
 
