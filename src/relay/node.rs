@@ -107,12 +107,11 @@ impl Relay {
     fn node_loop(&self, s: &mut TcpStream, key: &[u8; 32]) -> Result<(), String> {
         // Buffered: a frame is one read (or none, when it came with the one before),
         // not three.
-        let mut frames = std::io::BufReader::with_capacity(
-            64 * 1024,
-            s.try_clone().map_err(|e| e.to_string())?,
-        );
+        let mut frames =
+            std::io::BufReader::with_capacity(64 * 1024, s.try_clone().map_err(|e| e.to_string())?);
         loop {
-            let frame = match wire::read_frame(&mut frames, self.limits.max_message + 2 + 32 * 255) {
+            let frame = match wire::read_frame(&mut frames, self.limits.max_message + 2 + 32 * 255)
+            {
                 Ok(f) => f,
                 Err(FrameError::Closed) => return Ok(()),
                 Err(FrameError::Io(e)) => return Err(format!("read failed: {e}")),
