@@ -321,7 +321,11 @@ impl Cluster {
                 if up.iter().all(|u| *u) {
                     break;
                 }
-                assert!(Instant::now() < deadline, "nodes not up: {v}");
+                assert!(
+                    Instant::now() < deadline,
+                    "nodes not up: {v}\n{}",
+                    self.logs()
+                );
                 std::thread::sleep(Duration::from_millis(100));
             }
         }
@@ -370,7 +374,7 @@ impl Cluster {
         for k in 0.. {
             let message = format!("through {via}, try {k}");
             let (status, v) = self.sign(via, id, &message);
-            assert_eq!(status, 200, "{v}");
+            assert_eq!(status, 200, "{v}\n{}", self.logs());
             verified(scheme, key, &message, &v["data"]);
             if done(&v["data"]) {
                 return v["data"].clone();

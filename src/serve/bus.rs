@@ -204,12 +204,6 @@ impl Bus {
         }
     }
 
-    /// Whether a post may wait (NATS waits for the server to store it; a relay post
-    /// is queued for the link's task and returns at once).
-    pub fn posts_wait(&self) -> bool {
-        matches!(self.link, Link::Nats(_))
-    }
-
     /// The largest node message the bus takes, bytes (what the relay announced, or
     /// NATS's per-message limit).
     pub fn max_payload(&self) -> usize {

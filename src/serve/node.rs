@@ -339,14 +339,10 @@ impl Node {
         }
     }
 
-    /// Sends `msg` to the members `to` over the bus; from async code too: a post that
-    /// may wait (NATS) runs through `off_worker`, a relay post (queued) does not.
+    /// Sends `msg` to the members `to` over the bus; from async code too: either link
+    /// queues a post for its task and never waits for the relay or the server.
     pub(super) fn tell(&self, to: &[&Card], msg: &NodeMsg) -> Result<(), String> {
-        let send = || self.cluster.send_node(&self.identity, to, msg);
-        match self.cluster.bus() {
-            Some(b) if b.posts_wait() => super::off_worker(send),
-            _ => send(),
-        }
+        self.cluster.send_node(&self.identity, to, msg)
     }
 
     /// The key `id` (or a unique prefix) in this home.

@@ -22,7 +22,9 @@
 //! The client runs on the node's runtime (a runtime of its own only where the link is
 //! started outside one, as a test's stranger does); what arrives is handed to the node
 //! in order, and acknowledged once the node has it, through the hand-off the relay link
-//! uses too (`bus::hand_off`).
+//! uses too (`bus::hand_off`). What the node posts is queued for one publishing task,
+//! in order, which awaits the server's acknowledgements together ([`NatsLink::post`]):
+//! no caller waits for the server, as none waits for the relay.
 
 use super::{LinkRt, Pushed};
 use crate::identity::Identity;
@@ -49,6 +51,21 @@ pub const PRESENCE_TTL: Duration = Duration::from_secs(10);
 pub const SINGLE_USE_BUCKET: &str = "mpc_single_use";
 /// How long one call to the server may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+/// Node messages that may wait to be published.
+const OUT_QUEUE: usize = 4096;
+/// Publishes whose acknowledgement may be awaited at once.
+const IN_FLIGHT: usize = 1024;
+
+/// A post on its way to the publishing task.
+enum Out {
+    /// This node's beat, for the presence bucket.
+    Beat(bytes::Bytes),
+    /// A node message for the nodes `to`.
+    Message {
+        to: Vec<[u8; 32]>,
+        payload: bytes::Bytes,
+    },
+}
 /// A presence watch that brought nothing for this long (not even this node's own beat,
 /// put every second) has stalled, as one can after the server leading the bucket is
 /// lost: it is made again from the last revision it brought.
@@ -68,8 +85,11 @@ pub struct NatsLink {
     me: [u8; 32],
     creds: Credentials,
     rt: Arc<LinkRt>,
-    /// The task that keeps the link up (aborted by [`NatsLink::stop`]).
-    keeping: Mutex<Option<tokio::task::AbortHandle>>,
+    /// The tasks that keep the link up and publish what is posted (aborted by
+    /// [`NatsLink::stop`]).
+    tasks: Mutex<Vec<tokio::task::AbortHandle>>,
+    /// Posts on their way to the publishing task, in order.
+    out: tokio::sync::mpsc::Sender<Out>,
     /// What the node sends through, while it is connected and its consumer reads.
     live: Mutex<Option<Live>>,
     generation: AtomicU64,
@@ -97,19 +117,23 @@ impl NatsLink {
             .verifying_key()
             .map_err(|e| e.to_string())?
             .to_bytes();
+        let (out, queued) = tokio::sync::mpsc::channel(OUT_QUEUE);
         let link = Arc::new(NatsLink {
             addr: addr.to_string(),
             me,
             creds,
             rt,
-            keeping: Mutex::new(None),
+            tasks: Mutex::new(Vec::new()),
+            out,
             live: Mutex::new(None),
             generation: AtomicU64::new(0),
             trouble: Mutex::new(Some("not connected yet".into())),
         });
         let l = Arc::clone(&link);
         let keeping = link.rt().spawn(async move { l.keep_up(pushes).await });
-        *lock(&link.keeping) = Some(keeping.abort_handle());
+        let l = Arc::clone(&link);
+        let publishing = link.rt().spawn(async move { l.publish(queued).await });
+        *lock(&link.tasks) = vec![keeping.abort_handle(), publishing.abort_handle()];
         Ok(link)
     }
 
@@ -140,8 +164,8 @@ impl NatsLink {
     /// Closes the link for good.
     pub fn stop(&self) {
         *lock(&self.live) = None;
-        if let Some(k) = lock(&self.keeping).take() {
-            k.abort();
+        for task in lock(&self.tasks).drain(..) {
+            task.abort();
         }
     }
 
@@ -173,43 +197,107 @@ impl NatsLink {
     }
 
     /// Sends `payload` to the nodes `to` (stored until read); a beat (`ephemeral`)
-    /// becomes this node's entry in the presence bucket instead.
+    /// becomes this node's entry in the presence bucket instead. Queued for the
+    /// publishing task, in order, as a relay post is: this never waits for the server.
+    /// A link that is down, or a queue that is full, is said at once.
     pub fn post(&self, to: &[[u8; 32]], payload: &[u8], ephemeral: bool) -> Result<(), String> {
-        let live = self.live()?;
+        self.live()?;
         let payload = bytes::Bytes::copy_from_slice(payload);
-        if ephemeral {
-            let key = hex::encode(self.me);
-            return self.call(async move {
-                live.presence
-                    .put(key, payload)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| format!("cannot beat on NATS: {e}"))
-            });
-        }
-        let (from, to) = (hex::encode(self.me), to.to_vec());
-        self.call(async move {
-            let mut acks = Vec::with_capacity(to.len());
-            for key in &to {
-                let mut id = Sha256::new();
-                id.update(key);
-                id.update(&payload);
-                let mut headers = async_nats::HeaderMap::new();
-                headers.insert("Nats-Msg-Id", hex::encode(id.finalize()).as_str());
-                headers.insert("Mpc-From", from.as_str());
-                acks.push(
-                    live.js
-                        .publish_with_headers(node_subject(key), headers, payload.clone())
-                        .await
-                        .map_err(|e| format!("sending to NATS failed: {e}"))?,
-                );
+        let out = if ephemeral {
+            Out::Beat(payload)
+        } else {
+            Out::Message {
+                to: to.to_vec(),
+                payload,
             }
-            for ack in acks {
-                ack.await
-                    .map_err(|e| format!("NATS did not store a message: {e}"))?;
+        };
+        self.out.try_send(out).map_err(|e| match e {
+            tokio::sync::mpsc::error::TrySendError::Full(_) => format!(
+                "{OUT_QUEUE} node messages already wait for NATS at {}; this one was not sent",
+                self.addr
+            ),
+            tokio::sync::mpsc::error::TrySendError::Closed(_) => {
+                "the NATS link has stopped".to_string()
             }
-            Ok(())
         })
+    }
+
+    /// Publishes what [`NatsLink::post`] queued, in order, and awaits the server's
+    /// acknowledgements (that it stored each message) together, up to [`IN_FLIGHT`] at
+    /// a time, instead of one after the other. A message the server does not store is
+    /// logged and lost, as one is on a relay link that drops: a session sends again
+    /// what the bus may have lost once the link is made again, and a request's
+    /// deadline bounds the rest.
+    async fn publish(self: Arc<Self>, mut queued: tokio::sync::mpsc::Receiver<Out>) {
+        type Ack = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send>>;
+        let mut acks = futures_util::stream::FuturesUnordered::<Ack>::new();
+        let from = hex::encode(self.me);
+        loop {
+            tokio::select! {
+                biased;
+                Some(acked) = acks.next(), if !acks.is_empty() => {
+                    if let Err(why) = acked {
+                        tracing::warn!("a node message was lost: {why}");
+                    }
+                }
+                out = queued.recv(), if acks.len() < IN_FLIGHT => {
+                    let Some(out) = out else { return };
+                    let live = match self.live() {
+                        Ok(l) => l,
+                        Err(why) => {
+                            tracing::warn!("a node message was lost: {why}");
+                            continue;
+                        }
+                    };
+                    match out {
+                        // A beat is one put per recipient, each signed over its
+                        // recipient, to the one key of this node, and the bucket keeps
+                        // one value per key: put together, the second can replace the
+                        // first before a watcher has read it (seen in the tests). So
+                        // they go one after the other, each stored before the next.
+                        Out::Beat(payload) => {
+                            let key = from.clone();
+                            let put = live.presence.put(key, payload);
+                            if let Err(why) = match tokio::time::timeout(CALL_TIMEOUT, put).await {
+                                Ok(r) => r.map(|_| ()).map_err(|e| e.to_string()),
+                                Err(_) => Err(format!("no answer within {}s", CALL_TIMEOUT.as_secs())),
+                            } {
+                                tracing::warn!("cannot beat on NATS: {why}");
+                            }
+                        }
+                        Out::Message { to, payload } => {
+                            for key in &to {
+                                let mut id = Sha256::new();
+                                id.update(key);
+                                id.update(&payload);
+                                let mut headers = async_nats::HeaderMap::new();
+                                headers.insert("Nats-Msg-Id", hex::encode(id.finalize()).as_str());
+                                headers.insert("Mpc-From", from.as_str());
+                                let sent = live
+                                    .js
+                                    .publish_with_headers(node_subject(key), headers, payload.clone())
+                                    .await;
+                                match sent {
+                                    Ok(ack) => acks.push(Box::pin(async move {
+                                        match tokio::time::timeout(CALL_TIMEOUT, ack).await {
+                                            Ok(Ok(_)) => Ok(()),
+                                            Ok(Err(e)) => Err(format!("NATS did not store it: {e}")),
+                                            Err(_) => Err(format!(
+                                                "NATS did not confirm storing it within {}s",
+                                                CALL_TIMEOUT.as_secs()
+                                            )),
+                                        }
+                                    })),
+                                    Err(e) => {
+                                        tracing::warn!("a node message was lost: sending to NATS failed: {e}");
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Keeps the link up, feeding `tx`, until [`NatsLink::stop`] aborts it (or the node
