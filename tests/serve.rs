@@ -459,6 +459,18 @@ impl Cluster {
         join_bus(self.bus.addr(), id)
     }
 
+    /// Asks node `via` to sign `message` with `key_id`, from a thread: its answer.
+    fn sign_in_background(
+        &self,
+        via: usize,
+        key_id: &str,
+        message: &str,
+    ) -> std::thread::JoinHandle<(u16, Value)> {
+        let (url, token) = (self.url(via, "/sign"), self.tokens[via].clone());
+        let body = json!({"key_id": key_id, "message": message});
+        std::thread::spawn(move || call("POST", &url, &token, Some(body)))
+    }
+
     /// Waits until node 0 (alice) holds a presignature in its pool.
     fn wait_for_a_presignature(&self) {
         self.wait_for_a_presignature_on(0);
@@ -1638,7 +1650,7 @@ fn ecdsa_keys_are_made_from_the_prime_pools_and_sign_through_the_cluster() {
 /// signature of another message, and her request fails naming him.
 #[test]
 fn a_signer_spends_each_presignature_once_for_one_request_and_a_cheating_signer_is_named() {
-    use mpc::serve::cluster::{NodeMsg, encode_node};
+    use mpc::serve::cluster::NodeMsg;
     let mut c = Cluster::start_with(ecdsa_world(), &ECDSA_NODES);
     let key = c.keygen(2, "ecdsa-secp256k1");
     let id = key["id"].as_str().unwrap().to_string();
@@ -1678,15 +1690,7 @@ fn a_signer_spends_each_presignature_once_for_one_request_and_a_cheating_signer_
             message: b64(message),
             hash,
         };
-    let answer = |m: &NodeMsg| {
-        bus.post(&[alice], &encode_node(&bob, &alice, m), false)
-            .unwrap();
-        node_messages(&rx, &bob, Duration::from_secs(3))
-            .into_iter()
-            .map(|(_, m)| m)
-            .find(|m| matches!(m, NodeMsg::Shares { .. } | NodeMsg::Decline { .. }))
-            .expect("alice answered")
-    };
+    let answer = |m: &NodeMsg| ask_alice(&bus, &bob, &rx, alice, m);
     let declined = |m: NodeMsg| match m {
         NodeMsg::Decline { code, .. } => code.code().to_string(),
         other => panic!("{other:?}"),
@@ -1735,15 +1739,7 @@ fn a_signer_spends_each_presignature_once_for_one_request_and_a_cheating_signer_
     // Bob as a signer that cheats: when alice asks for his partial signature of her
     // presignature, he sends one of another message. Her request fails naming him, and
     // no signature leaves.
-    let (url, token, key_id) = (c.url(0, "/sign"), c.tokens[0].clone(), id.clone());
-    let asked = std::thread::spawn(move || {
-        call(
-            "POST",
-            &url,
-            &token,
-            Some(json!({"key_id": key_id, "message": "bob cheats"})),
-        )
-    });
+    let asked = c.sign_in_background(0, &id, "bob cheats");
     let deadline = Instant::now() + Duration::from_secs(10);
     let rid = loop {
         beat(&bus, &bob, alice).unwrap();
@@ -1769,17 +1765,7 @@ fn a_signer_spends_each_presignature_once_for_one_request_and_a_cheating_signer_
     let other = mpc::plan::digest_of(Sha256, b"not what alice signs").unwrap();
     let wrong =
         mpc::ceremony::presigned_partial(&db, &home, &bob, &alices, &[6; 32], &other).unwrap();
-    let tampered = NodeMsg::Shares {
-        id: rid,
-        shares: vec![hex::encode(wrong)],
-    };
-    bus.post(&[alice], &encode_node(&bob, &alice, &tampered), false)
-        .unwrap();
-    let (status, v) = asked.join().unwrap();
-    assert_eq!(status, 502, "{v}");
-    assert_eq!(v["error"]["code"], "peer_misbehaved");
-    assert_eq!(v["error"]["details"]["culprits"], json!(["bob"]), "{v}");
-    bus.stop();
+    bob_answers_falsely(&bus, &bob, alice, rid, wrong, asked);
 }
 
 /// A presence beat from `id` (a member the test plays) to the node with key `to`.
@@ -1903,15 +1889,7 @@ fn a_signer_spends_each_nonce_once_under_its_own_commitment_and_a_cheating_signe
             ],
         }],
     };
-    let answer = |m: &NodeMsg| {
-        bus.post(&[alice], &encode_node(&bob, &alice, m), false)
-            .unwrap();
-        node_messages(&rx, &bob, Duration::from_secs(3))
-            .into_iter()
-            .map(|(_, m)| m)
-            .find(|m| matches!(m, NodeMsg::Shares { .. } | NodeMsg::Decline { .. }))
-            .expect("alice answered")
-    };
+    let answer = |m: &NodeMsg| ask_alice(&bus, &bob, &rx, alice, m);
     // Under a commitment that is not alice's nonce's: refused, and that nonce is spent.
     let (other_nonce, _) = commitments[1].clone();
     match answer(&request(&alice_commitment, other_nonce)) {
@@ -1958,15 +1936,7 @@ fn a_signer_spends_each_nonce_once_under_its_own_commitment_and_a_cheating_signe
     // Posts leave in order, and alice takes them in order: once she has bob's next
     // beat, she holds his commitments.
     seen_through(&c, 0, &bus, &bob, alice, "bob");
-    let (url, token, key_id) = (c.url(0, "/sign"), c.tokens[0].clone(), id.clone());
-    let asked = std::thread::spawn(move || {
-        call(
-            "POST",
-            &url,
-            &token,
-            Some(json!({"key_id": key_id, "message": "bob cheats"})),
-        )
-    });
+    let asked = c.sign_in_background(0, &id, "bob cheats");
     let deadline = Instant::now() + Duration::from_secs(10);
     let (request_id, item) = loop {
         beat();
@@ -1999,11 +1969,44 @@ fn a_signer_spends_each_nonce_once_under_its_own_commitment_and_a_cheating_signe
     let mut share = prepared.share(mine.nonces, &package).unwrap();
     // Still a scalar, no longer his share.
     share[0] ^= 1;
+    bob_answers_falsely(&bus, &bob, alice, request_id, share, asked);
+}
+
+/// Bob (played by the test) sends alice the one-round request `m`: her answer (shares
+/// or a decline).
+fn ask_alice(
+    bus: &mpc::serve::bus::Bus,
+    bob: &mpc::identity::Identity,
+    rx: &std::sync::mpsc::Receiver<([u8; 32], Vec<u8>)>,
+    alice: [u8; 32],
+    m: &mpc::serve::cluster::NodeMsg,
+) -> mpc::serve::cluster::NodeMsg {
+    use mpc::serve::cluster::{NodeMsg, encode_node};
+    bus.post(&[alice], &encode_node(bob, &alice, m), false)
+        .unwrap();
+    node_messages(rx, bob, Duration::from_secs(3))
+        .into_iter()
+        .map(|(_, m)| m)
+        .find(|m| matches!(m, NodeMsg::Shares { .. } | NodeMsg::Decline { .. }))
+        .expect("alice answered")
+}
+
+/// Bob (played by the test) answers alice's one-round request `id` with `share`, which
+/// is not what she asked for: the request `asked` fails with 502 naming him.
+fn bob_answers_falsely(
+    bus: &mpc::serve::bus::Bus,
+    bob: &mpc::identity::Identity,
+    alice: [u8; 32],
+    id: String,
+    share: Vec<u8>,
+    asked: std::thread::JoinHandle<(u16, Value)>,
+) {
+    use mpc::serve::cluster::{NodeMsg, encode_node};
     let tampered = NodeMsg::Shares {
-        id: request_id,
+        id,
         shares: vec![hex::encode(share)],
     };
-    bus.post(&[alice], &encode_node(&bob, &alice, &tampered), false)
+    bus.post(&[alice], &encode_node(bob, &alice, &tampered), false)
         .unwrap();
     let (status, v) = asked.join().unwrap();
     assert_eq!(status, 502, "{v}");

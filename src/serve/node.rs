@@ -512,6 +512,30 @@ impl Node {
         }
     }
 
+    /// Sends the one-round request `request` (id `id`) to `others` and waits, up to the
+    /// session timeout, for each one's answer: (node name, shares), or the decline or
+    /// the silence (`missing` says of whom) that ended the wait.
+    pub(super) async fn ask_one_round(
+        &self,
+        id: [u8; 32],
+        others: &[&Card],
+        request: &NodeMsg,
+        missing: &str,
+    ) -> Result<Vec<(String, Vec<String>)>> {
+        let sid = hex::encode(id);
+        let opened = self.open(id);
+        let inbox = &opened.inbox;
+        self.tell(others, request).map_err(Error::BusDown)?;
+        let deadline = Instant::now() + self.config.session_timeout;
+        let answers = inbox.wait_shares(others.len(), deadline).await;
+        if let Some(d) = inbox.declined() {
+            return Err(Error::Declined(d).session(&sid));
+        }
+        awaited(others, |n| answers.iter().any(|(a, _)| a == n), missing)
+            .map_err(|e| e.session(&sid))?;
+        Ok(answers)
+    }
+
     /// Opens the inbox of `session` until the guard is dropped.
     pub(super) fn open(&self, session: [u8; 32]) -> Opened {
         Opened {
@@ -531,55 +555,63 @@ impl Node {
                 fresh,
                 items,
             } => self.commitments(&sender, &key_id, fresh, items),
+            // A refill counts as a session while it runs, so shutdown waits for it; a
+            // node that is busy or stopping skips it (the coordinator asks again).
             NodeMsg::Want { key_id } => {
-                let node = Arc::clone(self);
-                self.rt
-                    .spawn_blocking(move || node.refill(Some((&key_id, &sender))));
+                let _ = self.job(tracing::Span::current(), move |node| {
+                    node.refill(Some((&key_id, &sender)))
+                });
             }
-            NodeMsg::FastSign { id, key_id, items } => match self.sessions.slot() {
-                // Shares are CPU work, and wait for the decision's audit row.
-                Ok(slot) => {
-                    let node = Arc::clone(self);
-                    let span = fast_span(&id, &key_id);
-                    self.rt.spawn_blocking(move || {
-                        let _slot = slot;
-                        span.in_scope(|| node.fast_sign_request(&sender, id, key_id, items));
-                    });
+            // Shares are CPU work, and wait for the decision's audit row.
+            NodeMsg::FastSign { id, key_id, items } => {
+                let (to, span) = (sender.clone(), fast_span(&id, &key_id));
+                let sid = id.clone();
+                if let Err(e) = self.job(span, move |node| {
+                    node.fast_sign_request(&sender, id, key_id, items)
+                }) {
+                    self.decline(&to, sid, DeclineReason::Busy, e.to_string());
                 }
-                Err(e) => self.decline(&sender, id, DeclineReason::Busy, e.to_string()),
-            },
+            }
+            // The claim and the partial signature wait for the disk.
             NodeMsg::PresignedSign {
                 id,
                 key_id,
                 presignature,
                 message,
                 hash,
-            } => match self.sessions.slot() {
-                // The claim and the partial signature wait for the disk.
-                Ok(slot) => {
-                    let node = Arc::clone(self);
-                    let span = fast_span(&id, &key_id);
-                    self.rt.spawn_blocking(move || {
-                        let _slot = slot;
-                        span.in_scope(|| {
-                            node.presigned_request(
-                                &sender,
-                                id,
-                                &key_id,
-                                &presignature,
-                                &message,
-                                hash,
-                            )
-                        });
-                    });
+            } => {
+                let (to, span) = (sender.clone(), fast_span(&id, &key_id));
+                let sid = id.clone();
+                let asked = move |node: &Node| {
+                    node.presigned_request(&sender, id, &key_id, &presignature, &message, hash)
+                };
+                if let Err(e) = self.job(span, asked) {
+                    self.decline(&to, sid, DeclineReason::Busy, e.to_string());
                 }
-                Err(e) => self.decline(&sender, id, DeclineReason::Busy, e.to_string()),
-            },
+            }
             other => super::log(&format!(
                 "unexpected node message from {}: {other:?}",
                 sender.name
             )),
         }
+    }
+
+    /// Runs `work` on the blocking pool in `span` as one of the node's sessions: it
+    /// takes a slot (or fails, busy or stopping), and lets go of the node before the
+    /// slot, so a shutdown that waited for the sessions finds the node held by none.
+    fn job(
+        self: &Arc<Self>,
+        span: tracing::Span,
+        work: impl FnOnce(&Node) + Send + 'static,
+    ) -> Result<()> {
+        let slot = self.sessions.slot()?;
+        let node = Arc::clone(self);
+        self.rt.spawn_blocking(move || {
+            let _slot = slot;
+            let node = node;
+            span.in_scope(|| work(&node));
+        });
+        Ok(())
     }
 
     /// A member proposed a session: decide, and run it as a task if this node joins.

@@ -15,7 +15,7 @@ use crate::store::db::KeyRecord;
 use base64::Engine as _;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 impl Node {
     /// The decrypted share of `key`, loaded once (again when the record changes).
@@ -276,30 +276,24 @@ impl Node {
             .filter(|&&s| s != loaded.me)
             .filter_map(|&s| loaded.parties.get(usize::from(s) - 1))
             .collect();
-        let opened = self.open(id);
-        let inbox = &opened.inbox;
         let request = NodeMsg::FastSign {
             id: sid.clone(),
             key_id: key.id.clone(),
             items,
         };
-        self.tell(&others, &request).map_err(Error::BusDown)?;
-        let deadline = Instant::now() + self.config.session_timeout;
-        let answers = inbox.wait_shares(others.len(), deadline).await;
-        if let Some(d) = inbox.declined() {
-            if d.reason == DeclineReason::NonceUnknown
-                && let Some(i) = loaded.parties.iter().position(|c| c.name == d.node)
-            {
-                self.want(loaded, &key.id, i as u16 + 1);
+        let asked = self.ask_one_round(id, &others, &request, "no signature share in time from");
+        let answers = match asked.await {
+            Ok(a) => a,
+            Err(e) => {
+                if let Some(d) = e.declined()
+                    && d.reason == DeclineReason::NonceUnknown
+                    && let Some(i) = loaded.parties.iter().position(|c| c.name == d.node)
+                {
+                    self.want(loaded, &key.id, i as u16 + 1);
+                }
+                return Err(e);
             }
-            return Err(Error::Declined(d).session(&sid));
-        }
-        super::awaited(
-            &others,
-            |n| answers.iter().any(|(a, _)| a == n),
-            "no signature share in time from",
-        )
-        .map_err(|e| e.session(&sid))?;
+        };
         // Aggregating (and verifying) is CPU work.
         let signatures = serve::off_worker(|| {
             let mut signatures = Vec::with_capacity(messages.len());

@@ -15,7 +15,6 @@ use crate::store::db::KeyRecord;
 use crate::store::keystore::unused_presignatures;
 use crate::store::vault::{Item, Vault as _};
 use base64::Engine as _;
-use std::time::Instant;
 
 impl Node {
     /// Finds this node's own unused presignatures in its home (after a restart).
@@ -184,8 +183,6 @@ impl Node {
                 .filter(|&&s| s != key.my_index)
                 .filter_map(|&s| parties.get(usize::from(s) - 1))
                 .collect();
-            let opened = self.open(id);
-            let inbox = &opened.inbox;
             let request = NodeMsg::PresignedSign {
                 id: sid.clone(),
                 key_id: key.id.clone(),
@@ -193,18 +190,9 @@ impl Node {
                 message: base64::engine::general_purpose::STANDARD.encode(message),
                 hash,
             };
-            self.tell(&others, &request).map_err(Error::BusDown)?;
-            let deadline = Instant::now() + self.config.session_timeout;
-            let answers = inbox.wait_shares(others.len(), deadline).await;
-            if let Some(d) = inbox.declined() {
-                return Err(Error::Declined(d).session(&sid));
-            }
-            super::awaited(
-                &others,
-                |n| answers.iter().any(|(a, _)| a == n),
-                "no partial signature in time from",
-            )
-            .map_err(|e| e.session(&sid))?;
+            let asked =
+                self.ask_one_round(id, &others, &request, "no partial signature in time from");
+            let answers = asked.await?;
             let (signature, recovery_id) =
                 serve::off_worker(|| combine(key, parties, signers, own, &answers, &digest))
                     .map_err(|e| e.session(&sid))?;
