@@ -63,21 +63,31 @@ impl Relay {
             }
         };
         let name = hex::encode(&key[..8]);
-        wire::write_json(&mut s, Kind::Ok, &serde_json::json!({"node": name}))
-            .map_err(|e| e.to_string())?;
         let writer = Arc::new(Mutex::new(s.try_clone().map_err(|e| e.to_string())?));
+        // The node is told it is connected only once it is listed, so nothing sent to
+        // it from then on is lost; the Ok goes out under its writer's lock, taken before
+        // it is listed, so no push comes before the Ok.
         let serial = {
-            let mut t = self.nodes();
-            t.next_serial += 1;
-            let serial = t.next_serial;
-            t.known.insert(key);
-            t.links.insert(
-                key,
-                Link {
-                    serial,
-                    writer: Arc::clone(&writer),
-                },
-            );
+            let mut w = writer.lock().unwrap_or_else(|p| p.into_inner());
+            let serial = {
+                let mut t = self.nodes();
+                t.next_serial += 1;
+                let serial = t.next_serial;
+                t.known.insert(key);
+                t.links.insert(
+                    key,
+                    Link {
+                        serial,
+                        writer: Arc::clone(&writer),
+                    },
+                );
+                serial
+            };
+            if let Err(e) = wire::write_json(&mut *w, Kind::Ok, &serde_json::json!({"node": name}))
+            {
+                self.unlist(&key, serial);
+                return Err(e.to_string());
+            }
             serial
         };
         self.event("auth", Some(addr), None, format!("node {name} connected"));
@@ -97,11 +107,16 @@ impl Relay {
         s.set_read_timeout(Some(self.limits.idle))
             .map_err(|e| e.to_string())?;
         let result = self.node_loop(&mut s, &key);
-        let mut t = self.nodes();
-        if t.links.get(&key).is_some_and(|l| l.serial == serial) {
-            t.links.remove(&key);
-        }
+        self.unlist(&key, serial);
         result
+    }
+
+    /// Removes the link of `key` numbered `serial` from the table (not a newer one).
+    fn unlist(&self, key: &[u8; 32], serial: u64) {
+        let mut t = self.nodes();
+        if t.links.get(key).is_some_and(|l| l.serial == serial) {
+            t.links.remove(key);
+        }
     }
 
     fn node_loop(&self, s: &mut TcpStream, key: &[u8; 32]) -> Result<(), String> {
@@ -154,10 +169,7 @@ impl Relay {
             if write_locked(&writer, push).is_ok() {
                 return;
             }
-            let mut t = self.nodes();
-            if t.links.get(to).is_some_and(|l| l.serial == serial) {
-                t.links.remove(to);
-            }
+            self.unlist(to, serial);
         }
         if ephemeral {
             return;
