@@ -1641,6 +1641,54 @@ fn ecdsa_keys_are_made_from_the_prime_pools_and_sign_through_the_cluster() {
     )
     .unwrap();
     vk.verify_prehash(&digest, &sig).unwrap();
+
+    // Bob's operator approves each signature: a presignature's one round cannot wait for
+    // him, so bob declines it and alice's request becomes a whole session, which waits
+    // for his operator, who approves it.
+    c.wait_for_a_presignature();
+    let (status, v) = put(
+        &c.url(1, &format!("/keys/{id}")),
+        &c.tokens[1],
+        json!({"policy": {"mode": "approval"}}),
+    );
+    assert_eq!(status, 200, "{v}");
+    let pending = c.sign_in_background(0, id, "bob approves");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let sid = loop {
+        let (_, v) = call("GET", &c.url(1, "/sessions"), &c.tokens[1], None);
+        let waiting = v["data"]["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["status"] == "awaiting_approval")
+            .map(|s| s["id"].as_str().unwrap().to_string());
+        if let Some(sid) = waiting {
+            break sid;
+        }
+        assert!(Instant::now() < deadline, "no session waits on bob: {v}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let (status, v) = call(
+        "POST",
+        &c.url(1, &format!("/sessions/{sid}/join")),
+        &c.tokens[1],
+        Some(json!({})),
+    );
+    assert_eq!(status, 200, "{v}");
+    let (status, v) = pending.join().unwrap();
+    assert_eq!(status, 200, "{v}\n{}", c.logs());
+    assert_eq!(v["data"]["mode"], "full", "{v}");
+    let digest = mpc::plan::digest_of(mpc::plan::HashMode::Sha256, b"bob approves").unwrap();
+    let sig = k256::ecdsa::Signature::from_slice(
+        &hex::decode(v["data"]["signature"].as_str().unwrap()).unwrap(),
+    )
+    .unwrap();
+    vk.verify_prehash(&digest, &sig).unwrap();
+    assert!(
+        c.logs().contains("could not be used"),
+        "alice did not try the presignature first:\n{}",
+        c.logs()
+    );
 }
 
 /// The one-round presigned path, from both sides, with the test playing bob: as a
