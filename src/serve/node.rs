@@ -177,6 +177,23 @@ pub(super) enum Spends<'a> {
     Presignature(&'a str, crate::plan::HashMode),
 }
 
+/// The index of `coordinator` among the `parties` of key `key_id`, or why a request
+/// it coordinates is refused.
+fn coordinator_index(
+    parties: &[Card],
+    coordinator: &Card,
+    key_id: &str,
+) -> std::result::Result<u16, (DeclineReason, String)> {
+    parties
+        .iter()
+        .position(|c| c.ed25519 == coordinator.ed25519)
+        .map(|i| i as u16 + 1)
+        .ok_or((
+            DeclineReason::PlanRefused,
+            format!("{} holds no share of key {key_id}", coordinator.name),
+        ))
+}
+
 /// The log span of a session: its id (the first 16 hex digits), kind and key.
 pub(super) fn session_span(plan: &Plan) -> tracing::Span {
     let sid = hex::encode(plan.session_id());
@@ -594,6 +611,26 @@ impl Node {
                 sender.name
             )),
         }
+    }
+
+    /// The key `key_id` a member asks this node to sign with in one round: held here,
+    /// and allowed to sign now.
+    fn key_to_sign(&self, key_id: &str) -> std::result::Result<KeyRecord, (DeclineReason, String)> {
+        let key = self
+            .db()
+            .key(key_id)
+            .map_err(|e| (DeclineReason::Storage, e.to_string()))?
+            .ok_or((
+                DeclineReason::PlanRefused,
+                format!("this node holds no share of key {key_id}"),
+            ))?;
+        if !key.status.may_sign() {
+            return Err((
+                DeclineReason::WrongKeyState,
+                format!("key {key_id} may not sign on this node now"),
+            ));
+        }
+        Ok(key)
     }
 
     /// Runs `work` on the blocking pool in `span` as one of the node's sessions: it

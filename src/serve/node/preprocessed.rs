@@ -3,7 +3,7 @@
 //! with shares) and a coordinator's (one round trip). The pools themselves are
 //! `serve::nonces`, whose module doc tells the protocol.
 
-use super::{Node, Spends};
+use super::{Node, Spends, coordinator_index};
 use crate::engine::frost::preprocessed::Preprocessed;
 use crate::identity::Card;
 use crate::scheme::Scheme;
@@ -382,32 +382,11 @@ impl Node {
                 format!("a request signs 1 to {MAX_BATCH} messages"),
             ));
         }
-        let key = self
-            .db()
-            .key(key_id)
-            .map_err(|e| (DeclineReason::Storage, e.to_string()))?
-            .ok_or((
-                DeclineReason::PlanRefused,
-                format!("this node holds no share of key {key_id}"),
-            ))?;
-        if !key.status.may_sign() {
-            return Err((
-                DeclineReason::WrongKeyState,
-                format!("key {key_id} may not sign on this node now"),
-            ));
-        }
+        let key = self.key_to_sign(key_id)?;
         let loaded = self
             .loaded(&key)
             .map_err(|e| (DeclineReason::Storage, e.public()))?;
-        let coord_index = loaded
-            .parties
-            .iter()
-            .position(|c| c.ed25519 == coordinator.ed25519)
-            .map(|i| i as u16 + 1)
-            .ok_or((
-                DeclineReason::PlanRefused,
-                format!("{} holds no share of key {key_id}", coordinator.name),
-            ))?;
+        let coord_index = coordinator_index(&loaded.parties, coordinator, key_id)?;
         let b64 = &base64::engine::general_purpose::STANDARD;
         let mut messages = Vec::with_capacity(items.len());
         let mut lists = Vec::with_capacity(items.len());

@@ -2,7 +2,7 @@
 //! are `serve::presig`, whose module doc tells how a presignature is made, kept and
 //! used once).
 
-use super::{Node, Signed, Spends};
+use super::{Node, Signed, Spends, coordinator_index};
 use crate::identity::Card;
 use crate::plan::{HashMode, Plan, Presign, SignPlan, now};
 use crate::scheme::Scheme;
@@ -275,63 +275,41 @@ impl Node {
                 "a presignature never signs a caller-supplied raw hash (cggmp21 advisory RUSTSEC-2025-0127)",
             ));
         }
-        let key = self
-            .db()
-            .key(key_id)
-            .map_err(|e| (DeclineReason::Storage, e.to_string()))?
-            .filter(|k| k.scheme == Scheme::EcdsaSecp256k1)
-            .ok_or_else(|| refused(&format!("this node holds no ECDSA share of key {key_id}")))?;
-        if !key.status.may_sign() {
-            return Err((
-                DeclineReason::WrongKeyState,
-                format!("key {key_id} may not sign on this node now"),
-            ));
+        let key = self.key_to_sign(key_id)?;
+        if key.scheme != Scheme::EcdsaSecp256k1 {
+            return Err(refused(&format!("key {key_id} is not an ECDSA key")));
         }
         let parties = key
             .parties()
             .map_err(|e| (DeclineReason::Storage, e.to_string()))?;
-        let coordinator_index = parties
-            .iter()
-            .position(|c| c.ed25519 == coordinator.ed25519)
-            .map(|i| i as u16 + 1)
-            .ok_or_else(|| {
-                refused(&format!(
-                    "{} holds no share of key {key_id}",
-                    coordinator.name
-                ))
-            })?;
+        let coordinator_index = coordinator_index(&parties, coordinator, key_id)?;
         // The presignature must be one this node made for this key, among signers that
         // include the coordinator, for the coordinator's own pool.
+        let short = &presignature[..16.min(presignature.len())];
         let made = self
             .db()
             .session(presignature)
             .map_err(|e| (DeclineReason::Storage, e.to_string()))?
             .and_then(|s| Plan::from_json(s.plan.as_bytes()).ok());
-        let fits = match made.as_deref() {
-            Some(Plan::Sign(p)) => {
-                p.presign == Some(Presign::Generate)
+        match made.as_deref() {
+            None => {
+                return Err((
+                    DeclineReason::NonceUnknown,
+                    format!("this node holds no presignature {short}"),
+                ));
+            }
+            Some(Plan::Sign(p))
+                if p.presign == Some(Presign::Generate)
                     && p.key_id == key.id
                     && p.signers.contains(&coordinator_index)
                     && p.signers.contains(&key.my_index)
-                    && p.label == pool_label(coordinator)
+                    && p.label == pool_label(coordinator) => {}
+            Some(_) => {
+                return Err(refused(&format!(
+                    "presignature {short} is not one of {}'s pool for key {key_id} with this node",
+                    coordinator.name
+                )));
             }
-            _ => false,
-        };
-        if made.is_none() {
-            return Err((
-                DeclineReason::NonceUnknown,
-                format!(
-                    "this node holds no presignature {}",
-                    &presignature[..16.min(presignature.len())]
-                ),
-            ));
-        }
-        if !fits {
-            return Err(refused(&format!(
-                "presignature {} is not one of {}'s pool for key {key_id} with this node",
-                &presignature[..16.min(presignature.len())],
-                coordinator.name
-            )));
         }
         let message = base64::engine::general_purpose::STANDARD
             .decode(message)
