@@ -471,6 +471,32 @@ impl Cluster {
         std::thread::spawn(move || call("POST", &url, &token, Some(body)))
     }
 
+    /// The first session (of `key_id`, if given) that waits on node `p` for its
+    /// operator's approval, waiting up to `within` for one.
+    fn awaiting_approval(&self, p: usize, key_id: Option<&str>, within: Duration) -> Value {
+        let deadline = Instant::now() + within;
+        loop {
+            let (status, v) = call("GET", &self.url(p, "/sessions"), &self.tokens[p], None);
+            assert_eq!(status, 200, "{v}");
+            let found = v["data"]["sessions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| {
+                    s["status"] == "awaiting_approval" && key_id.is_none_or(|k| s["key_id"] == k)
+                })
+                .cloned();
+            if let Some(s) = found {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no session waits on node {p}: {v}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Waits until node 0 (alice) holds a presignature in its pool.
     fn wait_for_a_presignature(&self) {
         self.wait_for_a_presignature_on(0);
@@ -912,35 +938,8 @@ fn policies_belong_to_each_node_and_a_refusal_names_the_node() {
         json!({"policy": {"mode": "approval"}}),
     );
     assert_eq!(status, 200, "{v}");
-    let ask = |message: &'static str| {
-        let (url, token, key) = (c.url(0, "/sign"), c.tokens[0].clone(), id.to_string());
-        std::thread::spawn(move || {
-            call(
-                "POST",
-                &url,
-                &token,
-                Some(json!({"key_id": key, "message": message})),
-            )
-        })
-    };
-    let waiting_on_bob = || {
-        let deadline = Instant::now() + Duration::from_secs(3);
-        loop {
-            let (status, v) = call("GET", &c.url(1, "/sessions"), &c.tokens[1], None);
-            assert_eq!(status, 200, "{v}");
-            let found = v["data"]["sessions"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|s| s["status"] == "awaiting_approval")
-                .cloned();
-            if let Some(s) = found {
-                return s;
-            }
-            assert!(Instant::now() < deadline, "no session waits on bob: {v}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    };
+    let ask = |message: &str| c.sign_in_background(0, id, message);
+    let waiting_on_bob = || c.awaiting_approval(1, None, Duration::from_secs(3));
     let pending = ask("approved by bob's operator");
     let s = waiting_on_bob();
     assert_eq!(s["key_id"], id);
@@ -1653,21 +1652,10 @@ fn ecdsa_keys_are_made_from_the_prime_pools_and_sign_through_the_cluster() {
     );
     assert_eq!(status, 200, "{v}");
     let pending = c.sign_in_background(0, id, "bob approves");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let sid = loop {
-        let (_, v) = call("GET", &c.url(1, "/sessions"), &c.tokens[1], None);
-        let waiting = v["data"]["sessions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["status"] == "awaiting_approval")
-            .map(|s| s["id"].as_str().unwrap().to_string());
-        if let Some(sid) = waiting {
-            break sid;
-        }
-        assert!(Instant::now() < deadline, "no session waits on bob: {v}");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let sid = c.awaiting_approval(1, None, Duration::from_secs(60))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let (status, v) = call(
         "POST",
         &c.url(1, &format!("/sessions/{sid}/join")),
@@ -2754,32 +2742,11 @@ fn hostile_requests_are_held_to_their_keys_to_each_signature_s_rate_and_to_the_b
         );
     }
     let limited = token_on(&c, 1, "admin", Some(a_id));
-    let waiting = {
-        let (url, token, key) = (c.url(0, "/sign"), c.tokens[0].clone(), b_id.to_string());
-        std::thread::spawn(move || {
-            call(
-                "POST",
-                &url,
-                &token,
-                Some(json!({"key_id": key, "message": "for bob's operator"})),
-            )
-        })
-    };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let session = loop {
-        let (_, v) = call("GET", &c.url(1, "/sessions"), &c.tokens[1], None);
-        let found = v["data"]["sessions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["status"] == "awaiting_approval" && s["key_id"] == b_id)
-            .cloned();
-        if let Some(s) = found {
-            break s["id"].as_str().unwrap().to_string();
-        }
-        assert!(Instant::now() < deadline, "nothing waits on bob: {v}");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let waiting = c.sign_in_background(0, b_id, "for bob's operator");
+    let session = c.awaiting_approval(1, Some(b_id), Duration::from_secs(10))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let (status, v) = call("GET", &c.url(1, "/sessions"), &limited, None);
     assert_eq!(status, 200);
     assert!(!v.to_string().contains(&session), "{v}");
