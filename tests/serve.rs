@@ -1774,7 +1774,9 @@ fn a_signer_spends_each_presignature_once_for_one_request_and_a_cheating_signer_
     );
     // Bob as a signer that cheats: when alice asks for his partial signature of her
     // presignature, he sends one of another message. Her request fails naming him, and
-    // no signature leaves.
+    // no signature leaves. First alice sees bob up (else she picks carol, with whom she
+    // holds no presignature).
+    seen_through(&c, 0, &bus, &bob, alice, "bob");
     let asked = c.sign_in_background(0, &id, "bob cheats");
     let deadline = Instant::now() + Duration::from_secs(10);
     let rid = loop {
