@@ -1994,20 +1994,242 @@ fn a_signer_spends_each_nonce_once_under_its_own_commitment_and_a_cheating_signe
             "alice never asked bob for a share"
         );
     };
+    let mut pre: Vec<_> = pre.into_iter().map(Some).collect();
+    let mut share = bob_share(prepared.as_ref(), &mut pre, &item);
+    // Still a scalar, no longer his share.
+    share[0] ^= 1;
+    bob_answers_falsely(&bus, &bob, alice, request_id, share, asked);
+}
+
+/// Bob's share (bob played by the test, with his key's `prepared` share) for one
+/// message of alice's `FastSign`, from the nonce of his that the item names: `pre[i]`
+/// is the nonce he handed her as id `i + 1`, taken here (each is used once).
+fn bob_share(
+    prepared: &dyn mpc::engine::frost::preprocessed::Prepared,
+    pre: &mut [Option<mpc::engine::frost::preprocessed::Preprocessed>],
+    item: &mpc::serve::cluster::FastItem,
+) -> Vec<u8> {
     let list: std::collections::BTreeMap<u16, Vec<u8>> = item
         .commitments
         .iter()
         .map(|(s, _, c)| (*s, hex::decode(c).unwrap()))
         .collect();
     let nonce = item.commitments.iter().find(|(s, _, _)| *s == 2).unwrap().1;
-    let mine = pre.into_iter().nth(nonce as usize - 1).unwrap();
-    let signed =
+    let mine = pre[nonce as usize - 1].take().expect("a nonce used once");
+    let message =
         base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &item.message).unwrap();
-    let package = prepared.package(2, &mine, &list, &signed).unwrap();
-    let mut share = prepared.share(mine.nonces, &package).unwrap();
-    // Still a scalar, no longer his share.
-    share[0] ^= 1;
-    bob_answers_falsely(&bus, &bob, alice, request_id, share, asked);
+    let package = prepared.package(2, &mine, &list, &message).unwrap();
+    prepared.share(mine.nonces, &package).unwrap()
+}
+
+/// The `FastSign` requests alice sends bob (played by the test) within `wait`, bob
+/// beating meanwhile: (id, items) each.
+fn fast_signs_to_bob(
+    bus: &mpc::serve::bus::Bus,
+    bob: &mpc::identity::Identity,
+    rx: &std::sync::mpsc::Receiver<([u8; 32], Vec<u8>)>,
+    alice: [u8; 32],
+    want: usize,
+    wait: Duration,
+) -> Vec<(String, Vec<mpc::serve::cluster::FastItem>)> {
+    use mpc::serve::cluster::NodeMsg;
+    let deadline = Instant::now() + wait;
+    let mut got = Vec::new();
+    while got.len() < want {
+        beat(bus, bob, alice).unwrap();
+        got.extend(
+            node_messages(rx, bob, Duration::from_millis(100))
+                .into_iter()
+                .filter_map(|(from, m)| match m {
+                    NodeMsg::FastSign { id, items, .. } if from == alice => Some((id, items)),
+                    _ => None,
+                }),
+        );
+        assert!(
+            Instant::now() < deadline,
+            "alice asked bob {} times, not {want}",
+            got.len()
+        );
+    }
+    got
+}
+
+/// What `/metrics` of node `p` says of `name` (a metric without labels).
+fn metric(c: &Cluster, p: usize, name: &str) -> f64 {
+    let text = agent()
+        .get(&format!("{}/metrics", c.nodes[p].as_ref().unwrap().url))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[test]
+fn requests_that_wait_for_a_round_trip_go_together_each_signed_and_a_policy_refusal_is_not_shared()
+{
+    use mpc::serve::cluster::{NodeMsg, encode_node};
+    let mut c = Cluster::start(&["--session-timeout", "20s"]);
+    let key = c.keygen(0, "eddsa-ed25519");
+    let id = key["id"].as_str().unwrap().to_string();
+    let pk = hex::decode(key["public_key"].as_str().unwrap()).unwrap();
+    // The test plays bob, and hands alice nonces of his to coordinate with.
+    let (home, bob, bus, rx) = c.play(1);
+    let alice = c.node_key(0);
+    let material = mpc::ceremony::load_share(&home, &bob, &id).unwrap();
+    let prepared = mpc::engine::prepare(mpc::scheme::Scheme::EddsaEd25519, &material).unwrap();
+    let mut pre: Vec<_> = prepared
+        .preprocess(32)
+        .unwrap()
+        .into_iter()
+        .map(Some)
+        .collect();
+    let handed = NodeMsg::Commitments {
+        key_id: id.clone(),
+        fresh: true,
+        items: pre
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (i as u64 + 1, hex::encode(&p.as_ref().unwrap().commitment)))
+            .collect(),
+    };
+    bus.post(&[alice], &encode_node(&bob, &alice, &handed), false)
+        .unwrap();
+    seen_through(&c, 0, &bus, &bob, alice, "bob");
+    let answer = |sid: &str, items: &[mpc::serve::cluster::FastItem], pre: &mut [Option<_>]| {
+        let shares = items
+            .iter()
+            .map(|it| hex::encode(bob_share(prepared.as_ref(), pre, it)))
+            .collect();
+        let m = NodeMsg::Shares {
+            id: sid.to_string(),
+            shares,
+        };
+        bus.post(&[alice], &encode_node(&bob, &alice, &m), false)
+            .unwrap();
+    };
+    let waiting = |n: f64| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while metric(&c, 0, "mpc_fast_requests_waiting") != n {
+            assert!(Instant::now() < deadline, "{n} requests never waited");
+            beat(&bus, &bob, alice).unwrap();
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+
+    // One request alone: its round trip leaves at once.
+    let first = c.sign_in_background(0, &id, "first");
+    let asked = fast_signs_to_bob(&bus, &bob, &rx, alice, 1, Duration::from_secs(10));
+    assert_eq!(asked[0].1.len(), 1);
+    // Four more arrive while bob has not answered: they wait, and go together next.
+    let more: Vec<_> = (0..4)
+        .map(|i| c.sign_in_background(0, &id, &format!("more {i}")))
+        .collect();
+    waiting(4.0);
+    answer(&asked[0].0, &asked[0].1, &mut pre);
+    let together = fast_signs_to_bob(&bus, &bob, &rx, alice, 1, Duration::from_secs(10));
+    let (sid, items) = &together[0];
+    assert_eq!(
+        items.len(),
+        4,
+        "the four waiting requests went in one round trip"
+    );
+    answer(sid, items, &mut pre);
+    let (status, v) = first.join().unwrap();
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["data"]["session"], asked[0].0.as_str());
+    let mut messages = Vec::new();
+    for (i, h) in more.into_iter().enumerate() {
+        let (status, v) = h.join().unwrap();
+        assert_eq!(status, 200, "{v}");
+        // Each gets the signature of its own message, made in the shared round trip.
+        let d = &v["data"];
+        assert_eq!(d["session"], sid.as_str(), "{v}");
+        assert_eq!(d["mode"], "preprocessed");
+        assert_eq!(d["signers"], json!(["alice", "bob"]));
+        let message = format!("more {i}");
+        let sig = hex::decode(d["signature"].as_str().unwrap()).unwrap();
+        assert!(verify_independently(
+            "eddsa-ed25519",
+            &pk,
+            message.as_bytes(),
+            &sig
+        ));
+        messages.push(message);
+    }
+    assert_eq!(metric(&c, 0, "mpc_fast_round_trips_total"), 2.0);
+    assert_eq!(metric(&c, 0, "mpc_fast_round_trip_requests_total"), 5.0);
+
+    // Bob's policy refuses a round trip of three gathered requests (as an hourly limit
+    // that fits one but not three would): it is not each request's refusal, so each
+    // asks again on its own, and each is signed.
+    let first = c.sign_in_background(0, &id, "lead");
+    let asked = fast_signs_to_bob(&bus, &bob, &rx, alice, 1, Duration::from_secs(10));
+    let three: Vec<_> = (0..3)
+        .map(|i| c.sign_in_background(0, &id, &format!("three {i}")))
+        .collect();
+    waiting(3.0);
+    answer(&asked[0].0, &asked[0].1, &mut pre);
+    let together = fast_signs_to_bob(&bus, &bob, &rx, alice, 1, Duration::from_secs(10));
+    assert_eq!(together[0].1.len(), 3);
+    let refuse = NodeMsg::Decline {
+        session: together[0].0.clone(),
+        code: mpc::serve::error::DeclineReason::PolicyRefused,
+        reason: "at most 1 signature an hour".into(),
+    };
+    bus.post(&[alice], &encode_node(&bob, &alice, &refuse), false)
+        .unwrap();
+    let alone = fast_signs_to_bob(&bus, &bob, &rx, alice, 3, Duration::from_secs(10));
+    let mut sessions = std::collections::BTreeSet::new();
+    for (sid, items) in &alone {
+        assert_eq!(items.len(), 1, "each asks again on its own");
+        answer(sid, items, &mut pre);
+        sessions.insert(sid.clone());
+    }
+    assert_eq!(first.join().unwrap().0, 200);
+    for h in three {
+        let (status, v) = h.join().unwrap();
+        assert_eq!(status, 200, "{v}");
+        assert!(
+            sessions.remove(v["data"]["session"].as_str().unwrap()),
+            "{v}"
+        );
+    }
+
+    // A share that does not verify fails every request of its round trip, naming
+    // bob, as it would have failed each alone.
+    let first = c.sign_in_background(0, &id, "lead again");
+    let asked = fast_signs_to_bob(&bus, &bob, &rx, alice, 1, Duration::from_secs(10));
+    let two: Vec<_> = (0..2)
+        .map(|i| c.sign_in_background(0, &id, &format!("two {i}")))
+        .collect();
+    waiting(2.0);
+    answer(&asked[0].0, &asked[0].1, &mut pre);
+    let together = fast_signs_to_bob(&bus, &bob, &rx, alice, 1, Duration::from_secs(10));
+    let (sid, items) = &together[0];
+    let mut shares: Vec<Vec<u8>> = items
+        .iter()
+        .map(|it| bob_share(prepared.as_ref(), &mut pre, it))
+        .collect();
+    shares[1][0] ^= 1;
+    let tampered = NodeMsg::Shares {
+        id: sid.clone(),
+        shares: shares.iter().map(hex::encode).collect(),
+    };
+    bus.post(&[alice], &encode_node(&bob, &alice, &tampered), false)
+        .unwrap();
+    assert_eq!(first.join().unwrap().0, 200);
+    for h in two {
+        let (status, v) = h.join().unwrap();
+        assert_eq!(status, 502, "{v}");
+        assert_eq!(v["error"]["code"], "peer_misbehaved");
+        assert_eq!(v["error"]["details"]["culprits"], json!(["bob"]), "{v}");
+    }
+    assert_eq!(metric(&c, 0, "mpc_fast_requests_waiting"), 0.0);
+    bus.stop();
 }
 
 /// Bob (played by the test) sends alice the one-round request `m`: her answer (shares

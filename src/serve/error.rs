@@ -288,6 +288,68 @@ impl Error {
         }
     }
 
+    /// The same failure, for another request that shared the round trip which failed
+    /// (`serve::node::gather`): the answer's status, code and details are this one's.
+    /// A ceremony's or the store's failure, which cannot be copied, becomes an
+    /// internal one with the same message (the API shows neither's message anyway,
+    /// except a key's refusal to sign, which a round trip does not produce).
+    pub fn shared(&self) -> Error {
+        match self {
+            Error::BadRequest(m) => Error::BadRequest(m.clone()),
+            Error::BadId(m) => Error::BadId(m.clone()),
+            Error::Ambiguous { what, message } => Error::Ambiguous {
+                what: *what,
+                message: message.clone(),
+            },
+            Error::KeyNotFound(m) => Error::KeyNotFound(m.clone()),
+            Error::NodeNotFound(m) => Error::NodeNotFound(m.clone()),
+            Error::TooLarge { message, bus } => Error::TooLarge {
+                message: message.clone(),
+                bus: *bus,
+            },
+            Error::WrongKeyState(m) => Error::WrongKeyState(m.clone()),
+            Error::KeyNotActive(m) => Error::KeyNotActive(m.clone()),
+            Error::NoShare(m) => Error::NoShare(m.clone()),
+            Error::AlreadyMember(m) => Error::AlreadyMember(m.clone()),
+            Error::CannotRemoveSelf => Error::CannotRemoveSelf,
+            Error::FingerprintMismatch(m) => Error::FingerprintMismatch(m.clone()),
+            Error::Busy(m) => Error::Busy(m.clone()),
+            Error::NotEnoughNodes {
+                message,
+                unreachable,
+            } => Error::NotEnoughNodes {
+                message: message.clone(),
+                unreachable: unreachable.clone(),
+            },
+            Error::BusDown(m) => Error::BusDown(m.clone()),
+            Error::TimedOut {
+                message,
+                awaited,
+                ignored,
+            } => Error::TimedOut {
+                message: message.clone(),
+                awaited: awaited.clone(),
+                ignored: ignored.clone(),
+            },
+            Error::Declined(d) => Error::Declined(d.clone()),
+            Error::NodeFailed { node, detail } => Error::NodeFailed {
+                node: node.clone(),
+                detail: detail.clone(),
+            },
+            Error::PeerMisbehaved { message, culprits } => Error::PeerMisbehaved {
+                message: message.clone(),
+                culprits: culprits.clone(),
+            },
+            Error::Ceremony(_) | Error::Store(_) | Error::Internal(_) => {
+                Error::Internal(self.to_string())
+            }
+            Error::InSession { session, error } => Error::InSession {
+                session: session.clone(),
+                error: Box::new(error.shared()),
+            },
+        }
+    }
+
     /// The nodes a second try may leave out: those a session waited for in vain, or
     /// the one that declined or failed for a reason another node would not share.
     /// Empty when another try would not help.

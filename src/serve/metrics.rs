@@ -34,6 +34,18 @@ fn describe() {
         "mpc_signatures_total",
         "Signatures this node coordinated, by scheme and mode (preprocessed, presigned or full)"
     );
+    metrics::describe_gauge!(
+        "mpc_fast_requests_waiting",
+        "FROST requests waiting to go together in their key's next round trip"
+    );
+    metrics::describe_counter!(
+        "mpc_fast_round_trips_total",
+        "FROST one-round trips this node coordinated (from the nonce pools)"
+    );
+    metrics::describe_counter!(
+        "mpc_fast_round_trip_requests_total",
+        "API requests those round trips carried (more than one each where requests were gathered)"
+    );
     metrics::describe_counter!(
         "mpc_http_outsider_refused_total",
         "Requests without a valid token refused for their address's rate (no audit row)"
@@ -109,6 +121,13 @@ pub fn signed(scheme: &str, mode: &str, n: u64) {
         .increment(n);
 }
 
+/// Records a FROST round trip this node coordinated, carrying `requests` API requests
+/// (more than one where requests were gathered: `serve::node::gather`).
+pub fn round_trip(requests: usize) {
+    metrics::counter!("mpc_fast_round_trips_total").increment(1);
+    metrics::counter!("mpc_fast_round_trip_requests_total").increment(requests as u64);
+}
+
 /// A node's levels, read when asked (`/metrics`, `GET /nodes/{id}/health`).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Levels {
@@ -124,6 +143,8 @@ pub struct Levels {
     pub nonce_pool_held: usize,
     /// ECDSA presignatures in this node's pool.
     pub presignature_pool: usize,
+    /// One-round requests waiting to go in the next round trip of their key.
+    pub fast_waiting: usize,
 }
 
 /// The text exposition, with `levels` read now.
@@ -138,5 +159,6 @@ pub fn render(levels: &Levels) -> String {
     metrics::gauge!("mpc_nonce_pool_own").set(levels.nonce_pool_own as f64);
     metrics::gauge!("mpc_nonce_pool_held").set(levels.nonce_pool_held as f64);
     metrics::gauge!("mpc_presignature_pool").set(levels.presignature_pool as f64);
+    metrics::gauge!("mpc_fast_requests_waiting").set(levels.fast_waiting as f64);
     h.render()
 }

@@ -36,6 +36,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+mod gather;
 mod keys;
 mod preprocessed;
 mod presigned;
@@ -164,6 +165,8 @@ pub struct Node {
     pub sessions: Sessions,
     /// The runtime the node runs on (its sessions are tasks there).
     pub rt: tokio::runtime::Handle,
+    /// One-round requests waiting to be gathered into a round trip, per key.
+    lanes: gather::Lanes,
 }
 
 /// What a one-round request spends on each signer: FROST nonces (one per message, by
@@ -325,6 +328,7 @@ impl Node {
             presigs: super::presig::Presigs::default(),
             jobs: super::jobs::Jobs::default(),
             sessions: Sessions::new(config.max_sessions),
+            lanes: gather::Lanes::default(),
             rt,
             cluster,
             home,
@@ -353,6 +357,7 @@ impl Node {
             nonce_pool_own: own,
             nonce_pool_held: held,
             presignature_pool: self.presigs.level(),
+            fast_waiting: self.lanes.waiting(),
         }
     }
 

@@ -179,12 +179,7 @@ impl Node {
             return Ok(());
         };
         let max = bus.max_payload();
-        let per_message = 512 + 256 * usize::from(threshold);
-        let need = messages
-            .iter()
-            .map(|m| m.len().div_ceil(3) * 4 + per_message)
-            .sum::<usize>()
-            + 16 * 1024;
+        let need = bus_need(messages, threshold) + BUS_FRAMING;
         if need > max {
             return Err(Error::TooLarge {
                 message: format!(
@@ -273,7 +268,7 @@ impl Node {
         // With approval here, each message gets a session an operator can see and join.
         let fast = match mode {
             policy::Mode::Approval => None,
-            _ => self.sign_fast(key, messages, without).await,
+            _ => self.sign_gathered(key, messages, without).await,
         };
         match fast {
             Some(Ok(f)) => {
@@ -630,6 +625,21 @@ impl Node {
         chosen.sort_unstable();
         Ok(chosen)
     }
+}
+
+/// What a one-round request needs of a node message besides its messages' share:
+/// the framing, the envelope and the request's own fields.
+pub(super) const BUS_FRAMING: usize = 16 * 1024;
+
+/// The share of a node message that `messages` take in a one-round request (or in
+/// one plan each) among `threshold` signers: each message base64-encoded, with a
+/// commitment per signer.
+pub(super) fn bus_need(messages: &[Vec<u8>], threshold: u16) -> usize {
+    let per_message = 512 + 256 * usize::from(threshold);
+    messages
+        .iter()
+        .map(|m| m.len().div_ceil(3) * 4 + per_message)
+        .sum()
 }
 
 /// The audit action of a signing decision: joined, or declined.
