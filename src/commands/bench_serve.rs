@@ -148,6 +148,9 @@ struct Level {
     /// The share of signatures made in one round trip (`None`: not known, as for oha,
     /// whose answers are not read).
     preprocessed_share: Option<f64>,
+    /// API requests per FROST round trip over the cluster (gathered requests share
+    /// one), from the nodes' `/metrics`; `None` for ECDSA.
+    per_round_trip: Option<f64>,
     library_per_sec: f64,
     ratio: f64,
 }
@@ -262,11 +265,11 @@ pub fn run(ctx: &Ctx, args: BenchServeArgs) -> Result<()> {
             l.ratio = l.signatures_per_sec / library;
         }
     }
-    p.data("| bus | scheme | requests | clients | signatures/s | p50 ms | p99 ms | failed | one round trip | library/s | ratio |");
-    p.data("|---|---|---|---|---|---|---|---|---|---|---|");
+    p.data("| bus | scheme | requests | clients | signatures/s | p50 ms | p99 ms | failed | one round trip | requests per round trip | library/s | ratio |");
+    p.data("|---|---|---|---|---|---|---|---|---|---|---|---|");
     for l in &levels {
         p.data(format!(
-            "| {} | {} | {} | {} | {:.0} | {:.1} | {:.1} | {} | {} | {:.0} | {:.2} |",
+            "| {} | {} | {} | {} | {:.0} | {:.1} | {:.1} | {} | {} | {} | {:.0} | {:.2} |",
             l.bus,
             l.scheme,
             l.kind,
@@ -277,6 +280,8 @@ pub fn run(ctx: &Ctx, args: BenchServeArgs) -> Result<()> {
             l.failed,
             l.preprocessed_share
                 .map_or("-".to_string(), |s| format!("{:.0}%", s * 100.0)),
+            l.per_round_trip
+                .map_or("-".to_string(), |r| format!("{r:.1}")),
             l.library_per_sec,
             l.ratio
         ));
@@ -573,6 +578,7 @@ impl Cluster<'_> {
                         scheme.id(),
                         args.duration
                     ));
+                    let before = round_trips(&addrs);
                     let mut l = load(
                         &addrs,
                         &tokens,
@@ -585,6 +591,7 @@ impl Cluster<'_> {
                     )?;
                     l.scheme = scheme.id().into();
                     l.kind = kind.into();
+                    l.per_round_trip = per_round_trip(before, round_trips(&addrs));
                     levels.push(l);
                 }
             }
@@ -594,8 +601,10 @@ impl Cluster<'_> {
                     scheme.id(),
                     args.duration
                 ));
+                let before = round_trips(&addrs);
                 let mut l = open_loop(&addrs[0], &tokens[0], &key_id, rate, args.duration)?;
                 l.scheme = scheme.id().into();
+                l.per_round_trip = per_round_trip(before, round_trips(&addrs));
                 levels.push(l);
             }
             if let Some(oha) = &args.oha {
@@ -605,8 +614,10 @@ impl Cluster<'_> {
                     scheme.id(),
                     args.duration
                 ));
+                let before = round_trips(&addrs);
                 let mut l = with_oha(oha, &addrs[0], &tokens[0], &key_id, conc, args.duration)?;
                 l.scheme = scheme.id().into();
+                l.per_round_trip = per_round_trip(before, round_trips(&addrs));
                 levels.push(l);
             }
         }
@@ -626,6 +637,33 @@ impl Cluster<'_> {
         drop(nodes);
         Ok((levels, keys, used))
     }
+}
+
+/// FROST round trips the nodes coordinated so far, and the requests they carried (from
+/// `/metrics`; a node that does not answer counts nothing).
+fn round_trips(addrs: &[String]) -> (f64, f64) {
+    let value = |text: &str, name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let mut sum = (0.0, 0.0);
+    for a in addrs {
+        let text = ureq::get(format!("http://{a}/metrics"))
+            .call()
+            .ok()
+            .and_then(|mut r| r.body_mut().read_to_string().ok())
+            .unwrap_or_default();
+        sum.0 += value(&text, "mpc_fast_round_trips_total");
+        sum.1 += value(&text, "mpc_fast_round_trip_requests_total");
+    }
+    sum
+}
+
+/// Requests per round trip between two readings of [`round_trips`].
+fn per_round_trip(before: (f64, f64), after: (f64, f64)) -> Option<f64> {
+    let trips = after.0 - before.0;
+    (trips > 0.0).then(|| (after.1 - before.1) / trips)
 }
 
 /// Waits until every node's presignature pool holds `n`.
@@ -763,6 +801,7 @@ fn level(tallies: Vec<Tally>, elapsed: f64, kind: String, concurrency: usize) ->
         requests: lat.len(),
         failed: tallies.iter().map(|t| t.failed).sum(),
         preprocessed_share: Some(fast as f64 / sigs.max(1) as f64),
+        per_round_trip: None,
         library_per_sec: 0.0,
         ratio: 0.0,
     }
@@ -924,6 +963,7 @@ fn with_oha(
         requests: ok,
         failed: (all as usize - ok) + errors as usize,
         preprocessed_share: None,
+        per_round_trip: None,
         library_per_sec: 0.0,
         ratio: 0.0,
     })

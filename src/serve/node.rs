@@ -37,6 +37,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 mod gather;
+pub use gather::IN_FLIGHT as ROUND_TRIPS_IN_FLIGHT;
 mod keys;
 mod preprocessed;
 mod presigned;

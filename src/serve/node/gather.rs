@@ -5,11 +5,10 @@
 //! on every signer, and the wake-ups between them: under load that was most of a
 //! request's CPU (BENCHMARKS.md "Where the time goes"). So a coordinator keeps at most
 //! [`IN_FLIGHT`] round trips per key under way; a request for that key that arrives
-//! meanwhile waits, and the next round trip carries every request waiting by then (up
-//! to [`MAX_BATCH`] messages and what fits the bus's frame) in one `FastSign`. A
-//! request that finds no round trip under way leaves at once: at low load nothing
-//! waits, and under load each waits at most one round trip longer than it would have
-//! queued anyway.
+//! while they are waits, and the next round trip to start (when one of them ends)
+//! carries every request waiting by then (up to [`MAX_BATCH`] messages and what fits
+//! the bus's frame) in one `FastSign`. A request that finds fewer under way leaves at
+//! once: at low load nothing waits.
 //!
 //! The signers see a `FastSign` of several messages, as a batch request makes: each
 //! checks, counts against its hourly limit and audits every message, one row each,
@@ -36,8 +35,11 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
 /// Round trips a coordinator keeps under way per key; the requests that arrive
-/// meanwhile wait and go together in the next.
-pub const IN_FLIGHT: usize = 1;
+/// meanwhile wait and go together in the next. Two, measured (BENCHMARKS.md): with
+/// one, a key's next round trip could not start while the last one's shares were
+/// being aggregated, and batches of requests lost more than they gained; with three
+/// or four, fewer requests went together.
+pub const IN_FLIGHT: usize = 2;
 
 type Map = Arc<Mutex<HashMap<String, Lane>>>;
 
@@ -308,10 +310,18 @@ mod tests {
         vec![vec![n]]
     }
 
+    /// The round trips of `key_id` under way besides `first`: the lane is full.
+    fn fill(lanes: &Lanes, key_id: &str) -> Vec<Baton> {
+        (1..IN_FLIGHT)
+            .map(|_| lead(lanes.join(key_id, &one(0), 10, 100)))
+            .collect()
+    }
+
     #[test]
     fn the_first_request_leads_and_the_next_round_trip_carries_all_that_waited() {
         let lanes = Lanes::default();
         let mut first = lead(lanes.join("k", &one(1), 10, 100));
+        let mut others = fill(&lanes, "k");
         let mut rx: Vec<_> = (2..=4)
             .map(|n| wait(lanes.join("k", &one(n), 10, 100)))
             .collect();
@@ -330,6 +340,7 @@ mod tests {
         assert_eq!(lanes.waiting(), 0);
         drop(std::mem::take(&mut second.carried));
         second.pass();
+        others.iter_mut().for_each(Baton::pass);
         // The lane is gone once nothing is under way, and the next request leads.
         assert!(!lanes.0.lock().unwrap().contains_key("k"));
         let _again = lead(lanes.join("k", &one(5), 10, 100));
@@ -341,6 +352,7 @@ mod tests {
     fn a_round_trip_carries_no_more_than_a_batch_or_the_bus_s_room() {
         let lanes = Lanes::default();
         let mut first = lead(lanes.join("k", &one(0), 10, 100));
+        let _others = fill(&lanes, "k");
         let big = vec![vec![0u8]; MAX_BATCH - 1];
         let mut a = wait(lanes.join("k", &one(1), 10, 100));
         let _b = wait(lanes.join("k", &big, 10, 100));
@@ -363,6 +375,7 @@ mod tests {
     fn a_request_that_went_away_is_passed_over_and_one_cut_short_lets_the_rest_go_alone() {
         let lanes = Lanes::default();
         let mut first = lead(lanes.join("k", &one(1), 10, 100));
+        let mut others = fill(&lanes, "k");
         let gone = wait(lanes.join("k", &one(2), 10, 100));
         let mut next = wait(lanes.join("k", &one(3), 10, 100));
         let mut last = wait(lanes.join("k", &one(4), 10, 100));
@@ -379,6 +392,7 @@ mod tests {
             last.try_recv(),
             Err(oneshot::error::TryRecvError::Closed)
         ));
+        others.iter_mut().for_each(Baton::pass);
         assert!(!lanes.0.lock().unwrap().contains_key("k"));
     }
 
@@ -386,6 +400,7 @@ mod tests {
     fn a_lead_never_received_is_passed_on() {
         let lanes = Lanes::default();
         let mut first = lead(lanes.join("k", &one(1), 10, 100));
+        let mut others = fill(&lanes, "k");
         let told = wait(lanes.join("k", &one(2), 10, 100));
         first.pass();
         let mut after = wait(lanes.join("k", &one(3), 10, 100));
@@ -394,6 +409,7 @@ mod tests {
         let mut b = led(&mut after);
         assert!(b.carried.is_empty());
         b.pass();
+        others.iter_mut().for_each(Baton::pass);
         assert!(!lanes.0.lock().unwrap().contains_key("k"));
     }
 }
