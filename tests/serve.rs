@@ -2134,17 +2134,24 @@ fn requests_that_wait_for_a_round_trip_go_together_each_signed_and_a_policy_refu
             })
             .collect::<Vec<_>>()
     };
-    let first = leaders("first");
-    // Four more arrive while bob has answered none: they wait, and go together next.
-    let more: Vec<_> = (0..4)
-        .map(|i| c.sign_in_background(0, &id, &format!("more {i}")))
-        .collect();
-    waiting(4.0);
-    for (_, (sid, items)) in &first {
-        answer(sid, items, &mut pre);
-    }
-    let together = fast_signs_to_bob(&bus, &bob, &rx, alice, 1, Duration::from_secs(10));
-    let (sid, items) = &together[0];
+    // `n` requests that arrive while as many round trips as a coordinator keeps per
+    // key are under way: bob answers those, and the round trip the `n` go in
+    // together is asked of him.
+    let gathered = |tag: &str, n: usize, pre: &mut [Option<_>]| {
+        let first = leaders(tag);
+        let rest: Vec<_> = (0..n)
+            .map(|i| c.sign_in_background(0, &id, &format!("{tag} waiting {i}")))
+            .collect();
+        waiting(n as f64);
+        for (_, (sid, items)) in &first {
+            answer(sid, items, pre);
+        }
+        let mut together = fast_signs_to_bob(&bus, &bob, &rx, alice, 1, Duration::from_secs(10));
+        (first, rest, together.remove(0))
+    };
+    // Four requests arrive while bob has answered none: they wait, and go together.
+    let (first, more, together) = gathered("first", 4, &mut pre);
+    let (sid, items) = &together;
     assert_eq!(
         items.len(),
         4,
@@ -2164,7 +2171,7 @@ fn requests_that_wait_for_a_round_trip_go_together_each_signed_and_a_policy_refu
         assert_eq!(d["session"], sid.as_str(), "{v}");
         assert_eq!(d["mode"], "preprocessed");
         assert_eq!(d["signers"], json!(["alice", "bob"]));
-        let message = format!("more {i}");
+        let message = format!("first waiting {i}");
         let sig = hex::decode(d["signature"].as_str().unwrap()).unwrap();
         assert!(verify_independently(
             "eddsa-ed25519",
@@ -2183,18 +2190,10 @@ fn requests_that_wait_for_a_round_trip_go_together_each_signed_and_a_policy_refu
     // Bob's policy refuses a round trip of three gathered requests (as an hourly limit
     // that fits one but not three would): it is not each request's refusal, so each
     // asks again on its own, and each is signed.
-    let first = leaders("lead");
-    let three: Vec<_> = (0..3)
-        .map(|i| c.sign_in_background(0, &id, &format!("three {i}")))
-        .collect();
-    waiting(3.0);
-    for (_, (sid, items)) in &first {
-        answer(sid, items, &mut pre);
-    }
-    let together = fast_signs_to_bob(&bus, &bob, &rx, alice, 1, Duration::from_secs(10));
-    assert_eq!(together[0].1.len(), 3);
+    let (first, three, together) = gathered("lead", 3, &mut pre);
+    assert_eq!(together.1.len(), 3);
     let refuse = NodeMsg::Decline {
-        session: together[0].0.clone(),
+        session: together.0.clone(),
         code: mpc::serve::error::DeclineReason::PolicyRefused,
         reason: "at most 1 signature an hour".into(),
     };
@@ -2221,16 +2220,8 @@ fn requests_that_wait_for_a_round_trip_go_together_each_signed_and_a_policy_refu
 
     // A share that does not verify fails every request of its round trip, naming
     // bob, as it would have failed each alone.
-    let first = leaders("lead again");
-    let two: Vec<_> = (0..2)
-        .map(|i| c.sign_in_background(0, &id, &format!("two {i}")))
-        .collect();
-    waiting(2.0);
-    for (_, (sid, items)) in &first {
-        answer(sid, items, &mut pre);
-    }
-    let together = fast_signs_to_bob(&bus, &bob, &rx, alice, 1, Duration::from_secs(10));
-    let (sid, items) = &together[0];
+    let (first, two, together) = gathered("lead again", 2, &mut pre);
+    let (sid, items) = &together;
     let mut shares: Vec<Vec<u8>> = items
         .iter()
         .map(|it| bob_share(prepared.as_ref(), &mut pre, it))

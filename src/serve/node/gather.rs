@@ -310,18 +310,19 @@ mod tests {
         vec![vec![n]]
     }
 
-    /// The round trips of `key_id` under way besides `first`: the lane is full.
-    fn fill(lanes: &Lanes, key_id: &str) -> Vec<Baton> {
-        (1..IN_FLIGHT)
-            .map(|_| lead(lanes.join(key_id, &one(0), 10, 100)))
-            .collect()
+    /// Lanes whose lane `k` is full: its first round trip, and the others under way.
+    fn full() -> (Lanes, Baton, Vec<Baton>) {
+        let lanes = Lanes::default();
+        let first = lead(lanes.join("k", &one(0), 10, 100));
+        let others = (1..IN_FLIGHT)
+            .map(|_| lead(lanes.join("k", &one(0), 10, 100)))
+            .collect();
+        (lanes, first, others)
     }
 
     #[test]
     fn the_first_request_leads_and_the_next_round_trip_carries_all_that_waited() {
-        let lanes = Lanes::default();
-        let mut first = lead(lanes.join("k", &one(1), 10, 100));
-        let mut others = fill(&lanes, "k");
+        let (lanes, mut first, mut others) = full();
         let mut rx: Vec<_> = (2..=4)
             .map(|n| wait(lanes.join("k", &one(n), 10, 100)))
             .collect();
@@ -350,9 +351,7 @@ mod tests {
 
     #[test]
     fn a_round_trip_carries_no_more_than_a_batch_or_the_bus_s_room() {
-        let lanes = Lanes::default();
-        let mut first = lead(lanes.join("k", &one(0), 10, 100));
-        let _others = fill(&lanes, "k");
+        let (lanes, mut first, _others) = full();
         let big = vec![vec![0u8]; MAX_BATCH - 1];
         let mut a = wait(lanes.join("k", &one(1), 10, 100));
         let _b = wait(lanes.join("k", &big, 10, 100));
@@ -373,9 +372,7 @@ mod tests {
 
     #[test]
     fn a_request_that_went_away_is_passed_over_and_one_cut_short_lets_the_rest_go_alone() {
-        let lanes = Lanes::default();
-        let mut first = lead(lanes.join("k", &one(1), 10, 100));
-        let mut others = fill(&lanes, "k");
+        let (lanes, mut first, mut others) = full();
         let gone = wait(lanes.join("k", &one(2), 10, 100));
         let mut next = wait(lanes.join("k", &one(3), 10, 100));
         let mut last = wait(lanes.join("k", &one(4), 10, 100));
@@ -398,9 +395,7 @@ mod tests {
 
     #[test]
     fn a_lead_never_received_is_passed_on() {
-        let lanes = Lanes::default();
-        let mut first = lead(lanes.join("k", &one(1), 10, 100));
-        let mut others = fill(&lanes, "k");
+        let (lanes, mut first, mut others) = full();
         let told = wait(lanes.join("k", &one(2), 10, 100));
         first.pass();
         let mut after = wait(lanes.join("k", &one(3), 10, 100));
