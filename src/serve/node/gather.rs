@@ -24,7 +24,7 @@
 //! taking anyone with it: the requests it carried try again alone.
 //!
 //! Requests that already leave nodes out (a retry) are never gathered: their signers
-//! differ from the first try's.
+//! differ from the first try's. Nor are ECDSA requests, which have no nonce pools.
 
 use super::Node;
 use crate::serve::error::{DeclineReason, Error, Result};
@@ -195,7 +195,8 @@ impl Node {
         messages: &[Vec<u8>],
         without: &[String],
     ) -> Option<Result<FastSigned>> {
-        if !without.is_empty() {
+        // ECDSA has no nonce pools (`sign_fast` declines it at once): nothing to wait for.
+        if !without.is_empty() || key.scheme == crate::scheme::Scheme::EcdsaSecp256k1 {
             return self.sign_alone(key, messages, without).await;
         }
         let room = self
