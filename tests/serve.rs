@@ -474,27 +474,19 @@ impl Cluster {
     /// The first session (of `key_id`, if given) that waits on node `p` for its
     /// operator's approval, waiting up to `within` for one.
     fn awaiting_approval(&self, p: usize, key_id: Option<&str>, within: Duration) -> Value {
-        let deadline = Instant::now() + within;
-        loop {
+        eventually(within, Duration::from_millis(20), || {
             let (status, v) = call("GET", &self.url(p, "/sessions"), &self.tokens[p], None);
             assert_eq!(status, 200, "{v}");
-            let found = v["data"]["sessions"]
+            v["data"]["sessions"]
                 .as_array()
                 .unwrap()
                 .iter()
                 .find(|s| {
                     s["status"] == "awaiting_approval" && key_id.is_none_or(|k| s["key_id"] == k)
                 })
-                .cloned();
-            if let Some(s) = found {
-                return s;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no session waits on node {p}: {v}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+                .cloned()
+                .ok_or_else(|| format!("no session waits on node {p}: {v}"))
+        })
     }
 
     /// Waits until node 0 (alice) holds a presignature in its pool.
@@ -882,28 +874,22 @@ fn policies_belong_to_each_node_and_a_refusal_names_the_node() {
     );
     // Bob's log (`--log-format json`): an object per line, and his refusal is an event
     // in the span of its session, which names the key.
-    let deadline = Instant::now() + Duration::from_secs(5);
     let mut bobs = Vec::new();
-    let refusal = loop {
+    let refusal = eventually(Duration::from_secs(5), Duration::from_millis(50), || {
         bobs.extend(c.nodes[1].as_ref().unwrap().log_lines());
         let events: Vec<Value> = bobs
             .iter()
             .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
             .collect();
-        let found = events.into_iter().find(|e| {
-            e["fields"]["message"]
-                .as_str()
-                .is_some_and(|m| m.starts_with("declined"))
-        });
-        if let Some(e) = found {
-            break e;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no refusal in bob's log: {bobs:?}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+        events
+            .into_iter()
+            .find(|e| {
+                e["fields"]["message"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with("declined"))
+            })
+            .ok_or_else(|| format!("no refusal in bob's log: {bobs:?}"))
+    });
     // A one-round-trip request (bob's nonces were ready) or a whole session.
     assert_eq!(refusal["level"], "WARN", "{refusal}");
     let span = &refusal["span"]["name"];
@@ -1843,8 +1829,7 @@ fn seen_through(
 ) {
     let mark = 1000 + usize::from(rand::random::<u16>());
     beat_holding(bus, id, to, mark).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    eventually(Duration::from_secs(10), Duration::from_millis(20), || {
         let (_, v) = call(
             "GET",
             &c.url(p, &format!("/nodes/{name}")),
@@ -1852,13 +1837,26 @@ fn seen_through(
             None,
         );
         if v["data"]["keys"] == mark {
-            return;
+            return Ok(());
         }
-        assert!(
-            Instant::now() < deadline,
-            "node {p} never read {name}'s beat: {v}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
+        Err(format!("node {p} never read {name}'s beat: {v}"))
+    })
+}
+
+/// Tries `attempt` every `every` until it gives a value, for up to `within`; then fails
+/// with what its last try said.
+fn eventually<T>(
+    within: Duration,
+    every: Duration,
+    mut attempt: impl FnMut() -> Result<T, String>,
+) -> T {
+    let deadline = Instant::now() + within;
+    loop {
+        match attempt() {
+            Ok(v) => return v,
+            Err(why) => assert!(Instant::now() < deadline, "{why}"),
+        }
+        std::thread::sleep(every);
     }
 }
 
@@ -2033,9 +2031,9 @@ fn fast_signs_to_bob(
     wait: Duration,
 ) -> Vec<(String, Vec<mpc::serve::cluster::FastItem>)> {
     use mpc::serve::cluster::NodeMsg;
-    let deadline = Instant::now() + wait;
     let mut got = Vec::new();
-    while got.len() < want {
+    // Each try listens for 100 ms.
+    eventually(wait, Duration::ZERO, || {
         beat(bus, bob, alice).unwrap();
         got.extend(
             node_messages(rx, bob, Duration::from_millis(100))
@@ -2045,12 +2043,11 @@ fn fast_signs_to_bob(
                     _ => None,
                 }),
         );
-        assert!(
-            Instant::now() < deadline,
-            "alice asked bob {} times, not {want}",
-            got.len()
-        );
-    }
+        if got.len() >= want {
+            return Ok(());
+        }
+        Err(format!("alice asked bob {} times, not {want}", got.len()))
+    });
     got
 }
 
@@ -2112,12 +2109,13 @@ fn requests_that_wait_for_a_round_trip_go_together_each_signed_and_a_policy_refu
             .unwrap();
     };
     let waiting = |n: f64| {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while metric(&c, 0, "mpc_fast_requests_waiting") != n {
-            assert!(Instant::now() < deadline, "{n} requests never waited");
+        eventually(Duration::from_secs(10), Duration::from_millis(20), || {
+            if metric(&c, 0, "mpc_fast_requests_waiting") == n {
+                return Ok(());
+            }
             beat(&bus, &bob, alice).unwrap();
-            std::thread::sleep(Duration::from_millis(20));
-        }
+            Err(format!("{n} requests never waited"))
+        })
     };
 
     // Requests one after another, each leaving at once in a round trip of its own,
