@@ -471,6 +471,16 @@ impl Cluster {
         std::thread::spawn(move || call("POST", &url, &token, Some(body)))
     }
 
+    /// Node `p`'s operator joins (approves) session `sid`: the answer.
+    fn join_session(&self, p: usize, sid: &str) -> (u16, Value) {
+        call(
+            "POST",
+            &self.url(p, &format!("/sessions/{sid}/join")),
+            &self.tokens[p],
+            Some(json!({})),
+        )
+    }
+
     /// The first session (of `key_id`, if given) that waits on node `p` for its
     /// operator's approval, waiting up to `within` for one.
     fn awaiting_approval(&self, p: usize, key_id: Option<&str>, within: Duration) -> Value {
@@ -963,12 +973,7 @@ fn policies_belong_to_each_node_and_a_refusal_names_the_node() {
         &v["data"],
     );
     // Joined once: a second join finds the session no longer waiting.
-    let (status, v) = call(
-        "POST",
-        &c.url(1, &format!("/sessions/{sid}/join")),
-        &c.tokens[1],
-        Some(json!({})),
-    );
+    let (status, v) = c.join_session(1, &sid);
     assert_eq!(status, 409, "{v}");
     assert_eq!(v["error"]["code"], "not_awaiting_approval");
 
@@ -1017,12 +1022,7 @@ fn policies_belong_to_each_node_and_a_refusal_names_the_node() {
     assert_eq!(v["error"]["code"], "approval_timed_out");
     assert_eq!(v["error"]["details"]["node"], "bob");
     assert!(started.elapsed() < Duration::from_secs(15), "{v}");
-    let (status, v) = call(
-        "POST",
-        &c.url(1, "/sessions/00000000/join"),
-        &c.tokens[1],
-        Some(json!({})),
-    );
+    let (status, v) = c.join_session(1, "00000000");
     assert_eq!(status, 404, "{v}");
     // Bob audited each answer: who approved, and why the others were not joined.
     let rows = audit_rows(&c.world, 1);
@@ -1642,12 +1642,7 @@ fn ecdsa_keys_are_made_from_the_prime_pools_and_sign_through_the_cluster() {
         .as_str()
         .unwrap()
         .to_string();
-    let (status, v) = call(
-        "POST",
-        &c.url(1, &format!("/sessions/{sid}/join")),
-        &c.tokens[1],
-        Some(json!({})),
-    );
+    let (status, v) = c.join_session(1, &sid);
     assert_eq!(status, 200, "{v}");
     let (status, v) = pending.join().unwrap();
     assert_eq!(status, 200, "{v}\n{}", c.logs());
@@ -3021,12 +3016,7 @@ fn hostile_requests_are_held_to_their_keys_to_each_signature_s_rate_and_to_the_b
         .unwrap();
     assert_eq!(removed.status().as_u16(), 403);
     // Bob's unlimited operator still sees it and approves: it signs, approved by him.
-    let (status, v) = call(
-        "POST",
-        &c.url(1, &format!("/sessions/{session}/join")),
-        &c.tokens[1],
-        Some(json!({})),
-    );
+    let (status, v) = c.join_session(1, &session);
     assert_eq!(status, 200, "{v}");
     let (status, v) = waiting.join().unwrap();
     assert_eq!(status, 200, "{v}");
@@ -3586,12 +3576,7 @@ fn a_key_is_reshared_onto_a_node_added_at_run_time_and_away_from_another() {
         };
         assert_eq!(asked["key_id"], id.as_str());
         let session = asked["id"].as_str().unwrap();
-        let (status, v) = call(
-            "POST",
-            &c.url(0, &format!("/sessions/{session}/join")),
-            &c.tokens[0],
-            Some(json!({})),
-        );
+        let (status, v) = c.join_session(0, session);
         assert_eq!(status, 200, "{v}");
         started.join().unwrap()
     });
@@ -3676,12 +3661,7 @@ fn requests_beyond_max_requests_are_shed_at_once_and_the_node_keeps_serving() {
     }
     // Bob's operator approves: the held requests finish with signatures.
     for sid in &waiting {
-        let (status, v) = call(
-            "POST",
-            &c.url(1, &format!("/sessions/{sid}/join")),
-            &c.tokens[1],
-            Some(json!({})),
-        );
+        let (status, v) = c.join_session(1, sid);
         assert_eq!(status, 200, "{v}");
     }
     for h in held {
